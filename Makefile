@@ -1,0 +1,51 @@
+# One entry point for people and CI. Every target bootstraps its own tooling.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen --no-sync
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export RUNTIME__DLTHUB_TELEMETRY := false
+export DO_NOT_TRACK := 1
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+export UV_COMPILE_BYTECODE := 1
+
+CUSTOMERS ?= 100000
+
+.PHONY: install demo test test-slow lint fmt ui bench clean
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --compile-bytecode
+	@mkdir -p "$(DAGSTER_HOME)" && [ -f "$(DAGSTER_HOME)/dagster.yaml" ] || printf 'telemetry:\n  enabled: false\n' > "$(DAGSTER_HOME)/dagster.yaml"
+	@touch $@
+
+demo: install  ## generate the demo retailer, run the whole pipeline, print the summary
+	$(RUN) cdp demo
+
+test: install  ## the full test suite (slow scale tests excluded; see test-slow)
+	$(RUN) pytest -n 2 --dist loadfile
+
+test-slow: install
+	$(RUN) pytest -m slow
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) sqlfluff lint dbt_project/models
+
+fmt: install
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+ui: install  ## the Dagster UI on the demo warehouse (http://127.0.0.1:3000)
+	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: install  ## time generation, ingestion and every later stage; CUSTOMERS=1400000 for the reference size
+	$(RUN) cdp bench --customers $(CUSTOMERS)
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

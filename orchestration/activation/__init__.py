@@ -1,0 +1,5 @@
+"""Orchestration domain: activation."""
+
+import dagster as dg
+
+defs = dg.Definitions()

@@ -1,0 +1,18 @@
+"""The single Dagster code location: definitions merged from each domain."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from cdp.settings import disable_telemetry
+from orchestration import activation, ingestion, ml, quality, transform
+
+disable_telemetry()
+
+defs = dg.Definitions.merge(
+    ingestion.defs,
+    transform.defs,
+    quality.defs,
+    ml.defs,
+    activation.defs,
+)

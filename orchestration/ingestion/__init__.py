@@ -1,0 +1,5 @@
+"""Orchestration domain: ingestion."""
+
+import dagster as dg
+
+defs = dg.Definitions()

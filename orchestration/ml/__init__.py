@@ -1,0 +1,5 @@
+"""Orchestration domain: ml."""
+
+import dagster as dg
+
+defs = dg.Definitions()

@@ -1,0 +1,5 @@
+"""Orchestration domain: quality."""
+
+import dagster as dg
+
+defs = dg.Definitions()

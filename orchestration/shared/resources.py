@@ -1,0 +1,27 @@
+"""The warehouse resource every domain uses to reach the embedded DuckDB file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from cdp.settings import get_settings
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Path of the DuckDB warehouse; defaults to `CDP_WAREHOUSE` or `data/warehouse.duckdb`."""
+
+    path: str = str(get_settings().warehouse)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path, read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()

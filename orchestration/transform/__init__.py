@@ -1,0 +1,5 @@
+"""Orchestration domain: transform."""
+
+import dagster as dg
+
+defs = dg.Definitions()
