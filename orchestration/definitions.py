@@ -10,6 +10,7 @@ from orchestration import activation, ingestion, ml, quality, transform
 disable_telemetry()
 
 defs = dg.Definitions.merge(
+    dg.Definitions(executor=dg.in_process_executor),
     ingestion.defs,
     transform.defs,
     quality.defs,
