@@ -1,0 +1,219 @@
+"""Run the whole asset graph in-process and report what each step did.
+
+`cdp demo` and `cdp bench` share this: one Dagster run of every asset (and its checks) with the
+persisted instance under DAGSTER_HOME, so the runs also show in the UI, plus per-step wall time,
+row counts from materialisation metadata and peak memory of the process tree (dbt runs as a
+child process, so the sampler follows children too).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROW_COUNT_KEYS = ("dagster/row_count", "row_count", "rows")
+
+
+def _tree_rss_bytes(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants, read from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                stat = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(stat[1]), []).append(pid)
+        rss[pid] = int(stat[21]) * page
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, ()))
+    return total
+
+
+class MemorySampler:
+    """Samples the RSS of this process tree in a background thread."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        pid = os.getpid()
+        while not self._stop.is_set():
+            self.samples.append((time.time(), _tree_rss_bytes(pid)))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_between(self, start: float, end: float) -> int:
+        inside = [rss for ts, rss in self.samples if start <= ts <= end]
+        return max(inside, default=0)
+
+    @property
+    def peak(self) -> int:
+        return max((rss for _, rss in self.samples), default=0)
+
+
+@dataclass
+class StepReport:
+    step: str
+    seconds: float
+    peak_rss: int
+    status: str
+    rows: int = 0
+
+
+@dataclass
+class CheckReport:
+    asset: str
+    name: str
+    passed: bool
+    severity: str
+    metadata: dict[str, Any]
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    success: bool
+    seconds: float
+    peak_rss: int
+    steps: list[StepReport] = field(default_factory=list)
+    materializations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: list[CheckReport] = field(default_factory=list)
+    skipped_steps: list[str] = field(default_factory=list)
+
+
+def metadata_values(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Unwrap Dagster MetadataValue objects into plain Python values."""
+    return {key: getattr(value, "value", value) for key, value in metadata.items()}
+
+
+def row_count(metadata: dict[str, Any]) -> int:
+    for key in ROW_COUNT_KEYS:
+        value = metadata.get(key)
+        if isinstance(value, int | float):
+            return int(value)
+    return 0
+
+
+def run_all_assets(exclude_groups: Iterable[str] = ()) -> RunReport:
+    """Materialise every asset of the code location (minus excluded groups) in one run."""
+    import dagster as dg
+
+    from cdp.settings import ensure_dagster_home, get_settings
+    from orchestration.definitions import defs
+
+    ensure_dagster_home(get_settings())
+    excluded = set(exclude_groups)
+    job = defs.resolve_implicit_global_asset_job_def()
+    selection = [
+        spec.key for spec in defs.resolve_all_asset_specs() if spec.group_name not in excluded
+    ]
+    instance = dg.DagsterInstance.get()
+    started = time.time()
+    with MemorySampler() as sampler:
+        result = job.execute_in_process(
+            instance=instance, asset_selection=selection, raise_on_error=False
+        )
+    report = RunReport(
+        run_id=result.run_id,
+        success=result.success,
+        seconds=time.time() - started,
+        peak_rss=sampler.peak,
+    )
+    step_start: dict[str, float] = {}
+    step_rows: dict[str, int] = {}
+    for record in instance.all_logs(result.run_id):
+        event = record.dagster_event
+        if event is None:
+            continue
+        kind = event.event_type_value
+        if kind == "STEP_START":
+            step_start[event.step_key] = record.timestamp
+        elif kind == "ASSET_MATERIALIZATION":
+            materialization = event.event_specific_data.materialization
+            values = metadata_values(materialization.metadata)
+            report.materializations[materialization.asset_key.to_user_string()] = values
+            step_rows[event.step_key] = step_rows.get(event.step_key, 0) + row_count(values)
+        elif kind == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            report.checks.append(
+                CheckReport(
+                    asset=evaluation.asset_key.to_user_string(),
+                    name=evaluation.check_name,
+                    passed=evaluation.passed,
+                    severity=getattr(evaluation.severity, "value", str(evaluation.severity)),
+                    metadata=metadata_values(evaluation.metadata),
+                )
+            )
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+            start = step_start.get(event.step_key, record.timestamp)
+            report.steps.append(
+                StepReport(
+                    step=event.step_key,
+                    seconds=record.timestamp - start,
+                    peak_rss=sampler.peak_between(start, record.timestamp),
+                    status="ok" if kind == "STEP_SUCCESS" else "FAILED",
+                    rows=step_rows.get(event.step_key, 0),
+                )
+            )
+        elif kind == "STEP_SKIPPED":
+            report.skipped_steps.append(event.step_key)
+    return report
+
+
+def format_mib(num_bytes: int) -> str:
+    return f"{num_bytes / 2**20:,.0f} MiB"
+
+
+def format_steps(report: RunReport) -> str:
+    lines = [
+        f"{'step':<48} {'status':>6} {'seconds':>9} {'rows':>12} {'rows/s':>12} {'peak RSS':>10}"
+    ]
+    for step in report.steps:
+        rate = f"{step.rows / step.seconds:,.0f}" if step.rows and step.seconds > 0 else ""
+        lines.append(
+            f"{step.step[:48]:<48} {step.status:>6} {step.seconds:>9.1f} "
+            f"{step.rows:>12,} {rate:>12} {format_mib(step.peak_rss):>10}"
+        )
+    for step in report.skipped_steps:
+        lines.append(f"{step[:48]:<48} {'skip':>6}")
+    lines.append(
+        f"{'total':<48} {'ok' if report.success else 'FAILED':>6} {report.seconds:>9.1f} "
+        f"{'':>12} {'':>12} {format_mib(report.peak_rss):>10}"
+    )
+    return "\n".join(lines)
+
+
+def format_checks(report: RunReport) -> str:
+    failed = [check for check in report.checks if not check.passed]
+    lines = [f"asset checks: {len(report.checks) - len(failed)} passed, {len(failed)} failed"]
+    for check in failed:
+        lines.append(f"  FAILED [{check.severity}] {check.asset} :: {check.name}")
+    return "\n".join(lines)
+
+
+def data_dir_files(path: Path) -> int:
+    return sum(1 for item in path.rglob("*") if item.is_file())
