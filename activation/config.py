@@ -1,0 +1,190 @@
+"""YAML configuration of segments (`config/segments.yaml`) and syncs (`config/syncs.yaml`).
+
+Both files are validated with pydantic models that forbid unknown keys; errors name the file
+and the offending entry.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MODES = ("upsert", "update_only", "insert_only", "mirror")
+CHANNELS = ("email", "sms", "phone", "ads")
+
+
+class ConfigError(ValueError):
+    """A configuration file is invalid; the message names the file and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Segment(_Strict):
+    name: str
+    description: str
+    condition: str = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError("segment names are lower_snake_case")
+        return value
+
+
+class SegmentsFile(_Strict):
+    segments: list[Segment]
+
+    @model_validator(mode="after")
+    def _unique(self) -> SegmentsFile:
+        names = [s.name for s in self.segments]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate segment names: {', '.join(dupes)}")
+        return self
+
+
+class Source(_Strict):
+    """Either a segment (members joined to customer_360) or a SQL query over the marts."""
+
+    segment: str | None = None
+    sql: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Source:
+        if (self.segment is None) == (self.sql is None):
+            raise ValueError("source needs exactly one of `segment` or `sql`")
+        return self
+
+
+class Destination(_Strict):
+    type: Literal["hubspot", "klaviyo", "webhook", "sftp", "sql_table", "audience_file"]
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Sync(_Strict):
+    name: str
+    description: str = ""
+    source: Source
+    destination: Destination
+    mode: Literal["upsert", "update_only", "insert_only", "mirror"] = "upsert"
+    key: str = Field(min_length=1, description="SQL expression over the source giving the key")
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="destination field -> SQL expression over the source"
+    )
+    schedule: str | None = Field(default=None, description="cron expression")
+    enabled: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError("sync names are lower_snake_case")
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _field_names(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in value if not FIELD_RE.match(k) or k.startswith("_")]
+        if bad:
+            raise ValueError(f"field names must be identifiers not starting with _: {bad}")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from dagster._utils.schedules import is_valid_cron_string
+
+        if not is_valid_cron_string(value):
+            raise ValueError(f"invalid cron expression {value!r}")
+        return value
+
+
+class SyncsFile(_Strict):
+    syncs: list[Sync]
+
+    @model_validator(mode="after")
+    def _unique(self) -> SyncsFile:
+        names = [s.name for s in self.syncs]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate sync names: {', '.join(dupes)}")
+        return self
+
+
+def _read_yaml(path: Path) -> Any:
+    if not path.exists():
+        raise ConfigError(f"{path}: file not found")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+
+
+def _format(path: Path, exc: ValidationError, data: Any, list_key: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = ".".join(str(p) for p in loc)
+        if len(loc) >= 2 and loc[0] == list_key and isinstance(loc[1], int):
+            try:
+                name = data[list_key][loc[1]].get("name")
+                where = f"{list_key}[{name!r}]." + ".".join(str(p) for p in loc[2:])
+            except (KeyError, IndexError, TypeError, AttributeError):
+                pass
+        lines.append(f"{path}: {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_segments(path: Path) -> SegmentsFile:
+    data = _read_yaml(path)
+    try:
+        return SegmentsFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format(path, exc, data, "segments")) from None
+
+
+def load_syncs(path: Path, segments: SegmentsFile | None = None) -> SyncsFile:
+    data = _read_yaml(path)
+    try:
+        parsed = SyncsFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format(path, exc, data, "syncs")) from None
+    from activation.destinations import destination_class
+
+    known = {s.name for s in segments.segments} if segments is not None else None
+    for sync in parsed.syncs:
+        cls = destination_class(sync.destination.type)
+        if sync.mode not in cls.supported_modes:
+            raise ConfigError(
+                f"{path}: syncs[{sync.name!r}].mode: destination {sync.destination.type} "
+                f"supports {', '.join(sorted(cls.supported_modes))}, not {sync.mode}"
+            )
+        try:
+            cls.validate_options(sync.destination.options)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: syncs[{sync.name!r}].destination.options: {exc}") from None
+        if known is not None and sync.source.segment and sync.source.segment not in known:
+            raise ConfigError(
+                f"{path}: syncs[{sync.name!r}].source.segment: unknown segment "
+                f"{sync.source.segment!r}"
+            )
+    return parsed
+
+
+def segments_path(config_dir: Path) -> Path:
+    return Path(config_dir) / "segments.yaml"
+
+
+def syncs_path(config_dir: Path) -> Path:
+    return Path(config_dir) / "syncs.yaml"

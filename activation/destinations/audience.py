@@ -1,0 +1,85 @@
+"""Hashed audience files for ad platforms, written as CSV into a local directory.
+
+platform `google` (Customer Match): columns Email, Phone — SHA-256 of the trimmed lower-case
+e-mail and of the E.164 phone with `+`. platform `meta` (Custom Audiences): columns email,
+phone — SHA-256 of the normalised e-mail and of the digits-only phone with country code.
+Each batch becomes one file `<prefix>_<run>_<add|remove>_<n>.csv` (written under a temporary
+name, then renamed), at most `rows_per_file` rows. Records need `email` and/or `phone`
+fields; the consent channel is `ads`. Plain values never reach the files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from activation.destinations.base import KEY, BatchResult, Destination
+from activation.destinations.files import csv_bytes
+from activation.hashing import (
+    hash_or_none,
+    normalise_email,
+    normalise_phone_google,
+    normalise_phone_meta,
+)
+
+PLATFORMS = {
+    "google": (("Email", "Phone"), normalise_phone_google),
+    "meta": (("email", "phone"), normalise_phone_meta),
+}
+
+
+class AudienceFile(Destination):
+    type = "audience_file"
+    channel = "ads"
+    supported_modes = frozenset({"upsert", "mirror"})
+    default_batch_size = 100_000
+    max_batch_size = 1_000_000
+    required_options = ("platform", "directory")
+
+    @classmethod
+    def validate_options(cls, options):
+        super().validate_options(options)
+        if options.get("platform") not in PLATFORMS:
+            raise ValueError("audience_file: platform must be google or meta")
+
+    def __init__(self, options, sync_name, run_id):
+        super().__init__(options, sync_name, run_id)
+        self.batch_size = int(options.get("rows_per_file", options.get("batch_size", 100_000)))
+        self.platform = options["platform"]
+        self.directory = Path(str(options["directory"]))
+        self.prefix = str(options.get("prefix", sync_name))
+        self._n = 0
+        self.files: list[Path] = []
+
+    def describe(self) -> str:
+        return f"{self.platform} audience files in {self.directory}"
+
+    def _write(self, kind: str, records) -> BatchResult:
+        header, phone_norm = PLATFORMS[self.platform]
+        rows, confirmed, failed = [], {}, {}
+        for r in records:
+            email = hash_or_none(normalise_email(r.get("email")))
+            phone = hash_or_none(phone_norm(r.get("phone")))
+            if not email and not phone:
+                failed[r[KEY]] = "no usable email or phone"
+                continue
+            rows.append((email, phone))
+            confirmed[r[KEY]] = True
+        if rows:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._n += 1
+            final = self.directory / f"{self.prefix}_{self.run_id}_{kind}_{self._n:04d}.csv"
+            tmp = final.with_name("." + final.name + ".tmp")
+            tmp.write_bytes(csv_bytes(header, rows))
+            os.replace(tmp, final)
+            self.files.append(final)
+        return BatchResult(confirmed=confirmed, failed=failed)
+
+    def upsert(self, records):
+        return self._write("add", records)
+
+    def delete(self, keys):
+        # removal lists need the identifiers; the engine passes only keys for removals, so the
+        # key itself must be the e-mail (or phone) for mirror syncs
+        records = [{KEY: k, ("phone" if k.startswith("+") else "email"): k} for k in keys]
+        return self._write("remove", records)

@@ -1,0 +1,178 @@
+"""HubSpot contacts through the official `hubspot-api-client` SDK.
+
+upsert: POST /crm/v3/objects/contacts/batch/upsert (idProperty = the key property, 100 inputs
+per batch); update_only: POST /crm/v3/objects/contacts/batch/update with idProperty. A 200 or
+207 response confirms the inputs in `results`; `errors` fail their inputs (identified through
+`context.ids`). 429 -> RateLimited (Retry-After, else the X-HubSpot-RateLimit-Interval window),
+5xx -> TransientError, other 4xx -> BatchRejected (the engine splits the batch).
+Options: `token_env` (env var holding the private-app token), `id_property` (default email),
+`host` (default https://api.hubapi.com; a local fake in tests and the demo).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activation.destinations.base import (
+    KEY,
+    BatchRejected,
+    BatchResult,
+    Destination,
+    RateLimited,
+    TransientError,
+    secret_from_env,
+)
+
+MAX_INPUTS = 100
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    for k, v in dict(headers).items():
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+def retry_after_seconds(headers: Any, default: float = 1.0) -> float:
+    value = _header(headers, "Retry-After")
+    if value is not None:
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    interval = _header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+    if interval is not None:
+        try:
+            return float(interval) / 1000.0
+        except ValueError:
+            pass
+    return default
+
+
+def _stringify(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+class HubSpotContacts(Destination):
+    type = "hubspot"
+    channel = "email"
+    supported_modes = frozenset({"upsert", "update_only"})
+    default_batch_size = MAX_INPUTS
+    max_batch_size = MAX_INPUTS
+    required_options = ("token_env",)
+
+    def __init__(self, options, sync_name, run_id):
+        super().__init__(options, sync_name, run_id)
+        from hubspot import Client
+
+        token = secret_from_env(options, "token_env")
+        kwargs: dict[str, Any] = {"access_token": token}
+        if options.get("host"):
+            kwargs["host"] = str(options["host"]).rstrip("/")
+        self.id_property = str(options.get("id_property", "email"))
+        self._client = Client.create(**kwargs)
+        self._batch = self._client.crm.contacts.batch_api
+
+    def describe(self) -> str:
+        return f"HubSpot contacts at {self.options.get('host', 'https://api.hubapi.com')}"
+
+    def _properties(self, record: dict[str, Any]) -> dict[str, str]:
+        props = {k: _stringify(v) for k, v in record.items() if k != KEY}
+        props.setdefault(self.id_property, record[KEY])
+        return props
+
+    def _send(self, call, body) -> Any:
+        from hubspot.crm.contacts.exceptions import ApiException
+
+        try:
+            return call(body)
+        except ApiException as exc:
+            status = exc.status or 0
+            if status == 429:
+                raise RateLimited(retry_after_seconds(exc.headers)) from None
+            if status >= 500 or status == 0:
+                raise TransientError(f"HubSpot HTTP {status}") from None
+            raise BatchRejected(f"HubSpot HTTP {status}: {_category(exc.body)}") from None
+        except OSError as exc:  # connection refused/reset, timeouts
+            raise TransientError(f"HubSpot connection error: {type(exc).__name__}") from None
+
+    def _result(self, records, response, key_of_result) -> BatchResult:
+        keys = {r[KEY] for r in records}
+        result = BatchResult()
+        for err in getattr(response, "errors", None) or []:
+            ids = (err.context or {}).get("ids") or []
+            for key in ids:
+                if key in keys:
+                    if err.category == "OBJECT_NOT_FOUND":
+                        result.not_found.add(key)
+                    else:
+                        result.failed[key] = f"{err.category}: {err.message}"[:300]
+        for obj in response.results or []:
+            key = key_of_result(obj)
+            if key in keys and key not in result.failed:
+                result.confirmed[key] = bool(getattr(obj, "new", False))
+        return result
+
+    def upsert(self, records):
+        from hubspot.crm.contacts import (
+            BatchInputSimplePublicObjectBatchInputUpsert,
+            SimplePublicObjectBatchInputUpsert,
+        )
+
+        body = BatchInputSimplePublicObjectBatchInputUpsert(
+            inputs=[
+                SimplePublicObjectBatchInputUpsert(
+                    id=r[KEY],
+                    id_property=self.id_property,
+                    object_write_trace_id=r[KEY],
+                    properties=self._properties(r),
+                )
+                for r in records
+            ]
+        )
+        response = self._send(self._batch.upsert, body)
+        return self._result(records, response, self._key_of)
+
+    def update(self, records):
+        from hubspot.crm.contacts import (
+            BatchInputSimplePublicObjectBatchInput,
+            SimplePublicObjectBatchInput,
+        )
+
+        body = BatchInputSimplePublicObjectBatchInput(
+            inputs=[
+                SimplePublicObjectBatchInput(
+                    id=r[KEY],
+                    id_property=self.id_property,
+                    object_write_trace_id=r[KEY],
+                    properties={k: v for k, v in self._properties(r).items()},
+                )
+                for r in records
+            ]
+        )
+        response = self._send(self._batch.update, body)
+        return self._result(records, response, self._key_of)
+
+    def _key_of(self, obj) -> str | None:
+        trace = getattr(obj, "object_write_trace_id", None)
+        if trace:
+            return trace
+        return (obj.properties or {}).get(self.id_property)
+
+
+def _category(body: Any) -> str:
+    import json
+
+    try:
+        data = json.loads(body) if body else {}
+        return str(data.get("category") or data.get("status") or "error")
+    except (ValueError, TypeError, AttributeError):
+        return "error"

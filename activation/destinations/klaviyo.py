@@ -1,0 +1,153 @@
+"""Klaviyo profiles through the official `klaviyo-api` SDK (Bulk Profile Import).
+
+POST /api/profile-bulk-import-jobs takes up to 10,000 profiles and 5 MB per job; the job runs
+asynchronously, so a batch is confirmed only after the job is `complete`: profiles listed by
+GET /api/profile-bulk-import-jobs/{id}/import-errors fail, the others are confirmed.
+429 -> RateLimited(Retry-After), 5xx -> TransientError, other 4xx -> BatchRejected.
+The SDK's own retry loop is disabled (max_retries=0) so that the engine's injectable
+backoff applies. Options: `api_key_env`, `test_host` (local fake), `batch_size` (<= 10000),
+`poll_interval` seconds, `max_polls`. Record fields named like Klaviyo profile attributes
+(email, phone_number, first_name, last_name, external_id, ...) are sent as attributes, the
+rest as custom `properties`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from activation.destinations.base import (
+    KEY,
+    BatchRejected,
+    BatchResult,
+    Destination,
+    RateLimited,
+    TransientError,
+    secret_from_env,
+)
+
+MAX_PROFILES = 10_000
+MAX_BYTES = 5 * 1024 * 1024
+ATTRIBUTES = {
+    "email",
+    "phone_number",
+    "external_id",
+    "first_name",
+    "last_name",
+    "organization",
+    "locale",
+    "title",
+    "image",
+}
+
+
+class KlaviyoProfiles(Destination):
+    type = "klaviyo"
+    channel = "email"
+    supported_modes = frozenset({"upsert"})
+    default_batch_size = 1_000
+    max_batch_size = MAX_PROFILES
+    required_options = ("api_key_env",)
+
+    def __init__(self, options, sync_name, run_id, sleep=time.sleep):
+        super().__init__(options, sync_name, run_id)
+        from klaviyo_api import KlaviyoAPI
+
+        self.key_attribute = str(options.get("key_attribute", "email"))
+        self.poll_interval = float(options.get("poll_interval", 2.0))
+        self.max_polls = int(options.get("max_polls", 300))
+        self._sleep = sleep
+        self._api = KlaviyoAPI(
+            secret_from_env(options, "api_key_env"),
+            max_retries=0,
+            test_host=str(options.get("test_host", "")).rstrip("/"),
+            options={"USE_DICTIONARY_FOR_RESPONSE_DATA": True},
+        )
+
+    def describe(self) -> str:
+        return f"Klaviyo profiles at {self.options.get('test_host') or 'https://a.klaviyo.com'}"
+
+    def _profile(self, record: dict[str, Any]) -> dict[str, Any]:
+        attrs: dict[str, Any] = {self.key_attribute: record[KEY]}
+        props = {}
+        for k, v in record.items():
+            if k == KEY or v is None:
+                continue
+            if k in ATTRIBUTES:
+                attrs[k] = v
+            else:
+                props[k] = v
+        if props:
+            attrs["properties"] = props
+        return {"type": "profile", "attributes": attrs}
+
+    def _call(self, fn, *args, **kwargs):
+        from openapi_client.exceptions import ApiException
+
+        try:
+            return fn(*args, **kwargs)
+        except ApiException as exc:
+            status = exc.status or 0
+            headers = dict(exc.headers or {})
+            if status == 429:
+                retry = next((v for k, v in headers.items() if k.lower() == "retry-after"), "1")
+                raise RateLimited(float(retry)) from None
+            if status >= 500 or status == 0:
+                raise TransientError(f"Klaviyo HTTP {status}") from None
+            raise BatchRejected(f"Klaviyo HTTP {status}") from None
+        except OSError as exc:
+            raise TransientError(f"Klaviyo connection error: {type(exc).__name__}") from None
+
+    def upsert(self, records):
+        from openapi_client.models import ProfileImportJobCreateQuery
+
+        profiles = [self._profile(r) for r in records]
+        body = {
+            "data": {
+                "type": "profile-bulk-import-job",
+                "attributes": {"profiles": {"data": profiles}},
+            }
+        }
+        if len(json.dumps(body, default=str).encode()) > MAX_BYTES:
+            raise BatchRejected("payload larger than 5 MB")
+        query = ProfileImportJobCreateQuery.from_dict(body)
+        created = self._call(self._api.Profiles.bulk_import_profiles, query)
+        job_id = created["data"]["id"]
+        for _ in range(self.max_polls):
+            job = self._call(self._api.Profiles.get_bulk_import_profiles_job, job_id)
+            status = job["data"]["attributes"]["status"]
+            if status in ("complete", "cancelled"):
+                break
+            self._sleep(self.poll_interval)
+        else:
+            raise TransientError("Klaviyo import job did not complete in time")
+        if status == "cancelled":
+            raise TransientError("Klaviyo import job was cancelled")
+        failed: dict[str, str] = {}
+        cursor = None
+        while True:
+            kwargs = {"page_cursor": cursor} if cursor else {}
+            page = self._call(
+                self._api.Profiles.get_errors_for_bulk_import_profiles_job, job_id, **kwargs
+            )
+            for err in page.get("data") or []:
+                attrs = err.get("attributes") or {}
+                original = (attrs.get("original_payload") or {}).get(self.key_attribute)
+                pointer = ((attrs.get("source") or {}).get("pointer")) or ""
+                key = original
+                if key is None and pointer.rsplit("/", 1)[-1].isdigit():
+                    idx = int(pointer.rsplit("/", 1)[-1])
+                    key = records[idx][KEY] if idx < len(records) else None
+                if key is not None:
+                    failed[str(key)] = f"{attrs.get('code', 'error')}: {attrs.get('title', '')}"
+            nxt = (page.get("links") or {}).get("next")
+            if not nxt:
+                break
+            from urllib.parse import parse_qs, urlparse
+
+            cursor = (parse_qs(urlparse(nxt).query).get("page[cursor]") or [None])[0]
+            if not cursor:
+                break
+        confirmed = {r[KEY]: None for r in records if r[KEY] not in failed}
+        return BatchResult(confirmed=confirmed, failed=failed)

@@ -1,0 +1,133 @@
+"""CSV file drop over SFTP (paramiko).
+
+Each batch becomes one file of at most `rows_per_file` rows: UTF-8 without BOM, a header, the
+key column first (named `email` or `customer_key`, option `key_column`), then the mapped
+fields. Upload goes to `.<name>.tmp` and is renamed to the final name, so readers never see
+a partial file. Mirror removals go to `<prefix>_<run>_remove_<n>.csv` with the key column only.
+Options: `host`, `port`, `username`, `remote_dir`, `key_path_env` (env var naming a private
+key file) or `password_env`, `known_hosts` (file; unknown host keys are rejected),
+`channel` (consent channel, default email), `rows_per_file`, `prefix`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+from activation.destinations.base import (
+    KEY,
+    BatchResult,
+    Destination,
+    DestinationConfigError,
+    TransientError,
+    secret_from_env,
+)
+from activation.destinations.files import cell, csv_bytes
+
+
+class SftpCsv(Destination):
+    type = "sftp"
+    channel = None
+    supported_modes = frozenset({"upsert", "mirror"})
+    default_batch_size = 50_000
+    max_batch_size = 1_000_000
+    required_options = ("host", "username", "remote_dir", "channel")
+
+    @classmethod
+    def validate_options(cls, options):
+        super().validate_options(options)
+        if options.get("key_column", "email") not in ("email", "customer_key"):
+            raise ValueError("sftp: key_column must be email or customer_key")
+        if not options.get("key_path_env") and not options.get("password_env"):
+            raise ValueError("sftp: one of key_path_env or password_env is required")
+
+    def __init__(self, options, sync_name, run_id):
+        super().__init__(options, sync_name, run_id)
+        self.batch_size = int(options.get("rows_per_file", options.get("batch_size", 50_000)))
+        self.key_column = str(options.get("key_column", "email"))
+        self.prefix = str(options.get("prefix", sync_name))
+        self.remote_dir = str(options["remote_dir"]).rstrip("/") or "/"
+        self._n = 0
+        self._ssh = None
+        self._sftp = None
+        self.uploaded: list[str] = []
+
+    def describe(self) -> str:
+        return f"sftp://{self.options['host']}:{self.options.get('port', 22)}{self.remote_dir}"
+
+    def _connect(self):
+        if self._sftp is not None:
+            return self._sftp
+        import paramiko
+
+        ssh = paramiko.SSHClient()
+        known = self.options.get("known_hosts")
+        if known:
+            ssh.load_host_keys(os.path.expanduser(str(known)))
+        else:
+            ssh.load_system_host_keys()
+        ssh.set_missing_host_key_policy(paramiko.RejectPolicy())
+        kwargs: dict[str, Any] = {
+            "hostname": str(self.options["host"]),
+            "port": int(self.options.get("port", 22)),
+            "username": str(self.options["username"]),
+            "timeout": float(self.options.get("timeout", 30)),
+            "allow_agent": False,
+            "look_for_keys": False,
+        }
+        if self.options.get("key_path_env"):
+            kwargs["key_filename"] = secret_from_env(self.options, "key_path_env")
+        else:
+            kwargs["password"] = secret_from_env(self.options, "password_env")
+        try:
+            ssh.connect(**kwargs)
+        except paramiko.BadHostKeyException as exc:
+            raise DestinationConfigError(f"sftp: host key mismatch for {exc.hostname}") from None
+        except paramiko.SSHException as exc:
+            if "not found in known_hosts" in str(exc):
+                raise DestinationConfigError(
+                    "sftp: unknown host key (add it to known_hosts)"
+                ) from None
+            raise TransientError(f"sftp: {type(exc).__name__}") from None
+        except OSError as exc:
+            raise TransientError(f"sftp connection error: {type(exc).__name__}") from None
+        self._ssh = ssh
+        self._sftp = ssh.open_sftp()
+        return self._sftp
+
+    def _upload(self, kind: str, header: list[str], rows: list[list[Any]]) -> None:
+        sftp = self._connect()
+        self._n += 1
+        name = f"{self.prefix}_{self.run_id}_{kind}_{self._n:04d}.csv"
+        final = f"{self.remote_dir}/{name}"
+        tmp = f"{self.remote_dir}/.{name}.tmp"
+        try:
+            with sftp.open(tmp, "wb") as fh:
+                fh.write(csv_bytes(header, rows))
+            sftp.posix_rename(tmp, final)
+        except OSError as exc:
+            self._close()
+            raise TransientError(f"sftp upload failed: {type(exc).__name__}") from None
+        self.uploaded.append(final)
+
+    def upsert(self, records):
+        fields = [k for k in records[0] if k != KEY] if records else []
+        fields = [f for f in fields if f != self.key_column]
+        rows = [[r[KEY], *(cell(r.get(f)) for f in fields)] for r in records]
+        self._upload("upsert", [self.key_column, *fields], rows)
+        return BatchResult(confirmed={r[KEY]: True for r in records})
+
+    def delete(self, keys):
+        self._upload("remove", [self.key_column], [[k] for k in keys])
+        return BatchResult(confirmed={k: True for k in keys})
+
+    def _close(self) -> None:
+        for obj in (self._sftp, self._ssh):
+            if obj is not None:
+                with contextlib.suppress(Exception):
+                    obj.close()
+        self._sftp = self._ssh = None
+
+    def finish(self) -> None:
+        self._close()

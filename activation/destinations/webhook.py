@@ -1,0 +1,110 @@
+"""Generic webhook: JSON batches POSTed to a URL, signed with HMAC-SHA256.
+
+Body: {"sync": name, "run_id": id, "operation": "upsert"|"insert"|"update"|"delete",
+"records": [...]} (deletes carry only `key`). Header `X-CDP-Signature: sha256=<hex>` is
+HMAC-SHA256 over the exact body bytes with the secret from the env var `secret_env`.
+2xx confirms the batch; a JSON answer may list per-record `errors: [{"key", "error"}]`
+and `not_found: [key]`. 429 -> RateLimited(Retry-After), 5xx -> TransientError, other 4xx
+-> BatchRejected. Options: `url`, `secret_env`, `channel` (consent channel), `batch_size`,
+`timeout`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from activation.destinations.base import (
+    KEY,
+    BatchRejected,
+    BatchResult,
+    Destination,
+    RateLimited,
+    TransientError,
+    secret_from_env,
+)
+
+SIGNATURE_HEADER = "X-CDP-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, header: str | None) -> bool:
+    return header is not None and hmac.compare_digest(sign(secret, body), header)
+
+
+class Webhook(Destination):
+    type = "webhook"
+    channel = None
+    supported_modes = frozenset({"upsert", "insert_only", "update_only", "mirror"})
+    default_batch_size = 500
+    max_batch_size = 10_000
+    required_options = ("url", "secret_env", "channel")
+
+    def __init__(self, options, sync_name, run_id):
+        super().__init__(options, sync_name, run_id)
+        import requests
+
+        self._secret = secret_from_env(options, "secret_env")
+        self._session = requests.Session()
+        self.url = str(options["url"])
+        self.timeout = float(options.get("timeout", 30))
+
+    def describe(self) -> str:
+        return f"webhook {self.url.split('?')[0]}"
+
+    def _post(self, operation: str, records: list[dict[str, Any]]) -> BatchResult:
+        import requests
+
+        payload = {
+            "sync": self.sync_name,
+            "run_id": self.run_id,
+            "operation": operation,
+            "records": [
+                {"key": r[KEY], **{k: v for k, v in r.items() if k != KEY}} for r in records
+            ],
+        }
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self._secret, body)}
+        try:
+            resp = self._session.post(self.url, data=body, headers=headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TransientError(f"webhook connection error: {type(exc).__name__}") from None
+        if resp.status_code == 429:
+            raise RateLimited(float(resp.headers.get("Retry-After", "1")))
+        if resp.status_code >= 500:
+            raise TransientError(f"webhook HTTP {resp.status_code}")
+        if resp.status_code >= 400:
+            raise BatchRejected(f"webhook HTTP {resp.status_code}")
+        answer: dict[str, Any] = {}
+        if resp.content:
+            try:
+                answer = resp.json() or {}
+            except ValueError:
+                answer = {}
+        failed = {str(e["key"]): str(e.get("error", "rejected")) for e in answer.get("errors", [])}
+        not_found = {str(k) for k in answer.get("not_found", [])}
+        created = answer.get("created")
+        created_set = {str(k) for k in created} if isinstance(created, list) else None
+        confirmed = {
+            r[KEY]: (r[KEY] in created_set if created_set is not None else None)
+            for r in records
+            if r[KEY] not in failed and r[KEY] not in not_found
+        }
+        return BatchResult(confirmed=confirmed, failed=failed, not_found=not_found)
+
+    def upsert(self, records):
+        return self._post("upsert", records)
+
+    def insert(self, records):
+        return self._post("insert", records)
+
+    def update(self, records):
+        return self._post("update", records)
+
+    def delete(self, keys):
+        return self._post("delete", [{KEY: k} for k in keys])

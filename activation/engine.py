@@ -1,0 +1,544 @@
+"""The diff-based reverse-ETL engine.
+
+For one sync:
+1. the source (segment members joined to customer_360, or SQL over the marts) is mapped to
+   `_key` + fields in DuckDB, filtered by consent for the destination's channel, and hashed;
+2. the result is diffed against `activation.sync_state` (what the destination confirmed):
+   added, changed and (mirror only) removed records;
+3. only the diff is sent, in batches of the destination's size, with rate-limit waits,
+   exponential backoff on transient errors and batch splitting to isolate rejected records;
+4. state is written after each batch for the keys the destination confirmed, failures go to
+   `activation.sync_failures`, the run to `activation.sync_runs`.
+
+Anything not confirmed stays out of the state, so the next run sends exactly what is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from activation.config import Sync
+from activation.consent import consent_table_sql
+from activation.contract import base_sql
+from activation.destinations import Destination, build_destination, destination_class
+from activation.destinations.base import (
+    KEY,
+    BatchRejected,
+    BatchResult,
+    RateLimited,
+    TransientError,
+)
+from activation.segments import CURRENT
+from activation.segments import ensure_schema as ensure_segment_schema
+
+log = logging.getLogger(__name__)
+
+STATE = "activation.sync_state"
+FAILURES = "activation.sync_failures"
+RUNS = "activation.sync_runs"
+FETCH_ROWS = 20_000
+
+
+class DestinationUnavailable(Exception):
+    """Retries exhausted: the run stops; unsent records are sent by the next run."""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS activation")
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {STATE} (
+            sync_name VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            hash VARCHAR NOT NULL,
+            created_by_sync BOOLEAN NOT NULL,
+            last_sent_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (sync_name, key)
+        )"""
+    )
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {FAILURES} (
+            sync_name VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            operation VARCHAR NOT NULL,
+            error VARCHAR,
+            run_id VARCHAR NOT NULL,
+            failed_at TIMESTAMPTZ NOT NULL,
+            resolved_at TIMESTAMPTZ,
+            resolution VARCHAR
+        )"""
+    )
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {RUNS} (
+            run_id VARCHAR PRIMARY KEY,
+            sync_name VARCHAR NOT NULL,
+            started_at TIMESTAMPTZ NOT NULL,
+            finished_at TIMESTAMPTZ,
+            added BIGINT, changed BIGINT, removed BIGINT, failed BIGINT,
+            skipped_consent BIGINT, skipped_invalid BIGINT, not_found BIGINT,
+            dry_run BOOLEAN NOT NULL,
+            status VARCHAR,
+            error VARCHAR
+        )"""
+    )
+
+
+@dataclass
+class SyncRun:
+    run_id: str
+    sync_name: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    failed: int = 0
+    skipped_consent: int = 0
+    skipped_invalid: int = 0
+    not_found: int = 0
+    dry_run: bool = False
+    status: str = "running"
+    error: str | None = None
+    # planned counts (the diff), not stored in sync_runs
+    planned_added: int = 0
+    planned_changed: int = 0
+    planned_removed: int = 0
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            k: v
+            for k, v in asdict(self).items()
+            if k not in ("started_at", "finished_at") and v is not None
+        }
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
+
+
+def source_sql(con: duckdb.DuckDBPyConnection, sync: Sync) -> str:
+    if sync.source.segment is not None:
+        ensure_segment_schema(con)
+        name = sync.source.segment.replace("'", "''")
+        return (
+            f"SELECT b.* FROM ({base_sql(con)}) AS b JOIN {CURRENT} AS m "
+            f"ON m.person_id = b.person_id AND m.segment_name = '{name}'"
+        )
+    return str(sync.source.sql)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class SyncEngine:
+    """Runs one sync. `sleep` is injectable so tests never wait."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        sync: Sync,
+        *,
+        destination: Destination | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_retries: int = 5,
+        max_rate_limit_waits: int = 20,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.con = con
+        self.sync = sync
+        self.run_id = uuid.uuid4().hex[:16]
+        self._destination = destination
+        # The consent channel comes from the destination *type* in the registry, never from
+        # the instance handed in, so no caller can bypass it.
+        self.channel = destination_class(sync.destination.type).consent_channel(
+            sync.destination.options
+        )
+        self.sleep = sleep
+        self.max_retries = max_retries
+        self.max_rate_limit_waits = max_rate_limit_waits
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.now = now or (lambda: dt.datetime.now(dt.UTC))
+
+    # ---------------------------------------------------------------- diff
+    def compute_diff(self, run: SyncRun) -> None:
+        """Create temp table `_act_diff` (op, _rn, _key, _hash, fields...) and count skips."""
+        con, sync = self.con, self.sync
+        fields = sync.fields
+        src = source_sql(con, sync)
+        cols = con.execute(f"DESCRIBE SELECT * FROM ({src}) AS s").fetchall()
+        if "person_id" not in {c[0] for c in cols}:
+            raise ValueError(f"sync {sync.name}: the source must return a person_id column")
+        mapped = ", ".join(f"({expr}) AS {_q(name)}" for name, expr in fields.items())
+        mapped = (", " + mapped) if mapped else ""
+        struct = ", ".join(f"'{name}': {_q(name)}" for name in fields) or "'_': NULL"
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _act_mapped AS
+            SELECT CAST(({sync.key}) AS VARCHAR) AS _key, s.person_id AS _person_id,
+                   s.person_id IN ({consent_table_sql(con, self.channel)}) AS _consented
+                   {mapped}
+            FROM ({src}) AS s"""
+        )
+        skipped_consent, null_keys = con.execute(
+            """SELECT count(*) FILTER (WHERE NOT coalesce(_consented, false)),
+                      count(*) FILTER (WHERE coalesce(_consented, false) AND _key IS NULL)
+               FROM _act_mapped"""
+        ).fetchone()
+        field_list = ", ".join(_q(n) for n in fields)
+        field_list = (", " + field_list) if field_list else ""
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _act_desired AS
+            SELECT _key, md5(CAST(to_json({{{struct}}}) AS VARCHAR)) AS _hash {field_list}
+            FROM _act_mapped
+            WHERE _consented AND _key IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY _key ORDER BY _person_id) = 1"""
+        )
+        (eligible,) = con.execute(
+            "SELECT count(*) FROM _act_mapped WHERE _consented AND _key IS NOT NULL"
+        ).fetchone()
+        (desired,) = con.execute("SELECT count(*) FROM _act_desired").fetchone()
+        con.execute("DROP TABLE _act_mapped")
+        run.skipped_consent = int(skipped_consent)
+        run.skipped_invalid = int(null_keys) + int(eligible) - int(desired)
+
+        mode = sync.mode
+        name = sync.name.replace("'", "''")
+        null_fields = ", ".join(f"NULL AS {_q(n)}" for n in fields)
+        null_fields = (", " + null_fields) if null_fields else ""
+        d_fields = ", ".join(f"d.{_q(n)}" for n in fields)
+        d_fields = (", " + d_fields) if d_fields else ""
+        parts = [
+            f"""SELECT 'add' AS op, d._key, d._hash {d_fields}
+                FROM _act_desired d ANTI JOIN
+                  (SELECT key FROM {STATE} WHERE sync_name = '{name}') s ON s.key = d._key"""
+        ]
+        if mode != "insert_only":
+            parts.append(
+                f"""SELECT 'change' AS op, d._key, d._hash {d_fields}
+                    FROM _act_desired d JOIN {STATE} s
+                      ON s.sync_name = '{name}' AND s.key = d._key AND s.hash <> d._hash"""
+            )
+        if mode == "mirror":
+            parts.append(
+                f"""SELECT 'remove' AS op, s.key AS _key, NULL AS _hash {null_fields}
+                    FROM {STATE} s ANTI JOIN _act_desired d ON d._key = s.key
+                    WHERE s.sync_name = '{name}' AND s.created_by_sync"""
+            )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _act_diff AS SELECT *, "
+            "row_number() OVER (PARTITION BY op ORDER BY _key) AS _rn FROM ("
+            + " UNION ALL ".join(parts)
+            + ") ORDER BY op, _rn"
+        )
+        counts = dict(con.execute("SELECT op, count(*) FROM _act_diff GROUP BY op").fetchall())
+        run.planned_added = int(counts.get("add", 0))
+        run.planned_changed = int(counts.get("change", 0))
+        run.planned_removed = int(counts.get("remove", 0))
+
+    def _untracked_sql(self) -> str:
+        name = self.sync.name.replace("'", "''")
+        return f"""DELETE FROM {STATE} s WHERE s.sync_name = '{name}' AND NOT s.created_by_sync
+                   AND NOT EXISTS (SELECT 1 FROM _act_desired d WHERE d._key = s.key)"""
+
+    def _rows(self, op: str) -> Iterator[list[dict[str, Any]]]:
+        start = 1
+        while True:
+            tbl = self.con.execute(
+                "SELECT * EXCLUDE (op, _rn) FROM _act_diff WHERE op = ? AND _rn BETWEEN ? AND ? "
+                "ORDER BY _rn",
+                [op, start, start + FETCH_ROWS - 1],
+            ).to_arrow_table()
+            if tbl.num_rows == 0:
+                return
+            rows = tbl.to_pylist()
+            yield [{k: _json_safe(v) for k, v in r.items()} for r in rows]
+            start += FETCH_ROWS
+
+    # ---------------------------------------------------------------- sending
+    def _call(self, dest: Destination, op: str, batch: list[dict[str, Any]]) -> BatchResult:
+        if op == "remove":
+            return dest.delete([r[KEY] for r in batch])
+        payload = [{k: v for k, v in r.items() if k != "_hash"} for r in batch]
+        if self.sync.mode == "update_only":
+            return dest.update(payload)
+        if self.sync.mode == "insert_only":
+            return dest.insert(payload)
+        return dest.upsert(payload)
+
+    def _deliver(self, dest: Destination, op: str, batch: list[dict[str, Any]]) -> BatchResult:
+        attempts = 0
+        waits = 0
+        while True:
+            try:
+                result = self._call(dest, op, batch)
+                break
+            except RateLimited as exc:
+                waits += 1
+                if waits > self.max_rate_limit_waits:
+                    raise DestinationUnavailable(
+                        f"still rate limited after {self.max_rate_limit_waits} waits"
+                    ) from exc
+                log.info("sync %s: rate limited, waiting %.1fs", self.sync.name, exc.retry_after)
+                self.sleep(max(0.0, float(exc.retry_after)))
+            except TransientError as exc:
+                attempts += 1
+                if attempts > self.max_retries:
+                    raise DestinationUnavailable(
+                        f"{exc} (gave up after {self.max_retries} retries)"
+                    ) from exc
+                delay = min(self.backoff_base * 2 ** (attempts - 1), self.backoff_max)
+                log.info(
+                    "sync %s: transient error, retry %d in %.1fs", self.sync.name, attempts, delay
+                )
+                self.sleep(delay)
+            except BatchRejected as exc:
+                if len(batch) == 1:
+                    return BatchResult(failed={batch[0][KEY]: f"rejected: {exc}"})
+                mid = len(batch) // 2
+                left = self._deliver(dest, op, batch[:mid])
+                right = self._deliver(dest, op, batch[mid:])
+                return BatchResult(
+                    confirmed={**left.confirmed, **right.confirmed},
+                    failed={**left.failed, **right.failed},
+                    not_found=left.not_found | right.not_found,
+                )
+        keys = {r[KEY] for r in batch}
+        unconfirmed = keys - set(result.confirmed) - set(result.failed) - result.not_found
+        for key in unconfirmed:
+            result.failed[key] = "not confirmed by the destination"
+        return result
+
+    def _record(self, op: str, batch: list[dict[str, Any]], result: BatchResult, run: SyncRun):
+        now = self.now()
+        name = self.sync.name
+        hashes = {r[KEY]: r.get("_hash") for r in batch}
+        ok = [k for k in result.confirmed if k in hashes]
+        if op == "remove":
+            if ok:
+                self.con.register("_act_tbl", pa.table({"key": pa.array(ok, pa.string())}))
+                self.con.execute(
+                    f"DELETE FROM {STATE} WHERE sync_name = ? AND key IN (SELECT key FROM _act_tbl)",
+                    [name],
+                )
+            run.removed += len(ok)
+        elif ok:
+            tbl = pa.table(
+                {
+                    "sync_name": pa.array([name] * len(ok), pa.string()),
+                    "key": pa.array(ok, pa.string()),
+                    "hash": pa.array([hashes[k] for k in ok], pa.string()),
+                    "created_by_sync": pa.array(
+                        [op == "add" and result.confirmed[k] is not False for k in ok],
+                        pa.bool_(),
+                    ),
+                    "last_sent_at": pa.array([now] * len(ok), pa.timestamp("us", tz="UTC")),
+                }
+            )
+            self.con.register("_act_tbl", tbl)
+            self.con.execute(
+                f"""INSERT INTO {STATE} SELECT * FROM _act_tbl
+                    ON CONFLICT (sync_name, key) DO UPDATE SET
+                      hash = excluded.hash, last_sent_at = excluded.last_sent_at,
+                      created_by_sync = {STATE}.created_by_sync OR excluded.created_by_sync"""
+            )
+            if op == "add":
+                run.added += len(ok)
+            else:
+                run.changed += len(ok)
+        if ok:
+            self.con.register("_act_tbl", pa.table({"key": pa.array(ok, pa.string())}))
+            self.con.execute(
+                f"""UPDATE {FAILURES} SET resolved_at = ?, resolution = 'sent in run ' || ?
+                    WHERE sync_name = ? AND resolved_at IS NULL
+                      AND key IN (SELECT key FROM _act_tbl)""",
+                [now, run.run_id, name],
+            )
+        run.not_found += len(result.not_found)
+        if result.failed:
+            self._record_failures(op, result.failed, run)
+
+    def _record_failures(self, op: str, failed: dict[str, str], run: SyncRun) -> None:
+        now = self.now()
+        keys = list(failed)
+        tbl = pa.table(
+            {
+                "key": pa.array(keys, pa.string()),
+                "error": pa.array([failed[k][:500] for k in keys], pa.string()),
+            }
+        )
+        self.con.register("_act_tbl", tbl)
+        self.con.execute(
+            f"""UPDATE {FAILURES} SET resolved_at = ?, resolution = 'failed again in run ' || ?
+                WHERE sync_name = ? AND resolved_at IS NULL AND key IN (SELECT key FROM _act_tbl)""",
+            [now, run.run_id, self.sync.name],
+        )
+        self.con.execute(
+            f"""INSERT INTO {FAILURES}
+                SELECT ?, key, ?, error, ?, ?, NULL, NULL FROM _act_tbl""",
+            [self.sync.name, op, run.run_id, now],
+        )
+        run.failed += len(keys)
+
+    # ---------------------------------------------------------------- run
+    def run(self, dry_run: bool = False, echo: Callable[[str], None] | None = None) -> SyncRun:
+        ensure_schema(self.con)
+        run = SyncRun(
+            run_id=self.run_id, sync_name=self.sync.name, started_at=self.now(), dry_run=dry_run
+        )
+        self.con.execute(
+            f"INSERT INTO {RUNS} (run_id, sync_name, started_at, dry_run, status) "
+            "VALUES (?, ?, ?, ?, 'running')",
+            [run.run_id, run.sync_name, run.started_at, dry_run],
+        )
+        dest: Destination | None = None
+        try:
+            self.compute_diff(run)
+            log.info(
+                "sync %s: diff +%d ~%d -%d, skipped for consent %d",
+                self.sync.name,
+                run.planned_added,
+                run.planned_changed,
+                run.planned_removed,
+                run.skipped_consent,
+            )
+            if dry_run:
+                self._print_diff(run, echo or print)
+                run.status = "dry_run"
+            else:
+                dest = self._destination or build_destination(self.sync, self.run_id)
+                self._send_all(dest, run)
+                if self.sync.mode == "mirror":
+                    self.con.execute(self._untracked_sql())
+                self._close_stale_failures(run)
+                run.status = "success" if run.failed == 0 else "partial"
+        except DestinationUnavailable as exc:
+            run.status = "failed"
+            run.error = f"destination unavailable: {exc}; unsent records go in the next run"
+        except Exception as exc:
+            run.status = "error"
+            run.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            raise
+        finally:
+            if dest is not None:
+                try:
+                    dest.finish()
+                except Exception as exc:  # pragma: no cover - best effort close
+                    log.warning("sync %s: closing destination failed: %s", self.sync.name, exc)
+            run.finished_at = self.now()
+            self.con.execute(
+                f"""UPDATE {RUNS} SET finished_at = ?, added = ?, changed = ?, removed = ?,
+                    failed = ?, skipped_consent = ?, skipped_invalid = ?, not_found = ?,
+                    status = ?, error = ? WHERE run_id = ?""",
+                [
+                    run.finished_at,
+                    run.added,
+                    run.changed,
+                    run.removed,
+                    run.failed,
+                    run.skipped_consent,
+                    run.skipped_invalid,
+                    run.not_found,
+                    run.status,
+                    run.error,
+                    run.run_id,
+                ],
+            )
+            for t in ("_act_diff", "_act_desired"):
+                self.con.execute(f"DROP TABLE IF EXISTS {t}")
+        log.info(
+            "sync %s run %s: %s, sent +%d ~%d -%d, failed %d",
+            run.sync_name,
+            run.run_id,
+            run.status,
+            run.added,
+            run.changed,
+            run.removed,
+            run.failed,
+        )
+        return run
+
+    def _send_all(self, dest: Destination, run: SyncRun) -> None:
+        size = dest.batch_size
+        for op in ("remove", "add", "change"):
+            for chunk in self._rows(op):
+                for i in range(0, len(chunk), size):
+                    batch = chunk[i : i + size]
+                    try:
+                        result = self._deliver(dest, op, batch)
+                    except DestinationUnavailable as exc:
+                        self._record_failures(op, {r[KEY]: str(exc) for r in batch}, run)
+                        raise
+                    self._record(op, batch, result, run)
+
+    def _close_stale_failures(self, run: SyncRun) -> None:
+        """Open failures whose key is no longer in the diff need no retry any more."""
+        self.con.execute(
+            f"""UPDATE {FAILURES} f SET resolved_at = ?, resolution = 'no longer pending'
+                WHERE f.sync_name = ? AND f.resolved_at IS NULL AND f.run_id <> ?
+                  AND NOT EXISTS (SELECT 1 FROM _act_diff d WHERE d._key = f.key)""",
+            [self.now(), self.sync.name, run.run_id],
+        )
+
+    def _print_diff(self, run: SyncRun, echo: Callable[[str], None], limit: int = 20) -> None:
+        echo(
+            f"dry run of sync {self.sync.name} ({self.sync.mode} -> "
+            f"{self.sync.destination.type}): would add {run.planned_added}, change "
+            f"{run.planned_changed}, remove {run.planned_removed}; skipped for consent "
+            f"{run.skipped_consent}, invalid/duplicate keys {run.skipped_invalid}"
+        )
+        for op in ("add", "change", "remove"):
+            rows = (
+                self.con.execute(
+                    "SELECT * EXCLUDE (op, _rn, _hash) FROM _act_diff WHERE op = ? AND _rn <= ? "
+                    "ORDER BY _rn",
+                    [op, limit],
+                )
+                .to_arrow_table()
+                .to_pylist()
+            )
+            for r in rows:
+                key = r.pop(KEY)
+                echo(f"  {op:<6} {key}  {_json_safe(r) if op != 'remove' else ''}".rstrip())
+        total = run.planned_added + run.planned_changed + run.planned_removed
+        if total > 3 * limit:
+            echo(f"  ... ({total} records in total)")
+
+
+def run_sync(
+    con: duckdb.DuckDBPyConnection, sync: Sync, *, dry_run: bool = False, **kwargs: Any
+) -> SyncRun:
+    echo = kwargs.pop("echo", None)
+    return SyncEngine(con, sync, **kwargs).run(dry_run=dry_run, echo=echo)
+
+
+def last_runs(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    ensure_schema(con)
+    rows = (
+        con.execute(
+            f"""SELECT * FROM {RUNS} QUALIFY row_number() OVER (
+              PARTITION BY sync_name ORDER BY started_at DESC) = 1"""
+        )
+        .to_arrow_table()
+        .to_pylist()
+    )
+    return {r["sync_name"]: r for r in rows}
