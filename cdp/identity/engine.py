@@ -1,0 +1,822 @@
+"""The identity-resolution engine: records in, a stable record -> person graph out.
+
+Stages (all set-based: pandas/numpy joins and sorts, rapidfuzz vectorised pairwise scores,
+scipy connected components; no Python loop over records or pairs):
+
+1. ``prepare``: normalise every attribute into match keys (cdp.normalize, once per distinct
+   value).
+2. deterministic edges: records sharing an identifier value (identifiers table, e-mail match
+   key, E.164 phone), after blocklists and frequency caps; guarded rules keep only pairs with
+   compatible first names.
+3. probabilistic edges: candidate pairs from blocking keys (capped block sizes), Fellegi-Sunter
+   weights over comparison levels, a match threshold and a possible-match band.
+4. connected components; components larger than ``max_cluster_size`` are split by dropping
+   their weakest rules.
+5. stable person ids against the previous graph (merges and splits recorded).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.process import cpdist
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from cdp import normalize as nz
+from cdp.identity.config import ComparisonLevel, IdentityConfig
+
+RECORD_COLUMNS = (
+    "record_id",
+    "source_system",
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "phone",
+    "birth_date",
+    "street",
+    "postcode",
+    "city",
+    "country",
+    "updated_at",
+)
+REPORT_COLUMNS = ["kind", "rule", "id_type", "value", "count", "detail"]
+
+
+@dataclass
+class ResolutionResult:
+    """What :func:`resolve` returns.
+
+    ``graph``: ``record_id, person_id, match_rule`` (one row per input record).
+    ``edges``: ``record_id_a, record_id_b, rule, score`` (the links that formed the persons).
+    ``merges``: ``merged_person_id, into_person_id, merged_at`` (previous persons absorbed).
+    ``cluster_report``: ``kind, rule, id_type, value, count, detail`` (values dropped by
+    blocklists or frequency caps, oversized blocks and clusters, input problems).
+    ``possible_matches``: ``record_id_a, record_id_b, score, reason`` (pairs for review).
+    ``stats``: counts and seconds per stage.
+    """
+
+    graph: pd.DataFrame
+    edges: pd.DataFrame
+    merges: pd.DataFrame
+    cluster_report: pd.DataFrame
+    possible_matches: pd.DataFrame
+    stats: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+def _obj(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Object array with None for missing values (what rapidfuzz and comparisons expect)."""
+    arr = np.array(pd.Series(values).astype(object), dtype=object, copy=True)
+    mask = pd.isna(arr)
+    arr[mask] = None
+    return arr
+
+
+def _pairs_within_groups(order: np.ndarray, codes_sorted: np.ndarray) -> tuple[np.ndarray, ...]:
+    """All pairs (i<j positions) of records sharing a group code, vectorised.
+
+    ``order`` are record indices sorted by group code, ``codes_sorted`` their codes. Returns
+    (a, b) record indices. Cost is sum(k*(k-1)/2) over groups: callers cap group sizes.
+    """
+    n = len(order)
+    if n < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    boundaries = np.flatnonzero(np.diff(codes_sorted)) + 1
+    starts = np.concatenate(([0], boundaries))
+    ends = np.concatenate((boundaries, [n]))
+    group_end = np.repeat(ends, ends - starts)
+    pos = np.arange(n)
+    cnt = group_end - pos - 1
+    total = int(cnt.sum())
+    if total == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    a_pos = np.repeat(pos, cnt)
+    offsets = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    b_pos = a_pos + 1 + offsets
+    return order[a_pos].astype(np.int64), order[b_pos].astype(np.int64)
+
+
+def _chain_within_groups(order: np.ndarray, codes_sorted: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Consecutive links (a spanning path) inside each group: n-1 edges for n records."""
+    same = codes_sorted[1:] == codes_sorted[:-1]
+    return order[:-1][same].astype(np.int64), order[1:][same].astype(np.int64)
+
+
+def _similarity(a: np.ndarray, b: np.ndarray, kind: str) -> np.ndarray:
+    """Pairwise similarity in [0, 1] of two aligned object arrays (missing -> 0)."""
+    if len(a) == 0:
+        return np.zeros(0)
+    sa = np.where(pd.isna(a), "", a).astype(str)
+    sb = np.where(pd.isna(b), "", b).astype(str)
+    if kind == "jaro_winkler":
+        scorer = JaroWinkler.normalized_similarity
+        out = cpdist(sa.tolist(), sb.tolist(), scorer=scorer, workers=-1, dtype=np.float32)
+    elif kind == "levenshtein":
+        scorer = Levenshtein.normalized_similarity
+        out = cpdist(sa.tolist(), sb.tolist(), scorer=scorer, workers=-1, dtype=np.float32)
+    elif kind == "token_set":
+        out = cpdist(sa.tolist(), sb.tolist(), scorer=fuzz.token_set_ratio, workers=-1) / 100.0
+    else:
+        raise ValueError(kind)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _person_hash(record_ids: pd.Series, salt: str = "") -> pd.Series:
+    return record_ids.map(lambda r: "p_" + hashlib.sha1(f"{r}{salt}".encode()).hexdigest()[:16])
+
+
+# ---------------------------------------------------------------------------------------------
+# stage 1: normalisation
+# ---------------------------------------------------------------------------------------------
+def prepare(records: pd.DataFrame, config: IdentityConfig) -> pd.DataFrame:
+    """Normalised match keys, one row per record, positional index 0..n-1.
+
+    Columns: ``record_id, first_name, last_name, swappable, birth_date, street, postcode, city,
+    email, email_display, phone, name_key``. Missing input columns are treated as absent values.
+    """
+    n = len(records)
+    idx = pd.RangeIndex(n)
+
+    def col(name: str) -> pd.Series:
+        if name in records.columns:
+            return pd.Series(records[name].to_numpy(), index=idx)
+        return pd.Series([None] * n, index=idx, dtype=object)
+
+    first_raw, last_raw = col("first_name"), col("last_name")
+    full = col("full_name")
+    no_names = first_raw.isna() & last_raw.isna() & full.notna()
+    swappable = pd.Series(False, index=idx)
+    if no_names.any():
+        split = nz._map_unique(nz._as_text_series(full[no_names]), nz.split_full_name)
+        first_raw = first_raw.astype(object)
+        last_raw = last_raw.astype(object)
+        first_raw[no_names] = split.map(lambda t: t[0] if isinstance(t, tuple) else None)
+        last_raw[no_names] = split.map(lambda t: t[1] if isinstance(t, tuple) else None)
+        swappable = no_names
+    country = col("country")
+    out = pd.DataFrame(
+        {
+            "record_id": col("record_id").astype("str"),
+            "first_name": nz.first_name_key_series(first_raw),
+            "last_name": nz.name_key_series(last_raw),
+            "swappable": swappable.to_numpy(),
+            "birth_date": nz.parse_birth_date_series(col("birth_date")),
+            "street": nz.normalize_street_series(col("street")),
+            "postcode": nz.normalize_postcode_series(col("postcode"), country),
+            "city": nz.normalize_city_series(col("city")),
+            "email": nz.email_match_key_series(col("email")),
+            "email_display": nz.normalize_email_series(col("email")),
+            "phone": nz.normalize_phone_series(col("phone"), country, config.default_region),
+        },
+        index=idx,
+    )
+    has_name = out["first_name"].notna() & out["last_name"].notna()
+    out["name_key"] = (
+        out["first_name"].astype("str") + "|" + out["last_name"].astype("str")
+    ).where(has_name)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# stage 2: deterministic edges
+# ---------------------------------------------------------------------------------------------
+def _identifier_table(
+    norm: pd.DataFrame, identifiers: pd.DataFrame | None, report: list[dict]
+) -> pd.DataFrame:
+    """Long table ``rec, id_type, value, alt`` of every identifier value of every record."""
+    parts = []
+    for id_type, alt in (("email", "email_display"), ("phone", None)):
+        s = norm[id_type]
+        keep = s.notna()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "rec": np.flatnonzero(keep.to_numpy()),
+                    "id_type": id_type,
+                    "value": s[keep].astype("str").to_numpy(),
+                    "alt": (norm[alt][keep] if alt else s[keep]).astype("str").to_numpy(),
+                }
+            )
+        )
+    if identifiers is not None and len(identifiers):
+        missing = {"record_id", "id_type", "id_value"} - set(identifiers.columns)
+        if missing:
+            raise ValueError(f"identifiers: missing column(s) {sorted(missing)}")
+        ids = identifiers[["record_id", "id_type", "id_value"]].copy()
+        ids["id_value"] = nz._as_text_series(ids["id_value"].astype(object)).str.replace(
+            r"\.0+$", "", regex=True
+        )
+        ids["id_type"] = ids["id_type"].astype("str").str.strip()
+        ids = ids.dropna(subset=["id_value", "id_type"])
+        pos = pd.Series(np.arange(len(norm)), index=pd.Index(norm["record_id"]))
+        rec = pos.reindex(ids["record_id"].astype("str")).to_numpy()
+        unknown = np.isnan(rec)
+        if unknown.any():
+            report.append(
+                dict(
+                    kind="unknown_record_id",
+                    rule=None,
+                    id_type=None,
+                    value=None,
+                    count=int(unknown.sum()),
+                    detail="identifier rows whose record_id is not in records (ignored)",
+                )
+            )
+        ids = ids[~unknown]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "rec": rec[~unknown].astype(np.int64),
+                    "id_type": ids["id_type"].to_numpy(),
+                    "value": ids["id_value"].astype("str").to_numpy(),
+                    "alt": ids["id_value"].astype("str").to_numpy(),
+                }
+            )
+        )
+    table = pd.concat(parts, ignore_index=True)
+    return table.drop_duplicates(subset=["rec", "id_type", "value"], ignore_index=True)
+
+
+def _normalised_blocklist_values(id_type: str, values: list[str], config: IdentityConfig) -> set:
+    out = set(values)
+    if id_type == "email":
+        out |= {k for v in values if (k := nz.email_match_key(v))}
+    elif id_type == "phone":
+        out |= {k for v in values if (k := nz.normalize_phone(v, config.default_region))}
+    return out
+
+
+def _apply_blocklists(table: pd.DataFrame, config: IdentityConfig, report: list[dict]):
+    blocked = pd.Series(False, index=table.index)
+    for key, bl in config.blocklist.items():
+        scope = pd.Series(True, index=table.index) if key == "*" else table["id_type"].eq(key)
+        if not scope.any():
+            continue
+        vals = _normalised_blocklist_values(key, bl.values, config) if key != "*" else set()
+        if key == "*":
+            vals = {v.lower() for v in bl.values}
+            hit = scope & table["value"].str.lower().isin(list(vals))
+        else:
+            hit = scope & (table["value"].isin(list(vals)) | table["alt"].isin(list(vals)))
+        for pattern in bl.patterns:
+            with warnings.catch_warnings():  # "pattern has match groups": intended
+                warnings.simplefilter("ignore", UserWarning)
+                hit |= scope & (
+                    table["value"].str.contains(pattern, regex=True).fillna(False).astype(bool)
+                    | table["alt"].str.contains(pattern, regex=True).fillna(False).astype(bool)
+                )
+        blocked |= hit
+    if blocked.any():
+        counts = table[blocked].groupby(["id_type", "value"]).size().reset_index(name="count")
+        for row in counts.itertuples(index=False):
+            report.append(
+                dict(
+                    kind="blocklist",
+                    rule=None,
+                    id_type=row.id_type,
+                    value=row.value,
+                    count=int(row.count),
+                    detail="value on the blocklist: never used to link",
+                )
+            )
+    return table[~blocked]
+
+
+def _names_compatible(
+    norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, threshold: float
+) -> np.ndarray:
+    """First-name compatibility of record pairs (the guard of guarded rules)."""
+    first = _obj(norm["first_name"])
+    last = _obj(norm["last_name"])
+    swap = norm["swappable"].to_numpy()
+    fa, fb = first[a], first[b]
+    missing = pd.isna(fa) | pd.isna(fb)
+    ok = missing | (fa == fb)
+    todo = ~ok
+    if todo.any():
+        ta, tb = fa[todo], fb[todo]
+        la, lb = last[a][todo], last[b][todo]
+        sa = np.where(pd.isna(ta), "", ta).astype(str)
+        sb = np.where(pd.isna(tb), "", tb).astype(str)
+        initial = ((np.char.str_len(sa) == 1) | (np.char.str_len(sb) == 1)) & (
+            np.char.ljust(sa, 1).astype("<U1") == np.char.ljust(sb, 1).astype("<U1")
+        )
+        sim = _similarity(ta, tb, "jaro_winkler")
+        s_swap = swap[a][todo] | swap[b][todo]
+        if s_swap.any():
+            crossed = np.maximum(
+                _similarity(ta, lb, "jaro_winkler"), _similarity(la, tb, "jaro_winkler")
+            )
+            sim = np.where(s_swap, np.maximum(sim, crossed), sim)
+        ok[todo] = initial | (sim >= threshold)
+    return ok
+
+
+def deterministic_edges(
+    norm: pd.DataFrame,
+    identifiers: pd.DataFrame | None,
+    config: IdentityConfig,
+    report: list[dict],
+) -> pd.DataFrame:
+    """Edges ``a, b, rule`` from shared identifier values (blocklists, caps and guards applied)."""
+    table = _identifier_table(norm, identifiers, report)
+    rules = {r.id_type: r for r in config.deterministic}
+    unused = table.loc[~table["id_type"].isin(list(rules)), "id_type"].value_counts()
+    for id_type, count in unused.items():
+        report.append(
+            dict(
+                kind="unused_id_type",
+                rule=None,
+                id_type=id_type,
+                value=None,
+                count=int(count),
+                detail="no deterministic rule uses this id_type (ignored)",
+            )
+        )
+    table = table[table["id_type"].isin(list(rules))]
+    table = _apply_blocklists(table, config, report)
+    names = norm["name_key"].to_numpy()
+    edge_parts = []
+    hard_cap = max(2000, config.max_cluster_size * 10)
+    for id_type, rule in rules.items():
+        t = table[table["id_type"].eq(id_type)]
+        if t.empty:
+            continue
+        codes, uniques = pd.factorize(t["value"])
+        t = t.assign(code=codes)
+        size = np.bincount(codes)
+        drop = np.zeros(len(uniques), bool)
+        if rule.max_distinct_names is not None:
+            nk = pd.DataFrame({"code": codes, "nk": names[t["rec"].to_numpy()]}).dropna()
+            distinct = nk.drop_duplicates().groupby("code").size()
+            over = distinct[distinct > rule.max_distinct_names]
+            drop[over.index.to_numpy()] = True
+            for code, nnames in over.items():
+                report.append(
+                    dict(
+                        kind="frequency_cap",
+                        rule=rule.name,
+                        id_type=id_type,
+                        value=str(uniques[code]),
+                        count=int(size[code]),
+                        detail=f"{int(nnames)} distinct names > max_distinct_names "
+                        f"{rule.max_distinct_names}: value ignored",
+                    )
+                )
+        if rule.guard == "names":
+            big = (size > hard_cap) & ~drop
+            for code in np.flatnonzero(big):
+                report.append(
+                    dict(
+                        kind="frequency_cap",
+                        rule=rule.name,
+                        id_type=id_type,
+                        value=str(uniques[code]),
+                        count=int(size[code]),
+                        detail=f"more than {hard_cap} records share this value: ignored",
+                    )
+                )
+            drop |= big
+        t = t[~drop[t["code"].to_numpy()]]
+        t = t[(size[t["code"].to_numpy()] > 1)].sort_values(["code", "rec"], kind="stable")
+        order = t["rec"].to_numpy()
+        code_sorted = t["code"].to_numpy()
+        if rule.guard == "names":
+            a, b = _pairs_within_groups(order, code_sorted)
+            keep = _names_compatible(norm, a, b, config.name_compatibility_threshold)
+            a, b = a[keep], b[keep]
+        else:
+            a, b = _chain_within_groups(order, code_sorted)
+        edge_parts.append(pd.DataFrame({"a": a, "b": b, "rule": rule.name, "score": np.nan}))
+    if not edge_parts:
+        return pd.DataFrame({"a": [], "b": [], "rule": [], "score": []})
+    edges = pd.concat(edge_parts, ignore_index=True)
+    lo = np.minimum(edges["a"], edges["b"])
+    hi = np.maximum(edges["a"], edges["b"])
+    edges["a"], edges["b"] = lo, hi
+    return edges[edges["a"] != edges["b"]].drop_duplicates(["a", "b", "rule"], ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# stage 3: probabilistic edges
+# ---------------------------------------------------------------------------------------------
+def candidate_pairs(norm: pd.DataFrame, config: IdentityConfig, report: list[dict]) -> np.ndarray:
+    """Unique candidate pairs (encoded ``a * n + b``, a < b) from the blocking keys."""
+    n = len(norm)
+    prob = config.probabilistic
+    encoded = []
+    for key in prob.blocking_keys:
+        cols = list(key)
+        present = norm[cols].notna().all(axis=1).to_numpy()
+        if present.sum() < 2:
+            continue
+        sub = norm.loc[present, cols].astype("str")
+        joined = sub[cols[0]]
+        for c in cols[1:]:
+            joined = joined + "\x1f" + sub[c]
+        codes, uniques = pd.factorize(joined)
+        size = np.bincount(codes)
+        over = np.flatnonzero(size > prob.max_block_size)
+        if len(over):
+            report.append(
+                dict(
+                    kind="block_size_cap",
+                    rule="probabilistic",
+                    id_type="+".join(cols),
+                    value=None,
+                    count=len(over),
+                    detail=f"{len(over)} blocks over max_block_size {prob.max_block_size} "
+                    f"skipped ({int(size[over].sum())} records); largest: "
+                    + ", ".join(
+                        f"{uniques[c].replace(chr(31), '|')} ({size[c]})"
+                        for c in over[np.argsort(-size[over])][:5]
+                    ),
+                )
+            )
+        recs = np.flatnonzero(present)
+        ok = (size[codes] >= 2) & (size[codes] <= prob.max_block_size)
+        recs, codes = recs[ok], codes[ok]
+        order = np.argsort(codes, kind="stable")
+        a, b = _pairs_within_groups(recs[order], codes[order])
+        encoded.append(np.minimum(a, b) * n + np.maximum(a, b))
+    if not encoded:
+        return np.empty(0, np.int64)
+    return np.unique(np.concatenate(encoded))
+
+
+def _level_index(
+    levels: list[ComparisonLevel], va: np.ndarray, vb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the first level that holds for each pair (-1 when a value is missing)."""
+    m = len(va)
+    missing = pd.isna(va) | pd.isna(vb)
+    idx = np.full(m, -1, dtype=np.int16)
+    todo = ~missing
+    sa = np.where(missing, "", va).astype(str)
+    sb = np.where(missing, "", vb).astype(str)
+    sims: dict[str, np.ndarray] = {}
+    for i, level in enumerate(levels):
+        if not todo.any():
+            break
+        if level.kind == "else":
+            hold = todo
+        elif level.kind == "exact":
+            hold = todo & (sa == sb)
+        elif level.kind in ("jaro_winkler", "token_set", "levenshtein"):
+            if level.kind not in sims:
+                sim = np.zeros(m)
+                sel = np.flatnonzero(todo)
+                sim[sel] = _similarity(sa[sel], sb[sel], level.kind)
+                sims[level.kind] = sim
+            hold = todo & (sims[level.kind] >= level.threshold)
+        elif level.kind == "prefix":
+            length = level.length or 1
+            pa = pd.Series(sa).str.slice(0, length).to_numpy()
+            pb = pd.Series(sb).str.slice(0, length).to_numpy()
+            hold = todo & (pa == pb) & (np.char.str_len(sa) >= length)
+        elif level.kind == "initial":
+            la, lb = np.char.str_len(sa), np.char.str_len(sb)
+            fa = pd.Series(sa).str.slice(0, 1).to_numpy()
+            fb = pd.Series(sb).str.slice(0, 1).to_numpy()
+            hold = todo & ((la == 1) | (lb == 1)) & (fa == fb)
+        elif level.kind == "date_typo":
+            hold = todo & _date_typo(sa, sb)
+        else:  # pragma: no cover - the config model restricts kinds
+            raise ValueError(level.kind)
+        idx[hold] = i
+        todo = todo & ~hold
+    return idx, missing
+
+
+def _date_typo(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    """ISO dates that differ by a day/month swap or by one digit (or two adjacent swapped)."""
+    a = pd.Series(sa)
+    b = pd.Series(sb)
+    swap = (
+        (a.str.slice(0, 4) == b.str.slice(0, 4))
+        & (a.str.slice(5, 7) == b.str.slice(8, 10))
+        & (a.str.slice(8, 10) == b.str.slice(5, 7))
+    )
+    da = a.str.replace("-", "", regex=False).tolist()
+    db = b.str.replace("-", "", regex=False).tolist()
+    from rapidfuzz.distance import OSA
+
+    dist = np.asarray(cpdist(da, db, scorer=OSA.distance, workers=-1))
+    return (swap.to_numpy() | (dist == 1)) & (a.str.len() == 10).to_numpy()
+
+
+def score_pairs(norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, config: IdentityConfig):
+    """Fellegi-Sunter score and veto flag of each pair, and the level names (for reports)."""
+    prob = config.probabilistic
+    m = len(a)
+    score = np.zeros(m)
+    veto = np.zeros(m, dtype=bool)
+    swap = norm["swappable"].to_numpy()
+    any_swap = (swap[a] | swap[b]) if prob.compare_swapped_names else np.zeros(m, bool)
+    by_field = {c.field: c for c in prob.comparisons}
+    name_fields = [f for f in ("first_name", "last_name") if f in by_field]
+
+    def weights(comp, va, vb):
+        idx, _ = _level_index(comp.levels, va, vb)
+        w = np.array([lv.weight for lv in comp.levels] + [0.0])
+        v = np.array([lv.veto for lv in comp.levels] + [False])
+        return w[idx], v[idx]  # idx -1 -> trailing 0 / False
+
+    straight_w = np.zeros(m)
+    straight_v = np.zeros(m, dtype=bool)
+    for f in name_fields:
+        col = _obj(norm[f])
+        w, v = weights(by_field[f], col[a], col[b])
+        straight_w += w
+        straight_v |= v
+    if any_swap.any() and len(name_fields) == 2:
+        first, last = _obj(norm["first_name"]), _obj(norm["last_name"])
+        sel = np.flatnonzero(any_swap)
+        cw = np.zeros(len(sel))
+        cv = np.zeros(len(sel), dtype=bool)
+        w, v = weights(by_field["first_name"], first[a[sel]], last[b[sel]])
+        cw += w
+        cv |= v
+        w, v = weights(by_field["last_name"], last[a[sel]], first[b[sel]])
+        cw += w
+        cv |= v
+        better = (cw > straight_w[sel]) | (straight_v[sel] & ~cv)
+        straight_w[sel[better]] = cw[better]
+        straight_v[sel[better]] = cv[better]
+    score += straight_w
+    veto |= straight_v
+    for comp in prob.comparisons:
+        if comp.field in name_fields:
+            continue
+        col = _obj(norm[comp.field])
+        w, v = weights(comp, col[a], col[b])
+        score += w
+        veto |= v
+    return score, veto
+
+
+# ---------------------------------------------------------------------------------------------
+# stage 4-5: clusters and stable ids
+# ---------------------------------------------------------------------------------------------
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels
+
+
+def _cluster(
+    n: int, edges: pd.DataFrame, config: IdentityConfig, record_ids: pd.Series, report: list
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Component labels; oversized components are split by dropping their weakest rules."""
+    priority = config.rule_priority()
+    prio = edges["rule"].map(priority).to_numpy()
+    a, b = edges["a"].to_numpy(), edges["b"].to_numpy()
+    labels = _components(n, a, b)
+    sizes = np.bincount(labels)
+    oversized = np.flatnonzero(sizes > config.max_cluster_size)
+    if len(oversized) == 0:
+        return labels, edges
+    active = np.ones(len(edges), dtype=bool)
+    in_over = np.isin(labels, oversized)
+    for label in oversized:
+        members = np.flatnonzero(labels == label)
+        report.append(
+            dict(
+                kind="max_cluster_size",
+                rule=None,
+                id_type=None,
+                value=str(record_ids.iloc[members].min()),
+                count=int(sizes[label]),
+                detail=f"cluster of {sizes[label]} records > max_cluster_size "
+                f"{config.max_cluster_size}: split by dropping its weakest rules",
+            )
+        )
+    # drop the weakest rule inside the oversized clusters until they fit (or one rule is left)
+    for cut in sorted(set(prio.tolist()), reverse=True):
+        if cut == min(prio):
+            break
+        edge_in_over = in_over[a]
+        active &= ~(edge_in_over & (prio >= cut))
+        labels = _components(n, a[active], b[active])
+        sizes = np.bincount(labels)
+        still = sizes[labels] > config.max_cluster_size
+        if not (still & in_over).any():
+            break
+        in_over = in_over & still
+    return labels, edges[active]
+
+
+def _assign_person_ids(
+    record_ids: pd.Series, labels: np.ndarray, previous: pd.DataFrame | None, now: dt.datetime
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """A stable person id per cluster, and the merges of previous persons."""
+    frame = pd.DataFrame({"record_id": record_ids.to_numpy(), "cluster": labels})
+    min_rec = frame.groupby("cluster")["record_id"].min()
+    new_ids = _person_hash(min_rec)
+    merges = pd.DataFrame(
+        {
+            "merged_person_id": pd.Series([], dtype="str"),
+            "into_person_id": pd.Series([], dtype="str"),
+            "merged_at": pd.Series([], dtype="datetime64[us, UTC]"),
+        }
+    )
+    chosen = pd.Series(index=min_rec.index, dtype=object)
+    reserved: set[str] = set()
+    if previous is not None and len(previous):
+        prev = previous[["record_id", "person_id"]].dropna()
+        prev = prev.assign(record_id=prev["record_id"].astype("str"))
+        prev = prev.drop_duplicates("record_id")
+        reserved = set(prev["person_id"].astype("str"))
+        joined = frame.merge(prev, on="record_id", how="inner")
+        if len(joined):
+            counts = joined.groupby(["person_id", "cluster"]).size().reset_index(name="n")
+            counts = counts.merge(min_rec.rename("min_rec").reset_index(), on="cluster")
+            # home cluster of each previous person: where most of its records went
+            counts = counts.sort_values(
+                ["person_id", "n", "min_rec"], ascending=[True, False, True]
+            )
+            home = counts.drop_duplicates("person_id")
+            # each cluster keeps the previous person with the most records (tie: smaller id)
+            home = home.sort_values(["cluster", "n", "person_id"], ascending=[True, False, True])
+            winners = home.drop_duplicates("cluster")
+            chosen.loc[winners["cluster"].to_numpy()] = winners["person_id"].to_numpy()
+            losers = home[~home.index.isin(winners.index)]
+            if len(losers):
+                into = winners.set_index("cluster")["person_id"]
+                merges = pd.DataFrame(
+                    {
+                        "merged_person_id": losers["person_id"].astype("str").to_numpy(),
+                        "into_person_id": into.loc[losers["cluster"]].astype("str").to_numpy(),
+                        "merged_at": pd.Timestamp(now),
+                    }
+                )
+    need = chosen.isna()
+    ids = new_ids.where(need, chosen)
+    # a new id must not collide with a previous id (e.g. the smaller part of a split whose
+    # smallest record gave the old id its name): salt the hash until it is unused
+    taken = set(chosen.dropna().astype(str)) | reserved
+    salt = 0
+    clash = need & ids.isin(list(taken))
+    while clash.any():
+        salt += 1
+        ids[clash] = _person_hash(min_rec[clash], f"#{salt}")
+        clash = need & ids.isin(list(taken))
+    return ids.reindex(labels).to_numpy(), merges
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------------------------
+def resolve(
+    records: pd.DataFrame,
+    identifiers: pd.DataFrame | None,
+    config: IdentityConfig,
+    previous: pd.DataFrame | None = None,
+) -> ResolutionResult:
+    """Group ``records`` into persons. See the module docstring and docs/identity.md."""
+    timings: dict[str, float] = {}
+    report: list[dict] = []
+    t0 = time.perf_counter()
+    now = dt.datetime.now(dt.UTC)
+    if "record_id" not in records.columns:
+        raise ValueError("records: missing column 'record_id'")
+    rid = records["record_id"]
+    bad = rid.isna()
+    if bad.any():
+        report.append(
+            dict(
+                kind="missing_record_id",
+                rule=None,
+                id_type=None,
+                value=None,
+                count=int(bad.sum()),
+                detail="records without record_id are not resolved",
+            )
+        )
+        records = records[~bad]
+    dup = records["record_id"].astype("str").duplicated()
+    if dup.any():
+        report.append(
+            dict(
+                kind="duplicate_record_id",
+                rule=None,
+                id_type=None,
+                value=str(records["record_id"][dup].iloc[0]),
+                count=int(dup.sum()),
+                detail="repeated record_id: the first row is used",
+            )
+        )
+        records = records[~dup.to_numpy()]
+    records = records.reset_index(drop=True)
+    n = len(records)
+
+    norm = prepare(records, config)
+    timings["normalise"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    det = deterministic_edges(norm, identifiers, config, report)
+    timings["deterministic"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    prob_edges = pd.DataFrame({"a": [], "b": [], "rule": [], "score": []})
+    possible = pd.DataFrame({"a": [], "b": [], "score": [], "reason": []})
+    n_candidates = 0
+    if config.probabilistic.enabled and n > 1:
+        pairs = candidate_pairs(norm, config, report)
+        det_labels = _components(n, det["a"].to_numpy(), det["b"].to_numpy())
+        pa, pb = pairs // n, pairs % n
+        fresh = det_labels[pa] != det_labels[pb]
+        pa, pb = pa[fresh], pb[fresh]
+        n_candidates = len(pa)
+        score, veto = score_pairs(norm, pa, pb, config)
+        thr = config.probabilistic.match_threshold
+        match = (score >= thr) & ~veto
+        prob_edges = pd.DataFrame({"a": pa[match], "b": pb[match], "rule": "probabilistic"})
+        prob_edges["score"] = score[match]
+        band = ~match & (score >= config.probabilistic.possible_match_threshold)
+        possible = pd.DataFrame(
+            {
+                "a": pa[band],
+                "b": pb[band],
+                "score": score[band],
+                "reason": np.where(veto[band], "vetoed", "below_threshold"),
+            }
+        )
+    timings["probabilistic"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    edges = pd.concat([det, prob_edges], ignore_index=True)
+    edges["a"] = edges["a"].astype(np.int64)
+    edges["b"] = edges["b"].astype(np.int64)
+    labels, edges = _cluster(n, edges, config, norm["record_id"], report)
+    # how each record joined: its strongest incident edge
+    priority = config.rule_priority()
+    rule_names = np.array([*sorted(priority, key=priority.get), "singleton"], dtype=object)
+    best = np.full(n, len(priority), dtype=np.int64)
+    prio = edges["rule"].map(priority).to_numpy().astype(np.int64)
+    np.minimum.at(best, edges["a"].to_numpy(), prio)
+    np.minimum.at(best, edges["b"].to_numpy(), prio)
+    timings["cluster"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    person_ids, merges = _assign_person_ids(norm["record_id"], labels, previous, now)
+    timings["person_ids"] = time.perf_counter() - t
+
+    rid = norm["record_id"].to_numpy()
+    graph = pd.DataFrame(
+        {"record_id": rid, "person_id": person_ids, "match_rule": rule_names[best]}
+    )
+    edges_out = pd.DataFrame(
+        {
+            "record_id_a": rid[edges["a"].to_numpy()],
+            "record_id_b": rid[edges["b"].to_numpy()],
+            "rule": edges["rule"].to_numpy(),
+            "score": edges["score"].to_numpy(dtype=float),
+        }
+    )
+    possible_out = pd.DataFrame(
+        {
+            "record_id_a": rid[possible["a"].to_numpy(dtype=np.int64)],
+            "record_id_b": rid[possible["b"].to_numpy(dtype=np.int64)],
+            "score": possible["score"].to_numpy(dtype=float),
+            "reason": possible["reason"].to_numpy(),
+        }
+    )
+    cluster_report = pd.DataFrame(report, columns=REPORT_COLUMNS)
+    if len(cluster_report):
+        cluster_report = cluster_report.sort_values(
+            ["kind", "count"], ascending=[True, False], ignore_index=True
+        )
+    timings["total"] = time.perf_counter() - t0
+    sizes = np.bincount(labels) if n else np.zeros(0, int)
+    stats = {
+        "records": n,
+        "persons": len(sizes),
+        "largest_person": int(sizes.max()) if n else 0,
+        "edges_per_rule": {k: int(v) for k, v in edges_out["rule"].value_counts().items()},
+        "records_per_rule": {k: int(v) for k, v in graph["match_rule"].value_counts().items()},
+        "candidate_pairs": int(n_candidates),
+        "possible_matches": len(possible_out),
+        "merges": len(merges),
+        "seconds": {k: round(v, 3) for k, v in timings.items()},
+    }
+    return ResolutionResult(
+        graph=graph,
+        edges=edges_out,
+        merges=merges,
+        cluster_report=cluster_report,
+        possible_matches=possible_out,
+        stats=stats,
+    )
