@@ -1,0 +1,89 @@
+"""`config/churn.yaml`: pydantic models that reject unknown keys and name the file and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cdp.settings import get_settings
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelParams(_Strict):
+    max_iter: int = Field(200, ge=10, le=5000)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    max_leaf_nodes: int = Field(31, ge=2, le=1024)
+    min_samples_leaf: int = Field(200, ge=1)
+    l2_regularization: float = Field(1.0, ge=0)
+
+
+class RiskBands(_Strict):
+    medium: float = Field(0.4, gt=0, lt=1)
+    high: float = Field(0.7, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RiskBands:
+        if not self.medium < self.high:
+            raise ValueError(f"medium ({self.medium}) must be below high ({self.high})")
+        return self
+
+
+class DriftConfig(_Strict):
+    psi_threshold: float = Field(0.2, gt=0)
+    n_bins: int = Field(10, ge=2, le=100)
+
+
+class ImportanceConfig(_Strict):
+    max_rows: int = Field(50000, ge=100)
+    n_repeats: int = Field(3, ge=1, le=50)
+
+
+class ChurnConfig(_Strict):
+    horizon_days: int = Field(180, ge=7, le=1095)
+    cutoff_spacing_days: int = Field(90, ge=7, le=730)
+    n_training_cutoffs: int = Field(6, ge=1, le=60)
+    min_history_days: int = Field(180, ge=0, le=3650)
+    max_rows_per_cutoff: int = Field(300000, ge=100)
+    calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    model: ModelParams = ModelParams()
+    seed: int = 42
+    risk_bands: RiskBands = RiskBands()
+    drift: DriftConfig = DriftConfig()
+    importance: ImportanceConfig = ImportanceConfig()
+
+
+class ChurnConfigError(ValueError):
+    """A churn configuration file that is missing, unreadable or invalid."""
+
+
+def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
+    """Read and validate `churn.yaml` (default: `<CDP_CONFIG_DIR>/churn.yaml`).
+
+    A missing default file yields the built-in defaults; a missing explicit path is an error.
+    """
+    explicit = path is not None
+    path = Path(path) if explicit else get_settings().config_dir / "churn.yaml"
+    if not path.exists():
+        if explicit:
+            raise ChurnConfigError(f"{path}: churn configuration file not found")
+        return ChurnConfig()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ChurnConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ChurnConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        return ChurnConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ChurnConfigError(f"{path}: invalid churn configuration: {problems}") from exc

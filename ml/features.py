@@ -1,0 +1,443 @@
+"""Churn features and labels as of a cutoff date, computed set-based in DuckDB.
+
+A cutoff is a calendar date `c`. "As of `c`" means every event strictly before
+`c + 1 day` (the end of the cutoff day, UTC); nothing later is read. The label at `c` looks at
+purchases in `[c + 1 day, c + 1 day + horizon)`.
+
+The core needs only a plain orders table (`customer_id, order_id, ordered_at, amount`, optional
+`channel, store_id, is_return`). Extra event tables add engagement features when given:
+`tickets (customer_id, created_at, satisfaction)`, `email_events (customer_id, occurred_at,
+event_type)`, `web_events (customer_id, occurred_at, session_id)` and
+`carts (customer_id, abandoned_at, value)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+
+WINDOWS = (30, 90, 180, 365)
+RFM_FEATURES = ("recency_days", "orders_all", "amount_all")
+LOW_SATISFACTION = 2  # satisfaction 1-5; <= this counts as a low-satisfaction ticket
+
+
+def _ts(day: date) -> str:
+    """SQL literal for the exclusive end of a cutoff day."""
+    return f"TIMESTAMP '{(day + timedelta(days=1)).isoformat()} 00:00:00'"
+
+
+@dataclass
+class ChurnData:
+    """Standardised event tables inside one DuckDB connection.
+
+    Tables in schema `ns`: `orders(customer_id, order_id, ordered_at, amount, channel,
+    store_id, is_return)`, `purchase_days(customer_id, day, gap_days)` and the optional
+    `tickets`, `email`, `web`, `carts`.
+    """
+
+    con: duckdb.DuckDBPyConnection
+    has_channel: bool
+    has_store: bool
+    extras: tuple[str, ...] = field(default_factory=tuple)
+    ns: str = "churn"
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_frames(
+        cls,
+        orders: pd.DataFrame,
+        *,
+        tickets: pd.DataFrame | None = None,
+        email_events: pd.DataFrame | None = None,
+        web_events: pd.DataFrame | None = None,
+        carts: pd.DataFrame | None = None,
+        con: duckdb.DuckDBPyConnection | None = None,
+        until: date | None = None,
+        ns: str = "churn",
+    ) -> ChurnData:
+        """Build from DataFrames (or Arrow tables) with the standard column names."""
+        con = con or duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        sources = {
+            "src_orders": orders,
+            "src_tickets": tickets,
+            "src_email": email_events,
+            "src_web": web_events,
+            "src_carts": carts,
+        }
+        for name, frame in sources.items():
+            if frame is not None:
+                con.register(name, frame)
+        return cls.from_connection(
+            con,
+            orders="src_orders",
+            tickets="src_tickets" if tickets is not None else None,
+            email_events="src_email" if email_events is not None else None,
+            web_events="src_web" if web_events is not None else None,
+            carts="src_carts" if carts is not None else None,
+            until=until,
+            ns=ns,
+        )
+
+    @classmethod
+    def from_connection(
+        cls,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        orders: str,
+        tickets: str | None = None,
+        email_events: str | None = None,
+        web_events: str | None = None,
+        carts: str | None = None,
+        until: date | None = None,
+        ns: str = "churn",
+    ) -> ChurnData:
+        """Standardise relations (table or view names in `con`) into tables of schema `ns`.
+
+        With `until`, every event after the end of that day is left out, so nothing built on
+        the result can see past it.
+        """
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {ns}")
+        end = _ts(until) if until is not None else "TIMESTAMP '9999-12-31 00:00:00'"
+
+        cols = {c.lower() for c in con.execute(f"SELECT * FROM {orders} LIMIT 0").df().columns}
+        missing = {"customer_id", "order_id", "ordered_at", "amount"} - cols
+        if missing:
+            raise ValueError(f"orders: missing required column(s) {sorted(missing)}")
+        has_channel = "channel" in cols
+        has_store = "store_id" in cols
+        channel = "lower(trim(CAST(channel AS VARCHAR)))" if has_channel else "NULL::VARCHAR"
+        store = "CAST(store_id AS VARCHAR)" if has_store else "NULL::VARCHAR"
+        is_return = (
+            "coalesce(CAST(is_return AS BOOLEAN), amount < 0)"
+            if "is_return" in cols
+            else "CAST(amount AS DOUBLE) < 0"
+        )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {ns}.orders AS
+            SELECT * FROM (
+                SELECT CAST(customer_id AS VARCHAR) AS customer_id,
+                       CAST(order_id AS VARCHAR) AS order_id,
+                       CAST(ordered_at AS TIMESTAMP) AS ordered_at,
+                       CAST(amount AS DOUBLE) AS amount,
+                       {channel} AS channel,
+                       nullif({store}, '') AS store_id,
+                       {is_return} AS is_return
+                FROM {orders}
+                WHERE customer_id IS NOT NULL AND ordered_at IS NOT NULL
+                  AND amount IS NOT NULL)
+            WHERE ordered_at < {end}
+            """
+        )
+        # One row per purchase day; gap_days = days since the previous purchase day. Filtering
+        # `day < cutoff` keeps a prefix of each customer's sequence, so the gaps kept are exactly
+        # the gaps inside the history before the cutoff.
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {ns}.purchase_days AS
+            SELECT customer_id, day,
+                   date_diff('day', lag(day) OVER (PARTITION BY customer_id ORDER BY day), day)
+                       AS gap_days
+            FROM (SELECT DISTINCT customer_id, CAST(ordered_at AS DATE) AS day
+                  FROM {ns}.orders WHERE NOT is_return)
+            """
+        )
+        extras: list[str] = []
+        if tickets:
+            con.execute(
+                f"""CREATE OR REPLACE TABLE {ns}.tickets AS
+                SELECT CAST(customer_id AS VARCHAR) AS customer_id,
+                       CAST(created_at AS TIMESTAMP) AS created_at,
+                       TRY_CAST(satisfaction AS DOUBLE) AS satisfaction
+                FROM {tickets} WHERE customer_id IS NOT NULL AND created_at IS NOT NULL
+                  AND CAST(created_at AS TIMESTAMP) < {end}"""
+            )
+            extras.append("tickets")
+        if email_events:
+            con.execute(
+                f"""CREATE OR REPLACE TABLE {ns}.email AS
+                SELECT CAST(customer_id AS VARCHAR) AS customer_id,
+                       CAST(occurred_at AS TIMESTAMP) AS occurred_at,
+                       lower(CAST(event_type AS VARCHAR)) AS event_type
+                FROM {email_events} WHERE customer_id IS NOT NULL AND occurred_at IS NOT NULL
+                  AND CAST(occurred_at AS TIMESTAMP) < {end}"""
+            )
+            extras.append("email")
+        if web_events:
+            con.execute(
+                f"""CREATE OR REPLACE TABLE {ns}.web AS
+                SELECT CAST(customer_id AS VARCHAR) AS customer_id,
+                       CAST(occurred_at AS TIMESTAMP) AS occurred_at,
+                       CAST(session_id AS VARCHAR) AS session_id
+                FROM {web_events} WHERE customer_id IS NOT NULL AND occurred_at IS NOT NULL
+                  AND CAST(occurred_at AS TIMESTAMP) < {end}"""
+            )
+            extras.append("web")
+        if carts:
+            con.execute(
+                f"""CREATE OR REPLACE TABLE {ns}.carts AS
+                SELECT CAST(customer_id AS VARCHAR) AS customer_id,
+                       CAST(abandoned_at AS TIMESTAMP) AS abandoned_at,
+                       CAST(value AS DOUBLE) AS value
+                FROM {carts} WHERE customer_id IS NOT NULL AND abandoned_at IS NOT NULL
+                  AND CAST(abandoned_at AS TIMESTAMP) < {end}"""
+            )
+            extras.append("carts")
+        return cls(
+            con=con, has_channel=has_channel, has_store=has_store, extras=tuple(extras), ns=ns
+        )
+
+    # ------------------------------------------------------------------ facts about the data
+    def date_range(self) -> tuple[date | None, date | None]:
+        """First and last purchase date (returns excluded)."""
+        lo, hi = self.con.execute(
+            f"SELECT min(ordered_at)::DATE, max(ordered_at)::DATE FROM {self.ns}.orders "
+            "WHERE NOT is_return"
+        ).fetchone()
+        return lo, hi
+
+    def data_hash(self) -> str:
+        """Order-independent fingerprint of the standardised orders (count + xor of row hashes)."""
+        n, h = self.con.execute(
+            "SELECT count(*), coalesce(bit_xor(hash(customer_id, order_id, ordered_at, amount)), 0)"
+            f" FROM {self.ns}.orders"
+        ).fetchone()
+        return f"{n}-{int(h):016x}"
+
+    def labels_at(self, cutoff: date, horizon_days: int) -> pd.DataFrame:
+        """`customer_id, churned` for every customer with a purchase on or before `cutoff`."""
+        c = _ts(cutoff)
+        return self.con.execute(
+            f"""
+            WITH p AS (SELECT DISTINCT customer_id FROM {self.ns}.orders
+                       WHERE NOT is_return AND ordered_at < {c}),
+                 y AS (SELECT DISTINCT customer_id FROM {self.ns}.orders
+                       WHERE NOT is_return AND ordered_at >= {c}
+                         AND ordered_at < {c} + INTERVAL {int(horizon_days)} DAY)
+            SELECT p.customer_id, CAST(y.customer_id IS NULL AS TINYINT) AS churned
+            FROM p LEFT JOIN y USING (customer_id) ORDER BY p.customer_id
+            """
+        ).df()
+
+    # ------------------------------------------------------------------ features
+    def feature_names(self) -> list[str]:
+        names = ["recency_days", "tenure_days", "orders_all", "amount_all", "avg_amount"]
+        for w in WINDOWS:
+            names += [f"orders_{w}d", f"amount_{w}d"]
+        names += [
+            "purchase_days",
+            "gap_mean_days",
+            "gap_std_days",
+            "gap_max_days",
+            "recency_over_gap_mean",
+            "returns_all",
+            "returns_365d",
+            "return_amount_all",
+            "return_rate",
+        ]
+        if self.has_channel:
+            names += ["share_web", "share_store"]
+        if self.has_store:
+            names += ["distinct_stores"]
+        if "tickets" in self.extras:
+            names += [
+                "tickets_90d",
+                "tickets_365d",
+                "tickets_low_sat_365d",
+                "days_since_last_ticket",
+            ]
+        if "email" in self.extras:
+            names += [
+                "email_opens_30d",
+                "email_opens_90d",
+                "email_clicks_90d",
+                "email_unsubscribes_all",
+                "days_since_last_email_open",
+            ]
+        if "web" in self.extras:
+            names += ["web_sessions_30d", "web_sessions_90d", "days_since_last_web_visit"]
+        if "carts" in self.extras:
+            names += ["abandoned_carts_90d", "abandoned_cart_value_90d"]
+        return names
+
+    def _feature_sql(self, cutoff: date, horizon_days: int | None) -> str:
+        c = _ts(cutoff)
+        win = ",\n".join(
+            f"count(*) FILTER (WHERE ordered_at >= {c} - INTERVAL {w} DAY) AS orders_{w}d, "
+            f"coalesce(sum(amount) FILTER (WHERE ordered_at >= {c} - INTERVAL {w} DAY), 0) "
+            f"AS amount_{w}d"
+            for w in WINDOWS
+        )
+        channel = (
+            """, avg(CASE WHEN channel = 'web' THEN 1.0 WHEN channel IS NOT NULL THEN 0.0 END)
+                  AS share_web,
+                avg(CASE WHEN channel = 'store' THEN 1.0 WHEN channel IS NOT NULL THEN 0.0 END)
+                  AS share_store"""
+            if self.has_channel
+            else ""
+        )
+        store = ", count(DISTINCT store_id) AS distinct_stores" if self.has_store else ""
+        ctes = [
+            f"""p AS (
+                SELECT customer_id,
+                       date_diff('second', max(ordered_at), {c}) / 86400.0 AS recency_days,
+                       date_diff('second', min(ordered_at), {c}) / 86400.0 AS tenure_days,
+                       count(*) AS orders_all,
+                       sum(amount) AS amount_all,
+                       avg(amount) AS avg_amount,
+                       {win}{channel}{store}
+                FROM {self.ns}.orders
+                WHERE NOT is_return AND ordered_at < {c}
+                GROUP BY customer_id)""",
+            f"""g AS (
+                SELECT customer_id, count(*) AS purchase_days,
+                       avg(gap_days) AS gap_mean_days,
+                       stddev_samp(gap_days) AS gap_std_days,
+                       max(gap_days) AS gap_max_days
+                FROM {self.ns}.purchase_days WHERE day < CAST({c} AS DATE)
+                GROUP BY customer_id)""",
+            f"""r AS (
+                SELECT customer_id, count(*) AS returns_all,
+                       count(*) FILTER (WHERE ordered_at >= {c} - INTERVAL 365 DAY)
+                           AS returns_365d,
+                       sum(abs(amount)) AS return_amount_all
+                FROM {self.ns}.orders WHERE is_return AND ordered_at < {c}
+                GROUP BY customer_id)""",
+        ]
+        select = [
+            "p.*",
+            "g.purchase_days",
+            "g.gap_mean_days",
+            "g.gap_std_days",
+            "g.gap_max_days",
+            "p.recency_days / nullif(g.gap_mean_days, 0) AS recency_over_gap_mean",
+            "coalesce(r.returns_all, 0) AS returns_all",
+            "coalesce(r.returns_365d, 0) AS returns_365d",
+            "coalesce(r.return_amount_all, 0) AS return_amount_all",
+            "coalesce(r.returns_all, 0) / p.orders_all AS return_rate",
+        ]
+        joins = [
+            "LEFT JOIN g USING (customer_id)",
+            "LEFT JOIN r USING (customer_id)",
+        ]
+        if "tickets" in self.extras:
+            ctes.append(
+                f"""t AS (
+                SELECT customer_id,
+                       count(*) FILTER (WHERE created_at >= {c} - INTERVAL 90 DAY) AS n90,
+                       count(*) FILTER (WHERE created_at >= {c} - INTERVAL 365 DAY) AS n365,
+                       count(*) FILTER (WHERE created_at >= {c} - INTERVAL 365 DAY
+                                        AND satisfaction <= {LOW_SATISFACTION}) AS low365,
+                       date_diff('second', max(created_at), {c}) / 86400.0 AS since_last
+                FROM {self.ns}.tickets WHERE created_at < {c} GROUP BY customer_id)"""
+            )
+            select += [
+                "coalesce(t.n90, 0) AS tickets_90d",
+                "coalesce(t.n365, 0) AS tickets_365d",
+                "coalesce(t.low365, 0) AS tickets_low_sat_365d",
+                "t.since_last AS days_since_last_ticket",
+            ]
+            joins.append("LEFT JOIN t USING (customer_id)")
+        if "email" in self.extras:
+            ctes.append(
+                f"""e AS (
+                SELECT customer_id,
+                       count(*) FILTER (WHERE event_type = 'open'
+                           AND occurred_at >= {c} - INTERVAL 30 DAY) AS o30,
+                       count(*) FILTER (WHERE event_type = 'open'
+                           AND occurred_at >= {c} - INTERVAL 90 DAY) AS o90,
+                       count(*) FILTER (WHERE event_type = 'click'
+                           AND occurred_at >= {c} - INTERVAL 90 DAY) AS c90,
+                       count(*) FILTER (WHERE event_type = 'unsubscribe') AS unsub,
+                       date_diff('second', max(occurred_at) FILTER (WHERE event_type = 'open'),
+                                 {c}) / 86400.0 AS since_open
+                FROM {self.ns}.email WHERE occurred_at < {c} GROUP BY customer_id)"""
+            )
+            select += [
+                "coalesce(e.o30, 0) AS email_opens_30d",
+                "coalesce(e.o90, 0) AS email_opens_90d",
+                "coalesce(e.c90, 0) AS email_clicks_90d",
+                "coalesce(e.unsub, 0) AS email_unsubscribes_all",
+                "e.since_open AS days_since_last_email_open",
+            ]
+            joins.append("LEFT JOIN e USING (customer_id)")
+        if "web" in self.extras:
+            ctes.append(
+                f"""w AS (
+                SELECT customer_id,
+                       count(DISTINCT session_id) FILTER (
+                           WHERE occurred_at >= {c} - INTERVAL 30 DAY) AS s30,
+                       count(DISTINCT session_id) FILTER (
+                           WHERE occurred_at >= {c} - INTERVAL 90 DAY) AS s90,
+                       date_diff('second', max(occurred_at), {c}) / 86400.0 AS since_visit
+                FROM {self.ns}.web WHERE occurred_at < {c} GROUP BY customer_id)"""
+            )
+            select += [
+                "coalesce(w.s30, 0) AS web_sessions_30d",
+                "coalesce(w.s90, 0) AS web_sessions_90d",
+                "w.since_visit AS days_since_last_web_visit",
+            ]
+            joins.append("LEFT JOIN w USING (customer_id)")
+        if "carts" in self.extras:
+            ctes.append(
+                f"""k AS (
+                SELECT customer_id, count(*) AS n90, sum(value) AS v90
+                FROM {self.ns}.carts
+                WHERE abandoned_at < {c} AND abandoned_at >= {c} - INTERVAL 90 DAY
+                GROUP BY customer_id)"""
+            )
+            select += [
+                "coalesce(k.n90, 0) AS abandoned_carts_90d",
+                "coalesce(k.v90, 0) AS abandoned_cart_value_90d",
+            ]
+            joins.append("LEFT JOIN k USING (customer_id)")
+        if horizon_days is not None:
+            ctes.append(
+                f"""y AS (
+                SELECT DISTINCT customer_id FROM {self.ns}.orders
+                WHERE NOT is_return AND ordered_at >= {c}
+                  AND ordered_at < {c} + INTERVAL {int(horizon_days)} DAY)"""
+            )
+            select.append("CAST(y.customer_id IS NULL AS INTEGER) AS churned")
+            joins.append("LEFT JOIN y USING (customer_id)")
+        return (
+            "WITH "
+            + ",\n".join(ctes)
+            + f"\nSELECT DATE '{cutoff.isoformat()}' AS cutoff, "
+            + ", ".join(select)
+            + "\nFROM p "
+            + " ".join(joins)
+        )
+
+    def features_at(
+        self,
+        cutoff: date,
+        *,
+        horizon_days: int | None = None,
+        max_rows: int | None = None,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """One row per customer with at least one purchase on or before `cutoff`.
+
+        Columns: `customer_id, cutoff`, the features of `feature_names()`, and `churned`
+        (1 = no purchase within `horizon_days` after the cutoff) when a horizon is given.
+        `max_rows` keeps a deterministic hash sample of customers. Rows are sorted by
+        `customer_id` so that downstream results do not depend on DuckDB's thread scheduling.
+        """
+        sql = self._feature_sql(cutoff, horizon_days)
+        if max_rows is not None:
+            sql = (
+                f"SELECT * FROM ({sql}) ORDER BY hash(customer_id, {int(seed)}), customer_id "
+                f"LIMIT {int(max_rows)}"
+            )
+        df = self.con.execute(f"SELECT * FROM ({sql}) ORDER BY customer_id").df()
+        names = self.feature_names()
+        df[names] = df[names].astype("float64")
+        if "churned" in df:
+            df["churned"] = df["churned"].astype("int8")
+        return df[["customer_id", "cutoff", *names, *(["churned"] if "churned" in df else [])]]

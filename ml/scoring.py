@@ -1,0 +1,186 @@
+"""Scoring, risk bands, and the warehouse side of the churn pipeline (train, score, write).
+
+Used by the Dagster assets in `orchestration/ml/`; the CLI uses the same feature and model
+code on a plain orders file (`ml/cli.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ml.artifact import build_card, model_version, save_artifact
+from ml.config import ChurnConfig, RiskBands
+from ml.drift import drift_report
+from ml.features import ChurnData
+from ml.model import (
+    Evaluation,
+    InsufficientHistoryError,
+    TrainedChurnModel,
+    evaluate_frame,
+    feature_importance,
+    label_observable,
+    train,
+)
+
+SCORES_TABLE = "ml.churn_scores"
+FEATURES_TABLE = "ml.churn_features"
+
+
+def risk_band(p: np.ndarray, bands: RiskBands) -> np.ndarray:
+    return np.where(p >= bands.high, "high", np.where(p >= bands.medium, "medium", "low"))
+
+
+def score_frame(
+    trained: TrainedChurnModel,
+    features: pd.DataFrame,
+    bands: RiskBands,
+    version: str,
+    scored_at: datetime | None = None,
+) -> pd.DataFrame:
+    """`person_id, churn_probability, churn_risk_band, model_version, scored_at`."""
+    p = trained.predict(features)
+    return pd.DataFrame(
+        {
+            "person_id": features["customer_id"].astype(str).to_numpy(),
+            "churn_probability": p,
+            "churn_risk_band": risk_band(p, bands),
+            "model_version": version,
+            "scored_at": pd.Timestamp(scored_at or datetime.now(UTC)).tz_convert("UTC"),
+        }
+    )
+
+
+# ---------------------------------------------------------------------- warehouse side
+def load_marts(con: duckdb.DuckDBPyConnection) -> ChurnData:
+    """Copy the marts the churn model reads into an in-memory DuckDB and standardise them.
+
+    Orders: `marts.orders` rows with a known person, cancelled orders left out, `net_amount`
+    as amount (negative for returns). Tickets: `marts.service_tickets`.
+    `marts.engagement` holds windows relative to its build date only, so it cannot be
+    reconstructed as of past training cutoffs and is not used as a model input (see
+    docs/churn.md).
+    """
+    con.execute("SET TimeZone = 'UTC'")
+    orders = con.execute(
+        """
+        SELECT person_id AS customer_id, order_key AS order_id, ordered_at,
+               net_amount AS amount, channel, store_id, is_return
+        FROM marts.orders
+        WHERE person_id IS NOT NULL
+          AND coalesce(lower(status), '') NOT IN ('canceled', 'cancelled')
+        """
+    ).fetch_arrow_table()
+    tickets = con.execute(
+        """
+        SELECT person_id AS customer_id, created_at, satisfaction
+        FROM marts.service_tickets WHERE person_id IS NOT NULL
+        """
+    ).fetch_arrow_table()
+    return ChurnData.from_frames(orders, tickets=tickets, con=duckdb.connect())
+
+
+@dataclass
+class TrainingRun:
+    version: str
+    path: Path
+    card: dict
+    trained: TrainedChurnModel
+    backtest: Evaluation | None
+    backtest_note: str | None
+    importances: pd.DataFrame | None
+
+
+def train_and_save(data: ChurnData, cfg: ChurnConfig, models_dir: Path) -> TrainingRun:
+    """Backtest as of (scoring cutoff - horizon), then train as of the scoring cutoff and save.
+
+    The scoring cutoff is the last purchase date in the data. The backtest model is trained as
+    of the evaluation cutoff E and evaluated at E against the purchases of the horizon after
+    it; the saved model is fitted with the same procedure as of the scoring cutoff, so its
+    latest training labels are those of E.
+    """
+    _first, scoring_cutoff = data.date_range()
+    if scoring_cutoff is None:
+        raise InsufficientHistoryError("no purchases with a known person in the orders")
+    eval_cutoff = scoring_cutoff - timedelta(days=cfg.horizon_days)
+    backtest = importances = None
+    backtest_cutoffs: list[date] = []
+    note = None
+    try:
+        bt_model = train(data, eval_cutoff, cfg)
+        if not label_observable(data, eval_cutoff, cfg.horizon_days):
+            raise InsufficientHistoryError("evaluation window not covered by the data")
+        frame = data.features_at(eval_cutoff, horizon_days=cfg.horizon_days)
+        backtest = evaluate_frame(bt_model, frame, eval_cutoff)
+        importances = feature_importance(bt_model, frame, cfg)
+        backtest_cutoffs = bt_model.training_cutoffs
+    except InsufficientHistoryError as exc:
+        note = f"no backtest at {eval_cutoff}: {exc}"
+    trained = train(data, scoring_cutoff, cfg)
+    data_hash = data.data_hash()
+    version = model_version(scoring_cutoff, data_hash, cfg)
+    card = build_card(
+        version=version,
+        trained=trained,
+        backtest=backtest,
+        backtest_training_cutoffs=backtest_cutoffs,
+        importances=importances,
+        data_hash=data_hash,
+        cfg=cfg,
+    )
+    if note:
+        card["backtest_note"] = note
+    path = save_artifact(models_dir, version, trained, card)
+    return TrainingRun(version, path, card, trained, backtest, note, importances)
+
+
+def score_and_write(
+    data: ChurnData,
+    trained: TrainedChurnModel,
+    version: str,
+    cfg: ChurnConfig,
+    warehouse: duckdb.DuckDBPyConnection,
+    scoring_cutoff: date | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Score every person with a purchase on or before the cutoff; replace the ml tables.
+
+    Returns `(scores, features, drift)` where drift is the PSI per feature and for the score
+    against the model's training distribution.
+    """
+    if scoring_cutoff is None:
+        _first, scoring_cutoff = data.date_range()
+    features = data.features_at(scoring_cutoff)
+    scores = score_frame(trained, features, cfg.risk_bands, version)
+    out_features = features.rename(columns={"customer_id": "person_id"})
+    out_features.insert(2, "model_version", version)
+    warehouse.execute("CREATE SCHEMA IF NOT EXISTS ml")
+    warehouse.register("_churn_scores", scores)
+    warehouse.register("_churn_features", out_features)
+    try:
+        warehouse.execute(f"CREATE OR REPLACE TABLE {SCORES_TABLE} AS SELECT * FROM _churn_scores")
+        warehouse.execute(
+            f"CREATE OR REPLACE TABLE {FEATURES_TABLE} AS SELECT * FROM _churn_features"
+        )
+    finally:
+        warehouse.unregister("_churn_scores")
+        warehouse.unregister("_churn_features")
+    current = features.assign(churn_probability=scores["churn_probability"].to_numpy())
+    drift = drift_report(trained.reference, current, cfg.drift.psi_threshold)
+    return scores, out_features, drift
+
+
+__all__ = [
+    "FEATURES_TABLE",
+    "SCORES_TABLE",
+    "TrainingRun",
+    "load_marts",
+    "risk_band",
+    "score_and_write",
+    "score_frame",
+    "train_and_save",
+]

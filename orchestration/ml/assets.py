@@ -1,0 +1,110 @@
+"""Churn assets: `["ml", "churn_model"]` (backtest + versioned artifact) and
+`["ml", "churn_scores"]` (scores and scoring features in the warehouse)."""
+
+import dagster as dg
+
+from orchestration.shared.resources import WarehouseResource
+
+MART_DEPS = [
+    dg.AssetKey(["marts", "orders"]),
+    dg.AssetKey(["marts", "engagement"]),
+    dg.AssetKey(["marts", "service_tickets"]),
+]
+CHURN_MODEL = dg.AssetKey(["ml", "churn_model"])
+CHURN_SCORES = dg.AssetKey(["ml", "churn_scores"])
+
+
+def _importance_markdown(importances) -> str:
+    lines = ["| feature | drop in ROC AUC (mean) | std |", "|---|---|---|"]
+    for row in importances.itertuples(index=False):
+        lines.append(f"| {row.feature} | {row.importance_mean:.4f} | {row.importance_std:.4f} |")
+    return "\n".join(lines)
+
+
+@dg.asset(
+    key=CHURN_MODEL,
+    deps=MART_DEPS,
+    group_name="ml",
+    description=(
+        "Trains the churn model (HistGradientBoosting + time-respecting calibration) as of the "
+        "latest order date, after a time-based backtest at (latest date - horizon) against a "
+        "recency baseline and an RFM logistic regression; writes model + JSON card under "
+        "<models_dir>/churn/<version>/."
+    ),
+)
+def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    from cdp.settings import get_settings
+    from ml.config import load_churn_config
+    from ml.model import calibration_markdown, metrics_markdown
+    from ml.scoring import load_marts, train_and_save
+
+    cfg = load_churn_config()
+    with warehouse.connect() as con:
+        data = load_marts(con)
+    run = train_and_save(data, cfg, get_settings().models_dir)
+    card = run.card
+    metadata: dict[str, dg.MetadataValue] = {
+        "model_version": dg.MetadataValue.text(run.version),
+        "artifact_path": dg.MetadataValue.path(str(run.path)),
+        "training_cutoffs": dg.MetadataValue.json(card["training_cutoffs"]),
+        "training_rows": dg.MetadataValue.int(card["training_rows"]),
+        "horizon_days": dg.MetadataValue.int(card["horizon_days"]),
+        "features": dg.MetadataValue.json(card["features"]),
+        "data_hash": dg.MetadataValue.text(card["data_hash"]),
+    }
+    if run.backtest is not None:
+        metadata["evaluation_cutoff"] = dg.MetadataValue.text(run.backtest.cutoff.isoformat())
+        metadata["metrics"] = dg.MetadataValue.md(metrics_markdown(run.backtest))
+        metadata["metrics_json"] = dg.MetadataValue.json(run.backtest.metrics)
+        metadata["calibration"] = dg.MetadataValue.md(calibration_markdown(run.backtest))
+        metadata["roc_auc"] = dg.MetadataValue.float(run.backtest.metrics["model"]["roc_auc"])
+        metadata["brier"] = dg.MetadataValue.float(run.backtest.metrics["model"]["brier"])
+    else:
+        context.log.warning(run.backtest_note or "no backtest")
+        metadata["backtest_note"] = dg.MetadataValue.text(run.backtest_note or "no backtest")
+    if run.importances is not None and len(run.importances):
+        metadata["feature_importance"] = dg.MetadataValue.md(_importance_markdown(run.importances))
+        metadata["feature_importance_json"] = dg.MetadataValue.json(card["feature_importance"])
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    key=CHURN_SCORES,
+    deps=[*MART_DEPS, CHURN_MODEL],
+    group_name="ml",
+    description=(
+        "Churn probability and risk band for every person with a purchase on or before the "
+        "latest order date (ml.churn_scores), and the scoring features (ml.churn_features)."
+    ),
+)
+def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    from cdp.settings import get_settings
+    from ml.artifact import load_artifact
+    from ml.config import load_churn_config
+    from ml.scoring import load_marts, score_and_write
+
+    cfg = load_churn_config()
+    trained, card = load_artifact(get_settings().models_dir)
+    with warehouse.connect() as con:
+        data = load_marts(con)
+        scores, _features, drift = score_and_write(data, trained, card["version"], cfg, con)
+    drifted = drift[drift["drifted"]]
+    if len(drifted):
+        context.log.warning(
+            f"PSI above {cfg.drift.psi_threshold}: "
+            + ", ".join(f"{r.column}={r.psi:.3f}" for r in drifted.itertuples())
+        )
+    bands = (
+        scores["churn_risk_band"].value_counts().reindex(["low", "medium", "high"], fill_value=0)
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": dg.MetadataValue.text(card["version"]),
+            "scored_persons": dg.MetadataValue.int(len(scores)),
+            "mean_churn_probability": dg.MetadataValue.float(
+                float(scores["churn_probability"].mean()) if len(scores) else float("nan")
+            ),
+            "risk_bands": dg.MetadataValue.json({k: int(v) for k, v in bands.items()}),
+            "max_psi": dg.MetadataValue.float(float(drift["psi"].max()) if len(drift) else 0.0),
+        }
+    )
