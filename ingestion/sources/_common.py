@@ -1,0 +1,544 @@
+"""Shared machinery of the file-based source packages.
+
+Everything here works on whole Arrow tables: files are parsed by pyarrow (JSON lines, CSV,
+Parquet), nested structs are flattened and nested arrays exploded into child tables with Arrow
+compute, and the result is handed to dlt as Arrow. dlt does not unnest Arrow tables (it only
+unnests Python dicts, which is ~200x slower), so the `<parent>__<field>` child tables of the
+data contract are built here.
+
+Bad input never fails a whole load:
+- a row that cannot be parsed (invalid JSON, wrong column count, a value that cannot be cast to
+  its declared type, a missing primary key) goes to `rejected_rows` with its line number, raw
+  text and the reason;
+- a file that cannot be read at all (empty, wrong encoding, truncated Parquet/xlsx) is logged as
+  a warning naming the file and recorded in `rejected_rows` with `line_number` NULL; the other
+  files still load.
+
+Row isolation uses bisection: a block that fails to parse or cast is split in halves until the
+failing rows are alone, so a file with k bad rows costs O(k log n) Arrow calls instead of
+per-row Python.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dlt
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from dlt.extract.resource import DltResource
+
+from ingestion.config import FileSet, TableConfig
+
+logger = logging.getLogger("ingestion")
+
+REJECTED_TABLE = "rejected_rows"
+REJECTED_SCHEMA = pa.schema(
+    [
+        ("table_name", pa.string()),
+        ("source_file", pa.string()),
+        ("line_number", pa.int64()),
+        ("raw_record", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+SOURCE_FILE_COLUMN = "_source_file"
+
+# The dlt schema contract of every source: new tables and new columns are accepted, a column
+# never silently changes type. Declared columns are cast by `coerce_table` (rows that cannot be
+# cast go to rejected_rows), so `freeze` only fires for an undeclared column that changes type.
+SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
+
+_CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+
+
+class FileProblem(Exception):
+    """A file that cannot be read at all; the message says why."""
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """A nested array of the parent that becomes the table `<parent>__<field>`."""
+
+    field: str
+    parent_key: str
+    primary_key: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a source package declares about one raw table.
+
+    `schema` lists the canonical columns with their types (nested types included for JSON);
+    columns not declared are loaded as found (schema evolution).
+    """
+
+    name: str
+    schema: pa.Schema
+    description: str
+    children: tuple[ChildSpec, ...] = ()
+    cursor: str | None = "updated_at"
+    reader: Callable[[Path, FileSet, TableSpec, TableConfig], ParsedFile] | None = None
+
+
+@dataclass
+class ParsedFile:
+    """One file parsed into Arrow: good rows, their line numbers and the rejected rows."""
+
+    table: pa.Table
+    line_numbers: np.ndarray
+    rejects: list[tuple[int | None, str | None, str]] = field(default_factory=list)
+    raw_text: Callable[[int], str] | None = None
+
+
+@dataclass
+class FileBatch:
+    """A file ready for dlt: the parent table, its child tables and the rejected rows."""
+
+    table: pa.Table
+    children: dict[str, pa.Table]
+    rejects: pa.Table
+
+
+# --------------------------------------------------------------------------- bisection
+
+
+def bisect_failures(
+    length: int, attempt: Callable[[int, int], Any]
+) -> tuple[list[tuple[int, int, Any]], list[tuple[int, str]]]:
+    """Run `attempt(lo, hi)` on [0, length); split failing ranges until single rows.
+
+    Returns the successful ranges with their results (in order) and the failing row indices
+    with the error message.
+    """
+    good: list[tuple[int, int, Any]] = []
+    bad: list[tuple[int, str]] = []
+
+    def solve(lo: int, hi: int) -> None:
+        if lo >= hi:
+            return
+        try:
+            good.append((lo, hi, attempt(lo, hi)))
+        except _CAST_ERRORS as exc:
+            if hi - lo == 1:
+                bad.append((lo, str(exc).splitlines()[0]))
+                return
+            mid = (lo + hi) // 2
+            solve(lo, mid)
+            solve(mid, hi)
+
+    solve(0, length)
+    return good, bad
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def rename_schema(schema: pa.Schema, mapping: dict[str, str]) -> pa.Schema:
+    """The declared (canonical) schema expressed with the file's own field names."""
+    inverse = {canonical: original for original, canonical in mapping.items()}
+    return pa.schema([f.with_name(inverse.get(f.name, f.name)) for f in schema])
+
+
+def read_jsonl(path: Path, schema: pa.Schema, mapping: dict[str, str]) -> ParsedFile:
+    """JSON lines → Arrow with the declared types; bad lines isolated by bisection."""
+    import pyarrow.json as pj
+
+    data = path.read_bytes()
+    if not data.strip():
+        raise FileProblem("empty file")
+    options = pj.ParseOptions(
+        explicit_schema=rename_schema(schema, mapping), unexpected_field_behavior="infer"
+    )
+    try:
+        table = pj.read_json(io.BytesIO(data), parse_options=options)
+        numbers = None
+    except pa.ArrowInvalid:
+        table = None
+    if table is not None and table.num_rows == data.count(b"\n") + (not data.endswith(b"\n")):
+        numbers = np.arange(1, table.num_rows + 1, dtype=np.int64)
+        return ParsedFile(table, numbers)
+    # Slow path (bad lines or blank lines): keep physical line numbers, isolate failures.
+    lines = data.split(b"\n")
+    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
+
+    def parse(lo: int, hi: int) -> pa.Table:
+        chunk = b"\n".join(line for _, line in numbered[lo:hi])
+        return pj.read_json(io.BytesIO(chunk), parse_options=options)
+
+    good, bad = bisect_failures(len(numbered), parse)
+    tables = [t for _, _, t in good]
+    numbers = np.concatenate(
+        [np.array([numbered[i][0] for i in range(lo, hi)], dtype=np.int64) for lo, hi, _ in good]
+        or [np.array([], dtype=np.int64)]
+    )
+    rejects = [
+        (
+            numbered[i][0],
+            numbered[i][1].decode("utf-8", "replace"),
+            f"unparsable JSON line: {msg}",
+        )
+        for i, msg in bad
+    ]
+    if tables:
+        try:
+            table = pa.concat_tables(tables, promote_options="permissive")
+        except _CAST_ERRORS as exc:
+            raise FileProblem(f"inconsistent types between lines: {exc}") from exc
+    else:
+        table = rename_schema(schema, mapping).empty_table()
+    return ParsedFile(table, numbers, rejects)
+
+
+def read_header(path: Path, fileset: FileSet) -> list[str]:
+    """Column names from the first line of a CSV file."""
+    import csv
+
+    with path.open("rb") as handle:
+        first = handle.readline()
+    if not first.strip():
+        raise FileProblem("empty file (no header line)")
+    try:
+        text = first.decode(fileset.encoding)
+    except UnicodeDecodeError as exc:
+        raise FileProblem(f"header is not valid {fileset.encoding}: {exc}") from exc
+    return next(csv.reader([text.lstrip("\ufeff").rstrip("\r\n")], delimiter=fileset.delimiter))
+
+
+def read_csv(path: Path, fileset: FileSet) -> ParsedFile:
+    """CSV → Arrow, every column as text; rows with a wrong column count are rejected."""
+    import pyarrow.csv as pcsv
+
+    names = read_header(path, fileset)
+    invalid: list[tuple[int | None, str | None, str]] = []
+
+    def on_invalid(row: Any) -> str:
+        invalid.append(
+            (
+                row.number,
+                row.text,
+                f"wrong column count: expected {row.expected_columns}, got {row.actual_columns}",
+            )
+        )
+        return "skip"
+
+    try:
+        table = pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(
+                encoding=fileset.encoding, use_threads=False, column_names=names, skip_rows=1
+            ),
+            parse_options=pcsv.ParseOptions(
+                delimiter=fileset.delimiter, invalid_row_handler=on_invalid, newlines_in_values=True
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise FileProblem(f"cannot read as {fileset.encoding} CSV: {exc}") from exc
+    bad_numbers = np.array(sorted(n for n, _, _ in invalid if n is not None), dtype=np.int64)
+    total = table.num_rows + len(invalid)
+    numbers = np.setdiff1d(np.arange(2, total + 2, dtype=np.int64), bad_numbers)[: table.num_rows]
+    delimiter = fileset.delimiter
+
+    def raw_text(i: int) -> str:
+        row = table.slice(i, 1).to_pylist()[0]
+        return delimiter.join("" if v is None else str(v) for v in row.values())
+
+    return ParsedFile(table, numbers, invalid, raw_text)
+
+
+def read_parquet(path: Path) -> ParsedFile:
+    import pyarrow.parquet as pq
+
+    if path.stat().st_size == 0:
+        raise FileProblem("empty file")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise FileProblem(f"cannot read as Parquet: {exc}") from exc
+    return ParsedFile(table, np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+
+# --------------------------------------------------------------------------- shaping
+
+
+def rename_columns(table: pa.Table, mapping: dict[str, str]) -> pa.Table:
+    if not mapping:
+        return table
+    return table.rename_columns([mapping.get(name, name) for name in table.column_names])
+
+
+def _row_as_json(table: pa.Table, i: int) -> str:
+    return json.dumps(table.slice(i, 1).to_pylist()[0], default=str, ensure_ascii=False)
+
+
+def coerce_table(
+    parsed: ParsedFile, schema: pa.Schema, primary_key: Sequence[str]
+) -> tuple[pa.Table, list[tuple[int | None, str | None, str]]]:
+    """Cast declared columns to their types; rows that cannot be cast or lack a key are rejected."""
+    table = parsed.table
+    n = table.num_rows
+    reasons: dict[int, list[str]] = {}
+    for target in schema:
+        if target.name not in table.column_names:
+            continue
+        column = table.column(target.name)
+        if column.type == target.type:
+            continue
+        array = column.combine_chunks()
+        if pa.types.is_string(array.type) and not pa.types.is_string(target.type):
+            array = pc.utf8_trim_whitespace(array)
+            array = pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
+        try:
+            cast = pc.cast(array, target.type)
+        except _CAST_ERRORS:
+            _, bad = bisect_failures(
+                n, lambda lo, hi, a=array, t=target.type: pc.cast(a.slice(lo, hi - lo), t)
+            )
+            mask = np.zeros(n, dtype=bool)
+            for i, msg in bad:
+                mask[i] = True
+                value = array[i].as_py()
+                reasons.setdefault(i, []).append(
+                    f"column {target.name}: cannot read {value!r} as {target.type} ({msg})"
+                )
+            cleaned = pc.if_else(pa.array(mask), pa.scalar(None, array.type), array)
+            cast = pc.cast(cleaned, target.type)
+        table = table.set_column(table.column_names.index(target.name), target.name, cast)
+    for key in primary_key:
+        if key not in table.column_names:
+            raise FileProblem(f"primary key column {key!r} not found in the file")
+        missing = np.asarray(pc.is_null(table.column(key)).to_numpy(zero_copy_only=False))
+        for i in np.flatnonzero(missing):
+            reasons.setdefault(int(i), []).append(f"missing primary key {key}")
+    rejects: list[tuple[int | None, str | None, str]] = []
+    if reasons:
+        raw = parsed.raw_text or (lambda i: _row_as_json(parsed.table, i))
+        for i in sorted(reasons):
+            rejects.append((int(parsed.line_numbers[i]), raw(i), "; ".join(reasons[i])))
+        keep = np.ones(n, dtype=bool)
+        keep[list(reasons)] = False
+        table = table.filter(pa.array(keep))
+    return table, rejects
+
+
+def _join_string_lists(table: pa.Table) -> pa.Table:
+    """Arrays of strings (e.g. address `street` lines) become one text joined with newlines."""
+    for i, f in enumerate(table.schema):
+        is_list = pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
+        if is_list and (
+            pa.types.is_string(f.type.value_type) or pa.types.is_large_string(f.type.value_type)
+        ):
+            table = table.set_column(i, f.name, pc.binary_join(table.column(i), "\n"))
+    return table
+
+
+def flatten_structs(table: pa.Table) -> pa.Table:
+    """Nested structs become `parent__child` columns (dlt's naming for flattened objects)."""
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()
+    table = table.rename_columns([name.replace(".", "__") for name in table.column_names])
+    return _join_string_lists(table)
+
+
+def explode_child(parent: pa.Table, child: ChildSpec, parent_pk: str) -> pa.Table | None:
+    """Explode the list column `child.field` into its own table keyed by the parent key."""
+    if child.field not in parent.column_names:
+        return None
+    lists = parent.column(child.field).combine_chunks()
+    if not (pa.types.is_list(lists.type) or pa.types.is_large_list(lists.type)):
+        return None
+    indices = pc.list_parent_indices(lists)
+    values = pc.list_flatten(lists)
+    if pa.types.is_struct(values.type):
+        table = pa.Table.from_struct_array(values)
+    elif pa.types.is_null(values.type):
+        return None
+    else:
+        table = pa.table({"value": values})
+    table = flatten_structs(table)
+    keys = parent.column(parent_pk).take(indices)
+    return table.add_column(0, child.parent_key, keys)
+
+
+def rejects_table(table_name: str, source_file: str, rows: Sequence[tuple]) -> pa.Table:
+    return pa.table(
+        {
+            "table_name": pa.array([table_name] * len(rows), pa.string()),
+            "source_file": pa.array([source_file] * len(rows), pa.string()),
+            "line_number": pa.array([r[0] for r in rows], pa.int64()),
+            "raw_record": pa.array([r[1] for r in rows], pa.string()),
+            "reason": pa.array([r[2] for r in rows], pa.string()),
+        },
+        schema=REJECTED_SCHEMA,
+    )
+
+
+def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) -> FileBatch:
+    """Read one file into the parent table, its child tables and the rejected rows."""
+    if spec.reader is not None:
+        parsed = spec.reader(path, fileset, spec, cfg)
+    elif fileset.format == "jsonl":
+        parsed = read_jsonl(path, spec.schema, cfg.column_mapping)
+    elif fileset.format == "csv":
+        parsed = read_csv(path, fileset)
+    elif fileset.format == "parquet":
+        parsed = read_parquet(path)
+    else:
+        raise FileProblem(f"format {fileset.format!r} is not supported for table {spec.name}")
+    parsed.table = rename_columns(parsed.table, cfg.column_mapping)
+    table, type_rejects = coerce_table(parsed, spec.schema, cfg.primary_key)
+    children: dict[str, pa.Table] = {}
+    for child in spec.children:
+        exploded = explode_child(table, child, cfg.primary_key[0])
+        if exploded is not None:
+            children[f"{spec.name}__{child.field}"] = exploded.append_column(
+                SOURCE_FILE_COLUMN, pa.array([path.name] * exploded.num_rows, pa.string())
+            )
+    table = table.drop_columns([c.field for c in spec.children if c.field in table.column_names])
+    table = flatten_structs(table)
+    table = table.append_column(
+        SOURCE_FILE_COLUMN, pa.array([path.name] * table.num_rows, pa.string())
+    )
+    rejects = rejects_table(spec.name, path.name, [*parsed.rejects, *type_rejects])
+    return FileBatch(table, children, rejects)
+
+
+# --------------------------------------------------------------------------- dlt resources
+
+
+def fingerprint(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def list_files(base_dir: Path, filesets: Sequence[FileSet]) -> list[tuple[Path, FileSet]]:
+    """Files matching the file sets, sorted by name (monthly files load oldest first)."""
+    seen: dict[Path, FileSet] = {}
+    for fileset in filesets:
+        for path in sorted(base_dir.glob(fileset.glob)):
+            if path.is_file() and path not in seen:
+                seen[path] = fileset
+    return sorted(seen.items(), key=lambda item: (item[0].name, str(item[0])))
+
+
+def _rejected_hints() -> Any:
+    return dlt.mark.make_hints(
+        table_name=REJECTED_TABLE,
+        write_disposition="append",
+        primary_key=[],
+        columns={},
+    )
+
+
+def file_table_resource(
+    source_name: str,
+    spec: TableSpec,
+    cfg: TableConfig,
+    base_dir: Path,
+    child: ChildSpec | None = None,
+) -> DltResource:
+    """A dlt resource loading one raw table from the files of `cfg`, incrementally by file.
+
+    The resource state keeps `files: {relative path: "size:mtime_ns"}`; a file whose
+    fingerprint is unchanged is skipped, a new or changed file is read again and merged on the
+    primary key (newest `updated_at` wins inside one load). The parent resource also writes the
+    rejected rows and the unreadable-file records; a child resource reads the same files and
+    yields only its `<parent>__<field>` table.
+    """
+    table_name = f"{spec.name}__{child.field}" if child else spec.name
+    primary_key = list(child.primary_key) if child else list(cfg.primary_key)
+    columns: dict[str, Any] = {}
+    if child is None:
+        # Inside one load the newest version of a key wins: by `updated_at` where the table has
+        # one, otherwise by file name (monthly files sort chronologically).
+        has_cursor = spec.cursor and spec.cursor in spec.schema.names
+        columns[spec.cursor if has_cursor else SOURCE_FILE_COLUMN] = {"dedup_sort": "desc"}
+
+    def load_files() -> Iterator[Any]:
+        state = dlt.current.resource_state().setdefault("files", {})
+        for path, fileset in list_files(base_dir, cfg.files):
+            key = path.relative_to(base_dir).as_posix()
+            stamp = fingerprint(path)
+            if state.get(key) == stamp:
+                continue
+            try:
+                batch = parse_file(path, fileset, spec, cfg)
+            except (FileProblem, OSError, pa.ArrowException, ValueError) as exc:
+                problem = f"unreadable file: {exc}"
+                if child is None:
+                    logger.warning("%s.%s: %s: %s", source_name, spec.name, path, problem)
+                    yield dlt.mark.with_hints(
+                        rejects_table(spec.name, path.name, [(None, None, problem)]),
+                        _rejected_hints(),
+                        create_table_variant=True,
+                    )
+                state[key] = stamp
+                continue
+            if child is None:
+                if batch.table.num_rows:
+                    yield batch.table
+                if batch.rejects.num_rows:
+                    logger.warning(
+                        "%s.%s: %s: %d row(s) rejected",
+                        source_name,
+                        spec.name,
+                        path.name,
+                        batch.rejects.num_rows,
+                    )
+                    yield dlt.mark.with_hints(
+                        batch.rejects, _rejected_hints(), create_table_variant=True
+                    )
+            else:
+                child_table = batch.children.get(table_name)
+                if child_table is not None and child_table.num_rows:
+                    yield child_table
+            state[key] = stamp
+
+    load_files.__doc__ = (
+        spec.description
+        if child is None
+        else (
+            f"Items of `{spec.name}.{child.field}`, one row per element, keyed by "
+            f"`{child.parent_key}` (the parent's `{cfg.primary_key[0]}`)."
+        )
+    )
+    load_files.__name__ = table_name
+    return dlt.resource(
+        load_files,
+        name=table_name,
+        table_name=table_name,
+        write_disposition="merge",
+        primary_key=primary_key,
+        columns=columns or None,
+    )
+
+
+def file_source_resources(
+    source_name: str,
+    specs: Sequence[TableSpec],
+    tables: dict[str, TableConfig],
+    base_dir: Path,
+) -> list[DltResource]:
+    """Parent and child resources for every enabled table of a file source."""
+    resources: list[DltResource] = []
+    by_name = {spec.name: spec for spec in specs}
+    for name, cfg in tables.items():
+        if not cfg.enabled:
+            continue
+        spec = by_name[name]
+        resources.append(file_table_resource(source_name, spec, cfg, base_dir))
+        for child in spec.children:
+            resources.append(file_table_resource(source_name, spec, cfg, base_dir, child))
+    return resources

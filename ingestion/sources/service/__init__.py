@@ -1,0 +1,47 @@
+"""Customer-service desk: monthly CSV ticket files (UTF-8, comma).
+
+Raw table `raw_service.tickets` (PK `ticket_id`); `satisfaction` is an integer 1-5 or NULL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dlt
+import pyarrow as pa
+from dlt.extract.resource import DltResource
+
+from ingestion.config import TableConfig
+from ingestion.sources._common import SCHEMA_CONTRACT, TableSpec, file_source_resources
+
+TEXT = pa.string()
+
+TICKETS = TableSpec(
+    name="tickets",
+    description="Service tickets, one row per `ticket_id` (a later file's version wins).",
+    schema=pa.schema(
+        [
+            ("ticket_id", TEXT),
+            ("created_at", TEXT),
+            ("channel", TEXT),
+            ("requester_name", TEXT),
+            ("requester_email", TEXT),
+            ("requester_phone", TEXT),
+            ("category", TEXT),
+            ("subject", TEXT),
+            ("order_reference", TEXT),
+            ("status", TEXT),
+            ("satisfaction", pa.int64()),
+            ("solved_at", TEXT),
+        ]
+    ),
+    cursor=None,
+)
+
+TABLES = (TICKETS,)
+
+
+@dlt.source(name="service", schema_contract=SCHEMA_CONTRACT)
+def service(base_dir: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
+    """The service-desk CSV exports under `base_dir` (default `<landing>/service`)."""
+    return file_source_resources("service", TABLES, tables, Path(base_dir))
