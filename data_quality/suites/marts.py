@@ -1,0 +1,156 @@
+"""Suites for the marts read by ML, BI and activation (`docs/data_contract.md`)."""
+
+from __future__ import annotations
+
+from data_quality.suites.base import (
+    TableSuite,
+    accepted_values,
+    between,
+    birth_date_plausible,
+    e164,
+    email_format,
+    event_freshness,
+    non_negative,
+    not_in_future,
+    not_null,
+    null_share,
+    orphans,
+    primary_key,
+    q,
+    rule,
+    share,
+    volume,
+)
+
+RFM_SEGMENTS = (
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new_customers",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cannot_lose",
+    "hibernating",
+    "lost",
+)
+
+
+def _mart(table: str, key: tuple[str, ...], *checks) -> TableSuite:
+    return TableSuite(
+        schema="marts",
+        table=table,
+        key=key,
+        checks=(*primary_key(*key), *checks, volume()),
+        layer="mart",
+    )
+
+
+def _ids(column: str) -> str:
+    return f"coalesce(len({q(column)}), 0)"
+
+
+MERGED = " + ".join(
+    _ids(c) for c in ("shop_customer_ids", "loyalty_card_ids", "clienteling_ids", "esp_contact_ids")
+)
+
+MART_SUITES: tuple[TableSuite, ...] = (
+    _mart(
+        "orders",
+        ("order_key",),
+        orphans("person_id", "marts.customer_360", "person_id"),
+        accepted_values("channel", ("web", "store")),
+        accepted_values("currency", ("EUR",)),
+        not_in_future("ordered_at"),
+        non_negative("gross_amount"),
+        rule(
+            "net_amount_sign",
+            "range",
+            "net_amount",
+            f"{q('is_return')} OR try_cast({q('net_amount')} AS DOUBLE) >= 0",
+            ("net_amount", "is_return"),
+        ),
+        event_freshness("ordered_at"),
+    ),
+    _mart(
+        "order_lines",
+        ("order_line_key",),
+        orphans("order_key", "marts.orders", "order_key"),
+        orphans("person_id", "marts.customer_360", "person_id"),
+        not_null("order_key"),
+        non_negative("unit_price"),
+        not_in_future("ordered_at"),
+    ),
+    _mart(
+        "customer_360",
+        ("person_id",),
+        email_format("email", normalised=True),
+        e164("phone"),
+        birth_date_plausible("birth_date"),
+        not_in_future("last_order_at"),
+        non_negative("orders_count"),
+        between("rfm_recency_score", 1, 5, check_id="rfm_recency_score_range", optional=True),
+        between("rfm_frequency_score", 1, 5, check_id="rfm_frequency_score_range", optional=True),
+        between("rfm_monetary_score", 1, 5, check_id="rfm_monetary_score_range", optional=True),
+        between("churn_probability", 0, 1, check_id="churn_probability_range", optional=True),
+        null_share("email", 0.5),
+        share(
+            "merged_person_share",
+            f"({MERGED}) > 1",
+            column="shop_customer_ids,loyalty_card_ids,clienteling_ids,esp_contact_ids",
+            requires=(
+                "shop_customer_ids",
+                "loyalty_card_ids",
+                "clienteling_ids",
+                "esp_contact_ids",
+            ),
+            min_value=0.05,
+            max_value=0.95,
+            description="share of persons built from more than one source record",
+        ),
+    ),
+    _mart(
+        "customer_consent",
+        ("person_id", "channel", "purpose"),
+        orphans("person_id", "marts.customer_360", "person_id"),
+        accepted_values("channel", ("email", "sms", "phone", "ads")),
+        accepted_values("purpose", ("marketing", "profiling")),
+        not_null("is_granted"),
+        not_in_future("status_at"),
+    ),
+    _mart(
+        "engagement",
+        ("person_id",),
+        orphans("person_id", "marts.customer_360", "person_id"),
+    ),
+    _mart(
+        "rfm",
+        ("person_id",),
+        orphans("person_id", "marts.customer_360", "person_id"),
+        between("r_score", 1, 5, check_id="r_score_range"),
+        between("f_score", 1, 5, check_id="f_score_range"),
+        between("m_score", 1, 5, check_id="m_score_range"),
+        non_negative("recency_days"),
+        accepted_values("rfm_segment", RFM_SEGMENTS),
+    ),
+    TableSuite(
+        schema="marts",
+        table="customer_timeline",
+        key=(),
+        checks=(
+            not_null("person_id"),
+            orphans("person_id", "marts.customer_360", "person_id"),
+            not_in_future("occurred_at"),
+            volume(),
+        ),
+        layer="mart",
+    ),
+    _mart(
+        "service_tickets",
+        ("ticket_id",),
+        orphans("person_id", "marts.customer_360", "person_id"),
+        between("satisfaction", 1, 5, check_id="satisfaction_range"),
+        not_in_future("created_at"),
+    ),
+)

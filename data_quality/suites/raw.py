@@ -1,0 +1,292 @@
+"""Suites for every raw table of the data contract (`docs/data_contract.md`)."""
+
+from __future__ import annotations
+
+from data_quality.suites.base import (
+    TableSuite,
+    accepted_values,
+    between,
+    birth_date_plausible,
+    dmy,
+    email_format,
+    event_freshness,
+    load_freshness,
+    non_negative,
+    not_in_future,
+    not_null,
+    null_share,
+    num,
+    orphans,
+    primary_key,
+    q,
+    rejected_rows,
+    rule,
+    share,
+    volume,
+)
+
+
+def _raw(
+    schema: str,
+    table: str,
+    key: tuple[str, ...],
+    *checks,
+    event_time: str | None = None,
+    parser=None,
+):
+    common = [volume(), load_freshness(), rejected_rows(schema, table)]
+    if event_time:
+        common.append(
+            event_freshness(event_time)
+            if parser is None
+            else event_freshness(event_time, parser=parser)
+        )
+    return TableSuite(
+        schema=schema,
+        table=table,
+        key=key,
+        checks=(*primary_key(*key), *checks, *common),
+        layer="raw",
+    )
+
+
+ORDER_STATUSES = ("complete", "processing", "canceled", "closed")
+
+RAW_SUITES: tuple[TableSuite, ...] = (
+    # 1. shop -----------------------------------------------------------------------------
+    _raw(
+        "raw_shop",
+        "customers",
+        ("entity_id",),
+        email_format("email"),
+        not_in_future("created_at"),
+        not_in_future("updated_at"),
+        birth_date_plausible("dob"),
+        accepted_values("gender", (1, 2)),
+        null_share("email", 0.05),
+        event_time="updated_at",
+    ),
+    _raw(
+        "raw_shop",
+        "customers__addresses",
+        ("id",),
+        orphans("customer_entity_id", "raw_shop.customers", "entity_id"),
+    ),
+    _raw(
+        "raw_shop",
+        "orders",
+        ("entity_id",),
+        orphans("customer_id", "raw_shop.customers", "entity_id"),
+        email_format("customer_email"),
+        not_in_future("created_at"),
+        accepted_values("status", ORDER_STATUSES),
+        accepted_values("order_currency_code", ("EUR",)),
+        non_negative("subtotal"),
+        non_negative("grand_total"),
+        non_negative("shipping_amount"),
+        non_negative("total_refunded"),
+        between("discount_amount", None, 0, check_id="discount_amount_not_positive"),
+        rule(
+            "refund_not_above_total",
+            "range",
+            "total_refunded",
+            f"{num('total_refunded')} IS NULL OR {num('total_refunded')} <= {num('grand_total')} + 0.01",
+            ("total_refunded", "grand_total"),
+        ),
+        event_time="created_at",
+    ),
+    _raw(
+        "raw_shop",
+        "orders__items",
+        ("item_id",),
+        orphans("order_entity_id", "raw_shop.orders", "entity_id"),
+        between("qty_ordered", 0, 1000, check_id="qty_ordered_range"),
+        non_negative("price"),
+        non_negative("row_total"),
+    ),
+    _raw(
+        "raw_shop",
+        "carts",
+        ("entity_id",),
+        orphans("customer_id", "raw_shop.customers", "entity_id"),
+        not_in_future("created_at"),
+        not_in_future("updated_at"),
+        non_negative("grand_total"),
+        event_time="updated_at",
+    ),
+    _raw(
+        "raw_shop",
+        "carts__items",
+        ("item_id",),
+        orphans("cart_entity_id", "raw_shop.carts", "entity_id"),
+        between("qty", 0, 1000, check_id="qty_range"),
+        non_negative("price"),
+    ),
+    # 2. pos ------------------------------------------------------------------------------
+    _raw(
+        "raw_pos",
+        "stores",
+        ("store_id",),
+        accepted_values("kind", ("boutique", "outlet", "corner")),
+        email_format("generic_email"),
+    ),
+    _raw(
+        "raw_pos",
+        "loyalty_cards",
+        ("card_id",),
+        orphans("store_id", "raw_pos.stores", "store_id"),
+        email_format("email"),
+        accepted_values("status", ("active", "closed")),
+        birth_date_plausible("birth_date"),
+        not_in_future("issued_at"),
+        event_time="updated_at",
+    ),
+    _raw(
+        "raw_pos",
+        "receipts",
+        ("receipt_id",),
+        orphans("store_id", "raw_pos.stores", "store_id"),
+        orphans("card_id", "raw_pos.loyalty_cards", "card_id"),
+        not_in_future("sold_at"),
+        rule(
+            "total_sign_matches_return_flag",
+            "range",
+            "total_amount",
+            f"CASE WHEN try_cast({q('is_return')} AS INTEGER) = 1 THEN {num('total_amount')} <= 0 "
+            f"ELSE {num('total_amount')} >= 0 END",
+            ("total_amount", "is_return"),
+        ),
+        event_time="sold_at",
+    ),
+    _raw(
+        "raw_pos",
+        "receipt_lines",
+        ("receipt_id", "line_no"),
+        orphans("receipt_id", "raw_pos.receipts", "receipt_id"),
+        non_negative("unit_price"),
+        rule(
+            "quantity_not_zero",
+            "range",
+            "quantity",
+            f"{num('quantity')} <> 0",
+            ("quantity",),
+        ),
+    ),
+    # 3. clienteling ----------------------------------------------------------------------
+    _raw(
+        "raw_clienteling",
+        "clients",
+        ("client_id",),
+        email_format("email"),
+        accepted_values("opt_in_email", ("Y", "N")),
+        accepted_values("opt_in_sms", ("Y", "N")),
+        birth_date_plausible("birth_date", parser=dmy),
+        not_in_future("updated_at"),
+        event_time="updated_at",
+    ),
+    # 4. esp ------------------------------------------------------------------------------
+    _raw(
+        "raw_esp",
+        "contacts",
+        ("contact_id",),
+        email_format("email"),
+        accepted_values("subscribed_email", (0, 1)),
+        accepted_values("subscribed_sms", (0, 1)),
+        not_in_future("updated_at"),
+        event_time="updated_at",
+    ),
+    _raw(
+        "raw_esp",
+        "campaigns",
+        ("campaign_id",),
+        accepted_values("channel", ("email", "sms")),
+        not_in_future("sent_at"),
+    ),
+    _raw(
+        "raw_esp",
+        "events",
+        ("event_id",),
+        orphans("campaign_id", "raw_esp.campaigns", "campaign_id"),
+        orphans("contact_id", "raw_esp.contacts", "contact_id"),
+        accepted_values(
+            "event_type", ("sent", "delivered", "open", "click", "bounce", "unsubscribe")
+        ),
+        not_in_future("occurred_at"),
+        event_time="occurred_at",
+    ),
+    # 5. web ------------------------------------------------------------------------------
+    _raw(
+        "raw_web",
+        "events",
+        ("event_id",),
+        not_null("anonymous_id"),
+        accepted_values(
+            "event_type",
+            ("page_view", "product_view", "add_to_cart", "checkout", "purchase", "login"),
+        ),
+        not_in_future("occurred_at"),
+        share(
+            "anonymous_event_share",
+            f"{q('user_id')} IS NULL",
+            column="user_id",
+            requires=("user_id",),
+            min_value=0.2,
+            max_value=0.98,
+            description="share of web events without a logged-in user",
+        ),
+        event_time="occurred_at",
+    ),
+    # 6. service --------------------------------------------------------------------------
+    _raw(
+        "raw_service",
+        "tickets",
+        ("ticket_id",),
+        email_format("requester_email"),
+        accepted_values("channel", ("email", "phone", "chat", "store")),
+        accepted_values("status", ("open", "pending", "solved", "closed")),
+        between("satisfaction", 1, 5, check_id="satisfaction_range"),
+        not_in_future("created_at"),
+        event_time="created_at",
+    ),
+    # 7. spreadsheets ---------------------------------------------------------------------
+    _raw(
+        "raw_spreadsheets",
+        "event_signups",
+        ("source_file", "source_row"),
+        email_format("email"),
+        not_null("event_name"),
+        not_in_future("event_date", parser=dmy),
+    ),
+    # 8. consent --------------------------------------------------------------------------
+    _raw(
+        "raw_consent",
+        "consent_events",
+        ("event_id",),
+        accepted_values("channel", ("email", "sms", "phone", "ads")),
+        accepted_values("purpose", ("marketing", "profiling")),
+        accepted_values("status", ("granted", "withdrawn")),
+        rule(
+            "has_an_identifier",
+            "not_null",
+            "email,phone,shop_customer_id",
+            "email IS NOT NULL OR phone IS NOT NULL OR shop_customer_id IS NOT NULL",
+            ("email", "phone", "shop_customer_id"),
+        ),
+        email_format("email"),
+        not_in_future("occurred_at"),
+        event_time="occurred_at",
+    ),
+    # 9. catalog --------------------------------------------------------------------------
+    _raw(
+        "raw_catalog",
+        "products",
+        ("sku",),
+        non_negative("price"),
+        non_negative("cost"),
+        non_negative("stock_qty"),
+        accepted_values(
+            "category", ("bags", "shoes", "ready_to_wear", "jewellery", "accessories", "beauty")
+        ),
+        not_in_future("launched_at"),
+    ),
+)
