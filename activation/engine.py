@@ -263,10 +263,10 @@ class SyncEngine:
     def _rows(self, op: str) -> Iterator[list[dict[str, Any]]]:
         start = 1
         while True:
-            tbl = self.con.execute(
+            tbl = self.con.sql(
                 "SELECT * EXCLUDE (op, _rn) FROM _act_diff WHERE op = ? AND _rn BETWEEN ? AND ? "
                 "ORDER BY _rn",
-                [op, start, start + FETCH_ROWS - 1],
+                params=[op, start, start + FETCH_ROWS - 1],
             ).to_arrow_table()
             if tbl.num_rows == 0:
                 return
@@ -508,10 +508,10 @@ class SyncEngine:
         )
         for op in ("add", "change", "remove"):
             rows = (
-                self.con.execute(
+                self.con.sql(
                     "SELECT * EXCLUDE (op, _rn, _hash) FROM _act_diff WHERE op = ? AND _rn <= ? "
                     "ORDER BY _rn",
-                    [op, limit],
+                    params=[op, limit],
                 )
                 .to_arrow_table()
                 .to_pylist()
@@ -534,7 +534,7 @@ def run_sync(
 def last_runs(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     ensure_schema(con)
     rows = (
-        con.execute(
+        con.sql(
             f"""SELECT * FROM {RUNS} QUALIFY row_number() OVER (
               PARTITION BY sync_name ORDER BY started_at DESC) = 1"""
         )

@@ -158,6 +158,11 @@ class SqlTable(Destination):
             f"{self.key_column} = excluded.{self.key_column}"
         )
         created = "(xmax = 0)" if self.driver == "postgres" else "NULL"
+        ph = self._ph()
+        existing_sql = (
+            f"SELECT {self.key_column} FROM {self.table} "
+            f"WHERE {self.key_column} IN ({', '.join([ph] * len(records))})"
+        )
         sql = (
             f"INSERT INTO {self.table} ({', '.join(cols)}) VALUES {self._rows_sql(len(records))} "
             f"ON CONFLICT ({self.key_column}) DO UPDATE SET {sets} "
@@ -165,11 +170,18 @@ class SqlTable(Destination):
         )
 
         def go(cur):
+            existing = None
+            if self.driver != "postgres":  # SQLite has no xmax: look first, same transaction
+                cur.execute(existing_sql, [r[KEY] for r in records])
+                existing = {r[0] for r in cur.fetchall()}
             cur.execute(sql, self._flat(records))
-            return cur.fetchall()
+            rows = cur.fetchall()
+            if existing is not None:
+                rows = [(k, k not in existing) for k, _ in rows]
+            return rows
 
         rows = self._run(go)
-        return BatchResult(confirmed={k: (None if c is None else bool(c)) for k, c in rows})
+        return BatchResult(confirmed={k: bool(c) for k, c in rows})
 
     def insert(self, records):
         cols = [self.key_column, *self.columns]

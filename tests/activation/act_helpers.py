@@ -1,0 +1,83 @@
+"""Helpers shared by the activation tests (a uniquely named module, on sys.path via pytest)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+
+from activation.config import Destination, Source, Sync
+
+NOW = dt.datetime(2026, 11, 1, 12, 0, 0)
+
+
+def person(i: int, **overrides: Any) -> dict[str, Any]:
+    row = {
+        "person_id": f"P{i:07d}",
+        "first_name": f"First{i}",
+        "last_name": f"Last{i}",
+        "email": f"user{i}@example.com",
+        "phone": f"+3361234{i:04d}",
+        "orders_count": 3,
+        "revenue_total": 1200,
+        "revenue_12m": 600,
+        "favourite_channel": "store",
+        "favourite_store_id": "S001",
+        "last_order_at": NOW - dt.timedelta(days=30),
+        "first_order_at": NOW - dt.timedelta(days=700),
+    }
+    row.update(overrides)
+    return row
+
+
+def insert_persons(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    for r in rows:
+        cols = ", ".join(f'"{c}"' for c in r)
+        con.execute(
+            f"INSERT INTO marts.customer_360 ({cols}) VALUES ({', '.join('?' * len(r))})",
+            list(r.values()),
+        )
+
+
+def grant(
+    con: duckdb.DuckDBPyConnection,
+    person_ids: list[str],
+    channel: str = "email",
+    granted: bool = True,
+    purpose: str = "marketing",
+) -> None:
+    for pid in person_ids:
+        con.execute(
+            "INSERT INTO marts.customer_consent VALUES (?, ?, ?, ?, ?, 'preference_centre')",
+            [pid, channel, purpose, granted, NOW],
+        )
+
+
+def make_sync(
+    dest_type: str,
+    options: dict[str, Any],
+    *,
+    name: str = "test_sync",
+    mode: str = "upsert",
+    sql: str = "SELECT * FROM marts.customer_360",
+    key: str = "email",
+    fields: dict[str, str] | None = None,
+) -> Sync:
+    return Sync(
+        name=name,
+        source=Source(sql=sql),
+        destination=Destination(type=dest_type, options=options),
+        mode=mode,
+        key=key,
+        fields=fields
+        if fields is not None
+        else {"firstname": "first_name", "lastname": "last_name"},
+    )
+
+
+class Sleeps(list):
+    """Injectable sleep recording the requested delays instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)

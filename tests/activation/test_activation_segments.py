@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from act_helpers import insert_persons, person
+
+from activation.config import ConfigError, load_segments
+from activation.segments import load_and_validate, materialise, member_counts
+from cdp.settings import PROJECT_ROOT
+
+T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "segments.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_shipped_segments_compile_against_the_contract():
+    segs = load_and_validate(PROJECT_ROOT / "config" / "segments.yaml")
+    names = {s.name for s in segs.segments}
+    assert {
+        "high_value_at_risk",
+        "lapsed_vips",
+        "new_customers",
+        "email_engaged_non_buyers",
+        "store_only_customers",
+        "abandoned_cart_7d",
+    } <= names
+
+
+def test_condition_that_does_not_compile_names_segment_and_file(tmp_path):
+    p = write(
+        tmp_path,
+        "segments:\n  - name: broken\n    description: x\n    condition: no_such_column > 1\n",
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_and_validate(p)
+    assert "broken" in str(exc.value) and str(p) in str(exc.value)
+
+
+def test_unknown_key_is_rejected_with_file_and_segment(tmp_path):
+    p = write(
+        tmp_path,
+        "segments:\n  - name: s1\n    description: x\n    condition: true\n    colour: red\n",
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_segments(p)
+    assert str(p) in str(exc.value) and "s1" in str(exc.value) and "colour" in str(exc.value)
+
+
+def test_membership_history_exit_and_reentry(con, tmp_path):
+    p = write(
+        tmp_path,
+        "segments:\n  - name: big\n    description: x\n    condition: revenue_total >= 1000\n",
+    )
+    segs = load_segments(p)
+    insert_persons(con, [person(1, revenue_total=2000), person(2, revenue_total=10)])
+    res = materialise(con, segs, p, now=T0)
+    assert (res[0].members, res[0].entered, res[0].exited) == (1, 1, 0)
+
+    con.execute("UPDATE marts.customer_360 SET revenue_total = 5 WHERE person_id = 'P0000001'")
+    res = materialise(con, segs, p, now=T0 + dt.timedelta(days=1))
+    assert (res[0].members, res[0].exited) == (0, 1)
+
+    con.execute("UPDATE marts.customer_360 SET revenue_total = 3000 WHERE person_id = 'P0000001'")
+    materialise(con, segs, p, now=T0 + dt.timedelta(days=2))
+    rows = con.execute(
+        "SELECT entered_at, exited_at FROM activation.segment_membership "
+        "WHERE person_id = 'P0000001' ORDER BY entered_at"
+    ).fetchall()
+    assert len(rows) == 2
+    assert rows[0][1] is not None and rows[1][1] is None
+    assert member_counts(con) == {"big": 1}
+    # unchanged membership: no new rows
+    materialise(con, segs, p, now=T0 + dt.timedelta(days=3))
+    (n,) = con.execute("SELECT count(*) FROM activation.segment_membership").fetchone()
+    assert n == 2
+
+
+def test_churn_scores_are_joined_when_present(con, tmp_path):
+    p = write(
+        tmp_path,
+        "segments:\n  - name: risky\n    description: x\n    condition: churn_probability >= 0.6\n",
+    )
+    segs = load_segments(p)
+    insert_persons(con, [person(1), person(2)])
+    con.execute(
+        "INSERT INTO ml.churn_scores VALUES ('P0000001', 0.9, 'high'), ('P0000002', 0.1, 'low')"
+    )
+    assert materialise(con, segs, p, now=T0)[0].members == 1
+
+
+def test_segment_on_churn_columns_compiles_without_scores_table(con, tmp_path):
+    con.execute("DROP TABLE ml.churn_scores")
+    p = write(
+        tmp_path,
+        "segments:\n  - name: risky\n    description: x\n    condition: churn_risk_band = 'high'\n",
+    )
+    segs = load_segments(p)
+    insert_persons(con, [person(1)])
+    assert materialise(con, segs, p, now=T0)[0].members == 0
