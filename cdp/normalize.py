@@ -175,7 +175,8 @@ def email_match_key(value: str | None) -> str | None:
 
 def normalize_email_series(values: pd.Series) -> pd.Series:
     """Vectorised :func:`normalize_email` (Arrow regex, no Python per row)."""
-    s = _as_text_series(values).str.lower().str.replace(r"^mailto:|[<>\s]", "", regex=True)
+    s = _as_text_series(values).str.lower().str.replace(r"[<>\s]", "", regex=True)
+    s = s.str.replace(r"^mailto:", "", regex=True)
     valid = s.str.fullmatch(_EMAIL_RE).fillna(False).astype(bool)
     return s.where(valid).astype(object).where(valid, None)
 

@@ -124,8 +124,14 @@ def build_inputs(frame, args):
         street = street.where(street != "", None)
     country = col(args.country)
     if args.country:
-        folded = country.map(lambda v: fold_name(v) if isinstance(v, str) else None)
-        country = folded.map(lambda v: COUNTRY_NAMES.get(v, v.upper() if v else None))
+
+        def to_iso(value: object) -> str | None:
+            folded = fold_name(value) if isinstance(value, str) else None
+            if not folded:
+                return None
+            return COUNTRY_NAMES.get(folded, folded.upper())
+
+        country = country.astype(object).map(to_iso)
     records = pd.DataFrame(
         {
             "record_id": ids.to_numpy(),

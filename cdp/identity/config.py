@@ -72,7 +72,9 @@ class ComparisonLevel(_Strict):
     ``kind``: ``exact`` (equal keys), ``jaro_winkler`` / ``token_set`` / ``levenshtein``
     (similarity >= ``threshold``, in [0, 1]), ``prefix`` (first ``length`` characters equal),
     ``date_typo`` (dates equal but for day/month swapped or one differing digit),
-    ``initial`` (one side is a single letter equal to the other's first letter), ``else``.
+    ``initial`` (one side is a single letter equal to the other's first letter),
+    ``gender_variant`` (one first name is the other plus a gender ending: Louis/Louise,
+    Julien/Julie), ``else``.
     ``m`` = P(level | same person), ``u`` = P(level | different persons); the level adds
     ``log2(m/u)`` to the pair's score. ``veto: true`` forbids a match at this level whatever
     the score (e.g. two different first names: a household, not a typo).
@@ -87,6 +89,7 @@ class ComparisonLevel(_Strict):
         "prefix",
         "date_typo",
         "initial",
+        "gender_variant",
         "else",
     ]
     threshold: float | None = Field(default=None, ge=0, le=1)

@@ -133,6 +133,24 @@ def _similarity(a: np.ndarray, b: np.ndarray, kind: str) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
+#: Endings that turn a first name into its other-gender form (Louis/Louise, Julien/Julie,
+#: Daniel/Danielle, Jean/Jeanne, Paul/Paula/Pauline): a household, never a typo.
+GENDER_SUFFIXES = ("e", "n", "ne", "le", "te", "tte", "ette", "a", "ine", "nne", "enne")
+
+
+def _gender_variant(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    """True where one first name is the other plus a gender ending (both non-empty)."""
+    a = np.asarray(sa, dtype=str)
+    b = np.asarray(sb, dtype=str)
+    hit = np.zeros(len(a), dtype=bool)
+    if len(a) == 0:
+        return hit
+    nonempty = (np.char.str_len(a) > 1) & (np.char.str_len(b) > 1)
+    for suffix in GENDER_SUFFIXES:
+        hit |= (np.char.add(a, suffix) == b) | (np.char.add(b, suffix) == a)
+    return hit & nonempty
+
+
 def _person_hash(record_ids: pd.Series, salt: str = "") -> pd.Series:
     return record_ids.map(lambda r: "p_" + hashlib.sha1(f"{r}{salt}".encode()).hexdigest()[:16])
 
@@ -320,7 +338,7 @@ def _names_compatible(
                 _similarity(ta, lb, "jaro_winkler"), _similarity(la, tb, "jaro_winkler")
             )
             sim = np.where(s_swap, np.maximum(sim, crossed), sim)
-        ok[todo] = initial | (sim >= threshold)
+        ok[todo] = (initial | (sim >= threshold)) & ~_gender_variant(sa, sb)
     return ok
 
 
@@ -491,6 +509,8 @@ def _level_index(
             fa = pd.Series(sa).str.slice(0, 1).to_numpy()
             fb = pd.Series(sb).str.slice(0, 1).to_numpy()
             hold = todo & ((la == 1) | (lb == 1)) & (fa == fb)
+        elif level.kind == "gender_variant":
+            hold = todo & _gender_variant(sa, sb)
         elif level.kind == "date_typo":
             hold = todo & _date_typo(sa, sb)
         else:  # pragma: no cover - the config model restricts kinds

@@ -1,0 +1,203 @@
+"""Normalisation: phones, e-mails, names, addresses, birth dates (scalar and vectorised agree)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import phonenumbers
+import pytest
+
+from cdp import normalize as nz
+
+PHONE_FORMATS = [
+    "06 12 34 56 78",
+    "06.12.34.56.78",
+    "06-12-34-56-78",
+    "0612345678",
+    "+33 6 12 34 56 78",
+    "+33612345678",
+    "+33 (0)6 12 34 56 78",
+    "0033 6 12 34 56 78",
+    "0033612345678",
+    "33612345678",
+    "612345678",
+    "612345678.0",
+    612345678.0,
+    612345678,
+]
+
+
+@pytest.mark.parametrize("value", PHONE_FORMATS)
+def test_phone_formats_give_e164(value):
+    assert nz.normalize_phone(value) == "+33612345678"
+
+
+def test_phone_series_matches_scalar_for_every_format():
+    values = pd.Series([str(v) for v in PHONE_FORMATS] + [None, "12345", "06 12", "abc"])
+    out = nz.normalize_phone_series(values)
+    assert out.tolist()[: len(PHONE_FORMATS)] == ["+33612345678"] * len(PHONE_FORMATS)
+    assert out.tolist()[len(PHONE_FORMATS) :] == [None, None, None, None]
+    floats = nz.normalize_phone_series(pd.Series([612345678.0, float("nan")]))
+    assert floats.tolist() == ["+33612345678", None]
+
+
+def test_phone_fast_path_agrees_with_phonenumbers_on_french_ranges():
+    # every two-digit French prefix, valid or not, vs phonenumbers' own validity
+    values = [f"0{p:02d}1234567" for p in range(10, 100)] + [
+        f"0{p:02d}123456" for p in range(10, 20)
+    ]
+    expected = []
+    for v in values:
+        num = phonenumbers.parse(v, "FR")
+        ok = phonenumbers.is_valid_number(num)
+        expected.append(phonenumbers.format_number(num, 0) if ok else None)
+    assert nz.normalize_phone_series(pd.Series(values)).tolist() == expected
+    assert [nz.normalize_phone(v) for v in values] == expected
+
+
+def test_phone_region_per_row_and_invalid():
+    out = nz.normalize_phone_series(
+        pd.Series(["020 7946 0958", "020 7946 0958", "+32 470 12 34 56"]),
+        pd.Series(["GB", None, "BE"]),
+    )
+    assert out.tolist() == ["+442079460958", None, "+32470123456"]
+    assert nz.normalize_phone("020 7946 0958", "GB") == "+442079460958"
+    assert nz.normalize_phone("12") is None
+    assert nz.normalize_phone(None) is None
+    assert nz.normalize_phone("") is None
+    # idempotent
+    assert nz.normalize_phone("+442079460958", "FR") == "+442079460958"
+
+
+@pytest.mark.parametrize(
+    ("raw", "email", "key"),
+    [
+        (" Marie.Dupont@Gmail.com ", "marie.dupont@gmail.com", "mariedupont@gmail.com"),
+        ("marie.dupont+promo@gmail.com", "marie.dupont+promo@gmail.com", "mariedupont@gmail.com"),
+        ("Marie.Dupont@googlemail.com", "marie.dupont@googlemail.com", "mariedupont@gmail.com"),
+        ("marie.dupont@gmial.com", "marie.dupont@gmial.com", "mariedupont@gmail.com"),
+        ("marie.dupont@gmail.fr", "marie.dupont@gmail.fr", "mariedupont@gmail.com"),
+        ("jean.martin@hotmial.com", "jean.martin@hotmial.com", "jean.martin@hotmail.com"),
+        ("jean.martin+x@yaho.fr", "jean.martin+x@yaho.fr", "jean.martin@yahoo.fr"),
+        ("j.martin@orange.fr", "j.martin@orange.fr", "j.martin@orange.fr"),
+        ("<MAILTO:J@Free.fr>", "j@free.fr", "j@free.fr"),
+        ("jean.martin@", None, None),
+        ("jean..martin@free.fr", None, None),
+        ("jean martin", None, None),
+        ("", None, None),
+        (None, None, None),
+    ],
+)
+def test_email_display_and_match_key(raw, email, key):
+    assert nz.normalize_email(raw) == email
+    assert nz.email_match_key(raw) == key
+    series = pd.Series([raw])
+    assert nz.normalize_email_series(series).tolist() == [email]
+    assert nz.email_match_key_series(series).tolist() == [key]
+    if email is not None:  # idempotent
+        assert nz.normalize_email(email) == email
+        assert nz.email_match_key(key) == key
+
+
+def test_name_fold_display_and_keys():
+    assert nz.fold_name("  Hélène   D'ARCY-Lefèvre ") == "helene d arcy lefevre"
+    assert nz.fold_name("ŒUVRAY") == "oeuvray"
+    assert nz.fold_name("   ") is None
+    assert nz.display_name("  héLÈNE  ") == "Hélène"
+    assert nz.display_name("JEAN-PIERRE") == "Jean-Pierre"
+    assert nz.display_name("charles DE GAULLE") == "Charles de Gaulle"
+    assert nz.display_name("marie d'ARCY") == "Marie d'Arcy"
+    assert nz.display_name("McAllister") == "McAllister"
+    assert nz.name_key("de la Fontaine") == nz.name_key("Delafontaine") == "delafontaine"
+    assert nz.name_key("Le Gall") == nz.name_key("LEGALL")
+    assert nz.first_name_key("Jean-Pierre") == nz.first_name_key("jean pierre") == "jeanpierre"
+    assert nz.first_name_key("JP") == "jeanpierre"
+    assert nz.first_name_key("Éloïse") == "eloise"
+
+
+@pytest.mark.parametrize(
+    ("nick", "canonical"),
+    [("Alex", "alexandre"), ("Cathy", "catherine"), ("Fred", "frederic"), ("Bob", "robert")],
+)
+def test_nicknames(nick, canonical):
+    assert nz.first_name_key(nick) == canonical
+    assert nz.first_name_key(canonical) == canonical
+
+
+def test_split_full_name():
+    assert nz.split_full_name("DUPONT Marie") == ("Marie", "DUPONT")
+    assert nz.split_full_name("Marie DUPONT") == ("Marie", "DUPONT")
+    assert nz.split_full_name("Dupont, Marie") == ("Marie", "Dupont")
+    assert nz.split_full_name("Mme Marie Dupont") == ("Marie", "Dupont")
+    assert nz.split_full_name("Dupont") == (None, "Dupont")
+    assert nz.split_full_name(None) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("12B, Bd  St-Michel\nApt 3", "12 bis boulevard saint michel"),
+        ("12 bis boulevard Saint-Michel", "12 bis boulevard saint michel"),
+        ("12bis boul. St Michel", "12 bis boulevard saint michel"),
+        ("3 r. de la Paix", "3 rue de la paix"),
+        ("5 av Foch", "5 avenue foch"),
+        ("5 Avenue Foch", "5 avenue foch"),
+        ("1 chem. des Vignes", "1 chemin des vignes"),
+        ("2 pl. du Marché", "2 place du marche"),
+        ("7 ter rue Pasteur", "7 ter rue pasteur"),
+        ("7T rue Pasteur", "7 ter rue pasteur"),
+    ],
+)
+def test_street(raw, key):
+    assert nz.normalize_street(raw) == key
+    assert nz.normalize_street(key) == key
+
+
+def test_postcode_and_city():
+    assert nz.normalize_postcode("1000") == "01000"
+    assert nz.normalize_postcode("6000.0") == "06000"
+    assert nz.normalize_postcode(" 75 002 ") == "75002"
+    assert nz.normalize_postcode("SW1A 1AA", "GB") == "SW1A1AA"
+    assert nz.normalize_postcode_series(pd.Series([1000.0, None])).tolist() == ["01000", None]
+    assert nz.normalize_city("ST-DENIS CEDEX 02") == "saint denis"
+    assert nz.normalize_city("Saint Denis") == "saint denis"
+    assert nz.normalize_city("Saint-Étienne") == "saint etienne"
+    assert nz.normalize_city("STE MAXIME") == "sainte maxime"
+    assert nz.normalize_city("Paris 2e") == "paris"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "1985-03-12",
+        "1985-03-12T00:00:00",
+        "12/03/1985",
+        "12-03-1985",
+        "12.03.1985",
+        "19850312",
+        "31118",
+        "31118.0",
+    ],
+)
+def test_birth_date_formats(raw):
+    assert nz.parse_birth_date(raw) == dt.date(1985, 3, 12)
+
+
+@pytest.mark.parametrize(
+    "raw", ["2090-01-01", "1900-01-01", "1850-05-05", "32/01/1990", "31/02/1990", "hier", "", None]
+)
+def test_birth_date_implausible_or_invalid(raw):
+    assert nz.parse_birth_date(raw) is None
+
+
+def test_birth_date_too_young_rejected():
+    today = dt.date(2026, 6, 1)
+    assert nz.parse_birth_date("2020-01-01", today) is None
+    assert nz.parse_birth_date("2000-01-01", today) == dt.date(2000, 1, 1)
+
+
+def test_birth_date_series():
+    s = pd.Series(["1985-03-12", "12/03/1985", None, "nonsense"])
+    assert nz.parse_birth_date_series(s).tolist() == ["1985-03-12", "1985-03-12", None, None]
+    assert nz.parse_birth_date_series(pd.Series([31118.0])).tolist() == ["1985-03-12"]
