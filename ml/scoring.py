@@ -75,13 +75,13 @@ def load_marts(con: duckdb.DuckDBPyConnection) -> ChurnData:
         WHERE person_id IS NOT NULL
           AND coalesce(lower(status), '') NOT IN ('canceled', 'cancelled')
         """
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     tickets = con.execute(
         """
         SELECT person_id AS customer_id, created_at, satisfaction
         FROM marts.service_tickets WHERE person_id IS NOT NULL
         """
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     return ChurnData.from_frames(orders, tickets=tickets, con=duckdb.connect())
 
 
