@@ -273,8 +273,12 @@ def start_postgres(workdir: Path | None = None) -> PostgresService:
     bindir = postgres_bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL binaries (initdb, pg_ctl) not found")
-    base = Path(workdir or tempfile.mkdtemp(prefix="cdp-pg-"))
-    base.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0 or workdir is None:
+        # as root the cluster runs as `postgres`, which cannot enter root's private temp dirs
+        base = Path(tempfile.mkdtemp(prefix="cdp-pg-"))
+    else:
+        base = Path(workdir)
+        base.mkdir(parents=True, exist_ok=True)
     datadir = base / "data"
     port = free_port()
     run_as: list[str] = []
@@ -290,11 +294,13 @@ def start_postgres(workdir: Path | None = None) -> PostgresService:
         run_as = ["runuser", "-u", user, "--"]
     else:
         user = pwd.getpwuid(os.getuid()).pw_name
-    subprocess.run(
+    init = subprocess.run(
         [*run_as, f"{bindir}/initdb", "-D", str(datadir), "-U", "cdp", "-A", "trust", "-E", "UTF8"],
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if init.returncode != 0:
+        raise RuntimeError(f"initdb failed: {init.stderr[-500:]}")
     log = base / "pg.log"
     subprocess.run(
         [
@@ -319,6 +325,7 @@ def start_postgres(workdir: Path | None = None) -> PostgresService:
             capture_output=True,
             timeout=60,
         )
+        shutil.rmtree(base, ignore_errors=True)
 
     return PostgresService(
         f"host=127.0.0.1 port={port} user=cdp dbname=postgres", port, datadir, [stop]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from act_helpers import Sleeps, grant, insert_persons, make_sync, person
 
 from activation.engine import run_sync
 from activation.testing.fake_hubspot import FakeHubSpot
 from activation.testing.fake_klaviyo import FakeKlaviyo
 from activation.testing.webhook_receiver import WebhookReceiver
+from tests.activation.act_helpers import Sleeps, grant, insert_persons, make_sync, person
 
 
 @pytest.fixture

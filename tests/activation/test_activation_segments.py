@@ -4,11 +4,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from act_helpers import insert_persons, person
 
 from activation.config import ConfigError, load_segments
 from activation.segments import load_and_validate, materialise, member_counts
 from cdp.settings import PROJECT_ROOT
+from tests.activation.act_helpers import insert_persons, person
 
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 

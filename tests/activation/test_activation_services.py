@@ -1,0 +1,263 @@
+"""File and SQL destinations against real servers started by the tests (OpenSSH sshd or a
+paramiko SFTP server, a throw-away PostgreSQL cluster), plus hashed audience files."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+
+import pytest
+
+from activation.engine import run_sync
+from activation.hashing import normalise_email, normalise_phone_google, normalise_phone_meta
+from activation.testing.services import (
+    postgres_bindir,
+    sftp_server_binary,
+    sshd_binary,
+    start_postgres,
+    start_sftp,
+)
+from tests.activation.act_helpers import Sleeps, grant, insert_persons, make_sync, person
+
+HAVE_SSHD = bool(sshd_binary() and sftp_server_binary())
+
+
+def people(con, n, channel="email"):
+    rows = [person(i) for i in range(1, n + 1)]
+    insert_persons(con, rows)
+    grant(con, [r["person_id"] for r in rows], channel=channel)
+    return rows
+
+
+def sftp_sync(svc, **kw):
+    return make_sync(
+        "sftp",
+        {
+            "host": svc.host,
+            "port": svc.port,
+            "username": svc.username,
+            "key_path_env": "TEST_SFTP_KEY",
+            "known_hosts": svc.known_hosts,
+            "remote_dir": svc.remote_dir,
+            "channel": "email",
+            "rows_per_file": 4,
+            "key_column": "email",
+        },
+        **kw,
+    )
+
+
+def _check_drop(con, svc, monkeypatch):
+    monkeypatch.setenv("TEST_SFTP_KEY", svc.client_key_path)
+    people(con, 10)
+    sync = sftp_sync(
+        svc,
+        mode="mirror",
+        key="lower(email)",
+        fields={"first_name": "first_name", "revenue_total": "revenue_total"},
+    )
+    r = run_sync(con, sync, sleep=Sleeps())
+    assert (r.added, r.failed) == (10, 0)
+    files = sorted(svc.root.iterdir())
+    assert not [f for f in files if f.name.endswith(".tmp")]  # renamed atomically
+    assert [len(f.read_bytes().splitlines()) - 1 for f in files] == [4, 4, 2]
+    raw = files[0].read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(raw.decode("utf-8").splitlines()))
+    assert rows[0] == ["email", "first_name", "revenue_total"]
+    assert rows[1][0] == "user10@example.com"  # diff rows are sent in key order
+    con.execute("DELETE FROM marts.customer_360 WHERE person_id = 'P0000002'")
+    r = run_sync(con, sync, sleep=Sleeps())
+    assert (r.added, r.removed) == (0, 1)
+    removal = [f for f in svc.root.iterdir() if "_remove_" in f.name]
+    assert removal[0].read_text().splitlines() == ["email", "user2@example.com"]
+
+
+@pytest.mark.services
+@pytest.mark.skipif(
+    not HAVE_SSHD,
+    reason="OpenSSH sshd/sftp-server not installed (scripts/install-services.sh installs them)",
+)
+def test_sftp_drop_against_openssh(con, tmp_path, monkeypatch):
+    svc = start_sftp(tmp_path / "sshd", prefer_openssh=True)
+    try:
+        assert svc.kind == "openssh"
+        _check_drop(con, svc, monkeypatch)
+    finally:
+        svc.stop()
+
+
+@pytest.mark.services
+def test_sftp_drop_against_paramiko_server(con, tmp_path, monkeypatch):
+    svc = start_sftp(tmp_path / "pm", prefer_openssh=False)
+    try:
+        _check_drop(con, svc, monkeypatch)
+    finally:
+        svc.stop()
+
+
+@pytest.mark.services
+def test_sftp_unknown_host_key_is_refused(con, tmp_path, monkeypatch):
+    svc = start_sftp(tmp_path / "pm", prefer_openssh=False)
+    try:
+        monkeypatch.setenv("TEST_SFTP_KEY", svc.client_key_path)
+        (tmp_path / "empty_known_hosts").write_text("")
+        people(con, 2)
+        sync = sftp_sync(svc)
+        opts = {**sync.destination.options, "known_hosts": str(tmp_path / "empty_known_hosts")}
+        sync = make_sync("sftp", opts)
+        with pytest.raises(Exception, match="unknown host key"):
+            run_sync(con, sync, sleep=Sleeps())
+        assert list(svc.root.iterdir()) == []
+    finally:
+        svc.stop()
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    if postgres_bindir() is None:
+        pytest.skip("PostgreSQL binaries not installed (scripts/install-services.sh installs them)")
+    svc = start_postgres(tmp_path_factory.mktemp("pg"))
+    yield svc
+    svc.stop()
+
+
+def pg_sync(mode="mirror", table="cdp.vip_clients"):
+    return make_sync(
+        "sql_table",
+        {
+            "driver": "postgres",
+            "dsn_env": "TEST_PG_DSN",
+            "table": table,
+            "key_column": "person_id",
+            "columns": ["first_name", "phone"],
+            "channel": "phone",
+            "batch_size": 3,
+        },
+        mode=mode,
+        key="person_id",
+        fields={"first_name": "first_name", "phone": "phone"},
+    )
+
+
+@pytest.mark.services
+def test_postgres_upsert_mirror_and_own_records_only(con, postgres, monkeypatch):
+    import psycopg
+
+    monkeypatch.setenv("TEST_PG_DSN", postgres.dsn)
+    people(con, 5, channel="phone")
+    with psycopg.connect(postgres.dsn, autocommit=True) as pg:
+        pg.execute("CREATE SCHEMA IF NOT EXISTS cdp")
+        pg.execute(
+            "CREATE TABLE cdp.vip_clients (person_id TEXT PRIMARY KEY, first_name TEXT, phone TEXT)"
+        )
+        pg.execute(
+            "INSERT INTO cdp.vip_clients VALUES ('P0000001', 'Store', NULL), "
+            "('MANUAL-1', 'Advisor entry', NULL)"
+        )
+    r = run_sync(con, pg_sync(), sleep=Sleeps())
+    assert (r.added, r.failed) == (5, 0)
+    con.execute("UPDATE marts.customer_360 SET first_name = 'Changed' WHERE person_id = 'P0000003'")
+    con.execute("DELETE FROM marts.customer_360 WHERE person_id IN ('P0000001', 'P0000002')")
+    r = run_sync(con, pg_sync(), sleep=Sleeps())
+    assert (r.added, r.changed, r.removed) == (0, 1, 1)
+    with psycopg.connect(postgres.dsn) as pg:
+        rows = dict(pg.execute("SELECT person_id, first_name FROM cdp.vip_clients").fetchall())
+    # P0000001 pre-existed (not created by the sync) and MANUAL-1 was never ours: both stay
+    assert rows == {
+        "P0000001": "First1",
+        "MANUAL-1": "Advisor entry",
+        "P0000003": "Changed",
+        "P0000004": "First4",
+        "P0000005": "First5",
+    }
+
+
+@pytest.mark.services
+def test_postgres_rejected_row_is_isolated(con, postgres, monkeypatch):
+    import psycopg
+
+    monkeypatch.setenv("TEST_PG_DSN", postgres.dsn)
+    people(con, 6, channel="phone")
+    with psycopg.connect(postgres.dsn, autocommit=True) as pg:
+        pg.execute("CREATE SCHEMA IF NOT EXISTS cdp")
+        pg.execute(
+            "CREATE TABLE cdp.checked (person_id TEXT PRIMARY KEY, first_name TEXT "
+            "CHECK (first_name <> 'First4'), phone TEXT)"
+        )
+    r = run_sync(con, pg_sync("upsert", table="cdp.checked"), sleep=Sleeps())
+    assert (r.added, r.failed) == (5, 1)
+    failed = con.execute("SELECT key FROM activation.sync_failures").fetchall()
+    assert failed == [("P0000004",)]
+
+
+@pytest.mark.services
+def test_postgres_insert_only_and_update_only(con, postgres, monkeypatch):
+    import psycopg
+
+    monkeypatch.setenv("TEST_PG_DSN", postgres.dsn)
+    people(con, 3, channel="phone")
+    with psycopg.connect(postgres.dsn, autocommit=True) as pg:
+        pg.execute("CREATE SCHEMA IF NOT EXISTS cdp")
+        pg.execute(
+            "CREATE TABLE cdp.modes (person_id TEXT PRIMARY KEY, first_name TEXT, phone TEXT)"
+        )
+        pg.execute("INSERT INTO cdp.modes VALUES ('P0000002', 'Keep', NULL)")
+    r = run_sync(con, pg_sync("update_only", table="cdp.modes"), sleep=Sleeps())
+    assert (r.added, r.not_found) == (1, 2)
+    r = run_sync(
+        con,
+        make_sync(
+            "sql_table",
+            {**pg_sync(table="cdp.modes").destination.options},
+            name="ins",
+            mode="insert_only",
+            key="person_id",
+            fields={"first_name": "first_name", "phone": "phone"},
+        ),
+        sleep=Sleeps(),
+    )
+    assert r.added == 3
+    with psycopg.connect(postgres.dsn) as pg:
+        rows = dict(pg.execute("SELECT person_id, first_name FROM cdp.modes").fetchall())
+    assert rows == {"P0000001": "First1", "P0000002": "First2", "P0000003": "First3"}
+
+
+def sha(s: str) -> str:
+    return hashlib.sha256(s.encode()).hexdigest()
+
+
+def test_normalisation_rules():
+    assert normalise_email("  Marie.Dupont@Gmail.COM ") == "marie.dupont@gmail.com"
+    assert normalise_phone_google("+33 6 12 34 56 78") == "+33612345678"
+    assert normalise_phone_meta("+33 6 12 34 56 78") == "33612345678"
+    assert normalise_phone_meta("0033612345678") == "33612345678"
+    assert normalise_phone_google(None) is None
+
+
+@pytest.mark.parametrize("platform", ["google", "meta"])
+def test_audience_files_are_hashed_per_platform(con, tmp_path, platform):
+    rows = [person(1, email="  Marie.Dupont@Gmail.com ", phone="+33612345678"), person(2)]
+    insert_persons(con, rows)
+    grant(con, ["P0000001", "P0000002"], channel="ads")
+    grant(con, ["P0000002"], channel="email")
+    insert_persons(con, [person(3)])
+    grant(con, ["P0000003"], channel="email")  # e-mail consent is not ads consent
+    sync = make_sync(
+        "audience_file",
+        {"platform": platform, "directory": str(tmp_path / "aud"), "rows_per_file": 10},
+        key="person_id",
+        fields={"email": "email", "phone": "phone"},
+    )
+    r = run_sync(con, sync, sleep=Sleeps())
+    assert (r.added, r.skipped_consent) == (2, 1)
+    (f,) = list((tmp_path / "aud").iterdir())
+    lines = list(csv.reader(f.read_text().splitlines()))
+    if platform == "google":
+        assert lines[0] == ["Email", "Phone"]
+        assert lines[1] == [sha("marie.dupont@gmail.com"), sha("+33612345678")]
+    else:
+        assert lines[0] == ["email", "phone"]
+        assert lines[1] == [sha("marie.dupont@gmail.com"), sha("33612345678")]
+    text = f.read_text()
+    assert "@" not in text and "user3" not in text
