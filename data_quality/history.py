@@ -62,7 +62,7 @@ def table_exists(con: duckdb.DuckDBPyConnection) -> bool:
         con.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema = 'quality' AND table_name = 'validation_results'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
 
 
@@ -125,7 +125,8 @@ def previous_row_count(con: duckdb.DuckDBPyConnection, asset: str) -> int | None
         ORDER BY r.at DESC LIMIT 1
         """,
         {"asset": asset},
-    ).fetchone()
+    ).fetchall()
+    row = row[0] if row else None
     if row is None or row[0] is None:
         return None
     try:

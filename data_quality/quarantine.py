@@ -142,8 +142,8 @@ def _sync(
         f"FROM _dq_violations v WHERE v.row_id IS NOT NULL AND NOT EXISTS ("
         f"SELECT 1 FROM {QUARANTINE_TABLE} qr WHERE qr.schema_name = v.schema_name "
         f"AND qr.table_name = v.table_name AND qr.rule = v.rule AND qr.row_id = v.row_id)"
-    ).fetchone()[0]
-    total = con.execute(f"SELECT count(*) FROM {QUARANTINE_TABLE} WHERE {key}").fetchone()[0]
+    ).fetchall()[0][0]
+    total = con.execute(f"SELECT count(*) FROM {QUARANTINE_TABLE} WHERE {key}").fetchall()[0][0]
     con.execute("DROP TABLE IF EXISTS _dq_violations")
     return int(total), int(new or 0)
 
@@ -285,7 +285,7 @@ def table_exists(con: duckdb.DuckDBPyConnection) -> bool:
         con.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema = 'quality' AND table_name = 'quarantine_rows'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
 
 

@@ -221,8 +221,8 @@ def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def read_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     """Query -> Arrow -> pandas, set-based (no Python loop over rows)."""
-    cursor = con.execute(sql)
-    fetch = getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table  # duckdb 2 / 1
+    relation = con.sql(sql)
+    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow  # duckdb 2 / 1.x
     return fetch().to_pandas()
 
 
@@ -391,7 +391,7 @@ def run_suite(
     errors: dict[str, str] = {}
     for check in metric_checks:
         try:
-            value = con.execute(check.sql(ctx)).fetchone()[0]
+            value = con.execute(check.sql(ctx)).fetchall()[0][0]
             values[check.id] = None if value is None else float(value)
         except duckdb.Error as exc:
             errors[check.id] = f"{type(exc).__name__}: {exc}".splitlines()[0]

@@ -24,7 +24,7 @@ from typing import Any
 
 from data_quality.config import QualityConfig
 
-EMAIL_REGEX = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+EMAIL_REGEX = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
 E164_REGEX = r"^\+[1-9]\d{6,14}$"
 
 

@@ -1,6 +1,5 @@
 """`["quality", "quarantine_rows"]`: rows held back by the quarantine rules, after each load."""
 
-
 from collections.abc import Iterable
 
 import dagster as dg

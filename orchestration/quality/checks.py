@@ -12,7 +12,6 @@ Checks on `blocking_assets` (config/quality.yaml: customer_360, customer_consent
 `blocking=True`: an ERROR stops every downstream asset of the run (segments, syncs).
 """
 
-
 from collections.abc import Iterable
 
 import dagster as dg
@@ -93,7 +92,7 @@ def build_suite_check(suite: TableSuite, blocking: bool) -> dg.AssetChecksDefini
         from data_quality.runner import run_suites
 
         with warehouse.connect() as con:
-            [result] = run_suites(con, [suite], config=load_config(), run_id=context.run_id)
+            [result] = run_suites(con, [suite], config=load_config(), run_id=context.run.run_id)
         for failure in result.failures:
             context.log.warning(
                 f"{suite.name}: {failure.severity} {failure.check_id} failed, "

@@ -1,0 +1,103 @@
+"""Dagster: Definitions load, blocking checks stop downstream assets, quarantine asset metadata."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from data_quality.suites import get_suite
+from orchestration.quality import build_defs, present_asset_keys
+from orchestration.quality.assets import QUARANTINE_KEY, build_quarantine_asset
+from orchestration.quality.checks import build_suite_check
+from orchestration.shared.resources import WarehouseResource
+from tests.data_quality.dq_fixtures import make_marts, make_raw_shop
+
+C360 = dg.AssetKey(["marts", "customer_360"])
+SEGMENTS = dg.AssetKey(["activation", "segment_membership"])
+
+
+def _graph(marker, *, duplicate_person: bool, blocking: bool = True):
+    @dg.asset(key=C360)
+    def customer_360(warehouse: WarehouseResource) -> None:
+        with warehouse.connect() as con:
+            make_marts(con, duplicate_person=duplicate_person)
+
+    @dg.asset(key=SEGMENTS, deps=[C360])
+    def segment_membership() -> None:
+        marker.write_text("ran")
+
+    check = build_suite_check(get_suite("marts.customer_360"), blocking=blocking)
+    return [customer_360, segment_membership, check]
+
+
+def test_location_definitions_load_with_the_current_tree():
+    defs = dg.Definitions.merge(
+        dg.Definitions(
+            executor=dg.in_process_executor, resources={"warehouse": WarehouseResource()}
+        ),
+        build_defs(present_asset_keys()),
+    )
+    graph = defs.resolve_asset_graph()
+    assert QUARANTINE_KEY in graph.get_all_asset_keys()
+    # every check targets an asset some domain defines (no phantom assets)
+    present = present_asset_keys() | {QUARANTINE_KEY}
+    assert {k.asset_key for k in graph.asset_check_keys} <= present
+
+
+def test_checks_exist_only_for_present_assets_and_block_activation_marts():
+    defs = build_defs({C360, dg.AssetKey(["raw_shop", "orders"]), dg.AssetKey(["other", "x"])})
+    checks = {spec.asset_key: spec for c in defs.asset_checks for spec in c.check_specs}
+    assert set(checks) == {C360, dg.AssetKey(["raw_shop", "orders"])}
+    assert checks[C360].blocking
+    assert not checks[dg.AssetKey(["raw_shop", "orders"])].blocking
+    [asset] = defs.assets
+    assert dg.AssetKey(["raw_shop", "orders"]) in asset.asset_deps[QUARANTINE_KEY]
+
+
+def test_failing_blocking_check_stops_downstream(cdp_env, tmp_path):
+    marker = tmp_path / "segments.txt"
+    result = dg.materialize(
+        _graph(marker, duplicate_person=True),
+        resources={"warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb"))},
+        raise_on_error=False,
+    )
+    [evaluation] = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+    md = evaluation.metadata
+    assert "person_id_unique" in md["failing_expectations"].value
+    assert md["failing_rows"].value["person_id_unique"][0] == {"person_id": "P1"}
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert C360 in materialized and SEGMENTS not in materialized
+    assert not marker.exists()
+
+
+def test_passing_blocking_check_lets_downstream_run(cdp_env, tmp_path):
+    marker = tmp_path / "segments.txt"
+    result = dg.materialize(
+        _graph(marker, duplicate_person=False),
+        resources={"warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb"))},
+    )
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed
+    assert marker.read_text() == "ran"
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        n = con.execute(
+            "SELECT count(*) FROM quality.validation_results WHERE asset = 'marts.customer_360'"
+        ).fetchall()[0][0]
+    assert n > 0
+    assert (cdp_env / "quality" / "data_docs" / "index.html").exists()
+
+
+def test_quarantine_asset_reports_counts(cdp_env, tmp_path):
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        make_raw_shop(con, bad=True)
+    asset = build_quarantine_asset([dg.AssetKey(["raw_shop", "orders"])])
+    result = dg.materialize([asset], resources={"warehouse": WarehouseResource(path=str(path))})
+    [mat] = result.get_asset_materialization_events()
+    md = mat.materialization.metadata
+    assert md["quarantined_rows"].value == 5
+    assert md["by_rule"].value["raw_shop.orders:negative_amount"] == 1
+    [check] = result.get_asset_check_evaluations()
+    assert check.passed
