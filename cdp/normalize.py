@@ -488,6 +488,90 @@ NICKNAMES: dict[str, str] = {
     "christ": "christine",
 }
 
+#: Nicknames that stand for several first names (Max: Maxime or Maximilien; Charlie: Charles
+#: or Charlotte). They are not rewritten in the key; the engine's ``nickname`` comparison level
+#: accepts each listed pair instead.
+AMBIGUOUS_NICKNAMES: dict[str, tuple[str, ...]] = {
+    "max": ("maxime", "maximilien", "maximilienne"),
+    "charlie": ("charles", "charlotte"),
+    "jo": ("joseph", "josephine", "jocelyne", "johanna", "joel", "jordan"),
+    "flo": ("florence", "florian", "florent", "floriane"),
+    "ju": ("julie", "julien", "juliette", "julia"),
+    "gaby": ("gabriel", "gabrielle"),
+    "clem": ("clemence", "clement", "clementine"),
+    "aurel": ("aurelie", "aurelien"),
+    "raph": ("raphael", "raphaelle"),
+    "dom": ("dominique",),
+    "greg": ("gregoire", "gregory"),
+    "tim": ("timothee", "timothy"),
+    "ale": ("alessandro", "alessandra"),
+    "lena": ("helene", "madeleine", "marlene"),
+    "manou": ("marion", "emmanuelle", "manon"),
+    "nana": ("anais", "nathalie", "anne"),
+    "sof": ("sophie",),
+    "chris": ("christophe", "christine", "christian", "christelle"),
+    "fra": ("francesca", "francois", "francoise"),
+    "sam": ("samuel", "samantha"),
+    "alex": ("alexandre", "alexandra", "alexis"),
+    "dany": ("daniel", "danielle"),
+    "fred": ("frederic", "frederique"),
+    "steph": ("stephane", "stephanie"),
+    "stef": ("stephane", "stephanie"),
+    "pat": ("patrick", "patricia"),
+    "domi": ("dominique",),
+    "val": ("valerie", "valentin", "valentine"),
+    "nico": ("nicolas", "nicole"),
+    "jess": ("jessica", "jessie"),
+    "kev": ("kevin",),
+    "mathou": ("mathilde", "mathieu"),
+}
+for _nick in AMBIGUOUS_NICKNAMES:
+    NICKNAMES.pop(_nick, None)
+NICKNAMES.update(
+    {
+        "christie": "christine",
+        "patty": "patricia",
+        "jf": "jean francois",
+        "jl": "jean luc",
+        "anso": "anne sophie",
+        "malou": "marie laure",
+        "toine": "antoine",
+        "delph": "delphine",
+        "popo": "pauline",
+        "kathi": "katharina",
+        "beppe": "giuseppe",
+        "jim": "james",
+        "jimmy": "james",
+        "doudou": "edouard",
+        "babeth": "elisabeth",
+        "guigui": "guillaume",
+        "vero": "veronique",
+        "phil": "philippe",
+    }
+)
+
+
+def _nickname_pairs() -> frozenset[str]:
+    pairs: set[str] = set()
+    for nick, full in NICKNAMES.items():
+        pairs.add(f"{nick.replace(' ', '')}|{full.replace(' ', '')}")
+    for nick, fulls in AMBIGUOUS_NICKNAMES.items():
+        for full in fulls:
+            key = NICKNAMES.get(full, full).replace(" ", "")
+            pairs.add(f"{nick}|{key}")
+    return frozenset(pairs | {"|".join(reversed(p.split("|"))) for p in pairs})
+
+
+#: ``"nick|full"`` (both orders) for every nickname, on first-name keys.
+NICKNAME_PAIRS = _nickname_pairs()
+
+
+def is_nickname_pair(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Vectorised: True where first-name keys ``a`` and ``b`` are a nickname and its name."""
+    joined = a.astype("str") + "|" + b.astype("str")
+    return joined.isin(list(NICKNAME_PAIRS)).fillna(False).to_numpy(dtype=bool)
+
+
 _NON_ALNUM = re.compile(r"[^a-z0-9 ]+")
 _SPACES = re.compile(r"\s+")
 

@@ -73,6 +73,7 @@ class ComparisonLevel(_Strict):
     (similarity >= ``threshold``, in [0, 1]), ``prefix`` (first ``length`` characters equal),
     ``date_typo`` (dates equal but for day/month swapped or one differing digit),
     ``initial`` (one side is a single letter equal to the other's first letter),
+    ``nickname`` (a nickname and one of the names it stands for: Max/Maxime),
     ``gender_variant`` (one first name is the other plus a gender ending: Louis/Louise,
     Julien/Julie), ``else``.
     ``m`` = P(level | same person), ``u`` = P(level | different persons); the level adds
@@ -89,6 +90,7 @@ class ComparisonLevel(_Strict):
         "prefix",
         "date_typo",
         "initial",
+        "nickname",
         "gender_variant",
         "else",
     ]

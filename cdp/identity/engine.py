@@ -25,14 +25,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz
-from rapidfuzz.distance import JaroWinkler, Levenshtein
-from rapidfuzz.process import cpdist
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from cdp import normalize as nz
-from cdp.identity.config import ComparisonLevel, IdentityConfig
+from cdp.identity import compare as cmp
+from cdp.identity.config import IdentityConfig
 
 RECORD_COLUMNS = (
     "record_id",
@@ -114,43 +112,6 @@ def _chain_within_groups(order: np.ndarray, codes_sorted: np.ndarray) -> tuple[n
     return order[:-1][same].astype(np.int64), order[1:][same].astype(np.int64)
 
 
-def _similarity(a: np.ndarray, b: np.ndarray, kind: str) -> np.ndarray:
-    """Pairwise similarity in [0, 1] of two aligned object arrays (missing -> 0)."""
-    if len(a) == 0:
-        return np.zeros(0)
-    sa = np.where(pd.isna(a), "", a).astype(str)
-    sb = np.where(pd.isna(b), "", b).astype(str)
-    if kind == "jaro_winkler":
-        scorer = JaroWinkler.normalized_similarity
-        out = cpdist(sa.tolist(), sb.tolist(), scorer=scorer, workers=-1, dtype=np.float32)
-    elif kind == "levenshtein":
-        scorer = Levenshtein.normalized_similarity
-        out = cpdist(sa.tolist(), sb.tolist(), scorer=scorer, workers=-1, dtype=np.float32)
-    elif kind == "token_set":
-        out = cpdist(sa.tolist(), sb.tolist(), scorer=fuzz.token_set_ratio, workers=-1) / 100.0
-    else:
-        raise ValueError(kind)
-    return np.asarray(out, dtype=np.float64)
-
-
-#: Endings that turn a first name into its other-gender form (Louis/Louise, Julien/Julie,
-#: Daniel/Danielle, Jean/Jeanne, Paul/Paula/Pauline): a household, never a typo.
-GENDER_SUFFIXES = ("e", "n", "ne", "le", "te", "tte", "ette", "a", "ine", "nne", "enne")
-
-
-def _gender_variant(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
-    """True where one first name is the other plus a gender ending (both non-empty)."""
-    a = np.asarray(sa, dtype=str)
-    b = np.asarray(sb, dtype=str)
-    hit = np.zeros(len(a), dtype=bool)
-    if len(a) == 0:
-        return hit
-    nonempty = (np.char.str_len(a) > 1) & (np.char.str_len(b) > 1)
-    for suffix in GENDER_SUFFIXES:
-        hit |= (np.char.add(a, suffix) == b) | (np.char.add(b, suffix) == a)
-    return hit & nonempty
-
-
 def _person_hash(record_ids: pd.Series, salt: str = "") -> pd.Series:
     return record_ids.map(lambda r: "p_" + hashlib.sha1(f"{r}{salt}".encode()).hexdigest()[:16])
 
@@ -201,9 +162,12 @@ def prepare(records: pd.DataFrame, config: IdentityConfig) -> pd.DataFrame:
         index=idx,
     )
     has_name = out["first_name"].notna() & out["last_name"].notna()
-    out["name_key"] = (
-        out["first_name"].astype("str") + "|" + out["last_name"].astype("str")
-    ).where(has_name)
+    # order-independent (first and last are swapped in some sources) for frequency caps
+    f = out["first_name"].astype("str")
+    la = out["last_name"].astype("str")
+    lo = f.where(f <= la, la)
+    hi = la.where(f <= la, f)
+    out["name_key"] = (lo + "|" + hi).where(has_name)
     return out
 
 
@@ -312,41 +276,12 @@ def _apply_blocklists(table: pd.DataFrame, config: IdentityConfig, report: list[
     return table[~blocked]
 
 
-def _names_compatible(
-    norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, threshold: float
-) -> np.ndarray:
-    """First-name compatibility of record pairs (the guard of guarded rules)."""
-    first = _obj(norm["first_name"])
-    last = _obj(norm["last_name"])
-    swap = norm["swappable"].to_numpy()
-    fa, fb = first[a], first[b]
-    missing = pd.isna(fa) | pd.isna(fb)
-    ok = missing | (fa == fb)
-    todo = ~ok
-    if todo.any():
-        ta, tb = fa[todo], fb[todo]
-        la, lb = last[a][todo], last[b][todo]
-        sa = np.where(pd.isna(ta), "", ta).astype(str)
-        sb = np.where(pd.isna(tb), "", tb).astype(str)
-        initial = ((np.char.str_len(sa) == 1) | (np.char.str_len(sb) == 1)) & (
-            np.char.ljust(sa, 1).astype("<U1") == np.char.ljust(sb, 1).astype("<U1")
-        )
-        sim = _similarity(ta, tb, "jaro_winkler")
-        s_swap = swap[a][todo] | swap[b][todo]
-        if s_swap.any():
-            crossed = np.maximum(
-                _similarity(ta, lb, "jaro_winkler"), _similarity(la, tb, "jaro_winkler")
-            )
-            sim = np.where(s_swap, np.maximum(sim, crossed), sim)
-        ok[todo] = (initial | (sim >= threshold)) & ~_gender_variant(sa, sb)
-    return ok
-
-
 def deterministic_edges(
     norm: pd.DataFrame,
     identifiers: pd.DataFrame | None,
     config: IdentityConfig,
     report: list[dict],
+    coded: dict[str, cmp.Coded] | None = None,
 ) -> pd.DataFrame:
     """Edges ``a, b, rule`` from shared identifier values (blocklists, caps and guards applied)."""
     table = _identifier_table(norm, identifiers, report)
@@ -413,7 +348,16 @@ def deterministic_edges(
         code_sorted = t["code"].to_numpy()
         if rule.guard == "names":
             a, b = _pairs_within_groups(order, code_sorted)
-            keep = _names_compatible(norm, a, b, config.name_compatibility_threshold)
+            coded_names = (coded or encode_fields(norm))["first_name"]
+            keep = cmp.first_names_compatible(
+                coded_names.codes["first_name"],
+                coded_names.codes["last_name"],
+                coded_names.uniques,
+                a,
+                b,
+                config.name_compatibility_threshold,
+                config.probabilistic.compare_swapped_names,
+            )
             a, b = a[keep], b[keep]
         else:
             a, b = _chain_within_groups(order, code_sorted)
@@ -471,117 +415,65 @@ def candidate_pairs(norm: pd.DataFrame, config: IdentityConfig, report: list[dic
         encoded.append(np.minimum(a, b) * n + np.maximum(a, b))
     if not encoded:
         return np.empty(0, np.int64)
-    return np.unique(np.concatenate(encoded))
+    allpairs = np.sort(np.concatenate(encoded))
+    keep = np.ones(len(allpairs), dtype=bool)
+    keep[1:] = allpairs[1:] != allpairs[:-1]
+    return allpairs[keep]
 
 
-def _level_index(
-    levels: list[ComparisonLevel], va: np.ndarray, vb: np.ndarray
+def encode_fields(norm: pd.DataFrame) -> dict[str, cmp.Coded]:
+    """Integer codes of every comparable field (first and last names share one code space)."""
+    names = cmp.encode(norm, ["first_name", "last_name"])
+    coded = {"first_name": names, "last_name": names}
+    for f in ("birth_date", "street", "postcode", "city", "email", "phone"):
+        coded[f] = cmp.encode(norm, [f])
+    return coded
+
+
+def score_pairs(
+    coded: dict[str, cmp.Coded], a: np.ndarray, b: np.ndarray, config: IdentityConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the first level that holds for each pair (-1 when a value is missing)."""
-    m = len(va)
-    missing = pd.isna(va) | pd.isna(vb)
-    idx = np.full(m, -1, dtype=np.int16)
-    todo = ~missing
-    sa = np.where(missing, "", va).astype(str)
-    sb = np.where(missing, "", vb).astype(str)
-    sims: dict[str, np.ndarray] = {}
-    for i, level in enumerate(levels):
-        if not todo.any():
-            break
-        if level.kind == "else":
-            hold = todo
-        elif level.kind == "exact":
-            hold = todo & (sa == sb)
-        elif level.kind in ("jaro_winkler", "token_set", "levenshtein"):
-            if level.kind not in sims:
-                sim = np.zeros(m)
-                sel = np.flatnonzero(todo)
-                sim[sel] = _similarity(sa[sel], sb[sel], level.kind)
-                sims[level.kind] = sim
-            hold = todo & (sims[level.kind] >= level.threshold)
-        elif level.kind == "prefix":
-            length = level.length or 1
-            pa = pd.Series(sa).str.slice(0, length).to_numpy()
-            pb = pd.Series(sb).str.slice(0, length).to_numpy()
-            hold = todo & (pa == pb) & (np.char.str_len(sa) >= length)
-        elif level.kind == "initial":
-            la, lb = np.char.str_len(sa), np.char.str_len(sb)
-            fa = pd.Series(sa).str.slice(0, 1).to_numpy()
-            fb = pd.Series(sb).str.slice(0, 1).to_numpy()
-            hold = todo & ((la == 1) | (lb == 1)) & (fa == fb)
-        elif level.kind == "gender_variant":
-            hold = todo & _gender_variant(sa, sb)
-        elif level.kind == "date_typo":
-            hold = todo & _date_typo(sa, sb)
-        else:  # pragma: no cover - the config model restricts kinds
-            raise ValueError(level.kind)
-        idx[hold] = i
-        todo = todo & ~hold
-    return idx, missing
-
-
-def _date_typo(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
-    """ISO dates that differ by a day/month swap or by one digit (or two adjacent swapped)."""
-    a = pd.Series(sa)
-    b = pd.Series(sb)
-    swap = (
-        (a.str.slice(0, 4) == b.str.slice(0, 4))
-        & (a.str.slice(5, 7) == b.str.slice(8, 10))
-        & (a.str.slice(8, 10) == b.str.slice(5, 7))
-    )
-    da = a.str.replace("-", "", regex=False).tolist()
-    db = b.str.replace("-", "", regex=False).tolist()
-    from rapidfuzz.distance import OSA
-
-    dist = np.asarray(cpdist(da, db, scorer=OSA.distance, workers=-1))
-    return (swap.to_numpy() | (dist == 1)) & (a.str.len() == 10).to_numpy()
-
-
-def score_pairs(norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, config: IdentityConfig):
-    """Fellegi-Sunter score and veto flag of each pair, and the level names (for reports)."""
+    """Fellegi-Sunter score (sum of level weights) and veto flag of each pair."""
     prob = config.probabilistic
     m = len(a)
     score = np.zeros(m)
     veto = np.zeros(m, dtype=bool)
-    swap = norm["swappable"].to_numpy()
-    any_swap = (swap[a] | swap[b]) if prob.compare_swapped_names else np.zeros(m, bool)
-    by_field = {c.field: c for c in prob.comparisons}
-    name_fields = [f for f in ("first_name", "last_name") if f in by_field]
 
-    def weights(comp, va, vb):
-        idx, _ = _level_index(comp.levels, va, vb)
+    def weights(comp, ca, cb, uniques):
+        idx = cmp.level_index(comp.levels, ca, cb, uniques)
         w = np.array([lv.weight for lv in comp.levels] + [0.0])
         v = np.array([lv.veto for lv in comp.levels] + [False])
-        return w[idx], v[idx]  # idx -1 -> trailing 0 / False
+        return w[idx], v[idx]  # idx -1 (missing) -> the trailing 0 / False
 
-    straight_w = np.zeros(m)
-    straight_v = np.zeros(m, dtype=bool)
-    for f in name_fields:
-        col = _obj(norm[f])
-        w, v = weights(by_field[f], col[a], col[b])
-        straight_w += w
-        straight_v |= v
-    if any_swap.any() and len(name_fields) == 2:
-        first, last = _obj(norm["first_name"]), _obj(norm["last_name"])
-        sel = np.flatnonzero(any_swap)
-        cw = np.zeros(len(sel))
-        cv = np.zeros(len(sel), dtype=bool)
-        w, v = weights(by_field["first_name"], first[a[sel]], last[b[sel]])
-        cw += w
-        cv |= v
-        w, v = weights(by_field["last_name"], last[a[sel]], first[b[sel]])
-        cw += w
-        cv |= v
-        better = (cw > straight_w[sel]) | (straight_v[sel] & ~cv)
-        straight_w[sel[better]] = cw[better]
-        straight_v[sel[better]] = cv[better]
-    score += straight_w
-    veto |= straight_v
+    by_field = {c.field: c for c in prob.comparisons}
+    name_fields = [f for f in ("first_name", "last_name") if f in by_field]
+    if name_fields:
+        names = coded["first_name"]
+        first, last = names.codes["first_name"], names.codes["last_name"]
+        straight_w = np.zeros(m)
+        straight_v = np.zeros(m, dtype=bool)
+        for f in name_fields:
+            col = names.codes[f]
+            w, v = weights(by_field[f], col[a], col[b], names.uniques)
+            straight_w += w
+            straight_v |= v
+        if prob.compare_swapped_names and len(name_fields) == 2 and m:
+            # first and last names are swapped in some sources (and guessed for full names):
+            # compare crossed too and keep the better orientation
+            w1, v1 = weights(by_field["first_name"], first[a], last[b], names.uniques)
+            w2, v2 = weights(by_field["last_name"], last[a], first[b], names.uniques)
+            cw, cv = w1 + w2, v1 | v2
+            better = (cw > straight_w) & ~cv
+            straight_w = np.where(better, cw, straight_w)
+            straight_v = np.where(better, cv, straight_v)
+        score += straight_w
+        veto |= straight_v
     for comp in prob.comparisons:
         if comp.field in name_fields:
             continue
-        col = _obj(norm[comp.field])
-        w, v = weights(comp, col[a], col[b])
+        c = coded[comp.field]
+        col = c.codes[comp.field]
+        w, v = weights(comp, col[a], col[b], c.uniques)
         score += w
         veto |= v
     return score, veto
@@ -743,10 +635,11 @@ def resolve(
     n = len(records)
 
     norm = prepare(records, config)
+    coded = encode_fields(norm)
     timings["normalise"] = time.perf_counter() - t0
 
     t = time.perf_counter()
-    det = deterministic_edges(norm, identifiers, config, report)
+    det = deterministic_edges(norm, identifiers, config, report, coded)
     timings["deterministic"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -760,7 +653,7 @@ def resolve(
         fresh = det_labels[pa] != det_labels[pb]
         pa, pb = pa[fresh], pb[fresh]
         n_candidates = len(pa)
-        score, veto = score_pairs(norm, pa, pb, config)
+        score, veto = score_pairs(coded, pa, pb, config)
         thr = config.probabilistic.match_threshold
         match = (score >= thr) & ~veto
         prob_edges = pd.DataFrame({"a": pa[match], "b": pb[match], "rule": "probabilistic"})

@@ -118,11 +118,26 @@ def test_name_fold_display_and_keys():
 
 @pytest.mark.parametrize(
     ("nick", "canonical"),
-    [("Alex", "alexandre"), ("Cathy", "catherine"), ("Fred", "frederic"), ("Bob", "robert")],
+    [("Cathy", "catherine"), ("Bob", "robert"), ("Babeth", "elisabeth"), ("Nath", "nathalie")],
 )
-def test_nicknames(nick, canonical):
+def test_unambiguous_nicknames_are_rewritten_in_the_key(nick, canonical):
     assert nz.first_name_key(nick) == canonical
     assert nz.first_name_key(canonical) == canonical
+
+
+def test_ambiguous_nicknames_match_each_of_their_names_only():
+    a = pd.Series(
+        [nz.first_name_key(v) for v in ["Alex", "Alex", "Max", "Charlie", "Charlie", "Alexandre"]]
+    )
+    b = pd.Series(
+        [
+            nz.first_name_key(v)
+            for v in ["Alexandre", "Alexandra", "Maximilien", "Charlotte", "Charles", "Charles"]
+        ]
+    )
+    assert nz.is_nickname_pair(a, b).tolist() == [True, True, True, True, True, False]
+    assert nz.is_nickname_pair(b, a).tolist() == [True, True, True, True, True, False]
+    assert nz.first_name_key("Alex") == "alex"
 
 
 def test_split_full_name():

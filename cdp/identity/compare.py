@@ -1,0 +1,201 @@
+"""Pairwise comparisons on integer-coded fields, computed once per distinct value pair.
+
+Every field is factorised once into per-record integer codes (-1 = missing) and its distinct
+values. A comparison of millions of record pairs then needs string work only for the distinct
+(value_a, value_b) pairs among them (``np.unique`` on ``code_a * U + code_b``): first names,
+postcodes and cities repeat enormously, so this divides the rapidfuzz and Python-level work by
+large factors. Exact agreement is an integer comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+from rapidfuzz.process import cpdist
+
+from cdp import normalize as nz
+from cdp.identity.config import ComparisonLevel
+
+#: Endings that turn a first name into its other-gender form (Louis/Louise, Julien/Julie,
+#: Daniel/Danielle, Jean/Jeanne, Paul/Paula/Pauline): a household, never a typo.
+GENDER_SUFFIXES = frozenset({"e", "n", "ne", "le", "te", "tte", "ette", "a", "ine", "nne", "enne"})
+
+_SCORERS = {
+    "jaro_winkler": JaroWinkler.normalized_similarity,
+    "levenshtein": Levenshtein.normalized_similarity,
+}
+
+
+@dataclass
+class Coded:
+    """Integer codes per record (-1 missing) for one or more fields sharing one value space."""
+
+    codes: dict[str, np.ndarray]
+    uniques: np.ndarray  # object array of str
+
+
+def encode(norm: pd.DataFrame, fields: list[str]) -> Coded:
+    """Factorise ``fields`` of ``norm`` into one shared code space."""
+    stacked = pd.concat([norm[f] for f in fields], ignore_index=True)
+    codes, uniques = pd.factorize(stacked, use_na_sentinel=True)
+    n = len(norm)
+    per_field = {f: codes[i * n : (i + 1) * n].astype(np.int64) for i, f in enumerate(fields)}
+    return Coded(per_field, np.asarray(uniques, dtype=object).astype(str).astype(object))
+
+
+class PairValues:
+    """The distinct value pairs behind aligned code arrays, with cached similarities."""
+
+    def __init__(self, ca: np.ndarray, cb: np.ndarray, uniques: np.ndarray):
+        size = max(len(uniques), 1)
+        keys = ca * size + cb
+        inverse, ukeys = pd.factorize(keys)  # hash-based: faster than np.unique's sort
+        self.ukeys, self.inverse = np.asarray(ukeys, dtype=np.int64), inverse
+        self.ia = self.ukeys // size
+        self.ib = self.ukeys % size
+        self.va = uniques[self.ia]
+        self.vb = uniques[self.ib]
+        self._sims: dict[str, np.ndarray] = {}
+
+    def similarity(self, kind: str) -> np.ndarray:
+        if kind not in self._sims:
+            a, b = self.va.tolist(), self.vb.tolist()
+            if kind == "token_set":
+                sim = cpdist(a, b, scorer=fuzz.token_set_ratio, workers=-1) / 100.0
+            else:
+                sim = cpdist(a, b, scorer=_SCORERS[kind], workers=-1)
+            self._sims[kind] = np.asarray(sim, dtype=np.float64)
+        return self._sims[kind]
+
+    def condition(self, level: ComparisonLevel) -> np.ndarray:
+        """Whether ``level`` holds, per distinct pair."""
+        kind = level.kind
+        if kind == "else":
+            return np.ones(len(self.ukeys), dtype=bool)
+        if kind == "exact":
+            return self.ia == self.ib
+        if kind in ("jaro_winkler", "token_set", "levenshtein"):
+            return self.similarity(kind) >= (level.threshold or 0.0)
+        if kind == "prefix":
+            n = level.length or 1
+            return np.fromiter(
+                (len(x) >= n and x[:n] == y[:n] for x, y in zip(self.va, self.vb, strict=True)),
+                dtype=bool,
+                count=len(self.va),
+            )
+        if kind == "initial":
+            return self.initial()
+        if kind == "nickname":
+            return nz.is_nickname_pair(pd.Series(self.va), pd.Series(self.vb))
+        if kind == "gender_variant":
+            return self.gender_variant()
+        if kind == "date_typo":
+            return date_typo(self.va, self.vb)
+        raise ValueError(f"unknown comparison kind {kind!r}")
+
+    def initial(self) -> np.ndarray:
+        return np.fromiter(
+            (
+                (len(x) == 1 or len(y) == 1) and x[:1] == y[:1]
+                for x, y in zip(self.va, self.vb, strict=True)
+            ),
+            dtype=bool,
+            count=len(self.va),
+        )
+
+    def gender_variant(self) -> np.ndarray:
+        def one(x: str, y: str) -> bool:
+            if len(x) > len(y):
+                x, y = y, x
+            return len(x) > 1 and y.startswith(x) and y[len(x) :] in GENDER_SUFFIXES
+
+        return np.fromiter(
+            (one(x, y) for x, y in zip(self.va, self.vb, strict=True)),
+            dtype=bool,
+            count=len(self.va),
+        )
+
+
+def date_typo(va: np.ndarray, vb: np.ndarray) -> np.ndarray:
+    """ISO dates differing by a day/month swap, one digit, or two adjacent digits swapped."""
+    if len(va) == 0:
+        return np.zeros(0, dtype=bool)
+    a = [x.replace("-", "") for x in va]
+    b = [y.replace("-", "") for y in vb]
+    dist = np.asarray(cpdist(a, b, scorer=OSA.distance, workers=-1))
+    swap = np.fromiter(
+        (
+            len(x) == 8 and x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6]
+            for x, y in zip(a, b, strict=True)
+        ),
+        dtype=bool,
+        count=len(a),
+    )
+    return (dist == 1) | swap
+
+
+def level_index(
+    levels: list[ComparisonLevel], ca: np.ndarray, cb: np.ndarray, uniques: np.ndarray
+) -> np.ndarray:
+    """Index of the first level that holds for each pair; -1 where a value is missing."""
+    idx = np.full(len(ca), -1, dtype=np.int16)
+    present = np.flatnonzero((ca >= 0) & (cb >= 0))
+    if len(present) == 0:
+        return idx
+    pv = PairValues(ca[present], cb[present], uniques)
+    todo_u = np.ones(len(pv.ukeys), dtype=bool)
+    level_u = np.full(len(pv.ukeys), -1, dtype=np.int16)
+    for i, level in enumerate(levels):
+        if not todo_u.any():
+            break
+        hold = todo_u & pv.condition(level)
+        level_u[hold] = i
+        todo_u &= ~hold
+    idx[present] = level_u[pv.inverse]
+    return idx
+
+
+def first_names_compatible(
+    first: np.ndarray,
+    last: np.ndarray,
+    uniques: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    threshold: float,
+    crossed: bool,
+) -> np.ndarray:
+    """Guard of guarded rules: may records ``a`` and ``b`` be the same person, by first name?
+
+    Compatible when a first name is missing, equal, a nickname of the other, an initial of the
+    other, or close (Jaro-Winkler >= ``threshold``) without being its other-gender form
+    (Julien/Julie). With ``crossed``, a pair whose first and last names are swapped is also
+    compatible when both crossed names are close.
+    """
+    fa, fb = first[a], first[b]
+    ok = (fa < 0) | (fb < 0) | (fa == fb)
+    todo = np.flatnonzero(~ok)
+    if len(todo) == 0:
+        return ok
+    pv = PairValues(fa[todo], fb[todo], uniques)
+    sim_ok = (pv.similarity("jaro_winkler") >= threshold) | pv.initial()
+    nick = nz.is_nickname_pair(pd.Series(pv.va), pd.Series(pv.vb))
+    good_u = nick | (sim_ok & ~pv.gender_variant())
+    good = good_u[pv.inverse]
+    if crossed:
+        la, lb = last[a][todo], last[b][todo]
+        both = (la >= 0) & (lb >= 0)
+        cross = np.zeros(len(todo), dtype=bool)
+        sel = np.flatnonzero(both)
+        if len(sel):
+            p1 = PairValues(fa[todo][sel], lb[sel], uniques)
+            p2 = PairValues(la[sel], fb[todo][sel], uniques)
+            s1 = (p1.similarity("jaro_winkler") >= threshold)[p1.inverse]
+            s2 = (p2.similarity("jaro_winkler") >= threshold)[p2.inverse]
+            cross[sel] = s1 & s2
+        good |= cross
+    ok[todo] = good
+    return ok
