@@ -166,3 +166,35 @@ def run_all(settings: Settings | None = None, sources: list[str] | None = None) 
 def source_config(name: str, settings: Settings | None = None) -> SourceConfig:
     settings = settings or get_settings()
     return load_sources_config(settings.config_dir / "sources.yaml").sources[name]
+
+
+def source_fingerprints(
+    settings: Settings | None = None, config: SourcesConfig | None = None
+) -> dict[str, str]:
+    """One digest per enabled source over the names, sizes and mtimes of its input files.
+
+    A source whose digest changes has new or changed files (the Dagster sensor's cursor).
+    Sources whose location does not exist are left out.
+    """
+    import hashlib
+
+    from ingestion.sources._common import fingerprint, list_files
+
+    settings = settings or get_settings()
+    config = config or load_sources_config(settings.config_dir / "sources.yaml")
+    digests: dict[str, str] = {}
+    for name, cfg in config.enabled_sources().items():
+        location = cfg.path(settings)
+        if not location.exists():
+            continue
+        if cfg.format == "sqlite":
+            stamps = [f"{location.name}={fingerprint(location)}"]
+        else:
+            files = [fs for table in cfg.active_tables().values() for fs in table.files]
+            stamps = [
+                f"{path.relative_to(location).as_posix()}={fingerprint(path)}"
+                for path, _ in list_files(location, files)
+            ]
+        if stamps:
+            digests[name] = hashlib.sha1("\n".join(sorted(stamps)).encode()).hexdigest()
+    return digests

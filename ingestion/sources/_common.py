@@ -283,9 +283,13 @@ def _row_as_json(table: pa.Table, i: int) -> str:
     return json.dumps(table.slice(i, 1).to_pylist()[0], default=str, ensure_ascii=False)
 
 
+def _is_nested(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_nested(arrow_type)
+
+
 def coerce_table(
     parsed: ParsedFile, schema: pa.Schema, primary_key: Sequence[str]
-) -> tuple[pa.Table, list[tuple[int | None, str | None, str]]]:
+) -> tuple[pa.Table, list[tuple[int | None, str | None, str]], np.ndarray]:
     """Cast declared columns to their types; rows that cannot be cast or lack a key are rejected."""
     table = parsed.table
     n = table.num_rows
@@ -294,7 +298,8 @@ def coerce_table(
         if target.name not in table.column_names:
             continue
         column = table.column(target.name)
-        if column.type == target.type:
+        if column.type == target.type or (_is_nested(column.type) and _is_nested(target.type)):
+            # nested values were typed by the JSON reader; a cast would drop new sub-fields
             continue
         array = column.combine_chunks()
         if pa.types.is_string(array.type) and not pa.types.is_string(target.type):
@@ -330,7 +335,8 @@ def coerce_table(
         keep = np.ones(n, dtype=bool)
         keep[list(reasons)] = False
         table = table.filter(pa.array(keep))
-    return table, rejects
+        return table, rejects, parsed.line_numbers[keep]
+    return table, rejects, parsed.line_numbers
 
 
 def _join_string_lists(table: pa.Table) -> pa.Table:
@@ -352,8 +358,13 @@ def flatten_structs(table: pa.Table) -> pa.Table:
     return _join_string_lists(table)
 
 
-def explode_child(parent: pa.Table, child: ChildSpec, parent_pk: str) -> pa.Table | None:
-    """Explode the list column `child.field` into its own table keyed by the parent key."""
+def explode_child(
+    parent: pa.Table, child: ChildSpec, parent_pk: str
+) -> tuple[pa.Table, np.ndarray] | None:
+    """Explode the list column `child.field` into its own table keyed by the parent key.
+
+    Returns the child table and, per child row, the index of its parent row.
+    """
     if child.field not in parent.column_names:
         return None
     lists = parent.column(child.field).combine_chunks()
@@ -369,7 +380,13 @@ def explode_child(parent: pa.Table, child: ChildSpec, parent_pk: str) -> pa.Tabl
         table = pa.table({"value": values})
     table = flatten_structs(table)
     keys = parent.column(parent_pk).take(indices)
-    return table.add_column(0, child.parent_key, keys)
+    return table.add_column(0, child.parent_key, keys), np.asarray(indices.to_numpy())
+
+
+def require_keys(table: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """Mark the (null-free) primary-key fields non-nullable, as dlt declares them."""
+    fields = [f.with_nullable(False) if f.name in keys else f for f in table.schema]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
 def rejects_table(table_name: str, source_file: str, rows: Sequence[tuple]) -> pa.Table:
@@ -398,20 +415,44 @@ def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) 
     else:
         raise FileProblem(f"format {fileset.format!r} is not supported for table {spec.name}")
     parsed.table = rename_columns(parsed.table, cfg.column_mapping)
-    table, type_rejects = coerce_table(parsed, spec.schema, cfg.primary_key)
+    table, type_rejects, numbers = coerce_table(parsed, spec.schema, cfg.primary_key)
+    rejects = [rejects_table(spec.name, path.name, [*parsed.rejects, *type_rejects])]
     children: dict[str, pa.Table] = {}
     for child in spec.children:
         exploded = explode_child(table, child, cfg.primary_key[0])
-        if exploded is not None:
-            children[f"{spec.name}__{child.field}"] = exploded.append_column(
-                SOURCE_FILE_COLUMN, pa.array([path.name] * exploded.num_rows, pa.string())
+        if exploded is None:
+            continue
+        child_table, parents = exploded
+        name = f"{spec.name}__{child.field}"
+        missing = np.zeros(child_table.num_rows, dtype=bool)
+        for key in child.primary_key:
+            if key not in child_table.column_names:
+                raise FileProblem(f"primary key {key!r} of {name} not found in the file")
+            missing |= np.asarray(
+                pc.is_null(child_table.column(key)).to_numpy(zero_copy_only=False)
             )
+        if missing.any():
+            rows = [
+                (
+                    int(numbers[parents[i]]),
+                    _row_as_json(child_table, int(i)),
+                    f"missing primary key {', '.join(child.primary_key)}",
+                )
+                for i in np.flatnonzero(missing)
+            ]
+            rejects.append(rejects_table(name, path.name, rows))
+            child_table = child_table.filter(pa.array(~missing))
+        child_table = child_table.append_column(
+            SOURCE_FILE_COLUMN, pa.array([path.name] * child_table.num_rows, pa.string())
+        )
+        children[name] = require_keys(child_table, child.primary_key)
     table = table.drop_columns([c.field for c in spec.children if c.field in table.column_names])
     table = flatten_structs(table)
     table = table.append_column(
         SOURCE_FILE_COLUMN, pa.array([path.name] * table.num_rows, pa.string())
     )
-    rejects = rejects_table(spec.name, path.name, [*parsed.rejects, *type_rejects])
+    table = require_keys(table, cfg.primary_key)
+    rejects = pa.concat_tables(rejects)
     return FileBatch(table, children, rejects)
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -354,3 +356,24 @@ def web_events(n: int, start: int = 0, **extra_columns: pa.Array) -> pa.Table:
     for name, values in extra_columns.items():
         table = table.append_column(name, values)
     return table
+
+
+def query(settings: Any, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def count(settings: Any, table: str) -> int:
+    return query(settings, f"select count(*) from {table}")[0][0]
+
+
+def columns(settings: Any, schema: str, table: str) -> list[str]:
+    rows = query(
+        settings,
+        "select column_name from information_schema.columns "
+        f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position",
+    )
+    return [r[0] for r in rows]

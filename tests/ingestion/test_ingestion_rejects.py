@@ -1,0 +1,169 @@
+"""Bad rows go to `<dataset>.rejected_rows` with a reason; unreadable files are reported by name
+and do not stop the other files."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pyarrow.parquet as pq
+
+from ingestion.pipeline import run_all
+from tests.ingestion.ingestion_fixtures import (
+    CLIENT_HEADER,
+    client_line,
+    count,
+    customer,
+    query,
+    web_events,
+)
+
+
+def rejected(settings, dataset):
+    return query(
+        settings,
+        "select table_name, source_file, line_number, raw_record, reason, _dlt_load_id "
+        f"from {dataset}.rejected_rows order by source_file, line_number",
+    )
+
+
+def test_corrupt_json_lines_are_rejected_good_lines_loaded(settings, landing):
+    path = settings.landing_dir / "shop/customers/customers_2025-02.jsonl"
+    lines = [
+        json.dumps(customer(5)),
+        '{"entity_id": 6, "email": "broken@example.com", ',  # truncated JSON
+        json.dumps(customer(7, gender="female")),  # unparsable value for an integer column
+        "",  # blank line: skipped, still counted in line numbers
+        json.dumps(customer(8)),
+        json.dumps({**customer(9), "entity_id": None}),  # no primary key
+        # an address without its key: the customer loads, the address is rejected
+        json.dumps(customer(10, addresses=[{**customer(10)["addresses"][0], "id": None}])),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = run_all(settings, sources=["shop"])
+    assert report["errors"] == {}
+    assert count(settings, "raw_shop.customers") == 3 + 3
+    assert query(
+        settings, "select entity_id from raw_shop.customers where entity_id >= 5 order by 1"
+    ) == [(5,), (8,), (10,)]
+    # the children of rejected rows are not loaded either
+    assert query(
+        settings,
+        "select count(*) from raw_shop.customers__addresses where customer_entity_id >= 5",
+    ) == [(2,)]
+    rows = rejected(settings, "raw_shop")
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("customers", "customers_2025-02.jsonl", 2),
+        ("customers", "customers_2025-02.jsonl", 3),
+        ("customers", "customers_2025-02.jsonl", 6),
+        ("customers__addresses", "customers_2025-02.jsonl", 7),
+    ]
+    assert rows[0][3] == lines[1]
+    assert "JSON" in rows[0][4]
+    assert ("female" in rows[1][3] and "gender" in rows[1][4]) or "changed" in rows[1][4]
+    assert rows[2][4] == "missing primary key entity_id"
+    assert rows[3][4] == "missing primary key id" and '"customer_entity_id": 10' in rows[3][3]
+    assert all(r[5] for r in rows)  # _dlt_load_id set
+
+    # a re-run neither re-rejects nor re-loads
+    again = run_all(settings, sources=["shop"])
+    assert again["rows"] == {}
+    assert len(rejected(settings, "raw_shop")) == 4
+
+
+def test_csv_wrong_column_count_and_bad_values(settings, landing):
+    (settings.landing_dir / "catalog/products.csv").write_text(
+        "sku,name,category,subcategory,collection,price,cost,currency,stock_qty,is_active,"
+        "launched_at,updated_at\n"
+        "HZ-1,A,bags,tote,SS25,10.00,5.00,EUR,1,true,2025-01-01,2025-01-01T00:00:00Z\n"
+        "HZ-2,B,bags,tote,SS25,abc,5.00,EUR,1,true,2025-01-01,2025-01-01T00:00:00Z\n"
+        "HZ-3,C,bags,tote\n"
+        "HZ-4,D,bags,tote,SS25,12.50,5.00,EUR,many,maybe,2025-01-01,2025-01-01T00:00:00Z\n"
+        "HZ-5,E,bags,tote,SS25,12.50,5.00,EUR,3,false,2025-01-01,2025-01-01T00:00:00Z\n",
+        encoding="utf-8",
+    )
+    clients = settings.landing_dir / "clienteling/clients_2025-01.csv"
+    clients.write_text(
+        f"{CLIENT_HEADER}\n{client_line(1)}\n{client_line(2)},extra,cells\n{client_line(3)}\n",
+        encoding="utf-8",
+    )
+    report = run_all(settings, sources=["catalog", "clienteling"])
+    assert report["errors"] == {}
+    assert query(settings, "select sku from raw_catalog.products order by 1") == [
+        ("HZ-1",),
+        ("HZ-5",),
+    ]
+    rows = rejected(settings, "raw_catalog")
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("products", "products.csv", 3),
+        ("products", "products.csv", 4),
+        ("products", "products.csv", 5),
+    ]
+    assert "column price" in rows[0][4] and "'abc'" in rows[0][4]
+    assert rows[0][3].startswith("HZ-2,B,bags")
+    assert rows[1][4] == "wrong column count: expected 12, got 4"
+    assert rows[1][3] == "HZ-3,C,bags,tote"
+    assert "column stock_qty" in rows[2][4] and "column is_active" in rows[2][4]
+    assert count(settings, "raw_clienteling.clients") == 2
+    assert [(r[2], r[4]) for r in rejected(settings, "raw_clienteling")] == [
+        (3, "wrong column count: expected 22, got 24")
+    ]
+
+
+def test_unreadable_files_are_named_and_others_still_load(settings, landing, caplog):
+    service = settings.landing_dir / "service"
+    (service / "tickets_2025-02.csv").write_bytes(
+        "ticket_id,created_at,channel,requester_name,requester_email,requester_phone,category,"
+        "subject,order_reference,status,satisfaction,solved_at\n"
+        "T-000009,2025-02-05T10:00:00Z,email,Hélène,h@example.com,,other,Été,,open,,\n".encode(
+            "latin-1"
+        )
+    )  # declared UTF-8, written Latin-1
+    (service / "tickets_2025-03.csv").write_bytes(b"")  # empty
+    web = settings.landing_dir / "web"
+    pq.write_table(web_events(3, start=100), web / "events_2025-02.parquet")
+    data = (web / "events_2025-02.parquet").read_bytes()
+    (web / "events_2025-03.parquet").write_bytes(data[: len(data) // 2])  # truncated
+    sheets = settings.landing_dir / "spreadsheets"
+    (sheets / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+
+    with caplog.at_level(logging.WARNING, logger="ingestion"):
+        report = run_all(settings, sources=["service", "web", "spreadsheets"])
+    assert report["errors"] == {}
+    assert count(settings, "raw_service.tickets") == 2
+    assert count(settings, "raw_web.events") == 4 + 3
+    assert count(settings, "raw_spreadsheets.event_signups") == 3
+
+    problems = {
+        (r[1], r[2]): r[4]
+        for dataset in ("raw_service", "raw_web", "raw_spreadsheets")
+        for r in rejected(settings, dataset)
+    }
+    assert set(problems) == {
+        ("tickets_2025-02.csv", None),
+        ("tickets_2025-03.csv", None),
+        ("events_2025-03.parquet", None),
+        ("broken.xlsx", None),
+    }
+    assert "utf-8" in problems[("tickets_2025-02.csv", None)].lower()
+    assert "empty file" in problems[("tickets_2025-03.csv", None)]
+    assert "Parquet" in problems[("events_2025-03.parquet", None)]
+    assert "xlsx" in problems[("broken.xlsx", None)]
+    logged = caplog.text
+    for name in (
+        "tickets_2025-02.csv",
+        "tickets_2025-03.csv",
+        "events_2025-03.parquet",
+        "broken.xlsx",
+    ):
+        assert name in logged
+
+    # fixing a file (new fingerprint) loads it on the next run
+    (service / "tickets_2025-02.csv").write_text(
+        (service / "tickets_2025-02.csv").read_bytes().decode("latin-1"), encoding="utf-8"
+    )
+    report = run_all(settings, sources=["service"])
+    assert report["rows"] == {"raw_service.tickets": 1}
+    assert query(
+        settings, "select subject from raw_service.tickets where ticket_id = 'T-000009'"
+    ) == [("Été",)]
