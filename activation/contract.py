@@ -95,7 +95,7 @@ def relation_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     row = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
         [schema, name],
-    ).fetchone()
+    ).fetchall()[0]
     return bool(row and row[0])
 
 

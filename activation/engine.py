@@ -203,7 +203,7 @@ class SyncEngine:
             """SELECT count(*) FILTER (WHERE NOT coalesce(_consented, false)),
                       count(*) FILTER (WHERE coalesce(_consented, false) AND _key IS NULL)
                FROM _act_mapped"""
-        ).fetchone()
+        ).fetchall()[0]
         field_list = ", ".join(_q(n) for n in fields)
         field_list = (", " + field_list) if field_list else ""
         con.execute(
@@ -215,8 +215,8 @@ class SyncEngine:
         )
         (eligible,) = con.execute(
             "SELECT count(*) FROM _act_mapped WHERE _consented AND _key IS NOT NULL"
-        ).fetchone()
-        (desired,) = con.execute("SELECT count(*) FROM _act_desired").fetchone()
+        ).fetchall()[0]
+        (desired,) = con.execute("SELECT count(*) FROM _act_desired").fetchall()[0]
         con.execute("DROP TABLE _act_mapped")
         run.skipped_consent = int(skipped_consent)
         run.skipped_invalid = int(null_keys) + int(eligible) - int(desired)
@@ -532,7 +532,10 @@ def run_sync(
 
 
 def last_runs(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
-    ensure_schema(con)
+    from activation.contract import relation_exists
+
+    if not relation_exists(con, RUNS):
+        return {}
     rows = (
         con.sql(
             f"""SELECT * FROM {RUNS} QUALIFY row_number() OVER (

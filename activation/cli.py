@@ -1,0 +1,130 @@
+"""`cdp segments`, `cdp syncs`, `cdp sync NAME [--dry-run]`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("segments", help="list segments with their current member counts")
+    p.add_argument("--refresh", action="store_true", help="re-materialise membership first")
+    p.set_defaults(func=_segments)
+
+    p = subparsers.add_parser("syncs", help="list syncs with their last run")
+    p.set_defaults(func=_syncs)
+
+    p = subparsers.add_parser("sync", help="run one sync (only the diff is sent)")
+    p.add_argument("name")
+    p.add_argument("--dry-run", action="store_true", help="print the diff, send nothing")
+    p.set_defaults(func=_sync)
+
+
+def _load(settings):
+    from activation.config import load_syncs, segments_path, syncs_path
+    from activation.segments import load_segments
+
+    segments = load_segments(segments_path(settings.config_dir))
+    syncs = load_syncs(syncs_path(settings.config_dir), segments)
+    return segments, syncs
+
+
+def _connect(settings, read_only: bool = False):
+    import duckdb
+
+    if read_only and not settings.warehouse.exists():
+        return duckdb.connect(":memory:")
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(settings.warehouse), read_only=read_only)
+
+
+def _segments(args: argparse.Namespace) -> int:
+    from activation.config import ConfigError, segments_path
+    from activation.segments import load_and_validate, materialise, member_counts
+    from cdp.settings import get_settings
+
+    settings = get_settings()
+    path = segments_path(settings.config_dir)
+    try:
+        with _connect(settings, read_only=not args.refresh) as con:
+            segments = load_and_validate(path, con)
+            if args.refresh:
+                materialise(con, segments, path)
+            counts = member_counts(con)
+    except ConfigError as exc:
+        print(f"error: {exc}")
+        return 2
+    width = max((len(s.name) for s in segments.segments), default=7)
+    print(f"{'segment':<{width}}  {'members':>9}  description")
+    for s in segments.segments:
+        n = counts.get(s.name)
+        print(f"{s.name:<{width}}  {'-' if n is None else n:>9}  {s.description}")
+    return 0
+
+
+def _syncs(args: argparse.Namespace) -> int:
+    from activation.config import ConfigError
+    from activation.engine import last_runs
+    from cdp.settings import get_settings
+
+    settings = get_settings()
+    try:
+        _, syncs = _load(settings)
+    except ConfigError as exc:
+        print(f"error: {exc}")
+        return 2
+    with _connect(settings, read_only=True) as con:
+        runs = last_runs(con)
+    print(format_syncs(syncs.syncs, runs))
+    return 0
+
+
+def format_syncs(syncs, runs) -> str:
+    lines = [
+        f"{'sync':<30} {'destination':<13} {'mode':<11} {'schedule':<12} last run",
+    ]
+    for s in syncs:
+        r = runs.get(s.name)
+        if r is None:
+            last = "never"
+        else:
+            last = (
+                f"{r['started_at']:%Y-%m-%d %H:%M} {r['status']}"
+                f"{' (dry run)' if r['dry_run'] else ''}: +{r['added'] or 0} ~{r['changed'] or 0}"
+                f" -{r['removed'] or 0} failed {r['failed'] or 0}"
+                f" skipped(consent) {r['skipped_consent'] or 0}"
+            )
+        lines.append(
+            f"{s.name:<30} {s.destination.type:<13} {s.mode:<11} {s.schedule or '-':<12} {last}"
+        )
+    return "\n".join(lines)
+
+
+def _sync(args: argparse.Namespace) -> int:
+    import logging
+
+    from activation.config import ConfigError
+    from activation.engine import run_sync
+    from cdp.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    try:
+        _, syncs = _load(settings)
+    except ConfigError as exc:
+        print(f"error: {exc}")
+        return 2
+    by_name = {s.name: s for s in syncs.syncs}
+    if args.name not in by_name:
+        print(f"error: unknown sync {args.name!r}; known: {', '.join(sorted(by_name))}")
+        return 2
+    with _connect(settings) as con:
+        run = run_sync(con, by_name[args.name], dry_run=args.dry_run)
+    if not args.dry_run:
+        print(
+            f"sync {run.sync_name} run {run.run_id}: {run.status}; added {run.added}, "
+            f"changed {run.changed}, removed {run.removed}, failed {run.failed}, "
+            f"skipped for consent {run.skipped_consent}"
+        )
+        if run.error:
+            print(run.error)
+    return 0 if run.status in ("success", "dry_run") else 1
