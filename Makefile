@@ -13,7 +13,7 @@ export UV_COMPILE_BYTECODE := 1
 
 CUSTOMERS ?= 100000
 
-.PHONY: install demo test test-slow lint fmt ui bench clean
+.PHONY: install services demo test test-slow lint fmt ui bench clean
 
 install: .venv/.installed
 
@@ -26,7 +26,10 @@ install: .venv/.installed
 demo: install  ## generate the demo retailer, run the whole pipeline, print the summary
 	$(RUN) cdp demo
 
-test: install  ## the full test suite (slow scale tests excluded; see test-slow)
+services:  ## PostgreSQL and OpenSSH for the destination tests (apt-get, needs root; tests skip without them)
+	@bash scripts/install-services.sh || echo "warning: PostgreSQL/OpenSSH not installed; their destination tests will be skipped"
+
+test: install services  ## the full test suite (slow scale tests excluded; see test-slow)
 	$(RUN) pytest -n 2 --dist loadfile
 
 test-slow: install
