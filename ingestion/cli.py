@@ -40,9 +40,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"warehouse: {settings.warehouse}")
     for source, seconds in report["seconds"].items():
-        tables = {
-            t: n for t, n in report["rows"].items() if t.split(".", 1)[0] == f"raw_{source}"
-        }
+        tables = {t: n for t, n in report["rows"].items() if t.split(".", 1)[0] == f"raw_{source}"}
         total = sum(tables.values())
         load_ids = ", ".join(report["load_ids"].get(source, [])) or "-"
         print(f"{source}: {total} rows in {seconds:.2f}s (load id {load_ids})")
