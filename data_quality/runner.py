@@ -236,7 +236,7 @@ def _expectation(check: ColumnCheck, ctx: SuiteContext, meta: dict[str, Any]):
 
     cls = getattr(gxe, check.expectation)
     kwargs = check.build_kwargs(ctx)
-    if check.expectation != "ExpectCompoundColumnsToBeUnique":
+    if not check.is_compound:
         kwargs["column"] = check.frame_column
     return cls(**kwargs, meta=meta)
 
@@ -332,9 +332,8 @@ def run_suite(
     column_checks = _drop_unbindable(con, ctx, column_checks, out, severity)
     selects: dict[str, str] = {k: q(k) for k in key_columns}
     for check in column_checks:
-        selects.setdefault(check.frame_column, check.select_sql())
-        for col in check.needed if check.expectation == "ExpectCompoundColumnsToBeUnique" else ():
-            selects.setdefault(col, q(col))
+        for alias, sql in check.select_items():
+            selects.setdefault(alias, f"{sql} AS {q(alias)}")
     if selects:
         frame = read_frame(con, f"SELECT {', '.join(selects.values())} FROM {ctx.relation}")
     else:

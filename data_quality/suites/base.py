@@ -94,8 +94,18 @@ class ColumnCheck:
     def needed(self) -> tuple[str, ...]:
         return self.requires or (self.column,)
 
+    @property
+    def is_compound(self) -> bool:
+        return self.expectation == "ExpectCompoundColumnsToBeUnique"
+
+    def select_items(self) -> list[tuple[str, str]]:
+        """(frame column, SQL) pairs this check needs in the frame."""
+        if self.is_compound:
+            return [(c, q(c)) for c in self.needed]
+        return [(self.frame_column, self.expr or q(self.column))]
+
     def select_sql(self) -> str:
-        return f"{self.expr or q(self.column)} AS {q(self.frame_column)}"
+        return ", ".join(f"{sql} AS {q(alias)}" for alias, sql in self.select_items())
 
     def build_kwargs(self, ctx: SuiteContext) -> dict[str, Any]:
         base = self.kwargs(ctx) if callable(self.kwargs) else dict(self.kwargs)

@@ -186,3 +186,20 @@ def test_missing_table_is_skipped(warehouse, tmp_path):
     with duckdb.connect(str(warehouse)) as con:
         [result] = _run(con, ["marts.orders"], tmp_path)
     assert result.skipped and result.status == "skipped"
+
+
+def test_compound_key_duplicates_are_found(warehouse, tmp_path):
+    with duckdb.connect(str(warehouse)) as con:
+        make_marts(con)
+        con.execute(
+            "CREATE TABLE marts.customer_consent AS SELECT * FROM (VALUES "
+            "('P1', 'email', 'marketing', true, TIMESTAMPTZ '2026-01-01 00:00:00+00', 'shop'), "
+            "('P1', 'sms', 'marketing', false, TIMESTAMPTZ '2026-01-01 00:00:00+00', 'shop'), "
+            "('P1', 'email', 'marketing', false, TIMESTAMPTZ '2026-02-01 00:00:00+00', 'store')) "
+            "t(person_id, channel, purpose, is_granted, status_at, source)"
+        )
+        [consent] = _run(con, ["marts.customer_consent"], tmp_path)
+    key = _by_id(consent)["key_unique"]
+    assert not key.success and key.unexpected_count == 2
+    assert key.failing_rows[0] == {"person_id": "P1", "channel": "email", "purpose": "marketing"}
+    assert _by_id(consent)["person_id_references_customer_360"].success
