@@ -151,12 +151,13 @@ def normalize_email(value: str | None) -> str | None:
 
 
 @lru_cache(maxsize=200_000)
-def email_match_key(value: str | None) -> str | None:
+def email_match_key(value: str | None, gmail_dots: bool = True) -> str | None:
     """The key two e-mail addresses must share to be considered the same mailbox.
 
     On top of :func:`normalize_email`: plus-addressing removed (``marie+promo@`` delivers to
     ``marie@`` at Gmail, Outlook, iCloud, Orange...), dots removed from Gmail local parts
-    (Gmail ignores them; ``googlemail.com`` is the same service) and frequent domain typos
+    (Gmail ignores them; ``googlemail.com`` is the same service; ``gmail_dots=False`` keeps
+    them, see ``email_ignore_gmail_dots`` in config/identity.yaml) and frequent domain typos
     corrected (``gmial.com``, ``hotmial.com``, ``yaho.fr`` ...), because the same customer types
     their address slightly differently at the till, online and on a sign-up sheet.
     """
@@ -166,7 +167,7 @@ def email_match_key(value: str | None) -> str | None:
     local, _, domain = email.rpartition("@")
     domain = EMAIL_DOMAIN_TYPOS.get(domain, domain)
     local = local.split("+", 1)[0]
-    if domain in _GMAIL_DOMAINS:
+    if gmail_dots and domain in _GMAIL_DOMAINS:
         local = local.replace(".", "")
     if not local:
         return None
@@ -181,14 +182,14 @@ def normalize_email_series(values: pd.Series) -> pd.Series:
     return s.where(valid).astype(object).where(valid, None)
 
 
-def email_match_key_series(values: pd.Series) -> pd.Series:
+def email_match_key_series(values: pd.Series, gmail_dots: bool = True) -> pd.Series:
     """Vectorised :func:`email_match_key`."""
     email = normalize_email_series(values).astype("str")
     local = email.str.extract(r"^(.*)@[^@]*$", expand=False)
     domain = email.str.extract(r"@([^@]*)$", expand=False)
     domain = domain.replace(EMAIL_DOMAIN_TYPOS)
     local = local.str.replace(r"\+.*$", "", regex=True)
-    is_gmail = domain.isin(list(_GMAIL_DOMAINS))
+    is_gmail = domain.isin(list(_GMAIL_DOMAINS)) & gmail_dots
     local = local.where(~is_gmail, local.str.replace(".", "", regex=False))
     key = local + "@" + domain
     ok = email.notna() & local.fillna("").str.len().gt(0)
@@ -230,7 +231,7 @@ def _parse_phone(candidate: str, region: str) -> str | None:
         number = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException:
         number = None
-    if number is not None and phonenumbers.is_valid_number(number):
+    if number is not None and _plausible(number):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if not candidate.startswith("+"):
         # A number stored as a spreadsheet number loses its leading zero: 612345678.
@@ -244,6 +245,20 @@ def _parse_phone(candidate: str, region: str) -> str | None:
     return None
 
 
+def _plausible(number: phonenumbers.PhoneNumber) -> bool:
+    """Valid, or of a possible length and shape for its country (see :func:`normalize_phone`)."""
+    if phonenumbers.is_valid_number(number):
+        return True
+    if not phonenumbers.is_possible_number(number):
+        return False
+    region = phonenumbers.region_code_for_country_code(number.country_code)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.general_desc is None or not meta.general_desc.national_number_pattern:
+        return False
+    nsn = phonenumbers.national_significant_number(number)
+    return re.fullmatch(meta.general_desc.national_number_pattern, nsn) is not None
+
+
 def normalize_phone(value: str | None, default_region: str = "FR") -> str | None:
     """A phone number in E.164 (``+33612345678``), or None when it is not a valid number.
 
@@ -251,9 +266,11 @@ def normalize_phone(value: str | None, default_region: str = "FR") -> str | None
     ``06.12.34.56.78``, ``+33 6 12 34 56 78``, ``+33 (0)6...``, ``0033 6...``, ``33612345678``, and
     numbers that lost their leading zero in a spreadsheet (``612345678``, ``612345678.0``).
     ``default_region`` (ISO country code) is used for numbers written without a country code;
-    pass the record's country when known. Validity is phonenumbers' (length and number ranges of
-    the country), so ``12345`` or ``06 12`` return None. E.164 is the one form that is both
-    dialable by SMS providers and comparable across systems.
+    pass the record's country when known. A number is kept when phonenumbers finds it valid or,
+    failing that, of a possible length and general shape for its country (``06 39 ...`` is outside
+    the ranges assigned today but is still one customer's number typed the same way in every
+    system; ranges also change over time). ``12345``, ``06 12`` or ``00 00 ...`` return None.
+    E.164 is the one form that is both dialable by SMS providers and comparable across systems.
     """
     candidate = _phone_candidate(value)
     if candidate is None:
@@ -262,31 +279,20 @@ def normalize_phone(value: str | None, default_region: str = "FR") -> str | None
 
 
 def _fast_phone_patterns(region: str) -> tuple[str, str, str] | None:
-    """(country code, national prefix, regex of valid national numbers) for a region."""
+    """(country code, national prefix, regex of plausible national numbers) for a region.
+
+    Plausible = the region's general number shape at one of its possible lengths, which is what
+    :func:`_plausible` accepts for numbers of that country.
+    """
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if meta is None or not meta.national_prefix or meta.leading_digits:
-        return None
-    types = (
-        "fixed_line",
-        "mobile",
-        "toll_free",
-        "premium_rate",
-        "shared_cost",
-        "personal_number",
-        "voip",
-        "pager",
-        "uan",
-        "voicemail",
-    )
-    parts = [
-        getattr(meta, t).national_number_pattern
-        for t in types
-        if getattr(meta, t) is not None and getattr(meta, t).national_number_pattern
-    ]
-    if not parts or meta.general_desc is None:
+    if meta is None or not meta.national_prefix or meta.general_desc is None:
         return None
     general = meta.general_desc.national_number_pattern
-    pattern = f"(?=(?:{general})$)(?:{'|'.join(parts)})"
+    lengths = meta.general_desc.possible_length
+    if not general or not lengths:
+        return None
+    length_re = "|".join(rf"\d{{{n}}}" for n in lengths)
+    pattern = f"(?=(?:{length_re})$)(?:{general})"
     return str(meta.country_code), meta.national_prefix, pattern
 
 

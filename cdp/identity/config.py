@@ -154,6 +154,7 @@ class IdentityConfig(_Strict):
     """Everything that drives :func:`cdp.identity.resolve`."""
 
     default_region: str = Field(default="FR", pattern=r"^[A-Z]{2}$")
+    email_ignore_gmail_dots: bool = True
     deterministic: list[DeterministicRule] = Field(min_length=1)
     blocklist: dict[str, Blocklist] = Field(default_factory=dict)
     name_compatibility_threshold: float = Field(default=0.85, ge=0, le=1)

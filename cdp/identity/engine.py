@@ -155,7 +155,7 @@ def prepare(records: pd.DataFrame, config: IdentityConfig) -> pd.DataFrame:
             "street": nz.normalize_street_series(col("street")),
             "postcode": nz.normalize_postcode_series(col("postcode"), country),
             "city": nz.normalize_city_series(col("city")),
-            "email": nz.email_match_key_series(col("email")),
+            "email": nz.email_match_key_series(col("email"), config.email_ignore_gmail_dots),
             "email_display": nz.normalize_email_series(col("email")),
             "phone": nz.normalize_phone_series(col("phone"), country, config.default_region),
         },
@@ -234,7 +234,7 @@ def _identifier_table(
 def _normalised_blocklist_values(id_type: str, values: list[str], config: IdentityConfig) -> set:
     out = set(values)
     if id_type == "email":
-        out |= {k for v in values if (k := nz.email_match_key(v))}
+        out |= {k for v in values if (k := nz.email_match_key(v, config.email_ignore_gmail_dots))}
     elif id_type == "phone":
         out |= {k for v in values if (k := nz.normalize_phone(v, config.default_region))}
     return out

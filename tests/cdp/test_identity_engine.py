@@ -120,9 +120,19 @@ def test_email_rule_uses_match_key(config):
             "email": "marie.dupont@free.fr",
         },
     )
-    result = resolve(records, None, config)
+    dots = config.model_copy(update={"email_ignore_gmail_dots": True})
+    result = resolve(records, None, dots)
     assert same(result, "a:1", "b:1")
+    assert not same(result, "a:1", "c:1")
     assert result.stats["edges_per_rule"].get("email") == 1
+    # the shipped default keeps Gmail dots (homonyms own both forms in practice)
+    assert not config.email_ignore_gmail_dots
+    kept = resolve(
+        records.assign(email=["marie.dupont@gmail.com", "marie.dupont+x@gmial.com", None]),
+        None,
+        config,
+    )
+    assert same(kept, "a:1", "b:1")
 
 
 def test_phone_rule_links_same_person_across_formats(config):
