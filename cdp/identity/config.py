@@ -150,6 +150,13 @@ class Probabilistic(_Strict):
         return self
 
 
+class BirthDateConflicts(_Strict):
+    """Links of ``rules`` are refused when they would join two different known birth dates."""
+
+    enabled: bool = True
+    rules: list[str] = Field(default_factory=lambda: ["email", "phone", "probabilistic"])
+
+
 class IdentityConfig(_Strict):
     """Everything that drives :func:`cdp.identity.resolve`."""
 
@@ -160,6 +167,7 @@ class IdentityConfig(_Strict):
     name_compatibility_threshold: float = Field(default=0.85, ge=0, le=1)
     probabilistic: Probabilistic
     max_cluster_size: int = Field(default=100, ge=2)
+    birth_date_conflicts: BirthDateConflicts = Field(default_factory=BirthDateConflicts)
 
     @model_validator(mode="after")
     def _unique_rules(self) -> IdentityConfig:
@@ -169,6 +177,14 @@ class IdentityConfig(_Strict):
             raise ValueError(
                 f"deterministic rule names must be unique and not 'probabilistic': {dupes}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _known_conflict_rules(self) -> IdentityConfig:
+        known = {r.name for r in self.deterministic} | {"probabilistic"}
+        unknown = set(self.birth_date_conflicts.rules) - known
+        if unknown:
+            raise ValueError(f"birth_date_conflicts.rules: unknown rule(s) {sorted(unknown)}")
         return self
 
     def rule_priority(self) -> dict[str, int]:

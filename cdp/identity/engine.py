@@ -488,6 +488,82 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return labels
 
 
+def _atom_birth_dates(labels: np.ndarray, birth: pd.Series) -> np.ndarray:
+    """Most frequent birth date (ISO text, '' when none) of each component."""
+    frame = pd.DataFrame({"atom": labels, "bd": birth.to_numpy()}).dropna()
+    out = np.full(labels.max() + 1 if len(labels) else 0, "", dtype=object)
+    if len(frame):
+        mode = frame.value_counts(["atom", "bd"]).reset_index().drop_duplicates("atom")
+        out[mode["atom"].to_numpy()] = mode["bd"].to_numpy()
+    return out
+
+
+def _conflicting_dates(da: np.ndarray, db: np.ndarray) -> np.ndarray:
+    """Both present, different, and not a typo of each other."""
+    both = (da != "") & (db != "") & (da != db)
+    out = np.zeros(len(da), dtype=bool)
+    sel = np.flatnonzero(both)
+    if len(sel):
+        out[sel] = ~cmp.date_typo(da[sel].astype(str), db[sel].astype(str))
+    return out
+
+
+def _drop_birth_date_conflicts(
+    n: int, edges: pd.DataFrame, norm: pd.DataFrame, config: IdentityConfig, report: list
+) -> pd.DataFrame:
+    """Refuse links of the checked rules that would put two different birth dates together.
+
+    Rules are applied in priority order. The rules not checked (exact identifiers) form the
+    starting groups; each checked rule's edges are then kept only between groups whose birth
+    dates (most frequent in each group) do not conflict, and, when a rule's edges chain groups
+    with conflicting dates through a third one, that rule's edges inside the resulting group
+    are dropped as well. Father and son with the same name at the same address, or two
+    homonyms sharing a mistyped e-mail, stay apart when their birth dates are known.
+    """
+    checked = set(config.birth_date_conflicts.rules)
+    priority = config.rule_priority()
+    prio = edges["rule"].map(priority).to_numpy()
+    is_checked = edges["rule"].isin(list(checked)).to_numpy()
+    keep = ~is_checked
+    birth = norm["birth_date"]
+    a_all, b_all = edges["a"].to_numpy(), edges["b"].to_numpy()
+    dropped = 0
+    for level in sorted(set(prio[is_checked].tolist())):
+        labels = _components(n, a_all[keep], b_all[keep])
+        dates = _atom_birth_dates(labels, birth)
+        batch = np.flatnonzero(is_checked & (prio == level))
+        la, lb = labels[a_all[batch]], labels[b_all[batch]]
+        ok = ~_conflicting_dates(dates[la], dates[lb])
+        # chains: a group formed by this batch must not hold conflicting dates
+        trial = keep.copy()
+        trial[batch[ok]] = True
+        new_labels = _components(n, a_all[trial], b_all[trial])
+        atoms = pd.DataFrame({"group": new_labels, "bd": dates[labels]})
+        atoms = atoms[atoms["bd"] != ""].drop_duplicates()
+        span = atoms.groupby("group")["bd"].agg(["min", "max"])
+        span = span[span["min"] != span["max"]]
+        if len(span):
+            bad_groups = span.index[
+                _conflicting_dates(span["min"].to_numpy(), span["max"].to_numpy())
+            ]
+            in_bad = np.isin(new_labels[a_all[batch]], bad_groups)
+            ok &= ~in_bad
+        keep[batch[ok]] = True
+        dropped += int((~ok).sum())
+    if dropped:
+        report.append(
+            dict(
+                kind="birth_date_conflict",
+                rule=None,
+                id_type=None,
+                value=None,
+                count=dropped,
+                detail="links refused because they would join records with different birth dates",
+            )
+        )
+    return edges[keep]
+
+
 def _cluster(
     n: int, edges: pd.DataFrame, config: IdentityConfig, record_ids: pd.Series, report: list
 ) -> tuple[np.ndarray, pd.DataFrame]:
@@ -640,6 +716,16 @@ def resolve(
 
     t = time.perf_counter()
     det = deterministic_edges(norm, identifiers, config, report, coded)
+    # placeholder and shared values say nothing about a person: the comparisons ignore them
+    for field_name in ("email", "phone"):
+        dropped = [
+            r["value"]
+            for r in report
+            if r["kind"] in ("blocklist", "frequency_cap") and r["id_type"] == field_name
+        ]
+        if dropped:
+            norm[field_name] = norm[field_name].where(~norm[field_name].isin(dropped), None)
+            coded[field_name] = cmp.encode(norm, [field_name])
     timings["deterministic"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -673,6 +759,8 @@ def resolve(
     edges = pd.concat([det, prob_edges], ignore_index=True)
     edges["a"] = edges["a"].astype(np.int64)
     edges["b"] = edges["b"].astype(np.int64)
+    if config.birth_date_conflicts.enabled:
+        edges = _drop_birth_date_conflicts(n, edges, norm, config, report)
     labels, edges = _cluster(n, edges, config, norm["record_id"], report)
     # how each record joined: its strongest incident edge
     priority = config.rule_priority()

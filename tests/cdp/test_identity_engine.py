@@ -459,3 +459,107 @@ def test_bad_input_reported_not_crashing(config):
     assert len(result.graph) == 1
     with pytest.raises(ValueError, match="record_id"):
         resolve(records.drop(columns="record_id"), None, config)
+
+
+def test_birth_date_conflict_keeps_father_and_son_apart(config):
+    home = {
+        "first_name": "Jean",
+        "last_name": "Hamel",
+        "street": "50 avenue Anatole France",
+        "postcode": "76000",
+        "city": "Rouen",
+    }
+    records = recs(
+        {"record_id": "shop_customer:1", **home, "birth_date": "1960-01-07"},
+        {"record_id": "pos_card:C1", **home},
+        {"record_id": "pos_card:C2", **home, "birth_date": "1998-07-04"},
+        {"record_id": "clienteling:X", **home},
+    )
+    identifiers = ids(
+        ("shop_customer:1", "loyalty_card_id", "C1"),
+        ("pos_card:C1", "loyalty_card_id", "C1"),
+        ("pos_card:C2", "loyalty_card_id", "C2"),
+        ("clienteling:X", "loyalty_card_id", "C2"),
+    )
+    result = resolve(records, identifiers, config)
+    assert same(result, "shop_customer:1", "pos_card:C1")
+    assert same(result, "pos_card:C2", "clienteling:X")
+    assert not same(result, "shop_customer:1", "pos_card:C2")
+    assert (result.cluster_report["kind"] == "birth_date_conflict").any()
+    # switched off, name + address alone join them (which is why the check exists)
+    off = config.model_copy(
+        update={
+            "birth_date_conflicts": config.birth_date_conflicts.model_copy(
+                update={"enabled": False}
+            )
+        }
+    )
+    assert same(resolve(records, identifiers, off), "shop_customer:1", "pos_card:C2")
+
+
+def test_birth_date_conflict_shared_email_of_homonyms(config):
+    records = recs(
+        {
+            "record_id": "a:1",
+            "first_name": "Arthur",
+            "last_name": "Dubois",
+            "email": "arthurdubois@gmail.com",
+            "birth_date": "1976-05-16",
+        },
+        {
+            "record_id": "b:1",
+            "first_name": "Arthur",
+            "last_name": "Dubois",
+            "email": "arthurdubois@gmail.com",
+            "birth_date": "05/16/1990",
+        },
+        {
+            "record_id": "c:1",
+            "first_name": "Arthur",
+            "last_name": "Dubois",
+            "email": "arthurdubois@gmail.com",
+            "birth_date": "1990-16-05",
+        },
+        {
+            "record_id": "d:1",
+            "first_name": "Arthur",
+            "last_name": "Dubois",
+            "email": "arthurdubois@gmail.com",
+            "birth_date": "16/05/1976",
+        },
+        {
+            "record_id": "e:1",
+            "first_name": "Arthur",
+            "last_name": "Dubois",
+            "email": "arthurdubois@gmail.com",
+            "birth_date": "1976-05-61",
+        },
+    )
+    result = resolve(records, None, config)
+    # d (same date, other format) joins a; b, c, e have unparseable dates and join too
+    assert same(result, "a:1", "d:1", "b:1", "c:1", "e:1")
+    other = recs(
+        {
+            "record_id": "a:1",
+            "first_name": "Arthur",
+            "last_name": "Dubois",
+            "email": "arthurdubois@gmail.com",
+            "birth_date": "1976-05-16",
+        },
+        {
+            "record_id": "b:1",
+            "first_name": "Arthur",
+            "last_name": "Dubois",
+            "email": "arthurdubois@gmail.com",
+            "birth_date": "1990-02-03",
+        },
+        {
+            "record_id": "c:1",
+            "first_name": "Arthur",
+            "last_name": "Dubois",
+            "email": "arthurdubois@gmail.com",
+            "birth_date": "1976-16-05",
+        },
+    )
+    result = resolve(other, None, config)
+    assert not same(result, "a:1", "b:1")
