@@ -182,74 +182,96 @@ class SyncEngine:
 
     # ---------------------------------------------------------------- diff
     def compute_diff(self, run: SyncRun) -> None:
-        """Create temp table `_act_diff` (op, _rn, _key, _hash, fields...) and count skips."""
+        """Create temp table `_act_diff` (op, _rn, _key, _hash, fields...) and count skips.
+
+        The full population is reduced to a narrow (key, person, hash) table and diffed
+        against the state in one join; mapped fields are computed again only for the keys
+        in the diff, so a run with few changes stays cheap at millions of persons.
+        """
         con, sync = self.con, self.sync
         fields = sync.fields
         src = source_sql(con, sync)
         cols = con.execute(f"DESCRIBE SELECT * FROM ({src}) AS s").fetchall()
         if "person_id" not in {c[0] for c in cols}:
             raise ValueError(f"sync {sync.name}: the source must return a person_id column")
-        mapped = ", ".join(f"({expr}) AS {_q(name)}" for name, expr in fields.items())
-        mapped = (", " + mapped) if mapped else ""
-        struct = ", ".join(f"'{name}': {_q(name)}" for name in fields) or "'_': NULL"
+        struct = ", ".join(f"'{n}': ({e})" for n, e in fields.items()) or "'_': NULL"
+        key_expr = f"CAST(({sync.key}) AS VARCHAR)"
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _act_mapped AS
-            SELECT CAST(({sync.key}) AS VARCHAR) AS _key, s.person_id AS _person_id,
-                   s.person_id IN ({consent_table_sql(con, self.channel)}) AS _consented
-                   {mapped}
+            f"""CREATE OR REPLACE TEMP TABLE _act_src AS
+            SELECT {key_expr} AS _key, s.person_id AS _person_id,
+                   coalesce(s.person_id IN ({consent_table_sql(con, self.channel)}), false)
+                     AS _consented
             FROM ({src}) AS s"""
         )
-        skipped_consent, null_keys = con.execute(
-            """SELECT count(*) FILTER (WHERE NOT coalesce(_consented, false)),
-                      count(*) FILTER (WHERE coalesce(_consented, false) AND _key IS NULL)
-               FROM _act_mapped"""
+        total, skipped_consent, null_keys = con.execute(
+            """SELECT count(*), count(*) FILTER (WHERE NOT _consented),
+                      count(*) FILTER (WHERE _consented AND _key IS NULL)
+               FROM _act_src"""
         ).fetchall()[0]
-        field_list = ", ".join(_q(n) for n in fields)
-        field_list = (", " + field_list) if field_list else ""
+        del total
+        # hash only consented rows with a key, one row per key (lowest person_id wins)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _act_desired AS
-            SELECT _key, md5(CAST(to_json({{{struct}}}) AS VARCHAR)) AS _hash {field_list}
-            FROM _act_mapped
-            WHERE _consented AND _key IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY _key ORDER BY _person_id) = 1"""
+            SELECT _key, _person_id, _hash FROM (
+                SELECT {key_expr} AS _key, s.person_id AS _person_id,
+                       md5(CAST(to_json({{{struct}}}) AS VARCHAR)) AS _hash,
+                       row_number() OVER (
+                           PARTITION BY {key_expr} ORDER BY s.person_id) AS _dup
+                FROM ({src}) AS s
+                SEMI JOIN (SELECT DISTINCT _person_id FROM _act_src WHERE _consented) c
+                  ON c._person_id = s.person_id
+                WHERE {key_expr} IS NOT NULL
+            ) WHERE _dup = 1"""
         )
         (eligible,) = con.execute(
-            "SELECT count(*) FROM _act_mapped WHERE _consented AND _key IS NOT NULL"
+            "SELECT count(*) FROM _act_src WHERE _consented AND _key IS NOT NULL"
         ).fetchall()[0]
         (desired,) = con.execute("SELECT count(*) FROM _act_desired").fetchall()[0]
-        con.execute("DROP TABLE _act_mapped")
+        con.execute("DROP TABLE _act_src")
         run.skipped_consent = int(skipped_consent)
         run.skipped_invalid = int(null_keys) + int(eligible) - int(desired)
 
         mode = sync.mode
         name = sync.name.replace("'", "''")
-        null_fields = ", ".join(f"NULL AS {_q(n)}" for n in fields)
-        null_fields = (", " + null_fields) if null_fields else ""
-        d_fields = ", ".join(f"d.{_q(n)}" for n in fields)
-        d_fields = (", " + d_fields) if d_fields else ""
-        parts = [
-            f"""SELECT 'add' AS op, d._key, d._hash {d_fields}
-                FROM _act_desired d ANTI JOIN
-                  (SELECT key FROM {STATE} WHERE sync_name = '{name}') s ON s.key = d._key"""
-        ]
+        conds = ["s.key IS NULL"]
         if mode != "insert_only":
-            parts.append(
-                f"""SELECT 'change' AS op, d._key, d._hash {d_fields}
-                    FROM _act_desired d JOIN {STATE} s
-                      ON s.sync_name = '{name}' AND s.key = d._key AND s.hash <> d._hash"""
-            )
+            conds.append("(d._key IS NOT NULL AND s.key IS NOT NULL AND d._hash <> s.hash)")
         if mode == "mirror":
-            parts.append(
-                f"""SELECT 'remove' AS op, s.key AS _key, NULL AS _hash {null_fields}
-                    FROM {STATE} s ANTI JOIN _act_desired d ON d._key = s.key
-                    WHERE s.sync_name = '{name}' AND s.created_by_sync"""
-            )
+            conds.append("(d._key IS NULL AND s.created_by_sync)")
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _act_diff AS SELECT *, "
-            "row_number() OVER (PARTITION BY op ORDER BY _key) AS _rn FROM ("
-            + " UNION ALL ".join(parts)
-            + ") ORDER BY op, _rn"
+            f"""CREATE OR REPLACE TEMP TABLE _act_ops AS
+            SELECT CASE WHEN s.key IS NULL THEN 'add'
+                        WHEN d._key IS NULL THEN 'remove' ELSE 'change' END AS op,
+                   coalesce(d._key, s.key) AS _key, d._hash, d._person_id
+            FROM _act_desired d
+            FULL JOIN (SELECT key, hash, created_by_sync FROM {STATE}
+                       WHERE sync_name = '{name}') s ON s.key = d._key
+            WHERE {" OR ".join(conds)}"""
         )
+        mapped = ", ".join(f"({expr}) AS {_q(n)}" for n, expr in fields.items())
+        mapped = (", " + mapped) if mapped else ""
+        m_fields = ", ".join(f"m.{_q(n)}" for n in fields)
+        m_fields = (", " + m_fields) if m_fields else ""
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _act_diff AS
+            SELECT o.op, o._key, o._hash {m_fields},
+                   row_number() OVER (PARTITION BY o.op ORDER BY o._key) AS _rn
+            FROM _act_ops o
+            LEFT JOIN (
+                -- explicit window column: DuckDB may bind QUALIFY aliases to the outer
+                -- query inside a joined subquery (an implicit lateral join)
+                SELECT * EXCLUDE (_dup) FROM (
+                    SELECT {key_expr} AS _key, s.person_id AS _person_id {mapped},
+                           row_number() OVER (
+                               PARTITION BY s.person_id, {key_expr}) AS _dup
+                    FROM ({src}) AS s
+                    SEMI JOIN (SELECT _person_id FROM _act_ops WHERE op <> 'remove') p
+                      ON p._person_id = s.person_id
+                ) WHERE _dup = 1
+            ) m ON o.op <> 'remove' AND m._key = o._key AND m._person_id = o._person_id
+            ORDER BY o.op, _rn"""
+        )
+        con.execute("DROP TABLE _act_ops")
         counts = dict(con.execute("SELECT op, count(*) FROM _act_diff GROUP BY op").fetchall())
         run.planned_added = int(counts.get("add", 0))
         run.planned_changed = int(counts.get("change", 0))
