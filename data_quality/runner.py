@@ -116,7 +116,7 @@ class SuiteResult:
 class GXValidator:
     """One GE context per run: file-backed under `<root>/gx` (Data Docs), or ephemeral."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, run_id: str | None = None) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -133,7 +133,9 @@ class GXValidator:
             globally=False, metric_calculations=False
         )
         self.datasource = self.context.data_sources.add_or_update_pandas(_DATASOURCE)
-        self._used = False
+        self.run_id = run_id or new_run_id()
+        self._run_time = dt.datetime.now(dt.UTC)
+        self._validated: set[str] = set()
 
     @property
     def docs_dir(self) -> Path | None:
@@ -184,13 +186,35 @@ class GXValidator:
         }
         if index_columns:
             result_format["unexpected_index_column_names"] = list(index_columns)
-        self._used = True
-        return definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        self._validated.add(name)
+        return definition.run(
+            batch_parameters={"dataframe": frame},
+            result_format=result_format,
+            run_id=RunIdentifier(run_name=self.run_id, run_time=self._run_time),
+        )
 
     def build_docs(self) -> Path | None:
-        if self.root is None or not self._used:
+        """Render this run's suites and validation results, then the index (not the whole
+        history again: the cost stays flat as results accumulate)."""
+        if self.root is None or not self._validated:
             return self.docs_dir
-        self.context.build_data_docs(site_names=[DOCS_SITE])
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+        )
+
+        store = self.context.validation_results_store
+        identifiers: list = [
+            key
+            for key in store.list_keys()
+            if getattr(key, "run_id", None) is not None
+            and key.run_id.run_name == self.run_id
+            and key.expectation_suite_identifier.name in self._validated
+        ]
+        identifiers += [ExpectationSuiteIdentifier(name=n) for n in sorted(self._validated)]
+        self.context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=identifiers)
+        self._validated.clear()
         return self.docs_dir
 
 
@@ -536,7 +560,7 @@ def run_suites(
     run_id = run_id or new_run_id()
     now = now or dt.datetime.now(dt.UTC)
     if validator is None:
-        validator = GXValidator((gx_root or default_gx_root()) if data_docs else None)
+        validator = GXValidator((gx_root or default_gx_root()) if data_docs else None, run_id)
     con.execute("SET TimeZone = 'UTC'")
     tables = existing_tables(con)
     results = [
