@@ -54,13 +54,16 @@ def activity_at(P: pd.DataFrame, pidx: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.maximum(keep, np.where(t >= P["first_seen"].to_numpy()[pidx], 0.08, 0.0))
 
 
-def order_events(P: pd.DataFrame, rng: np.random.Generator, start_s: int, end_s: int,
-                 chunk: int = 200_000) -> pd.DataFrame:
+def order_events(
+    P: pd.DataFrame, rng: np.random.Generator, start_s: int, end_s: int, chunk: int = 200_000
+) -> pd.DataFrame:
     """All purchases (person index, epoch seconds), sorted by time then person."""
     edges = month_edges(start_s, end_s)
     lengths = np.diff(edges).astype(float)
     month_no = (edges[:-1].astype("datetime64[s]").astype("datetime64[M]").astype(int) % 12) + 1
-    season = np.select([month_no == 12, month_no == 11, np.isin(month_no, [1, 7])], [1.7, 1.3, 1.25], 1.0)
+    season = np.select(
+        [month_no == 12, month_no == 11, np.isin(month_no, [1, 7])], [1.7, 1.3, 1.25], 1.0
+    )
     rate = P["order_rate"].to_numpy()
     profile = P["profile"].to_numpy()
     parts_p, parts_t = [], []
@@ -87,8 +90,13 @@ def order_events(P: pd.DataFrame, rng: np.random.Generator, start_s: int, end_s:
     return pd.DataFrame({"pidx": pidx[order], "t": t[order]})
 
 
-def order_lines(orders: pd.DataFrame, P: pd.DataFrame, catalog: pd.DataFrame,
-                outlet: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+def order_lines(
+    orders: pd.DataFrame,
+    P: pd.DataFrame,
+    catalog: pd.DataFrame,
+    outlet: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
     """Lines for each order: SKU (favourite category bias), quantity, price, discount."""
     n = len(orders)
     n_items = 1 + (rng.random(n) < 0.30) + (rng.random(n) < 0.08) + (rng.random(n) < 0.02)
@@ -106,7 +114,9 @@ def order_lines(orders: pd.DataFrame, P: pd.DataFrame, catalog: pd.DataFrame,
         w = pop[members] / pop[members].sum()
         sku_idx[m] = members[rng.choice(members.size, int(m.sum()), p=w)]
     price = catalog["price"].to_numpy()[sku_idx]
-    qty = np.where((catalog["category"].to_numpy()[sku_idx] == "beauty") & (rng.random(oidx.size) < 0.2), 2, 1)
+    qty = np.where(
+        (catalog["category"].to_numpy()[sku_idx] == "beauty") & (rng.random(oidx.size) < 0.2), 2, 1
+    )
     t = orders["t"].to_numpy()[oidx]
     month = (t.astype("datetime64[s]").astype("datetime64[M]").astype(int) % 12) + 1
     sale = np.isin(month, [1, 7]) & (rng.random(oidx.size) < 0.3)
@@ -115,8 +125,15 @@ def order_lines(orders: pd.DataFrame, P: pd.DataFrame, catalog: pd.DataFrame,
     disc_rate = np.where(outlet[oidx], rng.choice([0.3, 0.4, 0.5], oidx.size), disc_rate)
     gross = np.round(price * qty, 2)
     discount = np.round(gross * disc_rate, 2)
-    return pd.DataFrame({
-        "oidx": oidx, "line_no": line_no, "sku": catalog["sku"].to_numpy()[sku_idx],
-        "name": catalog["name"].to_numpy()[sku_idx], "qty": qty, "price": price,
-        "gross": gross, "discount": discount,
-    })
+    return pd.DataFrame(
+        {
+            "oidx": oidx,
+            "line_no": line_no,
+            "sku": catalog["sku"].to_numpy()[sku_idx],
+            "name": catalog["name"].to_numpy()[sku_idx],
+            "qty": qty,
+            "price": price,
+            "gross": gross,
+            "discount": discount,
+        }
+    )

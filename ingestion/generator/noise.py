@@ -16,8 +16,17 @@ from ingestion.generator.names import DOMAIN_TYPOS, NICKNAMES
 
 # name variant codes
 EXACT, NO_ACCENT, SWAP, DROP, DOUBLE, UPPER, LOWER, NICK, SPACES = range(9)
-NAME_VARIANTS = ("exact", "no_accent", "typo_swap", "typo_drop", "typo_double", "upper",
-                 "lower", "nickname", "whitespace")
+NAME_VARIANTS = (
+    "exact",
+    "no_accent",
+    "typo_swap",
+    "typo_drop",
+    "typo_double",
+    "upper",
+    "lower",
+    "nickname",
+    "whitespace",
+)
 
 
 def _typo(value: str, kind: int, rng: np.random.Generator) -> str:
@@ -58,8 +67,9 @@ def draw_codes(n: int, rng: np.random.Generator, probs: dict[int, float]) -> np.
     return rng.choice(len(NAME_VARIANTS), size=n, p=p).astype(np.int8)
 
 
-def apply_variants(values: np.ndarray, codes: np.ndarray, rng: np.random.Generator,
-                   nicknames: bool = False) -> np.ndarray:
+def apply_variants(
+    values: np.ndarray, codes: np.ndarray, rng: np.random.Generator, nicknames: bool = False
+) -> np.ndarray:
     """Noisy copy of `values` (object array, may hold None) following `codes`."""
     out = np.array(values, dtype=object)
     valid = pd.notna(out)
@@ -81,8 +91,17 @@ def fold(values: np.ndarray) -> np.ndarray:
 
 # e-mail variant codes
 E_EXACT, E_CASE, E_UPPER, E_PLUS, E_DOTS, E_DOMAIN_TYPO, E_ALT, E_MISSING, E_SPACES = range(9)
-EMAIL_VARIANTS = ("exact", "mixed_case", "upper", "plus_addressing", "gmail_dots",
-                  "domain_typo", "other_address", "missing", "whitespace")
+EMAIL_VARIANTS = (
+    "exact",
+    "mixed_case",
+    "upper",
+    "plus_addressing",
+    "gmail_dots",
+    "domain_typo",
+    "other_address",
+    "missing",
+    "whitespace",
+)
 
 
 def email_variants(email: np.ndarray, alt: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -132,7 +151,9 @@ def format_phones(cc: np.ndarray, nsn: np.ndarray, codes: np.ndarray) -> np.ndar
     head = n.str.slice(0, 1)
     spaced_nat = "0" + head + " " + pairs[0] + " " + pairs[1] + " " + pairs[2] + " " + pairs[3]
     dotted_nat = "0" + head + "." + pairs[0] + "." + pairs[1] + "." + pairs[2] + "." + pairs[3]
-    intl_fr = "+" + cc_s + " " + head + " " + pairs[0] + " " + pairs[1] + " " + pairs[2] + " " + pairs[3]
+    intl_fr = (
+        "+" + cc_s + " " + head + " " + pairs[0] + " " + pairs[1] + " " + pairs[2] + " " + pairs[3]
+    )
     intl_other = "+" + cc_s + " " + n.str.slice(0, 3) + " " + n.str.slice(3)
     intl_spaced = intl_fr.where(fr, intl_other)
     e164 = "+" + cc_s + n

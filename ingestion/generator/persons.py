@@ -12,8 +12,16 @@ DAY = 86_400
 PROFILES = ("loyal", "lapsing", "churned", "new", "one_off")
 PROFILE_WEIGHTS = (0.22, 0.20, 0.20, 0.15, 0.23)
 CHANNELS = ("web", "store", "both")
-COUNTRY_CC = {"FR": "33", "MC": "377", "BE": "32", "CH": "41", "ES": "34", "DE": "49",
-              "IT": "39", "GB": "44"}
+COUNTRY_CC = {
+    "FR": "33",
+    "MC": "377",
+    "BE": "32",
+    "CH": "41",
+    "ES": "34",
+    "DE": "49",
+    "IT": "39",
+    "GB": "44",
+}
 COUNTRY_POOLS = {
     "BE": (N.BE_FIRST_F, N.BE_FIRST_M, N.BE_LAST),
     "CH": (N.CH_FIRST_F, N.CH_FIRST_M, N.CH_LAST),
@@ -23,8 +31,13 @@ COUNTRY_POOLS = {
     "GB": (N.GB_FIRST_F, N.GB_FIRST_M, N.GB_LAST),
 }
 FOREIGN_DOMAINS = {
-    "BE": "skynet.be", "CH": "bluewin.ch", "ES": "telefonica.net", "DE": "gmx.de",
-    "IT": "libero.it", "GB": "btinternet.com", "MC": "monaco.mc",
+    "BE": "skynet.be",
+    "CH": "bluewin.ch",
+    "ES": "telefonica.net",
+    "DE": "gmx.de",
+    "IT": "libero.it",
+    "GB": "btinternet.com",
+    "MC": "monaco.mc",
 }
 
 
@@ -32,7 +45,9 @@ def _clean(pool) -> np.ndarray:
     return np.array([x.replace("_", " ") for x in pool], dtype=object)
 
 
-def zipf_choice(rng: np.random.Generator, pool: np.ndarray, size: int, s: float = 0.9) -> np.ndarray:
+def zipf_choice(
+    rng: np.random.Generator, pool: np.ndarray, size: int, s: float = 0.9
+) -> np.ndarray:
     w = 1.0 / (np.arange(len(pool)) + 3.0) ** s
     return pool[rng.choice(len(pool), size=size, p=w / w.sum())]
 
@@ -77,22 +92,34 @@ def build_persons(n: int, rng: np.random.Generator, start_s: int, end_s: int) ->
     def addresses(size: int, cidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pc_pick = rng.random(size)
         postcode = np.array(
-            [N.CITIES[c][2][int(u * len(N.CITIES[c][2]))] for c, u in zip(cidx, pc_pick, strict=True)]
-            if size < 50_000 else _vector_postcodes(cidx, pc_pick), dtype=object,
+            [
+                N.CITIES[c][2][int(u * len(N.CITIES[c][2]))]
+                for c, u in zip(cidx, pc_pick, strict=True)
+            ]
+            if size < 50_000
+            else _vector_postcodes(cidx, pc_pick),
+            dtype=object,
         )
-        st_type = rng.choice(N.STREET_TYPES, size=size,
-                             p=np.array(N.STREET_TYPE_WEIGHTS) / sum(N.STREET_TYPE_WEIGHTS))
+        st_type = rng.choice(
+            N.STREET_TYPES,
+            size=size,
+            p=np.array(N.STREET_TYPE_WEIGHTS) / sum(N.STREET_TYPE_WEIGHTS),
+        )
         st_name = np.array(N.STREET_NAMES, dtype=object)[rng.integers(0, len(N.STREET_NAMES), size)]
         number = rng.integers(1, 180, size).astype(str)
         bis = np.where(rng.random(size) < 0.04, " bis", "")
-        street = (pd.Series(number) + pd.Series(bis) + " " + pd.Series(st_type) + " "
-                  + pd.Series(st_name)).to_numpy(dtype=object)
+        street = (
+            pd.Series(number) + pd.Series(bis) + " " + pd.Series(st_type) + " " + pd.Series(st_name)
+        ).to_numpy(dtype=object)
         return street, postcode
 
     hh_street, hh_postcode = addresses(n_hh, hh_city)
     country = countries[city_idx]
-    cc = np.array([COUNTRY_CC[c] for c in country], dtype=object) if n < 1 else \
-        pd.Series(country).map(COUNTRY_CC).to_numpy(dtype=object)
+    cc = (
+        np.array([COUNTRY_CC[c] for c in country], dtype=object)
+        if n < 1
+        else pd.Series(country).map(COUNTRY_CC).to_numpy(dtype=object)
+    )
 
     # gender: couples are mostly mixed
     gender = np.where(rng.random(n) < 0.66, "F", "M").astype(object)
@@ -107,8 +134,11 @@ def build_persons(n: int, rng: np.random.Generator, start_s: int, end_s: int) ->
     fr_pool_f, fr_pool_m, fr_last = _clean(N.FR_FEMALE), _clean(N.FR_MALE), _clean(N.FR_LAST)
     for ctry in np.unique(country):
         m = country == ctry
-        pf, pm, pl = ((fr_pool_f, fr_pool_m, fr_last) if ctry not in COUNTRY_POOLS
-                      else tuple(_clean(p) for p in COUNTRY_POOLS[ctry]))
+        pf, pm, pl = (
+            (fr_pool_f, fr_pool_m, fr_last)
+            if ctry not in COUNTRY_POOLS
+            else tuple(_clean(p) for p in COUNTRY_POOLS[ctry])
+        )
         fm = m & (gender == "F")
         mm = m & (gender == "M")
         first[fm] = zipf_choice(rng, pf, int(fm.sum()))
@@ -125,56 +155,99 @@ def build_persons(n: int, rng: np.random.Generator, start_s: int, end_s: int) ->
     birth_date = birth_day.astype("datetime64[D]")
 
     # phones: unique mobiles, household landlines for some FR households
-    first_digit = pd.Series(country).map(
-        {"FR": 6, "MC": 6, "BE": 4, "CH": 7, "ES": 6, "DE": 1, "IT": 3, "GB": 7}).to_numpy()
+    first_digit = (
+        pd.Series(country)
+        .map({"FR": 6, "MC": 6, "BE": 4, "CH": 7, "ES": 6, "DE": 1, "IT": 3, "GB": 7})
+        .to_numpy()
+    )
     mobile_num = unique_numbers(rng, n, 0, 100_000_000)
     fr_like = (country == "FR") | (country == "MC")
     seven = fr_like & (rng.random(n) < 0.3)
     first_digit = np.where(seven, 7, first_digit)
-    mobile = (pd.Series(first_digit).astype(str) + pd.Series(mobile_num).astype(str).str.zfill(8)
-              ).to_numpy(dtype=object)
+    mobile = (
+        pd.Series(first_digit).astype(str) + pd.Series(mobile_num).astype(str).str.zfill(8)
+    ).to_numpy(dtype=object)
     hh_landline = rng.random(n_hh) < 0.35
     land_num = unique_numbers(rng, n_hh, 0, 100_000_000)
     hh_area = area[hh_city]
-    land = (pd.Series(hh_area).str.slice(1, 2) + pd.Series(land_num).astype(str).str.zfill(8)
-            ).to_numpy(dtype=object)
+    land = (
+        pd.Series(hh_area).str.slice(1, 2) + pd.Series(land_num).astype(str).str.zfill(8)
+    ).to_numpy(dtype=object)
     landline = land[household]
     has_land = hh_landline[household] & (hh_size >= 2) & (area[city_idx] != "")
     landline[~has_land] = None
 
+    # planted homonyms: 0.6 % of persons take the common name of another person elsewhere
+    hom = np.flatnonzero(rng.random(n) < 0.006)
+    partner_idx = rng.integers(0, n, hom.size)
+    ok = (
+        (city_idx[partner_idx] != city_idx[hom])
+        & (gender[partner_idx] == gender[hom])
+        & (partner_idx != hom)
+    )
+    hom, partner_idx = hom[ok], partner_idx[ok]
+    first[hom] = first[partner_idx]
+    last[hom] = last[partner_idx]
+    planted_homonym = np.zeros(n, dtype=bool)
+    planted_homonym[hom] = True
+    planted_homonym[partner_idx] = True
+
     # e-mails
     f_ascii = pd.Series(fold(first))
     l_ascii = pd.Series(fold(last))
-    yy = pd.Series((birth_date.astype("datetime64[Y]").astype(int) + 1970) % 100).astype(str).str.zfill(2)
+    yy = (
+        pd.Series((birth_date.astype("datetime64[Y]").astype(int) + 1970) % 100)
+        .astype(str)
+        .str.zfill(2)
+    )
     digits = pd.Series(rng.integers(1, 999, n)).astype(str)
     pattern = rng.choice(8, size=n, p=[0.38, 0.10, 0.10, 0.12, 0.05, 0.08, 0.07, 0.10])
     candidates = [
-        f_ascii + "." + l_ascii, f_ascii + l_ascii, f_ascii.str.slice(0, 1) + "." + l_ascii,
-        f_ascii + "." + l_ascii + yy, f_ascii + "_" + l_ascii, l_ascii + "." + f_ascii,
-        f_ascii + l_ascii.str.slice(0, 1) + digits, f_ascii + "." + l_ascii + digits,
+        f_ascii + "." + l_ascii,
+        f_ascii + l_ascii,
+        f_ascii.str.slice(0, 1) + "." + l_ascii,
+        f_ascii + "." + l_ascii + yy,
+        f_ascii + "_" + l_ascii,
+        l_ascii + "." + f_ascii,
+        f_ascii + l_ascii.str.slice(0, 1) + digits,
+        f_ascii + "." + l_ascii + digits,
     ]
     local = candidates[0].copy()
     for k in range(1, 8):
         local[pattern == k] = candidates[k][pattern == k]
     dom_w = np.array(N.PERSONAL_DOMAIN_WEIGHTS, dtype=float)
-    domain = pd.Series(np.array(N.PERSONAL_DOMAINS, dtype=object)[
-        rng.choice(len(N.PERSONAL_DOMAINS), n, p=dom_w / dom_w.sum())])
+    domain = pd.Series(
+        np.array(N.PERSONAL_DOMAINS, dtype=object)[
+            rng.choice(len(N.PERSONAL_DOMAINS), n, p=dom_w / dom_w.sum())
+        ]
+    )
     foreign = ~fr_like
     local_dom = pd.Series(country).map(FOREIGN_DOMAINS)
     use_local = foreign & (rng.random(n) < 0.4)
     domain[use_local] = local_dom[use_local]
-    domain[foreign & ~use_local] = pd.Series(rng.choice(["gmail.com", "outlook.com", "icloud.com"],
-                                                        n))[foreign & ~use_local]
+    domain[foreign & ~use_local] = pd.Series(
+        rng.choice(["gmail.com", "outlook.com", "icloud.com"], n)
+    )[foreign & ~use_local]
     corporate = rng.random(n) < 0.07
-    corp_dom = pd.Series(np.array(N.CORPORATE_DOMAINS, dtype=object)[
-        rng.integers(0, len(N.CORPORATE_DOMAINS), n)])
+    corp_dom = pd.Series(
+        np.array(N.CORPORATE_DOMAINS, dtype=object)[rng.integers(0, len(N.CORPORATE_DOMAINS), n)]
+    )
     domain[corporate] = corp_dom[corporate]
     local[corporate] = (f_ascii + "." + l_ascii)[corporate]
     email = dedupe_emails(local, domain)
-    alt_dom = pd.Series(np.array(N.PERSONAL_DOMAINS, dtype=object)[
-        (rng.integers(1, len(N.PERSONAL_DOMAINS), n) + pd.Series(domain).map(
-            {d: i for i, d in enumerate(N.PERSONAL_DOMAINS)}).fillna(0).astype(int).to_numpy())
-        % len(N.PERSONAL_DOMAINS)])
+    alt_dom = pd.Series(
+        np.array(N.PERSONAL_DOMAINS, dtype=object)[
+            (
+                rng.integers(1, len(N.PERSONAL_DOMAINS), n)
+                + pd.Series(domain)
+                .map({d: i for i, d in enumerate(N.PERSONAL_DOMAINS)})
+                .fillna(0)
+                .astype(int)
+                .to_numpy()
+            )
+            % len(N.PERSONAL_DOMAINS)
+        ]
+    )
     alt_local = f_ascii + l_ascii + pd.Series(rng.integers(10, 99, n)).astype(str)
     alt_email = dedupe_emails(alt_local, alt_dom)
 
@@ -184,7 +257,9 @@ def build_persons(n: int, rng: np.random.Generator, start_s: int, end_s: int) ->
     u = rng.random(n)
     first_seen = np.select(
         [profile == "loyal", profile == "lapsing", profile == "churned", profile == "new"],
-        [0.55 * u, 0.50 * u, 0.55 * u, 0.60 + 0.37 * u], 0.98 * u)
+        [0.55 * u, 0.50 * u, 0.55 * u, 0.60 + 0.37 * u],
+        0.98 * u,
+    )
     first_seen = start_s + (first_seen * width).astype(np.int64) + rng.integers(0, DAY, n)
     rate = np.exp(rng.normal(np.log(1.5), 0.6, n))  # orders per year while active
     rate = np.where(profile == "loyal", rate * 1.5, rate)
@@ -192,15 +267,18 @@ def build_persons(n: int, rng: np.random.Generator, start_s: int, end_s: int) ->
     churn_at = never.copy()
     m = profile == "churned"
     lo = first_seen[m] + int(0.12 * width)
-    churn_at[m] = np.minimum(lo + (rng.random(m.sum()) * (start_s + 0.9 * width - lo).clip(DAY)),
-                             end_s - 60 * DAY).astype(np.int64)
+    churn_at[m] = np.minimum(
+        lo + (rng.random(m.sum()) * (start_s + 0.9 * width - lo).clip(DAY)), end_s - 60 * DAY
+    ).astype(np.int64)
     stop_at = never.copy()  # loyal customers who quietly stop (label noise)
     m = (profile == "loyal") & (rng.random(n) < 0.10)
     stop_at[m] = start_s + ((0.60 + 0.35 * rng.random(m.sum())) * width).astype(np.int64)
     lapse_at = never.copy()
     m = profile == "lapsing"
-    lapse_at[m] = np.maximum(first_seen[m] + 120 * DAY,
-                             start_s + ((0.45 + 0.35 * rng.random(m.sum())) * width).astype(np.int64))
+    lapse_at[m] = np.maximum(
+        first_seen[m] + 120 * DAY,
+        start_s + ((0.45 + 0.35 * rng.random(m.sum())) * width).astype(np.int64),
+    )
     comeback_at = never.copy()  # lapsing customers who come back (label noise)
     m = (profile == "lapsing") & (rng.random(n) < 0.15)
     comeback_at[m] = start_s + ((0.85 + 0.12 * rng.random(m.sum())) * width).astype(np.int64)
@@ -208,27 +286,25 @@ def build_persons(n: int, rng: np.random.Generator, start_s: int, end_s: int) ->
     # life events: moves and married names
     moved = (rng.random(n) < 0.08) & (first_seen < end_s - 200 * DAY)
     moved_at = never.copy()
-    moved_at[moved] = first_seen[moved] + (rng.random(moved.sum()) * (end_s - first_seen[moved] - 30 * DAY)).astype(np.int64)
+    moved_at[moved] = first_seen[moved] + (
+        rng.random(moved.sum()) * (end_s - first_seen[moved] - 30 * DAY)
+    ).astype(np.int64)
     old_city_idx = rng.choice(len(N.CITIES), size=n, p=city_w / city_w.sum())
     old_street, old_postcode = addresses(n, old_city_idx)
     age_now = (end_day - birth_day) / 365.25
-    married = (gender == "F") & (age_now > 24) & (age_now < 50) & (rng.random(n) < 0.05) & (
-        first_seen < end_s - 200 * DAY)
+    married = (
+        (gender == "F")
+        & (age_now > 24)
+        & (age_now < 50)
+        & (rng.random(n) < 0.05)
+        & (first_seen < end_s - 200 * DAY)
+    )
     married_at = never.copy()
-    married_at[married] = first_seen[married] + (rng.random(married.sum()) * (end_s - first_seen[married] - 30 * DAY)).astype(np.int64)
+    married_at[married] = first_seen[married] + (
+        rng.random(married.sum()) * (end_s - first_seen[married] - 30 * DAY)
+    ).astype(np.int64)
     maiden = np.full(n, None, dtype=object)
     maiden[married] = zipf_choice(rng, fr_last, int(married.sum()), s=0.6)
-
-    # planted homonyms: 0.6 % of persons take the common name of another person elsewhere
-    hom = np.flatnonzero(rng.random(n) < 0.006)
-    partner_idx = rng.integers(0, n, hom.size)
-    ok = (city_idx[partner_idx] != city_idx[hom]) & (gender[partner_idx] == gender[hom]) & (partner_idx != hom)
-    hom, partner_idx = hom[ok], partner_idx[ok]
-    first[hom] = first[partner_idx]
-    last[hom] = last[partner_idx]
-    planted_homonym = np.zeros(n, dtype=bool)
-    planted_homonym[hom] = True
-    planted_homonym[partner_idx] = True
 
     fav_store = rng.integers(0, len(N.STORES), n)
     local_store = {c: [i for i, s in enumerate(N.STORES) if s[5] == c] for c in cities}
@@ -238,26 +314,44 @@ def build_persons(n: int, rng: np.random.Generator, start_s: int, end_s: int) ->
             fav_store[m] = np.array(local_store[c])[rng.integers(0, len(local_store[c]), m.sum())]
     fav_cat = rng.choice(len(N.CATEGORIES), n, p=[0.26, 0.18, 0.22, 0.10, 0.16, 0.08])
 
-    return pd.DataFrame({
-        "person_id": pd.Series(np.arange(1, n + 1)).map("P{:07d}".format),
-        "first_name": first, "last_name": last, "maiden_name": maiden,
-        "gender": gender, "birth_date": birth_date,
-        "street": hh_street[household], "postcode": hh_postcode[household],
-        "city": cities[city_idx], "country": country,
-        "old_street": np.where(moved, old_street, None),
-        "old_postcode": np.where(moved, old_postcode, None),
-        "old_city": np.where(moved, cities[old_city_idx], None),
-        "old_country": np.where(moved, countries[old_city_idx], None),
-        "moved_at": moved_at, "married_at": married_at,
-        "phone_cc": cc, "mobile": mobile, "landline": landline,
-        "email": email, "alt_email": alt_email,
-        "household_id": household, "household_size": hh_size,
-        "profile": profile, "channel_preference": channel,
-        "favourite_store": fav_store, "favourite_category": fav_cat,
-        "first_seen": first_seen, "order_rate": rate,
-        "churn_at": churn_at, "stop_at": stop_at, "lapse_at": lapse_at, "comeback_at": comeback_at,
-        "planted_homonym": planted_homonym,
-    })
+    return pd.DataFrame(
+        {
+            "person_id": pd.Series(np.arange(1, n + 1)).map("P{:07d}".format),
+            "first_name": first,
+            "last_name": last,
+            "maiden_name": maiden,
+            "gender": gender,
+            "birth_date": birth_date,
+            "street": hh_street[household],
+            "postcode": hh_postcode[household],
+            "city": cities[city_idx],
+            "country": country,
+            "old_street": np.where(moved, old_street, None),
+            "old_postcode": np.where(moved, old_postcode, None),
+            "old_city": np.where(moved, cities[old_city_idx], None),
+            "old_country": np.where(moved, countries[old_city_idx], None),
+            "moved_at": moved_at,
+            "married_at": married_at,
+            "phone_cc": cc,
+            "mobile": mobile,
+            "landline": landline,
+            "email": email,
+            "alt_email": alt_email,
+            "household_id": household,
+            "household_size": hh_size,
+            "profile": profile,
+            "channel_preference": channel,
+            "favourite_store": fav_store,
+            "favourite_category": fav_cat,
+            "first_seen": first_seen,
+            "order_rate": rate,
+            "churn_at": churn_at,
+            "stop_at": stop_at,
+            "lapse_at": lapse_at,
+            "comeback_at": comeback_at,
+            "planted_homonym": planted_homonym,
+        }
+    )
 
 
 def _vector_postcodes(cidx: np.ndarray, pick: np.ndarray) -> np.ndarray:

@@ -9,10 +9,26 @@ import pandas as pd
 
 from ingestion.generator import noise as Z
 
-DEFAULT_NAME_NOISE = {Z.NO_ACCENT: 0.06, Z.SWAP: 0.012, Z.DROP: 0.012, Z.DOUBLE: 0.008,
-                      Z.UPPER: 0.04, Z.LOWER: 0.01, Z.NICK: 0.025, Z.SPACES: 0.01}
-DEFAULT_EMAIL_NOISE = {Z.E_CASE: 0.06, Z.E_UPPER: 0.02, Z.E_PLUS: 0.015, Z.E_DOTS: 0.02,
-                       Z.E_DOMAIN_TYPO: 0.01, Z.E_ALT: 0.06, Z.E_MISSING: 0.0, Z.E_SPACES: 0.01}
+DEFAULT_NAME_NOISE = {
+    Z.NO_ACCENT: 0.06,
+    Z.SWAP: 0.012,
+    Z.DROP: 0.012,
+    Z.DOUBLE: 0.008,
+    Z.UPPER: 0.04,
+    Z.LOWER: 0.01,
+    Z.NICK: 0.025,
+    Z.SPACES: 0.01,
+}
+DEFAULT_EMAIL_NOISE = {
+    Z.E_CASE: 0.06,
+    Z.E_UPPER: 0.02,
+    Z.E_PLUS: 0.015,
+    Z.E_DOTS: 0.02,
+    Z.E_DOMAIN_TYPO: 0.01,
+    Z.E_ALT: 0.06,
+    Z.E_MISSING: 0.0,
+    Z.E_SPACES: 0.01,
+}
 DEFAULT_PHONE_FORMATS = (0.40, 0.15, 0.05, 0.12, 0.13, 0.10, 0.05)
 
 
@@ -22,13 +38,21 @@ class NoiseLog:
 
     parts: list = field(default_factory=list)
 
-    def add(self, system: str, keys: np.ndarray, field_name: str, labels: np.ndarray,
-            mask: np.ndarray) -> None:
+    def add(
+        self, system: str, keys: np.ndarray, field_name: str, labels: np.ndarray, mask: np.ndarray
+    ) -> None:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
-            self.parts.append(pd.DataFrame({
-                "source_system": system, "source_key": np.asarray(keys, dtype=object)[mask],
-                "field": field_name, "noise_type": np.asarray(labels, dtype=object)[mask]}))
+            self.parts.append(
+                pd.DataFrame(
+                    {
+                        "source_system": system,
+                        "source_key": np.asarray(keys, dtype=object)[mask],
+                        "field": field_name,
+                        "noise_type": np.asarray(labels, dtype=object)[mask],
+                    }
+                )
+            )
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
@@ -36,10 +60,18 @@ class NoiseLog:
         return pd.concat(self.parts, ignore_index=True)
 
 
-def person_view(P: pd.DataFrame, pidx: np.ndarray, t: np.ndarray, rng: np.random.Generator,
-                name_noise: dict | None = None, email_noise: dict | None = None,
-                phone_formats=DEFAULT_PHONE_FORMATS, swap_names: float = 0.0,
-                landline_share: float = 0.0, missing: dict | None = None) -> dict:
+def person_view(
+    P: pd.DataFrame,
+    pidx: np.ndarray,
+    t: np.ndarray,
+    rng: np.random.Generator,
+    name_noise: dict | None = None,
+    email_noise: dict | None = None,
+    phone_formats=DEFAULT_PHONE_FORMATS,
+    swap_names: float = 0.0,
+    landline_share: float = 0.0,
+    missing: dict | None = None,
+) -> dict:
     """Identity fields of persons `pidx` as typed into a source at times `t`.
 
     Married women appear under their maiden name before the wedding, movers at their old
@@ -72,15 +104,26 @@ def person_view(P: pd.DataFrame, pidx: np.ndarray, t: np.ndarray, rng: np.random
     moved_at = P["moved_at"].to_numpy()[pidx]
     old = (moved_at >= 0) & (t < moved_at)
     view = {
-        "first": first, "last": last, "email": email, "phone": phone,
+        "first": first,
+        "last": last,
+        "email": email,
+        "phone": phone,
         "street": np.where(old, P["old_street"].to_numpy()[pidx], P["street"].to_numpy()[pidx]),
-        "postcode": np.where(old, P["old_postcode"].to_numpy()[pidx], P["postcode"].to_numpy()[pidx]),
+        "postcode": np.where(
+            old, P["old_postcode"].to_numpy()[pidx], P["postcode"].to_numpy()[pidx]
+        ),
         "city": np.where(old, P["old_city"].to_numpy()[pidx], P["city"].to_numpy()[pidx]),
         "country": np.where(old, P["old_country"].to_numpy()[pidx], P["country"].to_numpy()[pidx]),
         "birth_day": P["birth_date"].to_numpy()[pidx].astype("datetime64[D]").astype(np.int64),
         "gender": P["gender"].to_numpy()[pidx],
-        "f_codes": f_codes, "l_codes": l_codes, "e_codes": e_codes, "p_codes": p_codes,
-        "swapped": swapped, "landline": use_land, "old_address": old, "maiden": maiden,
+        "f_codes": f_codes,
+        "l_codes": l_codes,
+        "e_codes": e_codes,
+        "p_codes": p_codes,
+        "swapped": swapped,
+        "landline": use_land,
+        "old_address": old,
+        "maiden": maiden,
     }
     view = {k: np.array(v) for k, v in view.items()}  # writable copies (pandas views are read-only)
     for key, rate in missing.items():
@@ -94,11 +137,31 @@ def log_view(log: NoiseLog, system: str, keys: np.ndarray, view: dict) -> None:
     names = np.array(Z.NAME_VARIANTS, dtype=object)
     log.add(system, keys, "first_name", names[view["f_codes"]], view["f_codes"] != Z.EXACT)
     log.add(system, keys, "last_name", names[view["l_codes"]], view["l_codes"] != Z.EXACT)
-    log.add(system, keys, "name", np.full(len(keys), "first_last_swapped", dtype=object), view["swapped"])
+    log.add(
+        system,
+        keys,
+        "name",
+        np.full(len(keys), "first_last_swapped", dtype=object),
+        view["swapped"],
+    )
     emails = np.array(Z.EMAIL_VARIANTS, dtype=object)
     log.add(system, keys, "email", emails[view["e_codes"]], view["e_codes"] != Z.E_EXACT)
-    log.add(system, keys, "address", np.full(len(keys), "old_address", dtype=object), view["old_address"])
-    log.add(system, keys, "last_name", np.full(len(keys), "maiden_name", dtype=object), view["maiden"])
+    log.add(
+        system,
+        keys,
+        "address",
+        np.full(len(keys), "old_address", dtype=object),
+        view["old_address"],
+    )
+    log.add(
+        system, keys, "last_name", np.full(len(keys), "maiden_name", dtype=object), view["maiden"]
+    )
     for key in ("first", "last", "email", "phone", "street", "birth_day"):
         if f"missing_{key}" in view:
-            log.add(system, keys, key, np.full(len(keys), "missing", dtype=object), view[f"missing_{key}"])
+            log.add(
+                system,
+                keys,
+                key,
+                np.full(len(keys), "missing", dtype=object),
+                view[f"missing_{key}"],
+            )

@@ -7,6 +7,7 @@ gives byte-identical files.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import sqlite3
 import zipfile
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -23,26 +23,45 @@ import pyarrow.parquet as pq
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
-def iso(seconds: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
-    """Epoch seconds -> ISO 8601 UTC strings (`2025-03-14T09:12:44Z`); `missing` -> null."""
-    mask = None if missing is None else np.asarray(missing, dtype=bool)
+def _ts(seconds: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    # naive timestamps: strftime on tz-aware arrays is an order of magnitude slower
     arr = pa.array(np.asarray(seconds, dtype=np.int64), type=pa.int64(), mask=mask)
-    return pc.strftime(arr.cast(pa.timestamp("s", tz="UTC")), format=ISO)
+    return arr.cast(pa.timestamp("s"))
+
+
+def iso(seconds: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+    """Epoch seconds -> ISO 8601 UTC strings (`2025-03-14T09:12:44Z`); `missing` -> null.
+
+    Built with a cast to string (`2025-03-14 09:12:44`) and two string kernels: about eight
+    times faster than `strftime`.
+    """
+    mask = None if missing is None else np.asarray(missing, dtype=bool)
+    text = pc.replace_substring(_ts(seconds, mask).cast(pa.string()), " ", "T")
+    return pc.binary_join_element_wise(text, "Z", "")
 
 
 def month_of(seconds: np.ndarray) -> pa.Array:
-    arr = pa.array(np.asarray(seconds, dtype=np.int64)).cast(pa.timestamp("s", tz="UTC"))
-    return pc.strftime(arr, format="%Y-%m")
+    return pc.utf8_slice_codeunits(_ts(seconds).cast(pa.string()), 0, 7)
 
 
 def ymd(days: np.ndarray, missing: np.ndarray | None = None, fmt: str = "%Y-%m-%d") -> pa.Array:
     mask = None if missing is None else np.asarray(missing, dtype=bool)
-    arr = pa.array(np.asarray(days, dtype=np.int64) * 86_400, type=pa.int64(), mask=mask)
-    return pc.strftime(arr.cast(pa.timestamp("s", tz="UTC")), format=fmt)
+    ts = _ts(np.asarray(days, dtype=np.int64) * 86_400, mask)
+    if fmt == "%Y-%m-%d":
+        return pc.utf8_slice_codeunits(ts.cast(pa.string()), 0, 10)
+    return pc.strftime(ts, format=fmt)
+
+
+def zfill_arrow(prefix: str, values: np.ndarray, width: int) -> pa.Array:
+    """`prefix` + zero-padded integers, as an Arrow string array (vectorised in C++)."""
+    digits = pc.utf8_lpad(
+        pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string()), width, "0"
+    )
+    return pc.binary_join_element_wise(prefix, digits, "")
 
 
 def zfill(prefix: str, values: np.ndarray, width: int) -> np.ndarray:
-    return (prefix + pd.Series(np.asarray(values)).astype(str).str.zfill(width)).to_numpy(dtype=object)
+    return zfill_arrow(prefix, values, width).to_numpy(zero_copy_only=False)
 
 
 def hex_ids(prefix: str, values: np.ndarray) -> np.ndarray:
@@ -51,29 +70,56 @@ def hex_ids(prefix: str, values: np.ndarray) -> np.ndarray:
     import binascii
 
     hexed = np.frombuffer(binascii.hexlify(raw), dtype="S16").astype(str)
-    return np.char.add(prefix, hexed).astype(object)
+    return np.char.add(prefix, hexed) if prefix else hexed
 
 
-def copy_monthly(con: duckdb.DuckDBPyConnection, select_sql: str, month_col: str,
-                 order_by: str, directory: Path, stem: str, fmt: str) -> dict[str, int]:
-    """Write `select_sql` (must expose `month_col`) as one file per month; returns rows per file."""
+def nest(parent_keys: np.ndarray, child_keys: np.ndarray, child: pa.StructArray) -> pa.ListArray:
+    """A list column aligned with `parent_keys` (sorted) from children sorted by their key."""
+    lo = np.searchsorted(child_keys, parent_keys, "left")
+    hi = np.searchsorted(child_keys, parent_keys, "right")
+    if not np.array_equal(lo[1:], hi[:-1]) or (lo.size and (lo[0] != 0 or hi[-1] != len(child))):
+        raise ValueError("children must be sorted by parent key and cover exactly the parents")
+    offsets = np.concatenate([lo[:1], hi]).astype(np.int32) if lo.size else np.zeros(1, np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), child)
+
+
+def struct(**columns) -> pa.StructArray:
+    arrays = [
+        c if isinstance(c, pa.Array) else pa.array(c, from_pandas=True) for c in columns.values()
+    ]
+    return pa.StructArray.from_arrays(arrays, names=list(columns))
+
+
+def copy_monthly(
+    con: duckdb.DuckDBPyConnection,
+    table: pa.Table,
+    month: pa.Array | np.ndarray,
+    sort_key: str,
+    directory: Path,
+    stem: str,
+    fmt: str,
+    drop: list[str] | None = None,
+) -> dict[str, int]:
+    """Write an Arrow table as one file per month (rows ordered by `sort_key`) through DuckDB."""
     directory.mkdir(parents=True, exist_ok=True)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _monthly AS {select_sql}").fetchall()
-    months = [r[0] for r in con.execute(
-        f"SELECT DISTINCT {month_col} FROM _monthly ORDER BY 1").fetchall()]
+    month = pa.array(month) if not isinstance(month, pa.Array | pa.ChunkedArray) else month
+    helper = pa.table({"m": month, "k": table[sort_key]})
+    order = pc.sort_indices(helper, sort_keys=[("m", "ascending"), ("k", "ascending")])
+    table = table.take(order)
+    if drop:
+        table = table.drop_columns(drop)
+    months = pc.take(month, order).to_numpy(zero_copy_only=False).astype(str)
+    bounds = np.flatnonzero(np.r_[True, months[1:] != months[:-1], True])
     ext = "jsonl" if fmt == "json" else "csv"
     options = "FORMAT JSON" if fmt == "json" else "FORMAT CSV, HEADER true"
-    sizes = dict(con.execute(
-        f"SELECT {month_col}, count(*) FROM _monthly GROUP BY 1").fetchall())
     counts = {}
-    for month in months:
-        path = directory / f"{stem}_{month}.{ext}"
-        con.execute(
-            f"COPY (SELECT * EXCLUDE ({month_col}) FROM _monthly WHERE {month_col} = '{month}' "
-            f"ORDER BY {order_by}) TO '{path}' ({options})"
-        ).fetchall()
-        counts[str(path)] = int(sizes[month])
-    con.execute("DROP TABLE _monthly").fetchall()
+    for lo, hi in itertools.pairwise(bounds):
+        part = table.slice(int(lo), int(hi - lo))
+        path = directory / f"{stem}_{months[lo]}.{ext}"
+        con.register("_month_part", part)
+        con.execute(f"COPY (SELECT * FROM _month_part) TO '{path}' ({options})").fetchall()
+        con.unregister("_month_part")
+        counts[str(path)] = int(hi - lo)
     return counts
 
 
@@ -91,16 +137,16 @@ def write_parquet(table: pa.Table, path: Path) -> int:
 
 POS_SCHEMA = {
     "stores": "store_id TEXT PRIMARY KEY, name TEXT, kind TEXT, street TEXT, postcode TEXT, "
-              "city TEXT, country TEXT, opened_on TEXT, generic_email TEXT, updated_at TEXT",
+    "city TEXT, country TEXT, opened_on TEXT, generic_email TEXT, updated_at TEXT",
     "loyalty_cards": "card_id TEXT PRIMARY KEY, store_id TEXT, issued_at TEXT, first_name TEXT, "
-                     "last_name TEXT, email TEXT, phone TEXT, birth_date TEXT, street TEXT, "
-                     "postcode TEXT, city TEXT, country TEXT, status TEXT, updated_at TEXT",
+    "last_name TEXT, email TEXT, phone TEXT, birth_date TEXT, street TEXT, "
+    "postcode TEXT, city TEXT, country TEXT, status TEXT, updated_at TEXT",
     "receipts": "receipt_id TEXT PRIMARY KEY, store_id TEXT, register_id TEXT, staff_id TEXT, "
-                "card_id TEXT, sold_at TEXT, total_amount REAL, currency TEXT, "
-                "payment_method TEXT, is_return INTEGER, original_receipt_id TEXT, updated_at TEXT",
+    "card_id TEXT, sold_at TEXT, total_amount REAL, currency TEXT, "
+    "payment_method TEXT, is_return INTEGER, original_receipt_id TEXT, updated_at TEXT",
     "receipt_lines": "receipt_id TEXT, line_no INTEGER, sku TEXT, quantity INTEGER, "
-                     "unit_price REAL, discount REAL, line_amount REAL, updated_at TEXT, "
-                     "PRIMARY KEY (receipt_id, line_no)",
+    "unit_price REAL, discount REAL, line_amount REAL, updated_at TEXT, "
+    "PRIMARY KEY (receipt_id, line_no)",
 }
 
 
@@ -123,7 +169,9 @@ def sqlite_insert(db: sqlite3.Connection, table: str, data: pa.Table, chunk: int
     with db:
         for batch in data.to_batches(max_chunksize=chunk):
             columns = [c.to_pylist() for c in batch.columns]
-            db.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", zip(*columns, strict=True))
+            db.executemany(
+                f"INSERT INTO {table} ({cols}) VALUES ({marks})", zip(*columns, strict=True)
+            )
     return data.num_rows
 
 
@@ -146,7 +194,11 @@ def write_xlsx(path: Path, header: list[str], rows: Iterable[list]) -> None:
             data = src.read(name)
             if name == "docProps/core.xml":
                 text = data.decode("utf-8")
-                text = re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms)", rf"\g<1>{fixed}\g<3>", text)
+                text = re.sub(
+                    r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms)",
+                    rf"\g<1>{fixed}\g<3>",
+                    text,
+                )
                 data = text.encode("utf-8")
             info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
