@@ -109,7 +109,11 @@ def append(con: duckdb.DuckDBPyConnection, results: Iterable[SuiteResult]) -> in
 
 
 def previous_row_count(con: duckdb.DuckDBPyConnection, asset: str) -> int | None:
-    """Row count observed by the latest run of `asset` without an error-severity failure."""
+    """Row count observed by the latest run of `asset` without an error-severity failure.
+
+    When no earlier run was free of errors (a persistent error elsewhere in the suite), the
+    latest earlier run is the baseline, so the volume check still compares load to load.
+    """
     if not table_exists(con):
         return None
     row = con.execute(
@@ -121,8 +125,8 @@ def previous_row_count(con: duckdb.DuckDBPyConnection, asset: str) -> int | None
         )
         SELECT v.observed_value
         FROM quality.validation_results v JOIN runs r USING (run_id)
-        WHERE v.asset = $asset AND r.ok AND v.expectation = 'row_count_within_tolerance'
-        ORDER BY r.at DESC LIMIT 1
+        WHERE v.asset = $asset AND v.expectation = 'row_count_within_tolerance'
+        ORDER BY r.ok DESC, r.at DESC LIMIT 1
         """,
         {"asset": asset},
     ).fetchall()

@@ -203,3 +203,26 @@ def test_compound_key_duplicates_are_found(warehouse, tmp_path):
     assert not key.success and key.unexpected_count == 2
     assert key.failing_rows[0] == {"person_id": "P1", "channel": "email", "purpose": "marketing"}
     assert _by_id(consent)["person_id_references_customer_360"].success
+
+
+def test_volume_baseline_prefers_runs_without_errors(warehouse):
+    with duckdb.connect(str(warehouse)) as con:
+        history.ensure_table(con)
+
+        def add(run, hour, rows, ok):
+            for exp, sev, success, value in (
+                ("row_count_within_tolerance", "warn", True, rows),
+                ("entity_id_unique", "error", ok, 0),
+            ):
+                con.execute(
+                    "INSERT INTO quality.validation_results (run_id, validated_at, asset, suite, "
+                    "expectation, severity, success, observed_value) VALUES "
+                    "(?, ?, 'raw_shop.orders', 'raw_shop.orders', ?, ?, ?, ?)",
+                    [run, NOW + dt.timedelta(hours=hour), exp, sev, success, json.dumps(value)],
+                )
+
+        add("r1", 1, 100.0, False)
+        assert history.previous_row_count(con, "raw_shop.orders") == 100  # fallback
+        add("r2", 2, 120.0, True)
+        add("r3", 3, 500.0, False)
+        assert history.previous_row_count(con, "raw_shop.orders") == 120  # last error-free run
