@@ -185,8 +185,8 @@ def normalize_email_series(values: pd.Series) -> pd.Series:
 def email_match_key_series(values: pd.Series, gmail_dots: bool = True) -> pd.Series:
     """Vectorised :func:`email_match_key`."""
     email = normalize_email_series(values).astype("str")
-    local = email.str.extract(r"^(.*)@[^@]*$", expand=False)
-    domain = email.str.extract(r"@([^@]*)$", expand=False)
+    local = email.str.replace(r"@[^@]*$", "", regex=True)
+    domain = email.str.replace(r"^.*@", "", regex=True)
     domain = domain.replace(EMAIL_DOMAIN_TYPOS)
     local = local.str.replace(r"\+.*$", "", regex=True)
     is_gmail = domain.isin(list(_GMAIL_DOMAINS)) & gmail_dots
@@ -349,6 +349,38 @@ def normalize_phone_series(
         )
         out = out.where(~rest, parsed)
     return out.where(out.notna(), None)
+
+
+def is_mobile_series(e164: pd.Series) -> np.ndarray:
+    """True for E.164 numbers in their country's mobile ranges (phonenumbers metadata).
+
+    Vectorised per country code present. A mobile belongs to one person, unlike a household
+    landline, which is what the engine's phone conflict check relies on.
+    """
+    s = _as_text_series(e164.astype(object))
+    out = np.zeros(len(s), dtype=bool)
+    present = s.notna().to_numpy()
+    if not present.any():
+        return out
+    prefixes = set()
+    for width in (2, 3, 4):
+        prefixes |= set(s[present].str.slice(1, width).dropna().unique().tolist())
+    for cc_text in sorted(prefixes):
+        if not cc_text.isdigit() or int(cc_text) not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            continue
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[int(cc_text)]
+        patterns = []
+        for region in regions:
+            meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+            if meta is not None and meta.mobile is not None and meta.mobile.national_number_pattern:
+                patterns.append(meta.mobile.national_number_pattern)
+        if not patterns:
+            continue
+        start = s.str.startswith("+" + cc_text).fillna(False).to_numpy(dtype=bool)
+        nsn = s.where(start).str.slice(1 + len(cc_text))
+        hit = nsn.str.fullmatch("|".join(f"(?:{p})" for p in patterns)).fillna(False)
+        out |= start & hit.to_numpy(dtype=bool)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

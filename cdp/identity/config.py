@@ -150,11 +150,18 @@ class Probabilistic(_Strict):
         return self
 
 
-class BirthDateConflicts(_Strict):
-    """Links of ``rules`` are refused when they would join two different known birth dates."""
+class Conflicts(_Strict):
+    """Links of ``rules`` are refused when they would join records that cannot be one person.
+
+    ``birth_date``: two different known birth dates (a typo or day/month swap is not a
+    difference). ``mobile_phone``: two different mobile numbers (a household landline is
+    shared, a mobile is not).
+    """
 
     enabled: bool = True
     rules: list[str] = Field(default_factory=lambda: ["email", "phone", "probabilistic"])
+    birth_date: bool = True
+    mobile_phone: bool = True
 
 
 class IdentityConfig(_Strict):
@@ -167,7 +174,7 @@ class IdentityConfig(_Strict):
     name_compatibility_threshold: float = Field(default=0.85, ge=0, le=1)
     probabilistic: Probabilistic
     max_cluster_size: int = Field(default=100, ge=2)
-    birth_date_conflicts: BirthDateConflicts = Field(default_factory=BirthDateConflicts)
+    conflicts: Conflicts = Field(default_factory=Conflicts)
 
     @model_validator(mode="after")
     def _unique_rules(self) -> IdentityConfig:
@@ -182,9 +189,9 @@ class IdentityConfig(_Strict):
     @model_validator(mode="after")
     def _known_conflict_rules(self) -> IdentityConfig:
         known = {r.name for r in self.deterministic} | {"probabilistic"}
-        unknown = set(self.birth_date_conflicts.rules) - known
+        unknown = set(self.conflicts.rules) - known
         if unknown:
-            raise ValueError(f"birth_date_conflicts.rules: unknown rule(s) {sorted(unknown)}")
+            raise ValueError(f"conflicts.rules: unknown rule(s) {sorted(unknown)}")
         return self
 
     def rule_priority(self) -> dict[str, int]:

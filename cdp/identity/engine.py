@@ -241,25 +241,35 @@ def _normalised_blocklist_values(id_type: str, values: list[str], config: Identi
 
 
 def _apply_blocklists(table: pd.DataFrame, config: IdentityConfig, report: list[dict]):
-    blocked = pd.Series(False, index=table.index)
+    """Drop identifier rows whose value is blocklisted (regexes run once per distinct value)."""
+    blocked = np.zeros(len(table), dtype=bool)
+    types = table["id_type"].to_numpy()
     for key, bl in config.blocklist.items():
-        scope = pd.Series(True, index=table.index) if key == "*" else table["id_type"].eq(key)
+        scope = np.ones(len(table), bool) if key == "*" else types == key
         if not scope.any():
             continue
-        vals = _normalised_blocklist_values(key, bl.values, config) if key != "*" else set()
+        sub = table[scope]
+        values = pd.concat([sub["value"], sub["alt"]], ignore_index=True)
+        codes, uniques = pd.factorize(values)
+        uniq = pd.Series(uniques, dtype="str")
         if key == "*":
-            vals = {v.lower() for v in bl.values}
-            hit = scope & table["value"].str.lower().isin(list(vals))
+            hit_u = (
+                uniq.str.lower()
+                .isin([v.lower() for v in bl.values])
+                .to_numpy(dtype=bool, copy=True)
+            )
         else:
-            hit = scope & (table["value"].isin(list(vals)) | table["alt"].isin(list(vals)))
+            vals = _normalised_blocklist_values(key, bl.values, config)
+            hit_u = uniq.isin(list(vals)).to_numpy(dtype=bool, copy=True)
         for pattern in bl.patterns:
             with warnings.catch_warnings():  # "pattern has match groups": intended
                 warnings.simplefilter("ignore", UserWarning)
-                hit |= scope & (
-                    table["value"].str.contains(pattern, regex=True).fillna(False).astype(bool)
-                    | table["alt"].str.contains(pattern, regex=True).fillna(False).astype(bool)
+                hit_u = hit_u | uniq.str.contains(pattern, regex=True).fillna(False).to_numpy(
+                    dtype=bool
                 )
-        blocked |= hit
+        hit = hit_u[codes]
+        m = len(sub)
+        blocked[np.flatnonzero(scope)] |= hit[:m] | hit[m:]
     if blocked.any():
         counts = table[blocked].groupby(["id_type", "value"]).size().reset_index(name="count")
         for row in counts.itertuples(index=False):
@@ -488,19 +498,21 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return labels
 
 
-def _atom_birth_dates(labels: np.ndarray, birth: pd.Series) -> np.ndarray:
-    """Most frequent birth date (ISO text, '' when none) of each component."""
-    frame = pd.DataFrame({"atom": labels, "bd": birth.to_numpy()}).dropna()
+def _atom_modes(labels: np.ndarray, values: pd.Series) -> np.ndarray:
+    """Most frequent non-missing value (text, '' when none) of each component."""
+    frame = pd.DataFrame({"atom": labels, "v": values.to_numpy()}).dropna()
     out = np.full(labels.max() + 1 if len(labels) else 0, "", dtype=object)
     if len(frame):
-        mode = frame.value_counts(["atom", "bd"]).reset_index().drop_duplicates("atom")
-        out[mode["atom"].to_numpy()] = mode["bd"].to_numpy()
+        mode = frame.value_counts(["atom", "v"]).reset_index().drop_duplicates("atom")
+        out[mode["atom"].to_numpy()] = mode["v"].to_numpy()
     return out
 
 
-def _conflicting_dates(da: np.ndarray, db: np.ndarray) -> np.ndarray:
-    """Both present, different, and not a typo of each other."""
+def _conflicting(da: np.ndarray, db: np.ndarray, dates: bool) -> np.ndarray:
+    """Both present and different (for dates: and not a typo of each other)."""
     both = (da != "") & (db != "") & (da != db)
+    if not dates:
+        return both
     out = np.zeros(len(da), dtype=bool)
     sel = np.flatnonzero(both)
     if len(sel):
@@ -508,59 +520,73 @@ def _conflicting_dates(da: np.ndarray, db: np.ndarray) -> np.ndarray:
     return out
 
 
-def _drop_birth_date_conflicts(
+def _drop_conflicting_links(
     n: int, edges: pd.DataFrame, norm: pd.DataFrame, config: IdentityConfig, report: list
 ) -> pd.DataFrame:
-    """Refuse links of the checked rules that would put two different birth dates together.
+    """Refuse links of the checked rules that would join records that cannot be one person.
 
     Rules are applied in priority order. The rules not checked (exact identifiers) form the
     starting groups; each checked rule's edges are then kept only between groups whose birth
-    dates (most frequent in each group) do not conflict, and, when a rule's edges chain groups
-    with conflicting dates through a third one, that rule's edges inside the resulting group
-    are dropped as well. Father and son with the same name at the same address, or two
-    homonyms sharing a mistyped e-mail, stay apart when their birth dates are known.
+    dates / mobile numbers (most frequent in each group) do not conflict, and, when a rule's
+    edges chain conflicting groups through a third one, that rule's edges inside the resulting
+    group are dropped as well. Father and son with the same name at the same address, or two
+    homonyms sharing an e-mail address, stay apart when their birth dates or mobiles are known.
     """
-    checked = set(config.birth_date_conflicts.rules)
+    conf = config.conflicts
+    attributes: list[tuple[str, pd.Series, bool]] = []
+    if conf.birth_date:
+        attributes.append(("birth_date", norm["birth_date"], True))
+    if conf.mobile_phone:
+        phone = norm["phone"]
+        attributes.append(("mobile_phone", phone.where(nz.is_mobile_series(phone), None), False))
+    if not attributes:
+        return edges
     priority = config.rule_priority()
     prio = edges["rule"].map(priority).to_numpy()
-    is_checked = edges["rule"].isin(list(checked)).to_numpy()
+    is_checked = edges["rule"].isin(list(conf.rules)).to_numpy()
     keep = ~is_checked
-    birth = norm["birth_date"]
     a_all, b_all = edges["a"].to_numpy(), edges["b"].to_numpy()
-    dropped = 0
+    refused: dict[str, int] = {}
     for level in sorted(set(prio[is_checked].tolist())):
         labels = _components(n, a_all[keep], b_all[keep])
-        dates = _atom_birth_dates(labels, birth)
         batch = np.flatnonzero(is_checked & (prio == level))
-        la, lb = labels[a_all[batch]], labels[b_all[batch]]
-        ok = ~_conflicting_dates(dates[la], dates[lb])
-        # chains: a group formed by this batch must not hold conflicting dates
+        ok = np.ones(len(batch), dtype=bool)
+        modes = {}
+        for name, values, dates in attributes:
+            modes[name] = _atom_modes(labels, values)
+            m = modes[name]
+            bad = _conflicting(m[labels[a_all[batch]]], m[labels[b_all[batch]]], dates)
+            refused[name] = refused.get(name, 0) + int((bad & ok).sum())
+            ok &= ~bad
+        # chains: a group formed by this batch must not hold conflicting values
         trial = keep.copy()
         trial[batch[ok]] = True
         new_labels = _components(n, a_all[trial], b_all[trial])
-        atoms = pd.DataFrame({"group": new_labels, "bd": dates[labels]})
-        atoms = atoms[atoms["bd"] != ""].drop_duplicates()
-        span = atoms.groupby("group")["bd"].agg(["min", "max"])
-        span = span[span["min"] != span["max"]]
-        if len(span):
-            bad_groups = span.index[
-                _conflicting_dates(span["min"].to_numpy(), span["max"].to_numpy())
-            ]
-            in_bad = np.isin(new_labels[a_all[batch]], bad_groups)
-            ok &= ~in_bad
+        for name, _values, dates in attributes:
+            atoms = pd.DataFrame({"group": new_labels, "v": modes[name][labels]})
+            atoms = atoms[atoms["v"] != ""].drop_duplicates()
+            span = atoms.groupby("group")["v"].agg(["min", "max"])
+            span = span[span["min"] != span["max"]]
+            if len(span):
+                bad_groups = span.index[
+                    _conflicting(span["min"].to_numpy(), span["max"].to_numpy(), dates)
+                ]
+                chained = np.isin(new_labels[a_all[batch]], bad_groups) & ok
+                refused[name] = refused.get(name, 0) + int(chained.sum())
+                ok &= ~chained
         keep[batch[ok]] = True
-        dropped += int((~ok).sum())
-    if dropped:
-        report.append(
-            dict(
-                kind="birth_date_conflict",
-                rule=None,
-                id_type=None,
-                value=None,
-                count=dropped,
-                detail="links refused because they would join records with different birth dates",
+    for name, count in refused.items():
+        if count:
+            report.append(
+                dict(
+                    kind="conflict",
+                    rule=None,
+                    id_type=name,
+                    value=None,
+                    count=count,
+                    detail=f"links refused: they would join records with different {name}s",
+                )
             )
-        )
     return edges[keep]
 
 
@@ -759,8 +785,8 @@ def resolve(
     edges = pd.concat([det, prob_edges], ignore_index=True)
     edges["a"] = edges["a"].astype(np.int64)
     edges["b"] = edges["b"].astype(np.int64)
-    if config.birth_date_conflicts.enabled:
-        edges = _drop_birth_date_conflicts(n, edges, norm, config, report)
+    if config.conflicts.enabled:
+        edges = _drop_conflicting_links(n, edges, norm, config, report)
     labels, edges = _cluster(n, edges, config, norm["record_id"], report)
     # how each record joined: its strongest incident edge
     priority = config.rule_priority()

@@ -485,14 +485,11 @@ def test_birth_date_conflict_keeps_father_and_son_apart(config):
     assert same(result, "shop_customer:1", "pos_card:C1")
     assert same(result, "pos_card:C2", "clienteling:X")
     assert not same(result, "shop_customer:1", "pos_card:C2")
-    assert (result.cluster_report["kind"] == "birth_date_conflict").any()
+    rep = result.cluster_report
+    assert ((rep["kind"] == "conflict") & (rep["id_type"] == "birth_date")).any()
     # switched off, name + address alone join them (which is why the check exists)
     off = config.model_copy(
-        update={
-            "birth_date_conflicts": config.birth_date_conflicts.model_copy(
-                update={"enabled": False}
-            )
-        }
+        update={"conflicts": config.conflicts.model_copy(update={"enabled": False})}
     )
     assert same(resolve(records, identifiers, off), "shop_customer:1", "pos_card:C2")
 
@@ -563,3 +560,48 @@ def test_birth_date_conflict_shared_email_of_homonyms(config):
     )
     result = resolve(other, None, config)
     assert not same(result, "a:1", "b:1")
+
+
+def test_mobile_conflict_keeps_homonyms_sharing_an_email_apart(config):
+    records = recs(
+        {
+            "record_id": "shop_customer:1",
+            "first_name": "Daniel",
+            "last_name": "Leroy",
+            "email": "danielleroy@gmail.com",
+            "phone": "06 16 91 22 83",
+        },
+        {
+            "record_id": "esp_contact:2",
+            "first_name": "Daniel",
+            "last_name": "Leroy",
+            "email": "danielleroy@gmail.com",
+            "phone": "06 64 24 31 79",
+        },
+        {
+            "record_id": "esp_contact:3",
+            "first_name": "Daniel",
+            "last_name": "Leroy",
+            "email": "danielleroy@gmail.com",
+        },
+        # a shared landline is no conflict
+        {
+            "record_id": "pos_card:4",
+            "first_name": "Lucie",
+            "last_name": "Roy",
+            "email": "lucie@free.fr",
+            "phone": "01 45 67 89 12",
+        },
+        {
+            "record_id": "pos_card:5",
+            "first_name": "Lucie",
+            "last_name": "Roy",
+            "email": "lucie@free.fr",
+            "phone": "06 12 44 55 66",
+        },
+    )
+    result = resolve(records, None, config)
+    assert not same(result, "shop_customer:1", "esp_contact:2")
+    assert same(result, "pos_card:4", "pos_card:5")
+    rep = result.cluster_report
+    assert ((rep["kind"] == "conflict") & (rep["id_type"] == "mobile_phone")).any()

@@ -217,3 +217,10 @@ def test_birth_date_series():
     s = pd.Series(["1985-03-12", "12/03/1985", None, "nonsense"])
     assert nz.parse_birth_date_series(s).tolist() == ["1985-03-12", "1985-03-12", None, None]
     assert nz.parse_birth_date_series(pd.Series([31118.0])).tolist() == ["1985-03-12"]
+
+
+def test_is_mobile_series():
+    phones = pd.Series(
+        ["+33612345678", "+33145678912", "+393261234567", "+442079460958", "+447911123456", None]
+    )
+    assert nz.is_mobile_series(phones).tolist() == [True, False, True, False, True, False]
