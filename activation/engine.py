@@ -196,40 +196,40 @@ class SyncEngine:
             raise ValueError(f"sync {sync.name}: the source must return a person_id column")
         struct = ", ".join(f"'{n}': ({e})" for n, e in fields.items()) or "'_': NULL"
         key_expr = f"CAST(({sync.key}) AS VARCHAR)"
+        # one pass over the source: key, person, consent flag, and the hash of the mapped
+        # fields for consented rows with a key
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _act_src AS
-            SELECT {key_expr} AS _key, s.person_id AS _person_id,
-                   coalesce(s.person_id IN ({consent_table_sql(con, self.channel)}), false)
-                     AS _consented
-            FROM ({src}) AS s"""
+            SELECT _key, _person_id, _consented,
+                   CASE WHEN _consented AND _key IS NOT NULL
+                        THEN md5(CAST(to_json(_fields) AS VARCHAR)) END AS _hash
+            FROM (
+                SELECT {key_expr} AS _key, s.person_id AS _person_id,
+                       coalesce(s.person_id IN ({consent_table_sql(con, self.channel)}), false)
+                         AS _consented,
+                       {{{struct}}} AS _fields
+                FROM ({src}) AS s
+            )"""
         )
-        total, skipped_consent, null_keys = con.execute(
-            """SELECT count(*), count(*) FILTER (WHERE NOT _consented),
+        skipped_consent, null_keys = con.execute(
+            """SELECT count(*) FILTER (WHERE NOT _consented),
                       count(*) FILTER (WHERE _consented AND _key IS NULL)
                FROM _act_src"""
         ).fetchall()[0]
-        del total
-        # hash only consented rows with a key, one row per key (lowest person_id wins)
+        # one row per key (the lowest person_id wins a shared key)
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _act_desired AS
-            SELECT _key, _person_id, _hash FROM (
-                SELECT {key_expr} AS _key, s.person_id AS _person_id,
-                       md5(CAST(to_json({{{struct}}}) AS VARCHAR)) AS _hash,
-                       row_number() OVER (
-                           PARTITION BY {key_expr} ORDER BY s.person_id) AS _dup
-                FROM ({src}) AS s
-                SEMI JOIN (SELECT DISTINCT _person_id FROM _act_src WHERE _consented) c
-                  ON c._person_id = s.person_id
-                WHERE {key_expr} IS NOT NULL
-            ) WHERE _dup = 1"""
+            """CREATE OR REPLACE TEMP TABLE _act_desired AS
+            SELECT _key, min(_person_id) AS _person_id, arg_min(_hash, _person_id) AS _hash,
+                   count(*) AS _n
+            FROM _act_src WHERE _consented AND _key IS NOT NULL
+            GROUP BY _key"""
         )
-        (eligible,) = con.execute(
-            "SELECT count(*) FROM _act_src WHERE _consented AND _key IS NOT NULL"
-        ).fetchall()[0]
-        (desired,) = con.execute("SELECT count(*) FROM _act_desired").fetchall()[0]
+        (duplicates,) = con.execute("SELECT coalesce(sum(_n - 1), 0) FROM _act_desired").fetchall()[
+            0
+        ]
         con.execute("DROP TABLE _act_src")
         run.skipped_consent = int(skipped_consent)
-        run.skipped_invalid = int(null_keys) + int(eligible) - int(desired)
+        run.skipped_invalid = int(null_keys) + int(duplicates)
 
         mode = sync.mode
         name = sync.name.replace("'", "''")
