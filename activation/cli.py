@@ -117,8 +117,16 @@ def _sync(args: argparse.Namespace) -> int:
     if args.name not in by_name:
         print(f"error: unknown sync {args.name!r}; known: {', '.join(sorted(by_name))}")
         return 2
-    with _connect(settings) as con:
-        run = run_sync(con, by_name[args.name], dry_run=args.dry_run)
+    import duckdb
+
+    from activation.destinations import DestinationConfigError
+
+    try:
+        with _connect(settings) as con:
+            run = run_sync(con, by_name[args.name], dry_run=args.dry_run)
+    except (duckdb.Error, DestinationConfigError, ValueError, LookupError) as exc:
+        print(f"error: sync {args.name}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        return 2
     if not args.dry_run:
         print(
             f"sync {run.sync_name} run {run.run_id}: {run.status}; added {run.added}, "

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ def run_demo_syncs(settings) -> str:
             "webhook": stack.enter_context(WebhookReceiver(creds["CDP_DEMO_WEBHOOK_SECRET"])),
         }
         work = Path(tempfile.mkdtemp(prefix="cdp-demo-sftp-"))
+        stack.callback(shutil.rmtree, work, True)
         sftp = start_sftp(work)
         stack.callback(sftp.stop)
         targets["sftp"] = sftp
