@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
-from data_quality.suites import get_suite
+from data_quality.suites import all_suites, get_suite
 from orchestration.quality import build_defs, present_asset_keys
 from orchestration.quality.assets import QUARANTINE_KEY, build_quarantine_asset
 from orchestration.quality.checks import build_suite_check
@@ -31,17 +31,17 @@ def _graph(marker, *, duplicate_person: bool, blocking: bool = True):
 
 
 def test_location_definitions_load_with_the_current_tree():
-    defs = dg.Definitions.merge(
-        dg.Definitions(
-            executor=dg.in_process_executor, resources={"warehouse": WarehouseResource()}
-        ),
-        build_defs(present_asset_keys()),
-    )
+    from orchestration.definitions import defs
+
+    defs.get_repository_def().get_all_jobs()
     graph = defs.resolve_asset_graph()
     assert QUARANTINE_KEY in graph.get_all_asset_keys()
-    # every check targets an asset some domain defines (no phantom assets)
-    present = present_asset_keys() | {QUARANTINE_KEY}
-    assert {k.asset_key for k in graph.asset_check_keys} <= present
+    suite_checks = {k.asset_key for k in graph.asset_check_keys if k.name == "quality_suite"}
+    present = present_asset_keys()
+    # a check for every contract table some domain defines, and none for absent tables
+    assert suite_checks == {dg.AssetKey(s.asset_key) for s in all_suites()} & present
+    assert dg.AssetKey(["raw_shop", "orders"]) in suite_checks  # ingestion has landed
+    assert {k.asset_key for k in graph.asset_check_keys} <= graph.get_all_asset_keys()
 
 
 def test_checks_exist_only_for_present_assets_and_block_activation_marts():
