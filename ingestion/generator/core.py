@@ -1244,6 +1244,7 @@ def build_esp_contacts(
         "esp_contact",
         keys[real],
         {k: (v[real] if isinstance(v, np.ndarray) else v) for k, v in view.items()},
+        address=False,
     )
     ctx.add_identity(
         "esp_contact",
@@ -1913,7 +1914,7 @@ def write_service(ctx: Ctx, web_orders: pd.DataFrame) -> None:
             "csv",
         )
     )
-    log_view(ctx.log, "service_ticket", keys, view)
+    log_view(ctx.log, "service_ticket", keys, view, address=False)
     ctx.add_identity("service_ticket", keys, tp)
     ctx.add_seen("service_ticket", keys, tp, email=email, phone=phone)
 

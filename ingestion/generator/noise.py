@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from unidecode import unidecode
 
 from ingestion.generator.names import DOMAIN_TYPOS, NICKNAMES
@@ -104,33 +106,46 @@ EMAIL_VARIANTS = (
 )
 
 
+def _choose(codes: np.ndarray, variants: list[pa.Array]) -> np.ndarray:
+    """Per row, the variant named by its code (one Arrow `choose`, no Python loop)."""
+    out = pc.choose(pa.array(np.asarray(codes, dtype=np.int8)), *variants)
+    return out.to_numpy(zero_copy_only=False)
+
+
+def _join(*parts, sep: str = "") -> pa.Array:
+    return pc.binary_join_element_wise(*parts, sep)
+
+
 def email_variants(email: np.ndarray, alt: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Apply e-mail variant codes (vectorised with pandas string methods)."""
-    s = pd.Series(email, dtype=object)
-    out = s.copy()
-    local = s.str.split("@").str[0]
-    domain = s.str.split("@").str[1]
-    m = codes == E_CASE
-    out[m] = local[m].str.capitalize() + "@" + domain[m].str.capitalize()
-    m = codes == E_UPPER
-    out[m] = s[m].str.upper()
-    m = codes == E_PLUS
-    out[m] = local[m] + "+horizon@" + domain[m]
-    m = (codes == E_DOTS) & (domain == "gmail.com").to_numpy()
-    loc = local[m]
-    has_dot = loc.str.contains(".", regex=False)
-    undotted = loc.str.replace(".", "", regex=False)
-    dotted = loc.str.slice(0, 3) + "." + loc.str.slice(3)
-    out[m] = undotted.where(has_dot, dotted) + "@gmail.com"
-    m = codes == E_DOMAIN_TYPO
-    out[m] = local[m] + "@" + domain[m].map(lambda d: DOMAIN_TYPOS.get(d, d + "m"))
-    m = codes == E_ALT
-    out[m] = pd.Series(alt, dtype=object)[m]
-    m = codes == E_MISSING
-    out[m] = None
-    m = codes == E_SPACES
-    out[m] = " " + s[m] + " "
-    return out.to_numpy(dtype=object)
+    """Apply e-mail variant codes; every variant is computed with Arrow string kernels."""
+    e = pa.array(np.asarray(email, dtype=object), pa.string(), from_pandas=True)
+    n = len(e)
+    parts = pc.split_pattern(e, "@", max_splits=1)
+    local = pc.list_element(parts, 0)
+    domain = pc.list_element(parts, 1)
+    gmail = pc.equal(domain, "gmail.com")
+    dotted = pc.if_else(
+        pc.match_substring(local, "."),
+        pc.replace_substring(local, ".", ""),
+        _join(pc.utf8_slice_codeunits(local, 0, 3), pc.utf8_slice_codeunits(local, 3), sep="."),
+    )
+    typo_keys = pa.array(list(DOMAIN_TYPOS))
+    typo_idx = pc.index_in(domain, value_set=typo_keys)
+    typo_dom = pc.coalesce(
+        pc.take(pa.array(list(DOMAIN_TYPOS.values())), typo_idx), _join(domain, "m")
+    )
+    variants = [
+        e,
+        _join(pc.utf8_capitalize(local), pc.utf8_capitalize(domain), sep="@"),
+        pc.utf8_upper(e),
+        _join(local, domain, sep="+horizon@"),
+        pc.if_else(gmail, _join(dotted, domain, sep="@"), e),
+        _join(local, typo_dom, sep="@"),
+        pa.array(np.asarray(alt, dtype=object), pa.string(), from_pandas=True),
+        pa.nulls(n, pa.string()),
+        _join(" ", e, " "),
+    ]
+    return _choose(codes, variants)
 
 
 # phone format codes
@@ -144,31 +159,27 @@ def format_phones(cc: np.ndarray, nsn: np.ndarray, codes: np.ndarray) -> np.ndar
     French numbers get national styles (`06 12 34 56 78`, `06.12.34.56.78`, `0612345678`);
     other countries get the international styles only.
     """
-    cc_s = pd.Series(cc, dtype=object).astype(str)
-    n = pd.Series(nsn, dtype=object).astype(str)
-    fr = (cc_s == "33").to_numpy()
-    pairs = [n.str.slice(i, i + 2) for i in range(1, 9, 2)]
-    head = n.str.slice(0, 1)
-    spaced_nat = "0" + head + " " + pairs[0] + " " + pairs[1] + " " + pairs[2] + " " + pairs[3]
-    dotted_nat = "0" + head + "." + pairs[0] + "." + pairs[1] + "." + pairs[2] + "." + pairs[3]
-    intl_fr = (
-        "+" + cc_s + " " + head + " " + pairs[0] + " " + pairs[1] + " " + pairs[2] + " " + pairs[3]
+    c = pa.array(np.asarray(cc, dtype=object), pa.string(), from_pandas=True)
+    num = pa.array(np.asarray(nsn, dtype=object), pa.string(), from_pandas=True)
+    fr = pc.equal(c, "33").to_numpy(zero_copy_only=False)
+    head = pc.utf8_slice_codeunits(num, 0, 1)
+    pairs = [pc.utf8_slice_codeunits(num, i, i + 2) for i in range(1, 9, 2)]
+    plus = _join("+", c)
+    intl = pc.if_else(
+        pa.array(fr),
+        _join(plus, head, *pairs, sep=" "),
+        _join(plus, pc.utf8_slice_codeunits(num, 0, 3), pc.utf8_slice_codeunits(num, 3), sep=" "),
     )
-    intl_other = "+" + cc_s + " " + n.str.slice(0, 3) + " " + n.str.slice(3)
-    intl_spaced = intl_fr.where(fr, intl_other)
-    e164 = "+" + cc_s + n
-    out = e164.copy()
-    out[codes == P_INTL_SPACED] = intl_spaced[codes == P_INTL_SPACED]
-    out[codes == P_0033] = ("00" + cc_s + n)[codes == P_0033]
-    m = (codes == P_SPACED) & fr
-    out[m] = spaced_nat[m]
-    m = (codes == P_DOTS) & fr
-    out[m] = dotted_nat[m]
-    m = (codes == P_COMPACT) & fr
-    out[m] = ("0" + n)[m]
-    m = ((codes == P_SPACED) | (codes == P_DOTS) | (codes == P_COMPACT)) & ~fr
-    out[m] = intl_spaced[m]
-    out[codes == P_MISSING] = None
-    res = out.to_numpy(dtype=object)
-    res[pd.isna(nsn)] = None
-    return res
+    variants = [
+        _join(_join("0", head), *pairs, sep=" "),  # P_SPACED
+        intl,  # P_INTL_SPACED
+        _join("00", c, num),  # P_0033
+        _join(_join("0", head), *pairs, sep="."),  # P_DOTS
+        _join("0", num),  # P_COMPACT
+        _join(plus, num),  # P_E164
+        pa.nulls(len(num), pa.string()),  # P_MISSING
+    ]
+    codes = np.asarray(codes).copy()
+    national = (codes == P_SPACED) | (codes == P_DOTS) | (codes == P_COMPACT)
+    codes[national & ~fr] = P_INTL_SPACED
+    return _choose(codes, variants)

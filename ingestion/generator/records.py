@@ -94,7 +94,12 @@ def person_view(
     first, last = np.where(swapped, last, first), np.where(swapped, first, last)
 
     e_codes = Z.draw_codes(n, rng, email_noise)
-    email = Z.email_variants(P["email"].to_numpy()[pidx], P["alt_email"].to_numpy()[pidx], e_codes)
+    email_true = P["email"].to_numpy()[pidx]
+    email = Z.email_variants(email_true, P["alt_email"].to_numpy()[pidx], e_codes)
+    # a requested variant that leaves the value unchanged (no accent to drop...) is not noise
+    f_codes = np.where(first == first_true, Z.EXACT, f_codes).astype(np.int8)
+    l_codes = np.where(last == last_true, Z.EXACT, l_codes).astype(np.int8)
+    e_codes = np.where(email == email_true, Z.E_EXACT, e_codes).astype(np.int8)
 
     use_land = (rng.random(n) < landline_share) & pd.notna(P["landline"].to_numpy()[pidx])
     nsn = np.where(use_land, P["landline"].to_numpy()[pidx], P["mobile"].to_numpy()[pidx])
@@ -133,7 +138,9 @@ def person_view(
     return view
 
 
-def log_view(log: NoiseLog, system: str, keys: np.ndarray, view: dict) -> None:
+def log_view(
+    log: NoiseLog, system: str, keys: np.ndarray, view: dict, address: bool = True
+) -> None:
     names = np.array(Z.NAME_VARIANTS, dtype=object)
     log.add(system, keys, "first_name", names[view["f_codes"]], view["f_codes"] != Z.EXACT)
     log.add(system, keys, "last_name", names[view["l_codes"]], view["l_codes"] != Z.EXACT)
