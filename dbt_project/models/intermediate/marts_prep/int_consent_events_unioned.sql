@@ -1,0 +1,272 @@
+{#- Every consent statement about a person, one row per (statement, person):
+
+    - preference-centre events (stg_consent__events), attached to the person of the shop
+      account they name, else of their e-mail, else of their phone. A grant found through an
+      e-mail or phone shared by several persons is attached to nobody (it cannot be told whose
+      it is); a withdrawal is attached to every person sharing the value (fail closed).
+    - opt-in flags of other systems, which only state a current value: clienteling
+      opt_in_email / opt_in_sms, ESP subscribed_email / subscribed_sms, shop newsletter
+      subscription. A true flag is dated at the record's creation (the earliest moment the
+      grant can be placed), a false flag at the record's last update (the latest), so a flag
+      of uncertain date never outweighs an explicit withdrawal.
+    - ESP unsubscribe events (withdrawal of marketing on the campaign's channel).
+
+    Flags cover purpose `marketing` only. -#}
+
+with
+
+identity_graph as (
+    select
+        record_id,
+        person_id
+    from {{ source('identity', 'identity_graph') }}
+),
+
+contact_points as (
+    select * from {{ ref('int_contact_points_resolved') }}
+),
+
+preference_events as (
+    select * from {{ ref('stg_consent__events') }}
+    where
+        channel in ('email', 'sms', 'phone', 'ads')
+        and purpose in ('marketing', 'profiling')
+        and status in ('granted', 'withdrawn')
+        and occurred_at is not null
+),
+
+clienteling_clients as (
+    select * from {{ ref('stg_clienteling__clients') }}
+),
+
+esp_contacts as (
+    select * from {{ ref('stg_esp__contacts') }}
+),
+
+esp_events as (
+    select * from {{ ref('stg_esp__events') }}
+),
+
+esp_campaigns as (
+    select
+        campaign_id,
+        channel
+    from {{ ref('stg_esp__campaigns') }}
+),
+
+shop_customers as (
+    select * from {{ ref('stg_shop__customers') }}
+),
+
+preference_by_account as (
+    select
+        preference_events.consent_event_id,
+        identity_graph.person_id
+    from preference_events
+    inner join identity_graph
+        on
+            'shop_customer:' || cast(preference_events.customer_id as {{ dbt.type_string() }})
+            = identity_graph.record_id
+),
+
+preference_by_email as (
+    select
+        preference_events.consent_event_id,
+        contact_points.person_id,
+        contact_points.persons_count
+    from preference_events
+    inner join contact_points
+        on
+            contact_points.contact_point_type = 'email'
+            and preference_events.email = contact_points.contact_point_value
+    where preference_events.consent_event_id not in (
+        select preference_by_account.consent_event_id from preference_by_account
+    )
+),
+
+preference_by_phone as (
+    select
+        preference_events.consent_event_id,
+        contact_points.person_id,
+        contact_points.persons_count
+    from preference_events
+    inner join contact_points
+        on
+            contact_points.contact_point_type = 'phone'
+            and preference_events.phone = contact_points.contact_point_value
+    where
+        preference_events.consent_event_id not in (
+            select preference_by_account.consent_event_id from preference_by_account
+        )
+        and preference_events.consent_event_id not in (
+            select preference_by_email.consent_event_id from preference_by_email
+        )
+),
+
+preference_persons as (
+    select
+        consent_event_id,
+        person_id,
+        'shop_customer_id' as resolved_by
+    from preference_by_account
+    union all
+    select
+        preference_by_email.consent_event_id,
+        preference_by_email.person_id,
+        'email' as resolved_by
+    from preference_by_email
+    inner join preference_events
+        on preference_by_email.consent_event_id = preference_events.consent_event_id
+    where preference_by_email.persons_count = 1 or not preference_events.is_granted
+    union all
+    select
+        preference_by_phone.consent_event_id,
+        preference_by_phone.person_id,
+        'phone' as resolved_by
+    from preference_by_phone
+    inner join preference_events
+        on preference_by_phone.consent_event_id = preference_events.consent_event_id
+    where preference_by_phone.persons_count = 1 or not preference_events.is_granted
+),
+
+preference_statements as (
+    select
+        'consent:' || preference_events.consent_event_id as statement_id,
+        preference_persons.person_id,
+        preference_events.channel,
+        preference_events.purpose,
+        preference_events.is_granted,
+        preference_events.occurred_at,
+        coalesce(preference_events.consent_source, 'preference_centre') as source,
+        'consent' as source_system,
+        preference_events.consent_event_id as reference,
+        preference_persons.resolved_by
+    from preference_events
+    inner join preference_persons
+        on preference_events.consent_event_id = preference_persons.consent_event_id
+),
+
+flags as (
+    select
+        'clienteling' as source_system,
+        'clienteling:' || client_id as record_id,
+        client_id as reference,
+        'clienteling_opt_in' as source,
+        'email' as channel,
+        is_opted_in_email as is_granted,
+        created_at,
+        updated_at
+    from clienteling_clients
+    union all
+    select
+        'clienteling' as source_system,
+        'clienteling:' || client_id as record_id,
+        client_id as reference,
+        'clienteling_opt_in' as source,
+        'sms' as channel,
+        is_opted_in_sms as is_granted,
+        created_at,
+        updated_at
+    from clienteling_clients
+    union all
+    select
+        'esp' as source_system,
+        'esp_contact:' || contact_id as record_id,
+        contact_id as reference,
+        'esp_subscription' as source,
+        'email' as channel,
+        is_subscribed_email as is_granted,
+        created_at,
+        updated_at
+    from esp_contacts
+    union all
+    select
+        'esp' as source_system,
+        'esp_contact:' || contact_id as record_id,
+        contact_id as reference,
+        'esp_subscription' as source,
+        'sms' as channel,
+        is_subscribed_sms as is_granted,
+        created_at,
+        updated_at
+    from esp_contacts
+    union all
+    select
+        'shop' as source_system,
+        'shop_customer:' || cast(customer_id as {{ dbt.type_string() }}) as record_id,
+        cast(customer_id as {{ dbt.type_string() }}) as reference,
+        'shop_newsletter' as source,
+        'email' as channel,
+        is_subscribed as is_granted,
+        created_at,
+        updated_at
+    from shop_customers
+),
+
+flag_statements as (
+    select
+        flags.source || ':' || flags.channel || ':' || flags.reference as statement_id,
+        identity_graph.person_id,
+        flags.channel,
+        'marketing' as purpose,
+        flags.is_granted,
+        case
+            when flags.is_granted then coalesce(flags.created_at, flags.updated_at)
+            else coalesce(flags.updated_at, flags.created_at)
+        end as occurred_at,
+        flags.source,
+        flags.source_system,
+        flags.reference,
+        'record' as resolved_by
+    from flags
+    inner join identity_graph
+        on flags.record_id = identity_graph.record_id
+    where flags.is_granted is not null
+),
+
+unsubscribe_statements as (
+    select
+        'esp_unsubscribe:' || esp_events.event_id as statement_id,
+        identity_graph.person_id,
+        coalesce(esp_campaigns.channel, 'email') as channel,
+        'marketing' as purpose,
+        false as is_granted,
+        esp_events.occurred_at,
+        'esp_unsubscribe' as source,
+        'esp' as source_system,
+        esp_events.event_id as reference,
+        'record' as resolved_by
+    from esp_events
+    inner join identity_graph
+        on 'esp_contact:' || esp_events.contact_id = identity_graph.record_id
+    left join esp_campaigns
+        on esp_events.campaign_id = esp_campaigns.campaign_id
+    where esp_events.event_type = 'unsubscribe'
+),
+
+unioned as (
+    select * from preference_statements
+    union all
+    select * from flag_statements
+    union all
+    select * from unsubscribe_statements
+),
+
+final as (
+    select
+        statement_id || '|' || person_id as consent_event_key,
+        person_id,
+        cast(occurred_at as timestamp) as occurred_at,
+        channel,
+        purpose,
+        case when is_granted then 'granted' else 'withdrawn' end as status,
+        is_granted,
+        source,
+        source_system,
+        reference,
+        resolved_by
+    from unioned
+    where occurred_at is not null
+)
+
+select * from final

@@ -1,0 +1,30 @@
+{#- Every consent statement about a person, in time order: preference-centre events and the
+    opt-in flags and unsubscribes of the other systems (see int_consent_events_unioned). -#}
+
+with
+
+consent_events as (
+    select * from {{ ref('int_consent_events_unioned') }}
+),
+
+final as (
+    select
+        consent_event_key,
+        person_id,
+        occurred_at,
+        channel,
+        purpose,
+        status,
+        is_granted,
+        source,
+        source_system,
+        reference,
+        resolved_by,
+        cast(row_number() over (
+            partition by person_id, channel, purpose
+            order by occurred_at asc, is_granted desc, consent_event_key asc
+        ) as integer) as sequence_number
+    from consent_events
+)
+
+select * from final
