@@ -471,9 +471,9 @@ def test_birth_date_conflict_keeps_father_and_son_apart(config):
     }
     records = recs(
         {"record_id": "shop_customer:1", **home, "birth_date": "1960-01-07"},
-        {"record_id": "pos_card:C1", **home},
+        {"record_id": "pos_card:C1", **home, "email": "jean.hamel@free.fr"},
         {"record_id": "pos_card:C2", **home, "birth_date": "1998-07-04"},
-        {"record_id": "clienteling:X", **home},
+        {"record_id": "clienteling:X", **home, "email": "jean.hamel@free.fr"},
     )
     identifiers = ids(
         ("shop_customer:1", "loyalty_card_id", "C1"),
@@ -487,7 +487,7 @@ def test_birth_date_conflict_keeps_father_and_son_apart(config):
     assert not same(result, "shop_customer:1", "pos_card:C2")
     rep = result.cluster_report
     assert ((rep["kind"] == "conflict") & (rep["id_type"] == "birth_date")).any()
-    # switched off, name + address alone join them (which is why the check exists)
+    # switched off, the shared e-mail joins them (which is why the check exists)
     off = config.model_copy(
         update={"conflicts": config.conflicts.model_copy(update={"enabled": False})}
     )
