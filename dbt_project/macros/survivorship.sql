@@ -1,0 +1,100 @@
+{#- Survivorship configuration (var `survivorship`), validated at compile time.
+
+    survivorship:
+      source_trust: [shop_customer, pos_card, ...]     # most trusted first
+      attributes:
+        email: most_recent                             # a rule name, or
+        name: {rule: most_trusted, source_trust: [clienteling, shop_customer]}
+
+    Attributes and the record columns they carry are var `survivorship_attribute_columns`
+    (chosen together from one record so that a name or an address is never stitched from
+    two records). -#}
+
+{#- Rank of a source system in a trust list (1 = most trusted, unknown sources last). -#}
+{% macro trust_rank(column, trust) -%}
+    case {{ column }}
+        {%- for source_system in trust %}
+        when '{{ source_system }}' then {{ loop.index }}
+        {%- endfor %}
+        else {{ trust | length + 1 }}
+    end
+{%- endmacro %}
+
+{#- Unpivot: one row per (person, attribute, record with a value), with the rule and the
+    trust rank of the record's system for that attribute. -#}
+{% macro survivorship_candidates(graph, records) -%}
+    {#- validate var `survivorship` and resolve each attribute's rule and trust order -#}
+    {%- set config = var('survivorship') -%}
+    {%- set fields = var('survivorship_attribute_columns') -%}
+    {%- set known_rules = ['most_recent', 'most_trusted', 'most_frequent'] -%}
+    {%- set default_trust = config.get('source_trust', []) -%}
+    {%- set rules = {} -%}
+    {%- for attribute, setting in config.get('attributes', {}).items() -%}
+        {%- if attribute not in fields -%}
+            {{ exceptions.raise_compiler_error(
+                "var survivorship.attributes: unknown attribute '" ~ attribute
+                ~ "' (known: " ~ fields.keys() | list | join(', ') ~ ")") }}
+        {%- endif -%}
+        {%- set rule = setting if setting is string else setting.get('rule') -%}
+        {%- set trust = default_trust if setting is string else setting.get('source_trust', default_trust) -%}
+        {%- if rule not in known_rules -%}
+            {{ exceptions.raise_compiler_error(
+                "var survivorship.attributes." ~ attribute ~ ": unknown rule '" ~ rule
+                ~ "' (known: " ~ known_rules | join(', ') ~ ")") }}
+        {%- endif -%}
+        {%- do rules.update({attribute: {'rule': rule, 'source_trust': trust}}) -%}
+    {%- endfor -%}
+    {%- for attribute in fields if attribute not in rules -%}
+        {{ exceptions.raise_compiler_error(
+            "var survivorship.attributes: no rule for '" ~ attribute ~ "'") }}
+    {%- endfor -%}
+    {%- for attribute, columns in var('survivorship_attribute_columns').items() %}
+    {%- set typed = [] -%}
+    {%- for column in columns -%}
+        {%- do typed.append('cast(' ~ records ~ '.' ~ column ~ ' as ' ~ dbt.type_string() ~ ')') -%}
+    {%- endfor %}
+    select
+        {{ graph }}.person_id,
+        '{{ attribute }}' as attribute,
+        {{ records }}.record_id,
+        {{ records }}.source_system,
+        {{ records }}.updated_at,
+        lower(concat_ws('|', {{ typed | join(', ') }})) as attribute_value,
+        '{{ rules[attribute].rule }}' as rule,
+        {{ trust_rank(records ~ '.source_system', rules[attribute].source_trust) }} as trust_rank
+    from {{ graph }}
+    inner join {{ records }}
+        on {{ graph }}.record_id = {{ records }}.record_id
+    where coalesce({{ typed | join(', ') }}) is not null
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Pivot of the winning rows: <attribute>_record_id, _source and _updated_at per attribute. -#}
+{% macro survivorship_winner_columns() -%}
+    {%- for attribute in var('survivorship_attribute_columns') %}
+        max(case when attribute = '{{ attribute }}' then record_id end) as {{ attribute }}_record_id,
+        max(case when attribute = '{{ attribute }}' then source_system end) as {{ attribute }}_source,
+        max(case when attribute = '{{ attribute }}' then updated_at end) as {{ attribute }}_updated_at
+        {{- "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The chosen values (read from each attribute's winning record) with their provenance. -#}
+{% macro survivorship_value_columns(winners) -%}
+    {%- for attribute, columns in var('survivorship_attribute_columns').items() %}
+        {%- for column in columns %}
+        {{ attribute }}_records.{{ column }},
+        {%- endfor %}
+        {{ winners }}.{{ attribute }}_source,
+        {{ winners }}.{{ attribute }}_updated_at
+        {{- "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro survivorship_value_joins(winners, records) -%}
+    {%- for attribute in var('survivorship_attribute_columns') %}
+    left join {{ records }} as {{ attribute }}_records
+        on {{ winners }}.{{ attribute }}_record_id = {{ attribute }}_records.record_id
+    {%- endfor %}
+{%- endmacro %}

@@ -1,0 +1,80 @@
+{#- The golden record: one row per resolved person, each attribute group chosen among the
+    person's records by the survivorship rule configured in var `survivorship`
+    (dbt_project.yml), keeping the source record, system and timestamp of the value.
+    The Jinja that unpivots and pivots the configured attributes is in macros/survivorship.sql. -#}
+
+with
+
+graph as (
+    select
+        record_id,
+        person_id
+    from {{ source('identity', 'identity_graph') }}
+),
+
+records as (
+    select * from {{ ref('int_identity_records_unioned') }}
+),
+
+-- one row per (person, attribute, record carrying a value for it)
+candidates as (
+    {{ survivorship_candidates('graph', 'records') }}
+),
+
+counted as (
+    select
+        *,
+        count(*) over (partition by person_id, attribute, attribute_value) as value_frequency
+    from candidates
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by person_id, attribute
+            order by
+                case when rule = 'most_frequent' then -value_frequency else 0 end asc,
+                case when rule = 'most_recent' then 0 else trust_rank end asc,
+                updated_at desc nulls last,
+                trust_rank asc,
+                record_id asc
+        ) as value_rank
+    from counted
+),
+
+-- per person and attribute: the winning record, its system and timestamp
+winners as (
+    select
+        person_id,
+        {{ survivorship_winner_columns() }}
+    from ranked
+    where value_rank = 1
+    group by person_id
+),
+
+persons as (
+    select
+        graph.person_id,
+        count(*) as records_count,
+        {{ dbt.listagg('distinct records.source_system', "', '", "order by records.source_system") }}
+            as source_systems
+    from graph
+    inner join records
+        on graph.record_id = records.record_id
+    group by graph.person_id
+),
+
+final as (
+    select
+        persons.person_id,
+        {{ survivorship_value_columns('winners') }},
+        persons.records_count,
+        persons.source_systems
+    from persons
+    left join winners
+        on persons.person_id = winners.person_id
+    {{ survivorship_value_joins('winners', 'records') }}
+)
+
+select * from final

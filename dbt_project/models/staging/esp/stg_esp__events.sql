@@ -1,0 +1,39 @@
+with
+
+source as (
+    select * from {{ source('esp', 'events') }}
+),
+
+renamed as (
+    select
+        {{ clean_text('event_id') }} as event_id,
+        upper({{ clean_text('campaign_id') }}) as campaign_id,
+        upper({{ clean_text('contact_id') }}) as contact_id,
+        {{ clean_text('email') }} as email_raw,
+        lower({{ clean_text('event_type') }}) as event_type,
+        {{ to_utc_timestamp('occurred_at') }} as occurred_at,
+        {{ clean_text('url') }} as url,
+        lower({{ clean_text('bounce_type') }}) as bounce_type,
+        _dlt_load_id
+    from source
+),
+
+deduplicated as (
+    {{ deduplicate('renamed', 'event_id', 'occurred_at desc nulls last, _dlt_load_id desc') }}
+),
+
+final as (
+    select
+        event_id,
+        campaign_id,
+        contact_id,
+        lower(email_raw) as email,
+        event_type,
+        occurred_at,
+        url,
+        bounce_type,
+        _dlt_load_id
+    from deduplicated
+)
+
+select * from final

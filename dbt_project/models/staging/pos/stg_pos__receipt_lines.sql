@@ -1,0 +1,42 @@
+with
+
+source as (
+    select * from {{ source('pos', 'receipt_lines') }}
+),
+
+renamed as (
+    select
+        {{ clean_text('receipt_id') }} || '#' || cast(cast(line_no as integer) as {{ dbt.type_string() }})
+            as receipt_line_id,
+        {{ clean_text('receipt_id') }} as receipt_id,
+        cast(line_no as integer) as line_number,
+        upper({{ clean_text('sku') }}) as sku,
+        cast(quantity as integer) as quantity,
+        cast(unit_price as decimal(12, 2)) as unit_price,
+        coalesce(cast(discount as decimal(12, 2)), 0) as discount_amount,
+        cast(line_amount as decimal(12, 2)) as line_amount,
+        {{ to_utc_timestamp('updated_at') }} as updated_at,
+        _dlt_load_id
+    from source
+),
+
+deduplicated as (
+    {{ deduplicate('renamed', 'receipt_line_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+),
+
+final as (
+    select
+        receipt_line_id,
+        receipt_id,
+        line_number,
+        sku,
+        quantity,
+        unit_price,
+        discount_amount,
+        line_amount,
+        updated_at,
+        _dlt_load_id
+    from deduplicated
+)
+
+select * from final

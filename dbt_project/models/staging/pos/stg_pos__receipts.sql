@@ -1,0 +1,47 @@
+with
+
+source as (
+    select * from {{ source('pos', 'receipts') }}
+),
+
+renamed as (
+    select
+        {{ clean_text('receipt_id') }} as receipt_id,
+        {{ clean_text('store_id') }} as store_id,
+        {{ clean_text('register_id') }} as register_id,
+        {{ clean_text('staff_id') }} as staff_id,
+        {{ normalize_card_id('card_id') }} as loyalty_card_id,
+        {{ to_utc_timestamp('sold_at') }} as sold_at,
+        cast(total_amount as decimal(12, 2)) as total_amount,
+        upper({{ clean_text('currency') }}) as currency,
+        lower({{ clean_text('payment_method') }}) as payment_method,
+        coalesce(cast(is_return as integer) = 1, false) as is_return,
+        {{ clean_text('original_receipt_id') }} as original_receipt_id,
+        {{ to_utc_timestamp('updated_at') }} as updated_at,
+        _dlt_load_id
+    from source
+),
+
+deduplicated as (
+    {{ deduplicate('renamed', 'receipt_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+),
+
+final as (
+    select
+        receipt_id,
+        store_id,
+        register_id,
+        staff_id,
+        loyalty_card_id,
+        sold_at,
+        total_amount,
+        currency,
+        payment_method,
+        is_return,
+        original_receipt_id,
+        updated_at,
+        _dlt_load_id
+    from deduplicated
+)
+
+select * from final

@@ -1,0 +1,95 @@
+{#- A table, not a view: it calls the Python normalisation UDFs, which exist only on dbt's
+    connections (plugins/cdp_udfs.py); a view would be unreadable from any other client. -#}
+{{ config(materialized='table') }}
+
+with
+
+source as (
+    select * from {{ source('service', 'tickets') }}
+),
+
+renamed as (
+    select
+        upper({{ clean_text('ticket_id') }}) as ticket_id,
+        {{ to_utc_timestamp('created_at') }} as created_at,
+        lower({{ clean_text('channel') }}) as channel,
+        {{ clean_text('requester_name') }} as requester_name,
+        {{ clean_text('requester_email') }} as email_raw,
+        {{ clean_text('requester_phone') }} as phone_raw,
+        lower({{ clean_text('category') }}) as category,
+        {{ clean_text('subject') }} as subject,
+        upper({{ clean_text('order_reference') }}) as order_reference,
+        lower({{ clean_text('status') }}) as status,
+        {{ safe_cast('satisfaction', 'integer') }} as satisfaction,
+        {{ to_utc_timestamp('solved_at') }} as solved_at,
+        _dlt_load_id,
+        _source_file as source_file
+    from source
+),
+
+deduplicated as (
+    {{ deduplicate('renamed', 'ticket_id', 'coalesce(solved_at, created_at) desc nulls last, _dlt_load_id desc') }}
+),
+
+-- requester_name is one free-text field: "First Last", "LAST First" or "Last, First";
+-- split by cdp.normalize.split_full_name (titles dropped, capitals = last name)
+names as (
+    select
+        *,
+        cdp_split_name(requester_name, 'first') as first_name_raw,
+        cdp_split_name(requester_name, 'last') as last_name_raw
+    from deduplicated
+),
+
+normalised as (
+    select
+        *,
+        {{ normalize_email('email_raw') }} as email,
+        {{ normalize_phone('phone_raw') }} as phone,
+        {{ display_name('first_name_raw') }} as first_name,
+        {{ display_name('last_name_raw') }} as last_name,
+        {{ fold_name('first_name_raw') }} as first_name_key,
+        {{ fold_name('last_name_raw') }} as last_name_key
+    from names
+),
+
+final as (
+    select
+        ticket_id,
+        created_at,
+        channel,
+        requester_name,
+        first_name,
+        last_name,
+        first_name_key,
+        last_name_key,
+        email,
+        {{ is_placeholder_email('email') }} as is_placeholder_email,
+        phone,
+        {{ is_placeholder_phone('phone') }} as is_placeholder_phone,
+        category,
+        subject,
+        order_reference,
+        case
+            when order_reference is null then null
+            when order_reference like 'R-%' then 'receipt'
+            else 'shop_order'
+        end as order_reference_type,
+        status,
+        satisfaction,
+        solved_at,
+        {{ issue_list([
+            ('invalid_email', 'email_raw is not null and email is null'),
+            ('placeholder_email', is_placeholder_email('email')),
+            ('invalid_phone', 'phone_raw is not null and phone is null'),
+            ('placeholder_phone', is_placeholder_phone('phone')),
+            ('invalid_satisfaction', 'satisfaction not between 1 and 5'),
+        ]) }} as normalisation_issues,
+        email_raw,
+        phone_raw,
+        source_file,
+        _dlt_load_id
+    from normalised
+)
+
+select * from final

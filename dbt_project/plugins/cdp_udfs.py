@@ -1,0 +1,142 @@
+"""dbt-duckdb plugin: registers the platform's normalisation functions as DuckDB UDFs.
+
+Staging models call `cdp_normalize_email(value)`, `cdp_normalize_phone(value, region)`,
+`cdp_fold_name(value)`, `cdp_display_name(value)`, `cdp_split_name(full_name, 'first'|'last')`,
+`cdp_display_street(value)` and `cdp_street_key(value)` so that SQL and the Python identity
+engine normalise with exactly the same code and tables (`cdp.normalize`).
+
+The UDFs are Arrow (vectorised) functions: DuckDB hands over a column batch, each distinct
+value of the batch is normalised once (results are also memoised across batches, since
+e-mails, names and phone numbers repeat a lot), and an Arrow array goes back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import pyarrow as pa
+from dbt.adapters.duckdb.plugins import BasePlugin
+from duckdb import DuckDBPyConnection
+from duckdb.sqltypes import VARCHAR
+
+_CACHE_SIZE = 1_000_000
+_TOKEN = re.compile(r"\S+")
+# The abbreviation table is folded (match keys); display values get their accents back, and
+# titles before a name their capital.
+_DISPLAY_WORDS = {
+    "allee": "allée",
+    "residence": "résidence",
+    "general": "Général",
+    "marechal": "Maréchal",
+    "president": "Président",
+    "docteur": "Docteur",
+    "professeur": "Professeur",
+    "saint": "Saint",
+    "sainte": "Sainte",
+}
+
+
+def display_street(value: str | None) -> str | None:
+    """First street line for display: abbreviations expanded, case and accents kept.
+
+    Uses the abbreviation table and the rules of `cdp.normalize.normalize_street` (which builds
+    the lower-case match key): `12 Bd. St-Michel` -> `12 boulevard Saint-Michel`,
+    `3b r. de la Paix` -> `3 bis rue de la Paix`. Further lines (`Apt 3`) are dropped, as in
+    the match key; staging keeps them apart as `street_complement`.
+    """
+    from cdp.normalize import STREET_ABBREVIATIONS
+
+    if value is None:
+        return None
+    lines = [line for line in str(value).splitlines() if line.strip()]
+    if not lines:
+        return None
+    text = re.sub(r"(\d+)\s*(bis|ter|quater|b|t|q)\b", r"\1 \2", lines[0], flags=re.IGNORECASE)
+    text = re.sub(r"\s*,\s*", " ", text)
+    tokens = _TOKEN.findall(text)
+    out: list[str] = []
+    for index, token in enumerate(tokens):
+        previous_is_number = index > 0 and tokens[index - 1].isdigit()
+        # "St-Michel": the abbreviation may be glued to the next word by a hyphen
+        head, sep, tail = token.partition("-")
+        full = STREET_ABBREVIATIONS.get(head.lower().rstrip("."))
+        if full in {"bis", "ter", "quater"}:
+            full = full if previous_is_number and not sep else None
+        elif full == "rue" and index > 0 and not previous_is_number:
+            full = None
+        if full is None:
+            out.append(token)
+        else:
+            out.append(_DISPLAY_WORDS.get(full, full) + sep + tail)
+    return " ".join(out) or None
+
+
+def _unary(func: Callable[[str], Any]) -> Callable[[pa.Array], pa.Array]:
+    cached = lru_cache(maxsize=_CACHE_SIZE)(func)
+
+    def udf(values: pa.Array) -> pa.Array:
+        out = [None if v is None else cached(v) for v in values.to_pylist()]
+        return pa.array(out, type=pa.string())
+
+    return udf
+
+
+def _binary(func: Callable[[str, str], Any]) -> Callable[[pa.Array, pa.Array], pa.Array]:
+    cached = lru_cache(maxsize=_CACHE_SIZE)(func)
+
+    def udf(values: pa.Array, regions: pa.Array) -> pa.Array:
+        out = [
+            None if v is None else cached(v, r)
+            for v, r in zip(values.to_pylist(), regions.to_pylist(), strict=True)
+        ]
+        return pa.array(out, type=pa.string())
+
+    return udf
+
+
+def _udfs(default_region: str) -> dict[str, tuple[Callable[..., pa.Array], list]]:
+    from cdp import normalize
+
+    def phone(value: str, region: str | None) -> str | None:
+        return normalize.normalize_phone(value, region or default_region)
+
+    def split_name(value: str, part: str) -> str | None:
+        first, last = normalize.split_full_name(value)
+        return first if part == "first" else last
+
+    return {
+        "cdp_normalize_email": (_unary(normalize.normalize_email), [VARCHAR]),
+        "cdp_normalize_phone": (_binary(phone), [VARCHAR, VARCHAR]),
+        "cdp_fold_name": (_unary(normalize.fold_name), [VARCHAR]),
+        "cdp_display_name": (_unary(normalize.display_name), [VARCHAR]),
+        "cdp_split_name": (_binary(split_name), [VARCHAR, VARCHAR]),
+        "cdp_display_street": (_unary(display_street), [VARCHAR]),
+        "cdp_street_key": (_unary(normalize.normalize_street), [VARCHAR]),
+    }
+
+
+class Plugin(BasePlugin):
+    """Registers the `cdp_*` normalisation UDFs on every connection dbt opens."""
+
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        self.default_region = str(plugin_config.get("default_phone_region") or "FR")
+
+    def configure_connection(self, conn: DuckDBPyConnection) -> None:
+        register(conn, self.default_region)
+
+
+def register(conn: DuckDBPyConnection, default_region: str = "FR") -> None:
+    """Register the UDFs on a DuckDB connection (also usable outside dbt, e.g. in tests)."""
+    existing = {
+        row[0]
+        for row in conn.execute(
+            "select function_name from duckdb_functions() where function_name like 'cdp_%'"
+        ).fetchall()
+    }
+    for name, (func, params) in _udfs(default_region).items():
+        if name in existing:
+            continue
+        conn.create_function(name, func, params, VARCHAR, type="arrow", side_effects=False)
