@@ -605,3 +605,26 @@ def test_mobile_conflict_keeps_homonyms_sharing_an_email_apart(config):
     assert same(result, "pos_card:4", "pos_card:5")
     rep = result.cluster_report
     assert ((rep["kind"] == "conflict") & (rep["id_type"] == "mobile_phone")).any()
+
+
+def test_typed_columns_from_the_warehouse(config):
+    # DuckDB hands over DATE, BIGINT and TIMESTAMP columns: they are normalised like text
+    records = pd.DataFrame(
+        {
+            "record_id": ["spreadsheet:a.xlsx#1", "pos_card:LC1"],
+            "first_name": ["Zoé", "Zoe"],
+            "last_name": ["Lambert", "LAMBERT"],
+            "phone": pd.array([612345671, None], dtype="Int64"),
+            "birth_date": pd.to_datetime(["1990-04-02", "1990-04-02"]),
+            "postcode": [1000, 1000],
+            "updated_at": pd.to_datetime(["2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z"]),
+        }
+    )
+    result = resolve(records, None, config)
+    assert same(result, "spreadsheet:a.xlsx#1", "pos_card:LC1")
+    from cdp.identity.engine import prepare
+
+    norm = prepare(records, config)
+    assert norm["phone"].tolist() == ["+33612345671", None]
+    assert norm["postcode"].tolist() == ["01000", "01000"]
+    assert norm["birth_date"].tolist() == ["1990-04-02", "1990-04-02"]
