@@ -414,3 +414,35 @@ def test_destination_batch_size_above_documented_limit_is_a_config_error():
 
     with pytest.raises(ValueError):
         destination_class("hubspot").validate_options({"token_env": "X", "batch_size": 101})
+
+
+def test_no_pii_in_logs_even_at_debug(con, hubspot, monkeypatch, caplog):
+    import logging
+
+    monkeypatch.setenv("TEST_KL_KEY", "pk_abc")
+    monkeypatch.setenv("TEST_WH_SECRET", "s3cret")
+    people(con, 5)
+    con.execute("UPDATE marts.customer_360 SET email = 'broken-mail' WHERE person_id = 'P0000002'")
+    hubspot.inject(429, Retry_After="1")
+    hubspot.inject(503)
+    caplog.set_level(logging.DEBUG)
+    with FakeKlaviyo(api_key="pk_abc") as kl, WebhookReceiver("s3cret") as rx:
+        syncs = [
+            hs_sync(hubspot),
+            make_sync(
+                "klaviyo",
+                {"api_key_env": "TEST_KL_KEY", "test_host": kl.url, "poll_interval": 0},
+                name="kl",
+            ),
+            make_sync(
+                "webhook",
+                {"url": rx.url, "secret_env": "TEST_WH_SECRET", "channel": "email"},
+                name="wh",
+            ),
+        ]
+        for sync in syncs:
+            run_sync(con, sync, sleep=Sleeps())
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert caplog.records  # the engine does log (counts)
+    for needle in ("@example.com", "broken-mail", "First1", "tok-123", "pk_abc", "s3cret"):
+        assert needle not in text
