@@ -2294,10 +2294,9 @@ def build_traps(ctx: Ctx, stores: pd.DataFrame) -> pd.DataFrame:
         ).to_numpy()
     )
     add("shared_household_address", at_home & (hh_seen[hh[pp]] >= 2))
-    # homonyms: persons sharing first and last name with another person living elsewhere
-    key = P["first_name"].astype(str) + "|" + P["last_name"].astype(str)
-    grp = P.groupby(key, sort=False)["city"].transform("nunique").to_numpy()
-    homonym = (grp >= 2) | P["planted_homonym"].to_numpy()
+    # homonyms: the planted pairs (same first and last name, same gender, different cities);
+    # natural collisions of the name pools exist too but are not listed
+    homonym = P["planted_homonym"].to_numpy()
     named = (
         seen["source_system"]
         .isin(

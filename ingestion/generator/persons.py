@@ -143,7 +143,16 @@ def build_persons(n: int, rng: np.random.Generator, start_s: int, end_s: int) ->
         mm = m & (gender == "M")
         first[fm] = zipf_choice(rng, pf, int(fm.sum()))
         first[mm] = zipf_choice(rng, pm, int(mm.sum()))
-        last[m] = zipf_choice(rng, pl, int(m.sum()), s=0.75)
+        last[m] = zipf_choice(rng, pl, int(m.sum()), s=0.6)
+    # double-barrelled French names (Martin-Dubois) widen the name space
+    barrel = np.flatnonzero((country == "FR") & (rng.random(n) < 0.08))
+    simple = np.array(
+        [x for x in fr_last if " " not in x and "-" not in x and "'" not in x], dtype=object
+    )
+    second = zipf_choice(rng, simple, barrel.size, s=0.6)
+    last[barrel] = (
+        pd.Series(last[barrel]).str.cat(pd.Series(second), sep="-").to_numpy(dtype=object)
+    )
     head_last = last[np.searchsorted(household, household)]
     share_last = (rank > 0) & (rng.random(n) < 0.65)
     last[share_last] = head_last[share_last]
