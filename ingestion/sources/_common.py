@@ -501,11 +501,10 @@ def file_table_resource(
     table_name = f"{spec.name}__{child.field}" if child else spec.name
     primary_key = list(child.primary_key) if child else list(cfg.primary_key)
     columns: dict[str, Any] = {}
-    if child is None:
-        # Inside one load the newest version of a key wins: by `updated_at` where the table has
-        # one, otherwise by file name (monthly files sort chronologically).
-        has_cursor = spec.cursor and spec.cursor in spec.schema.names
-        columns[spec.cursor if has_cursor else SOURCE_FILE_COLUMN] = {"dedup_sort": "desc"}
+    # Inside one load the newest version of a key wins: by `updated_at` where the table has
+    # one, otherwise (and for child tables) by file name (monthly files sort chronologically).
+    has_cursor = child is None and spec.cursor and spec.cursor in spec.schema.names
+    columns[spec.cursor if has_cursor else SOURCE_FILE_COLUMN] = {"dedup_sort": "desc"}
 
     def load_files() -> Iterator[Any]:
         state = dlt.current.resource_state().setdefault("files", {})

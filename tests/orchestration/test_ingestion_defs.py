@@ -104,8 +104,18 @@ def test_materialise_ingestion_assets_in_process(cdp_env, tmp_path, monkeypatch)
     assert query(settings, "select distinct _dlt_load_id from raw_shop.orders") == [(load_id,)]
     assert not (cdp_env / "warehouse.duckdb").exists()  # the resource's path was used
 
-    # a second materialisation finds nothing new
-    again = dg.materialize(source_assets, resources=resources)
+    # a second materialisation (a subset: two groups) finds nothing new
+    again = dg.materialize(
+        source_assets,
+        resources=resources,
+        selection=dg.AssetSelection.groups("raw_shop", "raw_catalog"),
+    )
     assert again.success
-    for event in again.get_asset_materialization_events():
+    events = again.get_asset_materialization_events()
+    assert {e.materialization.asset_key.path[0] for e in events} == {"raw_shop", "raw_catalog"}
+    for event in events:
         assert event.materialization.metadata["rows_loaded"].value == 0
+        key = tuple(event.materialization.asset_key.path)
+        assert event.materialization.metadata["dagster/row_count"].value == count(
+            settings, ".".join(key)
+        )
