@@ -21,10 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _load(settings):
     from activation.config import load_syncs, segments_path, syncs_path
+    from activation.engine import validate_sync_sql
     from activation.segments import load_segments
 
     segments = load_segments(segments_path(settings.config_dir))
     syncs = load_syncs(syncs_path(settings.config_dir), segments)
+    validate_sync_sql(syncs.syncs, syncs_path(settings.config_dir))
     return segments, syncs
 
 

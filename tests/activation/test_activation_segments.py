@@ -103,3 +103,46 @@ def test_segment_on_churn_columns_compiles_without_scores_table(con, tmp_path):
     segs = load_segments(p)
     insert_persons(con, [person(1)])
     assert materialise(con, segs, p, now=T0)[0].members == 0
+
+
+def test_shipped_syncs_are_valid_and_compile():
+    from activation.config import load_syncs
+    from activation.engine import validate_sync_sql
+
+    segs = load_and_validate(PROJECT_ROOT / "config" / "segments.yaml")
+    path = PROJECT_ROOT / "config" / "syncs.yaml"
+    syncs = load_syncs(path, segs)
+    validate_sync_sql(syncs.syncs, path)
+    types = {s.destination.type for s in syncs.syncs}
+    assert types == {"hubspot", "klaviyo", "webhook", "sftp", "sql_table", "audience_file"}
+
+
+def test_sync_config_errors_name_the_sync_and_file(tmp_path):
+    from activation.config import load_syncs
+    from activation.engine import validate_sync_sql
+
+    base = (
+        "syncs:\n  - name: s1\n    source: {sql: 'SELECT * FROM marts.customer_360'}\n"
+        "    destination: {type: hubspot, options: {token_env: X}}\n    key: email\n"
+    )
+    p = tmp_path / "syncs.yaml"
+    p.write_text(base + "    fields: {firstname: no_such_col}\n")
+    with pytest.raises(ConfigError, match=r"sync 's1'.*do not compile"):
+        validate_sync_sql(load_syncs(p).syncs, p)
+    p.write_text(base + "    mode: mirror\n")
+    with pytest.raises(ConfigError, match=r"s1.*supports"):
+        load_syncs(p)
+    p.write_text(base + "    colour: red\n")
+    with pytest.raises(ConfigError, match=r"s1.*colour"):
+        load_syncs(p)
+    p.write_text(base.replace("{token_env: X}", "{token_env: X, batch_size: 500}"))
+    with pytest.raises(ConfigError, match=r"batch_size"):
+        load_syncs(p)
+    p.write_text(
+        base.replace(
+            "type: hubspot, options: {token_env: X}",
+            "type: webhook, options: {url: u, secret_env: S}",
+        )
+    )
+    with pytest.raises(ConfigError, match=r"channel"):
+        load_syncs(p)
