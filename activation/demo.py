@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ def run_demo_syncs(settings) -> str:
             targets["postgres"] = pg
             os.environ["CDP_DEMO_PG_DSN"] = pg.dsn
             notes.append(f"SQL table: throw-away PostgreSQL on 127.0.0.1:{pg.port}")
-        except (RuntimeError, OSError) as exc:
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             notes.append(f"SQL table: SQLite file (PostgreSQL unavailable: {exc})")
         # the first run meets a rate limit and a transient error, handled by the engine
         targets["hubspot"].inject(429, Retry_After="0")

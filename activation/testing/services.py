@@ -87,8 +87,8 @@ def start_sftp(workdir: Path, prefer_openssh: bool = True) -> SftpService:
     if prefer_openssh and sshd_binary() and sftp_server_binary():
         try:
             return _start_openssh(workdir)
-        except RuntimeError:
-            pass
+        except (RuntimeError, OSError):
+            pass  # e.g. sshd refuses to run in this sandbox: use the paramiko server
     return _start_paramiko(workdir)
 
 
