@@ -693,6 +693,48 @@ def _assign_person_ids(
 # ---------------------------------------------------------------------------------------------
 # public API
 # ---------------------------------------------------------------------------------------------
+def _empty_result(report: list[dict], seconds: float) -> ResolutionResult:
+    text = pd.Series([], dtype="str")
+    return ResolutionResult(
+        graph=pd.DataFrame({"record_id": text, "person_id": text, "match_rule": text}),
+        edges=pd.DataFrame(
+            {
+                "record_id_a": text,
+                "record_id_b": text,
+                "rule": text,
+                "score": pd.Series([], dtype=float),
+            }
+        ),
+        merges=pd.DataFrame(
+            {
+                "merged_person_id": text,
+                "into_person_id": text,
+                "merged_at": pd.Series([], dtype="datetime64[us, UTC]"),
+            }
+        ),
+        cluster_report=pd.DataFrame(report, columns=REPORT_COLUMNS),
+        possible_matches=pd.DataFrame(
+            {
+                "record_id_a": text,
+                "record_id_b": text,
+                "score": pd.Series([], dtype=float),
+                "reason": text,
+            }
+        ),
+        stats={
+            "records": 0,
+            "persons": 0,
+            "largest_person": 0,
+            "edges_per_rule": {},
+            "records_per_rule": {},
+            "candidate_pairs": 0,
+            "possible_matches": 0,
+            "merges": 0,
+            "seconds": {"total": round(seconds, 3)},
+        },
+    )
+
+
 def resolve(
     records: pd.DataFrame,
     identifiers: pd.DataFrame | None,
@@ -735,6 +777,8 @@ def resolve(
         records = records[~dup.to_numpy()]
     records = records.reset_index(drop=True)
     n = len(records)
+    if n == 0:
+        return _empty_result(report, time.perf_counter() - t0)
 
     norm = prepare(records, config)
     coded = encode_fields(norm)

@@ -628,3 +628,13 @@ def test_typed_columns_from_the_warehouse(config):
     assert norm["phone"].tolist() == ["+33612345671", None]
     assert norm["postcode"].tolist() == ["01000", "01000"]
     assert norm["birth_date"].tolist() == ["1990-04-02", "1990-04-02"]
+
+
+def test_empty_input(config):
+    result = resolve(pd.DataFrame(columns=COLUMNS), None, config)
+    assert result.graph.empty and list(result.graph.columns) == [
+        "record_id",
+        "person_id",
+        "match_rule",
+    ]
+    assert result.stats["persons"] == 0
