@@ -772,7 +772,7 @@ def write_shop_orders(
         pa.array(np.arange(n + 1, dtype=np.int32)),
         pa.array(head["b_street"].to_numpy(), pa.string(), from_pandas=True),
     )
-    strcol = lambda c: pa.array(head[c].to_numpy(), pa.string(), from_pandas=True)  # noqa: E731
+    strcol = lambda c, h=head: pa.array(h[c].to_numpy(), pa.string(), from_pandas=True)  # noqa: E731
     table = pa.table(
         {
             "entity_id": entity,
@@ -828,6 +828,7 @@ def write_shop_orders(
         phone=view["phone"][g],
         street=view["street"][g],
     )
+    del table, items, head, view, strcol  # bounded memory at scale: the orders are on disk now
     web = pd.DataFrame(
         {
             "pidx": pidx,
