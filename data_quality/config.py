@@ -80,6 +80,9 @@ class Defaults(_Strict):
     event_freshness_days: float = Field(60, gt=0)
     future_tolerance_hours: float = Field(24, ge=0)
     sample_rows: int = Field(5, ge=0, le=100)
+    large_table_rows: int = Field(
+        1_000_000, ge=0, description="above this, column checks run as DuckDB aggregates"
+    )
 
 
 class CheckOverride(_Strict):
@@ -97,6 +100,7 @@ class TableOverride(_Strict):
     min_rows: int | None = Field(None, ge=0)
     load_freshness_hours: float | None = Field(None, gt=0)
     event_freshness_days: float | None = Field(None, gt=0)
+    large_table_rows: int | None = Field(None, ge=0)
     checks: dict[str, CheckOverride] = {}
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -354,16 +355,19 @@ def run_suite(
     # -- column expectations on one narrow frame ----------------------------------------
     key_columns = [k for k in suite.key if k in columns]
     column_checks = _drop_unbindable(con, ctx, column_checks, out, severity)
+    pushed: list[ColumnCheck] = []
+    total_rows = con.execute(f"SELECT count(*) FROM {ctx.relation}").fetchall()[0][0]
+    if column_checks and total_rows > int(ctx.setting("large_table_rows")):
+        # Very large table: no pandas frame; each column check becomes a DuckDB aggregate
+        # (unexpected share) asserted by GE with the metrics below.
+        pushed, column_checks = column_checks, []
     selects: dict[str, str] = {k: q(k) for k in key_columns}
     for check in column_checks:
         for alias, sql in check.select_items():
             selects.setdefault(alias, f"{sql} AS {q(alias)}")
-    if selects:
-        frame = read_frame(con, f"SELECT {', '.join(selects.values())} FROM {ctx.relation}")
-    else:
-        frame = read_frame(con, f"SELECT count(*) AS n FROM {ctx.relation}")
-    out.row_count = len(frame) if selects else int(frame["n"].iloc[0])
+    out.row_count = int(total_rows)
     if column_checks:
+        frame = read_frame(con, f"SELECT {', '.join(selects.values())} FROM {ctx.relation}")
         by_id = {c.id: c for c in column_checks}
         expectations = [
             _expectation(
@@ -405,7 +409,7 @@ def run_suite(
                     },
                 )
             )
-    del frame
+        del frame
 
     # -- aggregates computed in DuckDB, asserted with GE on a one-row frame -------------
     values: dict[str, Any] = {
@@ -456,9 +460,28 @@ def run_suite(
                 meta={"check_id": check.id, "severity": severity(check), "kind": check.kind},
             )
         )
+    pushed_stats: dict[str, tuple[int, int]] = {}
+    for check in pushed:
+        try:
+            unexpected, denominator = _pushdown_counts(con, ctx, check)
+        except duckdb.Error as exc:
+            msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            out.results.append(_missing_result(check, severity(check), msg))
+            continue
+        pushed_stats[check.id] = (unexpected, denominator)
+        values[check.id] = unexpected / denominator if denominator else 0.0
+        mostly = float(check.build_kwargs(ctx).get("mostly", 1.0))
+        expectations.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=check.id,
+                max_value=round(1.0 - mostly, 12),
+                meta={"check_id": check.id, "severity": severity(check), "kind": check.kind},
+            )
+        )
     metric_frame = pd.DataFrame(
         [{k: v for k, v in values.items() if k not in errors and v is not None}]
     )
+    pushed_by_id = {c.id: c for c in pushed}
     gx_result = validator.validate(f"{suite.name}.metrics", expectations, metric_frame, [], 1)
     for r in gx_result.results:
         meta = r.expectation_config.meta or {}
@@ -477,6 +500,22 @@ def run_suite(
                 "max_value": r.expectation_config.kwargs.get("max_value"),
             },
         )
+        if check_id in pushed_by_id:
+            pc = pushed_by_id[check_id]
+            unexpected, denominator = pushed_stats[check_id]
+            pct = 100.0 * unexpected / denominator if denominator else 0.0
+            result.column = pc.column
+            result.expectation_type = _snake(pc.expectation)
+            result.unexpected_count = unexpected
+            result.unexpected_percent = pct
+            result.observed_value = f"{unexpected} of {denominator} rows unexpected ({pct:.3g}%)"
+            result.details = {"computed_in": "duckdb", "element_count": denominator}
+            if not result.success and sample_rows:
+                result.failing_rows = _sample(
+                    con, _pushdown_sample_sql(ctx, pc, key_columns, sample_rows)
+                )
+            out.results.append(result)
+            continue
         if check_id == "required_columns_present":
             result.observed_value = sorted(missing_required)
             result.unexpected_count = len(missing_required)
@@ -490,6 +529,93 @@ def run_suite(
         out.results.append(result)
     out.seconds = time.perf_counter() - started
     return out
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value)
+    if re.match(r"^\d{4}-\d{2}-\d{2}T", text):
+        return f"TIMESTAMPTZ '{text}'"
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _pushdown_predicate(check: ColumnCheck, ctx: SuiteContext) -> tuple[str, str]:
+    """(predicate true for an unexpected row, expression counted as the denominator)."""
+    e = f"({check.expr or q(check.column)})"
+    kwargs = check.build_kwargs(ctx)
+    kind = check.expectation
+    if kind == "ExpectColumnValuesToNotBeNull":
+        return f"{e} IS NULL", "*"
+    if kind == "ExpectColumnValuesToBeInSet":
+        values = ", ".join(_literal(v) for v in kwargs["value_set"])
+        return f"{e} IS NOT NULL AND NOT list_contains([{values}], {e})", e
+    if kind == "ExpectColumnValuesToBeBetween":
+        parts = []
+        if kwargs.get("min_value") is not None:
+            parts.append(f"{e} < {_literal(kwargs['min_value'])}")
+        if kwargs.get("max_value") is not None:
+            parts.append(f"{e} > {_literal(kwargs['max_value'])}")
+        return f"{e} IS NOT NULL AND ({' OR '.join(parts) or 'false'})", e
+    if kind == "ExpectColumnValuesToMatchRegex":
+        regex = _literal(kwargs["regex"])
+        return f"{e} IS NOT NULL AND NOT regexp_matches(CAST({e} AS VARCHAR), {regex})", e
+    raise ValueError(f"no DuckDB form for {kind}")
+
+
+def _key_exprs(check: ColumnCheck) -> list[str]:
+    if check.is_compound:
+        return [q(c) for c in check.needed]
+    return [f"({check.expr or q(check.column)})"]
+
+
+def _pushdown_counts(con, ctx: SuiteContext, check: ColumnCheck) -> tuple[int, int]:
+    """(unexpected rows, rows counted) for one column check, computed by DuckDB."""
+    if check.expectation in ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"):
+        cols = _key_exprs(check)
+        present = " OR ".join(f"{c} IS NOT NULL" for c in cols)
+        row = con.execute(
+            f"SELECT coalesce(sum(n) FILTER (WHERE n > 1), 0), coalesce(sum(n), 0) FROM ("
+            f"SELECT count(*) AS n FROM {ctx.relation} WHERE {present} "
+            f"GROUP BY {', '.join(cols)})"
+        ).fetchall()[0]
+        return int(row[0]), int(row[1])
+    predicate, denominator = _pushdown_predicate(check, ctx)
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE {predicate}), count({denominator}) FROM {ctx.relation}"
+    ).fetchall()[0]
+    return int(row[0]), int(row[1])
+
+
+def _pushdown_sample_sql(
+    ctx: SuiteContext, check: ColumnCheck, key_columns: list[str], n: int
+) -> str:
+    """A few offending rows: the table key plus the checked value."""
+    items = {k: q(k) for k in key_columns}
+    if check.is_compound:
+        items.update({c: q(c) for c in check.needed})
+    else:
+        items.setdefault(check.column, f"({check.expr or q(check.column)})")
+    select = ", ".join(f"{sql} AS {q(alias)}" for alias, sql in items.items())
+    if check.expectation in ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"):
+        cols = _key_exprs(check)
+        dupes = (
+            f"SELECT {', '.join(cols)} FROM {ctx.relation} "
+            f"GROUP BY {', '.join(cols)} HAVING count(*) > 1"
+        )
+        if len(cols) == 1:
+            where = f"{cols[0]} IN ({dupes})"
+        else:
+            where = f"row({', '.join(cols)}) IN (SELECT row({', '.join(cols)}) FROM ({dupes}))"
+        return f"SELECT {select} FROM {ctx.relation} WHERE {where} LIMIT {n}"
+    predicate, _ = _pushdown_predicate(check, ctx)
+    return f"SELECT {select} FROM {ctx.relation} WHERE {predicate} LIMIT {n}"
 
 
 def _drop_unbindable(con, ctx: SuiteContext, checks: list[ColumnCheck], out: SuiteResult, severity):

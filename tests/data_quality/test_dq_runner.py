@@ -6,9 +6,10 @@ import datetime as dt
 import json
 
 import duckdb
+import yaml
 
 from data_quality import history
-from data_quality.config import load_config, parse_config
+from data_quality.config import default_config_path, load_config, parse_config
 from data_quality.runner import run_suites
 from data_quality.suites import get_suite
 from tests.data_quality.dq_fixtures import NOW, make_marts, make_raw_shop
@@ -226,3 +227,30 @@ def test_volume_baseline_prefers_runs_without_errors(warehouse):
         add("r2", 2, 120.0, True)
         add("r3", 3, 500.0, False)
         assert history.previous_row_count(con, "raw_shop.orders") == 120  # last error-free run
+
+
+def test_large_table_mode_gives_the_same_verdicts(warehouse, tmp_path):
+    """Above `large_table_rows` column checks run as DuckDB aggregates: same results."""
+    data = yaml.safe_load(default_config_path().read_text())
+    data["defaults"]["large_table_rows"] = 0  # everything counts as "very large"
+    pushed = parse_config(data)
+    with duckdb.connect(str(warehouse)) as con:
+        make_raw_shop(con, bad=True)
+        make_marts(con, duplicate_person=True)
+        con.execute("UPDATE marts.customer_360 SET phone = '0612345678' WHERE person_id = 'P2'")
+        names = [*SHOP, "marts.customer_360"]
+        framed = _run(con, names, tmp_path, record=False, data_docs=False)
+        aggregated = _run(con, names, tmp_path, record=False, data_docs=False, config=pushed)
+    for a, b in zip(framed, aggregated, strict=True):
+        left = {r.check_id: (r.success, r.unexpected_count, r.severity) for r in a.results}
+        right = {r.check_id: (r.success, r.unexpected_count, r.severity) for r in b.results}
+        assert left == right, a.asset
+        pushed_results = [r for r in b.results if r.details.get("computed_in") == "duckdb"]
+        assert pushed_results  # the column checks really ran in DuckDB
+    c360 = _by_id(aggregated[-1])
+    assert c360["phone_e164"].failing_rows == [{"person_id": "P2", "phone": "********78"}]
+    assert {r["person_id"] for r in c360["person_id_unique"].failing_rows} == {"P1"}
+    orders = _by_id(aggregated[1])
+    assert orders["grand_total_non_negative"].failing_rows == [
+        {"entity_id": 13, "grand_total": -10.0}
+    ]
