@@ -26,16 +26,21 @@ from ingestion.sources._common import (
 MONEY = pa.decimal128(12, 2)
 TEXT = pa.string()
 
+# The postal part shared by account addresses and order billing addresses.
+_POSTAL = [
+    ("street", pa.list_(TEXT)),
+    ("postcode", TEXT),
+    ("city", TEXT),
+    ("country_id", TEXT),
+    ("telephone", TEXT),
+    ("firstname", TEXT),
+    ("lastname", TEXT),
+]
+
 _ADDRESS = pa.struct(
     [
         ("id", pa.int64()),
-        ("street", pa.list_(TEXT)),
-        ("postcode", TEXT),
-        ("city", TEXT),
-        ("country_id", TEXT),
-        ("telephone", TEXT),
-        ("firstname", TEXT),
-        ("lastname", TEXT),
+        *_POSTAL,
         ("default_billing", pa.bool_()),
         ("default_shipping", pa.bool_()),
     ]
@@ -89,20 +94,7 @@ ORDERS = TableSpec(
             ("tax_amount", MONEY),
             ("grand_total", MONEY),
             ("total_refunded", MONEY),
-            (
-                "billing_address",
-                pa.struct(
-                    [
-                        ("street", pa.list_(TEXT)),
-                        ("postcode", TEXT),
-                        ("city", TEXT),
-                        ("country_id", TEXT),
-                        ("telephone", TEXT),
-                        ("firstname", TEXT),
-                        ("lastname", TEXT),
-                    ]
-                ),
-            ),
+            ("billing_address", pa.struct(_POSTAL)),
             ("payment", pa.struct([("method", TEXT)])),
             (
                 "items",
