@@ -18,7 +18,7 @@ _EMAIL_VALUE = re.compile(r"^\s*([^@\s]+)@([^@\s]+)\s*$")
 _EMAIL_COLS = re.compile(r"e-?mail", re.IGNORECASE)
 _PHONE_COLS = re.compile(r"phone|mobile|cellphone|telephone|t[ée]l[ée]phone", re.IGNORECASE)
 _NAME_COLS = re.compile(
-    r"(^|_)(first_?name|last_?name|firstname|lastname|requester_name|name|nom|pr[ée]nom)$",
+    r"(^|_)(first_?name|last_?name|full_?name|requester_name|civility|nom|pr[ée]nom)$",
     re.IGNORECASE,
 )
 _ADDRESS_COLS = re.compile(r"street|address_line|^address$|birth|^dob$", re.IGNORECASE)
