@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ SOURCE_FILE_COLUMN = "_source_file"
 # cast go to rejected_rows), so `freeze` only fires for an undeclared column that changes type.
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 
+_ROW_SUFFIX = re.compile(r" in row \d+$")  # pyarrow's block-relative row, meaningless here
 _CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
@@ -159,7 +161,6 @@ def read_jsonl(path: Path, schema: pa.Schema, mapping: dict[str, str]) -> Parsed
     )
     try:
         table = pj.read_json(io.BytesIO(data), parse_options=options)
-        numbers = None
     except pa.ArrowInvalid:
         table = None
     if table is not None and table.num_rows == data.count(b"\n") + (not data.endswith(b"\n")):
@@ -183,7 +184,7 @@ def read_jsonl(path: Path, schema: pa.Schema, mapping: dict[str, str]) -> Parsed
         (
             numbered[i][0],
             numbered[i][1].decode("utf-8", "replace"),
-            f"unparsable JSON line: {msg}",
+            "unparsable JSON line: " + _ROW_SUFFIX.sub("", msg),
         )
         for i, msg in bad
     ]
