@@ -67,7 +67,7 @@ def load_marts(con: duckdb.DuckDBPyConnection) -> ChurnData:
     docs/churn.md).
     """
     con.execute("SET TimeZone = 'UTC'")
-    orders = con.execute(
+    orders = con.sql(
         """
         SELECT person_id AS customer_id, order_key AS order_id, ordered_at,
                net_amount AS amount, channel, store_id, is_return
@@ -76,7 +76,7 @@ def load_marts(con: duckdb.DuckDBPyConnection) -> ChurnData:
           AND coalesce(lower(status), '') NOT IN ('canceled', 'cancelled')
         """
     ).to_arrow_table()
-    tickets = con.execute(
+    tickets = con.sql(
         """
         SELECT person_id AS customer_id, created_at, satisfaction
         FROM marts.service_tickets WHERE person_id IS NOT NULL

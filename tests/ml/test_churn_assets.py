@@ -9,12 +9,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from churn_synth import synth_orders
 
 from orchestration.ml import defs
 from orchestration.ml.assets import churn_model, churn_scores
 from orchestration.ml.checks import churn_drift
 from orchestration.shared.resources import WarehouseResource
+from tests.ml.churn_synth import synth_orders
 
 SMALL_CONFIG = """
 horizon_days: 180

@@ -5,17 +5,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from churn_synth import synth_orders
 
 from cdp.cli import main
+from tests.ml.churn_synth import synth_orders
 
 CUTOFF = "2025-03-31"
 
 
+SMALL_CONFIG = "max_rows_per_cutoff: 3000\nmodel: {max_iter: 40, min_samples_leaf: 50}\n"
+
+
 @pytest.fixture(scope="module")
 def orders():
-    frame, _ = synth_orders(2500, seed=21)
+    frame, _ = synth_orders(1500, seed=21)
     return frame
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "churn.yaml"
+    path.write_text(SMALL_CONFIG)
+    return str(path)
 
 
 def _clean_csv(orders: pd.DataFrame, path) -> None:
@@ -67,12 +77,25 @@ def _eligible(orders: pd.DataFrame) -> set[str]:
 
 
 def test_backtest_writes_one_score_per_eligible_customer_and_prints_metrics(
-    orders, tmp_path, capsys
+    orders, config, tmp_path, capsys
 ):
     src, out = tmp_path / "orders.csv", tmp_path / "scores.csv"
     _clean_csv(orders, src)
     assert (
-        main(["churn", "backtest", "--orders", str(src), "--cutoff", CUTOFF, "--out", str(out)])
+        main(
+            [
+                "churn",
+                "backtest",
+                "--config",
+                config,
+                "--orders",
+                str(src),
+                "--cutoff",
+                CUTOFF,
+                "--out",
+                str(out),
+            ]
+        )
         == 0
     )
     printed = capsys.readouterr().out
@@ -85,11 +108,11 @@ def test_backtest_writes_one_score_per_eligible_customer_and_prints_metrics(
         assert word in printed
 
 
-def test_messy_file_gives_the_same_scores_and_reports_rejects(orders, tmp_path, capsys):
+def test_messy_file_gives_the_same_scores_and_reports_rejects(orders, config, tmp_path, capsys):
     clean, messy = tmp_path / "clean.csv", tmp_path / "messy.csv"
     _clean_csv(orders, clean)
     _messy_csv(orders, messy)
-    args = ["churn", "backtest", "--cutoff", CUTOFF, "--horizon-days", "120"]
+    args = ["churn", "backtest", "--config", config, "--cutoff", CUTOFF, "--horizon-days", "120"]
     assert main([*args, "--orders", str(clean), "--out", str(tmp_path / "a.csv")]) == 0
     assert main([*args, "--orders", str(messy), "--out", str(tmp_path / "b.csv")]) == 0
     printed = capsys.readouterr().out
@@ -101,7 +124,7 @@ def test_messy_file_gives_the_same_scores_and_reports_rejects(orders, tmp_path, 
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_missing_required_column_is_named(orders, tmp_path, capsys):
+def test_missing_required_column_is_named(orders, config, tmp_path, capsys):
     src = tmp_path / "orders.csv"
     orders.drop(columns="ordered_at").to_csv(src, index=False)
     code = main(
@@ -122,7 +145,7 @@ def test_missing_required_column_is_named(orders, tmp_path, capsys):
     assert not (tmp_path / "s.csv").exists()
 
 
-def test_too_little_history_is_a_clear_message(orders, tmp_path, capsys):
+def test_too_little_history_is_a_clear_message(orders, config, tmp_path, capsys):
     src, out = tmp_path / "orders.csv", tmp_path / "s.csv"
     _clean_csv(orders, src)
     code = main(
@@ -133,7 +156,7 @@ def test_too_little_history_is_a_clear_message(orders, tmp_path, capsys):
     assert not out.exists()
 
 
-def test_no_metrics_when_the_outcome_is_not_observable(orders, tmp_path, capsys):
+def test_no_metrics_when_the_outcome_is_not_observable(orders, config, tmp_path, capsys):
     src, out = tmp_path / "orders.csv", tmp_path / "s.csv"
     _clean_csv(orders, src)
     code = main(

@@ -7,9 +7,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from churn_synth import synth_orders
 
 from ml.features import ChurnData
+from tests.ml.churn_synth import synth_orders
 
 CUTOFF = date(2024, 6, 30)
 

@@ -7,7 +7,6 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from churn_synth import synth_orders
 
 from ml.config import ChurnConfig
 from ml.features import ChurnData
@@ -22,6 +21,7 @@ from ml.model import (
     train,
     training_cutoffs,
 )
+from tests.ml.churn_synth import synth_orders
 
 EVAL = date(2025, 6, 30)
 CFG = ChurnConfig(max_rows_per_cutoff=5000, model={"max_iter": 80, "min_samples_leaf": 50})
