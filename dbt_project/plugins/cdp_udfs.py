@@ -139,4 +139,6 @@ def register(conn: DuckDBPyConnection, default_region: str = "FR") -> None:
     for name, (func, params) in _udfs(default_region).items():
         if name in existing:
             continue
-        conn.create_function(name, func, params, VARCHAR, type="arrow", side_effects=False)
+        conn.create_function(
+            name, func, params, VARCHAR, type="arrow", null_handling="special", side_effects=False
+        )

@@ -25,3 +25,8 @@ class WarehouseResource(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+# The one instance every domain binds: Definitions.merge accepts a resource key bound in several
+# domains only when it is the same object, and each domain's Definitions must load on its own.
+warehouse_resource = WarehouseResource()

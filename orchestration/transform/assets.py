@@ -1,0 +1,235 @@
+"""Transform assets: dbt (staging, intermediate, golden record, marts) and identity resolution.
+
+Lineage: raw dlt tables -> dbt staging -> dbt `int_identity_records_unioned` and
+`int_identifiers_unioned` -> Python asset `["identity", "identity_graph"]` -> dbt golden record
+and marts (they read the graph through the dbt source `identity.identity_graph`, whose
+`meta.dagster.asset_key` is this asset's key). Dagster splits the dbt selection around the
+Python asset, so one run builds staging, resolves identities, then builds the marts.
+"""
+
+
+import os
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from cdp.settings import get_settings
+from orchestration.shared.resources import WarehouseResource
+from orchestration.transform.resources import dbt_project
+
+IDENTITY_GRAPH_KEY = dg.AssetKey(["identity", "identity_graph"])
+RECORDS_KEY = dg.AssetKey(["intermediate", "int_identity_records_unioned"])
+IDENTIFIERS_KEY = dg.AssetKey(["intermediate", "int_identifiers_unioned"])
+LAYERS = ("staging", "intermediate", "marts")
+
+
+class CdpDbtTranslator(DagsterDbtTranslator):
+    """Models keyed `[schema, model_name]` and grouped by layer; sources keyed by their meta."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            schema = (
+                dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props["schema"]
+            )
+            return dg.AssetKey([schema, dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get(
+            "schema"
+        )
+        return schema if schema in LAYERS else None
+
+
+translator = CdpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    name="dbt_models",
+)
+def dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """`dbt build` of the selected models (their data and unit tests become asset checks)."""
+    # the dbt profile reads the warehouse path from CDP_WAREHOUSE: point it at this resource
+    os.environ["CDP_WAREHOUSE"] = warehouse.path
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def _read_table(con, qualified: str) -> pd.DataFrame | None:
+    schema, table = qualified.split(".")
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()[0]
+    return con.execute(f"select * from {qualified}").df() if exists else None
+
+
+def _write_table(con, qualified: str, frame: pd.DataFrame, *, append: bool = False) -> None:
+    con.register("_frame", frame)
+    try:
+        if append and _read_table_exists(con, qualified):
+            con.execute(f"insert into {qualified} by name select * from _frame")
+        else:
+            con.execute(f"create or replace table {qualified} as select * from _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def _read_table_exists(con, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+@dg.asset(
+    key=IDENTITY_GRAPH_KEY,
+    deps=[RECORDS_KEY, IDENTIFIERS_KEY],
+    group_name="identity",
+    kinds={"python", "duckdb"},
+    description=(
+        "Identity resolution (cdp.identity) of every identified source record: writes "
+        "identity.identity_graph (record -> person), identity.identity_edges, "
+        "identity.cluster_report, identity.possible_matches and appends identity.person_merges. "
+        "Person ids are kept stable across runs from the previous graph."
+    ),
+    check_specs=[dg.AssetCheckSpec("identity_graph_is_consistent", asset=IDENTITY_GRAPH_KEY)],
+)
+def identity_graph(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    from cdp.identity import load_config, resolve
+
+    started = time.perf_counter()
+    config = load_config(get_settings().config_dir / "identity.yaml")
+    with warehouse.connect() as con:
+        records = con.execute(
+            "select record_id, source_system, first_name, last_name, full_name, email, phone, "
+            "birth_date, street, postcode, city, country, updated_at "
+            "from intermediate.int_identity_records_unioned"
+        ).df()
+        identifiers = con.execute(
+            "select record_id, id_type, id_value from intermediate.int_identifiers_unioned"
+        ).df()
+        previous = _read_table(con, "identity.identity_graph")
+
+    result = resolve(records, identifiers, config, previous)
+
+    graph = result.graph.merge(
+        records[["record_id", "source_system"]], on="record_id", how="left", validate="1:1"
+    )
+    graph["source_key"] = graph["record_id"].str.split(":", n=1).str[1]
+    graph = graph[["record_id", "source_system", "source_key", "person_id", "match_rule"]]
+    resolved_at = pd.Timestamp.now(tz="UTC")
+    merges = result.merges.assign(resolved_at=resolved_at)
+
+    with warehouse.connect() as con:
+        con.execute("create schema if not exists identity")
+        con.execute("begin transaction")
+        _write_table(con, "identity.identity_graph", graph)
+        _write_table(con, "identity.identity_edges", result.edges)
+        _write_table(con, "identity.cluster_report", result.cluster_report)
+        _write_table(con, "identity.possible_matches", result.possible_matches)
+        _write_table(con, "identity.person_merges", merges, append=True)
+        con.execute("commit")
+
+    stats = result.stats
+    seconds = round(time.perf_counter() - started, 3)
+    context.log.info(
+        f"{stats['records']} records -> {stats['persons']} persons in {seconds}s "
+        f"(edges per rule: {stats['edges_per_rule']})"
+    )
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(graph)),
+            "records": dg.MetadataValue.int(int(stats["records"])),
+            "persons": dg.MetadataValue.int(int(stats["persons"])),
+            "largest_person": dg.MetadataValue.int(int(stats["largest_person"])),
+            "edges_per_rule": dg.MetadataValue.json(stats["edges_per_rule"]),
+            "records_per_rule": dg.MetadataValue.json(stats["records_per_rule"]),
+            "merges": dg.MetadataValue.int(len(merges)),
+            "possible_matches": dg.MetadataValue.int(len(result.possible_matches)),
+            "report_rows": dg.MetadataValue.int(len(result.cluster_report)),
+            "engine_seconds": dg.MetadataValue.json(stats.get("seconds", {})),
+            "seconds": dg.MetadataValue.float(seconds),
+        }
+    )
+    unknown = int(graph["source_system"].isna().sum())
+    duplicated = int(graph["record_id"].duplicated().sum())
+    missing = len(records) - len(graph)
+    yield dg.AssetCheckResult(
+        check_name="identity_graph_is_consistent",
+        passed=unknown == 0 and duplicated == 0 and missing == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "records_without_person": dg.MetadataValue.int(missing),
+            "duplicated_record_ids": dg.MetadataValue.int(duplicated),
+            "records_of_unknown_system": dg.MetadataValue.int(unknown),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=IDENTITY_GRAPH_KEY,
+    name="match_quality",
+    description=(
+        "Pairwise precision, recall and F1 of the identity graph against the generator's "
+        "ground truth (ground_truth/identity.parquet), with over/under-merged persons and trap "
+        "merges. Skipped (passes with a note) when no ground truth exists, as in production."
+    ),
+    blocking=False,
+)
+def match_quality(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from cdp.identity import evaluate
+
+    truth_dir = get_settings().ground_truth_dir
+    truth_path = truth_dir / "identity.parquet"
+    if not truth_path.exists():
+        return dg.AssetCheckResult(
+            passed=True,
+            metadata={"ground_truth": dg.MetadataValue.text(f"none at {truth_path}")},
+        )
+    truth = pd.read_parquet(truth_path)
+    traps_path = truth_dir / "traps.parquet"
+    traps = pd.read_parquet(traps_path) if traps_path.exists() else None
+    with warehouse.connect(read_only=True) as con:
+        graph = con.execute("select record_id, person_id from identity.identity_graph").df()
+    scores = evaluate(graph, truth, traps)
+    metadata: dict[str, Any] = {
+        "precision": dg.MetadataValue.float(round(float(scores["precision"]), 5)),
+        "recall": dg.MetadataValue.float(round(float(scores["recall"]), 5)),
+        "f1": dg.MetadataValue.float(round(float(scores["f1"]), 5)),
+        "over_merged": dg.MetadataValue.int(int(scores["over_merged"])),
+        "under_merged": dg.MetadataValue.int(int(scores["under_merged"])),
+        "records_scored": dg.MetadataValue.int(int(scores["records_scored"])),
+        "records_in_truth": dg.MetadataValue.int(int(scores["records_in_truth"])),
+        "true_persons": dg.MetadataValue.int(int(scores["true_persons"])),
+        "predicted_persons": dg.MetadataValue.int(int(scores["predicted_persons"])),
+    }
+    if "trap_pairs_merged" in scores:
+        metadata["trap_pairs_merged"] = dg.MetadataValue.int(int(scores["trap_pairs_merged"]))
+        metadata["trap_pairs_by_type"] = dg.MetadataValue.json(scores["trap_pairs_by_type"])
+    coverage = scores["records_scored"] / max(scores["records_in_truth"], 1)
+    metadata["coverage"] = dg.MetadataValue.float(round(float(coverage), 5))
+    return dg.AssetCheckResult(
+        passed=scores.get("trap_pairs_merged", 0) == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+    )

@@ -1,0 +1,58 @@
+"""dbt project and CLI resource of the transform domain.
+
+The manifest is never committed: on a fresh clone (or in tests) it is built with `dbt parse`
+when the definitions load; under `dagster dev` it is re-parsed on every reload.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from cdp.settings import PROJECT_ROOT, disable_telemetry
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+disable_telemetry()
+
+
+def dbt_executable() -> str:
+    """The `dbt` installed next to this interpreter, so it works without an activated venv."""
+    sibling = Path(sys.executable).parent / "dbt"
+    return str(sibling) if sibling.exists() else shutil.which("dbt") or "dbt"
+
+
+def build_dbt_project(project_dir: Path = DBT_PROJECT_DIR) -> DbtProject:
+    """The dbt project, with a manifest ready to load (parsed now if missing)."""
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir, target="dev")
+    if not project.manifest_path.exists() or os.getenv("DAGSTER_IS_DEV_CLI"):
+        # `dbt parse` in-process: no dependency on a `dbt` executable on PATH
+        from dbt.cli.main import dbtRunner
+
+        result = dbtRunner().invoke(
+            [
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(project_dir),
+                "--profiles-dir",
+                str(project_dir),
+                "--target-path",
+                str(project.manifest_path.parent),
+            ]
+        )
+        if not result.success:
+            raise RuntimeError(f"dbt parse failed in {project_dir}: {result.exception}")
+    return project
+
+
+dbt_project = build_dbt_project()
+
+
+dbt_resource = DbtCliResource(
+    project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+)
