@@ -7,7 +7,6 @@ and marts (they read the graph through the dbt source `identity.identity_graph`,
 Python asset, so one run builds staging, resolves identities, then builds the marts.
 """
 
-
 import os
 import time
 from collections.abc import Iterator, Mapping
