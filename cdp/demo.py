@@ -74,16 +74,27 @@ def print_section(title: str, body: str) -> None:
     print(f"\n== {title} ==\n{body}")
 
 
-def summarise(report: RunReport) -> str:
-    lines = []
-    for prefix in ("raw_", "identity/", "marts/", "ml/", "activation/", "quality/"):
-        keys = sorted(key for key in report.materializations if key.startswith(prefix))
-        for key in keys:
-            values = report.materializations[key]
-            shown = {k: v for k, v in values.items() if isinstance(v, int | float | str | bool)}
-            compact = ", ".join(f"{k}={v}" for k, v in list(shown.items())[:6])
-            lines.append(f"{key}: {compact}")
-    return "\n".join(lines)
+SUMMARY_SCHEMAS = ("identity", "marts", "ml", "activation", "quality")
+
+
+def summarise(warehouse: Path) -> str:
+    """Rows of every raw table (summed per source) and of every identity, mart and ML table."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where (schema_name like 'raw\\_%' escape '\\' or schema_name in ?) "
+            "and table_name not like '\\_dlt%' escape '\\' order by all",
+            [list(SUMMARY_SCHEMAS)],
+        ).fetchall()
+        counts = {
+            f"{schema}.{table}": con.execute(
+                f'select count(*) from "{schema}"."{table}"'
+            ).fetchone()[0]
+            for schema, table in tables
+        }
+    return "\n".join(f"{name:<48} {rows:>12,}" for name, rows in counts.items())
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -102,10 +113,72 @@ def run_demo(args: argparse.Namespace) -> int:
     print("Materialising every asset (one Dagster run, visible in `make ui`)...")
     report = run_all_assets()
     print_section("Steps", format_steps(report))
-    print_section("Assets", summarise(report))
+    print_section("Tables (rows)", summarise(settings.warehouse))
     print_section("Quality", format_checks(report))
-    print(f"\nWarehouse: {settings.warehouse}\nRun id: {report.run_id}")
-    return 0 if report.success else 1
+    print_section("Match quality", format_match_quality(report))
+    print_section("Churn model", format_churn(report))
+    synced = report.success
+    if report.success:
+        from activation.demo import run_demo_syncs
+
+        try:
+            print_section("Syncs", run_demo_syncs(settings))
+        except Exception as exc:  # a destination stand-in that cannot start: say which
+            synced = False
+            print_section("Syncs", f"FAILED: {type(exc).__name__}: {exc}")
+    else:
+        print_section("Syncs", "not run: the asset run failed (see the steps above)")
+    print(f"\nWarehouse: {settings.warehouse}\nRun id: {report.run_id} (browse it with `make ui`)")
+    return 0 if report.success and synced else 1
+
+
+def _check(report: RunReport, name: str) -> dict | None:
+    return next((c.metadata for c in report.checks if c.name == name), None)
+
+
+def format_match_quality(report: RunReport) -> str:
+    """Identity graph versus the generator's ground truth (the `match_quality` check)."""
+    scores = _check(report, "match_quality")
+    if scores is None:
+        return "not evaluated (the identity graph was not built)"
+    if "precision" not in scores:
+        return f"no ground truth: {scores.get('ground_truth', '')}"
+    identity = report.materializations.get("identity/identity_graph", {})
+    return "\n".join(
+        [
+            f"records {identity.get('records', 0):,} -> persons {identity.get('persons', 0):,}"
+            f" (true persons {scores['true_persons']:,})",
+            f"pairwise precision {scores['precision']:.4f}  recall {scores['recall']:.4f}  "
+            f"F1 {scores['f1']:.4f}",
+            f"over-merged persons {scores['over_merged']}, under-merged persons "
+            f"{scores['under_merged']}, trap pairs merged {scores.get('trap_pairs_merged', 'n/a')}",
+        ]
+    )
+
+
+def format_churn(report: RunReport) -> str:
+    """Back-test of the churn model against the baselines, and the scores written."""
+    model = report.materializations.get("ml/churn_model")
+    scores = report.materializations.get("ml/churn_scores", {})
+    if model is None:
+        return "not trained"
+    lines = [f"model {model.get('model_version')}, {model.get('training_rows', 0):,} rows"]
+    metrics = model.get("metrics_json")
+    if metrics:
+        lines.append(f"back-test at {model.get('evaluation_cutoff')}:")
+        for name, m in metrics.items():
+            lines.append(
+                f"  {name:<22} ROC AUC {m['roc_auc']:.3f}  PR AUC {m['pr_auc']:.3f}  "
+                f"Brier {m['brier']:.3f}  lift top decile {m['lift_top_decile']:.2f}"
+            )
+    else:
+        lines.append(str(model.get("backtest_note", "no back-test")))
+    if scores:
+        lines.append(
+            f"scored persons {scores.get('scored_persons', 0):,}, mean churn probability "
+            f"{scores.get('mean_churn_probability', 0):.3f}, risk bands {scores.get('risk_bands')}"
+        )
+    return "\n".join(lines)
 
 
 def sum_rows(gen_report: dict) -> int:

@@ -46,12 +46,12 @@ class Settings:
             ground_truth_dir=Path(
                 os.environ.get("CDP_GROUND_TRUTH_DIR", data_dir / "ground_truth")
             ).resolve(),
-            warehouse=Path(os.environ.get("CDP_WAREHOUSE", data_dir / "warehouse.duckdb")).resolve(),
+            warehouse=Path(
+                os.environ.get("CDP_WAREHOUSE", data_dir / "warehouse.duckdb")
+            ).resolve(),
             config_dir=Path(os.environ.get("CDP_CONFIG_DIR", PROJECT_ROOT / "config")).resolve(),
             models_dir=Path(os.environ.get("CDP_MODELS_DIR", data_dir / "models")).resolve(),
-            dagster_home=Path(
-                os.environ.get("DAGSTER_HOME", data_dir / "dagster_home")
-            ).resolve(),
+            dagster_home=Path(os.environ.get("DAGSTER_HOME", data_dir / "dagster_home")).resolve(),
         )
 
 

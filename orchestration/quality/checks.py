@@ -73,7 +73,19 @@ def check_result(result: SuiteResult) -> dg.AssetCheckResult:
     )
 
 
-def build_suite_check(suite: TableSuite, blocking: bool) -> dg.AssetChecksDefinition:
+def read_tables(suite: TableSuite, present: set[dg.AssetKey] | None) -> list[dg.AssetKey]:
+    """Other assets the suite reads (referential checks): the check waits for them."""
+    keys = {
+        dg.AssetKey(table.split("."))
+        for check in suite.checks
+        for table in getattr(check, "requires_tables", ())
+    } - {dg.AssetKey(suite.asset_key)}
+    return sorted((key for key in keys if present is None or key in present), key=lambda k: k.path)
+
+
+def build_suite_check(
+    suite: TableSuite, blocking: bool, additional_deps: Iterable[dg.AssetKey] = ()
+) -> dg.AssetChecksDefinition:
     description = (
         f"Great Expectations suite {suite.name}: "
         + ", ".join(sorted({c.kind for c in suite.checks}))
@@ -85,6 +97,7 @@ def build_suite_check(suite: TableSuite, blocking: bool) -> dg.AssetChecksDefini
         name=CHECK_NAME,
         blocking=blocking,
         description=description,
+        additional_deps=list(additional_deps),
     )
     def _suite_check(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
@@ -111,7 +124,7 @@ def build_suite_checks(
     config = config or load_config()
     keys = None if present is None else set(present)
     return [
-        build_suite_check(suite, config.is_blocking(suite.name))
+        build_suite_check(suite, config.is_blocking(suite.name), read_tables(suite, keys))
         for suite in all_suites()
         if keys is None or dg.AssetKey(suite.asset_key) in keys
     ]
