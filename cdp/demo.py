@@ -129,6 +129,7 @@ def run_demo(args: argparse.Namespace) -> int:
     else:
         print_section("Syncs", "not run: the asset run failed (see the steps above)")
     print(f"\nWarehouse: {settings.warehouse}\nRun id: {report.run_id} (browse it with `make ui`)")
+    print(f"Step output (dbt): {report.log_path}")
     return 0 if report.success and synced else 1
 
 

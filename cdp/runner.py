@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,7 @@ class CheckReport:
 
 @dataclass
 class RunReport:
+    log_path: Path
     run_id: str
     success: bool
     seconds: float
@@ -128,7 +130,8 @@ def run_all_assets(
 ) -> RunReport:
     """Materialise every asset of the code location (minus the excluded keys) in one run.
 
-    The console shows Dagster events from `log_level` up; the full log is in the run's history.
+    The console shows Dagster events from `log_level` up; what the steps print (dbt's own
+    output) goes to `<data_dir>/logs/last_run.log`; the full event log is in the run history.
     """
     import dagster as dg
 
@@ -139,8 +142,10 @@ def run_all_assets(
     job = defs.resolve_implicit_global_asset_job_def()
     selection = [spec.key for spec in defs.resolve_all_asset_specs() if not exclude(spec.key)]
     instance = dg.DagsterInstance.get()
+    log_path = get_settings().data_dir / "logs" / "last_run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    with MemorySampler() as sampler:
+    with MemorySampler() as sampler, open(log_path, "w") as log, redirect_stdout(log):
         result = job.execute_in_process(
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             instance=instance,
@@ -148,6 +153,7 @@ def run_all_assets(
             raise_on_error=False,
         )
     report = RunReport(
+        log_path=log_path,
         run_id=result.run_id,
         success=result.success,
         seconds=time.time() - started,
