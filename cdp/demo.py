@@ -78,13 +78,14 @@ SUMMARY_SCHEMAS = ("identity", "marts", "ml", "activation", "quality")
 
 
 def summarise(warehouse: Path) -> str:
-    """Rows of every raw table (summed per source) and of every identity, mart and ML table."""
+    """Rows of every raw, identity, mart, ML, activation and quality table (dlt staging left out)."""
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = con.execute(
             "select schema_name, table_name from duckdb_tables() "
             "where (schema_name like 'raw\\_%' escape '\\' or schema_name in ?) "
+            "and schema_name not like '%\\_staging' escape '\\' "
             "and table_name not like '\\_dlt%' escape '\\' order by all",
             [list(SUMMARY_SCHEMAS)],
         ).fetchall()
