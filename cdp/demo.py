@@ -224,6 +224,48 @@ def duckdb_read_floor(landing_dir: Path) -> dict[str, float]:
     return timings
 
 
+STAGES = (  # (stage, test on the Dagster step key), first match wins
+    ("ingestion (dlt)", lambda k: k.startswith("ingest_")),
+    ("quality checks", lambda k: k.endswith("_quality_suite") or k == "quality__quarantine_rows"),
+    ("identity resolution", lambda k: k == "identity__identity_graph"),
+    ("match quality", lambda k: k.endswith("_match_quality")),
+    ("dbt (staging, golden record, marts)", lambda k: k.startswith("dbt_models")),
+    ("churn model and scores", lambda k: k.startswith("ml__")),
+    ("segments", lambda k: k.startswith("activation__")),
+)
+
+
+def stage_totals(report: RunReport) -> list[tuple[str, float, int]]:
+    """Seconds and peak RSS per pipeline stage (sum of its Dagster steps' wall time)."""
+    totals: dict[str, list] = {name: [0.0, 0] for name, _ in STAGES}
+    for step in report.steps:
+        name = next((n for n, test in STAGES if test(step.step)), "other")
+        entry = totals.setdefault(name, [0.0, 0])
+        entry[0] += step.seconds
+        entry[1] = max(entry[1], step.peak_rss)
+    return [(name, secs, peak) for name, (secs, peak) in totals.items() if secs]
+
+
+def format_stages(report: RunReport, floor: dict[str, float]) -> str:
+    lines = [f"{'stage':<40} {'seconds':>9} {'peak RSS':>10}"]
+    for name, secs, peak in stage_totals(report):
+        lines.append(f"{name:<40} {secs:>9.1f} {format_mib(peak):>10}")
+    lines.append("\ningestion versus DuckDB reading the same files (floor):")
+    lines.append(
+        f"{'source':<16} {'dlt s':>8} {'floor s':>8} {'ratio':>7} {'rows':>12} {'rows/s':>10}"
+    )
+    for step in report.steps:
+        source = step.step.removeprefix("ingest_")
+        if step.step.startswith("ingest_") and source in floor:
+            ratio = step.seconds / floor[source] if floor[source] else float("nan")
+            rate = step.rows / step.seconds if step.seconds else 0
+            lines.append(
+                f"{source:<16} {step.seconds:>8.1f} {floor[source]:>8.2f} {ratio:>7.1f} "
+                f"{step.rows:>12,} {rate:>10,.0f}"
+            )
+    return "\n".join(lines)
+
+
 def run_bench(args: argparse.Namespace) -> int:
     workdir = (args.workdir or get_settings().data_dir / "bench" / str(args.customers)).resolve()
     if workdir.exists():
@@ -248,8 +290,10 @@ def run_bench(args: argparse.Namespace) -> int:
     from cdp.runner import run_all_assets
 
     report = run_all_assets()
-    print_section("Pipeline stages", format_steps(report))
+    print_section("Pipeline steps", format_steps(report))
+    print_section("Stages", format_stages(report, floor))
     print_section("Quality", format_checks(report))
+    print_section("Match quality", format_match_quality(report))
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -258,6 +302,7 @@ def run_bench(args: argparse.Namespace) -> int:
                     "generate": {"rows": gen_rows, "seconds": gen_seconds, "peak_rss": gen_peak},
                     "duckdb_floor_seconds": floor,
                     "steps": [step.__dict__ for step in report.steps],
+                    "stages": stage_totals(report),
                     "total_seconds": report.seconds,
                     "peak_rss": report.peak_rss,
                 },

@@ -31,3 +31,27 @@ def test_demo_builds_every_layer(cdp_env, capsys):
     assert scored > 0
     assert con.sql("select count(*) from activation.sync_runs").fetchone()[0] > 0
     con.close()
+
+
+def test_bench_groups_steps_into_stages_and_compares_ingestion_with_the_floor():
+    from pathlib import Path
+
+    from cdp.demo import format_stages, stage_totals
+    from cdp.runner import RunReport, StepReport
+
+    steps = [
+        StepReport("ingest_shop", 4.0, 300 * 2**20, "ok", rows=8000),
+        StepReport("ingest_web", 2.0, 200 * 2**20, "ok", rows=4000),
+        StepReport("raw_shop__orders_quality_suite", 1.0, 100 * 2**20, "ok"),
+        StepReport("dbt_models", 10.0, 900 * 2**20, "ok"),
+        StepReport("dbt_models_2", 5.0, 950 * 2**20, "ok"),
+        StepReport("identity__identity_graph", 3.0, 500 * 2**20, "ok", rows=100),
+    ]
+    report = RunReport(Path("x.log"), "run", True, 25.0, 950 * 2**20, steps=steps)
+    stages = {name: (secs, peak) for name, secs, peak in stage_totals(report)}
+    assert stages["ingestion (dlt)"] == (6.0, 300 * 2**20)
+    assert stages["dbt (staging, golden record, marts)"] == (15.0, 950 * 2**20)
+    assert "segments" not in stages  # no step, no line
+    text = format_stages(report, {"shop": 2.0, "web": 0.5})
+    assert "shop" in text and " 2.0 " in text  # 4.0 s of dlt for 2.0 s of DuckDB
+    assert "web" in text and " 4.0 " in text
