@@ -2079,6 +2079,71 @@ def write_spreadsheets(ctx: Ctx, signups: pd.DataFrame) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+def _consent_part(t, email, phone, channel: str, status: str, source: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "t": t,
+            "email": email,
+            "phone": phone,
+            "shop": None,
+            "channel": channel,
+            "purpose": "marketing",
+            "status": status,
+            "source": source,
+        }
+    )
+
+
+def _store_ads_and_phone_consent(
+    ctx: Ctx, cards: pd.DataFrame, card_phone: np.ndarray
+) -> list[pd.DataFrame]:
+    """Marketing consent for the ads and phone channels collected in the boutiques.
+
+    `cards`: opted-in main cards, `card_phone`: their holders' mobiles (E.164). The loyalty
+    form's boxes: personalised ads (45 % of opted-in holders, by e-mail, the ad platforms'
+    match key) and calls from the boutique (25 %, by mobile). Clienteling clients: 60 % agree
+    to be called by their advisor, recorded at a visit one to four months after the person's
+    first purchase (the client record is created within two months of it). About 5 % of
+    these grants are withdrawn later in the preference centre.
+    """
+    P, rng = ctx.P, ctx.rng
+    cp = cards["pidx"].to_numpy()
+    issued = cards["issued"].to_numpy()
+    ads = rng.random(cp.size) < 0.45
+    tel = rng.random(cp.size) < 0.25
+    cl = np.flatnonzero(P["in_clienteling"].to_numpy())
+    cl = cl[rng.random(cl.size) < 0.6]
+    cl_t = P["first_seen"].to_numpy()[cl] + rng.integers(60 * DAY, 120 * DAY, cl.size)
+    cl_phone = Z.format_phones(
+        P["phone_cc"].to_numpy()[cl], P["mobile"].to_numpy()[cl], np.full(cl.size, Z.P_E164)
+    )
+    ads_email = P["email"].to_numpy()[cp[ads]]
+    tel_t = np.concatenate([issued[tel] + 122, cl_t])
+    tel_phone = np.concatenate([card_phone[tel], cl_phone])
+    ads_w = rng.random(ads_email.size) < 0.05
+    tel_w = rng.random(tel_phone.size) < 0.05
+    return [
+        _consent_part(issued[ads] + 122, ads_email, None, "ads", "granted", "store"),
+        _consent_part(tel_t, None, tel_phone, "phone", "granted", "store"),
+        _consent_part(
+            _later(ctx, issued[ads][ads_w] + DAY, 900, 1.0),
+            ads_email[ads_w],
+            None,
+            "ads",
+            "withdrawn",
+            "preference_centre",
+        ),
+        _consent_part(
+            _later(ctx, tel_t[tel_w] + DAY, 900, 1.0),
+            None,
+            tel_phone[tel_w],
+            "phone",
+            "withdrawn",
+            "preference_centre",
+        ),
+    ]
+
+
 def write_consent(ctx: Ctx, acc: pd.DataFrame, cards: pd.DataFrame, unsubs: pd.DataFrame) -> None:
     P, rng = ctx.P, ctx.rng
     parts = []
@@ -2103,21 +2168,24 @@ def write_consent(ctx: Ctx, acc: pd.DataFrame, cards: pd.DataFrame, unsubs: pd.D
             }
         )
     )
+    # the checkout's "personalised offers and ads" box: profiling and ads marketing (custom
+    # audiences on ad platforms, the purpose activation enforces for the ads channel)
     prof = rng.random(n) < 0.4
-    parts.append(
-        pd.DataFrame(
-            {
-                "t": main["created"].to_numpy()[prof] + 31,
-                "email": em[prof],
-                "phone": None,
-                "shop": main["entity_id"].to_numpy()[prof],
-                "channel": "ads",
-                "purpose": "profiling",
-                "status": "granted",
-                "source": "shop_checkout",
-            }
+    for purpose in ("profiling", "marketing"):
+        parts.append(
+            pd.DataFrame(
+                {
+                    "t": main["created"].to_numpy()[prof] + 31,
+                    "email": em[prof],
+                    "phone": None,
+                    "shop": main["entity_id"].to_numpy()[prof],
+                    "channel": "ads",
+                    "purpose": purpose,
+                    "status": "granted",
+                    "source": "shop_checkout",
+                }
+            )
         )
-    )
     w = rng.random(n) < 0.06
     wt = _later(ctx, main["created"].to_numpy()[w] + DAY, 900, 1.0)
     parts.append(
@@ -2186,6 +2254,8 @@ def write_consent(ctx: Ctx, acc: pd.DataFrame, cards: pd.DataFrame, unsubs: pd.D
             }
         )
     )
+    # drawn after every earlier draw of the generator, so the other files keep their bytes
+    parts.extend(_store_ads_and_phone_consent(ctx, c, phone))
     if len(unsubs):
         parts.append(
             pd.DataFrame(

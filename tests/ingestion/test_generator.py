@@ -613,3 +613,25 @@ def test_cli_generate_prints_a_summary(tmp_path, capsys):
         for p in (tmp_path / "landing" / "web").iterdir()
     )
     assert last.replace(tzinfo=UTC).strftime("%Y-%m") == "2025-12"
+
+
+def test_consent_covers_every_channel_under_the_purpose_activation_enforces(demo):
+    """Activation sends only to marketing consent of the destination's channel: the demo
+    grants it on every channel, and withdraws only under a (channel, purpose) that is granted."""
+    out, _ = demo
+    consent = _json(out, "consent/*.jsonl")
+    counts = consent.groupby(["channel", "purpose", "status"]).size()
+    grants = counts.xs("granted", level="status")
+    withdrawals = counts.xs("withdrawn", level="status")
+    for channel in ("email", "sms", "phone", "ads"):
+        assert grants.get((channel, "marketing"), 0) > 0.03 * N, channel
+    assert set(withdrawals.index) <= set(grants.index)
+    assert (withdrawals / grants.reindex(withdrawals.index) < 0.2).all()
+    # plausible opt-in rates: personalised ads and calls are rarer than e-mail
+    assert grants[("ads", "marketing")] < grants[("email", "marketing")]
+    assert grants[("phone", "marketing")] < grants[("sms", "marketing")]
+    assert set(consent.loc[consent["channel"] == "phone", "source"]) == {
+        "store",
+        "preference_centre",
+    }
+    assert consent.loc[consent["channel"] == "phone", "phone"].notna().all()
