@@ -98,6 +98,7 @@ class ParsedFile:
     line_numbers: np.ndarray
     rejects: list[tuple[int | None, str | None, str]] = field(default_factory=list)
     raw_text: Callable[[int], str] | None = None
+    header_note: str | None = None  # e.g. "wrong delimiter?" when a CSV header looks wrong
 
 
 @dataclass
@@ -213,6 +214,22 @@ def read_header(path: Path, fileset: FileSet) -> list[str]:
     return next(csv.reader([text.lstrip("\ufeff").rstrip("\r\n")], delimiter=fileset.delimiter))
 
 
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def delimiter_note(names: Sequence[str], delimiter: str) -> str | None:
+    """Why a CSV header of one column looks split with the wrong delimiter, else None."""
+    if len(names) != 1:
+        return None
+    found = [d for d in _DELIMITERS if d != delimiter and d in names[0]]
+    if not found:
+        return None
+    return (
+        f"the header is one column containing {found[0]!r}: wrong delimiter? "
+        f"(configured {delimiter!r})"
+    )
+
+
 def read_csv(path: Path, fileset: FileSet) -> ParsedFile:
     """CSV → Arrow, every column as text; rows with a wrong column count are rejected."""
     import pyarrow.csv as pcsv
@@ -256,7 +273,8 @@ def read_csv(path: Path, fileset: FileSet) -> ParsedFile:
         row = table.slice(i, 1).to_pylist()[0]
         return delimiter.join("" if v is None else str(v) for v in row.values())
 
-    return ParsedFile(table, numbers, invalid, raw_text)
+    note = delimiter_note(names, delimiter)
+    return ParsedFile(table, numbers, invalid, raw_text, header_note=note)
 
 
 def read_parquet(path: Path) -> ParsedFile:
@@ -291,7 +309,10 @@ def _is_nested(arrow_type: pa.DataType) -> bool:
 def coerce_table(
     parsed: ParsedFile, schema: pa.Schema, primary_key: Sequence[str]
 ) -> tuple[pa.Table, list[tuple[int | None, str | None, str]], np.ndarray]:
-    """Cast declared columns to their types; rows that cannot be cast or lack a key are rejected."""
+    """Cast declared columns to their types; rows that cannot be cast or lack a key are rejected.
+
+    Returns the kept rows, the rejected ones and the indices (in `parsed.table`) of the kept.
+    """
     table = parsed.table
     n = table.num_rows
     reasons: dict[int, list[str]] = {}
@@ -324,7 +345,8 @@ def coerce_table(
         table = table.set_column(table.column_names.index(target.name), target.name, cast)
     for key in primary_key:
         if key not in table.column_names:
-            raise FileProblem(f"primary key column {key!r} not found in the file")
+            note = f": {parsed.header_note}" if parsed.header_note else ""
+            raise FileProblem(f"primary key column {key!r} not found in the file{note}")
         missing = np.asarray(pc.is_null(table.column(key)).to_numpy(zero_copy_only=False))
         for i in np.flatnonzero(missing):
             reasons.setdefault(int(i), []).append(f"missing primary key {key}")
@@ -336,8 +358,50 @@ def coerce_table(
         keep = np.ones(n, dtype=bool)
         keep[list(reasons)] = False
         table = table.filter(pa.array(keep))
-        return table, rejects, parsed.line_numbers[keep]
-    return table, rejects, parsed.line_numbers
+        return table, rejects, np.flatnonzero(keep)
+    return table, rejects, np.arange(n)
+
+
+def missing_columns(table: pa.Table, schema: pa.Schema) -> list[str]:
+    """Declared columns the file does not have (JSON lines get them all from the schema)."""
+    return [name for name in schema.names if name not in table.column_names]
+
+
+def drop_superseded(
+    table: pa.Table, keys: Sequence[str], cursor: str | None
+) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+    """Rows of one file that repeat a primary key: only the newest version is kept.
+
+    Newest = highest `cursor` (e.g. `updated_at`) when the table has one, then the later
+    line, as dlt's `dedup_sort` would pick. Returns the indices kept and, per superseded row,
+    (its index, the index of the version kept, the reason).
+    """
+    n = table.num_rows
+    keys = list(keys)
+    if n < 2:
+        return np.arange(n), []
+    index = pa.array(np.arange(n, dtype=np.int64))
+    groups = table.select(keys).append_column("__row", index).group_by(keys, use_threads=False)
+    if groups.aggregate([]).num_rows == n:
+        return np.arange(n), []
+    rows = groups.aggregate([("__row", "list")])
+    lengths = np.asarray(pc.list_value_length(rows["__row_list"]).to_numpy(zero_copy_only=False))
+    duplicated = rows.filter(pa.array(lengths > 1))
+    order = table.column(cursor).to_pylist() if cursor and cursor in table.column_names else None
+    drop = np.zeros(n, dtype=bool)
+    superseded: list[tuple[int, int, str]] = []
+    for group in duplicated.to_pylist():
+        members = group["__row_list"]
+        if order is None:
+            winner = max(members)
+        else:
+            winner = max(members, key=lambda i: (0, i) if order[i] is None else (1, order[i], i))
+        key_text = ", ".join(f"{k}={group[k]}" for k in keys)
+        for i in members:
+            if i != winner:
+                drop[i] = True
+                superseded.append((i, winner, f"duplicate primary key {key_text}"))
+    return np.flatnonzero(~drop), sorted(superseded)
 
 
 def _join_string_lists(table: pa.Table) -> pa.Table:
@@ -416,8 +480,26 @@ def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) 
     else:
         raise FileProblem(f"format {fileset.format!r} is not supported for table {spec.name}")
     parsed.table = rename_columns(parsed.table, cfg.column_mapping)
-    table, type_rejects, numbers = coerce_table(parsed, spec.schema, cfg.primary_key)
-    rejects = [rejects_table(spec.name, path.name, [*parsed.rejects, *type_rejects])]
+    table, type_rejects, kept = coerce_table(parsed, spec.schema, cfg.primary_key)
+    file_notes: list[tuple[int | None, str | None, str]] = []
+    absent = missing_columns(parsed.table, spec.schema)
+    if absent:
+        # Loaded anyway (the other columns are good), but never silently: one file-level row.
+        file_notes.append(
+            (None, None, f"missing column(s) {', '.join(absent)}: rows loaded without them")
+        )
+    keep, superseded = drop_superseded(table, cfg.primary_key, spec.cursor)
+    if superseded:
+        raw = parsed.raw_text or (lambda i: _row_as_json(parsed.table, i))
+        lines = parsed.line_numbers[kept]
+        type_rejects += [
+            (int(lines[i]), raw(int(kept[i])), f"{why}, superseded by line {int(lines[w])}")
+            for i, w, why in superseded
+        ]
+        table = table.take(pa.array(keep))
+        kept = kept[keep]
+    numbers = parsed.line_numbers[kept]
+    rejects = [rejects_table(spec.name, path.name, [*file_notes, *parsed.rejects, *type_rejects])]
     children: dict[str, pa.Table] = {}
     for child in spec.children:
         exploded = explode_child(table, child, cfg.primary_key[0])

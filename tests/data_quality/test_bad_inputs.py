@@ -125,11 +125,6 @@ def test_wrong_delimiter(load_case):
     assert "client_id" in reason and "not found" in reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingestion change needed: read_csv/read_header should say the header has one "
-    "column containing ';' (wrong delimiter?) instead of only 'client_id not found'",
-)
 def test_wrong_delimiter_message_names_the_delimiter(load_case):
     case = load_case("wrong_delimiter")
     [(_, _, _, reason)] = case.rejected("raw_clienteling")
@@ -146,11 +141,6 @@ def test_missing_columns(load_case):
     assert not price.success and "missing column(s) price" in price.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingestion change needed: a file lacking declared columns (products.csv without "
-    "price, cost) loads silently; it should record a warning naming the file and columns",
-)
 def test_missing_columns_reported_by_ingestion(load_case):
     case = load_case("missing_columns")
     reasons = [r[3] for r in case.rejected("raw_catalog")]
@@ -191,12 +181,6 @@ def test_duplicate_keys(load_case):
     assert case.expectation("raw_catalog.products", "sku_unique").success
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingestion change needed: two rows with the same primary key in one file are "
-    "deduplicated by dlt without a trace; the superseded row should go to rejected_rows "
-    "('duplicate primary key sku=HZ-BAG-0002, superseded by line N')",
-)
 def test_duplicate_keys_superseded_row_is_recorded(load_case):
     case = load_case("duplicate_keys")
     assert any("duplicate" in r[3] for r in case.rejected("raw_catalog"))
