@@ -373,8 +373,10 @@ def drop_superseded(
     """Rows of one file that repeat a primary key: only the newest version is kept.
 
     Newest = highest `cursor` (e.g. `updated_at`) when the table has one, then the later
-    line, as dlt's `dedup_sort` would pick. Returns the indices kept and, per superseded row,
-    (its index, the index of the version kept, the reason).
+    line, as dlt's `dedup_sort` would pick. An older version (lower cursor) is an edit, dropped
+    as a merge across files would drop it; a version that ties with the kept one (same cursor,
+    or no cursor) is a real duplicate and is returned as (its index, the index of the version
+    kept, the reason) for `rejected_rows`. Returns the indices kept and those duplicates.
     """
     n = table.num_rows
     keys = list(keys)
@@ -400,7 +402,8 @@ def drop_superseded(
         for i in members:
             if i != winner:
                 drop[i] = True
-                superseded.append((i, winner, f"duplicate primary key {key_text}"))
+                if order is None or order[i] == order[winner]:
+                    superseded.append((i, winner, f"duplicate primary key {key_text}"))
     return np.flatnonzero(~drop), sorted(superseded)
 
 

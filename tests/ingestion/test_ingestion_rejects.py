@@ -167,3 +167,46 @@ def test_unreadable_files_are_named_and_others_still_load(settings, landing, cap
     assert query(
         settings, "select subject from raw_service.tickets where ticket_id = 'T-000009'"
     ) == [("Été",)]
+
+
+def test_key_repeated_in_one_file_newest_wins_ties_are_recorded(settings, landing):
+    """An in-file edit (newer updated_at) replaces the older line without a reject; two lines
+    with the same key and the same updated_at keep the later one and record the other."""
+    clients = settings.landing_dir / "clienteling/clients_2025-01.csv"
+    clients.write_text(
+        f"{CLIENT_HEADER}\n"
+        f"{client_line(1, '2025-01-09T10:00:00Z', first='Newest')}\n"
+        f"{client_line(1, '2025-01-05T10:00:00Z', first='Older')}\n"
+        f"{client_line(2, first='First')}\n"
+        f"{client_line(2, first='Second')}\n",
+        encoding="utf-8",
+    )
+    report = run_all(settings, sources=["clienteling"])
+    assert report["errors"] == {}
+    assert query(
+        settings, "select client_id, first_name from raw_clienteling.clients order by 1"
+    ) == [("CL-0000001", "Newest"), ("CL-0000002", "Second")]
+    rows = rejected(settings, "raw_clienteling")
+    assert [(r[1], r[2], r[4]) for r in rows] == [
+        (
+            "clients_2025-01.csv",
+            4,
+            "duplicate primary key client_id=CL-0000002, superseded by line 5",
+        )
+    ]
+    assert rows[0][3].startswith("CL-0000002,S001,A01,M.,First")
+
+
+def test_missing_declared_columns_are_recorded_rows_still_load(settings, landing):
+    (settings.landing_dir / "catalog/products.csv").write_text(
+        "sku,name,category,subcategory,collection,currency,stock_qty,is_active,"
+        "launched_at,updated_at\n"
+        "HZ-1,A,bags,tote,SS25,EUR,1,true,2025-01-01,2025-01-01T00:00:00Z\n",
+        encoding="utf-8",
+    )
+    report = run_all(settings, sources=["catalog"])
+    assert report["errors"] == {}
+    assert count(settings, "raw_catalog.products") == 1
+    assert [(r[1], r[2], r[4]) for r in rejected(settings, "raw_catalog")] == [
+        ("products.csv", None, "missing column(s) price, cost: rows loaded without them")
+    ]
