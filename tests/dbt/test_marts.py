@@ -138,6 +138,40 @@ def test_one_customer_360_row_per_person(con: duckdb.DuckDBPyConnection) -> None
     assert rows == persons == graph_persons
 
 
+def test_customer_360_flags_anonymous_web_visitors(con: duckdb.DuckDBPyConnection) -> None:
+    """is_identified = the person has a record that is not a web visitor; the others are
+    cookies known only by their browsing: no contact point, no purchase, no consent."""
+    mismatches = scalar(
+        con,
+        """
+        select count(*)
+        from marts.customer_360 as c
+        left join (
+            select person_id, bool_or(source_system <> 'web_visitor') as has_known_record
+            from identity.identity_graph group by person_id
+        ) as g on c.person_id = g.person_id
+        where c.is_identified is distinct from g.has_known_record
+        """,
+    )
+    assert mismatches == 0
+    identified, anonymous = con.execute(
+        "select count(*) filter (where is_identified), count(*) filter (where not is_identified)"
+        " from marts.customer_360"
+    ).fetchone()
+    assert identified > 0 and anonymous > 0
+    reachable = scalar(
+        con,
+        """
+        select count(*) from marts.customer_360
+        where not is_identified
+          and (email is not null or phone is not null or orders_count > 0
+               or consent_email_marketing or consent_sms_marketing
+               or consent_phone_marketing or consent_ads_marketing)
+        """,
+    )
+    assert reachable == 0
+
+
 def test_customer_360_revenue_is_the_sum_over_orders(con: duckdb.DuckDBPyConnection) -> None:
     mismatches = scalar(
         con,
@@ -180,6 +214,28 @@ def test_consent_never_granted_after_a_later_withdrawal(con: duckdb.DuckDBPyConn
     # the check is not vacuous: some persons withdrew and some hold a grant
     assert scalar(con, "select count(*) from marts.consent_history where not is_granted") > 0
     assert scalar(con, "select count(*) from marts.customer_consent where is_granted") > 0
+
+
+def test_every_activation_channel_has_marketing_grants(con: duckdb.DuckDBPyConnection) -> None:
+    """Activation sends only to marketing consent of the destination's channel: on the
+    generated retailer each channel has persons to send to, fewer for ads and phone than for
+    e-mail, and only identified persons."""
+    granted = dict(
+        con.execute(
+            "select channel, count(*) filter (where is_granted) from marts.customer_consent"
+            " where purpose = 'marketing' group by channel"
+        ).fetchall()
+    )
+    identified = scalar(con, "select count(*) from marts.customer_360 where is_identified")
+    assert set(granted) == {"email", "sms", "phone", "ads"}
+    for channel in ("sms", "phone", "ads"):
+        assert 0.03 * identified < granted[channel] < granted["email"], (channel, granted)
+    anonymous_grants = scalar(
+        con,
+        "select count(*) from marts.customer_consent join marts.customer_360 using (person_id)"
+        " where is_granted and not is_identified",
+    )
+    assert anonymous_grants == 0
 
 
 def test_consent_rows_cover_every_person_channel_and_purpose(
@@ -236,5 +292,8 @@ def test_timeline_is_attributed_and_ordered(con: duckdb.DuckDBPyConnection) -> N
         """,
     )
     assert out_of_order == 0
-    kinds = {r[0] for r in con.execute("select distinct event_type from marts.customer_timeline")}
+    kinds = {
+        r[0]
+        for r in con.execute("select distinct event_type from marts.customer_timeline").fetchall()
+    }
     assert {"web_order", "store_purchase", "campaign_open", "web_session", "ticket_opened"} <= kinds
