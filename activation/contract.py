@@ -14,6 +14,7 @@ CHURN_SCORES = "ml.churn_scores"
 
 CUSTOMER_360_COLUMNS: dict[str, str] = {
     "person_id": "VARCHAR",
+    "is_identified": "BOOLEAN",
     "first_name": "VARCHAR",
     "last_name": "VARCHAR",
     "email": "VARCHAR",
@@ -55,6 +56,7 @@ CUSTOMER_360_COLUMNS: dict[str, str] = {
     "rfm_frequency_score": "INTEGER",
     "rfm_monetary_score": "INTEGER",
     "rfm_segment": "VARCHAR",
+    "as_of_date": "DATE",
 }
 
 # ml.churn_scores is joined on person_id; any extra columns it has become available to

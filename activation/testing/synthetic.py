@@ -15,7 +15,8 @@ def create_synthetic_marts(con: duckdb.DuckDBPyConnection, persons: int) -> None
             person_id, first_name, last_name, email, phone, country, shop_customer_ids,
             orders_count, revenue_total, orders_12m, revenue_12m, favourite_store_id,
             favourite_channel, email_opens_90d, email_clicks_90d, first_order_at, last_order_at,
-            has_open_abandoned_cart, abandoned_cart_at, abandoned_cart_value, rfm_segment)
+            has_open_abandoned_cart, abandoned_cart_at, abandoned_cart_value, rfm_segment,
+            is_identified, as_of_date)
         SELECT
             'P' || lpad(CAST(i AS VARCHAR), 7, '0'),
             'First' || i, 'Last' || i,
@@ -35,7 +36,9 @@ def create_synthetic_marts(con: duckdb.DuckDBPyConnection, persons: int) -> None
             i % 11 = 0,
             CASE WHEN i % 11 = 0 THEN current_date - CAST(i % 10 AS INTEGER) * INTERVAL 1 DAY END,
             CASE WHEN i % 11 = 0 THEN CAST(i % 400 AS DECIMAL(18,2)) END,
-            'loyal'
+            'loyal',
+            true,
+            current_date
         FROM range(1, {int(persons)} + 1) t(i)"""
     )
     con.execute(

@@ -15,6 +15,7 @@ NOW = dt.datetime(2026, 11, 1, 12, 0, 0)
 def person(i: int, **overrides: Any) -> dict[str, Any]:
     row = {
         "person_id": f"P{i:07d}",
+        "is_identified": True,
         "first_name": f"First{i}",
         "last_name": f"Last{i}",
         "email": f"user{i}@example.com",

@@ -146,3 +146,45 @@ def test_sync_config_errors_name_the_sync_and_file(tmp_path):
     )
     with pytest.raises(ConfigError, match=r"channel"):
         load_syncs(p)
+
+
+def test_shipped_segments_skip_anonymous_visitors_and_use_the_data_as_of_date(con):
+    """An anonymous web visitor (is_identified false) is in no shipped segment, even with the
+    behaviour a segment looks for; windows end on the marts' as_of_date, not today."""
+    segs = load_and_validate(PROJECT_ROOT / "config" / "segments.yaml", con)
+    as_of = dt.date(2025, 6, 30)
+    behaviour = {
+        "orders_count": 0,
+        "revenue_total": 0,
+        "revenue_12m": 0,
+        "first_order_at": None,
+        "last_order_at": None,
+        "favourite_channel": None,
+        "email_opens_90d": 2,
+        "web_sessions_90d": 3,
+        "as_of_date": as_of,
+    }
+    cart = {
+        "has_open_abandoned_cart": True,
+        "abandoned_cart_at": dt.datetime(2025, 6, 28, 10, 0),
+        "as_of_date": as_of,
+    }
+    insert_persons(
+        con,
+        [
+            person(1, is_identified=False, email=None, phone=None, **behaviour),
+            person(2, **behaviour),
+            person(3, **cart),
+        ],
+    )
+    materialise(con, segs, PROJECT_ROOT / "config" / "segments.yaml", now=T0)
+    members = con.execute(
+        "SELECT segment_name, list(person_id ORDER BY person_id) "
+        "FROM activation.segment_membership_current GROUP BY ALL"
+    ).fetchall()
+    members = dict(members)
+    assert all("P0000001" not in m for m in members.values())
+    assert members["email_engaged_non_buyers"] == ["P0000002"]
+    assert members["web_browsers_non_buyers"] == ["P0000002"]
+    # a cart two days before the data's as_of_date (long before today) is recent
+    assert "P0000003" in members["abandoned_cart_7d"]

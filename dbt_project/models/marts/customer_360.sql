@@ -1,4 +1,5 @@
-{#- One row per person: the golden identity (int_persons_golden, with the source system of
+{#- One row per person of the identity graph, anonymous web visitors included (flagged by
+    is_identified): the golden identity (int_persons_golden, with the source system of
     each value), the ids of the person's records in each system, current marketing consent,
     purchase behaviour, engagement, open abandoned cart, RFM and churn score.
     Windowed metrics end on the as-of date (int_as_of_dates_derived). -#}
@@ -69,10 +70,13 @@ churn as (
 ),
 
 -- lists of record ids per system: array_agg ... filter is standard SQL (DuckDB, PostgreSQL);
--- the list type is the adapter's (varchar[] on DuckDB)
+-- the list type is the adapter's (varchar[] on DuckDB). A person is identified when at least
+-- one of their records is not a web visitor: a cookie that never logged in (nor bought as a
+-- guest) stays a person of its own, known only by its cookie.
 source_ids as (
     select
         person_id,
+        max(case when source_system <> 'web_visitor' then 1 else 0 end) = 1 as is_identified,
         array_agg(source_key order by source_key) filter (where source_system = 'shop_customer')
             as shop_customer_ids,
         array_agg(source_key order by source_key) filter (where source_system = 'pos_card')
@@ -131,6 +135,7 @@ open_carts as (
 final as (
     select
         golden.person_id,
+        coalesce(source_ids.is_identified, false) as is_identified,
         golden.first_name,
         golden.last_name,
         golden.name_source,
