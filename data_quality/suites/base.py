@@ -300,6 +300,20 @@ def rule(
     )
 
 
+def sign_matches_return(
+    check_id: str, column: str, flag: str = "is_return", *, flag_sql: str | None = None
+) -> ColumnCheck:
+    """Amounts of returns (`flag` true) at or below zero, of purchases at or above zero."""
+    amount = num(column)
+    return rule(
+        check_id,
+        "range",
+        column,
+        f"CASE WHEN {flag_sql or q(flag)} THEN {amount} <= 0 ELSE {amount} >= 0 END",
+        (column, flag),
+    )
+
+
 def not_in_future(
     column: str, *, parser: Callable[[str], str] = ts, optional: bool = False
 ) -> ColumnCheck:

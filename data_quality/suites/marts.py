@@ -17,8 +17,8 @@ from data_quality.suites.base import (
     orphans,
     primary_key,
     q,
-    rule,
     share,
+    sign_matches_return,
     volume,
 )
 
@@ -63,14 +63,9 @@ MART_SUITES: tuple[TableSuite, ...] = (
         accepted_values("channel", ("web", "store")),
         accepted_values("currency", ("EUR",)),
         not_in_future("ordered_at"),
-        non_negative("gross_amount"),
-        rule(
-            "net_amount_sign",
-            "range",
-            "net_amount",
-            f"{q('is_return')} OR try_cast({q('net_amount')} AS DOUBLE) >= 0",
-            ("net_amount", "is_return"),
-        ),
+        # returns (store return receipts) carry negative amounts, purchases never do
+        sign_matches_return("gross_amount_sign", "gross_amount"),
+        sign_matches_return("net_amount_sign", "net_amount"),
         event_freshness("ordered_at"),
     ),
     _mart(

@@ -22,6 +22,7 @@ from data_quality.suites.base import (
     rejected_rows,
     rule,
     share,
+    sign_matches_return,
     volume,
 )
 
@@ -148,13 +149,10 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         orphans("store_id", "raw_pos.stores", "store_id"),
         orphans("card_id", "raw_pos.loyalty_cards", "card_id"),
         not_in_future("sold_at"),
-        rule(
+        sign_matches_return(
             "total_sign_matches_return_flag",
-            "range",
             "total_amount",
-            f"CASE WHEN try_cast({q('is_return')} AS INTEGER) = 1 THEN {num('total_amount')} <= 0 "
-            f"ELSE {num('total_amount')} >= 0 END",
-            ("total_amount", "is_return"),
+            flag_sql=f"try_cast({q('is_return')} AS INTEGER) = 1",
         ),
         event_time="sold_at",
     ),

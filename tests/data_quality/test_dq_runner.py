@@ -254,3 +254,24 @@ def test_large_table_mode_gives_the_same_verdicts(warehouse, tmp_path):
     assert orders["grand_total_non_negative"].failing_rows == [
         {"entity_id": 13, "grand_total": -10.0}
     ]
+
+
+def test_order_amounts_negative_only_on_returns(warehouse, tmp_path):
+    """Returns carry negative amounts (not a failure); a negative purchase or a positive
+    return fails gross_amount_sign / net_amount_sign with the order key."""
+    with duckdb.connect(str(warehouse)) as con:
+        make_marts(con)
+        con.execute(
+            "CREATE TABLE marts.orders AS SELECT * FROM (VALUES "
+            "('web:1', 'P1', 'web', TIMESTAMP '2026-10-01 10:00:00', false, 120.00, 113.90), "
+            "('store:R1', 'P1', 'store', TIMESTAMP '2026-10-02 10:00:00', true, -60.00, -60.00), "
+            "('store:R2', 'P3', 'store', TIMESTAMP '2026-10-03 10:00:00', false, -10.00, 5.00), "
+            "('store:R3', 'P3', 'store', TIMESTAMP '2026-10-04 10:00:00', true, 20.00, -20.00)) "
+            "AS t(order_key, person_id, channel, ordered_at, is_return, gross_amount, net_amount)"
+        )
+        [result] = _run(con, ["marts.orders"], tmp_path, data_docs=False, record=False)
+    checks = _by_id(result)
+    gross, net = checks["gross_amount_sign"], checks["net_amount_sign"]
+    assert not gross.success and gross.severity == "error" and gross.unexpected_count == 2
+    assert sorted(r["order_key"] for r in gross.failing_rows) == ["store:R2", "store:R3"]
+    assert net.success
