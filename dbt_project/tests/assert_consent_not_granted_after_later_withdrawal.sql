@@ -1,3 +1,6 @@
+{#- reads consent_history too (a sibling built from the same events): an asset check on
+    customer_consent, the current consent that activation reads -#}
+{{ config(meta={'dagster': {'ref': {'name': 'customer_consent'}}}) }}
 -- a current grant must be the latest statement: no withdrawal at or after it
 select
     consent.person_id,

@@ -1,3 +1,5 @@
+{#- reads identity.identity_graph too: an asset check on customer_360, the downstream one -#}
+{{ config(meta={'dagster': {'ref': {'name': 'customer_360'}}}) }}
 -- one customer_360 row for every person of the identity graph
 select graph.person_id
 from (

@@ -1,4 +1,7 @@
-{{ config(severity='warn') }}
+{#- about the lines order_lines leaves out: an asset check on order_lines (warn, never
+    blocking), run once order_lines is built -#}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'order_lines'}}}) }}
+-- depends_on: {{ ref('order_lines') }}
 -- source lines whose order or receipt is unknown are left out of order_lines: report them
 select
     'web' as channel,
