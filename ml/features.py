@@ -235,6 +235,7 @@ class ChurnData:
             "gap_std_days",
             "gap_max_days",
             "recency_over_gap_mean",
+            "repeat_purchases_per_year",
             "returns_all",
             "returns_365d",
             "return_amount_all",
@@ -255,12 +256,20 @@ class ChurnData:
             names += [
                 "email_opens_30d",
                 "email_opens_90d",
+                "email_opens_365d",
+                "email_open_rate_90d",
+                "email_open_rate_365d",
                 "email_clicks_90d",
                 "email_unsubscribes_all",
                 "days_since_last_email_open",
             ]
         if "web" in self.extras:
-            names += ["web_sessions_30d", "web_sessions_90d", "days_since_last_web_visit"]
+            names += [
+                "web_sessions_30d",
+                "web_sessions_90d",
+                "web_sessions_365d",
+                "days_since_last_web_visit",
+            ]
         if "carts" in self.extras:
             names += ["abandoned_carts_90d", "abandoned_cart_value_90d"]
         return names
@@ -316,6 +325,8 @@ class ChurnData:
             "g.gap_std_days",
             "g.gap_max_days",
             "p.recency_days / nullif(g.gap_mean_days, 0) AS recency_over_gap_mean",
+            "(g.purchase_days - 1) * 365.25 / greatest(p.tenure_days, 30)"
+            " AS repeat_purchases_per_year",
             "coalesce(r.returns_all, 0) AS returns_all",
             "coalesce(r.returns_365d, 0) AS returns_365d",
             "coalesce(r.return_amount_all, 0) AS return_amount_all",
@@ -351,6 +362,12 @@ class ChurnData:
                            AND occurred_at >= {c} - INTERVAL 30 DAY) AS o30,
                        count(*) FILTER (WHERE event_type = 'open'
                            AND occurred_at >= {c} - INTERVAL 90 DAY) AS o90,
+                       count(*) FILTER (WHERE event_type = 'open'
+                           AND occurred_at >= {c} - INTERVAL 365 DAY) AS o365,
+                       count(*) FILTER (WHERE event_type = 'delivered'
+                           AND occurred_at >= {c} - INTERVAL 90 DAY) AS d90,
+                       count(*) FILTER (WHERE event_type = 'delivered'
+                           AND occurred_at >= {c} - INTERVAL 365 DAY) AS d365,
                        count(*) FILTER (WHERE event_type = 'click'
                            AND occurred_at >= {c} - INTERVAL 90 DAY) AS c90,
                        count(*) FILTER (WHERE event_type = 'unsubscribe') AS unsub,
@@ -361,6 +378,9 @@ class ChurnData:
             select += [
                 "coalesce(e.o30, 0) AS email_opens_30d",
                 "coalesce(e.o90, 0) AS email_opens_90d",
+                "coalesce(e.o365, 0) AS email_opens_365d",
+                "least(e.o90 / nullif(e.d90, 0), 1) AS email_open_rate_90d",
+                "least(e.o365 / nullif(e.d365, 0), 1) AS email_open_rate_365d",
                 "coalesce(e.c90, 0) AS email_clicks_90d",
                 "coalesce(e.unsub, 0) AS email_unsubscribes_all",
                 "e.since_open AS days_since_last_email_open",
@@ -374,12 +394,15 @@ class ChurnData:
                            WHERE occurred_at >= {c} - INTERVAL 30 DAY) AS s30,
                        count(DISTINCT session_id) FILTER (
                            WHERE occurred_at >= {c} - INTERVAL 90 DAY) AS s90,
+                       count(DISTINCT session_id) FILTER (
+                           WHERE occurred_at >= {c} - INTERVAL 365 DAY) AS s365,
                        date_diff('second', max(occurred_at), {c}) / 86400.0 AS since_visit
                 FROM {self.ns}.web WHERE occurred_at < {c} GROUP BY customer_id)"""
             )
             select += [
                 "coalesce(w.s30, 0) AS web_sessions_30d",
                 "coalesce(w.s90, 0) AS web_sessions_90d",
+                "coalesce(w.s365, 0) AS web_sessions_365d",
                 "w.since_visit AS days_since_last_web_visit",
             ]
             joins.append("LEFT JOIN w USING (customer_id)")

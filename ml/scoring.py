@@ -57,14 +57,40 @@ def score_frame(
 
 
 # ---------------------------------------------------------------------- warehouse side
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+TIMELINE_EVENTS = {
+    # ChurnData table -> (select list, filter) on marts.customer_timeline
+    "email_events": (
+        "person_id AS customer_id, occurred_at, replace(event_type, 'campaign_', '') AS event_type",
+        "starts_with(event_type, 'campaign_') AND channel = 'email'",
+    ),
+    "web_events": (
+        "person_id AS customer_id, occurred_at, reference AS session_id",
+        "event_type = 'web_session'",
+    ),
+    "carts": (
+        "person_id AS customer_id, occurred_at AS abandoned_at, amount AS value",
+        "event_type = 'cart_abandoned'",
+    ),
+}
+
+
 def load_marts(con: duckdb.DuckDBPyConnection) -> ChurnData:
     """Copy the marts the churn model reads into an in-memory DuckDB and standardise them.
 
     Orders: `marts.orders` rows with a known person, cancelled orders left out, `net_amount`
-    as amount (negative for returns). Tickets: `marts.service_tickets`.
-    `marts.engagement` holds windows relative to its build date only, so it cannot be
-    reconstructed as of past training cutoffs and is not used as a model input (see
-    docs/churn.md).
+    as amount (negative for returns). Tickets: `marts.service_tickets`. E-mail events
+    (campaign messages of the e-mail channel), web sessions and abandoned carts: the
+    time-stamped rows of `marts.customer_timeline`, when that mart exists. `marts.engagement`
+    holds windows relative to its build date only, so it cannot be reconstructed as of past
+    training cutoffs and is not used as a model input (see docs/churn.md).
     """
     con.execute("SET TimeZone = 'UTC'")
     orders = con.sql(
@@ -82,7 +108,14 @@ def load_marts(con: duckdb.DuckDBPyConnection) -> ChurnData:
         FROM marts.service_tickets WHERE person_id IS NOT NULL
         """
     ).to_arrow_table()
-    return ChurnData.from_frames(orders, tickets=tickets, con=duckdb.connect())
+    events = {}
+    if _has_table(con, "marts", "customer_timeline"):
+        for name, (columns, where) in TIMELINE_EVENTS.items():
+            events[name] = con.sql(
+                f"SELECT {columns} FROM marts.customer_timeline "
+                f"WHERE person_id IS NOT NULL AND {where}"
+            ).to_arrow_table()
+    return ChurnData.from_frames(orders, tickets=tickets, con=duckdb.connect(), **events)
 
 
 @dataclass

@@ -9,6 +9,7 @@ MART_DEPS = [
     dg.AssetKey(["marts", "orders"]),
     dg.AssetKey(["marts", "engagement"]),
     dg.AssetKey(["marts", "service_tickets"]),
+    dg.AssetKey(["marts", "customer_timeline"]),
 ]
 CHURN_MODEL = dg.AssetKey(["ml", "churn_model"])
 CHURN_SCORES = dg.AssetKey(["ml", "churn_scores"])
