@@ -64,6 +64,9 @@ def build_card(
         "training_rows": trained.n_training_rows,
         "training_churn_rate": trained.training_churn_rate,
         "features": trained.feature_names,
+        "drift_reference_cutoff": (
+            trained.reference_cutoff.isoformat() if trained.reference_cutoff else None
+        ),
         "data_hash": data_hash,
         "config": cfg.model_dump(mode="json"),
         "backtest": None

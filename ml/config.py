@@ -37,6 +37,8 @@ class RiskBands(_Strict):
 class DriftConfig(_Strict):
     psi_threshold: float = Field(0.2, gt=0)
     n_bins: int = Field(10, ge=2, le=100)
+    # PSI reported but never alarming: features that move with the calendar by construction
+    exclude: tuple[str, ...] = ("tenure_days",)
 
 
 class ImportanceConfig(_Strict):

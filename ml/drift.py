@@ -52,13 +52,20 @@ def build_reference(frame: pd.DataFrame, columns: list[str], n_bins: int = 10) -
     return {col: reference_bins(frame[col].to_numpy(), n_bins) for col in columns}
 
 
-def drift_report(reference: dict, frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """PSI per column present in both `reference` and `frame`, sorted by PSI descending."""
+def drift_report(
+    reference: dict, frame: pd.DataFrame, threshold: float, exclude: Iterable[str] = ()
+) -> pd.DataFrame:
+    """PSI per column present in both `reference` and `frame`, sorted by PSI descending.
+
+    `drifted` is true past `threshold`, except for the columns of `exclude` (reported with
+    `alarm = False`: their shift is expected by construction, e.g. tenure growing with time).
+    """
+    excluded = set(exclude)
     rows = [
-        {"column": col, "psi": psi(ref, frame[col].to_numpy())}
+        {"column": col, "psi": psi(ref, frame[col].to_numpy()), "alarm": col not in excluded}
         for col, ref in reference.items()
         if col in frame
     ]
-    report = pd.DataFrame(rows, columns=["column", "psi"])
-    report["drifted"] = report["psi"] > threshold
+    report = pd.DataFrame(rows, columns=["column", "psi", "alarm"])
+    report["drifted"] = (report["psi"] > threshold) & report["alarm"].astype(bool)
     return report.sort_values(["psi", "column"], ascending=[False, True]).reset_index(drop=True)

@@ -73,6 +73,7 @@ class TrainedChurnModel:
     n_training_rows: int
     training_churn_rate: float
     reference: dict = field(default_factory=dict)
+    reference_cutoff: date | None = None
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         return self.model.predict_proba(features[self.feature_names])[:, 1]
@@ -162,10 +163,16 @@ def train(data: ChurnData, as_of: date, cfg: ChurnConfig) -> TrainedChurnModel:
         n_training_rows=len(rows),
         training_churn_rate=float(y_all.mean()),
     )
-    reference = build_reference(rows, names, cfg.drift.n_bins)
-    scores = pd.DataFrame({"churn_probability": trained.predict(rows)})
+    # Drift reference: the latest training cutoff only (the calibration hold-out, or the single
+    # cutoff), i.e. the population closest in time to the one that will be scored. Pooling all
+    # training cutoffs would compare today's customers with customers of up to
+    # horizon + (n - 1) * spacing days ago and report the ageing of the base as drift.
+    latest = frames[-1]
+    reference = build_reference(latest, names, cfg.drift.n_bins)
+    scores = pd.DataFrame({"churn_probability": trained.predict(latest)})
     reference.update(build_reference(scores, ["churn_probability"], cfg.drift.n_bins))
     trained.reference = reference
+    trained.reference_cutoff = cutoffs[-1]
     return trained
 
 

@@ -203,7 +203,9 @@ def score_and_write(
         warehouse.unregister("_churn_scores")
         warehouse.unregister("_churn_features")
     current = features.assign(churn_probability=scores["churn_probability"].to_numpy())
-    drift = drift_report(trained.reference, current, cfg.drift.psi_threshold)
+    drift = drift_report(
+        trained.reference, current, cfg.drift.psi_threshold, exclude=cfg.drift.exclude
+    )
     return scores, out_features, drift
 
 

@@ -106,6 +106,8 @@ def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 float(scores["churn_probability"].mean()) if len(scores) else float("nan")
             ),
             "risk_bands": dg.MetadataValue.json({k: int(v) for k, v in bands.items()}),
-            "max_psi": dg.MetadataValue.float(float(drift["psi"].max()) if len(drift) else 0.0),
+            "max_psi": dg.MetadataValue.float(
+                float(drift.loc[drift["alarm"], "psi"].max()) if drift["alarm"].any() else 0.0
+            ),
         }
     )

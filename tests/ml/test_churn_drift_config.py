@@ -73,3 +73,33 @@ def test_config_dir_from_environment(tmp_path, monkeypatch):
     cfg = load_churn_config()
     assert (cfg.horizon_days, cfg.calibration) == (90, "sigmoid")
     assert cfg.model == ChurnConfig().model
+
+
+def test_zero_inflated_and_discrete_features_of_the_same_law_do_not_drift():
+    rng = np.random.default_rng(3)
+
+    def draw(n):
+        counts = rng.poisson(0.4, n).astype("float64")  # ~67 % zeros, a few 1, 2, 3
+        counts[rng.uniform(size=n) < 0.1] = np.nan  # undefined (no event yet)
+        return counts
+
+    bins = reference_bins(draw(20000))
+    # ties merge the deciles: one bin per distinct value range, zeros in a bin of their own
+    assert len(bins["edges"]) < 9 and 0.0 in bins["edges"]
+    assert psi(bins, draw(5000)) < 0.02
+    # more zeros is drift
+    shifted = draw(5000)
+    shifted[rng.uniform(size=5000) < 0.5] = 0.0
+    assert psi(bins, shifted) > 0.1
+
+
+def test_excluded_columns_are_reported_but_never_alarm():
+    rng = np.random.default_rng(4)
+    train = pd.DataFrame({"tenure_days": rng.uniform(0, 700, 5000), "x": rng.normal(size=5000)})
+    ref = build_reference(train, ["tenure_days", "x"])
+    current = pd.DataFrame({"tenure_days": rng.uniform(180, 880, 5000), "x": rng.normal(size=5000)})
+    report = drift_report(ref, current, 0.2, exclude=["tenure_days"]).set_index("column")
+    assert report.loc["tenure_days", "psi"] > 0.2
+    assert not report.loc["tenure_days", "alarm"] and not report.loc["tenure_days", "drifted"]
+    assert not report["drifted"].any()
+    assert ChurnConfig().drift.exclude == ("tenure_days",)

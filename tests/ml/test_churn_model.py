@@ -107,3 +107,18 @@ def test_lift_and_calibration_table_on_hand_cases():
     assert table["n"].tolist() == [10] * 10
     assert table.loc[table["decile"] == 10, "observed_rate"].item() == 1.0
     assert table.loc[table["decile"] == 10, "mean_predicted"].item() == pytest.approx(0.9)
+
+
+def test_drift_reference_is_the_latest_training_cutoff(planted):
+    """The drift reference is built on the latest training cutoff: its own rows have PSI 0."""
+    from ml.drift import drift_report
+
+    _orders, _tickets, data = planted
+    trained = train(data, EVAL, CFG)
+    latest = trained.training_cutoffs[-1]
+    assert trained.reference_cutoff == latest
+    same = data.features_at(latest, max_rows=CFG.max_rows_per_cutoff, seed=CFG.seed)
+    same["churn_probability"] = trained.predict(same)
+    report = drift_report(trained.reference, same, 0.2, exclude=())
+    assert set(report["column"]) == {*trained.feature_names, "churn_probability"}
+    assert report["psi"].max() == pytest.approx(0.0, abs=1e-9)
