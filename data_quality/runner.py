@@ -114,26 +114,67 @@ class SuiteResult:
 # --------------------------------------------------------------------------------------
 
 
+# One GE context per process and root (None = ephemeral): creating a file-backed context reads
+# and validates its YAML project (~0.3 s, more on a busy machine), which every suite of a run
+# would otherwise pay again. Recreated if its project file disappeared (data dir wiped).
+_CONTEXTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _gx_context(root: Path | None) -> tuple[Any, Any]:
+    """The (context, pandas datasource) for `root`, created once per process."""
+    key = "" if root is None else str(root.resolve())
+    cached = _CONTEXTS.get(key)
+    if cached is not None and (root is None or (root / "gx" / "great_expectations.yml").exists()):
+        return cached
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    if root is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        root.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(root))
+        _ensure_docs_site(context, root / "data_docs")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    try:
+        # keep the dataframe assets of earlier runs: re-creating the datasource drops them, and
+        # each asset added back rewrites the whole project YAML (~0.1-0.2 s a time)
+        datasource = context.data_sources.get(_DATASOURCE)
+    except KeyError:
+        datasource = context.data_sources.add_pandas(_DATASOURCE)
+    _CONTEXTS[key] = (context, datasource)
+    return context, datasource
+
+
+def _ensure_docs_site(context: Any, docs_dir: Path) -> None:
+    sites = context.get_config().data_docs_sites or {}
+    if "local_site" in sites:
+        context.delete_data_docs_site("local_site")
+    if DOCS_SITE not in sites:
+        context.add_data_docs_site(
+            site_name=DOCS_SITE,
+            site_config={
+                "class_name": "SiteBuilder",
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir),
+                },
+            },
+        )
+
+
 class GXValidator:
-    """One GE context per run: file-backed under `<root>/gx` (Data Docs), or ephemeral."""
+    """The suites of one run: a file-backed GE context under `<root>/gx` (Data Docs), or an
+    ephemeral one; the context itself is shared by every validator of the process."""
 
     def __init__(self, root: Path | None = None, run_id: str | None = None) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
         import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.gx = gx
         self.root = Path(root) if root is not None else None
-        if self.root is None:
-            self.context = gx.get_context(mode="ephemeral")
-        else:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self.context = gx.get_context(mode="file", project_root_dir=str(self.root))
-            self._ensure_docs_site()
-        self.context.variables.progress_bars = ProgressBarsConfig(
-            globally=False, metric_calculations=False
-        )
-        self.datasource = self.context.data_sources.add_or_update_pandas(_DATASOURCE)
+        self.context, self.datasource = _gx_context(self.root)
         self.run_id = run_id or new_run_id()
         self._run_time = dt.datetime.now(dt.UTC)
         self._validated: set[str] = set()
@@ -141,23 +182,6 @@ class GXValidator:
     @property
     def docs_dir(self) -> Path | None:
         return None if self.root is None else self.root / "data_docs"
-
-    def _ensure_docs_site(self) -> None:
-        sites = self.context.get_config().data_docs_sites or {}
-        if "local_site" in sites:
-            self.context.delete_data_docs_site("local_site")
-        if DOCS_SITE not in sites:
-            self.context.add_data_docs_site(
-                site_name=DOCS_SITE,
-                site_config={
-                    "class_name": "SiteBuilder",
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                    "store_backend": {
-                        "class_name": "TupleFilesystemStoreBackend",
-                        "base_directory": str(self.docs_dir),
-                    },
-                },
-            )
 
     def validate(
         self,

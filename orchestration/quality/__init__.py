@@ -7,7 +7,8 @@
 
 Only assets defined by the other domains get checks (a check on an asset nobody defines would
 show up as a phantom external asset). The `warehouse` resource is bound once for the whole
-code location (orchestration/definitions.py).
+code location (orchestration/definitions.py); this domain binds `quality_gx` (Great
+Expectations for the checks of a run, Data Docs built once per run).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 import dagster as dg
 
 from orchestration.quality.assets import build_quarantine_asset
-from orchestration.quality.checks import build_suite_checks
+from orchestration.quality.checks import RESOURCE_KEY, QualityGXResource, build_suite_checks
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ def build_defs(present: set[dg.AssetKey]) -> dg.Definitions:
     return dg.Definitions(
         assets=[build_quarantine_asset(raw_keys)],
         asset_checks=build_suite_checks(present),
+        resources={RESOURCE_KEY: QualityGXResource()},
     )
 
 

@@ -10,19 +10,60 @@ results to `quality.validation_results`, rebuilds the Data Docs and reports:
 
 Checks on `blocking_assets` (config/quality.yaml: customer_360, customer_consent, ...) are
 `blocking=True`: an ERROR stops every downstream asset of the run (segments, syncs).
+
+Great Expectations comes from the `quality_gx` resource: one GE context per process and one
+validator per run, so every check of the run adds its validation results to the same run, and
+the Data Docs are rebuilt once when the run's resources are torn down (with the in-process
+executor: at the end of the run) instead of after every check.
 """
 
+import logging
 from collections.abc import Iterable
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from data_quality.config import QualityConfig, load_config
-from data_quality.runner import SuiteResult, default_gx_root
+from data_quality.runner import GXValidator, SuiteResult, default_gx_root
 from data_quality.suites import all_suites
 from data_quality.suites.base import TableSuite
 from orchestration.shared.resources import WarehouseResource
 
 CHECK_NAME = "quality_suite"
+RESOURCE_KEY = "quality_gx"
+
+log = logging.getLogger(__name__)
+
+
+class QualityGXResource(dg.ConfigurableResource):
+    """Great Expectations for the quality checks of one run.
+
+    `validator(run_id)` returns the run's validator (file-backed context under
+    `<data dir>/quality`, shared by the process); the Data Docs of everything validated are
+    built once, at teardown. With an executor that initialises resources per step, that is
+    once per check, which is still correct.
+    """
+
+    data_docs: bool = True
+    _validator: GXValidator | None = PrivateAttr(default=None)
+
+    def validator(self, run_id: str) -> GXValidator:
+        if self._validator is None or self._validator.run_id != run_id:
+            self.build_docs()
+            self._validator = GXValidator(default_gx_root() if self.data_docs else None, run_id)
+        return self._validator
+
+    def build_docs(self) -> None:
+        if self._validator is None:
+            return
+        try:
+            self._validator.build_docs()
+        except Exception:  # the docs are a view: never fail the run for them
+            log.warning("quality: building the Data Docs failed", exc_info=True)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.build_docs()
+        self._validator = None
 
 
 def _md_failures(result: SuiteResult) -> str:
@@ -100,12 +141,22 @@ def build_suite_check(
         additional_deps=list(additional_deps),
     )
     def _suite_check(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        quality_gx: QualityGXResource,
     ) -> dg.AssetCheckResult:
         from data_quality.runner import run_suites
 
+        run_id = context.run.run_id
         with warehouse.connect() as con:
-            [result] = run_suites(con, [suite], config=load_config(), run_id=context.run.run_id)
+            [result] = run_suites(
+                con,
+                [suite],
+                config=load_config(),
+                run_id=run_id,
+                validator=quality_gx.validator(run_id),
+                data_docs=False,  # built once per run by the resource
+            )
         for failure in result.failures:
             context.log.warning(
                 f"{suite.name}: {failure.severity} {failure.check_id} failed, "

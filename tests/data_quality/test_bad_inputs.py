@@ -22,7 +22,7 @@ from data_quality.quarantine import counts, run_quarantine, samples
 from data_quality.runner import SuiteResult, run_suites
 from data_quality.suites import all_suites
 from ingestion.pipeline import run_all, run_source
-from orchestration.quality.checks import build_suite_check
+from orchestration.quality.checks import QualityGXResource, build_suite_check
 from orchestration.shared.resources import WarehouseResource
 from tests.fixtures.bad_inputs.make_generated import write_generated
 
@@ -288,7 +288,10 @@ def test_blocking_check_on_bad_load_stops_downstream(cdp_env, tmp_path):
     check = build_suite_check(SUITES["raw_shop.orders"], blocking=True)
     result = dg.materialize(
         [raw_orders, stg_orders, check],
-        resources={"warehouse": WarehouseResource(path=str(settings.warehouse))},
+        resources={
+            "warehouse": WarehouseResource(path=str(settings.warehouse)),
+            "quality_gx": QualityGXResource(),
+        },
         raise_on_error=False,
     )
     [evaluation] = result.get_asset_check_evaluations()

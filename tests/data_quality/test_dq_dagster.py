@@ -8,12 +8,16 @@ import duckdb
 from data_quality.suites import all_suites, get_suite
 from orchestration.quality import build_defs, present_asset_keys
 from orchestration.quality.assets import QUARANTINE_KEY, build_quarantine_asset
-from orchestration.quality.checks import build_suite_check
+from orchestration.quality.checks import QualityGXResource, build_suite_check
 from orchestration.shared.resources import WarehouseResource
 from tests.data_quality.dq_fixtures import make_marts, make_raw_shop
 
 C360 = dg.AssetKey(["marts", "customer_360"])
 SEGMENTS = dg.AssetKey(["activation", "segment_membership"])
+
+
+def _resources(path) -> dict:
+    return {"warehouse": WarehouseResource(path=str(path)), "quality_gx": QualityGXResource()}
 
 
 def _graph(marker, *, duplicate_person: bool, blocking: bool = True):
@@ -58,7 +62,7 @@ def test_failing_blocking_check_stops_downstream(cdp_env, tmp_path):
     marker = tmp_path / "segments.txt"
     result = dg.materialize(
         _graph(marker, duplicate_person=True),
-        resources={"warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb"))},
+        resources=_resources(tmp_path / "w.duckdb"),
         raise_on_error=False,
     )
     [evaluation] = result.get_asset_check_evaluations()
@@ -76,7 +80,7 @@ def test_passing_blocking_check_lets_downstream_run(cdp_env, tmp_path):
     marker = tmp_path / "segments.txt"
     result = dg.materialize(
         _graph(marker, duplicate_person=False),
-        resources={"warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb"))},
+        resources=_resources(tmp_path / "w.duckdb"),
     )
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.passed
@@ -101,3 +105,38 @@ def test_quarantine_asset_reports_counts(cdp_env, tmp_path):
     assert md["by_rule"].value["raw_shop.orders:negative_amount"] == 1
     [check] = result.get_asset_check_evaluations()
     assert check.passed
+
+
+def test_data_docs_are_built_once_per_run_with_every_suite(cdp_env, tmp_path, monkeypatch):
+    from data_quality.runner import GXValidator
+
+    builds = []
+    build_docs = GXValidator.build_docs
+
+    def counting(self):
+        builds.append(sorted(self._validated))
+        return build_docs(self)
+
+    monkeypatch.setattr(GXValidator, "build_docs", counting)
+    orders = dg.AssetKey(["raw_shop", "orders"])
+
+    @dg.asset(key=orders)
+    def raw_orders(warehouse: WarehouseResource) -> None:
+        with warehouse.connect() as con:
+            make_raw_shop(con, bad=False)
+
+    graph = [*_graph(tmp_path / "segments.txt", duplicate_person=False), raw_orders]
+    graph.append(build_suite_check(get_suite("raw_shop.orders"), blocking=False))
+    result = dg.materialize(graph, resources=_resources(tmp_path / "w.duckdb"))
+    assert len(result.get_asset_check_evaluations()) == 2
+    validated = [names for names in builds if names]
+    assert validated == [
+        [
+            "marts.customer_360.columns",
+            "marts.customer_360.metrics",
+            "raw_shop.orders.columns",
+            "raw_shop.orders.metrics",
+        ]
+    ]
+    index = (cdp_env / "quality" / "data_docs" / "index.html").read_text()
+    assert "raw_shop.orders.columns" in index and "marts.customer_360.metrics" in index
