@@ -24,8 +24,8 @@ class ModelParams(_Strict):
 
 
 class RiskBands(_Strict):
-    medium: float = Field(0.4, gt=0, lt=1)
-    high: float = Field(0.7, gt=0, lt=1)
+    medium: float = Field(0.6, gt=0, lt=1)
+    high: float = Field(0.85, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> RiskBands:
