@@ -1,7 +1,8 @@
-{#- about the lines order_lines leaves out: an asset check on order_lines (warn, never
-    blocking), run once order_lines is built -#}
-{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'order_lines'}}}) }}
--- depends_on: {{ ref('order_lines') }}
+{#- reads only staging (the four models below): an asset check on stg_shop__order_items, so
+    it runs in the staging step with all its parents selected. Attached to order_lines
+    instead, dbt's eager indirect selection would also run it in the staging step, where
+    Dagster can only log an observation. warn: never blocking -#}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'stg_shop__order_items'}}}) }}
 -- source lines whose order or receipt is unknown are left out of order_lines: report them
 select
     'web' as channel,
