@@ -1,7 +1,8 @@
 """dbt project and CLI resource of the transform domain.
 
-The manifest is never committed: on a fresh clone (or in tests) it is built with `dbt parse`
-when the definitions load; under `dagster dev` it is re-parsed on every reload.
+The manifest is never committed: it is built with `dbt parse` when the definitions load and
+it is missing or older than a file of the project (a fresh clone, an edited model or YAML);
+under `dagster dev` it is re-parsed on every reload.
 """
 
 from __future__ import annotations
@@ -26,10 +27,26 @@ def dbt_executable() -> str:
     return str(sibling) if sibling.exists() else shutil.which("dbt") or "dbt"
 
 
+SOURCE_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "plugins")
+
+
+def _manifest_is_stale(manifest: Path, project_dir: Path) -> bool:
+    """Missing, or older than a model, test, macro or config file of the project."""
+    if not manifest.exists():
+        return True
+    files = [*project_dir.glob("*.yml")]
+    for folder in SOURCE_FOLDERS:
+        files += [
+            p for p in (project_dir / folder).rglob("*") if p.is_file() and p.suffix != ".pyc"
+        ]
+    built = manifest.stat().st_mtime
+    return any(path.stat().st_mtime > built for path in files)
+
+
 def build_dbt_project(project_dir: Path = DBT_PROJECT_DIR) -> DbtProject:
     """The dbt project, with a manifest ready to load (parsed now if missing)."""
     project = DbtProject(project_dir=project_dir, profiles_dir=project_dir, target="dev")
-    if not project.manifest_path.exists() or os.getenv("DAGSTER_IS_DEV_CLI"):
+    if _manifest_is_stale(project.manifest_path, project_dir) or os.getenv("DAGSTER_IS_DEV_CLI"):
         # `dbt parse` in-process: no dependency on a `dbt` executable on PATH
         from dbt.cli.main import dbtRunner
 
