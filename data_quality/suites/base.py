@@ -453,14 +453,16 @@ def share(
     min_value: float | None = None,
     max_value: float | None = None,
     optional: bool = False,
+    among: str | None = None,
     description: str = "",
 ) -> MetricCheck:
-    """Share (0..1) of rows where `predicate` holds: a distribution check."""
+    """Share (0..1) of rows where `predicate` holds (of the rows where `among` holds, if set)."""
+    skip = f"WHEN NOT ({among}) THEN NULL " if among else ""
     return MetricCheck(
         check_id,
         "distribution",
         sql=lambda ctx: (
-            f"SELECT avg(CASE WHEN ({predicate}) THEN 1.0 ELSE 0.0 END) FROM {ctx.relation}"
+            f"SELECT avg(CASE {skip}WHEN ({predicate}) THEN 1.0 ELSE 0.0 END) FROM {ctx.relation}"
         ),
         bounds=lambda ctx: (min_value, max_value),
         column=column,
@@ -471,14 +473,16 @@ def share(
     )
 
 
-def null_share(column: str, max_value: float) -> MetricCheck:
+def null_share(column: str, max_value: float, *, among: str | None = None) -> MetricCheck:
+    """Share of rows without `column`, counted over the rows where the `among` column is true."""
     return share(
         f"{column}_null_share",
         f"nullif(trim(CAST({q(column)} AS VARCHAR)), '') IS NULL",
         column=column,
-        requires=(column,),
+        requires=(column,) if among is None else (column, among),
         max_value=max_value,
-        description=f"share of rows without {column}",
+        among=None if among is None else q(among),
+        description=f"share of rows without {column}" + (f" among {among} rows" if among else ""),
     )
 
 

@@ -89,7 +89,8 @@ MART_SUITES: tuple[TableSuite, ...] = (
         between("rfm_frequency_score", 1, 5, check_id="rfm_frequency_score_range", optional=True),
         between("rfm_monetary_score", 1, 5, check_id="rfm_monetary_score_range", optional=True),
         between("churn_probability", 0, 1, check_id="churn_probability_range", optional=True),
-        null_share("email", 0.5),
+        # anonymous web visitors have no e-mail by definition: count identified persons only
+        null_share("email", 0.5, among="is_identified"),
         share(
             "merged_person_share",
             f"({MERGED}) > 1",

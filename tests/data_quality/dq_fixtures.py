@@ -94,10 +94,10 @@ def make_marts(con: duckdb.DuckDBPyConnection, *, duplicate_person: bool = False
         "CREATE OR REPLACE TABLE marts.customer_360 (person_id VARCHAR, email VARCHAR, "
         "phone VARCHAR, shop_customer_ids VARCHAR[], loyalty_card_ids VARCHAR[], "
         "clienteling_ids VARCHAR[], esp_contact_ids VARCHAR[], birth_date DATE, "
-        "last_order_at TIMESTAMPTZ, orders_count BIGINT)"
+        "last_order_at TIMESTAMPTZ, orders_count BIGINT, is_identified BOOLEAN)"
     )
     con.executemany(
         "INSERT INTO marts.customer_360 VALUES (?, ?, ?, ?, ?, ?, ?, DATE '1985-03-12', "
-        "TIMESTAMPTZ '2026-10-01 10:00:00+00', 1)",
+        "TIMESTAMPTZ '2026-10-01 10:00:00+00', 1, true)",
         rows,
     )
