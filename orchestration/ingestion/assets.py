@@ -93,7 +93,7 @@ def build_source_assets(source: str) -> dg.AssetsDefinition:
     def _assets(
         context: dg.AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
-        run_settings = dataclasses.replace(get_settings(), warehouse=Path(warehouse.path))
+        run_settings = dataclasses.replace(get_settings(), warehouse=Path(warehouse.location))
         run_config = load_sources_config(run_settings.config_dir / "sources.yaml")
         try:
             run_source = make_source(source, run_settings, run_config, check_location=True)

@@ -13,14 +13,22 @@ from cdp.settings import get_settings
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """Path of the DuckDB warehouse; defaults to `CDP_WAREHOUSE` or `data/warehouse.duckdb`."""
+    """Path of the DuckDB warehouse.
 
-    path: str = str(get_settings().warehouse)
+    Empty (the default) means `CDP_WAREHOUSE` or `<CDP_DATA_DIR>/warehouse.duckdb`, read when a
+    run uses the resource, not when this module is imported.
+    """
+
+    path: str = ""
+
+    @property
+    def location(self) -> str:
+        return self.path or str(get_settings().warehouse)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path, read_only=read_only)
+        Path(self.location).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.location, read_only=read_only)
         try:
             yield con
         finally:

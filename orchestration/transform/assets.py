@@ -63,7 +63,7 @@ def dbt_models(
 ) -> Iterator[Any]:
     """`dbt build` of the selected models (their data and unit tests become asset checks)."""
     # the dbt profile reads the warehouse path from CDP_WAREHOUSE: point it at this resource
-    os.environ["CDP_WAREHOUSE"] = warehouse.path
+    os.environ["CDP_WAREHOUSE"] = warehouse.location
     yield from dbt.cli(["build"], context=context).stream()
 
 

@@ -23,13 +23,21 @@ def test_demo_builds_every_layer(cdp_env, capsys):
 
     con = duckdb.connect(str(cdp_env / "warehouse.duckdb"), read_only=True)
     persons = con.execute("select count(*) from marts.customer_360").fetchone()[0]
-    graph_persons = con.sql(
+    graph_persons = con.execute(
         "select count(distinct person_id) from identity.identity_graph"
     ).fetchone()[0]
     assert 0 < persons == graph_persons
     scored = con.execute("select count(*) from ml.churn_scores").fetchone()[0]
     assert scored > 0
-    assert con.execute("select count(*) from activation.sync_runs").fetchone()[0] > 0
+    # every demo sync ran twice and the second round sent nothing new
+    runs = con.execute(
+        "select sync_name, status, added + changed + removed as sent, "
+        "row_number() over (partition by sync_name order by started_at) as round "
+        "from activation.sync_runs"
+    ).df()
+    assert set(runs["round"]) == {1, 2} and (runs["status"] == "success").all(), runs
+    assert runs.loc[runs["round"] == 1, "sent"].sum() > 0
+    assert runs.loc[runs["round"] == 2, "sent"].sum() == 0, runs
     con.close()
 
 
