@@ -68,11 +68,7 @@ def dbt_models(
 
 
 def _read_table(con, qualified: str) -> pd.DataFrame | None:
-    schema, table = qualified.split(".")
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()[0]
+    exists = _read_table_exists(con, qualified)
     return con.execute(f"select * from {qualified}").df() if exists else None
 
 
