@@ -7,6 +7,7 @@ under `dagster dev` it is re-parsed on every reload.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
@@ -46,25 +47,37 @@ def _manifest_is_stale(manifest: Path, project_dir: Path) -> bool:
 def build_dbt_project(project_dir: Path = DBT_PROJECT_DIR) -> DbtProject:
     """The dbt project, with a manifest ready to load (parsed now if missing)."""
     project = DbtProject(project_dir=project_dir, profiles_dir=project_dir, target="dev")
-    if _manifest_is_stale(project.manifest_path, project_dir) or os.getenv("DAGSTER_IS_DEV_CLI"):
-        # `dbt parse` in-process: no dependency on a `dbt` executable on PATH
-        from dbt.cli.main import dbtRunner
-
-        result = dbtRunner().invoke(
-            [
-                "parse",
-                "--quiet",
-                "--project-dir",
-                str(project_dir),
-                "--profiles-dir",
-                str(project_dir),
-                "--target-path",
-                str(project.manifest_path.parent),
-            ]
-        )
-        if not result.success:
-            raise RuntimeError(f"dbt parse failed in {project_dir}: {result.exception}")
+    target = project.manifest_path.parent
+    target.mkdir(parents=True, exist_ok=True)
+    # Processes loading the definitions at once (pytest-xdist workers, a sensor beside the UI)
+    # must not read a manifest another one is still writing: check and parse under a lock.
+    with open(target / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _manifest_is_stale(project.manifest_path, project_dir) or os.getenv(
+            "DAGSTER_IS_DEV_CLI"
+        ):
+            _parse(project_dir, target)
     return project
+
+
+def _parse(project_dir: Path, target: Path) -> None:
+    """`dbt parse` in-process: no dependency on a `dbt` executable on PATH."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(
+        [
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+            "--target-path",
+            str(target),
+        ]
+    )
+    if not result.success:
+        raise RuntimeError(f"dbt parse failed in {project_dir}: {result.exception}")
 
 
 dbt_project = build_dbt_project()
