@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingestion.generator import generate
+from ingestion.generator.persons import unique_mailboxes
 
 END = date(2026, 10, 31)
 END_TS = pd.Timestamp("2026-10-31T23:59:59Z")
@@ -635,3 +636,22 @@ def test_consent_covers_every_channel_under_the_purpose_activation_enforces(demo
         "preference_centre",
     }
     assert consent.loc[consent["channel"] == "phone", "phone"].notna().all()
+
+
+def test_no_two_persons_share_a_mailbox():
+    """A tie broken by a number must not recreate another address, dots and tags ignored."""
+    local = pd.Series(["jean.bernard8"] * 6 + ["jean.bernard86", "jeanbernard86", "ana+x"])
+    domain = pd.Series(["gmail.com"] * 8 + ["gmail.com"])
+    emails = unique_mailboxes(local, domain)
+    assert emails[0] == "jean.bernard8@gmail.com"
+    keys = [e.split("@")[0].replace(".", "").split("+")[0] for e in emails]
+    assert len(set(keys)) == len(keys)
+
+
+def test_persons_own_distinct_mailboxes(demo):
+    out, _ = demo
+    persons = pd.read_parquet(out / "ground_truth" / "persons.parquet")
+    addresses = pd.concat([persons["email"], persons["alt_email"]]).dropna().str.lower()
+    local, domain = addresses.str.split("@", n=1).str[0], addresses.str.split("@", n=1).str[1]
+    mailbox = local.str.replace(".", "", regex=False).str.split("+").str[0] + "@" + domain
+    assert mailbox.is_unique
