@@ -13,9 +13,18 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from cdp.runner import MemorySampler, RunReport, format_checks, format_mib, format_steps
+from cdp.runner import (
+    MemorySampler,
+    RunReport,
+    format_checks,
+    format_mib,
+    format_steps,
+    is_sync_asset,
+)
 from cdp.settings import Settings, get_settings
 
 DEMO_CUSTOMERS = 20_000
@@ -45,6 +54,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--workdir", type=Path, default=None, help="where to write (default data/bench/<N>)"
     )
     bench.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    bench.add_argument(
+        "--after",
+        metavar="ASSET",
+        default=None,
+        help="reuse the workdir's data and warehouse as they are and run only the assets "
+        "downstream of ASSET (e.g. identity/identity_graph): re-times late stages without "
+        "generating and loading again",
+    )
     bench.set_defaults(func=run_bench)
 
 
@@ -266,16 +283,41 @@ def format_stages(report: RunReport, floor: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def downstream_only(asset: str) -> Callable[[Any], bool]:
+    """Exclusion test keeping the assets downstream of `asset` (itself and syncs excluded)."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    key = dg.AssetKey.from_user_string(asset)
+    graph = defs.resolve_asset_graph()
+    if not graph.has(key):
+        raise SystemExit(f"cdp bench: no asset {asset!r} (use the slash form, e.g. marts/rfm)")
+    keys = (dg.AssetSelection.assets(key).downstream() - dg.AssetSelection.assets(key)).resolve(
+        graph
+    )
+    return lambda k: is_sync_asset(k) or k not in keys
+
+
 def run_bench(args: argparse.Namespace) -> int:
     workdir = (args.workdir or get_settings().data_dir / "bench" / str(args.customers)).resolve()
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    if args.after and not (workdir / "warehouse.duckdb").exists():
+        raise SystemExit(f"cdp bench --after: no warehouse in {workdir} to resume from")
+    if not args.after:
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True)
     os.environ["CDP_DATA_DIR"] = str(workdir)
     for var in ("CDP_LANDING_DIR", "CDP_GROUND_TRUTH_DIR", "CDP_WAREHOUSE", "CDP_MODELS_DIR"):
         os.environ.pop(var, None)
     os.environ["DAGSTER_HOME"] = str(workdir / "dagster_home")
     settings = get_settings()
+    from cdp.runner import run_all_assets
+
+    if args.after:
+        print(f"Benchmark: assets after {args.after} in {workdir} (data kept)")
+        report = run_all_assets(exclude=downstream_only(args.after))
+        return report_bench(args, report, floor={}, generation=None)
 
     print(f"Benchmark: {args.customers:,} customers in {workdir}")
     gen_report, gen_seconds, gen_peak = generate_data(settings, args.customers, args.seed)
@@ -286,27 +328,36 @@ def run_bench(args: argparse.Namespace) -> int:
     )
     floor = duckdb_read_floor(settings.landing_dir)
     print("DuckDB read floor (s): " + ", ".join(f"{k}={v:.2f}" for k, v in floor.items()))
-
-    from cdp.runner import run_all_assets
-
     report = run_all_assets()
+    generation = {"rows": gen_rows, "seconds": gen_seconds, "peak_rss": gen_peak}
+    return report_bench(args, report, floor, generation)
+
+
+def report_bench(
+    args: argparse.Namespace, report: RunReport, floor: dict[str, float], generation: dict | None
+) -> int:
+    """Print the run's steps, stages, checks and match quality; write them as JSON if asked."""
     print_section("Pipeline steps", format_steps(report))
     print_section("Stages", format_stages(report, floor))
     print_section("Quality", format_checks(report))
     print_section("Match quality", format_match_quality(report))
+    print_section("Churn model", format_churn(report))
     if args.json:
         args.json.write_text(
             json.dumps(
                 {
                     "customers": args.customers,
-                    "generate": {"rows": gen_rows, "seconds": gen_seconds, "peak_rss": gen_peak},
+                    "after": args.after,
+                    "generate": generation,
                     "duckdb_floor_seconds": floor,
                     "steps": [step.__dict__ for step in report.steps],
                     "stages": stage_totals(report),
                     "total_seconds": report.seconds,
                     "peak_rss": report.peak_rss,
+                    "checks": [check.__dict__ for check in report.checks if not check.passed],
                 },
                 indent=2,
+                default=str,
             )
         )
     return 0 if report.success else 1

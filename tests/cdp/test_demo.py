@@ -63,3 +63,20 @@ def test_bench_groups_steps_into_stages_and_compares_ingestion_with_the_floor():
     text = format_stages(report, {"shop": 2.0, "web": 0.5})
     assert "shop" in text and " 2.0 " in text  # 4.0 s of dlt for 2.0 s of DuckDB
     assert "web" in text and " 4.0 " in text
+
+
+def test_bench_after_an_asset_selects_only_what_is_downstream(tmp_path):
+    import dagster as dg
+    import pytest
+
+    from cdp.demo import downstream_only
+
+    exclude = downstream_only("identity/identity_graph")
+    assert exclude(dg.AssetKey(["identity", "identity_graph"]))  # already built: kept as is
+    assert exclude(dg.AssetKey(["raw_shop", "orders"]))  # upstream: not reloaded
+    assert not exclude(dg.AssetKey(["marts", "customer_360"]))
+    assert not exclude(dg.AssetKey(["ml", "churn_scores"]))
+    with pytest.raises(SystemExit, match="no asset"):
+        downstream_only("marts/nope")
+    with pytest.raises(SystemExit, match="no warehouse"):
+        main(["bench", "--workdir", str(tmp_path), "--after", "identity/identity_graph"])
