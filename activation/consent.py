@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import duckdb
 
-from activation.contract import CUSTOMER_CONSENT, relation_exists
+from activation.contract import CUSTOMER_CONSENT
+from cdp.warehouse import table_exists
 
 PURPOSE = "marketing"
 
@@ -20,7 +21,7 @@ def consent_table_sql(con: duckdb.DuckDBPyConnection, channel: str) -> str:
     """SQL returning the person_ids with valid consent for `channel` / marketing."""
     if channel not in ("email", "sms", "phone", "ads"):
         raise ValueError(f"unknown consent channel {channel!r}")
-    if not relation_exists(con, CUSTOMER_CONSENT):
+    if not table_exists(con, CUSTOMER_CONSENT):
         return "SELECT CAST(NULL AS VARCHAR) AS person_id WHERE false"
     return (
         f"SELECT DISTINCT person_id FROM {CUSTOMER_CONSENT} "

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import duckdb
 
+from cdp.warehouse import table_exists
+
 CUSTOMER_360 = "marts.customer_360"
 CUSTOMER_CONSENT = "marts.customer_consent"
 CHURN_SCORES = "ml.churn_scores"
@@ -92,15 +94,6 @@ def create_contract_tables(con: duckdb.DuckDBPyConnection, *, churn: bool = True
         con.execute(create_table_sql(CHURN_SCORES, CHURN_SCORES_COLUMNS))
 
 
-def relation_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, name],
-    ).fetchall()[0]
-    return bool(row and row[0])
-
-
 def relation_columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
     schema, name = qualified.split(".")
     rows = con.execute(
@@ -117,10 +110,10 @@ def base_sql(con: duckdb.DuckDBPyConnection) -> str:
     Churn columns already present in customer_360 (it carries churn_probability once ML
     exists) are taken from customer_360, so the join never creates ambiguous names.
     """
-    if not relation_exists(con, CUSTOMER_360):
+    if not table_exists(con, CUSTOMER_360):
         raise LookupError(f"{CUSTOMER_360} does not exist yet (built by dbt)")
     c360_cols = set(relation_columns(con, CUSTOMER_360))
-    if relation_exists(con, CHURN_SCORES):
+    if table_exists(con, CHURN_SCORES):
         extra = [c for c in relation_columns(con, CHURN_SCORES) if c not in c360_cols]
         if extra:
             cols = ", ".join(f'ch."{c}"' for c in extra)

@@ -61,13 +61,13 @@ def run_demo_syncs(settings) -> str:
     import duckdb
 
     from activation.config import Destination, load_syncs, segments_path, syncs_path
-    from activation.contract import relation_exists
     from activation.engine import run_sync
     from activation.segments import load_and_validate, materialise
     from activation.testing.fake_hubspot import FakeHubSpot
     from activation.testing.fake_klaviyo import FakeKlaviyo
     from activation.testing.services import start_postgres, start_sftp
     from activation.testing.webhook_receiver import WebhookReceiver
+    from cdp.warehouse import table_exists
 
     cfg = settings.config_dir
     data_dir = Path(settings.data_dir)
@@ -107,7 +107,7 @@ def run_demo_syncs(settings) -> str:
         targets["hubspot"].inject(503)
 
         with duckdb.connect(str(settings.warehouse)) as con:
-            if not relation_exists(con, "marts.customer_360"):
+            if not table_exists(con, "marts.customer_360"):
                 raise RuntimeError(
                     f"{settings.warehouse}: marts.customer_360 is missing; build the marts first"
                 )

@@ -554,9 +554,9 @@ def run_sync(
 
 
 def last_runs(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
-    from activation.contract import relation_exists
+    from cdp.warehouse import table_exists
 
-    if not relation_exists(con, RUNS):
+    if not table_exists(con, RUNS):
         return {}
     rows = (
         con.sql(
@@ -575,11 +575,12 @@ def validate_sync_sql(
     """Compile each sync's source, key and fields in DuckDB; raise ConfigError naming the
     sync and file. Uses the real marts when they exist, else empty contract-shaped tables."""
     from activation.config import ConfigError
-    from activation.contract import create_contract_tables, relation_exists
+    from activation.contract import create_contract_tables
     from activation.segments import ensure_schema as ensure_seg
+    from cdp.warehouse import table_exists
 
     own = None
-    if con is None or not relation_exists(con, "marts.customer_360"):
+    if con is None or not table_exists(con, "marts.customer_360"):
         own = duckdb.connect(":memory:")
         create_contract_tables(own)
         con = own

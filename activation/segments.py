@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 
 from activation.config import ConfigError, SegmentsFile, load_segments
-from activation.contract import base_sql, create_contract_tables, relation_exists
+from activation.contract import base_sql, create_contract_tables
+from cdp.warehouse import table_exists
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def validate_conditions(
     otherwise against empty contract-shaped tables in an in-memory database.
     """
     own = None
-    if con is None or not relation_exists(con, "marts.customer_360"):
+    if con is None or not table_exists(con, "marts.customer_360"):
         own = duckdb.connect(":memory:")
         create_contract_tables(own, churn=False)
         con = own
@@ -162,7 +163,7 @@ def materialise(
 
 
 def member_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    if not relation_exists(con, MEMBERSHIP):
+    if not table_exists(con, MEMBERSHIP):
         return {}
     return dict(con.execute(f"SELECT segment_name, count(*) FROM {CURRENT} GROUP BY 1").fetchall())
 

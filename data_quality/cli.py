@@ -112,6 +112,7 @@ def _quarantine(args: argparse.Namespace) -> int:
 def _quality(args: argparse.Namespace) -> int:
     if args.action == "run":
         return _quality_run(args)
+    from cdp.warehouse import table_exists
     from data_quality import history
 
     con = _connect(read_only=True)
@@ -124,7 +125,7 @@ def _quality(args: argparse.Namespace) -> int:
             if frame.empty:
                 print(
                     "nothing failing in the latest validation of any asset"
-                    if history.table_exists(con)
+                    if table_exists(con, history.RESULTS_TABLE)
                     else "no validation has run yet"
                 )
                 return 0

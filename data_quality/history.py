@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cdp.warehouse import table_exists
+
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
@@ -55,15 +57,6 @@ COLUMNS = [
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
-
-
-def table_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'quality' AND table_name = 'validation_results'"
-        ).fetchall()[0][0]
-    )
 
 
 def append(con: duckdb.DuckDBPyConnection, results: Iterable[SuiteResult]) -> int:
@@ -114,7 +107,7 @@ def previous_row_count(con: duckdb.DuckDBPyConnection, asset: str) -> int | None
     When no earlier run was free of errors (a persistent error elsewhere in the suite), the
     latest earlier run is the baseline, so the volume check still compares load to load.
     """
-    if not table_exists(con):
+    if not table_exists(con, RESULTS_TABLE):
         return None
     row = con.execute(
         """
@@ -141,7 +134,7 @@ def previous_row_count(con: duckdb.DuckDBPyConnection, asset: str) -> int | None
 
 def latest(con: duckdb.DuckDBPyConnection, asset: str | None = None) -> pd.DataFrame:
     """Latest result of every expectation (per asset), failures first."""
-    if not table_exists(con):
+    if not table_exists(con, RESULTS_TABLE):
         return pd.DataFrame()
     return con.execute(
         """
@@ -162,7 +155,7 @@ def latest(con: duckdb.DuckDBPyConnection, asset: str | None = None) -> pd.DataF
 
 def failing_since(con: duckdb.DuckDBPyConnection, asset: str | None = None) -> pd.DataFrame:
     """Expectations failing in their latest run, with the first run of the current failure streak."""
-    if not table_exists(con):
+    if not table_exists(con, RESULTS_TABLE):
         return pd.DataFrame()
     return con.execute(
         """

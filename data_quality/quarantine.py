@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from cdp.warehouse import table_exists
 from data_quality.config import QualityConfig, QuarantineRule
 from data_quality.masking import mask_row
 from data_quality.suites.base import q
@@ -280,19 +281,10 @@ def _schema_for(source: str | None) -> str | None:
     return source if source.startswith("raw_") else f"raw_{source}"
 
 
-def table_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'quality' AND table_name = 'quarantine_rows'"
-        ).fetchall()[0][0]
-    )
-
-
 def counts(
     con: duckdb.DuckDBPyConnection, source: str | None = None, rule: str | None = None
 ) -> pd.DataFrame:
-    if not table_exists(con):
+    if not table_exists(con, QUARANTINE_TABLE):
         return pd.DataFrame()
     return con.execute(
         f"""
@@ -314,7 +306,7 @@ def samples(
     per_rule: int = 3,
 ) -> list[dict[str, Any]]:
     """A few rows per (table, rule), personal data masked."""
-    if not table_exists(con):
+    if not table_exists(con, QUARANTINE_TABLE):
         return []
     frame = con.execute(
         f"""

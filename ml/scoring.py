@@ -14,6 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from cdp.warehouse import table_exists
 from ml.artifact import build_card, model_version, save_artifact
 from ml.config import ChurnConfig, RiskBands
 from ml.drift import drift_report
@@ -57,14 +58,6 @@ def score_frame(
 
 
 # ---------------------------------------------------------------------- warehouse side
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return bool(rows[0][0])
-
-
 TIMELINE_EVENTS = {
     # ChurnData table -> (select list, filter) on marts.customer_timeline
     "email_events": (
@@ -109,7 +102,7 @@ def load_marts(con: duckdb.DuckDBPyConnection) -> ChurnData:
         """
     ).to_arrow_table()
     events = {}
-    if _has_table(con, "marts", "customer_timeline"):
+    if table_exists(con, "marts.customer_timeline"):
         for name, (columns, where) in TIMELINE_EVENTS.items():
             events[name] = con.sql(
                 f"SELECT {columns} FROM marts.customer_timeline "

@@ -22,6 +22,7 @@ from dagster_dbt import (
 )
 
 from cdp.settings import get_settings
+from cdp.warehouse import table_exists
 from orchestration.shared.resources import WarehouseResource
 from orchestration.transform.resources import dbt_project
 
@@ -68,30 +69,19 @@ def dbt_models(
 
 
 def _read_table(con, qualified: str) -> pd.DataFrame | None:
-    exists = _read_table_exists(con, qualified)
+    exists = table_exists(con, qualified)
     return con.execute(f"select * from {qualified}").df() if exists else None
 
 
 def _write_table(con, qualified: str, frame: pd.DataFrame, *, append: bool = False) -> None:
     con.register("_frame", frame)
     try:
-        if append and _read_table_exists(con, qualified):
+        if append and table_exists(con, qualified):
             con.execute(f"insert into {qualified} by name select * from _frame")
         else:
             con.execute(f"create or replace table {qualified} as select * from _frame")
     finally:
         con.unregister("_frame")
-
-
-def _read_table_exists(con, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
 
 
 @dg.asset(
