@@ -22,6 +22,13 @@ import pandas as pd
 WINDOWS = (30, 90, 180, 365)
 RFM_FEATURES = ("recency_days", "orders_all", "amount_all")
 LOW_SATISFACTION = 2  # satisfaction 1-5; <= this counts as a low-satisfaction ticket
+# Optional behaviour tables: name -> (timestamp column, other columns as SQL expressions).
+EXTRA_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "tickets": ("created_at", {"satisfaction": "TRY_CAST(satisfaction AS DOUBLE)"}),
+    "email": ("occurred_at", {"event_type": "lower(CAST(event_type AS VARCHAR))"}),
+    "web": ("occurred_at", {"session_id": "CAST(session_id AS VARCHAR)"}),
+    "carts": ("abandoned_at", {"value": "CAST(value AS DOUBLE)"}),
+}
 
 
 def _ts(day: date) -> str:
@@ -148,46 +155,20 @@ class ChurnData:
             """
         )
         extras: list[str] = []
-        if tickets:
+        relations = {"tickets": tickets, "email": email_events, "web": web_events, "carts": carts}
+        for name, relation in relations.items():
+            if not relation:
+                continue
+            ts, columns = EXTRA_TABLES[name]
+            select = ", ".join(f"{expr} AS {alias}" for alias, expr in columns.items())
             con.execute(
-                f"""CREATE OR REPLACE TABLE {ns}.tickets AS
+                f"""CREATE OR REPLACE TABLE {ns}.{name} AS
                 SELECT CAST(customer_id AS VARCHAR) AS customer_id,
-                       CAST(created_at AS TIMESTAMP) AS created_at,
-                       TRY_CAST(satisfaction AS DOUBLE) AS satisfaction
-                FROM {tickets} WHERE customer_id IS NOT NULL AND created_at IS NOT NULL
-                  AND CAST(created_at AS TIMESTAMP) < {end}"""
+                       CAST({ts} AS TIMESTAMP) AS {ts}, {select}
+                FROM {relation} WHERE customer_id IS NOT NULL AND {ts} IS NOT NULL
+                  AND CAST({ts} AS TIMESTAMP) < {end}"""
             )
-            extras.append("tickets")
-        if email_events:
-            con.execute(
-                f"""CREATE OR REPLACE TABLE {ns}.email AS
-                SELECT CAST(customer_id AS VARCHAR) AS customer_id,
-                       CAST(occurred_at AS TIMESTAMP) AS occurred_at,
-                       lower(CAST(event_type AS VARCHAR)) AS event_type
-                FROM {email_events} WHERE customer_id IS NOT NULL AND occurred_at IS NOT NULL
-                  AND CAST(occurred_at AS TIMESTAMP) < {end}"""
-            )
-            extras.append("email")
-        if web_events:
-            con.execute(
-                f"""CREATE OR REPLACE TABLE {ns}.web AS
-                SELECT CAST(customer_id AS VARCHAR) AS customer_id,
-                       CAST(occurred_at AS TIMESTAMP) AS occurred_at,
-                       CAST(session_id AS VARCHAR) AS session_id
-                FROM {web_events} WHERE customer_id IS NOT NULL AND occurred_at IS NOT NULL
-                  AND CAST(occurred_at AS TIMESTAMP) < {end}"""
-            )
-            extras.append("web")
-        if carts:
-            con.execute(
-                f"""CREATE OR REPLACE TABLE {ns}.carts AS
-                SELECT CAST(customer_id AS VARCHAR) AS customer_id,
-                       CAST(abandoned_at AS TIMESTAMP) AS abandoned_at,
-                       CAST(value AS DOUBLE) AS value
-                FROM {carts} WHERE customer_id IS NOT NULL AND abandoned_at IS NOT NULL
-                  AND CAST(abandoned_at AS TIMESTAMP) < {end}"""
-            )
-            extras.append("carts")
+            extras.append(name)
         return cls(
             con=con, has_channel=has_channel, has_store=has_store, extras=tuple(extras), ns=ns
         )
