@@ -74,6 +74,21 @@ class ResolutionResult:
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
+
+
+def _finding(
+    kind: str,
+    count: int,
+    detail: str,
+    *,
+    rule: str | None = None,
+    id_type: str | None = None,
+    value: str | None = None,
+) -> dict:
+    """One row of the resolution report (`identity.cluster_report`): what was ignored and why."""
+    return dict(kind=kind, rule=rule, id_type=id_type, value=value, count=int(count), detail=detail)
+
+
 def _obj(values: pd.Series | np.ndarray) -> np.ndarray:
     """Object array with None for missing values (what rapidfuzz and comparisons expect)."""
     arr = np.array(pd.Series(values).astype(object), dtype=object, copy=True)
@@ -207,13 +222,10 @@ def _identifier_table(
         unknown = np.isnan(rec)
         if unknown.any():
             report.append(
-                dict(
-                    kind="unknown_record_id",
-                    rule=None,
-                    id_type=None,
-                    value=None,
-                    count=int(unknown.sum()),
-                    detail="identifier rows whose record_id is not in records (ignored)",
+                _finding(
+                    "unknown_record_id",
+                    unknown.sum(),
+                    "identifier rows whose record_id is not in records (ignored)",
                 )
             )
         ids = ids[~unknown]
@@ -274,13 +286,12 @@ def _apply_blocklists(table: pd.DataFrame, config: IdentityConfig, report: list[
         counts = table[blocked].groupby(["id_type", "value"]).size().reset_index(name="count")
         for row in counts.itertuples(index=False):
             report.append(
-                dict(
-                    kind="blocklist",
-                    rule=None,
+                _finding(
+                    "blocklist",
+                    row.count,
+                    "value on the blocklist: never used to link",
                     id_type=row.id_type,
                     value=row.value,
-                    count=int(row.count),
-                    detail="value on the blocklist: never used to link",
                 )
             )
     return table[~blocked]
@@ -299,13 +310,11 @@ def deterministic_edges(
     unused = table.loc[~table["id_type"].isin(list(rules)), "id_type"].value_counts()
     for id_type, count in unused.items():
         report.append(
-            dict(
-                kind="unused_id_type",
-                rule=None,
+            _finding(
+                "unused_id_type",
+                count,
+                "no deterministic rule uses this id_type (ignored)",
                 id_type=id_type,
-                value=None,
-                count=int(count),
-                detail="no deterministic rule uses this id_type (ignored)",
             )
         )
     table = table[table["id_type"].isin(list(rules))]
@@ -328,27 +337,27 @@ def deterministic_edges(
             drop[over.index.to_numpy()] = True
             for code, nnames in over.items():
                 report.append(
-                    dict(
-                        kind="frequency_cap",
+                    _finding(
+                        "frequency_cap",
+                        size[code],
+                        f"{int(nnames)} distinct names > max_distinct_names "
+                        f"{rule.max_distinct_names}: value ignored",
                         rule=rule.name,
                         id_type=id_type,
                         value=str(uniques[code]),
-                        count=int(size[code]),
-                        detail=f"{int(nnames)} distinct names > max_distinct_names "
-                        f"{rule.max_distinct_names}: value ignored",
                     )
                 )
         if rule.guard == "names":
             big = (size > hard_cap) & ~drop
             for code in np.flatnonzero(big):
                 report.append(
-                    dict(
-                        kind="frequency_cap",
+                    _finding(
+                        "frequency_cap",
+                        size[code],
+                        f"more than {hard_cap} records share this value: ignored",
                         rule=rule.name,
                         id_type=id_type,
                         value=str(uniques[code]),
-                        count=int(size[code]),
-                        detail=f"more than {hard_cap} records share this value: ignored",
                     )
                 )
             drop |= big
@@ -403,18 +412,17 @@ def candidate_pairs(norm: pd.DataFrame, config: IdentityConfig, report: list[dic
         over = np.flatnonzero(size > prob.max_block_size)
         if len(over):
             report.append(
-                dict(
-                    kind="block_size_cap",
-                    rule="probabilistic",
-                    id_type="+".join(cols),
-                    value=None,
-                    count=len(over),
-                    detail=f"{len(over)} blocks over max_block_size {prob.max_block_size} "
+                _finding(
+                    "block_size_cap",
+                    len(over),
+                    f"{len(over)} blocks over max_block_size {prob.max_block_size} "
                     f"skipped ({int(size[over].sum())} records); largest: "
                     + ", ".join(
                         f"{uniques[c].replace(chr(31), '|')} ({size[c]})"
                         for c in over[np.argsort(-size[over])][:5]
                     ),
+                    rule="probabilistic",
+                    id_type="+".join(cols),
                 )
             )
         recs = np.flatnonzero(present)
@@ -578,13 +586,11 @@ def _drop_conflicting_links(
     for name, count in refused.items():
         if count:
             report.append(
-                dict(
-                    kind="conflict",
-                    rule=None,
+                _finding(
+                    "conflict",
+                    count,
+                    f"links refused: they would join records with different {name}s",
                     id_type=name,
-                    value=None,
-                    count=count,
-                    detail=f"links refused: they would join records with different {name}s",
                 )
             )
     return edges[keep]
@@ -607,14 +613,12 @@ def _cluster(
     for label in oversized:
         members = np.flatnonzero(labels == label)
         report.append(
-            dict(
-                kind="max_cluster_size",
-                rule=None,
-                id_type=None,
-                value=str(record_ids.iloc[members].min()),
-                count=int(sizes[label]),
-                detail=f"cluster of {sizes[label]} records > max_cluster_size "
+            _finding(
+                "max_cluster_size",
+                sizes[label],
+                f"cluster of {sizes[label]} records > max_cluster_size "
                 f"{config.max_cluster_size}: split by dropping its weakest rules",
+                value=str(record_ids.iloc[members].min()),
             )
         )
     # drop the weakest rule inside the oversized clusters until they fit (or one rule is left)
@@ -752,26 +756,17 @@ def resolve(
     bad = rid.isna()
     if bad.any():
         report.append(
-            dict(
-                kind="missing_record_id",
-                rule=None,
-                id_type=None,
-                value=None,
-                count=int(bad.sum()),
-                detail="records without record_id are not resolved",
-            )
+            _finding("missing_record_id", bad.sum(), "records without record_id are not resolved")
         )
         records = records[~bad]
     dup = records["record_id"].astype("str").duplicated()
     if dup.any():
         report.append(
-            dict(
-                kind="duplicate_record_id",
-                rule=None,
-                id_type=None,
+            _finding(
+                "duplicate_record_id",
+                dup.sum(),
+                "repeated record_id: the first row is used",
                 value=str(records["record_id"][dup].iloc[0]),
-                count=int(dup.sum()),
-                detail="repeated record_id: the first row is used",
             )
         )
         records = records[~dup.to_numpy()]
