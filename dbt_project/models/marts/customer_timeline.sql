@@ -24,19 +24,12 @@ shop_orders as (
     select * from {{ ref('stg_shop__orders') }}
 ),
 
-esp_events as (
-    select * from {{ ref('stg_esp__events') }}
-),
-
-esp_campaigns as (
-    select
-        campaign_id,
-        channel
-    from {{ ref('stg_esp__campaigns') }}
+campaign_events_attributed as (
+    select * from {{ ref('int_campaign_events_attributed') }}
 ),
 
 web_sessions as (
-    select * from {{ ref('int_web_sessions_stitched') }}
+    select * from {{ ref('int_web_sessions_attributed') }}
 ),
 
 web_logins as (
@@ -99,36 +92,26 @@ refund_events as (
 
 campaign_events as (
     select
-        identity_graph.person_id,
-        esp_events.occurred_at,
-        coalesce(esp_campaigns.channel, 'email') as channel,
-        'campaign_' || esp_events.event_type as event_type,
+        person_id,
+        occurred_at,
+        channel,
+        'campaign_' || event_type as event_type,
         'esp' as source_system,
-        esp_events.event_id as reference,
+        event_id as reference,
         cast(null as decimal(18, 2)) as amount
-    from esp_events
-    inner join identity_graph
-        on 'esp_contact:' || esp_events.contact_id = identity_graph.record_id
-    left join esp_campaigns
-        on esp_events.campaign_id = esp_campaigns.campaign_id
+    from campaign_events_attributed
 ),
 
 session_events as (
     select
-        coalesce(account_persons.person_id, visitor_persons.person_id) as person_id,
-        web_sessions.started_at as occurred_at,
+        person_id,
+        started_at as occurred_at,
         'web' as channel,
         'web_session' as event_type,
         'web' as source_system,
-        web_sessions.session_id as reference,
+        session_id as reference,
         cast(null as decimal(18, 2)) as amount
     from web_sessions
-    left join identity_graph as account_persons
-        on
-            'shop_customer:' || cast(web_sessions.customer_id as {{ dbt.type_string() }})
-            = account_persons.record_id
-    left join identity_graph as visitor_persons
-        on 'web_visitor:' || web_sessions.anonymous_id = visitor_persons.record_id
 ),
 
 login_events as (

@@ -14,30 +14,16 @@ persons as (
     from {{ source('identity', 'identity_graph') }}
 ),
 
-identity_graph as (
-    select
-        record_id,
-        person_id
-    from {{ source('identity', 'identity_graph') }}
-),
-
 as_of as (
     select * from {{ ref('int_as_of_dates_derived') }}
 ),
 
-esp_events as (
-    select * from {{ ref('stg_esp__events') }}
-),
-
-esp_campaigns as (
-    select
-        campaign_id,
-        channel
-    from {{ ref('stg_esp__campaigns') }}
+campaign_events_attributed as (
+    select * from {{ ref('int_campaign_events_attributed') }}
 ),
 
 web_sessions as (
-    select * from {{ ref('int_web_sessions_stitched') }}
+    select * from {{ ref('int_web_sessions_attributed') }}
 ),
 
 tickets as (
@@ -46,35 +32,24 @@ tickets as (
 
 email_events as (
     select
-        identity_graph.person_id,
-        esp_events.event_type,
-        esp_events.occurred_at,
-        cast(esp_events.occurred_at as date) as occurred_on
-    from esp_events
-    inner join identity_graph
-        on 'esp_contact:' || esp_events.contact_id = identity_graph.record_id
-    left join esp_campaigns
-        on esp_events.campaign_id = esp_campaigns.campaign_id
+        person_id,
+        event_type,
+        occurred_at,
+        cast(occurred_at as date) as occurred_on
+    from campaign_events_attributed
     -- sms campaigns run through the same platform; only e-mail counts here
-    where coalesce(esp_campaigns.channel, 'email') = 'email'
+    where channel = 'email'
 ),
 
--- a session belongs to the account logged in during it, else to the person of its cookie
 session_persons as (
     select
-        coalesce(account_persons.person_id, visitor_persons.person_id) as person_id,
-        web_sessions.started_at,
-        web_sessions.ended_at,
-        cast(web_sessions.started_at as date) as started_on,
-        web_sessions.product_views,
-        web_sessions.add_to_carts
+        person_id,
+        started_at,
+        ended_at,
+        cast(started_at as date) as started_on,
+        product_views,
+        add_to_carts
     from web_sessions
-    left join identity_graph as account_persons
-        on
-            'shop_customer:' || cast(web_sessions.customer_id as {{ dbt.type_string() }})
-            = account_persons.record_id
-    left join identity_graph as visitor_persons
-        on 'web_visitor:' || web_sessions.anonymous_id = visitor_persons.record_id
 ),
 
 email_metrics as (

@@ -43,15 +43,8 @@ esp_contacts as (
     select * from {{ ref('stg_esp__contacts') }}
 ),
 
-esp_events as (
-    select * from {{ ref('stg_esp__events') }}
-),
-
-esp_campaigns as (
-    select
-        campaign_id,
-        channel
-    from {{ ref('stg_esp__campaigns') }}
+campaign_events_attributed as (
+    select * from {{ ref('int_campaign_events_attributed') }}
 ),
 
 shop_customers as (
@@ -226,22 +219,18 @@ flag_statements as (
 
 unsubscribe_statements as (
     select
-        'esp_unsubscribe:' || esp_events.event_id as statement_id,
-        identity_graph.person_id,
-        coalesce(esp_campaigns.channel, 'email') as channel,
+        'esp_unsubscribe:' || event_id as statement_id,
+        person_id,
+        channel,
         'marketing' as purpose,
         false as is_granted,
-        esp_events.occurred_at,
+        occurred_at,
         'esp_unsubscribe' as source,
         'esp' as source_system,
-        esp_events.event_id as reference,
+        event_id as reference,
         'record' as resolved_by
-    from esp_events
-    inner join identity_graph
-        on 'esp_contact:' || esp_events.contact_id = identity_graph.record_id
-    left join esp_campaigns
-        on esp_events.campaign_id = esp_campaigns.campaign_id
-    where esp_events.event_type = 'unsubscribe'
+    from campaign_events_attributed
+    where event_type = 'unsubscribe'
 ),
 
 unioned as (
