@@ -79,6 +79,9 @@ class ComparisonLevel(_Strict):
     ``m`` = P(level | same person), ``u`` = P(level | different persons); the level adds
     ``log2(m/u)`` to the pair's score. ``veto: true`` forbids a match at this level whatever
     the score (e.g. two different first names: a household, not a typo).
+    ``term_frequency: true`` (exact levels only): when the agreed value is held by a larger
+    share of records than ``u``, that share is used instead, so agreeing on a default typed
+    into a form (a birth date held by thousands) weighs little while a rare value keeps ``u``.
     """
 
     name: str
@@ -99,9 +102,12 @@ class ComparisonLevel(_Strict):
     m: float = Field(gt=0, le=1)
     u: float = Field(gt=0, le=1)
     veto: bool = False
+    term_frequency: bool = False
 
     @model_validator(mode="after")
     def _params(self) -> ComparisonLevel:
+        if self.term_frequency and self.kind != "exact":
+            raise ValueError(f"level {self.name!r}: term_frequency needs kind exact")
         if self.kind in ("jaro_winkler", "token_set", "levenshtein") and self.threshold is None:
             raise ValueError(f"level {self.name!r}: kind {self.kind} needs a threshold")
         if self.kind == "prefix" and self.length is None:
@@ -133,6 +139,8 @@ class Probabilistic(_Strict):
     records to become a candidate pair; blocks larger than ``max_block_size`` are skipped and
     reported. A pair whose summed weight reaches ``match_threshold`` is linked; pairs in
     [``possible_match_threshold``, ``match_threshold``) are reported as possible matches only.
+    Term-frequency levels only adjust values held by at least ``term_frequency_min_count``
+    records: in a small file every value looks frequent.
     """
 
     enabled: bool = True
@@ -142,6 +150,7 @@ class Probabilistic(_Strict):
     match_threshold: float
     possible_match_threshold: float
     compare_swapped_names: bool = True
+    term_frequency_min_count: int = Field(default=10, ge=2)
 
     @model_validator(mode="after")
     def _band(self) -> Probabilistic:

@@ -457,11 +457,25 @@ def score_pairs(
     score = np.zeros(m)
     veto = np.zeros(m, dtype=bool)
 
-    def weights(comp, ca, cb, uniques):
+    def weights(comp, ca, cb, uniques, shares=None):
         idx = cmp.level_index(comp.levels, ca, cb, uniques)
         w = np.array([lv.weight for lv in comp.levels] + [0.0])
         v = np.array([lv.veto for lv in comp.levels] + [False])
-        return w[idx], v[idx]  # idx -1 (missing) -> the trailing 0 / False
+        pair_w = w[idx]  # idx -1 (missing) -> the trailing 0 / False
+        for j, lv in enumerate(comp.levels):
+            if lv.term_frequency and shares is not None:
+                hit = idx == j
+                pair_w[hit] = np.log2(lv.m / np.maximum(lv.u, shares[ca[hit]]))
+        return pair_w, v[idx]
+
+    def value_shares(comp, codes, uniques):
+        """Share of records holding each value, for term-frequency levels (else None)."""
+        if not any(lv.term_frequency for lv in comp.levels):
+            return None
+        known = codes[codes >= 0]
+        counts = np.bincount(known, minlength=len(uniques))
+        counts[counts < prob.term_frequency_min_count] = 0
+        return counts / max(len(known), 1)
 
     by_field = {c.field: c for c in prob.comparisons}
     name_fields = [f for f in ("first_name", "last_name") if f in by_field]
@@ -472,7 +486,8 @@ def score_pairs(
         straight_v = np.zeros(m, dtype=bool)
         for f in name_fields:
             col = names.codes[f]
-            w, v = weights(by_field[f], col[a], col[b], names.uniques)
+            shares = value_shares(by_field[f], col, names.uniques)
+            w, v = weights(by_field[f], col[a], col[b], names.uniques, shares)
             straight_w += w
             straight_v |= v
         if prob.compare_swapped_names and len(name_fields) == 2 and m:
@@ -491,7 +506,7 @@ def score_pairs(
             continue
         c = coded[comp.field]
         col = c.codes[comp.field]
-        w, v = weights(comp, col[a], col[b], c.uniques)
+        w, v = weights(comp, col[a], col[b], c.uniques, value_shares(comp, col, c.uniques))
         score += w
         veto |= v
     return score, veto

@@ -638,3 +638,40 @@ def test_empty_input(config):
         "match_rule",
     ]
     assert result.stats["persons"] == 0
+
+
+def test_a_birth_date_held_by_many_records_weighs_little(config, tmp_path):
+    """Two homonyms in one postcode born on a form's default date stay apart, while the same
+    pair born on an ordinary date is one person (the date's weight is its real rarity)."""
+    filler = [
+        {"record_id": f"spreadsheet:f#{i}", "first_name": f"Nom{i}", "birth_date": "2004-10-30"}
+        for i in range(30)
+    ]
+    pair = [
+        {"record_id": "shop_customer:1", "first_name": "Olivia", "last_name": "Davies",
+         "email": "olivia.davies3@gmail.com", "postcode": "75011"},
+        {"record_id": "pos_card:LC1", "first_name": "Olivia", "last_name": "Davies",
+         "phone": "+33612345670", "postcode": "75011"},
+    ]  # fmt: skip
+    common = recs(*filler, *[dict(r, birth_date="2004-10-30") for r in pair])
+    rare = recs(*filler, *[dict(r, birth_date="1987-03-12") for r in pair])
+    assert not same(resolve(common, None, config), "shop_customer:1", "pos_card:LC1")
+    assert same(resolve(rare, None, config), "shop_customer:1", "pos_card:LC1")
+    plain = tmp_path / "identity.yaml"
+    plain.write_text(
+        CONFIG_PATH.read_text().replace("term_frequency: true", "term_frequency: false")
+    )
+    no_tf = load_config(plain)
+    assert same(resolve(common, None, no_tf), "shop_customer:1", "pos_card:LC1")
+
+
+def test_term_frequency_only_on_exact_levels(tmp_path):
+    bad = tmp_path / "identity.yaml"
+    bad.write_text(
+        CONFIG_PATH.read_text().replace(
+            "kind: date_typo, m: 0.06, u: 0.001",
+            "kind: date_typo, m: 0.06, u: 0.001, term_frequency: true",
+        )
+    )
+    with pytest.raises(IdentityConfigError, match="term_frequency needs kind exact"):
+        load_config(bad)
