@@ -24,6 +24,7 @@ from cdp.runner import (
     format_mib,
     format_steps,
     is_sync_asset,
+    run_all_assets,
 )
 from cdp.settings import Settings, get_settings
 
@@ -125,8 +126,6 @@ def run_demo(args: argparse.Namespace) -> int:
     print(
         f"  {sum_rows(gen_report):,} source rows in {gen_seconds:.1f} s -> {settings.landing_dir}"
     )
-
-    from cdp.runner import run_all_assets
 
     print("Materialising every asset (one Dagster run, visible in `make ui`)...")
     report = run_all_assets()
@@ -301,9 +300,10 @@ def downstream_only(asset: str) -> Callable[[Any], bool]:
 
 def run_bench(args: argparse.Namespace) -> int:
     workdir = (args.workdir or get_settings().data_dir / "bench" / str(args.customers)).resolve()
-    if args.after and not (workdir / "warehouse.duckdb").exists():
-        raise SystemExit(f"cdp bench --after: no warehouse in {workdir} to resume from")
-    if not args.after:
+    if args.after:
+        if not (workdir / "warehouse.duckdb").exists():
+            raise SystemExit(f"cdp bench --after: no warehouse in {workdir} to resume from")
+    else:
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
@@ -312,8 +312,6 @@ def run_bench(args: argparse.Namespace) -> int:
         os.environ.pop(var, None)
     os.environ["DAGSTER_HOME"] = str(workdir / "dagster_home")
     settings = get_settings()
-    from cdp.runner import run_all_assets
-
     if args.after:
         print(f"Benchmark: assets after {args.after} in {workdir} (data kept)")
         report = run_all_assets(exclude=downstream_only(args.after))
