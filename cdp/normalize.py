@@ -18,14 +18,17 @@ can be given raw or already normalised records.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 import pandas as pd
 import phonenumbers
+from rapidfuzz.distance import OSA
 from unidecode import unidecode
 
 _MISSING_TOKENS = frozenset({"", "nan", "none", "null", "n/a", "na", "nat", "-", "--", "?"})
@@ -78,55 +81,39 @@ _EMAIL_RE = (
 )
 _EMAIL_PATTERN = re.compile(_EMAIL_RE)
 
-#: Frequent domain typos seen in French retail data, mapped to the domain the customer meant.
-#: Only used for the *match key*: the contact value itself is never rewritten.
-EMAIL_DOMAIN_TYPOS: dict[str, str] = {
-    "gmial.com": "gmail.com",
-    "gmai.com": "gmail.com",
-    "gmal.com": "gmail.com",
-    "gamil.com": "gmail.com",
-    "gmaill.com": "gmail.com",
-    "gmail.co": "gmail.com",
-    "gmail.con": "gmail.com",
-    "gmail.cm": "gmail.com",
-    "gmail.om": "gmail.com",
-    "gmail.fr": "gmail.com",  # no such Google domain: always a typo for gmail.com
-    "gmail.comm": "gmail.com",
-    "gnail.com": "gmail.com",
-    "googlemail.com": "gmail.com",
-    "hotmial.com": "hotmail.com",
-    "hotmal.com": "hotmail.com",
-    "hotmai.com": "hotmail.com",
-    "hotmail.con": "hotmail.com",
-    "hotmail.co": "hotmail.com",
-    "homail.com": "hotmail.com",
-    "hotmial.fr": "hotmail.fr",
-    "hotmal.fr": "hotmail.fr",
-    "hotmai.fr": "hotmail.fr",
-    "homail.fr": "hotmail.fr",
-    "yaho.fr": "yahoo.fr",
-    "yahooo.fr": "yahoo.fr",
-    "yahoo.f": "yahoo.fr",
-    "yaho.com": "yahoo.com",
-    "yahoo.con": "yahoo.com",
-    "yahooo.com": "yahoo.com",
-    "outlok.com": "outlook.com",
-    "outlook.con": "outlook.com",
-    "outlok.fr": "outlook.fr",
-    "orange.fe": "orange.fr",
-    "ornage.fr": "orange.fr",
-    "orage.fr": "orange.fr",
-    "wanadoo.fe": "wanadoo.fr",
-    "wanado.fr": "wanadoo.fr",
-    "wanadoo.com": "wanadoo.fr",
-    "free.fe": "free.fr",
-    "fre.fr": "free.fr",
-    "sfr.fe": "sfr.fr",
-    "laposte.ne": "laposte.net",
-    "laposte.fr": "laposte.net",
-    "icloud.con": "icloud.com",
-    "iclod.com": "icloud.com",
-}
+#: Mailbox providers most retail customers use, in Europe and beyond. A domain one keystroke
+#: away (an edit or a swap of two adjacent letters) from exactly one of them is taken as a
+#: typo of it for the *match key* (``gmial.com``, ``hotmail.con``, ``yahooo.fr``); the contact
+#: value itself is never rewritten. A rule over a list of real providers, not a list of typos.
+MAILBOX_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "hotmail.com", "hotmail.fr", "hotmail.es",
+        "hotmail.it", "hotmail.de", "hotmail.co.uk", "outlook.com", "outlook.fr",
+        "outlook.es", "live.com", "live.fr", "msn.com", "yahoo.com", "yahoo.fr", "yahoo.es",
+        "yahoo.it", "yahoo.de", "yahoo.co.uk", "ymail.com", "icloud.com", "me.com", "mac.com",
+        "aol.com", "orange.fr", "wanadoo.fr", "free.fr", "sfr.fr", "neuf.fr", "laposte.net",
+        "bbox.fr", "numericable.fr", "gmx.fr", "gmx.de", "gmx.net", "web.de", "t-online.de",
+        "protonmail.com", "proton.me", "telefonica.net", "movistar.es", "libero.it",
+        "virgilio.it", "tiscali.it", "skynet.be", "telenet.be", "bluewin.ch", "gmx.ch",
+    }
+)  # fmt: skip
+#: One service under two names (and a Google domain that does not exist).
+MAILBOX_ALIASES = {"googlemail.com": "gmail.com", "gmail.fr": "gmail.com"}
+
+
+@lru_cache(maxsize=100_000)
+def mailbox_domain(domain: str) -> str:
+    """The provider a domain stands for: itself, an alias's target, or the one near miss."""
+    if domain in MAILBOX_ALIASES:
+        return MAILBOX_ALIASES[domain]
+    if domain in MAILBOX_DOMAINS:
+        return domain
+    near = [d for d in MAILBOX_DOMAINS if OSA.distance(domain, d, score_cutoff=1) <= 1]
+    if len(near) == 1:
+        return MAILBOX_ALIASES.get(near[0], near[0])
+    return domain
+
+
 _GMAIL_DOMAINS = frozenset({"gmail.com"})
 
 
@@ -157,15 +144,15 @@ def email_match_key(value: str | None, gmail_dots: bool = True) -> str | None:
     On top of :func:`normalize_email`: plus-addressing removed (``marie+promo@`` delivers to
     ``marie@`` at Gmail, Outlook, iCloud, Orange...), dots removed from Gmail local parts
     (Gmail ignores them; ``googlemail.com`` is the same service; ``gmail_dots=False`` keeps
-    them, see ``email_ignore_gmail_dots`` in config/identity.yaml) and frequent domain typos
-    corrected (``gmial.com``, ``hotmial.com``, ``yaho.fr`` ...), because the same customer types
+    them, see ``email_ignore_gmail_dots`` in config/identity.yaml) and domain typos of the
+    big mailbox providers corrected (:func:`mailbox_domain`), because the same customer types
     their address slightly differently at the till, online and on a sign-up sheet.
     """
     email = normalize_email(value)
     if email is None:
         return None
     local, _, domain = email.rpartition("@")
-    domain = EMAIL_DOMAIN_TYPOS.get(domain, domain)
+    domain = mailbox_domain(domain)
     local = local.split("+", 1)[0]
     if gmail_dots and domain in _GMAIL_DOMAINS:
         local = local.replace(".", "")
@@ -187,7 +174,7 @@ def email_match_key_series(values: pd.Series, gmail_dots: bool = True) -> pd.Ser
     email = normalize_email_series(values).astype("str")
     local = email.str.replace(r"@[^@]*$", "", regex=True)
     domain = email.str.replace(r"^.*@", "", regex=True)
-    domain = domain.replace(EMAIL_DOMAIN_TYPOS)
+    domain = _map_unique(domain, mailbox_domain).astype("str")
     local = local.str.replace(r"\+.*$", "", regex=True)
     is_gmail = domain.isin(list(_GMAIL_DOMAINS)) & gmail_dots
     local = local.where(~is_gmail, local.str.replace(".", "", regex=False))
@@ -392,222 +379,38 @@ NAME_PARTICLES = frozenset(
     {"de", "du", "des", "d", "la", "le", "les", "l", "van", "von", "der", "den", "di", "da", "del"}
 )
 
-#: Nicknames and short forms -> canonical first name (folded). French and English usage.
-NICKNAMES: dict[str, str] = {
-    "alex": "alexandre",
-    "alexandra": "alexandra",
-    "sandro": "alexandre",
-    "cathy": "catherine",
-    "cath": "catherine",
-    "kathy": "catherine",
-    "cathie": "catherine",
-    "cat": "catherine",
-    "isa": "isabelle",
-    "zabou": "isabelle",
-    "babeth": "elisabeth",
-    "elise": "elisabeth",
-    "lisa": "elisabeth",
-    "liz": "elizabeth",
-    "beth": "elizabeth",
-    "betty": "elizabeth",
-    "christophe": "christophe",
-    "chris": "christophe",
-    "tof": "christophe",
-    "fred": "frederic",
-    "freddy": "frederic",
-    "nico": "nicolas",
-    "nick": "nicolas",
-    "seb": "sebastien",
-    "steph": "stephane",
-    "stef": "stephane",
-    "phil": "philippe",
-    "philou": "philippe",
-    "pat": "patrick",
-    "patou": "patricia",
-    "max": "maxime",
-    "manu": "emmanuel",
-    "mimi": "michele",
-    "jo": "joseph",
-    "jojo": "joseph",
-    "jeannot": "jean",
-    "jb": "jean baptiste",
-    "jp": "jean pierre",
-    "jm": "jean michel",
-    "jc": "jean claude",
-    "flo": "florence",
-    "val": "valerie",
-    "vero": "veronique",
-    "caro": "caroline",
-    "sophie": "sophie",
-    "soso": "sophie",
-    "marion": "marion",
-    "mathieu": "matthieu",
-    "mat": "matthieu",
-    "matt": "matthieu",
-    "tom": "thomas",
-    "tommy": "thomas",
-    "ben": "benjamin",
-    "benji": "benjamin",
-    "greg": "gregory",
-    "guigui": "guillaume",
-    "will": "william",
-    "bill": "william",
-    "bob": "robert",
-    "rob": "robert",
-    "bobby": "robert",
-    "dan": "daniel",
-    "dany": "daniel",
-    "danny": "daniel",
-    "sam": "samuel",
-    "tony": "antoine",
-    "toinette": "antoinette",
-    "domi": "dominique",
-    "dom": "dominique",
-    "fanny": "stephanie",
-    "nath": "nathalie",
-    "nat": "nathalie",
-    "juju": "julien",
-    "ju": "julie",
-    "marie jo": "marie josee",
-    "mag": "magali",
-    "maggie": "margaret",
-    "meg": "margaret",
-    "peggy": "margaret",
-    "margot": "marguerite",
-    "gigi": "ginette",
-    "jackie": "jacqueline",
-    "jacky": "jacques",
-    "jack": "jacques",
-    "mike": "michael",
-    "mick": "michael",
-    "ed": "edouard",
-    "eddy": "edouard",
-    "ted": "edward",
-    "kate": "katherine",
-    "katie": "katherine",
-    "jenny": "jennifer",
-    "jen": "jennifer",
-    "becky": "rebecca",
-    "josy": "josiane",
-    "gaby": "gabriel",
-    "gab": "gabrielle",
-    "lolo": "laurent",
-    "lau": "laura",
-    "ric": "eric",
-    "rico": "henri",
-    "riri": "henri",
-    "vince": "vincent",
-    "chloe": "chloe",
-    "emilie": "emilie",
-    "emily": "emilie",
-    "tim": "timothee",
-    "timothy": "timothee",
-    "louisa": "louise",
-    "lulu": "lucie",
-    "pierrot": "pierre",
-    "pete": "peter",
-    "steve": "stephen",
-    "stevie": "stephen",
-    "charly": "charles",
-    "charlie": "charles",
-    "chuck": "charles",
-    "hugo": "hugo",
-    "andy": "andre",
-    "drew": "andrew",
-    "cedric": "cedric",
-    "titi": "thierry",
-    "thibault": "thibaut",
-    "thibaud": "thibaut",
-    "anne so": "anne sophie",
-    "annso": "anne sophie",
-    "sandy": "sandrine",
-    "sissi": "cecile",
-    "kiki": "christine",
-    "christ": "christine",
-}
 
-#: Nicknames that stand for several first names (Max: Maxime or Maximilien; Charlie: Charles
-#: or Charlotte). They are not rewritten in the key; the engine's ``nickname`` comparison level
-#: accepts each listed pair instead.
-AMBIGUOUS_NICKNAMES: dict[str, tuple[str, ...]] = {
-    "max": ("maxime", "maximilien", "maximilienne"),
-    "charlie": ("charles", "charlotte"),
-    "jo": ("joseph", "josephine", "jocelyne", "johanna", "joel", "jordan"),
-    "flo": ("florence", "florian", "florent", "floriane"),
-    "ju": ("julie", "julien", "juliette", "julia"),
-    "gaby": ("gabriel", "gabrielle"),
-    "clem": ("clemence", "clement", "clementine"),
-    "aurel": ("aurelie", "aurelien"),
-    "raph": ("raphael", "raphaelle"),
-    "dom": ("dominique",),
-    "greg": ("gregoire", "gregory"),
-    "tim": ("timothee", "timothy"),
-    "ale": ("alessandro", "alessandra"),
-    "lena": ("helene", "madeleine", "marlene"),
-    "manou": ("marion", "emmanuelle", "manon"),
-    "nana": ("anais", "nathalie", "anne"),
-    "sof": ("sophie",),
-    "chris": ("christophe", "christine", "christian", "christelle"),
-    "fra": ("francesca", "francois", "francoise"),
-    "sam": ("samuel", "samantha"),
-    "alex": ("alexandre", "alexandra", "alexis"),
-    "dany": ("daniel", "danielle"),
-    "fred": ("frederic", "frederique"),
-    "steph": ("stephane", "stephanie"),
-    "stef": ("stephane", "stephanie"),
-    "pat": ("patrick", "patricia"),
-    "domi": ("dominique",),
-    "val": ("valerie", "valentin", "valentine"),
-    "nico": ("nicolas", "nicole"),
-    "jess": ("jessica", "jessie"),
-    "kev": ("kevin",),
-    "mathou": ("mathilde", "mathieu"),
-}
-for _nick in AMBIGUOUS_NICKNAMES:
-    NICKNAMES.pop(_nick, None)
-NICKNAMES.update(
-    {
-        "christie": "christine",
-        "patty": "patricia",
-        "jf": "jean francois",
-        "jl": "jean luc",
-        "anso": "anne sophie",
-        "malou": "marie laure",
-        "toine": "antoine",
-        "delph": "delphine",
-        "popo": "pauline",
-        "kathi": "katharina",
-        "beppe": "giuseppe",
-        "jim": "james",
-        "jimmy": "james",
-        "doudou": "edouard",
-        "babeth": "elisabeth",
-        "guigui": "guillaume",
-        "vero": "veronique",
-        "phil": "philippe",
-    }
-)
+@lru_cache(maxsize=1)
+def nickname_canon() -> dict[str, str]:
+    """First-name key -> the name it is a diminutive or a foreign form of.
 
-
-def _nickname_pairs() -> frozenset[str]:
-    pairs: set[str] = set()
-    for nick, full in NICKNAMES.items():
-        pairs.add(f"{nick.replace(' ', '')}|{full.replace(' ', '')}")
-    for nick, fulls in AMBIGUOUS_NICKNAMES.items():
-        for full in fulls:
-            key = NICKNAMES.get(full, full).replace(" ", "")
-            pairs.add(f"{nick}|{key}")
-    return frozenset(pairs | {"|".join(reversed(p.split("|"))) for p in pairs})
-
-
-#: ``"nick|full"`` (both orders) for every nickname, on first-name keys.
-NICKNAME_PAIRS = _nickname_pairs()
+    From the general multilingual list of the ``corp-names`` package (English nicknames,
+    international forms, diminutives of several languages: Alex -> Alexander, Adrien ->
+    Adrian, Sasha -> Alexander), keyed like :func:`first_name_key`. Deliberately not a table of our
+    own: the demo generator has its own diminutives, and a matcher that carries the
+    generator's table measures that overlap, not its recall.
+    """
+    raw = json.loads((resources.files("corp_names") / "data" / "nicknames.json").read_text())
+    out: dict[str, str] = {}
+    for name, entry in raw.items():
+        canonical = entry.get("canonical")
+        key, canon = first_name_key(name), first_name_key(canonical)
+        if key and canon and key != canon:
+            out[key] = canon
+    return out
 
 
 def is_nickname_pair(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """Vectorised: True where first-name keys ``a`` and ``b`` are a nickname and its name."""
-    joined = a.astype("str") + "|" + b.astype("str")
-    return joined.isin(list(NICKNAME_PAIRS)).fillna(False).to_numpy(dtype=bool)
+    """Vectorised: True where first-name keys ``a`` and ``b`` differ but stand for one name.
+
+    One is the diminutive or foreign form of the other, or both are forms of a third name
+    (Sasha and Alex, both Alexander).
+    """
+    canon = nickname_canon()
+    ca = a.map(lambda v: canon.get(v, v) if isinstance(v, str) else None)
+    cb = b.map(lambda v: canon.get(v, v) if isinstance(v, str) else None)
+    same = (ca == cb) & ca.notna() & (a.astype("str") != b.astype("str"))
+    return same.to_numpy(dtype=bool)
 
 
 _NON_ALNUM = re.compile(r"[^a-z0-9 ]+")
@@ -651,16 +454,15 @@ def name_key(value: str | None) -> str | None:
 
 @lru_cache(maxsize=200_000)
 def first_name_key(value: str | None) -> str | None:
-    """A first-name match key: folded, compound names joined, nicknames mapped.
+    """A first-name match key: folded, compound names joined.
 
-    ``"Alex"`` -> ``"alexandre"``, ``"Cathy"`` -> ``"catherine"``, ``"Jean-Pierre"`` and
-    ``"Jean Pierre"`` -> ``"jeanpierre"``, ``"JP"`` -> ``"jeanpierre"``. A nickname is mapped to
-    the most common full form; the fuzzy comparison in the engine tolerates the rest.
+    ``"Jean-Pierre"`` and ``"Jean Pierre"`` -> ``"jeanpierre"``, ``"Éloïse"`` -> ``"eloise"``.
+    Nicknames keep their own key (``"Alex"`` -> ``"alex"``): the engine's ``nickname``
+    comparison level relates them to their names through :func:`nickname_canon`.
     """
     folded = fold_name(value)
     if folded is None:
         return None
-    folded = NICKNAMES.get(folded, folded)
     return folded.replace(" ", "") or None
 
 

@@ -9,12 +9,13 @@ large factors. Exact agreement is an integer comparison.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
-from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, DamerauLevenshtein, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 
 from cdp import normalize as nz
@@ -23,6 +24,8 @@ from cdp.identity.config import ComparisonLevel
 #: Endings that turn a first name into its other-gender form (Louis/Louise, Julien/Julie,
 #: Daniel/Danielle, Jean/Jeanne, Paul/Paula/Pauline): a household, never a typo.
 GENDER_SUFFIXES = frozenset({"e", "n", "ne", "le", "te", "tte", "ette", "a", "ine", "nne", "enne"})
+
+_NUMBERS = re.compile(r"\d+")
 
 _SCORERS = {
     "jaro_winkler": JaroWinkler.normalized_similarity,
@@ -79,14 +82,26 @@ class PairValues:
         if kind == "exact":
             return self.ia == self.ib
         if kind in ("jaro_winkler", "token_set", "levenshtein"):
-            return self.similarity(kind) >= (level.threshold or 0.0)
+            hold = self.similarity(kind) >= (level.threshold or 0.0)
+            if level.same_numbers:
+                hold &= self._each(lambda x, y: _NUMBERS.findall(x) == _NUMBERS.findall(y))
+            return hold
+        if kind == "damerau_levenshtein":
+            return self.distance("damerau_levenshtein") <= (level.max_distance or 1)
         if kind == "prefix":
             n = level.length or 1
-            return np.fromiter(
-                (len(x) >= n and x[:n] == y[:n] for x, y in zip(self.va, self.vb, strict=True)),
-                dtype=bool,
-                count=len(self.va),
-            )
+            return self._each(lambda x, y: len(x) >= n and x[:n] == y[:n])
+        if kind == "suffix":
+            n = level.length or 1
+            return self._each(lambda x, y: len(x) >= n and x[-n:] == y[-n:])
+        if kind == "contains":
+            n = level.length or 1
+
+            def inside(x: str, y: str) -> bool:
+                short, long_ = (x, y) if len(x) <= len(y) else (y, x)
+                return len(short) >= n and short in long_
+
+            return self._each(inside)
         if kind == "initial":
             return self.initial()
         if kind == "nickname":
@@ -95,17 +110,32 @@ class PairValues:
             return self.gender_variant()
         if kind == "date_typo":
             return date_typo(self.va, self.vb)
+        if kind == "date_close":
+            a = [x.replace("-", "") for x in self.va]
+            b = [y.replace("-", "") for y in self.vb]
+            dist = np.asarray(cpdist(a, b, scorer=OSA.distance, workers=-1))
+            return dist <= (level.max_distance or 1)
+        if kind == "date_year":
+            return self._each(lambda x, y: len(x) == 10 and x[4:] == y[4:])
         raise ValueError(f"unknown comparison kind {kind!r}")
 
-    def initial(self) -> np.ndarray:
+    def distance(self, kind: str) -> np.ndarray:
+        if kind not in self._sims:
+            a, b = self.va.tolist(), self.vb.tolist()
+            dist = cpdist(a, b, scorer=DamerauLevenshtein.distance, workers=-1)
+            self._sims[kind] = np.asarray(dist, dtype=np.int64)
+        return self._sims[kind]
+
+    def _each(self, test) -> np.ndarray:
+        """``test(value_a, value_b)`` per distinct pair (for the cheap string tests)."""
         return np.fromiter(
-            (
-                (len(x) == 1 or len(y) == 1) and x[:1] == y[:1]
-                for x, y in zip(self.va, self.vb, strict=True)
-            ),
+            (test(x, y) for x, y in zip(self.va, self.vb, strict=True)),
             dtype=bool,
             count=len(self.va),
         )
+
+    def initial(self) -> np.ndarray:
+        return self._each(lambda x, y: (len(x) == 1 or len(y) == 1) and x[:1] == y[:1])
 
     def gender_variant(self) -> np.ndarray:
         def one(x: str, y: str) -> bool:
@@ -113,11 +143,7 @@ class PairValues:
                 x, y = y, x
             return len(x) > 1 and y.startswith(x) and y[len(x) :] in GENDER_SUFFIXES
 
-        return np.fromiter(
-            (one(x, y) for x, y in zip(self.va, self.vb, strict=True)),
-            dtype=bool,
-            count=len(self.va),
-        )
+        return self._each(one)
 
 
 def date_typo(va: np.ndarray, vb: np.ndarray) -> np.ndarray:

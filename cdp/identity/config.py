@@ -18,6 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 RecordField = Literal[
     "first_name", "last_name", "birth_date", "street", "postcode", "city", "email", "phone"
 ]
+#: Fields derived from the record fields for blocking only (see cdp.identity.engine.prepare).
+DerivedField = Literal[
+    "first_name_sound",
+    "last_name_sound",
+    "birth_year",
+    "email_local",
+    "phone_last8",
+    "names_any_order",
+]
+BlockingField = RecordField | DerivedField
 #: Identifier types that come from the records themselves (not from the identifiers table).
 RECORD_ID_TYPES = ("email", "phone")
 
@@ -70,18 +80,30 @@ class ComparisonLevel(_Strict):
     """One agreement level of a comparison, tried in order; the first that holds is used.
 
     ``kind``: ``exact`` (equal keys), ``jaro_winkler`` / ``token_set`` / ``levenshtein``
-    (similarity >= ``threshold``, in [0, 1]), ``prefix`` (first ``length`` characters equal),
-    ``date_typo`` (dates equal but for day/month swapped or one differing digit),
-    ``initial`` (one side is a single letter equal to the other's first letter),
-    ``nickname`` (a nickname and one of the names it stands for: Max/Maxime),
-    ``gender_variant`` (one first name is the other plus a gender ending: Louis/Louise,
-    Julien/Julie), ``else``.
-    ``m`` = P(level | same person), ``u`` = P(level | different persons); the level adds
-    ``log2(m/u)`` to the pair's score. ``veto: true`` forbids a match at this level whatever
-    the score (e.g. two different first names: a household, not a typo).
-    ``term_frequency: true`` (exact levels only): when the agreed value is held by a larger
-    share of records than ``u``, that share is used instead, so agreeing on a default typed
-    into a form (a birth date held by thousands) weighs little while a rare value keeps ``u``.
+    (similarity >= ``threshold``, in [0, 1]; ``token_set`` with ``same_numbers`` also needs the
+    numbers of both values (a street number) to be equal), ``damerau_levenshtein`` (at most
+    ``max_distance`` insertions, deletions, substitutions or adjacent transpositions),
+    ``prefix`` / ``suffix`` (first / last ``length`` characters equal: a phone's last digits),
+    ``contains`` (one key, at least ``length`` long, inside the other: a compound or married
+    surname written in part), ``date_typo`` (dates equal but for day/month swapped or one
+    differing digit), ``date_close`` (at most ``max_distance`` digit edits), ``date_year``
+    (same day and month, another year), ``initial`` (one side is a single letter equal to the
+    other's first letter), ``nickname`` (a diminutive and its name, from a general multilingual
+    list: Max/Maximilian, Adrien/Adrian), ``gender_variant`` (Louis/Louise, Julien/Julie), ``else``.
+
+    ``m`` = P(level | same person) and ``u`` = P(level | different persons) are starting
+    points: every run estimates them from the data (u from random record pairs, m by
+    expectation-maximisation on the candidate pairs; see :class:`Estimation`), unless
+    ``fixed: true``. A level adds ``log2(m/u)`` to the pair's match weight.
+    ``review``: what a pair at this level needs besides its match probability to be linked.
+    ``always``: nothing links it; a probable pair goes to the review list (Louis/Louise: a
+    household more often than a typo). ``if_contradicted``: it is linked only when no other
+    field of the pair disagrees (is at its ``else`` level); otherwise it goes to the review
+    list. Two different first names with everything else equal (a first name replaced in one
+    file) link; twins, who differ by their e-mail or mobile too, wait for a person.
+    ``term_frequency: true`` (exact levels only): u is the share of records holding the agreed
+    value, so agreeing on a rare surname weighs more than on ``martin``, and agreeing on a
+    default typed into a form (a birth date held by thousands) weighs little.
     """
 
     name: str
@@ -90,8 +112,13 @@ class ComparisonLevel(_Strict):
         "jaro_winkler",
         "token_set",
         "levenshtein",
+        "damerau_levenshtein",
         "prefix",
+        "suffix",
+        "contains",
         "date_typo",
+        "date_close",
+        "date_year",
         "initial",
         "nickname",
         "gender_variant",
@@ -99,9 +126,12 @@ class ComparisonLevel(_Strict):
     ]
     threshold: float | None = Field(default=None, ge=0, le=1)
     length: int | None = Field(default=None, ge=1)
+    max_distance: int | None = Field(default=None, ge=1, le=4)
+    same_numbers: bool = False
     m: float = Field(gt=0, le=1)
     u: float = Field(gt=0, le=1)
-    veto: bool = False
+    review: Literal["no", "always", "if_contradicted"] = "no"
+    fixed: bool = False
     term_frequency: bool = False
 
     @model_validator(mode="after")
@@ -110,8 +140,12 @@ class ComparisonLevel(_Strict):
             raise ValueError(f"level {self.name!r}: term_frequency needs kind exact")
         if self.kind in ("jaro_winkler", "token_set", "levenshtein") and self.threshold is None:
             raise ValueError(f"level {self.name!r}: kind {self.kind} needs a threshold")
-        if self.kind == "prefix" and self.length is None:
-            raise ValueError(f"level {self.name!r}: kind prefix needs a length")
+        if self.kind in ("prefix", "suffix", "contains") and self.length is None:
+            raise ValueError(f"level {self.name!r}: kind {self.kind} needs a length")
+        if self.kind in ("damerau_levenshtein", "date_close") and self.max_distance is None:
+            raise ValueError(f"level {self.name!r}: kind {self.kind} needs a max_distance")
+        if self.same_numbers and self.kind != "token_set":
+            raise ValueError(f"level {self.name!r}: same_numbers needs kind token_set")
         return self
 
     @property
@@ -132,30 +166,53 @@ class Comparison(_Strict):
         return self
 
 
+class Estimation(_Strict):
+    """How the m and u probabilities and the prior are estimated from the data on every run.
+
+    u: the level frequencies among ``u_sample_pairs`` random record pairs (almost all of them
+    different persons). m and the share of matches among candidate pairs: expectation-
+    maximisation on the candidate pairs, with u fixed. The YAML values are the starting point
+    and a Dirichlet prior worth ``prior_pairs`` pairs, so a small file cannot drive a level to
+    0 or 1; the first estimate of the prior is the share of candidate pairs already joined by
+    the deterministic rules. ``enabled: false`` uses the YAML values as they are.
+    """
+
+    enabled: bool = True
+    u_sample_pairs: int = Field(default=300_000, ge=1000)
+    max_iterations: int = Field(default=60, ge=1)
+    tolerance: float = Field(default=1e-5, gt=0)
+    prior_pairs: float = Field(default=20.0, ge=0)
+    seed: int = 0
+
+
 class Probabilistic(_Strict):
     """Fellegi-Sunter matching on candidate pairs produced by blocking.
 
     ``blocking_keys``: each is a list of fields that must all be equal (normalised) for two
     records to become a candidate pair; blocks larger than ``max_block_size`` are skipped and
-    reported. A pair whose summed weight reaches ``match_threshold`` is linked; pairs in
-    [``possible_match_threshold``, ``match_threshold``) are reported as possible matches only.
-    Term-frequency levels only adjust values held by at least ``term_frequency_min_count``
-    records: in a small file every value looks frequent.
+    reported. Besides the record fields, keys may use derived fields: ``first_name_sound`` /
+    ``last_name_sound`` (phonetic codes), ``birth_year``, ``email_local`` (the part before @),
+    ``phone_last8``, ``names_any_order`` (first and last name whichever way round). A pair whose match probability reaches ``match_probability`` is linked;
+    pairs from ``review_probability`` up (and pairs held back by a ``review`` level) are
+    written to the review list. Term-frequency levels only adjust values held by at least
+    ``term_frequency_min_count`` records: in a small file every value looks frequent.
     """
 
     enabled: bool = True
-    blocking_keys: list[list[RecordField]] = Field(min_length=1)
+    blocking_keys: list[list[BlockingField]] = Field(min_length=1)
     max_block_size: int = Field(default=200, ge=2)
     comparisons: list[Comparison] = Field(min_length=1)
-    match_threshold: float
-    possible_match_threshold: float
+    match_probability: float = Field(default=0.99, gt=0, lt=1)
+    review_probability: float = Field(default=0.5, gt=0, lt=1)
+    min_agreeing_fields: int = Field(default=3, ge=1)
+    estimation: Estimation = Field(default_factory=Estimation)
     compare_swapped_names: bool = True
     term_frequency_min_count: int = Field(default=10, ge=2)
 
     @model_validator(mode="after")
     def _band(self) -> Probabilistic:
-        if self.possible_match_threshold > self.match_threshold:
-            raise ValueError("possible_match_threshold must be <= match_threshold")
+        if self.review_probability > self.match_probability:
+            raise ValueError("review_probability must be <= match_probability")
         return self
 
 

@@ -23,6 +23,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
+import jellyfish
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
@@ -30,6 +31,7 @@ from scipy.sparse.csgraph import connected_components
 
 from cdp import normalize as nz
 from cdp.identity import compare as cmp
+from cdp.identity import fellegi_sunter as fs
 from cdp.identity.config import IdentityConfig
 
 RECORD_COLUMNS = (
@@ -176,6 +178,7 @@ def prepare(records: pd.DataFrame, config: IdentityConfig) -> pd.DataFrame:
         },
         index=idx,
     )
+    out = out.join(_blocking_fields(out))
     has_name = out["first_name"].notna() & out["last_name"].notna()
     # order-independent (first and last are swapped in some sources) for frequency caps
     f = out["first_name"].astype("str")
@@ -183,7 +186,32 @@ def prepare(records: pd.DataFrame, config: IdentityConfig) -> pd.DataFrame:
     lo = f.where(f <= la, la)
     hi = la.where(f <= la, f)
     out["name_key"] = (lo + "|" + hi).where(has_name)
+    out["names_any_order"] = out["name_key"]
     return out
+
+
+def _blocking_fields(norm: pd.DataFrame) -> pd.DataFrame:
+    """Derived keys that blocking may use besides the fields (see ``Probabilistic``)."""
+
+    def sound(values: pd.Series) -> pd.Series:
+        return nz._map_unique(values, lambda v: jellyfish.metaphone(v) or None)
+
+    email = norm["email"].astype("str")
+    phone = norm["phone"].astype("str")
+    return (
+        pd.DataFrame(
+            {
+                "first_name_sound": sound(norm["first_name"]),
+                "last_name_sound": sound(norm["last_name"]),
+                "birth_year": norm["birth_date"].astype("str").str.slice(0, 4),
+                "email_local": email.str.replace(r"@.*$", "", regex=True),
+                "phone_last8": phone.str.slice(-8),
+            },
+            index=norm.index,
+        )
+        .astype(object)
+        .where(lambda f: f.notna(), None)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,14 +325,64 @@ def _apply_blocklists(table: pd.DataFrame, config: IdentityConfig, report: list[
     return table[~blocked]
 
 
+def _distinct_persons_by_name(
+    codes: np.ndarray,
+    recs: np.ndarray,
+    names: np.ndarray,
+    coded: dict[str, cmp.Coded],
+    config: IdentityConfig,
+    cap: int,
+) -> pd.Series:
+    """Values whose records carry more than ``cap`` person-like name clusters: code -> count.
+
+    Spellings of one name are one person: two name keys belong to one cluster when their
+    first names are compatible (the guard of guarded rules) and their last names are close
+    (Jaro-Winkler >= ``name_compatibility_threshold``, crossed orientation allowed), so one
+    guest typed as Hadrien Moreau, Hadrieen Mooreau and Hardien Mreau counts once. Values
+    with more than ten times ``cap`` distinct spellings are counted without clustering.
+    """
+    frame = pd.DataFrame({"code": codes, "rec": recs, "nk": names[recs]}).dropna()
+    frame = frame.drop_duplicates(["code", "nk"])
+    distinct = frame.groupby("code").size()
+    suspects = distinct[(distinct > cap) & (distinct <= 10 * cap)].index
+    over = distinct[distinct > 10 * cap]
+    if len(suspects):
+        sub = frame[frame["code"].isin(suspects)].sort_values("code", kind="stable")
+        node = np.arange(len(sub))
+        ia, ib = _pairs_within_groups(node, sub["code"].to_numpy())
+        rec = sub["rec"].to_numpy()
+        nm = coded["first_name"]
+        first, last = nm.codes["first_name"], nm.codes["last_name"]
+        thr = config.name_compatibility_threshold
+        crossed = config.probabilistic.compare_swapped_names
+        same = cmp.first_names_compatible(first, last, nm.uniques, rec[ia], rec[ib], thr, crossed)
+        sel = np.flatnonzero(same)
+        if len(sel):
+            pv = cmp.PairValues(last[rec[ia[sel]]], last[rec[ib[sel]]], nm.uniques)
+            close = (pv.similarity("jaro_winkler") >= thr)[pv.inverse]
+            if crossed:
+                px = cmp.PairValues(first[rec[ia[sel]]], last[rec[ib[sel]]], nm.uniques)
+                close |= (px.similarity("jaro_winkler") >= thr)[px.inverse]
+            same[sel] = close
+        labels = _components(len(sub), ia[same], ib[same])
+        clusters = pd.Series(labels).groupby(sub["code"].to_numpy()).nunique()
+        over = pd.concat([over, clusters[clusters > cap]])
+    return over
+
+
 def deterministic_edges(
     norm: pd.DataFrame,
     identifiers: pd.DataFrame | None,
     config: IdentityConfig,
     report: list[dict],
     coded: dict[str, cmp.Coded] | None = None,
+    groups: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Edges ``a, b, rule`` from shared identifier values (blocklists, caps and guards applied)."""
+    """Edges ``a, b, rule`` from shared identifier values (blocklists, caps and guards applied).
+
+    With ``groups`` (link mode), records of one group are never linked to each other.
+    """
+    coded = coded or encode_fields(norm)
     table = _identifier_table(norm, identifiers, report)
     rules = {r.id_type: r for r in config.deterministic}
     unused = table.loc[~table["id_type"].isin(list(rules)), "id_type"].value_counts()
@@ -331,16 +409,16 @@ def deterministic_edges(
         size = np.bincount(codes)
         drop = np.zeros(len(uniques), bool)
         if rule.max_distinct_names is not None:
-            nk = pd.DataFrame({"code": codes, "nk": names[t["rec"].to_numpy()]}).dropna()
-            distinct = nk.drop_duplicates().groupby("code").size()
-            over = distinct[distinct > rule.max_distinct_names]
+            over = _distinct_persons_by_name(
+                codes, t["rec"].to_numpy(), names, coded, config, rule.max_distinct_names
+            )
             drop[over.index.to_numpy()] = True
             for code, nnames in over.items():
                 report.append(
                     _finding(
                         "frequency_cap",
                         size[code],
-                        f"{int(nnames)} distinct names > max_distinct_names "
+                        f"{int(nnames)} distinct persons by name > max_distinct_names "
                         f"{rule.max_distinct_names}: value ignored",
                         rule=rule.name,
                         id_type=id_type,
@@ -365,9 +443,15 @@ def deterministic_edges(
         t = t[(size[t["code"].to_numpy()] > 1)].sort_values(["code", "rec"], kind="stable")
         order = t["rec"].to_numpy()
         code_sorted = t["code"].to_numpy()
-        if rule.guard == "names":
+        if rule.guard == "names" or groups is not None:
             a, b = _pairs_within_groups(order, code_sorted)
-            coded_names = (coded or encode_fields(norm))["first_name"]
+            if groups is not None:
+                other = groups[a] != groups[b]
+                a, b = a[other], b[other]
+        else:
+            a, b = _chain_within_groups(order, code_sorted)
+        if rule.guard == "names":
+            coded_names = coded["first_name"]
             keep = cmp.first_names_compatible(
                 coded_names.codes["first_name"],
                 coded_names.codes["last_name"],
@@ -378,8 +462,6 @@ def deterministic_edges(
                 config.probabilistic.compare_swapped_names,
             )
             a, b = a[keep], b[keep]
-        else:
-            a, b = _chain_within_groups(order, code_sorted)
         edge_parts.append(pd.DataFrame({"a": a, "b": b, "rule": rule.name, "score": np.nan}))
     if not edge_parts:
         return pd.DataFrame({"a": [], "b": [], "rule": [], "score": []})
@@ -393,8 +475,16 @@ def deterministic_edges(
 # ---------------------------------------------------------------------------------------------
 # stage 3: probabilistic edges
 # ---------------------------------------------------------------------------------------------
-def candidate_pairs(norm: pd.DataFrame, config: IdentityConfig, report: list[dict]) -> np.ndarray:
-    """Unique candidate pairs (encoded ``a * n + b``, a < b) from the blocking keys."""
+def candidate_pairs(
+    norm: pd.DataFrame,
+    config: IdentityConfig,
+    report: list[dict],
+    groups: np.ndarray | None = None,
+) -> np.ndarray:
+    """Unique candidate pairs (encoded ``a * n + b``, a < b) from the blocking keys.
+
+    With ``groups`` (link mode), pairs inside one group are left out.
+    """
     n = len(norm)
     prob = config.probabilistic
     encoded = []
@@ -436,6 +526,8 @@ def candidate_pairs(norm: pd.DataFrame, config: IdentityConfig, report: list[dic
     allpairs = np.sort(np.concatenate(encoded))
     keep = np.ones(len(allpairs), dtype=bool)
     keep[1:] = allpairs[1:] != allpairs[:-1]
+    if groups is not None:
+        keep &= groups[allpairs // n] != groups[allpairs % n]
     return allpairs[keep]
 
 
@@ -448,68 +540,40 @@ def encode_fields(norm: pd.DataFrame) -> dict[str, cmp.Coded]:
     return coded
 
 
-def score_pairs(
-    coded: dict[str, cmp.Coded], a: np.ndarray, b: np.ndarray, config: IdentityConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fellegi-Sunter score (sum of level weights) and veto flag of each pair."""
+def _probabilistic(
+    norm: pd.DataFrame,
+    coded: dict[str, cmp.Coded],
+    det: pd.DataFrame,
+    config: IdentityConfig,
+    report: list[dict],
+    groups: np.ndarray | None,
+) -> tuple[fs.FittedModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fit the model on the candidate pairs, then score those not already linked.
+
+    The EM sees every candidate pair, those the deterministic rules joined included: they are
+    mostly true matches and teach m what a match looks like in this data.
+    """
+    n = len(norm)
     prob = config.probabilistic
-    m = len(a)
-    score = np.zeros(m)
-    veto = np.zeros(m, dtype=bool)
-
-    def weights(comp, ca, cb, uniques, shares=None):
-        idx = cmp.level_index(comp.levels, ca, cb, uniques)
-        w = np.array([lv.weight for lv in comp.levels] + [0.0])
-        v = np.array([lv.veto for lv in comp.levels] + [False])
-        pair_w = w[idx]  # idx -1 (missing) -> the trailing 0 / False
-        for j, lv in enumerate(comp.levels):
-            if lv.term_frequency and shares is not None:
-                hit = idx == j
-                pair_w[hit] = np.log2(lv.m / np.maximum(lv.u, shares[ca[hit]]))
-        return pair_w, v[idx]
-
-    def value_shares(comp, codes, uniques):
-        """Share of records holding each value, for term-frequency levels (else None)."""
-        if not any(lv.term_frequency for lv in comp.levels):
-            return None
-        known = codes[codes >= 0]
-        counts = np.bincount(known, minlength=len(uniques))
-        counts[counts < prob.term_frequency_min_count] = 0
-        return counts / max(len(known), 1)
-
-    by_field = {c.field: c for c in prob.comparisons}
-    name_fields = [f for f in ("first_name", "last_name") if f in by_field]
-    if name_fields:
-        names = coded["first_name"]
-        first, last = names.codes["first_name"], names.codes["last_name"]
-        straight_w = np.zeros(m)
-        straight_v = np.zeros(m, dtype=bool)
-        for f in name_fields:
-            col = names.codes[f]
-            shares = value_shares(by_field[f], col, names.uniques)
-            w, v = weights(by_field[f], col[a], col[b], names.uniques, shares)
-            straight_w += w
-            straight_v |= v
-        if prob.compare_swapped_names and len(name_fields) == 2 and m:
-            # first and last names are swapped in some sources (and guessed for full names):
-            # compare crossed too and keep the better orientation
-            w1, v1 = weights(by_field["first_name"], first[a], last[b], names.uniques)
-            w2, v2 = weights(by_field["last_name"], last[a], first[b], names.uniques)
-            cw, cv = w1 + w2, v1 | v2
-            better = (cw > straight_w) & ~cv
-            straight_w = np.where(better, cw, straight_w)
-            straight_v = np.where(better, cv, straight_v)
-        score += straight_w
-        veto |= straight_v
-    for comp in prob.comparisons:
-        if comp.field in name_fields:
-            continue
-        c = coded[comp.field]
-        col = c.codes[comp.field]
-        w, v = weights(comp, col[a], col[b], c.uniques, value_shares(comp, col, c.uniques))
-        score += w
-        veto |= v
-    return score, veto
+    pairs = candidate_pairs(norm, config, report, groups)
+    det_labels = _components(n, det["a"].to_numpy(), det["b"].to_numpy())
+    pa, pb = pairs // n, pairs % n
+    model = fs.starting_model(config)
+    g = fs.levels(coded, pa, pb, config, model)
+    joined = det_labels[pa] == det_labels[pb]
+    if prob.estimation.enabled and len(pa):
+        est = prob.estimation
+        ra, rb = fs.random_pairs(n, est.u_sample_pairs, est.seed)
+        if groups is not None:
+            keep = groups[ra] != groups[rb]
+            ra, rb = ra[keep], rb[keep]
+        rg = fs.levels(coded, ra, rb, config, model)
+        model = fs.fit(g, rg, config, float(joined.mean()) if joined.any() else 0.1)
+    fresh = ~joined
+    pa, pb, g = pa[fresh], pb[fresh], g[fresh]
+    tf_u = fs.term_frequency_u(coded, pa, g, config, model)
+    weight, probability, review = fs.score(g, model, config, tf_u)
+    return model, pa, pb, weight, probability, review
 
 
 # ---------------------------------------------------------------------------------------------
@@ -759,8 +823,13 @@ def resolve(
     identifiers: pd.DataFrame | None,
     config: IdentityConfig,
     previous: pd.DataFrame | None = None,
+    link_column: str | None = None,
 ) -> ResolutionResult:
-    """Group ``records`` into persons. See the module docstring and docs/identity.md."""
+    """Group ``records`` into persons. See the module docstring and docs/identity.md.
+
+    ``link_column``: records with the same value in this column (a source file) are never
+    linked to each other directly: the sources are linked, not deduplicated inside each.
+    """
     timings: dict[str, float] = {}
     report: list[dict] = []
     t0 = time.perf_counter()
@@ -792,10 +861,15 @@ def resolve(
 
     norm = prepare(records, config)
     coded = encode_fields(norm)
+    groups = None
+    if link_column is not None:
+        if link_column not in records.columns:
+            raise ValueError(f"records: missing link column {link_column!r}")
+        groups = pd.factorize(records[link_column].astype("str"))[0]
     timings["normalise"] = time.perf_counter() - t0
 
     t = time.perf_counter()
-    det = deterministic_edges(norm, identifiers, config, report, coded)
+    det = deterministic_edges(norm, identifiers, config, report, coded, groups)
     # placeholder and shared values say nothing about a person: the comparisons ignore them
     for field_name in ("email", "phone"):
         dropped = [
@@ -811,26 +885,28 @@ def resolve(
     t = time.perf_counter()
     prob_edges = pd.DataFrame({"a": [], "b": [], "rule": [], "score": []})
     possible = pd.DataFrame({"a": [], "b": [], "score": [], "reason": []})
+    model = fs.starting_model(config)
     n_candidates = 0
     if config.probabilistic.enabled and n > 1:
-        pairs = candidate_pairs(norm, config, report)
-        det_labels = _components(n, det["a"].to_numpy(), det["b"].to_numpy())
-        pa, pb = pairs // n, pairs % n
-        fresh = det_labels[pa] != det_labels[pb]
-        pa, pb = pa[fresh], pb[fresh]
+        model, pa, pb, _weight, probability, review = _probabilistic(
+            norm, coded, det, config, report, groups
+        )
         n_candidates = len(pa)
-        score, veto = score_pairs(coded, pa, pb, config)
-        thr = config.probabilistic.match_threshold
-        match = (score >= thr) & ~veto
+        prob = config.probabilistic
+        match = (probability >= prob.match_probability) & ~review
         prob_edges = pd.DataFrame({"a": pa[match], "b": pb[match], "rule": "probabilistic"})
-        prob_edges["score"] = score[match]
-        band = ~match & (score >= config.probabilistic.possible_match_threshold)
+        prob_edges["score"] = probability[match]
+        band = ~match & (probability >= prob.review_probability)
         possible = pd.DataFrame(
             {
                 "a": pa[band],
                 "b": pb[band],
-                "score": score[band],
-                "reason": np.where(veto[band], "vetoed", "below_threshold"),
+                "score": probability[band],
+                "reason": np.where(
+                    review[band] & (probability[band] >= prob.match_probability),
+                    "review_level",
+                    "below_threshold",
+                ),
             }
         )
     timings["probabilistic"] = time.perf_counter() - t
@@ -893,6 +969,7 @@ def resolve(
         "merges": len(merges),
         "seconds": {k: round(v, 3) for k, v in timings.items()},
     }
+    stats["model"] = model.as_dict()
     return ResolutionResult(
         graph=graph,
         edges=edges_out,

@@ -288,7 +288,7 @@ def test_probabilistic_typo_same_birth_date_same_postcode_merged(config):
     result = resolve(records, None, config)
     assert same(result, "clienteling:CL-1", "spreadsheet:f.xlsx#3")
     assert result.edges["rule"].tolist() == ["probabilistic"]
-    assert result.edges["score"].iloc[0] >= config.probabilistic.match_threshold
+    assert result.edges["score"].iloc[0] >= config.probabilistic.match_probability
 
 
 def test_probabilistic_homonym_other_city_other_birth_date_not_merged(config):
@@ -642,7 +642,9 @@ def test_empty_input(config):
 
 def test_a_birth_date_held_by_many_records_weighs_little(config, tmp_path):
     """Two homonyms in one postcode born on a form's default date stay apart, while the same
-    pair born on an ordinary date is one person (the date's weight is its real rarity)."""
+    pair born on an ordinary date is one person (the date's weight is its real rarity). Either
+    the term-frequency level or the u estimated from random pairs finds the date common: with
+    neither (the YAML u as it is), they merge."""
     filler = [
         {"record_id": f"spreadsheet:f#{i}", "first_name": f"Nom{i}", "birth_date": "2004-10-30"}
         for i in range(30)
@@ -662,7 +664,12 @@ def test_a_birth_date_held_by_many_records_weighs_little(config, tmp_path):
         CONFIG_PATH.read_text().replace("term_frequency: true", "term_frequency: false")
     )
     no_tf = load_config(plain)
-    assert same(resolve(common, None, no_tf), "shop_customer:1", "pos_card:LC1")
+    assert not same(resolve(common, None, no_tf), "shop_customer:1", "pos_card:LC1")
+    fixed = no_tf.probabilistic.model_copy(
+        update={"estimation": no_tf.probabilistic.estimation.model_copy(update={"enabled": False})}
+    )
+    neither = no_tf.model_copy(update={"probabilistic": fixed})
+    assert same(resolve(common, None, neither), "shop_customer:1", "pos_card:LC1")
 
 
 def test_term_frequency_only_on_exact_levels(tmp_path):
