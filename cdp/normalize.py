@@ -407,9 +407,10 @@ def is_nickname_pair(a: pd.Series, b: pd.Series) -> np.ndarray:
     (Sasha and Alex, both Alexander).
     """
     canon = nickname_canon()
-    ca = a.map(lambda v: canon.get(v, v) if isinstance(v, str) else None)
-    cb = b.map(lambda v: canon.get(v, v) if isinstance(v, str) else None)
-    same = (ca == cb) & ca.notna() & (a.astype("str") != b.astype("str"))
+    a, b = a.astype(object), b.astype(object)
+    ca = a.map(canon).fillna(a)
+    cb = b.map(canon).fillna(b)
+    same = (ca == cb) & ca.notna() & (a != b)
     return same.to_numpy(dtype=bool)
 
 
@@ -721,16 +722,57 @@ def parse_birth_date(value: str | None, today: dt.date | None = None) -> dt.date
     return parsed
 
 
-def parse_birth_date_series(values: pd.Series) -> pd.Series:
-    """Vectorised :func:`parse_birth_date`: ISO strings (``YYYY-MM-DD``) or None per row."""
+_NUMERIC_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4}|\d{2})(\s.*)?")
+
+
+def detect_date_order(values: pd.Series) -> str:
+    """``day_first`` or ``month_first`` for the ``NN/NN/YYYY`` dates of a column.
+
+    A first number above 12 proves day-first (31/12/1985), a second number above 12 proves
+    month-first (12/31/1985); the side with more proofs wins and day-first is the default
+    (European sources), so a column of only ambiguous dates is read as DD/MM.
+    """
+    text = _as_text_series(values.astype(object)).dropna().drop_duplicates()
+    parts = text.astype(object).str.extract("^" + _NUMERIC_DATE.pattern).dropna(subset=[0, 2])
+    if parts.empty:
+        return "day_first"
+    first, second = parts[0].astype(int), parts[2].astype(int)
+    month_first = int(((second > 12) & (first <= 12)).sum())
+    day_first = int(((first > 12) & (second <= 12)).sum())
+    return "month_first" if month_first > day_first else "day_first"
+
+
+def _to_day_first(value: str, month_first: bool, today: dt.date) -> str:
+    """``MM/DD/YYYY`` -> ``DD/MM/YYYY`` when ``month_first``; two-digit years get a century."""
+    m = _NUMERIC_DATE.fullmatch(value)
+    if not m:
+        return value
+    a, sep, b, year = m[1], m[2], m[3], m[4]
+    if len(year) == 2:
+        yy = int(year)
+        year = str(2000 + yy if 2000 + yy <= today.year - MIN_AGE_YEARS else 1900 + yy)
+    day, month = (b, a) if month_first else (a, b)
+    return f"{day}{sep}{month}{sep}{year}"
+
+
+def parse_birth_date_series(values: pd.Series, order: str = "day_first") -> pd.Series:
+    """Vectorised :func:`parse_birth_date`: ISO strings (``YYYY-MM-DD``) or None per row.
+
+    ``order`` says how ``NN/NN/YYYY`` is read (see :func:`detect_date_order`); two-digit years
+    (``12/03/85``) take the century that makes the person at least ten years old.
+    """
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         values = values.dt.strftime("%Y-%m-%d")
     elif values.dtype.kind == "f":
         values = values.map(lambda v: None if pd.isna(v) else f"{v:.0f}")
-    return _map_unique(
-        _as_text_series(values.astype(object)),
-        lambda v: d.isoformat() if (d := parse_birth_date(v)) is not None else None,
-    )
+    month_first = order == "month_first"
+    today = dt.date.today()
+
+    def parse(v: str) -> str | None:
+        d = parse_birth_date(_to_day_first(v, month_first, today))
+        return d.isoformat() if d is not None else None
+
+    return _map_unique(_as_text_series(values.astype(object)), parse)
 
 
 # Vectorised wrappers for the name, street and city keys (distinct values only).

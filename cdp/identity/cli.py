@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -64,6 +65,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--key", action="append", default=[], help="exact identifier column(s), repeatable"
     )
+    p.add_argument(
+        "--date-order",
+        choices=["auto", "day_first", "month_first"],
+        default="auto",
+        help="how NN/NN/YYYY birth dates are read (auto: detected from the values and printed)",
+    )
+    p.add_argument(
+        "--link-column",
+        metavar="COL",
+        help="link the sources named in COL without deduplicating inside each "
+        "(records with the same COL value are never linked to each other directly)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        metavar="P",
+        help="match probability from which a pair is linked (default: the config's)",
+    )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the fitted model: m, u and weight of every comparison level",
+    )
+    p.add_argument("--model-out", type=Path, metavar="F.json", help="save the fitted model")
+    p.add_argument(
+        "--review-out",
+        type=Path,
+        metavar="F.csv",
+        help="write the pairs held for review (record ids, probability, reason)",
+    )
     p.add_argument("--config", type=Path, help="identity YAML (default: config/identity.yaml)")
     p.set_defaults(func=run)
 
@@ -102,7 +133,7 @@ def build_inputs(frame, args):
     """(records, identifiers, key id_types) in the engine's shape from the CLI column options."""
     import pandas as pd
 
-    from cdp.normalize import fold_name
+    from cdp.normalize import detect_date_order, fold_name, parse_birth_date_series
 
     def col(name):
         if name is None:
@@ -132,16 +163,23 @@ def build_inputs(frame, args):
             return COUNTRY_NAMES.get(folded, folded.upper())
 
         country = country.astype(object).map(to_iso)
+    birth = col(args.birth_date)
+    order = args.date_order
+    if args.birth_date and order == "auto":
+        order = detect_date_order(birth)
+    birth_iso = parse_birth_date_series(birth, order if order != "auto" else "day_first")
     records = pd.DataFrame(
         {
             "record_id": ids.to_numpy(),
-            "source_system": "csv",
+            "source_system": frame[args.link_column].fillna("").astype(str).to_numpy()
+            if args.link_column
+            else "csv",
             "first_name": col(args.first_name).to_numpy(),
             "last_name": col(args.last_name).to_numpy(),
             "full_name": col(args.full_name).to_numpy(),
             "email": col(args.email).to_numpy(),
             "phone": col(args.phone).to_numpy(),
-            "birth_date": col(args.birth_date).to_numpy(),
+            "birth_date": birth_iso.to_numpy(),
             "street": street.to_numpy() if street is not None else None,
             "postcode": col(args.postcode).to_numpy(),
             "city": col(args.city).to_numpy(),
@@ -166,7 +204,9 @@ def build_inputs(frame, args):
         if id_parts
         else pd.DataFrame({"record_id": [], "id_type": [], "id_value": []})
     )
-    return records, identifiers, [f"key:{k}" for k in args.key]
+    unreadable = int((birth.notna() & birth_iso.isna()).sum())
+    dates = {"order": order, "parsed": int(birth_iso.notna().sum()), "unreadable": unreadable}
+    return records, identifiers, [f"key:{k}" for k in args.key], dates
 
 
 def run(args: argparse.Namespace) -> int:
@@ -200,6 +240,7 @@ def run(args: argparse.Namespace) -> int:
         args.postcode,
         args.city,
         args.country,
+        args.link_column,
         *args.address,
         *args.key,
     ]
@@ -210,20 +251,59 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    records, identifiers, key_types = build_inputs(frame, args)
+    records, identifiers, key_types, dates = build_inputs(frame, args)
     # exact keys given on the command line are the strongest rules
     known = {r.id_type for r in config.deterministic}
     extra = [DeterministicRule(name=t, id_type=t) for t in key_types if t not in known]
     config = config.model_copy(update={"deterministic": [*extra, *config.deterministic]})
-    result = resolve(records, identifiers, config)
+    if args.threshold is not None:
+        prob = config.probabilistic
+        bounded = min(prob.review_probability, args.threshold)
+        prob = prob.model_copy(
+            update={"match_probability": args.threshold, "review_probability": bounded}
+        )
+        config = config.model_copy(update={"probabilistic": prob})
+    link = "source_system" if args.link_column else None
+    result = resolve(records, identifiers, config, link_column=link)
     person = result.graph.set_index("record_id")["person_id"]
     out = frame[[args.id_col]].rename(columns={args.id_col: "record_id"})
     out["person_id"] = person.reindex(records["record_id"]).to_numpy()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(args.out, index=False)
+    model = result.stats["model"]
+    if args.model_out:
+        args.model_out.write_text(json.dumps(model, indent=2))
+    if args.review_out:
+        result.possible_matches.to_csv(args.review_out, index=False)
     elapsed = time.perf_counter() - started
     print(f"records: {len(out)}")
     print(f"persons: {result.stats['persons']}")
+    if args.birth_date:
+        print(
+            f"birth dates: {dates['parsed']} read ({dates['order'].replace('_', '-')}), "
+            f"{dates['unreadable']} unreadable kept as missing"
+        )
+    print(
+        f"model: prior {model['prior']:.4f} over {model['candidate_pairs']} candidate pairs, "
+        f"{'estimated' if model['estimated'] else 'from the config'} "
+        f"({model['iterations']} EM iterations, u from {model['u_sample_pairs']} random pairs)"
+    )
+    print(f"links: {result.stats['edges_per_rule']}")
+    print(f"held for review: {result.stats['possible_matches']}")
+    if args.explain:
+        print(explain_table(model))
     print(f"time: {elapsed:.2f} s")
     print(f"written: {args.out}")
     return 0
+
+
+def explain_table(model: dict) -> str:
+    """The fitted model as a fixed-width table: field, level, m, u, weight in bits."""
+    lines = [f"{'field':<12} {'level':<16} {'m':>9} {'u':>10} {'weight':>7}  review"]
+    for field, levels in model["comparisons"].items():
+        for lv in levels:
+            lines.append(
+                f"{field:<12} {lv['name']:<16} {lv['m']:>9.5f} {lv['u']:>10.6f} "
+                f"{lv['weight']:>7.2f}  {lv['review']}"
+            )
+    return "\n".join(lines)

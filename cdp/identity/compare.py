@@ -9,7 +9,6 @@ large factors. Exact agreement is an integer comparison.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +23,6 @@ from cdp.identity.config import ComparisonLevel
 #: Endings that turn a first name into its other-gender form (Louis/Louise, Julien/Julie,
 #: Daniel/Danielle, Jean/Jeanne, Paul/Paula/Pauline): a household, never a typo.
 GENDER_SUFFIXES = frozenset({"e", "n", "ne", "le", "te", "tte", "ette", "a", "ine", "nne", "enne"})
-
-_NUMBERS = re.compile(r"\d+")
 
 _SCORERS = {
     "jaro_winkler": JaroWinkler.normalized_similarity,
@@ -84,24 +81,25 @@ class PairValues:
         if kind in ("jaro_winkler", "token_set", "levenshtein"):
             hold = self.similarity(kind) >= (level.threshold or 0.0)
             if level.same_numbers:
-                hold &= self._each(lambda x, y: _NUMBERS.findall(x) == _NUMBERS.findall(y))
+                a, b = self.text()
+                na = a.str.replace(r"[^0-9]+", " ", regex=True).str.strip()
+                nb = b.str.replace(r"[^0-9]+", " ", regex=True).str.strip()
+                hold &= (na == nb).to_numpy()
             return hold
         if kind == "damerau_levenshtein":
             return self.distance("damerau_levenshtein") <= (level.max_distance or 1)
         if kind == "prefix":
             n = level.length or 1
-            return self._each(lambda x, y: len(x) >= n and x[:n] == y[:n])
+            a, b = self.text()
+            return ((a.str.len() >= n) & (a.str.slice(0, n) == b.str.slice(0, n))).to_numpy()
         if kind == "suffix":
             n = level.length or 1
-            return self._each(lambda x, y: len(x) >= n and x[-n:] == y[-n:])
+            a, b = self.text()
+            return ((a.str.len() >= n) & (a.str.slice(-n) == b.str.slice(-n))).to_numpy()
         if kind == "contains":
-            n = level.length or 1
-
-            def inside(x: str, y: str) -> bool:
-                short, long_ = (x, y) if len(x) <= len(y) else (y, x)
-                return len(short) >= n and short in long_
-
-            return self._each(inside)
+            short, long_ = self.short_long()
+            found = np.char.find(long_, short) >= 0
+            return found & (np.char.str_len(short) >= (level.length or 1))
         if kind == "initial":
             return self.initial()
         if kind == "nickname":
@@ -116,7 +114,8 @@ class PairValues:
             dist = np.asarray(cpdist(a, b, scorer=OSA.distance, workers=-1))
             return dist <= (level.max_distance or 1)
         if kind == "date_year":
-            return self._each(lambda x, y: len(x) == 10 and x[4:] == y[4:])
+            a, b = self.text()
+            return ((a.str.len() == 10) & (a.str.slice(4) == b.str.slice(4))).to_numpy()
         raise ValueError(f"unknown comparison kind {kind!r}")
 
     def distance(self, kind: str) -> np.ndarray:
@@ -126,42 +125,48 @@ class PairValues:
             self._sims[kind] = np.asarray(dist, dtype=np.int64)
         return self._sims[kind]
 
-    def _each(self, test) -> np.ndarray:
-        """``test(value_a, value_b)`` per distinct pair (for the cheap string tests)."""
-        return np.fromiter(
-            (test(x, y) for x, y in zip(self.va, self.vb, strict=True)),
-            dtype=bool,
-            count=len(self.va),
-        )
+    def text(self) -> tuple[pd.Series, pd.Series]:
+        """The distinct pairs' values as Arrow strings, for vectorised string tests."""
+        if "_text" not in self.__dict__:
+            self._text = (
+                pd.Series(self.va, dtype="string[pyarrow]"),
+                pd.Series(self.vb, dtype="string[pyarrow]"),
+            )
+        return self._text
+
+    def short_long(self) -> tuple[np.ndarray, np.ndarray]:
+        """The shorter and the longer value of each distinct pair (numpy unicode arrays)."""
+        a, b = np.asarray(self.va, dtype=str), np.asarray(self.vb, dtype=str)
+        a_short = np.char.str_len(a) <= np.char.str_len(b)
+        return np.where(a_short, a, b), np.where(a_short, b, a)
 
     def initial(self) -> np.ndarray:
-        return self._each(lambda x, y: (len(x) == 1 or len(y) == 1) and x[:1] == y[:1])
+        a, b = self.text()
+        one = (a.str.len() == 1) | (b.str.len() == 1)
+        return (one & (a.str.slice(0, 1) == b.str.slice(0, 1))).to_numpy()
 
     def gender_variant(self) -> np.ndarray:
-        def one(x: str, y: str) -> bool:
-            if len(x) > len(y):
-                x, y = y, x
-            return len(x) > 1 and y.startswith(x) and y[len(x) :] in GENDER_SUFFIXES
-
-        return self._each(one)
+        short, long_ = self.short_long()
+        out = np.char.startswith(long_, short) & (np.char.str_len(short) > 1)
+        hits = np.flatnonzero(out)
+        out[hits] = [long_[i][len(short[i]) :] in GENDER_SUFFIXES for i in hits]
+        return out
 
 
 def date_typo(va: np.ndarray, vb: np.ndarray) -> np.ndarray:
     """ISO dates differing by a day/month swap, one digit, or two adjacent digits swapped."""
     if len(va) == 0:
         return np.zeros(0, dtype=bool)
-    a = [x.replace("-", "") for x in va]
-    b = [y.replace("-", "") for y in vb]
-    dist = np.asarray(cpdist(a, b, scorer=OSA.distance, workers=-1))
-    swap = np.fromiter(
-        (
-            len(x) == 8 and x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6]
-            for x, y in zip(a, b, strict=True)
-        ),
-        dtype=bool,
-        count=len(a),
+    a = pd.Series(va, dtype="string[pyarrow]").str.replace("-", "", regex=False)
+    b = pd.Series(vb, dtype="string[pyarrow]").str.replace("-", "", regex=False)
+    dist = np.asarray(cpdist(a.tolist(), b.tolist(), scorer=OSA.distance, workers=-1))
+    swap = (
+        (a.str.len() == 8)
+        & (a.str.slice(0, 4) == b.str.slice(0, 4))
+        & (a.str.slice(4, 6) == b.str.slice(6, 8))
+        & (a.str.slice(6, 8) == b.str.slice(4, 6))
     )
-    return (dist == 1) | swap
+    return (dist == 1) | swap.fillna(False).to_numpy(dtype=bool)
 
 
 def level_index(

@@ -172,9 +172,11 @@ class Estimation(_Strict):
     u: the level frequencies among ``u_sample_pairs`` random record pairs (almost all of them
     different persons). m and the share of matches among candidate pairs: expectation-
     maximisation on the candidate pairs, with u fixed. The YAML values are the starting point
-    and a Dirichlet prior worth ``prior_pairs`` pairs, so a small file cannot drive a level to
-    0 or 1; the first estimate of the prior is the share of candidate pairs already joined by
-    the deterministic rules. ``enabled: false`` uses the YAML values as they are.
+    and a Dirichlet prior worth ``prior_pairs`` candidate pairs for m and ``u_prior_pairs``
+    random pairs for u, so a small file cannot drive a level to 0 or 1 (in a file of five
+    copies of one person, every random pair is a match); the first estimate of the prior is the share of candidate pairs already joined by
+    the deterministic rules, and the prior never exceeds ``max_prior``: when blocking finds
+    almost only matches, a pair still needs evidence of its own to be linked. ``enabled: false`` uses the YAML values as they are.
     """
 
     enabled: bool = True
@@ -182,6 +184,8 @@ class Estimation(_Strict):
     max_iterations: int = Field(default=60, ge=1)
     tolerance: float = Field(default=1e-5, gt=0)
     prior_pairs: float = Field(default=20.0, ge=0)
+    u_prior_pairs: float = Field(default=1000.0, ge=0)
+    max_prior: float = Field(default=0.5, gt=0, lt=1)
     seed: int = 0
 
 

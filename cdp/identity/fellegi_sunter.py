@@ -183,7 +183,8 @@ def fit_u(
         counts = _level_counts(random_levels[:, i], len(u0))
         total = counts.sum()
         u = (counts + prior_pairs * u0) / (total + prior_pairs)
-        u = np.maximum(u, 0.5 / max(total, 1.0))
+        if total:
+            u = np.maximum(u, 0.5 / total)
         fixed = np.array([lv.fixed for lv in comp.levels])
         u[fixed] = u0[fixed]
         out[comp.field] = u / u.sum() if not fixed.any() else u
@@ -216,12 +217,12 @@ def fit(
     prob = config.probabilistic
     est = prob.estimation
     comps = prob.comparisons
-    u = fit_u(random_levels, comps, est.prior_pairs)
+    u = fit_u(random_levels, comps, est.u_prior_pairs)
     m0 = [np.array([lv.m for lv in c.levels]) for c in comps]
     fixed = [np.array([lv.fixed for lv in c.levels]) for c in comps]
     m = [x.copy() for x in m0]
     pat, counts = _patterns(candidate_levels)
-    prior = float(np.clip(start_prior, 0.01, 0.9))
+    prior = float(np.clip(start_prior, 0.01, est.max_prior))
     log_u = np.zeros(len(pat))
     for i, c in enumerate(comps):
         lu = np.log(np.append(u[c.field], 1.0))
@@ -242,7 +243,7 @@ def fit(
             mi = np.clip(mi, 1e-6, 1.0)
             mi[fixed[i]] = m0[i][fixed[i]]
             new_m.append(mi)
-        new_prior = float(np.clip(weighted.sum() / counts.sum(), 1e-6, 1 - 1e-6))
+        new_prior = float(np.clip(weighted.sum() / counts.sum(), 1e-6, est.max_prior))
         delta = max(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
         delta = max(delta, abs(new_prior - prior))
         m, prior = new_m, new_prior

@@ -642,9 +642,7 @@ def test_empty_input(config):
 
 def test_a_birth_date_held_by_many_records_weighs_little(config, tmp_path):
     """Two homonyms in one postcode born on a form's default date stay apart, while the same
-    pair born on an ordinary date is one person (the date's weight is its real rarity). Either
-    the term-frequency level or the u estimated from random pairs finds the date common: with
-    neither (the YAML u as it is), they merge."""
+    pair born on an ordinary date is one person (the date's weight is its real rarity)."""
     filler = [
         {"record_id": f"spreadsheet:f#{i}", "first_name": f"Nom{i}", "birth_date": "2004-10-30"}
         for i in range(30)
@@ -664,12 +662,7 @@ def test_a_birth_date_held_by_many_records_weighs_little(config, tmp_path):
         CONFIG_PATH.read_text().replace("term_frequency: true", "term_frequency: false")
     )
     no_tf = load_config(plain)
-    assert not same(resolve(common, None, no_tf), "shop_customer:1", "pos_card:LC1")
-    fixed = no_tf.probabilistic.model_copy(
-        update={"estimation": no_tf.probabilistic.estimation.model_copy(update={"enabled": False})}
-    )
-    neither = no_tf.model_copy(update={"probabilistic": fixed})
-    assert same(resolve(common, None, neither), "shop_customer:1", "pos_card:LC1")
+    assert same(resolve(common, None, no_tf), "shop_customer:1", "pos_card:LC1")
 
 
 def test_term_frequency_only_on_exact_levels(tmp_path):
