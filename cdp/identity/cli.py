@@ -88,6 +88,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print the fitted model: m, u and weight of every comparison level",
     )
+    p.add_argument(
+        "--explain-pair",
+        nargs=2,
+        metavar=("ID_A", "ID_B"),
+        help="print each comparison's level and weight for two rows, and their match probability",
+    )
     p.add_argument("--model-out", type=Path, metavar="F.json", help="save the fitted model")
     p.add_argument(
         "--review-out",
@@ -214,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
 
     from cdp.identity.config import DeterministicRule, IdentityConfigError, load_config
     from cdp.identity.engine import resolve
+    from cdp.identity.fellegi_sunter import model_table
 
     started = time.perf_counter()
     try:
@@ -291,19 +298,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"links: {result.stats['edges_per_rule']}")
     print(f"held for review: {result.stats['possible_matches']}")
     if args.explain:
-        print(explain_table(model))
+        print(model_table(model).to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    if args.explain_pair:
+        from cdp.identity.explain import explain_pair
+
+        try:
+            rows, totals = explain_pair(records, config, model, *args.explain_pair)
+        except KeyError as exc:
+            print(f"error: --explain-pair: {exc.args[0]}", file=sys.stderr)
+            return 2
+        print(rows.to_string(index=False))
+        print(
+            f"total {totals['weight']:.2f} bits, prior {totals['prior']:.4f} -> match probability "
+            f"{totals['probability']:.6f}"
+            + (" (held for review)" if totals["held_for_review"] else "")
+            + f"; same person: {person[args.explain_pair[0]] == person[args.explain_pair[1]]}"
+        )
     print(f"time: {elapsed:.2f} s")
     print(f"written: {args.out}")
     return 0
-
-
-def explain_table(model: dict) -> str:
-    """The fitted model as a fixed-width table: field, level, m, u, weight in bits."""
-    lines = [f"{'field':<12} {'level':<16} {'m':>9} {'u':>10} {'weight':>7}  review"]
-    for field, levels in model["comparisons"].items():
-        for lv in levels:
-            lines.append(
-                f"{field:<12} {lv['name']:<16} {lv['m']:>9.5f} {lv['u']:>10.6f} "
-                f"{lv['weight']:>7.2f}  {lv['review']}"
-            )
-    return "\n".join(lines)

@@ -69,21 +69,33 @@ class FittedModel:
             },
         }
 
-    def table(self) -> pd.DataFrame:
-        """One row per comparison level: field, level, m, u, weight (bits), review."""
-        rows = [
-            {
-                "field": f,
-                "level": lv.name,
-                "m": lv.m,
-                "u": lv.u,
-                "weight": lv.weight,
-                "review": lv.review,
-            }
-            for f, levels in self.comparisons.items()
+
+def model_table(model: dict) -> pd.DataFrame:
+    """A fitted model (:meth:`FittedModel.as_dict`) as rows: field, level, m, u, weight, review."""
+    return pd.DataFrame(
+        [
+            {"field": f, "level": lv["name"], "m": lv["m"], "u": lv["u"],
+             "weight": lv["weight"], "review": lv["review"]}
+            for f, levels in model["comparisons"].items()
             for lv in levels
         ]
-        return pd.DataFrame(rows)
+    )  # fmt: skip
+
+
+def model_markdown(model: dict) -> str:
+    """The fitted model as a Markdown table (Dagster metadata, docs)."""
+    lines = [
+        f"prior {model['prior']:.4f} over {model['candidate_pairs']} candidate pairs",
+        "",
+        "| field | level | m | u | weight (bits) | review |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in model_table(model).itertuples(index=False):
+        lines.append(
+            f"| {row.field} | {row.level} | {row.m:.5f} | {row.u:.6f} | {row.weight:.2f} "
+            f"| {row.review} |"
+        )
+    return "\n".join(lines)
 
 
 def starting_model(config: IdentityConfig) -> FittedModel:

@@ -7,6 +7,7 @@ and marts (they read the graph through the dbt source `identity.identity_graph`,
 Python asset, so one run builds staging, resolves identities, then builds the marts.
 """
 
+import json
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -92,7 +93,8 @@ def _write_table(con, qualified: str, frame: pd.DataFrame, *, append: bool = Fal
     description=(
         "Identity resolution (cdp.identity) of every identified source record: writes "
         "identity.identity_graph (record -> person), identity.identity_edges, "
-        "identity.cluster_report, identity.possible_matches and appends identity.person_merges. "
+        "identity.cluster_report, identity.possible_matches and appends identity.person_merges "
+        "and identity.match_models (the model estimated by this run, as JSON). "
         "Person ids are kept stable across runs from the previous graph."
     ),
     check_specs=[dg.AssetCheckSpec("identity_graph_is_consistent", asset=IDENTITY_GRAPH_KEY)],
@@ -101,6 +103,7 @@ def identity_graph(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     from cdp.identity import load_config, resolve
+    from cdp.identity.fellegi_sunter import model_markdown
 
     started = time.perf_counter()
     config = load_config(get_settings().config_dir / "identity.yaml")
@@ -124,6 +127,7 @@ def identity_graph(
     graph = graph[["record_id", "source_system", "source_key", "person_id", "match_rule"]]
     resolved_at = pd.Timestamp.now(tz="UTC")
     merges = result.merges.assign(resolved_at=resolved_at)
+    stats_model = result.stats["model"]
 
     with warehouse.connect() as con:
         con.execute("create schema if not exists identity")
@@ -133,6 +137,8 @@ def identity_graph(
         _write_table(con, "identity.cluster_report", result.cluster_report)
         _write_table(con, "identity.possible_matches", result.possible_matches)
         _write_table(con, "identity.person_merges", merges, append=True)
+        model = pd.DataFrame({"resolved_at": [resolved_at], "model": [json.dumps(stats_model)]})
+        _write_table(con, "identity.match_models", model, append=True)
         con.execute("commit")
 
     stats = result.stats
@@ -153,6 +159,8 @@ def identity_graph(
             "possible_matches": dg.MetadataValue.int(len(result.possible_matches)),
             "report_rows": dg.MetadataValue.int(len(result.cluster_report)),
             "engine_seconds": dg.MetadataValue.json(stats.get("seconds", {})),
+            "match_prior": dg.MetadataValue.float(float(stats_model["prior"])),
+            "match_model": dg.MetadataValue.md(model_markdown(stats_model)),
             "seconds": dg.MetadataValue.float(seconds),
         }
     )
