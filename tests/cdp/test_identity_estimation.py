@@ -54,7 +54,7 @@ def test_em_recovers_known_m_u_and_prior(config):
                 )
                 for j in range(len(m))
             ],
-        )  # fmt: skip
+        )
         for f, m in zip(fields, true_m, strict=True)
     ]
     prob = config.probabilistic.model_copy(update={"comparisons": comps})
