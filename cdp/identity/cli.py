@@ -311,7 +311,11 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"total {totals['weight']:.2f} bits, prior {totals['prior']:.4f} -> match probability "
             f"{totals['probability']:.6f}"
-            + (" (held for review)" if totals["held_for_review"] else "")
+            + (
+                f" (held for review: {totals['held_for_review']})"
+                if totals["held_for_review"]
+                else ""
+            )
             + f"; same person: {person[args.explain_pair[0]] == person[args.explain_pair[1]]}"
         )
     print(f"time: {elapsed:.2f} s")

@@ -98,9 +98,12 @@ class ComparisonLevel(_Strict):
     ``review``: what a pair at this level needs besides its match probability to be linked.
     ``always``: nothing links it; a probable pair goes to the review list (Louis/Louise: a
     household more often than a typo). ``if_contradicted``: it is linked only when no other
-    field of the pair disagrees (is at its ``else`` level); otherwise it goes to the review
-    list. Two different first names with everything else equal (a first name replaced in one
-    file) link; twins, who differ by their e-mail or mobile too, wait for a person.
+    field of the pair disagrees (is at its ``else`` level) and one of
+    ``Probabilistic.personal_fields`` (fields a household does not share) agrees; otherwise
+    it goes to the review list. Two different first names with the same birth date and
+    everything else equal (a first name replaced in one file) link; a household (same last
+    name and address, no shared birth date) and twins who differ by their e-mail or mobile
+    wait for a person.
     ``term_frequency: true`` (exact levels only): u is the share of records holding the agreed
     value, so agreeing on a rare surname weighs more than on ``martin``, and agreeing on a
     default typed into a form (a birth date held by thousands) weighs little.
@@ -209,6 +212,10 @@ class Probabilistic(_Strict):
     match_probability: float = Field(default=0.99, gt=0, lt=1)
     review_probability: float = Field(default=0.5, gt=0, lt=1)
     min_agreeing_fields: int = Field(default=3, ge=1)
+    personal_fields: list[RecordField] = Field(
+        default_factory=lambda: ["birth_date", "email", "phone"]
+    )
+    personal_disagreements: int = Field(default=1, ge=1)
     estimation: Estimation = Field(default_factory=Estimation)
     compare_swapped_names: bool = True
     term_frequency_min_count: int = Field(default=10, ge=2)

@@ -568,7 +568,7 @@ def _probabilistic(
             keep = groups[ra] != groups[rb]
             ra, rb = ra[keep], rb[keep]
         rg = fs.levels(coded, ra, rb, config, model)
-        model = fs.fit(g, rg, config, float(joined.mean()) if joined.any() else 0.1)
+        model = fs.fit(g, rg, config, known=joined)
     fresh = ~joined
     pa, pb, g = pa[fresh], pb[fresh], g[fresh]
     tf_u = fs.term_frequency_u(coded, pa, g, config, model)
@@ -888,25 +888,24 @@ def resolve(
     model = fs.starting_model(config)
     n_candidates = 0
     if config.probabilistic.enabled and n > 1:
-        model, pa, pb, _weight, probability, review = _probabilistic(
+        model, pa, pb, _weight, probability, held = _probabilistic(
             norm, coded, det, config, report, groups
         )
         n_candidates = len(pa)
         prob = config.probabilistic
-        match = (probability >= prob.match_probability) & ~review
+        match = (probability >= prob.match_probability) & (held == 0)
         prob_edges = pd.DataFrame({"a": pa[match], "b": pb[match], "rule": "probabilistic"})
         prob_edges["score"] = probability[match]
-        band = ~match & (probability >= prob.review_probability)
+        # the review list: probable pairs that a rule held back, and pairs in the band, but not
+        # pairs with too little evidence (a name and a town: homonyms by the thousand)
+        band = ~match & (probability >= prob.review_probability) & (held != 2)
+        reasons = np.array(["below_threshold", *fs.HELD[1:]], dtype=object)
         possible = pd.DataFrame(
             {
                 "a": pa[band],
                 "b": pb[band],
                 "score": probability[band],
-                "reason": np.where(
-                    review[band] & (probability[band] >= prob.match_probability),
-                    "review_level",
-                    "below_threshold",
-                ),
+                "reason": reasons[held[band]],
             }
         )
     timings["probabilistic"] = time.perf_counter() - t

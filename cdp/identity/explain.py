@@ -48,7 +48,7 @@ def explain_pair(
     fitted = _fitted(model)
     g = fs.levels(coded, a, b, config, fitted)
     tf_u = fs.term_frequency_u(coded, a, g, config, fitted)
-    weight, probability, review = fs.score(g, fitted, config, tf_u)
+    weight, probability, held = fs.score(g, fitted, config, tf_u)
     rows = []
     for i, comp in enumerate(config.probabilistic.comparisons):
         j = int(g[0, i])
@@ -70,6 +70,6 @@ def explain_pair(
         "weight": round(float(weight[0]), 3),
         "prior": fitted.prior,
         "probability": float(probability[0]),
-        "held_for_review": bool(review[0]),
+        "held_for_review": fs.HELD[int(held[0])] or None,
     }
     return pd.DataFrame(rows), totals

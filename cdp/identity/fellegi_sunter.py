@@ -28,6 +28,11 @@ from cdp.identity import compare as cmp
 from cdp.identity.config import Comparison, IdentityConfig
 
 NAME_FIELDS = ("first_name", "last_name")
+#: Why a pair is held for review whatever its probability (index = the code :func:`score` gives).
+HELD = ("", "review_level", "too_little_evidence", "personal_fields_differ", "contradicted")
+#: Fields that count as one piece of evidence for ``min_agreeing_fields``: a name is a first
+#: and a last name, a place is a postcode and its city (agreeing on both is one fact).
+EVIDENCE_GROUPS = {"first_name": "name", "last_name": "name", "postcode": "place", "city": "place"}
 
 
 @dataclass
@@ -223,9 +228,18 @@ def fit(
     candidate_levels: np.ndarray,
     random_levels: np.ndarray,
     config: IdentityConfig,
-    start_prior: float,
+    known: np.ndarray | None = None,
 ) -> FittedModel:
-    """m, u and the prior share of matches among candidate pairs (EM with u held)."""
+    """m, u and the prior share of matches among candidate pairs (EM with u held).
+
+    ``known`` marks candidate pairs already joined by the deterministic rules: they are
+    matches with probability 1 in every iteration (semi-supervised EM), which anchors m to
+    what a match looks like in this data rather than to whatever class is largest (a
+    household shares a last name and an address, too). The prior is the share of matches
+    among the other candidate pairs, the ones the model scores.
+    """
+    if known is None:
+        known = np.zeros(len(candidate_levels), dtype=bool)
     prob = config.probabilistic
     est = prob.estimation
     comps = prob.comparisons
@@ -233,8 +247,11 @@ def fit(
     m0 = [np.array([lv.m for lv in c.levels]) for c in comps]
     fixed = [np.array([lv.fixed for lv in c.levels]) for c in comps]
     m = [x.copy() for x in m0]
-    pat, counts = _patterns(candidate_levels)
-    prior = float(np.clip(start_prior, 0.01, est.max_prior))
+    flagged = np.column_stack([candidate_levels, known.astype(np.int16)])
+    pat, counts = _patterns(flagged)
+    is_known = pat[:, -1] == 1 if len(pat) else np.zeros(0, dtype=bool)
+    pat = pat[:, :-1]
+    prior = float(np.clip(0.1, 0.01, est.max_prior))
     log_u = np.zeros(len(pat))
     for i, c in enumerate(comps):
         lu = np.log(np.append(u[c.field], 1.0))
@@ -247,6 +264,7 @@ def fit(
             log_m += np.log(np.append(m[i], 1.0))[pat[:, i]]
         logit = math.log(prior) - math.log1p(-prior) + log_m - log_u
         post = 1.0 / (1.0 + np.exp(-np.clip(logit, -60, 60)))
+        post[is_known] = 1.0
         weighted = post * counts
         new_m = []
         for i in range(len(comps)):
@@ -255,7 +273,9 @@ def fit(
             mi = np.clip(mi, 1e-6, 1.0)
             mi[fixed[i]] = m0[i][fixed[i]]
             new_m.append(mi)
-        new_prior = float(np.clip(weighted.sum() / counts.sum(), 1e-6, est.max_prior))
+        unknown = counts[~is_known].sum()
+        share = weighted[~is_known].sum() / unknown if unknown else 0.1
+        new_prior = float(np.clip(share, 1e-6, est.max_prior))
         delta = max(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
         delta = max(delta, abs(new_prior - prior))
         m, prior = new_m, new_prior
@@ -317,13 +337,18 @@ def term_frequency_u(
 def score(
     g: np.ndarray, model: FittedModel, config: IdentityConfig, tf_u: dict[int, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(match weight in bits, match probability, held-for-review flag) per pair.
+    """(match weight in bits, match probability, why held: a ``HELD`` index, 0 = not held).
 
-    A pair is held when fewer than ``min_agreeing_fields`` fields agree, that is weigh more
-    than one bit for the match, first and last name counting as one (a name and a postcode
-    are never enough, whatever the prior), and a pair on an ``if_contradicted`` level when another
-    field disagrees; e-mail and phone, whose agreement weighs nothing here (``fixed``), count
-    as disagreeing when they differ but never as agreeing.
+    A pair is held for review, whatever its probability:
+    * when fewer than ``min_agreeing_fields`` fields agree (weigh more than one bit), first
+      and last name counting as one and postcode and city as one: a name and a town are never
+      enough, homonyms live there too;
+    * when at least ``personal_disagreements`` of the ``personal_fields`` (fields a household
+      does not share: birth date, e-mail, phone) differ and none agrees: namesakes at one
+      address with their own e-mails and phones;
+    * on an ``if_contradicted`` level, unless nothing else differs and a personal field agrees.
+    E-mail and phone agreement weighs nothing here (``fixed``: it is the deterministic rules'
+    business) and never counts as agreeing, but their disagreement counts.
     """
     comps = config.probabilistic.comparisons
     weight = np.zeros(len(g))
@@ -331,7 +356,10 @@ def score(
     held = np.zeros(len(g), dtype=np.int16)
     disagree = np.zeros(len(g), dtype=np.int16)
     agree = np.zeros(len(g), dtype=np.int16)
-    name_agrees = np.zeros(len(g), dtype=bool)
+    grouped = {group: np.zeros(len(g), dtype=bool) for group in set(EVIDENCE_GROUPS.values())}
+    personal = np.zeros(len(g), dtype=bool)
+    personal_disagree = np.zeros(len(g), dtype=np.int16)
+    personal_fields = set(config.probabilistic.personal_fields)
     for i, comp in enumerate(comps):
         params = model.comparisons[comp.field]
         w = np.array([lv.weight for lv in params] + [0.0])
@@ -344,16 +372,26 @@ def score(
         kinds = np.array([lv.review for lv in comp.levels] + ["no"])[g[:, i]]
         always |= kinds == "always"
         held += kinds == "if_contradicted"
-        disagree += (g[:, i] == len(comp.levels) - 1) & (kinds == "no")
+        differs = g[:, i] == len(comp.levels) - 1
+        disagree += differs & (kinds == "no")
+        if comp.field in personal_fields:
+            personal |= pair_w > 1
+            personal_disagree += differs
         if comp.levels[0].fixed:
             continue
-        if comp.field in NAME_FIELDS:
-            name_agrees |= pair_w > 1
+        if comp.field in EVIDENCE_GROUPS:
+            grouped[EVIDENCE_GROUPS[comp.field]] |= pair_w > 1
         else:
             agree += pair_w > 1
-    agree += name_agrees
+    for hits in grouped.values():
+        agree += hits
     too_few = agree < config.probabilistic.min_agreeing_fields
-    review = always | too_few | ((held > 0) & ((held > 1) | (disagree > 0)))
+    strangers = (personal_disagree >= config.probabilistic.personal_disagreements) & ~personal
+    contradicted = (held > 0) & ((held > 1) | (disagree > 0) | ~personal)
+    # the first reason that holds, in this order (0: none)
+    reason = np.select([always, too_few, strangers, contradicted], [1, 2, 3, 4], default=0).astype(
+        np.int8
+    )
     prior_bits = math.log2(model.prior / (1 - model.prior))
     probability = 1.0 / (1.0 + np.exp2(-np.clip(weight + prior_bits, -200, 200)))
-    return weight, probability, review
+    return weight, probability, reason

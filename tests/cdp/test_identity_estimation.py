@@ -58,7 +58,7 @@ def test_em_recovers_known_m_u_and_prior(config):
         for f, m in zip(fields, true_m, strict=True)
     ]
     prob = config.probabilistic.model_copy(update={"comparisons": comps})
-    model = fs.fit(candidates, randoms, config.model_copy(update={"probabilistic": prob}), 0.1)
+    model = fs.fit(candidates, randoms, config.model_copy(update={"probabilistic": prob}))
     assert model.converged
     assert model.prior == pytest.approx(prior, abs=0.01)
     for f, m, u in zip(fields, true_m, true_u, strict=True):
