@@ -216,6 +216,7 @@ class Probabilistic(_Strict):
         default_factory=lambda: ["birth_date", "email", "phone"]
     )
     personal_disagreements: int = Field(default=1, ge=1)
+    personal_min_weight: float = Field(default=6.0, ge=0)
     estimation: Estimation = Field(default_factory=Estimation)
     compare_swapped_names: bool = True
     term_frequency_min_count: int = Field(default=10, ge=2)

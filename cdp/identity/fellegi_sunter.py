@@ -346,7 +346,10 @@ def score(
     * when at least ``personal_disagreements`` of the ``personal_fields`` (fields a household
       does not share: birth date, e-mail, phone) differ and none agrees: namesakes at one
       address with their own e-mails and phones;
-    * on an ``if_contradicted`` level, unless nothing else differs and a personal field agrees.
+    * on an ``if_contradicted`` level, unless a personal field agrees and at most one other
+      field differs (a first name replaced, or both names, at one address on one birth date).
+    A personal field agrees when its weight reaches ``personal_min_weight`` bits: a birth date
+    that a form fills in for thousands is not a fingerprint.
     E-mail and phone agreement weighs nothing here (``fixed``: it is the deterministic rules'
     business) and never counts as agreeing, but their disagreement counts.
     """
@@ -375,7 +378,7 @@ def score(
         differs = g[:, i] == len(comp.levels) - 1
         disagree += differs & (kinds == "no")
         if comp.field in personal_fields:
-            personal |= pair_w > 1
+            personal |= pair_w >= config.probabilistic.personal_min_weight
             personal_disagree += differs
         if comp.levels[0].fixed:
             continue
@@ -387,7 +390,7 @@ def score(
         agree += hits
     too_few = agree < config.probabilistic.min_agreeing_fields
     strangers = (personal_disagree >= config.probabilistic.personal_disagreements) & ~personal
-    contradicted = (held > 0) & ((held > 1) | (disagree > 0) | ~personal)
+    contradicted = (held > 0) & ((held + disagree > 2) | ~personal)
     # the first reason that holds, in this order (0: none)
     reason = np.select([always, too_few, strangers, contradicted], [1, 2, 3, 4], default=0).astype(
         np.int8
