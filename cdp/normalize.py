@@ -775,6 +775,14 @@ def parse_birth_date_series(values: pd.Series, order: str = "day_first") -> pd.S
     return _map_unique(_as_text_series(values.astype(object)), parse)
 
 
+def normalize_identifier_series(values: pd.Series) -> pd.Series:
+    """A personal number typed by hand (social security, passport, member number): upper
+    case, letters and digits only, ``.0`` of a spreadsheet number removed; None when empty."""
+    text = _as_text_series(values.astype(object)).str.upper()
+    text = text.str.replace(r"\.0+$", "", regex=True).str.replace(r"[^0-9A-Z]+", "", regex=True)
+    return text.astype(object).where(text.fillna("").str.len().gt(0), None)
+
+
 # Vectorised wrappers for the name, street and city keys (distinct values only).
 def fold_name_series(values: pd.Series) -> pd.Series:
     return _map_unique(_as_text_series(values), fold_name)

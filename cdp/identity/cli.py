@@ -66,6 +66,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--key", action="append", default=[], help="exact identifier column(s), repeatable"
     )
     p.add_argument(
+        "--personal-id",
+        help="a personal number typed by hand (social security, passport...): compared "
+        "exactly or with one typo, as evidence rather than as a key",
+    )
+    p.add_argument(
         "--date-order",
         choices=["auto", "day_first", "month_first"],
         default="auto",
@@ -190,6 +195,7 @@ def build_inputs(frame, args):
             "postcode": col(args.postcode).to_numpy(),
             "city": col(args.city).to_numpy(),
             "country": country.to_numpy(),
+            "personal_id": col(args.personal_id).to_numpy(),
         }
     )
     id_parts = []
@@ -248,6 +254,7 @@ def run(args: argparse.Namespace) -> int:
         args.city,
         args.country,
         args.link_column,
+        args.personal_id,
         *args.address,
         *args.key,
     ]

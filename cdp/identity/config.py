@@ -16,7 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 #: Fields of a normalised record that comparisons and blocking keys may use.
 RecordField = Literal[
-    "first_name", "last_name", "birth_date", "street", "postcode", "city", "email", "phone"
+    "first_name",
+    "last_name",
+    "birth_date",
+    "street",
+    "postcode",
+    "city",
+    "email",
+    "phone",
+    "personal_id",
 ]
 #: Fields derived from the record fields for blocking only (see cdp.identity.engine.prepare).
 DerivedField = Literal[
@@ -213,7 +221,7 @@ class Probabilistic(_Strict):
     review_probability: float = Field(default=0.5, gt=0, lt=1)
     min_agreeing_fields: int = Field(default=3, ge=1)
     personal_fields: list[RecordField] = Field(
-        default_factory=lambda: ["birth_date", "email", "phone"]
+        default_factory=lambda: ["birth_date", "email", "phone", "personal_id"]
     )
     personal_disagreements: int = Field(default=1, ge=1)
     personal_min_weight: float = Field(default=6.0, ge=0)

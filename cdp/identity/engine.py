@@ -175,6 +175,7 @@ def prepare(records: pd.DataFrame, config: IdentityConfig) -> pd.DataFrame:
             "email": nz.email_match_key_series(col("email"), config.email_ignore_gmail_dots),
             "email_display": nz.normalize_email_series(col("email")),
             "phone": nz.normalize_phone_series(col("phone"), country, config.default_region),
+            "personal_id": nz.normalize_identifier_series(col("personal_id")),
         },
         index=idx,
     )
@@ -535,7 +536,7 @@ def encode_fields(norm: pd.DataFrame) -> dict[str, cmp.Coded]:
     """Integer codes of every comparable field (first and last names share one code space)."""
     names = cmp.encode(norm, ["first_name", "last_name"])
     coded = {"first_name": names, "last_name": names}
-    for f in ("birth_date", "street", "postcode", "city", "email", "phone"):
+    for f in ("birth_date", "street", "postcode", "city", "email", "phone", "personal_id"):
         coded[f] = cmp.encode(norm, [f])
     return coded
 
