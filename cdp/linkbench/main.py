@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -55,30 +56,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    dataset_names = args.datasets if isinstance(args.datasets, list) else args.datasets.split(",")
-    linker_names = args.linkers if isinstance(args.linkers, list) else args.linkers.split(",")
-    linkers = [LINKERS[n] for n in linker_names]
+    args = build_parser().parse_args(argv)  # a string default goes through `type` too
+    linkers = [LINKERS[n] for n in args.linkers]
     try:
         for linker in linkers:
             check_available(linker)
-        datasets = [DATASETS[n]() for n in dataset_names]
+        datasets = [DATASETS[n]() for n in args.datasets]
     except (LinkerUnavailable, DatasetUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    meta = metadata(["scripts/identity_benchmark.py", *(sys.argv[1:] if argv is None else argv)])
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="identity-benchmark-"))
     try:
         rows = run(datasets, linkers, workdir)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    meta = metadata(
-        ["scripts/identity_benchmark.py", *(argv if argv is not None else sys.argv[1:])]
-    )
+    m = meta["machine"]
+    m["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     print(markdown_table(rows))
     print(
-        f"\n{meta['date_utc']} UTC, commit {meta['commit']}, {meta['machine']['cpu']}, "
-        f"{meta['machine']['cores']} cores, {meta['machine']['memory_gib']} GiB"
+        f"\n{meta['date_utc']} UTC, commit {meta['commit']}, {m['cpu']}, {m['cores']} cores, "
+        f"{m['memory_gib']} GiB, load average {m['load_average_1m']} -> "
+        f"{m['load_average_1m_at_end']}"
     )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

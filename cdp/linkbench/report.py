@@ -39,7 +39,7 @@ def machine() -> dict[str, str | int | float]:
         "cores": os.cpu_count() or 0,
         "memory_gib": round(memory, 1),
         "python": platform.python_version(),
-        "load_average_1m": round(os.getloadavg()[0], 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),  # other work on the machine skews times
     }
 
 
