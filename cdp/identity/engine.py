@@ -855,7 +855,10 @@ def resolve(
             )
         )
         records = records[~dup.to_numpy()]
-    records = records.reset_index(drop=True)
+    # the same records give the same persons whatever order they come in (a SQL read has
+    # none): the random pairs of the estimation are drawn over record_id order
+    order = np.argsort(records["record_id"].astype("str").to_numpy(), kind="stable")
+    records = records.iloc[order].reset_index(drop=True)
     n = len(records)
     if n == 0:
         return _empty_result(report, time.perf_counter() - t0)

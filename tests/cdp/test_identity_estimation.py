@@ -177,3 +177,14 @@ def test_link_mode_never_links_inside_one_source(config):
     )
     g = resolve(both, None, config, link_column="source").graph.set_index("record_id")
     assert g.loc["crm:1", "person_id"] == g.loc["loyalty:2", "person_id"]
+
+
+def test_the_order_of_the_records_changes_nothing(config):
+    """A SQL read has no order: the estimation must not depend on it."""
+    records = _people(300, seed=5)
+    shuffled = records.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    a = resolve(records, None, config)
+    b = resolve(shuffled, None, config)
+    assert a.stats["model"] == b.stats["model"]
+    joined = a.graph.merge(b.graph, on="record_id", suffixes=("_a", "_b"))
+    assert (joined["person_id_a"] == joined["person_id_b"]).all()
