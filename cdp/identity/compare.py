@@ -47,6 +47,15 @@ def encode(norm: pd.DataFrame, fields: list[str]) -> Coded:
     return Coded(per_field, np.asarray(uniques, dtype=object).astype(str).astype(object))
 
 
+def encode_fields(norm: pd.DataFrame) -> dict[str, Coded]:
+    """Integer codes of every comparable field (first and last names share one code space)."""
+    names = encode(norm, ["first_name", "last_name"])
+    coded = {"first_name": names, "last_name": names}
+    for f in ("birth_date", "street", "postcode", "city", "email", "phone", "personal_id"):
+        coded[f] = encode(norm, [f])
+    return coded
+
+
 class PairValues:
     """The distinct value pairs behind aligned code arrays, with cached similarities."""
 

@@ -5,11 +5,12 @@ scipy connected components; no Python loop over records or pairs):
 
 1. ``prepare``: normalise every attribute into match keys (cdp.normalize, once per distinct
    value).
-2. deterministic edges: records sharing an identifier value (identifiers table, e-mail match
-   key, E.164 phone), after blocklists and frequency caps; guarded rules keep only pairs with
-   compatible first names.
-3. probabilistic edges: candidate pairs from blocking keys (capped block sizes), Fellegi-Sunter
-   weights over comparison levels, a match threshold and a possible-match band.
+2. deterministic edges (``deterministic.py``): records sharing an identifier value
+   (identifiers table, e-mail match key, E.164 phone), after blocklists and frequency caps;
+   guarded rules keep only pairs with compatible first names.
+3. probabilistic edges: candidate pairs from blocking keys (``blocking.py``), a Fellegi-Sunter
+   model estimated on them (``fellegi_sunter.py``), a match-probability threshold, guards that
+   hold pairs for review.
 4. connected components; components larger than ``max_cluster_size`` are split by dropping
    their weakest rules.
 5. stable person ids against the previous graph (merges and splits recorded).
@@ -20,19 +21,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-import warnings
 from dataclasses import dataclass, field
 
-import jellyfish
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from cdp import normalize as nz
 from cdp.identity import compare as cmp
 from cdp.identity import fellegi_sunter as fs
+from cdp.identity.blocking import blocking_fields, candidate_pairs
 from cdp.identity.config import IdentityConfig
+from cdp.identity.deterministic import deterministic_edges
+from cdp.identity.pairs import components, finding
 
 RECORD_COLUMNS = (
     "record_id",
@@ -76,57 +76,6 @@ class ResolutionResult:
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def _finding(
-    kind: str,
-    count: int,
-    detail: str,
-    *,
-    rule: str | None = None,
-    id_type: str | None = None,
-    value: str | None = None,
-) -> dict:
-    """One row of the resolution report (`identity.cluster_report`): what was ignored and why."""
-    return dict(kind=kind, rule=rule, id_type=id_type, value=value, count=int(count), detail=detail)
-
-
-def _obj(values: pd.Series | np.ndarray) -> np.ndarray:
-    """Object array with None for missing values (what rapidfuzz and comparisons expect)."""
-    arr = np.array(pd.Series(values).astype(object), dtype=object, copy=True)
-    mask = pd.isna(arr)
-    arr[mask] = None
-    return arr
-
-
-def _pairs_within_groups(order: np.ndarray, codes_sorted: np.ndarray) -> tuple[np.ndarray, ...]:
-    """All pairs (i<j positions) of records sharing a group code, vectorised.
-
-    ``order`` are record indices sorted by group code, ``codes_sorted`` their codes. Returns
-    (a, b) record indices. Cost is sum(k*(k-1)/2) over groups: callers cap group sizes.
-    """
-    n = len(order)
-    if n < 2:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    boundaries = np.flatnonzero(np.diff(codes_sorted)) + 1
-    starts = np.concatenate(([0], boundaries))
-    ends = np.concatenate((boundaries, [n]))
-    group_end = np.repeat(ends, ends - starts)
-    pos = np.arange(n)
-    cnt = group_end - pos - 1
-    total = int(cnt.sum())
-    if total == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    a_pos = np.repeat(pos, cnt)
-    offsets = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    b_pos = a_pos + 1 + offsets
-    return order[a_pos].astype(np.int64), order[b_pos].astype(np.int64)
-
-
-def _chain_within_groups(order: np.ndarray, codes_sorted: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Consecutive links (a spanning path) inside each group: n-1 edges for n records."""
-    same = codes_sorted[1:] == codes_sorted[:-1]
-    return order[:-1][same].astype(np.int64), order[1:][same].astype(np.int64)
 
 
 def _person_hash(record_ids: pd.Series, salt: str = "") -> pd.Series:
@@ -179,7 +128,7 @@ def prepare(records: pd.DataFrame, config: IdentityConfig) -> pd.DataFrame:
         },
         index=idx,
     )
-    out = out.join(_blocking_fields(out))
+    out = out.join(blocking_fields(out))
     has_name = out["first_name"].notna() & out["last_name"].notna()
     # order-independent (first and last are swapped in some sources) for frequency caps
     f = out["first_name"].astype("str")
@@ -191,356 +140,12 @@ def prepare(records: pd.DataFrame, config: IdentityConfig) -> pd.DataFrame:
     return out
 
 
-def _blocking_fields(norm: pd.DataFrame) -> pd.DataFrame:
-    """Derived keys that blocking may use besides the fields (see ``Probabilistic``)."""
-
-    def sound(values: pd.Series) -> pd.Series:
-        return nz._map_unique(values, lambda v: jellyfish.metaphone(v) or None)
-
-    email = norm["email"].astype("str")
-    phone = norm["phone"].astype("str")
-    return (
-        pd.DataFrame(
-            {
-                "first_name_sound": sound(norm["first_name"]),
-                "last_name_sound": sound(norm["last_name"]),
-                "birth_year": norm["birth_date"].astype("str").str.slice(0, 4),
-                "email_local": email.str.replace(r"@.*$", "", regex=True),
-                "phone_last8": phone.str.slice(-8),
-            },
-            index=norm.index,
-        )
-        .astype(object)
-        .where(lambda f: f.notna(), None)
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # stage 2: deterministic edges
 # ---------------------------------------------------------------------------------------------
-def _identifier_table(
-    norm: pd.DataFrame, identifiers: pd.DataFrame | None, report: list[dict]
-) -> pd.DataFrame:
-    """Long table ``rec, id_type, value, alt`` of every identifier value of every record."""
-    parts = []
-    for id_type, alt in (("email", "email_display"), ("phone", None)):
-        s = norm[id_type]
-        keep = s.notna()
-        parts.append(
-            pd.DataFrame(
-                {
-                    "rec": np.flatnonzero(keep.to_numpy()),
-                    "id_type": id_type,
-                    "value": s[keep].astype("str").to_numpy(),
-                    "alt": (norm[alt][keep] if alt else s[keep]).astype("str").to_numpy(),
-                }
-            )
-        )
-    if identifiers is not None and len(identifiers):
-        missing = {"record_id", "id_type", "id_value"} - set(identifiers.columns)
-        if missing:
-            raise ValueError(f"identifiers: missing column(s) {sorted(missing)}")
-        ids = identifiers[["record_id", "id_type", "id_value"]].copy()
-        ids["id_value"] = nz._as_text_series(ids["id_value"].astype(object)).str.replace(
-            r"\.0+$", "", regex=True
-        )
-        ids["id_type"] = ids["id_type"].astype("str").str.strip()
-        ids = ids.dropna(subset=["id_value", "id_type"])
-        pos = pd.Series(np.arange(len(norm)), index=pd.Index(norm["record_id"]))
-        rec = pos.reindex(ids["record_id"].astype("str")).to_numpy()
-        unknown = np.isnan(rec)
-        if unknown.any():
-            report.append(
-                _finding(
-                    "unknown_record_id",
-                    unknown.sum(),
-                    "identifier rows whose record_id is not in records (ignored)",
-                )
-            )
-        ids = ids[~unknown]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "rec": rec[~unknown].astype(np.int64),
-                    "id_type": ids["id_type"].to_numpy(),
-                    "value": ids["id_value"].astype("str").to_numpy(),
-                    "alt": ids["id_value"].astype("str").to_numpy(),
-                }
-            )
-        )
-    table = pd.concat(parts, ignore_index=True)
-    return table.drop_duplicates(subset=["rec", "id_type", "value"], ignore_index=True)
-
-
-def _normalised_blocklist_values(id_type: str, values: list[str], config: IdentityConfig) -> set:
-    out = set(values)
-    if id_type == "email":
-        out |= {k for v in values if (k := nz.email_match_key(v, config.email_ignore_gmail_dots))}
-    elif id_type == "phone":
-        out |= {k for v in values if (k := nz.normalize_phone(v, config.default_region))}
-    return out
-
-
-def _apply_blocklists(table: pd.DataFrame, config: IdentityConfig, report: list[dict]):
-    """Drop identifier rows whose value is blocklisted (regexes run once per distinct value)."""
-    blocked = np.zeros(len(table), dtype=bool)
-    types = table["id_type"].to_numpy()
-    for key, bl in config.blocklist.items():
-        scope = np.ones(len(table), bool) if key == "*" else types == key
-        if not scope.any():
-            continue
-        sub = table[scope]
-        values = pd.concat([sub["value"], sub["alt"]], ignore_index=True)
-        codes, uniques = pd.factorize(values)
-        uniq = pd.Series(uniques, dtype="str")
-        if key == "*":
-            hit_u = (
-                uniq.str.lower()
-                .isin([v.lower() for v in bl.values])
-                .to_numpy(dtype=bool, copy=True)
-            )
-        else:
-            vals = _normalised_blocklist_values(key, bl.values, config)
-            hit_u = uniq.isin(list(vals)).to_numpy(dtype=bool, copy=True)
-        for pattern in bl.patterns:
-            with warnings.catch_warnings():  # "pattern has match groups": intended
-                warnings.simplefilter("ignore", UserWarning)
-                hit_u = hit_u | uniq.str.contains(pattern, regex=True).fillna(False).to_numpy(
-                    dtype=bool
-                )
-        hit = hit_u[codes]
-        m = len(sub)
-        blocked[np.flatnonzero(scope)] |= hit[:m] | hit[m:]
-    if blocked.any():
-        counts = table[blocked].groupby(["id_type", "value"]).size().reset_index(name="count")
-        for row in counts.itertuples(index=False):
-            report.append(
-                _finding(
-                    "blocklist",
-                    row.count,
-                    "value on the blocklist: never used to link",
-                    id_type=row.id_type,
-                    value=row.value,
-                )
-            )
-    return table[~blocked]
-
-
-def _distinct_persons_by_name(
-    codes: np.ndarray,
-    recs: np.ndarray,
-    names: np.ndarray,
-    coded: dict[str, cmp.Coded],
-    config: IdentityConfig,
-    cap: int,
-) -> pd.Series:
-    """Values whose records carry more than ``cap`` person-like name clusters: code -> count.
-
-    Spellings of one name are one person: two name keys belong to one cluster when their
-    first names are compatible (the guard of guarded rules) and their last names are close
-    (Jaro-Winkler >= ``name_compatibility_threshold``, crossed orientation allowed), so one
-    guest typed as Hadrien Moreau, Hadrieen Mooreau and Hardien Mreau counts once. Values
-    with more than ten times ``cap`` distinct spellings are counted without clustering.
-    """
-    frame = pd.DataFrame({"code": codes, "rec": recs, "nk": names[recs]}).dropna()
-    frame = frame.drop_duplicates(["code", "nk"])
-    distinct = frame.groupby("code").size()
-    suspects = distinct[(distinct > cap) & (distinct <= 10 * cap)].index
-    over = distinct[distinct > 10 * cap]
-    if len(suspects):
-        sub = frame[frame["code"].isin(suspects)].sort_values("code", kind="stable")
-        node = np.arange(len(sub))
-        ia, ib = _pairs_within_groups(node, sub["code"].to_numpy())
-        rec = sub["rec"].to_numpy()
-        nm = coded["first_name"]
-        first, last = nm.codes["first_name"], nm.codes["last_name"]
-        thr = config.name_compatibility_threshold
-        crossed = config.probabilistic.compare_swapped_names
-        same = cmp.first_names_compatible(first, last, nm.uniques, rec[ia], rec[ib], thr, crossed)
-        sel = np.flatnonzero(same)
-        if len(sel):
-            pv = cmp.PairValues(last[rec[ia[sel]]], last[rec[ib[sel]]], nm.uniques)
-            close = (pv.similarity("jaro_winkler") >= thr)[pv.inverse]
-            if crossed:
-                px = cmp.PairValues(first[rec[ia[sel]]], last[rec[ib[sel]]], nm.uniques)
-                close |= (px.similarity("jaro_winkler") >= thr)[px.inverse]
-            same[sel] = close
-        labels = _components(len(sub), ia[same], ib[same])
-        clusters = pd.Series(labels).groupby(sub["code"].to_numpy()).nunique()
-        over = pd.concat([over, clusters[clusters > cap]])
-    return over
-
-
-def deterministic_edges(
-    norm: pd.DataFrame,
-    identifiers: pd.DataFrame | None,
-    config: IdentityConfig,
-    report: list[dict],
-    coded: dict[str, cmp.Coded] | None = None,
-    groups: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Edges ``a, b, rule`` from shared identifier values (blocklists, caps and guards applied).
-
-    With ``groups`` (link mode), records of one group are never linked to each other.
-    """
-    coded = coded or encode_fields(norm)
-    table = _identifier_table(norm, identifiers, report)
-    rules = {r.id_type: r for r in config.deterministic}
-    unused = table.loc[~table["id_type"].isin(list(rules)), "id_type"].value_counts()
-    for id_type, count in unused.items():
-        report.append(
-            _finding(
-                "unused_id_type",
-                count,
-                "no deterministic rule uses this id_type (ignored)",
-                id_type=id_type,
-            )
-        )
-    table = table[table["id_type"].isin(list(rules))]
-    table = _apply_blocklists(table, config, report)
-    names = norm["name_key"].to_numpy()
-    edge_parts = []
-    hard_cap = max(2000, config.max_cluster_size * 10)
-    for id_type, rule in rules.items():
-        t = table[table["id_type"].eq(id_type)]
-        if t.empty:
-            continue
-        codes, uniques = pd.factorize(t["value"])
-        t = t.assign(code=codes)
-        size = np.bincount(codes)
-        drop = np.zeros(len(uniques), bool)
-        if rule.max_distinct_names is not None:
-            over = _distinct_persons_by_name(
-                codes, t["rec"].to_numpy(), names, coded, config, rule.max_distinct_names
-            )
-            drop[over.index.to_numpy()] = True
-            for code, nnames in over.items():
-                report.append(
-                    _finding(
-                        "frequency_cap",
-                        size[code],
-                        f"{int(nnames)} distinct persons by name > max_distinct_names "
-                        f"{rule.max_distinct_names}: value ignored",
-                        rule=rule.name,
-                        id_type=id_type,
-                        value=str(uniques[code]),
-                    )
-                )
-        if rule.guard == "names":
-            big = (size > hard_cap) & ~drop
-            for code in np.flatnonzero(big):
-                report.append(
-                    _finding(
-                        "frequency_cap",
-                        size[code],
-                        f"more than {hard_cap} records share this value: ignored",
-                        rule=rule.name,
-                        id_type=id_type,
-                        value=str(uniques[code]),
-                    )
-                )
-            drop |= big
-        t = t[~drop[t["code"].to_numpy()]]
-        t = t[(size[t["code"].to_numpy()] > 1)].sort_values(["code", "rec"], kind="stable")
-        order = t["rec"].to_numpy()
-        code_sorted = t["code"].to_numpy()
-        if rule.guard == "names" or groups is not None:
-            a, b = _pairs_within_groups(order, code_sorted)
-            if groups is not None:
-                other = groups[a] != groups[b]
-                a, b = a[other], b[other]
-        else:
-            a, b = _chain_within_groups(order, code_sorted)
-        if rule.guard == "names":
-            coded_names = coded["first_name"]
-            keep = cmp.first_names_compatible(
-                coded_names.codes["first_name"],
-                coded_names.codes["last_name"],
-                coded_names.uniques,
-                a,
-                b,
-                config.name_compatibility_threshold,
-                config.probabilistic.compare_swapped_names,
-            )
-            a, b = a[keep], b[keep]
-        edge_parts.append(pd.DataFrame({"a": a, "b": b, "rule": rule.name, "score": np.nan}))
-    if not edge_parts:
-        return pd.DataFrame({"a": [], "b": [], "rule": [], "score": []})
-    edges = pd.concat(edge_parts, ignore_index=True)
-    lo = np.minimum(edges["a"], edges["b"])
-    hi = np.maximum(edges["a"], edges["b"])
-    edges["a"], edges["b"] = lo, hi
-    return edges[edges["a"] != edges["b"]].drop_duplicates(["a", "b", "rule"], ignore_index=True)
-
-
 # ---------------------------------------------------------------------------------------------
 # stage 3: probabilistic edges
 # ---------------------------------------------------------------------------------------------
-def candidate_pairs(
-    norm: pd.DataFrame,
-    config: IdentityConfig,
-    report: list[dict],
-    groups: np.ndarray | None = None,
-) -> np.ndarray:
-    """Unique candidate pairs (encoded ``a * n + b``, a < b) from the blocking keys.
-
-    With ``groups`` (link mode), pairs inside one group are left out.
-    """
-    n = len(norm)
-    prob = config.probabilistic
-    encoded = []
-    for key in prob.blocking_keys:
-        cols = list(key)
-        present = norm[cols].notna().all(axis=1).to_numpy()
-        if present.sum() < 2:
-            continue
-        sub = norm.loc[present, cols].astype("str")
-        joined = sub[cols[0]]
-        for c in cols[1:]:
-            joined = joined + "\x1f" + sub[c]
-        codes, uniques = pd.factorize(joined)
-        size = np.bincount(codes)
-        over = np.flatnonzero(size > prob.max_block_size)
-        if len(over):
-            report.append(
-                _finding(
-                    "block_size_cap",
-                    len(over),
-                    f"{len(over)} blocks over max_block_size {prob.max_block_size} "
-                    f"skipped ({int(size[over].sum())} records); largest: "
-                    + ", ".join(
-                        f"{uniques[c].replace(chr(31), '|')} ({size[c]})"
-                        for c in over[np.argsort(-size[over])][:5]
-                    ),
-                    rule="probabilistic",
-                    id_type="+".join(cols),
-                )
-            )
-        recs = np.flatnonzero(present)
-        ok = (size[codes] >= 2) & (size[codes] <= prob.max_block_size)
-        recs, codes = recs[ok], codes[ok]
-        order = np.argsort(codes, kind="stable")
-        a, b = _pairs_within_groups(recs[order], codes[order])
-        encoded.append(np.minimum(a, b) * n + np.maximum(a, b))
-    if not encoded:
-        return np.empty(0, np.int64)
-    allpairs = np.sort(np.concatenate(encoded))
-    keep = np.ones(len(allpairs), dtype=bool)
-    keep[1:] = allpairs[1:] != allpairs[:-1]
-    if groups is not None:
-        keep &= groups[allpairs // n] != groups[allpairs % n]
-    return allpairs[keep]
-
-
-def encode_fields(norm: pd.DataFrame) -> dict[str, cmp.Coded]:
-    """Integer codes of every comparable field (first and last names share one code space)."""
-    names = cmp.encode(norm, ["first_name", "last_name"])
-    coded = {"first_name": names, "last_name": names}
-    for f in ("birth_date", "street", "postcode", "city", "email", "phone", "personal_id"):
-        coded[f] = cmp.encode(norm, [f])
-    return coded
-
-
 def _probabilistic(
     norm: pd.DataFrame,
     coded: dict[str, cmp.Coded],
@@ -557,7 +162,7 @@ def _probabilistic(
     n = len(norm)
     prob = config.probabilistic
     pairs = candidate_pairs(norm, config, report, groups)
-    det_labels = _components(n, det["a"].to_numpy(), det["b"].to_numpy())
+    det_labels = components(n, det["a"].to_numpy(), det["b"].to_numpy())
     pa, pb = pairs // n, pairs % n
     model = fs.starting_model(config)
     g = fs.levels(coded, pa, pb, config, model)
@@ -580,12 +185,6 @@ def _probabilistic(
 # ---------------------------------------------------------------------------------------------
 # stage 4-5: clusters and stable ids
 # ---------------------------------------------------------------------------------------------
-def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return labels
-
-
 def _atom_modes(labels: np.ndarray, values: pd.Series) -> np.ndarray:
     """Most frequent non-missing value (text, '' when none) of each component."""
     frame = pd.DataFrame({"atom": labels, "v": values.to_numpy()}).dropna()
@@ -636,7 +235,7 @@ def _drop_conflicting_links(
     a_all, b_all = edges["a"].to_numpy(), edges["b"].to_numpy()
     refused: dict[str, int] = {}
     for level in sorted(set(prio[is_checked].tolist())):
-        labels = _components(n, a_all[keep], b_all[keep])
+        labels = components(n, a_all[keep], b_all[keep])
         batch = np.flatnonzero(is_checked & (prio == level))
         ok = np.ones(len(batch), dtype=bool)
         modes = {}
@@ -649,7 +248,7 @@ def _drop_conflicting_links(
         # chains: a group formed by this batch must not hold conflicting values
         trial = keep.copy()
         trial[batch[ok]] = True
-        new_labels = _components(n, a_all[trial], b_all[trial])
+        new_labels = components(n, a_all[trial], b_all[trial])
         for name, _values, dates in attributes:
             atoms = pd.DataFrame({"group": new_labels, "v": modes[name][labels]})
             atoms = atoms[atoms["v"] != ""].drop_duplicates()
@@ -666,7 +265,7 @@ def _drop_conflicting_links(
     for name, count in refused.items():
         if count:
             report.append(
-                _finding(
+                finding(
                     "conflict",
                     count,
                     f"links refused: they would join records with different {name}s",
@@ -683,7 +282,7 @@ def _cluster(
     priority = config.rule_priority()
     prio = edges["rule"].map(priority).to_numpy()
     a, b = edges["a"].to_numpy(), edges["b"].to_numpy()
-    labels = _components(n, a, b)
+    labels = components(n, a, b)
     sizes = np.bincount(labels)
     oversized = np.flatnonzero(sizes > config.max_cluster_size)
     if len(oversized) == 0:
@@ -693,7 +292,7 @@ def _cluster(
     for label in oversized:
         members = np.flatnonzero(labels == label)
         report.append(
-            _finding(
+            finding(
                 "max_cluster_size",
                 sizes[label],
                 f"cluster of {sizes[label]} records > max_cluster_size "
@@ -707,7 +306,7 @@ def _cluster(
             break
         edge_in_over = in_over[a]
         active &= ~(edge_in_over & (prio >= cut))
-        labels = _components(n, a[active], b[active])
+        labels = components(n, a[active], b[active])
         sizes = np.bincount(labels)
         still = sizes[labels] > config.max_cluster_size
         if not (still & in_over).any():
@@ -841,13 +440,13 @@ def resolve(
     bad = rid.isna()
     if bad.any():
         report.append(
-            _finding("missing_record_id", bad.sum(), "records without record_id are not resolved")
+            finding("missing_record_id", bad.sum(), "records without record_id are not resolved")
         )
         records = records[~bad]
     dup = records["record_id"].astype("str").duplicated()
     if dup.any():
         report.append(
-            _finding(
+            finding(
                 "duplicate_record_id",
                 dup.sum(),
                 "repeated record_id: the first row is used",
@@ -864,7 +463,7 @@ def resolve(
         return _empty_result(report, time.perf_counter() - t0)
 
     norm = prepare(records, config)
-    coded = encode_fields(norm)
+    coded = cmp.encode_fields(norm)
     groups = None
     if link_column is not None:
         if link_column not in records.columns:

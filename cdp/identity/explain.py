@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cdp.identity import compare as cmp
 from cdp.identity import engine
 from cdp.identity import fellegi_sunter as fs
 from cdp.identity.config import IdentityConfig
@@ -44,7 +45,7 @@ def explain_pair(
         raise KeyError(f"no record with id {missing}")
     a = np.array([pos[record_a]], dtype=np.int64)
     b = np.array([pos[record_b]], dtype=np.int64)
-    coded = engine.encode_fields(norm)
+    coded = cmp.encode_fields(norm)
     fitted = _fitted(model)
     g = fs.levels(coded, a, b, config, fitted)
     tf_u = fs.term_frequency_u(coded, a, g, config, fitted)
