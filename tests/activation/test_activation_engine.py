@@ -308,7 +308,9 @@ def test_webhook_with_wrong_secret_is_refused_by_receiver(con, monkeypatch):
             "webhook", {"url": rx.url, "secret_env": "TEST_WH_SECRET", "channel": "email"}
         )
         r = run_sync(con, sync, sleep=Sleeps())
-        assert (r.added, r.failed) == (0, 2) and rx.bad_signatures >= 1
+        # a 401 stops the sync: one request, no split, no per-record failure rows
+        assert (r.added, r.failed, r.status) == (0, 0, "failed")
+        assert r.error.startswith("auth error") and rx.bad_signatures == 1
         assert state(con) == {}
 
 
