@@ -23,7 +23,8 @@ DROPPED = -1  # recorded status of a request whose connection was dropped
 
 @dataclass
 class Fault:
-    """What the next write request meets. status 0: the fake's own answer."""
+    """What the next write request meets. status 0: the fake's own answer (the request is
+    applied, unless it is dropped without `apply`)."""
 
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
@@ -130,7 +131,7 @@ class FakeServer:
             ):
                 self.requests.append((method, path, self.fail_status))
                 return self.fail_status, {}, {"status": "error", "message": "unavailable"}, None
-            if fault is None or fault.apply or not fault.status:
+            if fault is None or fault.apply or not (fault.status or fault.drop):
                 status, out_headers, obj = self.handle(method, path, headers, raw)
                 if is_write and status < 300:
                     self.write_requests += 1
