@@ -31,21 +31,14 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from tenacity import RetryCallState, Retrying
 
 from activation import journal
 from activation.config import Sync
 from activation.consent import consent_table_sql
 from activation.contract import base_sql
+from activation.delivery import Deferred, DestinationUnavailable, deliver
 from activation.destinations import Destination, build_destination, destination_class
-from activation.destinations.base import (
-    KEY,
-    AuthError,
-    BatchRejected,
-    BatchResult,
-    RateLimited,
-    TransientError,
-)
+from activation.destinations.base import KEY, AuthError, BatchResult
 from activation.segments import CURRENT
 from activation.segments import ensure_schema as ensure_segment_schema
 
@@ -55,57 +48,6 @@ STATE = "activation.sync_state"
 FAILURES = "activation.sync_failures"
 RUNS = "activation.sync_runs"
 FETCH_ROWS = 20_000
-
-
-class DestinationUnavailable(Exception):
-    """Retries exhausted: the run stops; unsent records are sent by the next run."""
-
-
-class Deferred(Exception):
-    """The destination asked for a wait longer than `max_retry_after`: the rest of the sync
-    goes to a run after `retry_after` seconds instead of sleeping through it."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"Retry-After {retry_after:.0f} s")
-        self.retry_after = retry_after
-
-
-class _RetryPolicy:
-    """tenacity callbacks for one batch: rate-limit waits and transient retries are
-    counted apart (a 429 is not a failure), the wait is Retry-After or exponential."""
-
-    def __init__(self, engine: SyncEngine, cap: float) -> None:
-        self.engine, self.cap = engine, cap
-        self.transient = 0
-        self.waits = 0
-
-    def retry(self, state: RetryCallState) -> bool:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited):
-            self.waits += 1
-            return True
-        if isinstance(exc, TransientError):
-            self.transient += 1
-            return True
-        return False
-
-    def stop(self, state: RetryCallState) -> bool:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited):
-            return exc.retry_after > self.cap or self.waits > self.engine.max_rate_limit_waits
-        return self.transient > self.engine.max_retries
-
-    def wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited):
-            return max(0.0, float(exc.retry_after))
-        e = self.engine
-        return min(e.backoff_base * 2 ** (self.transient - 1), e.backoff_max)
-
-    def before_sleep(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.info("sync %s: %s, retrying in %.1fs", self.engine.sync.name, exc, wait)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -366,16 +308,6 @@ class SyncEngine:
         return [{k: _json_safe(v) for k, v in r.items()} for r in tbl.to_pylist()]
 
     # ---------------------------------------------------------------- sending
-    def _call(self, dest: Destination, op: str, batch: list[dict[str, Any]]) -> BatchResult:
-        if op == "remove":
-            return dest.delete([r[KEY] for r in batch])
-        payload = [{k: v for k, v in r.items() if k != "_hash"} for r in batch]
-        if self.sync.mode == "update_only":
-            return dest.update(payload)
-        if self.sync.mode == "insert_only":
-            return dest.insert(payload)
-        return dest.upsert(payload)
-
     def _deliver(
         self,
         dest: Destination,
@@ -384,72 +316,7 @@ class SyncEngine:
         batch_id: str,
         maybe_applied: bool = False,
     ) -> BatchResult:
-        """Send one batch until the destination answers for it.
-
-        `batch_id` is the idempotency key (split halves get derived ids). After a send whose
-        outcome is unknown (`maybe_applied`), the destination is asked what it already holds
-        before anything is sent again; a destination that cannot tell gets the same id.
-        """
-        held = BatchResult()
-        todo = batch
-        unknown = maybe_applied
-
-        def attempt() -> BatchResult:
-            nonlocal todo, unknown
-            if unknown:
-                payload = [{k: v for k, v in r.items() if k != "_hash"} for r in todo]
-                found = dest.reconcile(op, payload) or {}
-                held.confirmed.update(found)
-                todo = [r for r in todo if r[KEY] not in found]
-                unknown = False
-            if not todo:
-                return BatchResult()
-            dest.batch_id = batch_id
-            try:
-                return self._call(dest, op, todo)
-            except TransientError as exc:
-                unknown = unknown or exc.maybe_applied
-                raise
-
-        policy = _RetryPolicy(self, dest.delivery.max_retry_after)
-        retrying = Retrying(
-            retry=policy.retry,
-            stop=policy.stop,
-            wait=policy.wait,
-            sleep=self.sleep,
-            before_sleep=policy.before_sleep,
-            reraise=True,
-        )
-        try:
-            result = retrying(attempt)
-        except RateLimited as exc:
-            if exc.retry_after > policy.cap:
-                raise Deferred(exc.retry_after) from exc
-            raise DestinationUnavailable(
-                f"still rate limited after {self.max_rate_limit_waits} waits"
-            ) from exc
-        except TransientError as exc:
-            raise DestinationUnavailable(
-                f"{exc} (gave up after {self.max_retries} retries)"
-            ) from exc
-        except BatchRejected as exc:
-            if len(todo) == 1:
-                result = BatchResult(failed={todo[0][KEY]: f"rejected: {exc}"})
-            else:
-                mid = len(todo) // 2
-                left = self._deliver(dest, op, todo[:mid], f"{batch_id}.1", unknown)
-                right = self._deliver(dest, op, todo[mid:], f"{batch_id}.2", unknown)
-                result = BatchResult(
-                    confirmed={**left.confirmed, **right.confirmed},
-                    failed={**left.failed, **right.failed},
-                    not_found=left.not_found | right.not_found,
-                )
-        result.confirmed = {**held.confirmed, **result.confirmed}
-        keys = {r[KEY] for r in batch}
-        unconfirmed = keys - set(result.confirmed) - set(result.failed) - result.not_found
-        for key in unconfirmed:
-            result.failed[key] = "not confirmed by the destination"
-        return result
+        return deliver(self, dest, op, batch, batch_id, maybe_applied)
 
     def _record(self, op: str, batch: list[dict[str, Any]], result: BatchResult, run: SyncRun):
         now = self.now()

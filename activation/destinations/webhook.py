@@ -22,7 +22,6 @@ from typing import Any
 
 from activation.destinations.base import (
     KEY,
-    BatchRejected,
     BatchResult,
     Destination,
     TransientError,

@@ -57,9 +57,7 @@ class FakeServer:
             def _go(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                status, headers, obj, fault = owner._dispatch(
-                    method, self.path, self.headers, raw
-                )
+                status, headers, obj, fault = owner._dispatch(method, self.path, self.headers, raw)
                 if fault is not None:
                     fault.reached.set()
                     if fault.hold is not None:

@@ -36,7 +36,7 @@ CHILD = textwrap.dedent(
     from activation.engine import run_sync
     from tests.activation.act_helpers import Sleeps, make_sync
     db, dest, url, mode = sys.argv[1:5]
-    opts = {"batch_size": %d}
+    opts = {"batch_size": BATCH}
     if dest == "webhook":
         opts.update(url=url, secret_env="TEST_WH_SECRET", channel="email")
     else:
@@ -44,8 +44,7 @@ CHILD = textwrap.dedent(
     con = duckdb.connect(db)
     run_sync(con, make_sync(dest, opts, mode=mode), sleep=Sleeps())
     """
-    % BATCH
-)
+).replace("BATCH", str(BATCH))
 
 
 def _fake(dest: str):
@@ -110,7 +109,8 @@ def kill_mid_batch(tmp_path: Path, dest: str, mode: str, applied: bool) -> None:
                 1,
             )
             statuses = [
-                s for (s,) in con.execute(
+                s
+                for (s,) in con.execute(
                     "SELECT status FROM activation.sync_runs ORDER BY started_at"
                 ).fetchall()
             ]

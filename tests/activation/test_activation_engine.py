@@ -10,7 +10,7 @@ from activation.engine import run_sync
 from activation.testing.fake_hubspot import FakeHubSpot
 from activation.testing.fake_klaviyo import FakeKlaviyo
 from activation.testing.webhook_receiver import WebhookReceiver
-from tests.activation.act_helpers import Sleeps, hs_sync, make_sync, people, state
+from tests.activation.act_helpers import Sleeps, grant, hs_sync, make_sync, people, state
 
 
 def test_second_run_sends_nothing_and_a_change_sends_one(con, hubspot):
