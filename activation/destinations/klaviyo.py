@@ -7,8 +7,9 @@ GET /api/profile-bulk-import-jobs/{id}/import-errors fail, the others are confir
 dropped connections -> TransientError, other 4xx -> BatchRejected. Every call carries the
 (connect, read) timeout of the DeliveryOptions. The SDK's own retry loop is disabled
 (max_retries=0) so that the engine's injectable backoff applies. Klaviyo documents no
-idempotency key, and an import is an upsert, so a re-sent batch changes nothing at Klaviyo
-but is a second import job. Options: `api_key_env`, `test_host` (local fake), `batch_size`
+idempotency key for imports, so after a send whose outcome is unknown `reconcile` reads the
+profiles back (GET /api/profiles, filter any(email, [...]), 100 per page) and confirms those
+that already hold the values sent; only the others are imported again. Options: `api_key_env`, `test_host` (local fake), `batch_size`
 (<= 10000), `poll_interval` seconds, `max_polls`, `connect_timeout`, `read_timeout`,
 `max_retry_after`. Record fields named like Klaviyo profile attributes
 (email, phone_number, first_name, last_name, external_id, ...) are sent as attributes, the
@@ -33,6 +34,7 @@ from activation.destinations.base import (
 
 MAX_PROFILES = 10_000
 MAX_BYTES = 5 * 1024 * 1024
+READ_PAGE = 100  # Get Profiles: page[size] at most 100
 ATTRIBUTES = {
     "email",
     "phone_number",
@@ -99,6 +101,26 @@ class KlaviyoProfiles(Destination):
                 f"Klaviyo connection error: {type(exc).__name__}", maybe_applied=True
             ) from None
 
+    def reconcile(self, op, records):
+        if op == "remove" or not records or self.key_attribute != "email":
+            return None
+        wanted = {r[KEY]: self._profile(r)["attributes"] for r in records}
+        held: dict[str, bool | None] = {}
+        keys = list(wanted)
+        for i in range(0, len(keys), READ_PAGE):
+            chunk = keys[i : i + READ_PAGE]
+            page = self._call(
+                self._api.Profiles.get_profiles,
+                filter=f"any(email,{json.dumps(chunk)})",
+                page_size=READ_PAGE,
+            )
+            for prof in page.get("data") or []:
+                attrs = prof.get("attributes") or {}
+                key = attrs.get("email")
+                if key in wanted and _holds(attrs, wanted[key]):
+                    held[key] = None
+        return held
+
     def upsert(self, records):
         from openapi_client.models import ProfileImportJobCreateQuery
 
@@ -151,3 +173,15 @@ class KlaviyoProfiles(Destination):
                 break
         confirmed = {r[KEY]: None for r in records if r[KEY] not in failed}
         return BatchResult(confirmed=confirmed, failed=failed)
+
+
+def _holds(stored: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """Every attribute and custom property sent is stored with the same value."""
+    props = stored.get("properties") or {}
+    for name, value in sent.items():
+        if name == "properties":
+            if any(props.get(k) != v for k, v in value.items()):
+                return False
+        elif stored.get(name) != value:
+            return False
+    return True

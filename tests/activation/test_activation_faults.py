@@ -228,3 +228,32 @@ def test_klaviyo_auth_error_and_timeout(con, monkeypatch):
         assert len(state(con)) == 120
     finally:
         fake.stop()
+
+
+def test_klaviyo_import_answered_late_is_read_back_not_imported_twice(con, monkeypatch):
+    fake, sync, delivered = _klaviyo(monkeypatch, con)
+    try:
+        people(con, 150)
+        fake.script(Fault(apply=True, delay=LATE))
+        r = run_sync(con, sync, sleep=Sleeps())
+        assert (r.status, r.added, r.failed) == ("success", 150, 0)
+        assert sorted(delivered()) == sorted(EMAILS)  # the first batch imported once
+        reads = [p for m, p, _ in fake.requests if p.startswith("/api/profiles")]
+        assert len(reads) == 1
+    finally:
+        fake.stop()
+
+
+def test_klaviyo_import_errors_are_read_page_by_page(con, monkeypatch):
+    fake, sync, delivered = _klaviyo(monkeypatch, con)
+    try:
+        people(con, 150)
+        # 2 of 3 rejected: about 33 import errors per job of 50, over 2 pages of 20
+        fake.reject = {f"user{i}@example.com" for i in range(1, 151) if i % 3}
+        r = run_sync(con, sync, sleep=Sleeps())
+        assert (r.status, r.added, r.failed) == ("partial", 50, 100)
+        assert sorted(delivered()) == sorted(set(EMAILS) - fake.reject)
+        pages = [p for m, p, _ in fake.requests if "/import-errors" in p]
+        assert any("page%5Bcursor%5D" in p or "page[cursor]" in p for p in pages)
+    finally:
+        fake.stop()
