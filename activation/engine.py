@@ -507,11 +507,14 @@ class SyncEngine:
             self._send_batch(dest, op, batch, batch_id, run, resumed=True)
             run.resumed_batches += 1
         size = dest.batch_size
+        n = 0
         for op in ("remove", "add", "change"):
             for chunk in self._rows(op):
                 for i in range(0, len(chunk), size):
                     batch = chunk[i : i + size]
-                    batch_id = uuid.uuid4().hex
+                    n += 1
+                    # sorts in sending order (file drops are named after it); no personal data
+                    batch_id = f"{run.started_at:%Y%m%dT%H%M%SZ}_{run.run_id}_{n:05d}"
                     journal.write(
                         self.con, self.sync.name, run.run_id, batch_id, op, batch, self.now()
                     )
