@@ -66,7 +66,7 @@ class DeliveryOptions(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     connect_timeout: float = Field(10.0, gt=0, le=300, description="seconds to connect")
-    read_timeout: float = Field(60.0, gt=0, le=3600, description="seconds to wait for an answer")
+    read_timeout: float = Field(30.0, gt=0, le=3600, description="seconds to wait for an answer")
     max_retry_after: float = Field(
         300.0,
         ge=0,

@@ -129,6 +129,7 @@ class FakeServer:
             ):
                 self.requests.append((method, path, self.fail_status))
                 return self.fail_status, {}, {"status": "error", "message": "unavailable"}, None
+            status, out_headers, obj = DROPPED, {}, None  # a drop that applies nothing
             if fault is None or fault.apply or not (fault.status or fault.drop):
                 status, out_headers, obj = self.handle(method, path, headers, raw)
                 if is_write and status < 300:
