@@ -308,16 +308,6 @@ class SyncEngine:
         return [{k: _json_safe(v) for k, v in r.items()} for r in tbl.to_pylist()]
 
     # ---------------------------------------------------------------- sending
-    def _deliver(
-        self,
-        dest: Destination,
-        op: str,
-        batch: list[dict[str, Any]],
-        batch_id: str,
-        maybe_applied: bool = False,
-    ) -> BatchResult:
-        return deliver(self, dest, op, batch, batch_id, maybe_applied)
-
     def _record(self, op: str, batch: list[dict[str, Any]], result: BatchResult, run: SyncRun):
         now = self.now()
         name = self.sync.name
@@ -532,7 +522,7 @@ class SyncEngine:
         # On any exception the journal stays open: an earlier attempt may have been applied,
         # so the next run resumes the batch (reconciled, or under the same idempotency key).
         try:
-            result = self._deliver(dest, op, batch, batch_id, maybe_applied=resumed)
+            result = deliver(self, dest, op, batch, batch_id, maybe_applied=resumed)
         except DestinationUnavailable as exc:
             self._record_failures(op, {r[KEY]: str(exc) for r in batch}, run)
             raise

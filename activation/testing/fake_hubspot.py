@@ -108,6 +108,10 @@ class FakeHubSpot(FakeServer):
             if not update:
                 obj["new"] = new
             results.append(obj)
+        return self._batch_answer(results, errors, now)
+
+    def _batch_answer(self, results: list[Any], errors: list[Any], now: str):
+        """200 with the results, or 207 multi-status when some inputs failed."""
         body: dict[str, Any] = {
             "status": "COMPLETE",
             "results": results,
@@ -115,8 +119,7 @@ class FakeHubSpot(FakeServer):
             "completedAt": now,
         }
         if errors:
-            body["errors"] = errors
-            body["numErrors"] = len(errors)
+            body.update(errors=errors, numErrors=len(errors))
             return 207, self._rate_headers(), body
         return 200, self._rate_headers(), body
 
@@ -147,16 +150,7 @@ class FakeHubSpot(FakeServer):
                     "archived": False,
                 }
             )
-        body: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": now,
-            "completedAt": now,
-        }
-        if errors:
-            body.update(errors=errors, numErrors=len(errors))
-            return 207, self._rate_headers(), body
-        return 200, self._rate_headers(), body
+        return self._batch_answer(results, errors, now)
 
     @staticmethod
     def _input_error(category: str, message: str, key: str) -> dict[str, Any]:

@@ -158,24 +158,24 @@ def test_webhook_5xx_then_success(con, webhook):
 
 
 # ------------------------------------------------------------------ Retry-After, every vendor
-def _klaviyo(monkeypatch, con):
+@pytest.fixture
+def klaviyo(monkeypatch):
+    """(fake Klaviyo, a sync to it in batches of 50, the profiles it imported)."""
     monkeypatch.setenv("TEST_KL_KEY", "pk_abc")
-    fake = FakeKlaviyo(api_key="pk_abc", polls_before_complete=0).start()
-    opts = {"api_key_env": "TEST_KL_KEY", "test_host": fake.url, "batch_size": 50}
-    sync = make_sync("klaviyo", {**opts, "poll_interval": 0, **FAST})
-    return fake, sync, lambda: fake.imported
+    with FakeKlaviyo(api_key="pk_abc", polls_before_complete=0) as fake:
+        opts = {"api_key_env": "TEST_KL_KEY", "test_host": fake.url, "batch_size": 50}
+        sync = make_sync("klaviyo", {**opts, "poll_interval": 0, **FAST})
+        yield fake, sync, lambda: fake.imported
 
 
 @pytest.fixture(params=["hubspot", "klaviyo", "webhook"])
-def vendor(request, con, monkeypatch):
+def vendor(request):
     """(fake, sync, delivered records) for each vendor that answers 429."""
     if request.param == "hubspot":
         fake = request.getfixturevalue("hubspot")
         yield fake, hs_sync(fake, {"batch_size": 50, **FAST}), lambda: fake.upserted
     elif request.param == "klaviyo":
-        fake, sync, delivered = _klaviyo(monkeypatch, con)
-        yield fake, sync, delivered
-        fake.stop()
+        yield request.getfixturevalue("klaviyo")
     else:
         fake = request.getfixturevalue("webhook")
         yield fake, wh_sync(fake), lambda: fake.applied
@@ -216,50 +216,41 @@ def test_retry_after_over_the_cap_defers_the_rest(con, vendor):
     assert sorted(delivered()) == sorted(EMAILS * 2)  # each record: first send + its change
 
 
-def test_klaviyo_auth_error_and_timeout(con, monkeypatch):
-    fake, sync, delivered = _klaviyo(monkeypatch, con)
-    try:
-        people(con, 120)
-        fake.inject(403)
-        r = run_sync(con, sync, sleep=Sleeps())
-        assert r.status == "failed" and r.error.startswith("auth error")
-        assert len([q for q in fake.requests if q[0] == "POST"]) == 1
-        fake.script(Fault(status=503, delay=LATE))  # slow and not applied
-        r2 = run_sync(con, sync, sleep=Sleeps())
-        assert (r2.status, r2.added) == ("success", 120)
-        assert sorted(delivered()) == sorted(EMAILS[:120])
-        assert len(state(con)) == 120
-    finally:
-        fake.stop()
+def test_klaviyo_auth_error_and_timeout(con, klaviyo):
+    fake, sync, delivered = klaviyo
+    people(con, 120)
+    fake.inject(403)
+    r = run_sync(con, sync, sleep=Sleeps())
+    assert r.status == "failed" and r.error.startswith("auth error")
+    assert len([q for q in fake.requests if q[0] == "POST"]) == 1
+    fake.script(Fault(status=503, delay=LATE))  # slow and not applied
+    r2 = run_sync(con, sync, sleep=Sleeps())
+    assert (r2.status, r2.added) == ("success", 120)
+    assert sorted(delivered()) == sorted(EMAILS[:120])
+    assert len(state(con)) == 120
 
 
-def test_klaviyo_import_answered_late_is_read_back_not_imported_twice(con, monkeypatch):
-    fake, sync, delivered = _klaviyo(monkeypatch, con)
-    try:
-        people(con, 150)
-        fake.script(Fault(apply=True, delay=LATE))
-        r = run_sync(con, sync, sleep=Sleeps())
-        assert (r.status, r.added, r.failed) == ("success", 150, 0)
-        assert sorted(delivered()) == sorted(EMAILS)  # the first batch imported once
-        reads = [p for m, p, _ in fake.requests if p.startswith("/api/profiles")]
-        assert len(reads) >= 1
-    finally:
-        fake.stop()
+def test_klaviyo_import_answered_late_is_read_back_not_imported_twice(con, klaviyo):
+    fake, sync, delivered = klaviyo
+    people(con, 150)
+    fake.script(Fault(apply=True, delay=LATE))
+    r = run_sync(con, sync, sleep=Sleeps())
+    assert (r.status, r.added, r.failed) == ("success", 150, 0)
+    assert sorted(delivered()) == sorted(EMAILS)  # the first batch imported once
+    reads = [p for m, p, _ in fake.requests if p.startswith("/api/profiles")]
+    assert len(reads) >= 1
 
 
-def test_klaviyo_import_errors_are_read_page_by_page(con, monkeypatch):
-    fake, sync, delivered = _klaviyo(monkeypatch, con)
-    try:
-        people(con, 150)
-        # 2 of 3 rejected: about 33 import errors per job of 50, over 2 pages of 20
-        fake.reject = {f"user{i}@example.com" for i in range(1, 151) if i % 3}
-        r = run_sync(con, sync, sleep=Sleeps())
-        assert (r.status, r.added, r.failed) == ("partial", 50, 100)
-        assert sorted(delivered()) == sorted(set(EMAILS) - fake.reject)
-        pages = [p for m, p, _ in fake.requests if "/import-errors" in p]
-        assert any("page%5Bcursor%5D" in p or "page[cursor]" in p for p in pages)
-    finally:
-        fake.stop()
+def test_klaviyo_import_errors_are_read_page_by_page(con, klaviyo):
+    fake, sync, delivered = klaviyo
+    people(con, 150)
+    # 2 of 3 rejected: about 33 import errors per job of 50, over 2 pages of 20
+    fake.reject = {f"user{i}@example.com" for i in range(1, 151) if i % 3}
+    r = run_sync(con, sync, sleep=Sleeps())
+    assert (r.status, r.added, r.failed) == ("partial", 50, 100)
+    assert sorted(delivered()) == sorted(set(EMAILS) - fake.reject)
+    pages = [p for m, p, _ in fake.requests if "/import-errors" in p]
+    assert any("page%5Bcursor%5D" in p or "page[cursor]" in p for p in pages)
 
 
 def test_file_drop_interrupted_after_writing_rewrites_its_own_file(con, tmp_path, monkeypatch):
