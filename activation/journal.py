@@ -27,6 +27,13 @@ RUNS = "activation.sync_runs"
 
 #: run ids of this process that are still running (another thread may share the warehouse)
 LIVE_RUNS: set[str] = set()
+#: how long resolved journal rows are kept (for audit) before a run of the sync drops them
+RETENTION = dt.timedelta(days=7)
+
+
+def _register_live(con: duckdb.DuckDBPyConnection) -> None:
+    live = pa.table({"run_id": pa.array(sorted(LIVE_RUNS), pa.string())})
+    con.register("_act_live", live)
 
 
 def ensure_journal(con: duckdb.DuckDBPyConnection) -> None:
@@ -83,16 +90,23 @@ def resolve(
 
 
 def plan_resume(con: duckdb.DuckDBPyConnection, sync_name: str, run_id: str, now: dt.datetime):
-    """Temp table `_act_resume(batch_id, op, _key)`: the unresolved journal rows whose record
-    is still in the diff (`_act_diff`) with the same operation and content; they are re-sent
-    under their old batch id. Unresolved rows whose record changed or left are closed as
-    superseded (a changed record goes out as a new batch). Returns the batch ids in order."""
+    """Temp table `_act_resume(batch_id, op, _key)`: the unresolved journal rows (of runs no
+    longer alive) whose record is still in the diff (`_act_diff`) with the same operation and
+    content; they are re-sent under their old batch id. Unresolved rows whose record changed
+    or left are closed as superseded (a changed record goes out as a new batch). Resolved
+    rows older than RETENTION are dropped. Returns the batch ids in order."""
+    _register_live(con)
+    con.execute(
+        f"DELETE FROM {JOURNAL} WHERE sync_name = ? AND resolved_at < ?",
+        [sync_name, now - RETENTION],
+    )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _act_resume AS
             SELECT j.batch_id, j.op, j.key AS _key, min(j.written_at) AS written_at
             FROM {JOURNAL} j JOIN _act_diff d
               ON d._key = j.key AND d.op = j.op AND d._hash IS NOT DISTINCT FROM j.hash
             WHERE j.sync_name = ? AND j.resolved_at IS NULL
+              AND j.run_id NOT IN (SELECT run_id FROM _act_live)
             GROUP BY ALL""",
         [sync_name],
     )
@@ -100,10 +114,12 @@ def plan_resume(con: duckdb.DuckDBPyConnection, sync_name: str, run_id: str, now
         f"""UPDATE {JOURNAL} j SET resolved_at = ?,
                 resolution = 'superseded: no longer pending as sent (run ' || ? || ')'
             WHERE j.sync_name = ? AND j.resolved_at IS NULL
+              AND j.run_id NOT IN (SELECT run_id FROM _act_live)
               AND NOT EXISTS (SELECT 1 FROM _act_resume r
                               WHERE r.batch_id = j.batch_id AND r._key = j.key)""",
         [now, run_id, sync_name],
     )
+    con.unregister("_act_live")
     rows = con.execute(
         """SELECT batch_id, op FROM _act_resume GROUP BY batch_id, op
            ORDER BY min(written_at), batch_id"""
@@ -113,8 +129,7 @@ def plan_resume(con: duckdb.DuckDBPyConnection, sync_name: str, run_id: str, now
 
 def mark_interrupted(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> int:
     """Close the runs left `running` by a dead process; returns how many."""
-    live = pa.table({"run_id": pa.array(sorted(LIVE_RUNS), pa.string())})
-    con.register("_act_live", live)
+    _register_live(con)
     (n,) = con.execute(
         f"""UPDATE {RUNS} SET status = 'interrupted', finished_at = ?,
                 error = 'the process ended during the run (pid ' || coalesce(pid, 0)

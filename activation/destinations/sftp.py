@@ -6,7 +6,9 @@ fields. Upload goes to `.<name>.tmp` and is renamed to the final name, so reader
 a partial file. Mirror removals go to `<prefix>_<run>_remove_<n>.csv` with the key column only.
 Options: `host`, `port`, `username`, `remote_dir`, `key_path_env` (env var naming a private
 key file) or `password_env`, `known_hosts` (file; unknown host keys are rejected),
-`channel` (consent channel, default email), `rows_per_file`, `prefix`. File names carry the
+`channel` (consent channel, default email), `rows_per_file`, `prefix`, and the
+DeliveryOptions: `connect_timeout` (TCP, banner and authentication), `read_timeout` (every
+SFTP operation). File names carry the
 journal's batch id (`<prefix>_<batch>_<upsert|remove>.csv`), so a batch sent again after a
 crash replaces its own file rather than adding a copy.
 """
@@ -74,7 +76,9 @@ class SftpCsv(Destination):
             "hostname": str(self.options["host"]),
             "port": int(self.options.get("port", 22)),
             "username": str(self.options["username"]),
-            "timeout": float(self.options.get("timeout", 30)),
+            "timeout": self.delivery.connect_timeout,
+            "banner_timeout": self.delivery.connect_timeout,
+            "auth_timeout": self.delivery.connect_timeout,
             "allow_agent": False,
             "look_for_keys": False,
         }
@@ -96,6 +100,8 @@ class SftpCsv(Destination):
             raise TransientError(f"sftp connection error: {type(exc).__name__}") from None
         self._ssh = ssh
         self._sftp = ssh.open_sftp()
+        # a server that stops answering mid-upload raises instead of hanging the sync
+        self._sftp.get_channel().settimeout(self.delivery.read_timeout)
         return self._sftp
 
     def _upload(self, kind: str, header: list[str], rows: list[list[Any]]) -> None:
