@@ -30,10 +30,8 @@ LIVE_RUNS: set[str] = set()
 #: how long resolved journal rows are kept (for audit) before a run of the sync drops them
 RETENTION = dt.timedelta(days=7)
 
-
-def _register_live(con: duckdb.DuckDBPyConnection) -> None:
-    live = pa.table({"run_id": pa.array(sorted(LIVE_RUNS), pa.string())})
-    con.register("_act_live", live)
+#: SQL condition: the row's run is not a live run of this process (parameter: LIVE_RUNS)
+NOT_LIVE = "NOT list_contains(CAST(? AS VARCHAR[]), run_id)"
 
 
 def ensure_journal(con: duckdb.DuckDBPyConnection) -> None:
@@ -95,7 +93,7 @@ def plan_resume(con: duckdb.DuckDBPyConnection, sync_name: str, run_id: str, now
     content; they are re-sent under their old batch id. Unresolved rows whose record changed
     or left are closed as superseded (a changed record goes out as a new batch). Resolved
     rows older than RETENTION are dropped. Returns the batch ids in order."""
-    _register_live(con)
+    live = sorted(LIVE_RUNS)
     con.execute(
         f"DELETE FROM {JOURNAL} WHERE sync_name = ? AND resolved_at < ?",
         [sync_name, now - RETENTION],
@@ -105,21 +103,18 @@ def plan_resume(con: duckdb.DuckDBPyConnection, sync_name: str, run_id: str, now
             SELECT j.batch_id, j.op, j.key AS _key, min(j.written_at) AS written_at
             FROM {JOURNAL} j JOIN _act_diff d
               ON d._key = j.key AND d.op = j.op AND d._hash IS NOT DISTINCT FROM j.hash
-            WHERE j.sync_name = ? AND j.resolved_at IS NULL
-              AND j.run_id NOT IN (SELECT run_id FROM _act_live)
+            WHERE j.sync_name = ? AND j.resolved_at IS NULL AND {NOT_LIVE}
             GROUP BY ALL""",
-        [sync_name],
+        [sync_name, live],
     )
     con.execute(
         f"""UPDATE {JOURNAL} j SET resolved_at = ?,
                 resolution = 'superseded: no longer pending as sent (run ' || ? || ')'
-            WHERE j.sync_name = ? AND j.resolved_at IS NULL
-              AND j.run_id NOT IN (SELECT run_id FROM _act_live)
+            WHERE j.sync_name = ? AND j.resolved_at IS NULL AND {NOT_LIVE}
               AND NOT EXISTS (SELECT 1 FROM _act_resume r
                               WHERE r.batch_id = j.batch_id AND r._key = j.key)""",
-        [now, run_id, sync_name],
+        [now, run_id, sync_name, live],
     )
-    con.unregister("_act_live")
     rows = con.execute(
         """SELECT batch_id, op FROM _act_resume GROUP BY batch_id, op
            ORDER BY min(written_at), batch_id"""
@@ -129,13 +124,11 @@ def plan_resume(con: duckdb.DuckDBPyConnection, sync_name: str, run_id: str, now
 
 def mark_interrupted(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> int:
     """Close the runs left `running` by a dead process; returns how many."""
-    _register_live(con)
     (n,) = con.execute(
         f"""UPDATE {RUNS} SET status = 'interrupted', finished_at = ?,
                 error = 'the process ended during the run (pid ' || coalesce(pid, 0)
                         || '); unconfirmed batches are resumed by the next run'
-            WHERE status = 'running' AND run_id NOT IN (SELECT run_id FROM _act_live)""",
-        [now],
+            WHERE status = 'running' AND {NOT_LIVE}""",
+        [now, sorted(LIVE_RUNS)],
     ).fetchall()[0]
-    con.unregister("_act_live")
     return int(n)
