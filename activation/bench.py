@@ -4,6 +4,10 @@ Builds a synthetic contract-shaped customer_360 of N persons in a temporary Duck
 a full-population sync once to an audience-file destination (establishing the state), then,
 in a fresh process, a second run with no change and reports its wall time and the peak RSS
 of that process. Tests never time; this module does.
+
+`python -m activation.bench --webhook-persons 12500` measures the cost of one batch instead:
+a sync of the e-mail-consenting persons (about 80%) to a local webhook receiver in batches of
+100, each journalled, sent, answered and recorded (milliseconds per batch).
 """
 
 from __future__ import annotations
@@ -61,9 +65,42 @@ def _run(db: str, out_dir: str, dry_run: bool) -> dict:
     }
 
 
+def bench_batches(work: Path, persons: int) -> dict:
+    """Per-batch cost of a webhook sync in batches of 100 against the local receiver."""
+    import os
+
+    import duckdb
+
+    from activation.engine import run_sync
+    from activation.testing.synthetic import create_synthetic_marts
+    from activation.testing.webhook_receiver import WebhookReceiver
+
+    os.environ.setdefault("CDP_BENCH_WEBHOOK_SECRET", "bench")
+    with duckdb.connect(str(work / "wh.duckdb")) as con, WebhookReceiver("bench") as rx:
+        create_synthetic_marts(con, persons)
+        options = {"url": rx.url, "secret_env": "CDP_BENCH_WEBHOOK_SECRET", "channel": "email"}
+        sync = Sync(
+            name="bench_webhook",
+            source=Source(sql="SELECT * FROM marts.customer_360"),
+            destination=Destination(type="webhook", options={**options, "batch_size": 100}),
+            key="lower(email)",
+            fields={"first_name": "first_name", "revenue_12m": "revenue_12m"},
+        )
+        t0 = time.perf_counter()
+        run = run_sync(con, sync)
+        seconds = time.perf_counter() - t0
+    return {
+        "records": run.added,
+        "batches": len(rx.batches),
+        "seconds": round(seconds, 2),
+        "ms_per_batch": round(1000 * seconds / max(1, len(rx.batches)), 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--persons", type=int, default=1_400_000)
+    p.add_argument("--webhook-persons", type=int, help="measure the per-batch cost instead")
     p.add_argument("--child", nargs=3, metavar=("DB", "OUT", "DRY"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -75,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     from activation.testing.synthetic import create_synthetic_marts
 
     work = Path(tempfile.mkdtemp(prefix="cdp-bench-"))
+    if args.webhook_persons:
+        print("webhook sync in batches of 100:", bench_batches(work, args.webhook_persons))
+        return 0
     db = str(work / "wh.duckdb")
     t0 = time.perf_counter()
     with duckdb.connect(db) as con:

@@ -5,12 +5,16 @@ For one sync:
    `_key` + fields in DuckDB, filtered by consent for the destination's channel, and hashed;
 2. the result is diffed against `activation.sync_state` (what the destination confirmed):
    added, changed and (mirror only) removed records;
-3. only the diff is sent, in batches of the destination's size, with rate-limit waits,
-   exponential backoff on transient errors and batch splitting to isolate rejected records;
-4. state is written after each batch for the keys the destination confirmed, failures go to
-   `activation.sync_failures`, the run to `activation.sync_runs`.
+3. only the diff is sent, in batches of the destination's size, with rate-limit waits
+   (Retry-After up to a cap, beyond it the rest is deferred to a later run), exponential
+   backoff on transient errors (tenacity) and batch splitting to isolate rejected records;
+   an authentication error stops the run at once;
+4. each batch is journalled (activation/journal.py) before it is sent; state is written
+   after it, in one transaction with the journal, for the keys the destination confirmed;
+   failures go to `activation.sync_failures`, the run to `activation.sync_runs`.
 
-Anything not confirmed stays out of the state, so the next run sends exactly what is missing.
+Anything not confirmed stays out of the state, so the next run sends exactly what is missing;
+a batch whose outcome is unknown (crash, late answer) is resumed without a second delivery.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,17 +32,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from activation import journal
 from activation.config import Sync
 from activation.consent import consent_table_sql
 from activation.contract import base_sql
+from activation.delivery import Deferred, DestinationUnavailable, deliver
 from activation.destinations import Destination, build_destination, destination_class
-from activation.destinations.base import (
-    KEY,
-    BatchRejected,
-    BatchResult,
-    RateLimited,
-    TransientError,
-)
+from activation.destinations.base import KEY, AuthError, BatchResult
 from activation.segments import CURRENT
 from activation.segments import ensure_schema as ensure_segment_schema
 
@@ -47,10 +48,6 @@ STATE = "activation.sync_state"
 FAILURES = "activation.sync_failures"
 RUNS = "activation.sync_runs"
 FETCH_ROWS = 20_000
-
-
-class DestinationUnavailable(Exception):
-    """Retries exhausted: the run stops; unsent records are sent by the next run."""
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -90,6 +87,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             error VARCHAR
         )"""
     )
+    # added with the journal; older warehouses get them here
+    con.execute(f"ALTER TABLE {RUNS} ADD COLUMN IF NOT EXISTS pid INTEGER")
+    con.execute(f"ALTER TABLE {RUNS} ADD COLUMN IF NOT EXISTS deferred_until TIMESTAMPTZ")
+    journal.ensure_journal(con)
 
 
 @dataclass
@@ -108,6 +109,8 @@ class SyncRun:
     dry_run: bool = False
     status: str = "running"
     error: str | None = None
+    deferred_until: dt.datetime | None = None
+    resumed_batches: int = 0
     # planned counts (the diff), not stored in sync_runs
     planned_added: int = 0
     planned_changed: int = 0
@@ -117,7 +120,7 @@ class SyncRun:
         return {
             k: v
             for k, v in asdict(self).items()
-            if k not in ("started_at", "finished_at") and v is not None
+            if k not in ("started_at", "finished_at", "deferred_until") and v is not None
         }
 
 
@@ -283,73 +286,28 @@ class SyncEngine:
                    AND NOT EXISTS (SELECT 1 FROM _act_desired d WHERE d._key = s.key)"""
 
     def _rows(self, op: str) -> Iterator[list[dict[str, Any]]]:
-        start = 1
-        while True:
+        """The diff rows of `op` in chunks, minus those resumed under an old batch id."""
+        (last,) = self.con.execute(
+            "SELECT coalesce(max(_rn), 0) FROM _act_diff WHERE op = ?", [op]
+        ).fetchall()[0]
+        for start in range(1, int(last) + 1, FETCH_ROWS):
             tbl = self.con.sql(
                 "SELECT * EXCLUDE (op, _rn) FROM _act_diff WHERE op = ? AND _rn BETWEEN ? AND ? "
-                "ORDER BY _rn",
-                params=[op, start, start + FETCH_ROWS - 1],
+                "AND _key NOT IN (SELECT _key FROM _act_resume WHERE op = ?) ORDER BY _rn",
+                params=[op, start, start + FETCH_ROWS - 1, op],
             ).to_arrow_table()
-            if tbl.num_rows == 0:
-                return
-            rows = tbl.to_pylist()
-            yield [{k: _json_safe(v) for k, v in r.items()} for r in rows]
-            start += FETCH_ROWS
+            if tbl.num_rows:
+                yield [{k: _json_safe(v) for k, v in r.items()} for r in tbl.to_pylist()]
+
+    def _resumed_rows(self, batch_id: str, op: str) -> list[dict[str, Any]]:
+        tbl = self.con.sql(
+            """SELECT * EXCLUDE (op, _rn) FROM _act_diff WHERE op = ? AND _key IN
+               (SELECT _key FROM _act_resume WHERE batch_id = ? AND op = ?) ORDER BY _rn""",
+            params=[op, batch_id, op],
+        ).to_arrow_table()
+        return [{k: _json_safe(v) for k, v in r.items()} for r in tbl.to_pylist()]
 
     # ---------------------------------------------------------------- sending
-    def _call(self, dest: Destination, op: str, batch: list[dict[str, Any]]) -> BatchResult:
-        if op == "remove":
-            return dest.delete([r[KEY] for r in batch])
-        payload = [{k: v for k, v in r.items() if k != "_hash"} for r in batch]
-        if self.sync.mode == "update_only":
-            return dest.update(payload)
-        if self.sync.mode == "insert_only":
-            return dest.insert(payload)
-        return dest.upsert(payload)
-
-    def _deliver(self, dest: Destination, op: str, batch: list[dict[str, Any]]) -> BatchResult:
-        attempts = 0
-        waits = 0
-        while True:
-            try:
-                result = self._call(dest, op, batch)
-                break
-            except RateLimited as exc:
-                waits += 1
-                if waits > self.max_rate_limit_waits:
-                    raise DestinationUnavailable(
-                        f"still rate limited after {self.max_rate_limit_waits} waits"
-                    ) from exc
-                log.info("sync %s: rate limited, waiting %.1fs", self.sync.name, exc.retry_after)
-                self.sleep(max(0.0, float(exc.retry_after)))
-            except TransientError as exc:
-                attempts += 1
-                if attempts > self.max_retries:
-                    raise DestinationUnavailable(
-                        f"{exc} (gave up after {self.max_retries} retries)"
-                    ) from exc
-                delay = min(self.backoff_base * 2 ** (attempts - 1), self.backoff_max)
-                log.info(
-                    "sync %s: transient error, retry %d in %.1fs", self.sync.name, attempts, delay
-                )
-                self.sleep(delay)
-            except BatchRejected as exc:
-                if len(batch) == 1:
-                    return BatchResult(failed={batch[0][KEY]: f"rejected: {exc}"})
-                mid = len(batch) // 2
-                left = self._deliver(dest, op, batch[:mid])
-                right = self._deliver(dest, op, batch[mid:])
-                return BatchResult(
-                    confirmed={**left.confirmed, **right.confirmed},
-                    failed={**left.failed, **right.failed},
-                    not_found=left.not_found | right.not_found,
-                )
-        keys = {r[KEY] for r in batch}
-        unconfirmed = keys - set(result.confirmed) - set(result.failed) - result.not_found
-        for key in unconfirmed:
-            result.failed[key] = "not confirmed by the destination"
-        return result
-
     def _record(self, op: str, batch: list[dict[str, Any]], result: BatchResult, run: SyncRun):
         now = self.now()
         name = self.sync.name
@@ -422,18 +380,36 @@ class SyncEngine:
         run.failed += len(keys)
 
     # ---------------------------------------------------------------- run
+    def _deferred_until(self) -> dt.datetime | None:
+        """The end of a wait a destination asked for in an earlier run, if still ahead."""
+        row = self.con.execute(
+            f"""SELECT max(deferred_until) FROM {RUNS}
+                WHERE sync_name = ? AND NOT dry_run AND deferred_until > ?""",
+            [self.sync.name, self.now()],
+        ).fetchall()[0]
+        return row[0] if row else None
+
     def run(self, dry_run: bool = False, echo: Callable[[str], None] | None = None) -> SyncRun:
         ensure_schema(self.con)
+        interrupted = journal.mark_interrupted(self.con, self.now())
+        if interrupted:
+            log.warning("sync engine: %d run(s) left running by a dead process", interrupted)
         run = SyncRun(
             run_id=self.run_id, sync_name=self.sync.name, started_at=self.now(), dry_run=dry_run
         )
+        journal.LIVE_RUNS.add(run.run_id)
         self.con.execute(
-            f"INSERT INTO {RUNS} (run_id, sync_name, started_at, dry_run, status) "
-            "VALUES (?, ?, ?, ?, 'running')",
-            [run.run_id, run.sync_name, run.started_at, dry_run],
+            f"INSERT INTO {RUNS} (run_id, sync_name, started_at, dry_run, status, pid) "
+            "VALUES (?, ?, ?, ?, 'running', ?)",
+            [run.run_id, run.sync_name, run.started_at, dry_run, os.getpid()],
         )
         dest: Destination | None = None
         try:
+            waiting = None if dry_run else self._deferred_until()
+            if waiting is not None:
+                run.status, run.deferred_until = "deferred", waiting
+                run.error = f"the destination asked to wait until {waiting:%Y-%m-%d %H:%M:%S%z}"
+                return run
             self.compute_diff(run)
             log.info(
                 "sync %s: diff +%d ~%d -%d, skipped for consent %d",
@@ -456,37 +432,28 @@ class SyncEngine:
         except DestinationUnavailable as exc:
             run.status = "failed"
             run.error = f"destination unavailable: {exc}; unsent records go in the next run"
+        except AuthError as exc:
+            run.status = "failed"
+            run.error = f"auth error: {exc}; the sync stopped, fix the credentials"
+        except Deferred as exc:
+            run.status = "deferred"
+            run.deferred_until = self.now() + dt.timedelta(seconds=exc.retry_after)
+            run.error = (
+                f"rate limited: {exc} is over max_retry_after; the rest is deferred until "
+                f"{run.deferred_until:%Y-%m-%d %H:%M:%S%z}"
+            )
         except Exception as exc:
             run.status = "error"
             run.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             raise
         finally:
+            journal.LIVE_RUNS.discard(run.run_id)
             if dest is not None:
                 try:
                     dest.finish()
                 except Exception as exc:  # pragma: no cover - best effort close
                     log.warning("sync %s: closing destination failed: %s", self.sync.name, exc)
-            run.finished_at = self.now()
-            self.con.execute(
-                f"""UPDATE {RUNS} SET finished_at = ?, added = ?, changed = ?, removed = ?,
-                    failed = ?, skipped_consent = ?, skipped_invalid = ?, not_found = ?,
-                    status = ?, error = ? WHERE run_id = ?""",
-                [
-                    run.finished_at,
-                    run.added,
-                    run.changed,
-                    run.removed,
-                    run.failed,
-                    run.skipped_consent,
-                    run.skipped_invalid,
-                    run.not_found,
-                    run.status,
-                    run.error,
-                    run.run_id,
-                ],
-            )
-            for t in ("_act_diff", "_act_desired"):
-                self.con.execute(f"DROP TABLE IF EXISTS {t}")
+            self._finish(run)
         log.info(
             "sync %s run %s: %s, sent +%d ~%d -%d, failed %d",
             run.sync_name,
@@ -499,18 +466,74 @@ class SyncEngine:
         )
         return run
 
+    def _finish(self, run: SyncRun) -> None:
+        run.finished_at = self.now()
+        self.con.execute(
+            f"""UPDATE {RUNS} SET finished_at = ?, added = ?, changed = ?, removed = ?,
+                failed = ?, skipped_consent = ?, skipped_invalid = ?, not_found = ?,
+                status = ?, error = ?, deferred_until = ? WHERE run_id = ?""",
+            [
+                run.finished_at,
+                run.added,
+                run.changed,
+                run.removed,
+                run.failed,
+                run.skipped_consent,
+                run.skipped_invalid,
+                run.not_found,
+                run.status,
+                run.error,
+                run.deferred_until,
+                run.run_id,
+            ],
+        )
+        for t in ("_act_diff", "_act_desired", "_act_resume"):
+            self.con.execute(f"DROP TABLE IF EXISTS {t}")
+
     def _send_all(self, dest: Destination, run: SyncRun) -> None:
+        """Resume the batches an earlier run left unresolved, then send the rest of the diff."""
+        for batch_id, op in journal.plan_resume(self.con, self.sync.name, run.run_id, self.now()):
+            batch = self._resumed_rows(batch_id, op)
+            self._send_batch(dest, op, batch, batch_id, run, resumed=True)
+            run.resumed_batches += 1
         size = dest.batch_size
+        n = 0
         for op in ("remove", "add", "change"):
             for chunk in self._rows(op):
                 for i in range(0, len(chunk), size):
                     batch = chunk[i : i + size]
-                    try:
-                        result = self._deliver(dest, op, batch)
-                    except DestinationUnavailable as exc:
-                        self._record_failures(op, {r[KEY]: str(exc) for r in batch}, run)
-                        raise
-                    self._record(op, batch, result, run)
+                    n += 1
+                    # sorts in sending order (file drops are named after it); no personal data
+                    batch_id = f"{run.started_at:%Y%m%dT%H%M%SZ}_{run.run_id}_{n:05d}"
+                    journal.write(
+                        self.con, self.sync.name, run.run_id, batch_id, op, batch, self.now()
+                    )
+                    self._send_batch(dest, op, batch, batch_id, run)
+
+    def _send_batch(
+        self,
+        dest: Destination,
+        op: str,
+        batch: list[dict[str, Any]],
+        batch_id: str,
+        run: SyncRun,
+        resumed: bool = False,
+    ) -> None:
+        # On any exception the journal stays open: an earlier attempt may have been applied,
+        # so the next run resumes the batch (reconciled, or under the same idempotency key).
+        try:
+            result = deliver(self, dest, op, batch, batch_id, maybe_applied=resumed)
+        except DestinationUnavailable as exc:
+            self._record_failures(op, {r[KEY]: str(exc) for r in batch}, run)
+            raise
+        self.con.begin()
+        try:
+            self._record(op, batch, result, run)
+            journal.resolve(self.con, batch_id, f"answered (run {run.run_id})", self.now())
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
 
     def _close_stale_failures(self, run: SyncRun) -> None:
         """Open failures whose key is no longer in the diff need no retry any more."""

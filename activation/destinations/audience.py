@@ -3,8 +3,9 @@
 platform `google` (Customer Match): columns Email, Phone — SHA-256 of the trimmed lower-case
 e-mail and of the E.164 phone with `+`. platform `meta` (Custom Audiences): columns email,
 phone — SHA-256 of the normalised e-mail and of the digits-only phone with country code.
-Each batch becomes one file `<prefix>_<run>_<add|remove>_<n>.csv` (written under a temporary
-name, then renamed), at most `rows_per_file` rows. Records need `email` and/or `phone`
+Each batch becomes one file `<prefix>_<batch>_<add|remove>.csv` named after the journal's
+batch id (a batch sent again after a crash replaces its own file), written under a temporary
+name, then renamed, at most `rows_per_file` rows. Records need `email` and/or `phone`
 fields; the consent channel is `ads`. Plain values never reach the files.
 """
 
@@ -14,7 +15,7 @@ import os
 from pathlib import Path
 
 from activation.destinations.base import KEY, BatchResult, Destination
-from activation.destinations.files import csv_bytes
+from activation.destinations.files import batch_file_name, csv_bytes
 from activation.hashing import (
     hash_or_none,
     normalise_email,
@@ -68,7 +69,8 @@ class AudienceFile(Destination):
         if rows:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._n += 1
-            final = self.directory / f"{self.prefix}_{self.run_id}_{kind}_{self._n:04d}.csv"
+            batch = self.batch_id or f"{self.run_id}_{self._n:04d}"
+            final = self.directory / batch_file_name(self.prefix, batch, kind)
             tmp = final.with_name("." + final.name + ".tmp")
             tmp.write_bytes(csv_bytes(header, rows))
             os.replace(tmp, final)

@@ -7,11 +7,15 @@ keys, so anything a destination did not confirm is sent again on the next run.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 KEY = "_key"
 
@@ -29,7 +33,20 @@ class RateLimited(DestinationError):
 
 
 class TransientError(DestinationError):
-    """A 5xx, a timeout, a dropped connection: retried with exponential backoff."""
+    """A 5xx, a timeout, a dropped connection: retried with exponential backoff.
+
+    `maybe_applied`: the request may have reached the destination (a read timeout, a
+    connection dropped after sending), so a retry must not apply it twice.
+    """
+
+    def __init__(self, message: str, maybe_applied: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_applied = maybe_applied
+
+
+class AuthError(DestinationError):
+    """401/403: wrong or revoked credentials, a missing scope. The sync stops at once:
+    nothing is split, retried or recorded as a per-record failure."""
 
 
 class BatchRejected(DestinationError):
@@ -41,6 +58,66 @@ class BatchRejected(DestinationError):
 
 class DestinationConfigError(ValueError):
     """Bad options or a missing secret environment variable."""
+
+
+class DeliveryOptions(BaseModel):
+    """Network options every destination accepts (in `destination.options`)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    connect_timeout: float = Field(10.0, gt=0, le=300, description="seconds to connect")
+    read_timeout: float = Field(30.0, gt=0, le=3600, description="seconds to wait for an answer")
+    max_retry_after: float = Field(
+        300.0,
+        ge=0,
+        le=86_400,
+        description="longest Retry-After the sync sleeps for; beyond it the rest is deferred",
+    )
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect_timeout, self.read_timeout)
+
+
+def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """`Retry-After` as delta-seconds or as an HTTP-date (RFC 9110 10.2.3); None when absent
+    or unreadable. A date in the past means 0."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
+
+
+def header(headers: Any, name: str) -> str | None:
+    """Case-insensitive header look-up over any mapping (SDK exceptions carry plain dicts)."""
+    for k, v in dict(headers or {}).items():
+        if str(k).lower() == name.lower():
+            return v
+    return None
+
+
+def http_error(
+    vendor: str, status: int, headers: Any, detail: str = "", default_wait: float = 1.0
+) -> DestinationError:
+    """The one mapping of an HTTP error status to the engine's error kinds."""
+    if status in (401, 403):
+        return AuthError(f"{vendor} refused the credentials (HTTP {status})")
+    if status == 429:
+        wait = retry_after_seconds(header(headers, "Retry-After"))
+        return RateLimited(default_wait if wait is None else wait)
+    if status >= 500 or status in (0, 408):
+        return TransientError(f"{vendor} HTTP {status}", maybe_applied=status in (0, 504))
+    return BatchRejected(f"{vendor} HTTP {status}{': ' + detail if detail else ''}")
 
 
 @dataclass
@@ -75,6 +152,11 @@ class Destination(ABC):
     default_batch_size: ClassVar[int] = 100
     max_batch_size: ClassVar[int] = 100
     required_options: ClassVar[tuple[str, ...]] = ()
+    #: timeouts and Retry-After cap (defaults until the options say otherwise)
+    delivery: DeliveryOptions = DeliveryOptions()
+    #: the journal's id of the batch being sent, set by the engine before each call; a
+    #: destination that supports idempotency keys sends it (retries reuse it)
+    batch_id: str = ""
 
     def __init__(self, options: Mapping[str, Any], sync_name: str, run_id: str) -> None:
         self.validate_options(options)
@@ -82,12 +164,18 @@ class Destination(ABC):
         self.sync_name = sync_name
         self.run_id = run_id
         self.batch_size = int(options.get("batch_size", self.default_batch_size))
+        self.delivery = DeliveryOptions.model_validate(options)
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> None:
         missing = [o for o in cls.required_options if o not in options]
         if missing:
             raise ValueError(f"{cls.type}: missing option(s) {', '.join(missing)}")
+        try:
+            DeliveryOptions.model_validate(options)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ValueError(f"{cls.type}: option {err['loc'][0]!r}: {err['msg']}") from None
         size = int(options.get("batch_size", cls.default_batch_size))
         if not 1 <= size <= cls.max_batch_size:
             raise ValueError(f"{cls.type}: batch_size must be between 1 and {cls.max_batch_size}")
@@ -114,6 +202,11 @@ class Destination(ABC):
 
     def delete(self, keys: list[str]) -> BatchResult:
         raise NotImplementedError(f"{self.type} does not support deletes (mirror)")
+
+    def reconcile(self, op: str, records: list[dict[str, Any]]) -> dict[str, bool | None] | None:
+        """Keys of `records` the destination already holds exactly as sent (key -> created?),
+        read back after a send whose outcome is unknown; None when it cannot tell."""
+        return None
 
     def finish(self) -> None:  # noqa: B027 - optional hook
         """Called once after the last batch (e.g. to close connections)."""

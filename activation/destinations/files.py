@@ -23,3 +23,9 @@ def cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
+
+
+def batch_file_name(prefix: str, batch_id: str, kind: str) -> str:
+    """One file per journal batch: a batch sent again (a retry, the resume of an
+    interrupted run) rewrites the same file instead of dropping a second copy."""
+    return f"{prefix}_{batch_id}_{kind}.csv"

@@ -3,10 +3,16 @@
 upsert: POST /crm/v3/objects/contacts/batch/upsert (idProperty = the key property, 100 inputs
 per batch); update_only: POST /crm/v3/objects/contacts/batch/update with idProperty. A 200 or
 207 response confirms the inputs in `results`; `errors` fail their inputs (identified through
-`context.ids`). 429 -> RateLimited (Retry-After, else the X-HubSpot-RateLimit-Interval window),
-5xx -> TransientError, other 4xx -> BatchRejected (the engine splits the batch).
+`context.ids`). 401/403 -> AuthError, 429 -> RateLimited (Retry-After in either form, else the
+X-HubSpot-RateLimit-Interval window), 5xx, timeouts and dropped connections -> TransientError,
+other 4xx -> BatchRejected (the engine splits the batch).
+HubSpot documents no idempotency key for CRM writes, so after a send whose outcome is unknown
+(a read timeout, a connection dropped after sending, a crash) `reconcile` reads the contacts
+back (POST /crm/v3/objects/contacts/batch/read with idProperty) and confirms those that
+already hold the values sent; only the others are sent again.
 Options: `token_env` (env var holding the private-app token), `id_property` (default email),
-`host` (default https://api.hubapi.com; a local fake in tests and the demo).
+`host` (default https://api.hubapi.com; a local fake in tests and the demo), and the
+DeliveryOptions (`connect_timeout`, `read_timeout`, `max_retry_after`).
 """
 
 from __future__ import annotations
@@ -15,40 +21,23 @@ from typing import Any
 
 from activation.destinations.base import (
     KEY,
-    BatchRejected,
     BatchResult,
     Destination,
-    RateLimited,
     TransientError,
+    header,
+    http_error,
     secret_from_env,
 )
 
 MAX_INPUTS = 100
 
 
-def _header(headers: Any, name: str) -> str | None:
-    if not headers:
-        return None
-    for k, v in dict(headers).items():
-        if k.lower() == name.lower():
-            return v
-    return None
-
-
-def retry_after_seconds(headers: Any, default: float = 1.0) -> float:
-    value = _header(headers, "Retry-After")
-    if value is not None:
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    interval = _header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
-    if interval is not None:
-        try:
-            return float(interval) / 1000.0
-        except ValueError:
-            pass
-    return default
+def rate_window_seconds(headers: Any, default: float = 1.0) -> float:
+    """HubSpot's fallback wait when a 429 carries no Retry-After: the rate-limit window."""
+    try:
+        return float(header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")) / 1000.0
+    except (TypeError, ValueError):
+        return default
 
 
 def _stringify(value: Any) -> str:
@@ -72,9 +61,11 @@ class HubSpotContacts(Destination):
     def __init__(self, options, sync_name, run_id):
         super().__init__(options, sync_name, run_id)
         from hubspot import Client
+        from urllib3.util.retry import Retry
 
         token = secret_from_env(options, "token_env")
-        kwargs: dict[str, Any] = {"access_token": token}
+        # urllib3 must not retry on its own: the engine owns retries (and reconciliation)
+        kwargs: dict[str, Any] = {"access_token": token, "retry": Retry(0, read=False)}
         if options.get("host"):
             kwargs["host"] = str(options["host"]).rstrip("/")
         self.id_property = str(options.get("id_property", "email"))
@@ -91,18 +82,22 @@ class HubSpotContacts(Destination):
 
     def _send(self, call, body) -> Any:
         from hubspot.crm.contacts.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
 
         try:
-            return call(body)
+            return call(body, _request_timeout=self.delivery.timeout)
         except ApiException as exc:
-            status = exc.status or 0
-            if status == 429:
-                raise RateLimited(retry_after_seconds(exc.headers)) from None
-            if status >= 500 or status == 0:
-                raise TransientError(f"HubSpot HTTP {status}") from None
-            raise BatchRejected(f"HubSpot HTTP {status}: {_category(exc.body)}") from None
-        except OSError as exc:  # connection refused/reset, timeouts
-            raise TransientError(f"HubSpot connection error: {type(exc).__name__}") from None
+            raise http_error(
+                "HubSpot",
+                exc.status or 0,
+                exc.headers,
+                _category(exc.body),
+                rate_window_seconds(exc.headers),
+            ) from None
+        except (HTTPError, OSError) as exc:  # timeouts, refused or dropped connections
+            raise TransientError(
+                f"HubSpot connection error: {type(exc).__name__}", maybe_applied=True
+            ) from None
 
     def _result(self, records, response, key_of_result) -> BatchResult:
         keys = {r[KEY] for r in records}
@@ -160,6 +155,29 @@ class HubSpotContacts(Destination):
         )
         response = self._send(self._batch.update, body)
         return self._result(records, response, self._key_of)
+
+    def reconcile(self, op, records):
+        from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
+
+        if op == "remove" or not records:
+            return None
+        wanted = {r[KEY]: self._properties(r) for r in records}
+        names = sorted({n for props in wanted.values() for n in props})
+        body = BatchReadInputSimplePublicObjectId(
+            inputs=[SimplePublicObjectId(id=k) for k in wanted],
+            id_property=self.id_property,
+            properties=names,
+            properties_with_history=[],
+        )
+        response = self._send(self._batch.read, body)
+        held: dict[str, bool | None] = {}
+        for obj in response.results or []:
+            props = obj.properties or {}
+            key = props.get(self.id_property)
+            if key in wanted and all(props.get(n) == v for n, v in wanted[key].items()):
+                # created by the lost send if HubSpot created it just now; unknown otherwise
+                held[key] = None
+        return held
 
     def _key_of(self, obj) -> str | None:
         trace = getattr(obj, "object_write_trace_id", None)

@@ -3,10 +3,15 @@
 POST /api/profile-bulk-import-jobs takes up to 10,000 profiles and 5 MB per job; the job runs
 asynchronously, so a batch is confirmed only after the job is `complete`: profiles listed by
 GET /api/profile-bulk-import-jobs/{id}/import-errors fail, the others are confirmed.
-429 -> RateLimited(Retry-After), 5xx -> TransientError, other 4xx -> BatchRejected.
-The SDK's own retry loop is disabled (max_retries=0) so that the engine's injectable
-backoff applies. Options: `api_key_env`, `test_host` (local fake), `batch_size` (<= 10000),
-`poll_interval` seconds, `max_polls`. Record fields named like Klaviyo profile attributes
+401/403 -> AuthError, 429 -> RateLimited (Retry-After in either form), 5xx, timeouts and
+dropped connections -> TransientError, other 4xx -> BatchRejected. Every call carries the
+(connect, read) timeout of the DeliveryOptions. The SDK's own retry loop is disabled
+(max_retries=0) so that the engine's injectable backoff applies. Klaviyo documents no
+idempotency key for imports, so after a send whose outcome is unknown `reconcile` reads the
+profiles back (GET /api/profiles, filter any(email, [...]), 100 per page) and confirms those
+that already hold the values sent; only the others are imported again. Options: `api_key_env`, `test_host` (local fake), `batch_size`
+(<= 10000), `poll_interval` seconds, `max_polls`, `connect_timeout`, `read_timeout`,
+`max_retry_after`. Record fields named like Klaviyo profile attributes
 (email, phone_number, first_name, last_name, external_id, ...) are sent as attributes, the
 rest as custom `properties`.
 """
@@ -22,13 +27,14 @@ from activation.destinations.base import (
     BatchRejected,
     BatchResult,
     Destination,
-    RateLimited,
     TransientError,
+    http_error,
     secret_from_env,
 )
 
 MAX_PROFILES = 10_000
 MAX_BYTES = 5 * 1024 * 1024
+READ_PAGE = 100  # Get Profiles: page[size] at most 100
 ATTRIBUTES = {
     "email",
     "phone_number",
@@ -84,20 +90,36 @@ class KlaviyoProfiles(Destination):
 
     def _call(self, fn, *args, **kwargs):
         from openapi_client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
 
         try:
-            return fn(*args, **kwargs)
+            return fn(*args, _request_timeout=self.delivery.timeout, **kwargs)
         except ApiException as exc:
-            status = exc.status or 0
-            headers = dict(exc.headers or {})
-            if status == 429:
-                retry = next((v for k, v in headers.items() if k.lower() == "retry-after"), "1")
-                raise RateLimited(float(retry)) from None
-            if status >= 500 or status == 0:
-                raise TransientError(f"Klaviyo HTTP {status}") from None
-            raise BatchRejected(f"Klaviyo HTTP {status}") from None
-        except OSError as exc:
-            raise TransientError(f"Klaviyo connection error: {type(exc).__name__}") from None
+            raise http_error("Klaviyo", exc.status or 0, exc.headers) from None
+        except (HTTPError, OSError) as exc:  # timeouts, refused or dropped connections
+            raise TransientError(
+                f"Klaviyo connection error: {type(exc).__name__}", maybe_applied=True
+            ) from None
+
+    def reconcile(self, op, records):
+        if op == "remove" or not records or self.key_attribute != "email":
+            return None
+        wanted = {r[KEY]: self._profile(r)["attributes"] for r in records}
+        held: dict[str, bool | None] = {}
+        keys = list(wanted)
+        for i in range(0, len(keys), READ_PAGE):
+            chunk = keys[i : i + READ_PAGE]
+            page = self._call(
+                self._api.Profiles.get_profiles,
+                filter=f"any(email,{json.dumps(chunk)})",
+                page_size=READ_PAGE,
+            )
+            for prof in page.get("data") or []:
+                attrs = prof.get("attributes") or {}
+                key = attrs.get("email")
+                if key in wanted and _holds(attrs, wanted[key]):
+                    held[key] = None
+        return held
 
     def upsert(self, records):
         from openapi_client.models import ProfileImportJobCreateQuery
@@ -151,3 +173,15 @@ class KlaviyoProfiles(Destination):
                 break
         confirmed = {r[KEY]: None for r in records if r[KEY] not in failed}
         return BatchResult(confirmed=confirmed, failed=failed)
+
+
+def _holds(stored: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """Every attribute and custom property sent is stored with the same value."""
+    props = stored.get("properties") or {}
+    for name, value in sent.items():
+        if name == "properties":
+            if any(props.get(k) != v for k, v in value.items()):
+                return False
+        elif stored.get(name) != value:
+            return False
+    return True

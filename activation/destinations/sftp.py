@@ -6,7 +6,11 @@ fields. Upload goes to `.<name>.tmp` and is renamed to the final name, so reader
 a partial file. Mirror removals go to `<prefix>_<run>_remove_<n>.csv` with the key column only.
 Options: `host`, `port`, `username`, `remote_dir`, `key_path_env` (env var naming a private
 key file) or `password_env`, `known_hosts` (file; unknown host keys are rejected),
-`channel` (consent channel, default email), `rows_per_file`, `prefix`.
+`channel` (consent channel, default email), `rows_per_file`, `prefix`, and the
+DeliveryOptions: `connect_timeout` (TCP, banner and authentication), `read_timeout` (every
+SFTP operation). File names carry the
+journal's batch id (`<prefix>_<batch>_<upsert|remove>.csv`), so a batch sent again after a
+crash replaces its own file rather than adding a copy.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from activation.destinations.base import (
     TransientError,
     secret_from_env,
 )
-from activation.destinations.files import cell, csv_bytes
+from activation.destinations.files import batch_file_name, cell, csv_bytes
 
 
 class SftpCsv(Destination):
@@ -72,7 +76,9 @@ class SftpCsv(Destination):
             "hostname": str(self.options["host"]),
             "port": int(self.options.get("port", 22)),
             "username": str(self.options["username"]),
-            "timeout": float(self.options.get("timeout", 30)),
+            "timeout": self.delivery.connect_timeout,
+            "banner_timeout": self.delivery.connect_timeout,
+            "auth_timeout": self.delivery.connect_timeout,
             "allow_agent": False,
             "look_for_keys": False,
         }
@@ -94,12 +100,14 @@ class SftpCsv(Destination):
             raise TransientError(f"sftp connection error: {type(exc).__name__}") from None
         self._ssh = ssh
         self._sftp = ssh.open_sftp()
+        # a server that stops answering mid-upload raises instead of hanging the sync
+        self._sftp.get_channel().settimeout(self.delivery.read_timeout)
         return self._sftp
 
     def _upload(self, kind: str, header: list[str], rows: list[list[Any]]) -> None:
         sftp = self._connect()
         self._n += 1
-        name = f"{self.prefix}_{self.run_id}_{kind}_{self._n:04d}.csv"
+        name = batch_file_name(self.prefix, self.batch_id or f"{self.run_id}_{self._n:04d}", kind)
         final = f"{self.remote_dir}/{name}"
         tmp = f"{self.remote_dir}/.{name}.tmp"
         try:

@@ -7,7 +7,8 @@ insert_only: ON CONFLICT DO NOTHING; update_only: UPDATE ... RETURNING (missing 
 error rolls the batch back and the engine splits it.
 Options: `driver` (postgres|sqlite), `dsn_env` (env var with the libpq conninfo, postgres)
 or `path` (sqlite file), `table` (schema.table), `key_column`, `columns` (list of field
-names, creates the table if missing), `channel` (consent channel).
+names, creates the table if missing), `channel` (consent channel); `connect_timeout`
+(libpq) and `read_timeout` (PostgreSQL statement_timeout, SQLite lock wait).
 """
 
 from __future__ import annotations
@@ -71,13 +72,20 @@ class SqlTable(Destination):
             import psycopg
 
             try:
-                self._conn = psycopg.connect(secret_from_env(self.options, "dsn_env"))
+                self._conn = psycopg.connect(
+                    secret_from_env(self.options, "dsn_env"),
+                    connect_timeout=max(1, round(self.delivery.connect_timeout)),
+                    # a statement the server has not finished in time is cancelled
+                    options=f"-c statement_timeout={round(self.delivery.read_timeout * 1000)}",
+                )
             except psycopg.OperationalError:
                 raise TransientError("postgres: cannot connect") from None
         else:
             import sqlite3
 
-            self._conn = sqlite3.connect(str(self.options["path"]))
+            self._conn = sqlite3.connect(
+                str(self.options["path"]), timeout=self.delivery.read_timeout
+            )
         cols = ", ".join(f"{c} TEXT" for c in self.columns)
         cols = (", " + cols) if cols else ""
         with self._tx() as cur:

@@ -3,10 +3,14 @@
 Body: {"sync": name, "run_id": id, "operation": "upsert"|"insert"|"update"|"delete",
 "records": [...]} (deletes carry only `key`). Header `X-CDP-Signature: sha256=<hex>` is
 HMAC-SHA256 over the exact body bytes with the secret from the env var `secret_env`.
+Header `Idempotency-Key` names the batch in the engine's journal: a retry, or the resend of
+a batch interrupted by a crash, carries the same key (and the same or fewer records), so a
+receiver that remembers the keys it applied never applies a batch twice.
 2xx confirms the batch; a JSON answer may list per-record `errors: [{"key", "error"}]`
-and `not_found: [key]`. 429 -> RateLimited(Retry-After), 5xx -> TransientError, other 4xx
--> BatchRejected. Options: `url`, `secret_env`, `channel` (consent channel), `batch_size`,
-`timeout`.
+and `not_found: [key]`. 401/403 -> AuthError, 429 -> RateLimited (Retry-After in either
+form), 5xx, timeouts and dropped connections -> TransientError, other 4xx -> BatchRejected.
+Options: `url`, `secret_env`, `channel` (consent channel), `batch_size`, `connect_timeout`,
+`read_timeout`, `max_retry_after`.
 """
 
 from __future__ import annotations
@@ -18,15 +22,15 @@ from typing import Any
 
 from activation.destinations.base import (
     KEY,
-    BatchRejected,
     BatchResult,
     Destination,
-    RateLimited,
     TransientError,
+    http_error,
     secret_from_env,
 )
 
 SIGNATURE_HEADER = "X-CDP-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -52,7 +56,6 @@ class Webhook(Destination):
         self._secret = secret_from_env(options, "secret_env")
         self._session = requests.Session()
         self.url = str(options["url"])
-        self.timeout = float(options.get("timeout", 30))
 
     def describe(self) -> str:
         return f"webhook {self.url.split('?')[0]}"
@@ -69,17 +72,23 @@ class Webhook(Destination):
             ],
         }
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self._secret, body)}
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self._secret, body),
+            IDEMPOTENCY_HEADER: self.batch_id,
+        }
         try:
-            resp = self._session.post(self.url, data=body, headers=headers, timeout=self.timeout)
-        except requests.RequestException as exc:
+            resp = self._session.post(
+                self.url, data=body, headers=headers, timeout=self.delivery.timeout
+            )
+        except requests.ConnectTimeout as exc:  # nothing reached the receiver
             raise TransientError(f"webhook connection error: {type(exc).__name__}") from None
-        if resp.status_code == 429:
-            raise RateLimited(float(resp.headers.get("Retry-After", "1")))
-        if resp.status_code >= 500:
-            raise TransientError(f"webhook HTTP {resp.status_code}")
+        except requests.RequestException as exc:
+            raise TransientError(
+                f"webhook connection error: {type(exc).__name__}", maybe_applied=True
+            ) from None
         if resp.status_code >= 400:
-            raise BatchRejected(f"webhook HTTP {resp.status_code}")
+            raise http_error("webhook", resp.status_code, resp.headers)
         answer: dict[str, Any] = {}
         if resp.content:
             try:

@@ -6,6 +6,8 @@
   with 400 (HubSpot validates property values per request); emails listed in
   `reject_in_207` come back as per-input errors in a 207 multi-status response;
 - update of an unknown contact: 207 with an OBJECT_NOT_FOUND error for that input;
+- POST /crm/v3/objects/contacts/batch/read with idProperty: the requested properties of
+  the contacts found (values as strings), a 207 with OBJECT_NOT_FOUND for the others;
 - every response carries X-HubSpot-RateLimit-* headers; `inject(429, Retry_After="2")`
   and `inject(503)` script faults; `fail_after = n` answers 503 after n accepted batches.
 """
@@ -32,6 +34,9 @@ class FakeHubSpot(FakeServer):
         self.reject_in_207: set[str] = set()
         self.upserted: list[str] = []  # every email accepted, in order (duplicates visible)
 
+    def is_write(self, method: str, path: str) -> bool:
+        return method == "POST" and not path.endswith("/batch/read")
+
     def _rate_headers(self) -> dict[str, str]:
         return {
             "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
@@ -57,6 +62,8 @@ class FakeHubSpot(FakeServer):
                 401, "INVALID_AUTHENTICATION", "Authentication credentials not found"
             )
         route = path.split("?")[0]
+        if method == "POST" and route == "/crm/v3/objects/contacts/batch/read":
+            return self._read(raw)
         if method != "POST" or route not in (
             "/crm/v3/objects/contacts/batch/upsert",
             "/crm/v3/objects/contacts/batch/update",
@@ -101,6 +108,10 @@ class FakeHubSpot(FakeServer):
             if not update:
                 obj["new"] = new
             results.append(obj)
+        return self._batch_answer(results, errors, now)
+
+    def _batch_answer(self, results: list[Any], errors: list[Any], now: str):
+        """200 with the results, or 207 multi-status when some inputs failed."""
         body: dict[str, Any] = {
             "status": "COMPLETE",
             "results": results,
@@ -108,10 +119,38 @@ class FakeHubSpot(FakeServer):
             "completedAt": now,
         }
         if errors:
-            body["errors"] = errors
-            body["numErrors"] = len(errors)
+            body.update(errors=errors, numErrors=len(errors))
             return 207, self._rate_headers(), body
         return 200, self._rate_headers(), body
+
+    def _read(self, raw: bytes):
+        try:
+            req = json.loads(raw)
+            inputs, names = req["inputs"], req.get("properties") or []
+        except (ValueError, KeyError, TypeError):
+            return self._error(400, "VALIDATION_ERROR", "Invalid input JSON")
+        if len(inputs) > LIMIT:
+            return self._error(400, "VALIDATION_ERROR", f"Batch size exceeds {LIMIT} inputs")
+        if req.get("idProperty") != "email":
+            return self._error(400, "VALIDATION_ERROR", "idProperty must be email")
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        results, errors = [], []
+        for item in inputs:
+            email = str(item.get("id", "")).lower()
+            if email not in self.contacts:
+                errors.append(self._input_error("OBJECT_NOT_FOUND", "Not found", item.get("id")))
+                continue
+            props = self.contacts[email]
+            results.append(
+                {
+                    "id": self.ids[email],
+                    "properties": {n: props.get(n) for n in names},
+                    "createdAt": now,
+                    "updatedAt": now,
+                    "archived": False,
+                }
+            )
+        return self._batch_answer(results, errors, now)
 
     @staticmethod
     def _input_error(category: str, message: str, key: str) -> dict[str, Any]:

@@ -5,8 +5,12 @@
 - GET /api/profile-bulk-import-jobs/{id}: `processing` for `polls_before_complete` polls,
   then `complete`;
 - GET /api/profile-bulk-import-jobs/{id}/import-errors: one import-error per profile whose
-  email is invalid or listed in `reject`;
-- `inject(429, Retry_After="1")`, `inject(503)`, `fail_after` as in FakeServer.
+  email is invalid or listed in `reject`, 20 per page by default (page[size] <= 100), the
+  next page in `links.next` (page[cursor]);
+- GET /api/profiles?filter=any(email,[...])&page[size]=n (n <= 100, default 20): the
+  profiles with those e-mails, `links.next` while more remain;
+- `inject(429, Retry_After="1")`, `inject(503)`, `fail_after` and the scripted faults of
+  FakeServer (write requests are the import POSTs).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 from activation.testing.http import FakeServer
 
@@ -51,6 +56,8 @@ class FakeKlaviyo(FakeServer):
             return self._errors(400, "invalid", "revision header required")
         route = path.split("?")[0].rstrip("/")
         parts = route.split("/")
+        if method == "GET" and route == "/api/profiles":
+            return self._profiles(parse_qs(path.partition("?")[2]))
         if method == "POST" and route == "/api/profile-bulk-import-jobs":
             if len(raw) > MAX_BYTES:
                 return self._errors(413, "payload_too_large", "Payload exceeds 5MB")
@@ -95,12 +102,40 @@ class FakeKlaviyo(FakeServer):
             if job_id not in self.jobs:
                 return self._errors(404, "not_found", "job not found")
             if len(parts) == 5 and parts[4] == "import-errors":
-                return 200, {}, {"data": self.jobs[job_id]["errors"], "links": {"self": path}}
+                query = parse_qs(path.partition("?")[2])
+                return self._page(self.jobs[job_id]["errors"], query, route)
             job = self.jobs[job_id]
             job["polls"] += 1
             done = job["polls"] > self.polls_before_complete
             return 200, {}, self._job(job_id, "complete" if done else "processing")
         return self._errors(404, "not_found", "unknown route")
+
+    def _profiles(self, query: dict[str, list[str]]):
+        match = re.fullmatch(r"any\(email,(\[.*\])\)", (query.get("filter") or [""])[0])
+        if not match:
+            return self._errors(400, "invalid", "unsupported filter")
+        try:
+            emails = [str(e).lower() for e in json.loads(match.group(1))]
+        except ValueError:
+            return self._errors(400, "invalid", "invalid filter")
+        found = [
+            {"type": "profile", "id": f"p-{e}", "attributes": {"email": e, **self.profiles[e]}}
+            for e in emails
+            if e in self.profiles
+        ]
+        return self._page(found, query, "/api/profiles")
+
+    def _page(self, items: list[Any], query: dict[str, list[str]], route: str = ""):
+        """One page of `items` (page[size] default 20, at most 100) with `links.next`."""
+        size = int((query.get("page[size]") or ["20"])[0])
+        if not 1 <= size <= 100:
+            return self._errors(400, "invalid", "page[size] must be between 1 and 100")
+        start = int((query.get("page[cursor]") or ["0"])[0])
+        links: dict[str, Any] = {"self": route}
+        if start + size < len(items):
+            nxt = {**{k: v[0] for k, v in query.items()}, "page[cursor]": str(start + size)}
+            links["next"] = f"{self.url}{route}?{urlencode(nxt)}"
+        return 200, {}, {"data": items[start : start + size], "links": links}
 
     def _job(self, job_id: str, status: str) -> dict[str, Any]:
         job = self.jobs[job_id]

@@ -82,3 +82,27 @@ class Sleeps(list):
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+
+
+def people(con: duckdb.DuckDBPyConnection, n: int, consent: bool = True, **over: Any):
+    """Persons 1..n in customer_360, with e-mail marketing consent unless told otherwise."""
+    rows = [person(i, **over) for i in range(1, n + 1)]
+    insert_persons(con, rows)
+    if consent:
+        grant(con, [r["person_id"] for r in rows])
+    return rows
+
+
+def state(con: duckdb.DuckDBPyConnection, name: str = "test_sync") -> dict[str, str]:
+    return dict(
+        con.execute(
+            "SELECT key, hash FROM activation.sync_state WHERE sync_name = ?", [name]
+        ).fetchall()
+    )
+
+
+def hs_sync(fake: Any, options: dict[str, Any] | None = None, **kw: Any) -> Sync:
+    """A sync to the fake HubSpot whose token is in TEST_HS_TOKEN (the `hubspot` fixture)."""
+    return make_sync(
+        "hubspot", {"token_env": "TEST_HS_TOKEN", "host": fake.url, **(options or {})}, **kw
+    )

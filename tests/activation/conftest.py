@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from activation.contract import create_contract_tables
+from activation.testing.fake_hubspot import FakeHubSpot
 
 
 @pytest.fixture
@@ -14,3 +15,10 @@ def con(tmp_path: Path):
     create_contract_tables(c, churn=True)
     yield c
     c.close()
+
+
+@pytest.fixture
+def hubspot(monkeypatch):
+    monkeypatch.setenv("TEST_HS_TOKEN", "tok-123")
+    with FakeHubSpot(token="tok-123") as fake:
+        yield fake

@@ -10,34 +10,7 @@ from activation.engine import run_sync
 from activation.testing.fake_hubspot import FakeHubSpot
 from activation.testing.fake_klaviyo import FakeKlaviyo
 from activation.testing.webhook_receiver import WebhookReceiver
-from tests.activation.act_helpers import Sleeps, grant, insert_persons, make_sync, person
-
-
-@pytest.fixture
-def hubspot(monkeypatch):
-    monkeypatch.setenv("TEST_HS_TOKEN", "tok-123")
-    with FakeHubSpot(token="tok-123") as fake:
-        yield fake
-
-
-def hs_sync(fake, **kw):
-    return make_sync("hubspot", {"token_env": "TEST_HS_TOKEN", "host": fake.url}, **kw)
-
-
-def people(con, n, consent=True, **over):
-    rows = [person(i, **over) for i in range(1, n + 1)]
-    insert_persons(con, rows)
-    if consent:
-        grant(con, [r["person_id"] for r in rows])
-    return rows
-
-
-def state(con, name="test_sync"):
-    return dict(
-        con.execute(
-            "SELECT key, hash FROM activation.sync_state WHERE sync_name = ?", [name]
-        ).fetchall()
-    )
+from tests.activation.act_helpers import Sleeps, grant, hs_sync, make_sync, people, state
 
 
 def test_second_run_sends_nothing_and_a_change_sends_one(con, hubspot):
@@ -308,7 +281,9 @@ def test_webhook_with_wrong_secret_is_refused_by_receiver(con, monkeypatch):
             "webhook", {"url": rx.url, "secret_env": "TEST_WH_SECRET", "channel": "email"}
         )
         r = run_sync(con, sync, sleep=Sleeps())
-        assert (r.added, r.failed) == (0, 2) and rx.bad_signatures >= 1
+        # a 401 stops the sync: one request, no split, no per-record failure rows
+        assert (r.added, r.failed, r.status) == (0, 0, "failed")
+        assert r.error.startswith("auth error") and rx.bad_signatures == 1
         assert state(con) == {}
 
 

@@ -69,7 +69,7 @@ def _check_drop(con, svc, monkeypatch):
     con.execute("DELETE FROM marts.customer_360 WHERE person_id = 'P0000002'")
     r = run_sync(con, sync, sleep=Sleeps())
     assert (r.added, r.removed) == (0, 1)
-    removal = [f for f in svc.root.iterdir() if "_remove_" in f.name]
+    removal = [f for f in svc.root.iterdir() if f.name.endswith("_remove.csv")]
     assert removal[0].read_text().splitlines() == ["email", "user2@example.com"]
 
 
