@@ -42,37 +42,36 @@ def _neighbours(rows: tuple[str, ...]) -> dict[str, str]:
 
 KEYBOARD = {name: _neighbours(rows) for name, rows in LAYOUTS.items()}
 
-# Spelling by ear: (written, heard-as) pairs, applied in either direction where they fit.
-PHONETIC = (
+# Spelling by ear (French and Spanish): (written, heard-as) pairs. SOUND_ALIKE applies in
+# either direction, HEARD_AS only one way; a silent initial h is dropped separately.
+SOUND_ALIKE = (
     ("ph", "f"),
     ("y", "i"),
     ("ss", "s"),
-    ("ss", "c"),
-    ("c", "ss"),
-    ("ç", "ss"),
     ("qu", "k"),
     ("c", "k"),
+    ("b", "v"),
+    ("th", "t"),
+    ("ai", "é"),
+    ("é", "è"),
+    ("en", "an"),
+    ("tion", "sion"),
+    ("z", "s"),
+    ("in", "ain"),
+    ("on", "om"),
+)
+HEARD_AS = (
+    ("ç", "ss"),
+    ("ss", "c"),
     ("eau", "o"),
     ("au", "o"),
     ("ll", "y"),
-    ("b", "v"),
-    ("v", "b"),
-    ("th", "t"),
-    ("h", ""),
-    ("ai", "é"),
-    ("é", "è"),
-    ("è", "é"),
     ("ë", "e"),
     ("ï", "i"),
-    ("en", "an"),
-    ("an", "en"),
-    ("tion", "sion"),
+    ("é", "e"),
     ("gu", "g"),
-    ("z", "s"),
     ("x", "ks"),
-    ("in", "ain"),
     ("ard", "ar"),
-    ("on", "om"),
 )
 # What a scanner or a form reader sees instead of the printed characters.
 OCR = (
@@ -121,16 +120,28 @@ def keyboard(value: str, rng: np.random.Generator, first: int = 1, shortest: int
     return value[: i + 1] + key + value[i + 1 :]
 
 
-def _rewrite(value: str, rules: tuple[tuple[str, str], ...], rng: np.random.Generator) -> str:
-    """Apply one applicable (a -> b) rule at one of its places; the first letter is kept."""
-    options = []
-    for a, b in rules:
-        for m in re.finditer(re.escape(a), value[1:]):
-            options.append((m.start() + 1, a, b))
+def _rewrite(value: str, pairs: list[tuple[str, str]], rng: np.random.Generator) -> str:
+    """Apply one applicable (a -> b) rule at one of its places.
+
+    Matching ignores case; the first letter changes only for another letter (Ph -> F, not
+    S -> Ss) and stays upper case.
+    """
+    lower = value.lower()
+    options = [
+        (m.start(), a, b)
+        for a, b in pairs
+        for m in re.finditer(re.escape(a.lower()), lower)
+        if m.start() > 0 or b[:1] != a[:1]
+    ]
     if not options:
         return value
     at, a, b = options[int(rng.integers(len(options)))]
+    if at == 0 and value[:1].isupper():
+        b = b[:1].upper() + b[1:]
     return value[:at] + b + value[at + len(a) :]
+
+
+_PHONETIC = [*SOUND_ALIKE, *((b, a) for a, b in SOUND_ALIKE), *HEARD_AS]
 
 
 def phonetic(value: str, rng: np.random.Generator) -> str:
@@ -139,7 +150,7 @@ def phonetic(value: str, rng: np.random.Generator) -> str:
         return value
     if value[0] in "Hh" and len(value) > 3 and rng.random() < 0.3:
         return value[1].upper() + value[2:]  # silent h
-    return _rewrite(value, PHONETIC, rng)
+    return _rewrite(value, _PHONETIC, rng)
 
 
 def ocr(value: str, rng: np.random.Generator) -> str:
@@ -150,7 +161,7 @@ def ocr(value: str, rng: np.random.Generator) -> str:
         return "0" + value[1:]
     if value[:2] == "Cl" and rng.random() < 0.3:
         return "D" + value[2:]
-    return _rewrite(value, OCR, rng)
+    return _rewrite(value, list(OCR), rng)
 
 
 def edit(value: str, rng: np.random.Generator, kind: str) -> str:
