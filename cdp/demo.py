@@ -179,7 +179,9 @@ def run_demo(args: argparse.Namespace) -> int:
             f"\nResolving a second retailer with the 'unseen' noise profile "
             f"({args.unseen_customers:,} customers, seed {args.seed})..."
         )
-        unseen, seconds = unseen_noise_run(settings, args.unseen_customers, args.seed)
+        unseen, seconds = resolve_generated(
+            settings.data_dir / UNSEEN_FOLDER, args.unseen_customers, args.seed, "unseen"
+        )
         unseen_ok = unseen.success
         print_section(
             "Match quality (unseen noise)",
@@ -203,20 +205,22 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0 if report.success and synced and unseen_ok else 1
 
 
-def unseen_noise_run(settings: Settings, customers: int, seed: int) -> tuple[RunReport, float]:
-    """Generate a retailer with the `unseen` noise profile and resolve its identities.
+def resolve_generated(
+    folder: Path, customers: int, seed: int, noise: str
+) -> tuple[RunReport, float]:
+    """Generate a retailer with a noise profile in `folder` and resolve its identities.
 
-    It lives in its own folder (landing, ground truth, warehouse) under the data dir; the run
-    builds only what the identity graph needs (ingestion, staging, the identity inputs, the
-    graph) and runs the graph's own checks, match quality among them (the data-quality suites
-    and dbt tests already ran on the main retailer), in the same Dagster instance.
+    The folder holds its own landing files, ground truth and warehouse; the run builds only
+    what the identity graph needs (ingestion, staging, the identity inputs, the graph) and
+    runs the graph's own checks, match quality among them (the data-quality suites and dbt
+    tests are left to the main run), in the current Dagster instance.
     """
     started = time.time()
-    with data_dir_env(settings.data_dir / UNSEEN_FOLDER) as unseen:
-        if unseen.data_dir.exists():
-            shutil.rmtree(unseen.data_dir)
-        unseen.data_dir.mkdir(parents=True)
-        generate_data(unseen, customers, seed, noise="unseen")
+    with data_dir_env(folder) as settings:
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        generate_data(settings, customers, seed, noise=noise)
         report = run_all_assets(
             exclude=outside_of("identity/identity_graph", upstream=True),
             checks=lambda key: key.asset_key.path == ["identity", "identity_graph"],
