@@ -29,6 +29,11 @@ def _codes(kinds: dict[str, float], names: tuple[str, ...], field: str) -> dict[
     return {names.index(kind): value for kind, value in kinds.items()}
 
 
+def _scaled(base: dict[int, float], scale: dict[str, float], names: tuple[str, ...]) -> dict:
+    factor = _codes(scale, names, "scale")
+    return {code: rate * factor.get(code, 1.0) for code, rate in base.items()}
+
+
 class NoiseProfile(BaseModel):
     """One profile: scales of the sources' rates per kind, and kinds of its own."""
 
@@ -76,10 +81,9 @@ class NoiseProfile(BaseModel):
 
     def names(self, base: dict[int, float]) -> dict[int, float]:
         """A source's name-noise rates under this profile (a source with none keeps none)."""
-        if not base:
-            return {}
-        scale = _codes(self.name_scale, Z.NAME_VARIANTS, "name_scale")
-        out = {code: rate * scale.get(code, 1.0) for code, rate in base.items()}
+        out = _scaled(base, self.name_scale, Z.NAME_VARIANTS)
+        if not out:
+            return out
         typos = sum(out.pop(code, 0.0) for code in TYPO_CODES) * self.typo_scale
         if self.typo_kinds is None:
             out.update({c: base[c] * self.typo_scale for c in TYPO_CODES if c in base})
@@ -87,16 +91,11 @@ class NoiseProfile(BaseModel):
             split = _codes(self.typo_kinds, Z.NAME_VARIANTS, "typo_kinds")
             total = sum(split.values())
             out.update({code: typos * w / total for code, w in split.items()})
-        out.update(_codes(self.name_extra, Z.NAME_VARIANTS, "name_extra"))
-        return out
+        return {**out, **_codes(self.name_extra, Z.NAME_VARIANTS, "name_extra")}
 
     def emails(self, base: dict[int, float]) -> dict[int, float]:
-        if not base:
-            return {}
-        scale = _codes(self.email_scale, Z.EMAIL_VARIANTS, "email_scale")
-        out = {code: rate * scale.get(code, 1.0) for code, rate in base.items()}
-        out.update(_codes(self.email_extra, Z.EMAIL_VARIANTS, "email_extra"))
-        return out
+        out = _scaled(base, self.email_scale, Z.EMAIL_VARIANTS)
+        return {**out, **_codes(self.email_extra, Z.EMAIL_VARIANTS, "email_extra")} if out else out
 
     def phones(self, base: tuple[float, ...]) -> tuple[float, ...]:
         """Weights per phone format, padded to every format the generator knows."""
