@@ -13,7 +13,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,10 @@ from cdp.settings import Settings, get_settings
 
 DEMO_CUSTOMERS = 20_000
 DEMO_SEED = 42
+UNSEEN_CUSTOMERS = 2_000
+UNSEEN_FOLDER = "unseen_noise"
 KEPT_ON_RESET = {"dagster_home"}
+PATH_VARIABLES = ("CDP_LANDING_DIR", "CDP_GROUND_TRUTH_DIR", "CDP_WAREHOUSE", "CDP_MODELS_DIR")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +48,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep the current warehouse and landing files instead of starting afresh",
     )
+    demo.add_argument(
+        "--unseen-customers",
+        type=int,
+        default=UNSEEN_CUSTOMERS,
+        help="size of the second retailer, generated with the 'unseen' noise profile, on which "
+        f"the match quality is also reported (in <data dir>/{UNSEEN_FOLDER}; 0 skips it)",
+    )
     demo.set_defaults(func=run_demo)
 
     bench = subparsers.add_parser(
@@ -55,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--workdir", type=Path, default=None, help="where to write (default data/bench/<N>)"
     )
     bench.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    bench.add_argument(
+        "--noise", default="standard", help="generator noise profile (standard or unseen)"
+    )
     bench.add_argument(
         "--after",
         metavar="ASSET",
@@ -79,12 +93,38 @@ def reset_data_dir(settings: Settings) -> None:
             child.unlink()
 
 
-def generate_data(settings: Settings, customers: int, seed: int) -> tuple[dict, float, int]:
+@contextmanager
+def data_dir_env(data_dir: Path, dagster_home: Path | None = None) -> Iterator[Settings]:
+    """Point every platform path at `data_dir` for the block, then put the environment back.
+
+    The Dagster instance stays the current one unless `dagster_home` is given, so runs made
+    in the block show in the same UI.
+    """
+    names = ("CDP_DATA_DIR", "DAGSTER_HOME", *PATH_VARIABLES)
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ["CDP_DATA_DIR"] = str(data_dir)
+    for name in PATH_VARIABLES:
+        os.environ.pop(name, None)
+    if dagster_home is not None:
+        os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        yield get_settings()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def generate_data(
+    settings: Settings, customers: int, seed: int, noise: str = "standard"
+) -> tuple[dict, float, int]:
     from ingestion.generator import generate
 
     started = time.time()
     with MemorySampler() as sampler:
-        report = generate(customers=customers, seed=seed, out=settings.data_dir)
+        report = generate(customers=customers, seed=seed, out=settings.data_dir, noise=noise)
     return report, time.time() - started, sampler.peak
 
 
@@ -133,6 +173,21 @@ def run_demo(args: argparse.Namespace) -> int:
     print_section("Tables (rows)", summarise(settings.warehouse))
     print_section("Quality", format_checks(report))
     print_section("Match quality", format_match_quality(report))
+    unseen_ok = True
+    if args.unseen_customers:
+        print(
+            f"\nResolving a second retailer with the 'unseen' noise profile "
+            f"({args.unseen_customers:,} customers, seed {args.seed})..."
+        )
+        unseen, seconds = resolve_generated(
+            settings.data_dir / UNSEEN_FOLDER, args.unseen_customers, args.seed, "unseen"
+        )
+        unseen_ok = unseen.success
+        print_section(
+            "Match quality (unseen noise)",
+            f"{format_match_quality(unseen)}\n({seconds:.0f} s: generate, load, stage, resolve; "
+            f"data in {settings.data_dir / UNSEEN_FOLDER})",
+        )
     print_section("Churn model", format_churn(report))
     synced = report.success
     if report.success:
@@ -147,7 +202,30 @@ def run_demo(args: argparse.Namespace) -> int:
         print_section("Syncs", "not run: the asset run failed (see the steps above)")
     print(f"\nWarehouse: {settings.warehouse}\nRun id: {report.run_id} (browse it with `make ui`)")
     print(f"Step output (dbt): {report.log_path}")
-    return 0 if report.success and synced else 1
+    return 0 if report.success and synced and unseen_ok else 1
+
+
+def resolve_generated(
+    folder: Path, customers: int, seed: int, noise: str
+) -> tuple[RunReport, float]:
+    """Generate a retailer with a noise profile in `folder` and resolve its identities.
+
+    The folder holds its own landing files, ground truth and warehouse; the run builds only
+    what the identity graph needs (ingestion, staging, the identity inputs, the graph) and
+    runs the graph's own checks, match quality among them (the data-quality suites and dbt
+    tests are left to the main run), in the current Dagster instance.
+    """
+    started = time.time()
+    with data_dir_env(folder) as settings:
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        generate_data(settings, customers, seed, noise=noise)
+        report = run_all_assets(
+            exclude=outside_of("identity/identity_graph", upstream=True),
+            checks=lambda key: key.asset_key.path == ["identity", "identity_graph"],
+        )
+    return report, time.time() - started
 
 
 def _check(report: RunReport, name: str) -> dict | None:
@@ -282,8 +360,9 @@ def format_stages(report: RunReport, floor: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def downstream_only(asset: str) -> Callable[[Any], bool]:
-    """Exclusion test keeping the assets downstream of `asset` (itself and syncs excluded)."""
+def outside_of(asset: str, upstream: bool = False) -> Callable[[Any], bool]:
+    """Exclusion test keeping the assets downstream of `asset` (itself and syncs excluded), or
+    with `upstream`, `asset` and everything it is built from."""
     import dagster as dg
 
     from orchestration.definitions import defs
@@ -292,9 +371,8 @@ def downstream_only(asset: str) -> Callable[[Any], bool]:
     graph = defs.resolve_asset_graph()
     if not graph.has(key):
         raise SystemExit(f"cdp bench: no asset {asset!r} (use the slash form, e.g. marts/rfm)")
-    keys = (dg.AssetSelection.assets(key).downstream() - dg.AssetSelection.assets(key)).resolve(
-        graph
-    )
+    selected = dg.AssetSelection.assets(key)
+    keys = (selected.upstream() if upstream else selected.downstream() - selected).resolve(graph)
     return lambda k: is_sync_asset(k) or k not in keys
 
 
@@ -307,18 +385,20 @@ def run_bench(args: argparse.Namespace) -> int:
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
-    os.environ["CDP_DATA_DIR"] = str(workdir)
-    for var in ("CDP_LANDING_DIR", "CDP_GROUND_TRUTH_DIR", "CDP_WAREHOUSE", "CDP_MODELS_DIR"):
-        os.environ.pop(var, None)
-    os.environ["DAGSTER_HOME"] = str(workdir / "dagster_home")
-    settings = get_settings()
+    with data_dir_env(workdir, dagster_home=workdir / "dagster_home") as settings:
+        return _bench_in(args, workdir, settings)
+
+
+def _bench_in(args: argparse.Namespace, workdir: Path, settings: Settings) -> int:
     if args.after:
         print(f"Benchmark: assets after {args.after} in {workdir} (data kept)")
-        report = run_all_assets(exclude=downstream_only(args.after))
+        report = run_all_assets(exclude=outside_of(args.after))
         return report_bench(args, report, floor={}, generation=None)
 
-    print(f"Benchmark: {args.customers:,} customers in {workdir}")
-    gen_report, gen_seconds, gen_peak = generate_data(settings, args.customers, args.seed)
+    print(f"Benchmark: {args.customers:,} customers ({args.noise} noise) in {workdir}")
+    gen_report, gen_seconds, gen_peak = generate_data(
+        settings, args.customers, args.seed, noise=args.noise
+    )
     gen_rows = sum_rows(gen_report)
     print(
         f"generate: {gen_rows:,} rows in {gen_seconds:.1f} s "
@@ -345,6 +425,7 @@ def report_bench(
             json.dumps(
                 {
                     "customers": args.customers,
+                    "noise": args.noise,
                     "after": args.after,
                     "generate": generation,
                     "duckdb_floor_seconds": floor,

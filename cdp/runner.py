@@ -126,12 +126,16 @@ def is_sync_asset(key: Any) -> bool:
 
 
 def run_all_assets(
-    exclude: Callable[[Any], bool] = is_sync_asset, log_level: str = "WARNING"
+    exclude: Callable[[Any], bool] = is_sync_asset,
+    log_level: str = "WARNING",
+    checks: Callable[[Any], bool] | None = None,
 ) -> RunReport:
     """Materialise every asset of the code location (minus the excluded keys) in one run.
 
-    The console shows Dagster events from `log_level` up; what the steps print (dbt's own
-    output) goes to `<data_dir>/logs/last_run.log`; the full event log is in the run history.
+    With `checks`, only the asset checks it keeps run (dbt tests are checks too); otherwise
+    every check of the selected assets. The console shows Dagster events from `log_level`
+    up; what the steps print (dbt's own output) goes to `<data_dir>/logs/last_run.log`; the
+    full event log is in the run history.
     """
     import dagster as dg
 
@@ -141,6 +145,12 @@ def run_all_assets(
     ensure_dagster_home(get_settings())
     job = defs.resolve_implicit_global_asset_job_def()
     selection = [spec.key for spec in defs.resolve_all_asset_specs() if not exclude(spec.key)]
+    if checks is not None:
+        check_keys = defs.resolve_asset_graph().asset_check_keys
+        job = job.get_subset(
+            asset_selection=set(selection),
+            asset_check_selection={k for k in check_keys if k.asset_key in selection and checks(k)},
+        )
     instance = dg.DagsterInstance.get()
     log_path = get_settings().data_dir / "logs" / "last_run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,7 +159,7 @@ def run_all_assets(
         result = job.execute_in_process(
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             instance=instance,
-            asset_selection=selection,
+            asset_selection=None if checks is not None else selection,
             raise_on_error=False,
         )
     report = RunReport(

@@ -135,10 +135,11 @@ def config_path(settings: Settings | None = None) -> Path:
     return settings.config_dir / "sources.yaml"
 
 
-def _format_error(path: Path, exc: ValidationError) -> str:
+def format_validation_error(path: Path, exc: ValidationError, prefix: str = "") -> str:
+    """One line per problem: `<file>: <field path>: <message>`."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        loc = ".".join(str(part) for part in (prefix, *err["loc"]) if part != "") or "(top level)"
         lines.append(f"{path}: {loc}: {err['msg']}")
     return "\n".join(lines)
 
@@ -157,7 +158,7 @@ def load_sources_config(path: Path | None = None) -> SourcesConfig:
     try:
         return SourcesConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format_error(path, exc)) from exc
+        raise ConfigError(format_validation_error(path, exc)) from exc
 
 
 def normalise_header(text: object) -> str:

@@ -28,6 +28,12 @@ def register(subparsers) -> None:
         default=date(2026, 10, 31),
         help="last day of the three-year history, YYYY-MM-DD",
     )
+    parser.add_argument(
+        "--noise",
+        default="standard",
+        help="noise profile of ingestion/generator/noise_profiles.yaml: 'standard' (the demo's) "
+        "or 'unseen' (other error rates and kinds, that the matcher was not written against)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -36,7 +42,14 @@ def run(args: argparse.Namespace) -> int:
     from ingestion.generator import generate
 
     out = args.out if args.out is not None else get_settings().data_dir
-    report = generate(args.customers, args.seed, out, args.end_date)
+    from ingestion.generator.profiles import profile_names
+
+    if args.noise not in profile_names():
+        print(
+            f"cdp generate: unknown noise profile {args.noise!r}; known: {', '.join(profile_names())}"
+        )
+        return 2
+    report = generate(args.customers, args.seed, out, args.end_date, noise=args.noise)
     rows = report["rows"]
     by_source: dict[str, list[int]] = {}
     for name, count in rows.items():
@@ -50,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         entry = by_source.setdefault(key, [0, 0])
         entry[0] += 1
         entry[1] += count
-    print(f"generated {args.customers:,} persons (seed {args.seed}) into {out}")
+    print(f"generated {args.customers:,} persons (seed {args.seed}, noise {args.noise}) into {out}")
     for key in sorted(by_source):
         files, count = by_source[key]
         print(f"  {key:<14} {files:>4} files/tables {count:>12,} rows")

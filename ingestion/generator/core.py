@@ -20,6 +20,7 @@ from ingestion.generator import writers as W
 from ingestion.generator.behaviour import DAY, activity_at, order_events, order_lines
 from ingestion.generator.catalog import build_catalog, build_stores
 from ingestion.generator.persons import build_persons
+from ingestion.generator.profiles import DEFAULT_PROFILE, NoiseProfile, get_profile
 from ingestion.generator.records import NoiseLog, log_view, person_view
 
 PLACEHOLDER_EMAILS = ("test@test.com", "noemail@noemail.com")
@@ -34,6 +35,7 @@ class Ctx:
     start_s: int
     end_s: int
     con: duckdb.DuckDBPyConnection
+    profile: NoiseProfile
     files: dict = field(default_factory=dict)
     identity: list = field(default_factory=list)
     seen: list = field(default_factory=list)  # records with their written identity values
@@ -210,12 +212,13 @@ def write_shop_customers(ctx: Ctx, acc: pd.DataFrame, cards: pd.DataFrame) -> No
         Z.E_DOMAIN_TYPO: 0.006,
         Z.E_SPACES: 0.01,
     }
-    view = person_view(P, pidx, created, rng, email_noise=email_noise)
+    view = person_view(P, pidx, created, rng, email_noise=email_noise, profile=ctx.profile)
     dup = (real["kind"] == "duplicate").to_numpy()
     view["email"][dup] = Z.email_variants(
         P["alt_email"].to_numpy()[pidx[dup]],
         P["alt_email"].to_numpy()[pidx[dup]],
         np.zeros(int(dup.sum()), dtype=np.int8),
+        rng,
     )
     view["e_codes"][dup] = Z.E_ALT
     keys = real["entity_id"].to_numpy()
@@ -227,7 +230,9 @@ def write_shop_customers(ctx: Ctx, acc: pd.DataFrame, cards: pd.DataFrame) -> No
         np.full(keys.size, "duplicate_account", dtype=object),
         dup,
     )
-    new_view = person_view(P, pidx, updated, rng, email_noise={}, name_noise={})
+    new_view = person_view(
+        P, pidx, updated, rng, email_noise={}, name_noise={}, profile=ctx.profile
+    )
     moved_between = view["old_address"] & ~new_view["old_address"]
     # test accounts
     test = acc[acc["kind"] == "test"]
@@ -457,6 +462,7 @@ def write_pos(
         swap_names=0.02,
         landline_share=0.25,
         missing={"street": 0.15, "birth_day": 0.40},
+        profile=ctx.profile,
     )
     n = pidx.size
     email, phone = view["email"].copy(), view["phone"].copy()
@@ -692,7 +698,12 @@ def write_shop_orders(
     entity = 9_000_000 + np.arange(n)
     increment = (100_000_000 + np.arange(n)).astype(str).astype(object)
     view = person_view(
-        P, pidx, t, rng, email_noise={Z.E_CASE: 0.05, Z.E_PLUS: 0.01, Z.E_DOMAIN_TYPO: 0.004}
+        P,
+        pidx,
+        t,
+        rng,
+        email_noise={Z.E_CASE: 0.05, Z.E_PLUS: 0.01, Z.E_DOMAIN_TYPO: 0.004},
+        profile=ctx.profile,
     )
     ol = lines[lines["oidx"].isin(wo.index)].copy()
     pos_of = pd.Series(np.arange(n), index=wo.index)
@@ -904,6 +915,7 @@ def write_shop_orders(
         rng,
         name_noise={},
         email_noise={Z.E_CASE: 0.03},
+        profile=ctx.profile,
     )
     is_active = ~conv_mask & (carts["updated"].to_numpy() > ctx.end_s - 60 * DAY)
     ct = pd.DataFrame(
@@ -1008,6 +1020,7 @@ def write_clienteling(ctx: Ctx, stores: pd.DataFrame, cards: pd.DataFrame) -> No
         swap_names=0.02,
         landline_share=0.15,
         missing={"street": 0.2, "birth_day": 0.3},
+        profile=ctx.profile,
     )
     # an edit keeps the typed names of the first version
     first_of = pd.Series(np.arange(ridx.size)).groupby(ridx).transform("min").to_numpy()
@@ -1221,6 +1234,7 @@ def build_esp_contacts(
         },
         phone_formats=(0.05, 0.05, 0.0, 0.0, 0.05, 0.85, 0.0),
         missing={"phone": 0.5, "first": 0.1},
+        profile=ctx.profile,
     )
     test_no = np.cumsum(~real)
     view["email"] = np.where(
@@ -1832,6 +1846,7 @@ def write_service(ctx: Ctx, web_orders: pd.DataFrame) -> None:
             Z.E_DOMAIN_TYPO: 0.01,
             Z.E_MISSING: 0.05,
         },
+        profile=ctx.profile,
     )
     channel = np.array(["email", "phone", "chat", "store"], dtype=object)[
         rng.choice(4, n, p=[0.45, 0.25, 0.2, 0.1])
@@ -1977,6 +1992,7 @@ def write_spreadsheets(ctx: Ctx, signups: pd.DataFrame) -> None:
             },
             swap_names=0.04,
             missing={"birth_day": 0.35, "phone": 0.1},
+            profile=ctx.profile,
         )
         email, phone = view["email"], view["phone"]
         ph = rng.random(pidx.size) < 0.02
@@ -2513,13 +2529,21 @@ def write_ground_truth(ctx: Ctx, traps: pd.DataFrame, stores: pd.DataFrame) -> d
 
 
 # --------------------------------------------------------------------------------------------
-def generate(customers: int, seed: int, out: Path, end_date: date = date(2026, 10, 31)) -> dict:
+def generate(
+    customers: int,
+    seed: int,
+    out: Path,
+    end_date: date = date(2026, 10, 31),
+    noise: str = DEFAULT_PROFILE,
+) -> dict:
     """Generate the demo retailer's source extracts and ground truth under `out`.
 
-    Returns a report: rows per file or table, seconds per stage and measured planted rates.
+    `noise` names a profile of noise_profiles.yaml (`standard`, `unseen`). Returns a report:
+    rows per file or table, seconds per stage and measured planted rates.
     """
     if customers < 50:
         raise ValueError(f"customers must be at least 50, got {customers}")
+    profile = get_profile(noise)
     out = Path(out)
     rng = np.random.default_rng(seed)
     start = (
@@ -2546,7 +2570,7 @@ def generate(customers: int, seed: int, out: Path, end_date: date = date(2026, 1
         clock = now
 
     P = build_persons(customers, rng, start_s, end_s)
-    ctx = Ctx(rng=rng, P=P, out=out, start_s=start_s, end_s=end_s, con=con)
+    ctx = Ctx(rng=rng, P=P, out=out, start_s=start_s, end_s=end_s, con=con, profile=profile)
     assign_presence(ctx)
     stage("persons")
     stores = build_stores()
@@ -2608,6 +2632,7 @@ def generate(customers: int, seed: int, out: Path, end_date: date = date(2026, 1
     report = {
         "customers": customers,
         "seed": seed,
+        "noise": noise,
         "end_date": end_date.isoformat(),
         "start_date": start.isoformat(),
         "rows": files,

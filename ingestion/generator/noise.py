@@ -1,9 +1,10 @@
-"""Vectorised noise: name typos, accents, nicknames, case, e-mail variants, phone formats.
+"""Vectorised noise: name typos, accents, diminutives, case, e-mail variants, phone formats.
 
 Noise on names is applied through variant tables: every distinct value gets a small row of
 pre-computed variants (a Python loop over distinct values only, a few hundred), then each
 record picks its variant with one `numpy.take`. Rates are parameters, and the variant chosen
-for each record is returned so the generator can report measured rates.
+for each record is returned so the generator can report measured rates. The errors themselves
+come from the generator's own model (typos.py), not from the matcher's tables.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from unidecode import unidecode
 
-from ingestion.generator.names import DOMAIN_TYPOS, NICKNAMES
+from ingestion.generator import typos as T
+from ingestion.generator.names import CORPORATE_DOMAINS, PERSONAL_DOMAINS
 
-# name variant codes
+# name variant codes (the last four are drawn only by profiles that ask for them)
 EXACT, NO_ACCENT, SWAP, DROP, DOUBLE, UPPER, LOWER, NICK, SPACES = range(9)
+KEYBOARD, PHONETIC, OCR, UPPER_PLAIN = range(9, 13)
 NAME_VARIANTS = (
     "exact",
     "no_accent",
@@ -28,45 +31,51 @@ NAME_VARIANTS = (
     "lower",
     "nickname",
     "whitespace",
+    "typo_keyboard",
+    "typo_phonetic",
+    "typo_ocr",
+    "upper_no_accent",
 )
+_EXTRA = {
+    KEYBOARD: T.keyboard,
+    PHONETIC: T.phonetic,
+    OCR: T.ocr,
+    UPPER_PLAIN: lambda value, rng: unidecode(value).upper(),
+}
 
 
-def _typo(value: str, kind: int, rng: np.random.Generator) -> str:
-    letters = [i for i, c in enumerate(value) if c.isalpha()]
-    if len(letters) < 4:
-        return value
-    pos = letters[int(rng.integers(1, len(letters) - 1))]
-    if kind == SWAP and pos + 1 < len(value) and value[pos + 1].isalpha():
-        return value[:pos] + value[pos + 1] + value[pos] + value[pos + 2 :]
-    if kind == DROP:
-        return value[:pos] + value[pos + 1 :]
-    return value[:pos] + value[pos] + value[pos:]
+def variant_table(
+    uniques: np.ndarray, rng: np.random.Generator, nicknames: bool, extra: frozenset = frozenset()
+) -> np.ndarray:
+    """One row of variants per distinct value, columns indexed by the variant codes.
 
-
-def variant_table(uniques: np.ndarray, rng: np.random.Generator, nicknames: bool) -> np.ndarray:
-    """One row of variants per distinct value, columns indexed by the variant codes."""
+    The `extra` codes are computed only when asked for, so a profile that does not draw them
+    leaves the random stream as it was.
+    """
     table = np.empty((len(uniques), len(NAME_VARIANTS)), dtype=object)
     for i, value in enumerate(uniques):
         value = str(value)
-        table[i, EXACT] = value
+        table[i, :] = value
         table[i, NO_ACCENT] = unidecode(value)
-        table[i, SWAP] = _typo(value, SWAP, rng)
-        table[i, DROP] = _typo(value, DROP, rng)
-        table[i, DOUBLE] = _typo(value, DOUBLE, rng)
+        table[i, SWAP] = T.edit(value, rng, "swap")
+        table[i, DROP] = T.edit(value, rng, "drop")
+        table[i, DOUBLE] = T.edit(value, rng, "double")
         table[i, UPPER] = value.upper()
         table[i, LOWER] = value.lower()
-        table[i, NICK] = NICKNAMES.get(value, value) if nicknames else value
+        table[i, NICK] = T.diminutive(value, rng) if nicknames else value
         table[i, SPACES] = f" {value}  " if i % 2 else value.replace(" ", "  ") + " "
+        for code in sorted(extra):
+            table[i, code] = _EXTRA[code](value, rng)
     return table
 
 
 def draw_codes(n: int, rng: np.random.Generator, probs: dict[int, float]) -> np.ndarray:
     """A variant code per record; codes not listed keep the remaining mass on EXACT."""
-    p = np.zeros(len(NAME_VARIANTS))
+    p = np.zeros(_N_CODES)
     for code, prob in probs.items():
         p[code] = prob
     p[EXACT] = 1.0 - p.sum()
-    return rng.choice(len(NAME_VARIANTS), size=n, p=p).astype(np.int8)
+    return rng.choice(_N_CODES, size=n, p=p).astype(np.int8)
 
 
 def apply_variants(
@@ -76,7 +85,8 @@ def apply_variants(
     out = np.array(values, dtype=object)
     valid = pd.notna(out)
     idx, uniques = pd.factorize(out[valid], sort=True)
-    table = variant_table(np.asarray(uniques, dtype=object), rng, nicknames)
+    extra = frozenset(int(c) for c in np.unique(codes[valid])) & frozenset(_EXTRA)
+    table = variant_table(np.asarray(uniques, dtype=object), rng, nicknames, extra)
     out[valid] = table[idx, codes[valid]]
     return out
 
@@ -93,6 +103,7 @@ def fold(values: np.ndarray) -> np.ndarray:
 
 # e-mail variant codes
 E_EXACT, E_CASE, E_UPPER, E_PLUS, E_DOTS, E_DOMAIN_TYPO, E_ALT, E_MISSING, E_SPACES = range(9)
+E_LOCAL_TYPO = 9
 EMAIL_VARIANTS = (
     "exact",
     "mixed_case",
@@ -103,7 +114,12 @@ EMAIL_VARIANTS = (
     "other_address",
     "missing",
     "whitespace",
+    "local_part_typo",
 )
+# name and e-mail codes are drawn over one range (zero weights draw nothing, and appending a
+# kind leaves the draws of the others unchanged)
+_N_CODES = max(len(NAME_VARIANTS), len(EMAIL_VARIANTS))
+REAL_DOMAINS = frozenset(PERSONAL_DOMAINS) | frozenset(CORPORATE_DOMAINS)
 
 
 def _choose(codes: np.ndarray, variants: list[pa.Array]) -> np.ndarray:
@@ -116,8 +132,23 @@ def _join(*parts, sep: str = "") -> pa.Array:
     return pc.binary_join_element_wise(*parts, sep)
 
 
-def email_variants(email: np.ndarray, alt: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Apply e-mail variant codes; every variant is computed with Arrow string kernels."""
+def _typed(values: pa.Array, rows: np.ndarray, rng: np.random.Generator, typo) -> pa.Array:
+    """`values` with `typo(value, rng)` applied on `rows` only (a loop over those rows)."""
+    out = values.to_numpy(zero_copy_only=False).copy()
+    for i in np.flatnonzero(rows & pd.notna(out)):
+        out[i] = typo(out[i], rng)
+    return pa.array(out, pa.string(), from_pandas=True)
+
+
+def email_variants(
+    email: np.ndarray, alt: np.ndarray, codes: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Apply e-mail variant codes; the variants are Arrow string kernels, except the typos.
+
+    Domain and local-part typos are drawn from the generator's own error model on the rows
+    that ask for them; a typo never yields a domain that exists (it would be someone else's).
+    """
+    codes = np.asarray(codes, dtype=np.int8)
     e = pa.array(np.asarray(email, dtype=object), pa.string(), from_pandas=True)
     n = len(e)
     parts = pc.split_pattern(e, "@", max_splits=1)
@@ -129,11 +160,9 @@ def email_variants(email: np.ndarray, alt: np.ndarray, codes: np.ndarray) -> np.
         pc.replace_substring(local, ".", ""),
         _join(pc.utf8_slice_codeunits(local, 0, 3), pc.utf8_slice_codeunits(local, 3), sep="."),
     )
-    typo_keys = pa.array(list(DOMAIN_TYPOS))
-    typo_idx = pc.index_in(domain, value_set=typo_keys)
-    typo_dom = pc.coalesce(
-        pc.take(pa.array(list(DOMAIN_TYPOS.values())), typo_idx), _join(domain, "m")
-    )
+    real = REAL_DOMAINS | frozenset(pc.unique(domain).drop_null().to_pylist())
+    typo_dom = _typed(domain, codes == E_DOMAIN_TYPO, rng, lambda d, r: T.domain_typo(d, r, real))
+    typo_local = _typed(local, codes == E_LOCAL_TYPO, rng, T.any_typo)
     variants = [
         e,
         _join(pc.utf8_capitalize(local), pc.utf8_capitalize(domain), sep="@"),
@@ -144,20 +173,31 @@ def email_variants(email: np.ndarray, alt: np.ndarray, codes: np.ndarray) -> np.
         pa.array(np.asarray(alt, dtype=object), pa.string(), from_pandas=True),
         pa.nulls(n, pa.string()),
         _join(" ", e, " "),
+        _join(typo_local, domain, sep="@"),
     ]
     return _choose(codes, variants)
 
 
 # phone format codes
-P_SPACED, P_INTL_SPACED, P_0033, P_DOTS, P_COMPACT, P_E164, P_MISSING = range(7)
-PHONE_FORMATS = ("spaced", "intl_spaced", "00_prefix", "dotted", "compact", "e164", "missing")
+P_SPACED, P_INTL_SPACED, P_0033, P_DOTS, P_COMPACT, P_E164, P_MISSING, P_INTL_TRUNK = range(8)
+PHONE_FORMATS = (
+    "spaced",
+    "intl_spaced",
+    "00_prefix",
+    "dotted",
+    "compact",
+    "e164",
+    "missing",
+    "intl_trunk_zero",
+)
 
 
 def format_phones(cc: np.ndarray, nsn: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Format (country code, national significant number) pairs in the requested styles.
 
     French numbers get national styles (`06 12 34 56 78`, `06.12.34.56.78`, `0612345678`);
-    other countries get the international styles only.
+    other countries get the international styles only. `+33 (0)6 12 34 56 78` keeps the
+    trunk zero the way business cards print it.
     """
     c = pa.array(np.asarray(cc, dtype=object), pa.string(), from_pandas=True)
     num = pa.array(np.asarray(nsn, dtype=object), pa.string(), from_pandas=True)
@@ -178,6 +218,11 @@ def format_phones(cc: np.ndarray, nsn: np.ndarray, codes: np.ndarray) -> np.ndar
         _join("0", num),  # P_COMPACT
         _join(plus, num),  # P_E164
         pa.nulls(len(num), pa.string()),  # P_MISSING
+        pc.if_else(  # P_INTL_TRUNK
+            pa.array(fr),
+            _join(plus, _join("(0)", head), *pairs, sep=" "),
+            _join(plus, _join("(0)", num), sep=" "),
+        ),
     ]
     codes = np.asarray(codes).copy()
     national = (codes == P_SPACED) | (codes == P_DOTS) | (codes == P_COMPACT)

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ingestion.generator import field_noise as F
 from ingestion.generator import noise as Z
+from ingestion.generator.profiles import NoiseProfile, get_profile
 
 DEFAULT_NAME_NOISE = {
     Z.NO_ACCENT: 0.06,
@@ -71,16 +73,21 @@ def person_view(
     swap_names: float = 0.0,
     landline_share: float = 0.0,
     missing: dict | None = None,
+    profile: NoiseProfile | None = None,
 ) -> dict:
     """Identity fields of persons `pidx` as typed into a source at times `t`.
 
     Married women appear under their maiden name before the wedding, movers at their old
     address before the move; then noise is drawn per record and returned with the values.
+    The source's rates are the ones the noise `profile` makes of them (default `standard`).
     """
     n = pidx.size
-    name_noise = DEFAULT_NAME_NOISE if name_noise is None else name_noise
-    email_noise = DEFAULT_EMAIL_NOISE if email_noise is None else email_noise
-    missing = missing or {}
+    profile = profile or get_profile("standard")
+    name_noise = profile.names(DEFAULT_NAME_NOISE if name_noise is None else name_noise)
+    email_noise = profile.emails(DEFAULT_EMAIL_NOISE if email_noise is None else email_noise)
+    phone_formats = profile.phones(phone_formats)
+    swap_names = profile.swap(swap_names)
+    missing = profile.missing(missing or {})
     first_true = P["first_name"].to_numpy()[pidx]
     last_true = P["last_name"].to_numpy()[pidx]
     married_at = P["married_at"].to_numpy()[pidx]
@@ -90,12 +97,22 @@ def person_view(
     l_codes = Z.draw_codes(n, rng, {k: v for k, v in name_noise.items() if k != Z.NICK})
     first = Z.apply_variants(first_true, f_codes, rng, nicknames=True)
     last = Z.apply_variants(last_true, l_codes, rng)
+    extra: dict[tuple[str, str], np.ndarray] = {}
+    if profile.double_surname:
+        last, extra[("last_name", "double_surname")] = F.double_surnames(
+            last,
+            rng.random(n) < profile.double_surname,
+            rng,
+            P["last_name"].to_numpy(),
+            P["country"].to_numpy()[pidx] == "ES",
+            np.where(maiden, None, P["maiden_name"].to_numpy()[pidx]),
+        )
     swapped = rng.random(n) < swap_names
     first, last = np.where(swapped, last, first), np.where(swapped, first, last)
 
     e_codes = Z.draw_codes(n, rng, email_noise)
     email_true = P["email"].to_numpy()[pidx]
-    email = Z.email_variants(email_true, P["alt_email"].to_numpy()[pidx], e_codes)
+    email = Z.email_variants(email_true, P["alt_email"].to_numpy()[pidx], e_codes, rng)
     # a requested variant that leaves the value unchanged (no accent to drop...) is not noise
     f_codes = np.where(first == first_true, Z.EXACT, f_codes).astype(np.int8)
     l_codes = np.where(last == last_true, Z.EXACT, l_codes).astype(np.int8)
@@ -131,11 +148,36 @@ def person_view(
         "maiden": maiden,
     }
     view = {k: np.array(v) for k, v in view.items()}  # writable copies (pandas views are read-only)
+    _field_noise(view, profile, rng, extra)
+    view.update(
+        {f"noise|{field_name}|{label}": mask for (field_name, label), mask in extra.items()}
+    )
     for key, rate in missing.items():
         gone = rng.random(n) < rate
         view[key] = np.where(gone, None, view[key])
         view[f"missing_{key}"] = gone
     return view
+
+
+def _field_noise(view: dict, profile: NoiseProfile, rng: np.random.Generator, extra: dict) -> None:
+    """The profile's errors on dates, postcodes and streets, logged in `extra`."""
+    n = view["first"].size
+    if profile.day_month_swap:
+        view["birth_day"], extra[("birth_day", "day_month_swap")] = F.day_month_swap(
+            view["birth_day"], rng.random(n) < profile.day_month_swap
+        )
+    if profile.year_typo:
+        view["birth_day"], extra[("birth_day", "year_typo")] = F.year_typo(
+            view["birth_day"], rng.random(n) < profile.year_typo, rng
+        )
+    if profile.postcode_edit:
+        view["postcode"], extra[("postcode", "postcode_edit")] = F.postcode_edit(
+            view["postcode"], rng.random(n) < profile.postcode_edit, rng
+        )
+    if profile.street_abbreviation:
+        view["street"], extra[("street", "street_abbreviation")] = F.street_abbreviation(
+            view["street"], rng.random(n) < profile.street_abbreviation, rng
+        )
 
 
 def log_view(
@@ -163,6 +205,10 @@ def log_view(
     log.add(
         system, keys, "last_name", np.full(len(keys), "maiden_name", dtype=object), view["maiden"]
     )
+    for key, mask in view.items():
+        if key.startswith("noise|"):  # the profile's own kinds: noise|<field>|<label>
+            _, field_name, label = key.split("|")
+            log.add(system, keys, field_name, np.full(len(keys), label, dtype=object), mask)
     for key in ("first", "last", "email", "phone", "street", "birth_day"):
         if f"missing_{key}" in view:
             log.add(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 
 from cdp.cli import main
 
 
 def test_demo_builds_every_layer(cdp_env, capsys):
-    exit_code = main(["demo", "--customers", "600", "--seed", "11"])
+    exit_code = main(["demo", "--customers", "600", "--seed", "11", "--unseen-customers", "400"])
     out = capsys.readouterr().out
     assert exit_code == 0, out
     for section in (
@@ -16,10 +18,16 @@ def test_demo_builds_every_layer(cdp_env, capsys):
         "== Tables (rows) ==",
         "== Quality ==",
         "== Match quality ==",
+        "== Match quality (unseen noise) ==",
         "== Churn model ==",
         "== Syncs ==",
     ):
         assert section in out, f"missing {section} in demo output"
+    unseen = out.split("== Match quality (unseen noise) ==")[1].split("==")[0]
+    scores = re.search(r"precision (\d\.\d{4})\s+recall (\d\.\d{4})\s+F1 (\d\.\d{4})", unseen)
+    assert scores and 0 < float(scores[2]) <= 1 and float(scores[1]) > 0.9, unseen
+    assert re.search(r"records [\d,]+ -> persons [\d,]+ \(true persons [\d,]+\)", unseen)
+    assert (cdp_env / "unseen_noise" / "ground_truth" / "identity.parquet").exists()
 
     con = duckdb.connect(str(cdp_env / "warehouse.duckdb"), read_only=True)
     persons = con.execute("select count(*) from marts.customer_360").fetchone()[0]
@@ -69,14 +77,21 @@ def test_bench_after_an_asset_selects_only_what_is_downstream(tmp_path):
     import dagster as dg
     import pytest
 
-    from cdp.demo import downstream_only
+    from cdp.demo import outside_of
 
-    exclude = downstream_only("identity/identity_graph")
+    exclude = outside_of("identity/identity_graph")
     assert exclude(dg.AssetKey(["identity", "identity_graph"]))  # already built: kept as is
     assert exclude(dg.AssetKey(["raw_shop", "orders"]))  # upstream: not reloaded
     assert not exclude(dg.AssetKey(["marts", "customer_360"]))
     assert not exclude(dg.AssetKey(["ml", "churn_scores"]))
     with pytest.raises(SystemExit, match="no asset"):
-        downstream_only("marts/nope")
+        outside_of("marts/nope")
+    # the demo's unseen-noise retailer builds the graph and what it is built from, nothing else
+    keep = outside_of("identity/identity_graph", upstream=True)
+    assert not keep(dg.AssetKey(["identity", "identity_graph"]))
+    assert not keep(dg.AssetKey(["raw_shop", "orders"]))
+    assert not keep(dg.AssetKey(["staging", "stg_shop__customers"]))
+    assert keep(dg.AssetKey(["marts", "customer_360"]))
+    assert keep(dg.AssetKey(["ml", "churn_scores"]))
     with pytest.raises(SystemExit, match="no warehouse"):
         main(["bench", "--workdir", str(tmp_path), "--after", "identity/identity_graph"])
