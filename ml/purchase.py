@@ -28,12 +28,14 @@ PURCHASE_FEATURES = ("bgnbd_p_alive", "bgnbd_p_churn", "bgnbd_orders_in_label_ho
 
 def summary_at(data: ChurnData, cutoff: date) -> pd.DataFrame:
     """`customer_id, x, t_x, T, m, revenue_365d` for every customer with a purchase on or
-    before `cutoff`, sorted by customer_id (times in weeks, m NaN without a repeat day)."""
+    before `cutoff`, sorted by customer_id (times in weeks, m NaN without a repeat day).
+    Money is rounded to 1e-6: parallel float sums differ in the last bits from run to run, and
+    the optimiser would carry that noise into the parameters."""
     c = _ts(cutoff)
     frame = data.con.execute(
         f"""
         WITH d AS (
-            SELECT customer_id, CAST(ordered_at AS DATE) AS day, sum(amount) AS value
+            SELECT customer_id, CAST(ordered_at AS DATE) AS day, round(sum(amount), 6) AS value
             FROM {data.ns}.orders WHERE NOT is_return AND ordered_at < {c}
             GROUP BY customer_id, CAST(ordered_at AS DATE)),
         f AS (SELECT customer_id, min(day) AS first_day FROM d GROUP BY customer_id)
@@ -41,8 +43,8 @@ def summary_at(data: ChurnData, cutoff: date) -> pd.DataFrame:
                count(*) - 1 AS x,
                date_diff('day', min(day), max(day)) / {WEEK_DAYS} AS t_x,
                date_diff('day', min(day), CAST({c} AS DATE) - 1) / {WEEK_DAYS} AS T,
-               avg(value) FILTER (WHERE day > first_day) AS m,
-               coalesce(sum(value) FILTER (WHERE day > CAST({c} AS DATE) - 366), 0)
+               round(avg(value) FILTER (WHERE day > first_day), 6) AS m,
+               round(coalesce(sum(value) FILTER (WHERE day > CAST({c} AS DATE) - 366), 0), 6)
                    AS revenue_365d
         FROM d JOIN f USING (customer_id)
         GROUP BY customer_id ORDER BY customer_id
