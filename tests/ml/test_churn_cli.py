@@ -169,10 +169,8 @@ def test_short_history_scores_everyone_no_refusal(orders, config, tmp_path, caps
     src, out = tmp_path / "orders.csv", tmp_path / "s.csv"
     _clean_csv(orders, src)
     cutoff = "2022-06-30"
-    code = main(
-        ["predict", "backtest", "--config", config, "--orders", str(src), "--cutoff", cutoff]
-        + ["--out", str(out)]
-    )
+    args = ["--config", config, "--orders", str(src), "--cutoff", cutoff, "--out", str(out)]
+    code = main(["predict", "backtest", *args])
     assert code == 0
     printed = capsys.readouterr().out
     assert "training plan:" in printed and "chosen:" in printed
