@@ -88,7 +88,7 @@ def load_marts(con: duckdb.DuckDBPyConnection) -> ChurnData:
     (campaign messages of the e-mail channel), web sessions and abandoned carts: the
     time-stamped rows of `marts.customer_timeline`, when that mart exists. `marts.engagement`
     holds windows relative to its build date only, so it cannot be reconstructed as of past
-    training cutoffs and is not used as a model input (see docs/churn.md).
+    training cutoffs and is not used as a model input (see docs/predictions.md).
     """
     con.execute("SET TimeZone = 'UTC'")
     orders = con.sql(
