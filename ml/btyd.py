@@ -91,8 +91,6 @@ class BGNBD:
     log_likelihood: float = float("nan")
     converged: bool = True
 
-    name = "bgnbd"
-
     @staticmethod
     def log_likelihood_terms(params, x, t_x, T) -> np.ndarray:
         r, alpha, a, b = params
@@ -164,8 +162,6 @@ class ParetoNBD:
     beta: float
     log_likelihood: float = float("nan")
     converged: bool = True
-
-    name = "pnbd"
 
     @staticmethod
     def _log_a0(params, x, t_x, T) -> np.ndarray:

@@ -73,44 +73,57 @@ def value_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]
     }
 
 
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
 def metrics_markdown(table: dict[str, dict[str, float]]) -> str:
-    lines = [
-        "| scorer | ROC AUC | PR AUC | Brier | lift top decile | churn rate | n |",
-        "|---|---|---|---|---|---|---|",
+    header = ["scorer", "ROC AUC", "PR AUC", "Brier", "lift top decile", "churn rate", "n"]
+    rows = [
+        [
+            name,
+            f"{m['roc_auc']:.4f}",
+            f"{m['pr_auc']:.4f}",
+            f"{m['brier']:.4f}",
+            f"{m['lift_top_decile']:.2f}",
+            f"{m['churn_rate']:.3f}",
+            str(m["n"]),
+        ]
+        for name, m in table.items()
     ]
-    for name, m in table.items():
-        lines.append(
-            f"| {name} | {m['roc_auc']:.4f} | {m['pr_auc']:.4f} | {m['brier']:.4f} | "
-            f"{m['lift_top_decile']:.2f} | {m['churn_rate']:.3f} | {m['n']} |"
-        )
-    return "\n".join(lines)
+    return _markdown(header, rows)
 
 
 def value_markdown(table: dict[str, dict[str, float]]) -> str:
-    lines = [
-        "| value model | Spearman | MAE | top-decile revenue share | actual mean | "
-        "predicted mean | n |",
-        "|---|---|---|---|---|---|---|",
+    header = ["value model", "Spearman", "MAE", "top-decile revenue share"]
+    header += ["actual mean", "predicted mean", "n"]
+    rows = [
+        [
+            name,
+            f"{m['spearman']:.4f}",
+            f"{m['mae']:.2f}",
+            f"{m['top_decile_share']:.3f}",
+            f"{m['actual_mean']:.2f}",
+            f"{m['predicted_mean']:.2f}",
+            str(m["n"]),
+        ]
+        for name, m in table.items()
     ]
-    for name, m in table.items():
-        lines.append(
-            f"| {name} | {m['spearman']:.4f} | {m['mae']:.2f} | {m['top_decile_share']:.3f} | "
-            f"{m['actual_mean']:.2f} | {m['predicted_mean']:.2f} | {m['n']} |"
-        )
-    return "\n".join(lines)
+    return _markdown(header, rows)
 
 
 def calibration_markdown(calibration: dict[str, pd.DataFrame]) -> str:
     names = list(calibration)
-    header = "| decile | " + " | ".join(f"{n} predicted | {n} observed" for n in names) + " |"
-    lines = [header, "|---" * (1 + 2 * len(names)) + "|"]
+    header = ["decile"] + [f"{n} {kind}" for n in names for kind in ("predicted", "observed")]
     tables = [calibration[n].set_index("decile") for n in names]
+    rows = []
     for decile in tables[0].index:
-        cells = []
+        cells = [str(decile)]
         for t in tables:
             cells += [
                 f"{t.loc[decile, 'mean_predicted']:.3f}",
                 f"{t.loc[decile, 'observed_rate']:.3f}",
             ]
-        lines.append(f"| {decile} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells)
+    return _markdown(header, rows)
