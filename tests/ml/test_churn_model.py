@@ -81,7 +81,8 @@ def test_training_as_of_a_date_ignores_everything_after_it(planted):
     fa, fb = a.frame(data, EVAL, CFG), b.frame(other, EVAL, CFG)
     pd.testing.assert_frame_equal(fa, fb)  # features and purchase-model outputs
     np.testing.assert_array_equal(a.predict(fa), b.predict(fb))
-    np.testing.assert_array_equal(a.predict_value(fa), b.predict_value(fb))
+    # value: equal up to float summation order inside DuckDB (1e-8 relative seen)
+    np.testing.assert_allclose(a.predict_value(fa), b.predict_value(fb), rtol=1e-6)
 
 
 def test_same_seed_same_scores(planted):
