@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import expit, gammaln, hyp2f1, roots_legendre
+from scipy.special import expit, gammaln, hyp2f1, logsumexp, roots_legendre
 
 LOG_BOUND = 12.0  # log-parameters are searched in [-LOG_BOUND, LOG_BOUND]
 _NODES, _WEIGHTS = roots_legendre(48)  # Gauss-Legendre rule for the Pareto/NBD window integral
@@ -25,18 +25,6 @@ _NODES, _WEIGHTS = roots_legendre(48)  # Gauss-Legendre rule for the Pareto/NBD 
 
 def _arrays(*values) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(v, dtype="float64") for v in values)
-
-
-def _logsubexp(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """log(exp(a) - exp(b)) for a >= b; -inf where they are equal."""
-    with np.errstate(divide="ignore"):
-        return a + np.log1p(-np.exp(np.minimum(b - a, 0.0)))
-
-
-def _log_hyp2f1(a, b, c, z) -> np.ndarray:
-    """log 2F1(a, b; c; z) for 0 <= z < 1 through Euler's transformation, which keeps the
-    series bounded when b is large (many purchases) and z approaches 1."""
-    return (c - a - b) * np.log1p(-z) + np.log(hyp2f1(c - a, c - b, c, z))
 
 
 def _collapse(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
@@ -164,19 +152,23 @@ class ParetoNBD:
     converged: bool = True
 
     @staticmethod
-    def _log_a0(params, x, t_x, T) -> np.ndarray:
-        """log A0 of Fader & Hardie (2005), eq. 19-20, by the branch on alpha vs beta."""
+    def _log_dead(params, x, t_x, T) -> np.ndarray:
+        """log( s * int_{t_x}^{T} (alpha+u)^-(r+x) (beta+u)^-(s+1) du ): the likelihood of
+        dying between the last purchase and T (Fader & Hardie 2005, eq. 13 before its closed
+        form). Integrated by Gauss-Legendre in w = log(alpha + u), where the integrand decays
+        like exp(-(r+x-1) w); the range is cut where that factor falls below e^-40, so even
+        heavy buyers get an accurate rule. Several times faster than the two Gauss
+        hypergeometric functions of the closed form, with the same optimum on CDNOW."""
         r, alpha, s, beta = params
-        rsx = r + s + x
-        if alpha >= beta:
-            big, b2 = alpha, s + 1
-            z_tx, z_T = (alpha - beta) / (alpha + t_x), (alpha - beta) / (alpha + T)
-        else:
-            big, b2 = beta, r + x
-            z_tx, z_T = (beta - alpha) / (beta + t_x), (beta - alpha) / (beta + T)
-        first = _log_hyp2f1(rsx, b2, rsx + 1, z_tx) - rsx * np.log(big + t_x)
-        second = _log_hyp2f1(rsx, b2, rsx + 1, z_T) - rsx * np.log(big + T)
-        return _logsubexp(first, np.minimum(second, first))
+        k = r + x - 1.0
+        w0 = np.log(alpha + t_x)
+        span = np.log(alpha + T) - w0
+        span = np.where(k > 0, np.minimum(span, 40.0 / np.maximum(k, 1e-12)), span)
+        w = w0[None, :] + 0.5 * span[None, :] * (_NODES[:, None] + 1.0)
+        log_f = -k[None, :] * w - (s + 1) * np.log(beta - alpha + np.exp(w))
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(0.5 * span)[None, :] + np.log(_WEIGHTS)[:, None]
+        return np.log(s) + logsumexp(log_f + log_weights, axis=0)
 
     @classmethod
     def log_likelihood_terms(cls, params, x, t_x, T) -> np.ndarray:
@@ -184,8 +176,7 @@ class ParetoNBD:
         x, t_x, T = _arrays(x, t_x, T)
         head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
         alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-        dead = np.log(s) - np.log(r + s + x) + cls._log_a0(params, x, t_x, T)
-        return head + np.logaddexp(alive, dead)
+        return head + np.logaddexp(alive, cls._log_dead(params, x, t_x, T))
 
     @classmethod
     def fit(cls, x, t_x, T, *, penalizer: float = 0.0, start=None) -> ParetoNBD:
@@ -204,11 +195,9 @@ class ParetoNBD:
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
         x, t_x, T = _arrays(x, t_x, T)
         log_odds = (
-            np.log(s)
-            - np.log(r + s + x)
+            self._log_dead((r, alpha, s, beta), x, t_x, T)
             + (r + x) * np.log(alpha + T)
             + s * np.log(beta + T)
-            + self._log_a0((r, alpha, s, beta), x, t_x, T)
         )
         return expit(-log_odds)
 

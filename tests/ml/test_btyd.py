@@ -116,6 +116,29 @@ def test_p_no_purchase_limits():
         assert quiet_stale > quiet_fresh
 
 
+def _closed_form_log_dead(params, x, t_x, T):
+    """Reference: s/(r+s+x) * A0 of Fader & Hardie (2005, eq. 19-20) with scipy's hyp2f1."""
+    from scipy.special import hyp2f1
+
+    r, alpha, s, beta = params
+    rsx = r + s + x
+    big, b2 = (alpha, s + 1) if alpha >= beta else (beta, r + x)
+    gap = abs(alpha - beta)
+    first = hyp2f1(rsx, b2, rsx + 1, gap / (big + t_x)) / (big + t_x) ** rsx
+    second = hyp2f1(rsx, b2, rsx + 1, gap / (big + T)) / (big + T) ** rsx
+    return np.log(s / rsx * (first - second))
+
+
+@pytest.mark.parametrize("params", [(0.553, 10.578, 0.606, 11.669), (0.8, 12.0, 0.7, 6.0)])
+def test_pareto_dead_term_matches_the_closed_form(params, cdnow):
+    x, t_x, T = _xtT(cdnow)
+    keep = t_x < T  # the closed form is log(0) when the last purchase is at T
+    got = ParetoNBD._log_dead(params, x[keep], t_x[keep], T[keep])
+    np.testing.assert_allclose(
+        got, _closed_form_log_dead(params, x[keep], t_x[keep], T[keep]), rtol=1e-9, atol=1e-9
+    )
+
+
 def test_many_purchases_stay_finite():
     """Heavy buyers (hundreds of purchase days) give finite likelihoods and probabilities."""
     x = np.array([0, 400, 800])
