@@ -67,6 +67,8 @@ CHURN_SCORES_COLUMNS: dict[str, str] = {
     "person_id": "VARCHAR",
     "churn_probability": "DOUBLE",
     "churn_risk_band": "VARCHAR",
+    "expected_orders": "DOUBLE",
+    "expected_revenue": "DOUBLE",
 }
 
 CUSTOMER_CONSENT_COLUMNS: dict[str, str] = {

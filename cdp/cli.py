@@ -16,7 +16,7 @@ COMMAND_MODULES = (
     "ingestion.generator.cli",  # cdp generate
     "ingestion.cli",  # cdp ingest
     "cdp.identity.cli",  # cdp resolve
-    "ml.cli",  # cdp churn ...
+    "ml.cli",  # cdp predict ... (alias cdp churn ...)
     "data_quality.cli",  # cdp quarantine, cdp quality
     "activation.cli",  # cdp segments, cdp sync, cdp syncs
     "cdp.demo",  # cdp demo, cdp bench

@@ -258,7 +258,10 @@ def format_churn(report: RunReport) -> str:
     scores = report.materializations.get("ml/churn_scores", {})
     if model is None:
         return "not trained"
-    lines = [f"model {model.get('model_version')}, {model.get('training_rows', 0):,} rows"]
+    lines = [
+        f"model {model.get('model_version')}, {model.get('training_rows', 0):,} rows, "
+        f"chosen by validation: {model.get('chosen')} ({model.get('training_plan')})"
+    ]
     metrics = model.get("metrics_json")
     if metrics:
         lines.append(f"back-test at {model.get('evaluation_cutoff')}:")
@@ -267,12 +270,18 @@ def format_churn(report: RunReport) -> str:
                 f"  {name:<22} ROC AUC {m['roc_auc']:.3f}  PR AUC {m['pr_auc']:.3f}  "
                 f"Brier {m['brier']:.3f}  lift top decile {m['lift_top_decile']:.2f}"
             )
+        for name, m in (model.get("value_metrics_json") or {}).items():
+            lines.append(
+                f"  value {name:<24} Spearman {m['spearman']:.3f}  MAE {m['mae']:.1f}  "
+                f"top-decile revenue share {m['top_decile_share']:.3f}"
+            )
     else:
         lines.append(str(model.get("backtest_note", "no back-test")))
     if scores:
         lines.append(
             f"scored persons {scores.get('scored_persons', 0):,}, mean churn probability "
-            f"{scores.get('mean_churn_probability', 0):.3f}, risk bands {scores.get('risk_bands')}"
+            f"{scores.get('mean_churn_probability', 0):.3f}, risk bands {scores.get('risk_bands')}, "
+            f"expected revenue next 12 months {scores.get('expected_revenue_total', 0):,.0f}"
         )
     return "\n".join(lines)
 

@@ -38,45 +38,74 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records"))
 
 
+def _evaluation_record(evaluation: Evaluation | None, model: TrainedChurnModel | None):
+    if evaluation is None or model is None:
+        return None
+    return {
+        "evaluation_cutoff": evaluation.cutoff.isoformat(),
+        "training_cutoffs": [c.isoformat() for c in model.training_cutoffs],
+        "label_horizon_days": model.label_horizon_days,
+        "chosen": model.chosen,
+        "metrics": evaluation.metrics,
+        "calibration": {k: _records(v) for k, v in evaluation.calibration.items()},
+        "value_metrics": evaluation.value_metrics,
+    }
+
+
 def build_card(
     *,
     version: str,
     trained: TrainedChurnModel,
     backtest: Evaluation | None,
-    backtest_training_cutoffs: list,
+    backtest_model: TrainedChurnModel | None,
     importances: pd.DataFrame | None,
     data_hash: str,
     cfg: ChurnConfig,
 ) -> dict:
-    """The JSON model card."""
+    """The JSON model card: data window, plan, candidates and their validation, the chosen
+    scorer, purchase-model parameters, back-test metrics next to the baselines."""
+    plan = trained.plan
     return {
         "version": version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sklearn_version": sklearn.__version__,
         "as_of": trained.as_of.isoformat(),
+        "data_window": {
+            "first_purchase": trained.first_purchase.isoformat(),
+            "as_of": trained.as_of.isoformat(),
+        },
         "horizon_days": trained.horizon_days,
         "label": f"no purchase within {trained.horizon_days} days after the cutoff",
-        "training_cutoffs": [c.isoformat() for c in trained.training_cutoffs],
+        "label_horizon_days": trained.label_horizon_days,
+        "training_plan": plan.describe(trained.horizon_days),
+        "training_cutoffs": [c.isoformat() for c in plan.cutoffs],
+        "chosen": trained.chosen,
+        "label_free_model": trained.label_free,
+        "validation": trained.validation,
         "calibration_cutoff": (
             trained.calibration_cutoff.isoformat() if trained.calibration_cutoff else None
         ),
-        "calibration_method": trained.calibration_method,
+        "calibration_method": trained.calibration_method if trained.model else None,
+        "extrapolation": (
+            f"gradient boosting predicts {trained.label_horizon_days} days; "
+            f"{trained.label_free} supplies the ratio to {trained.horizon_days} days"
+            if trained.chosen == "model" and trained.label_horizon_days < trained.horizon_days
+            else None
+        ),
         "training_rows": trained.n_training_rows,
         "training_churn_rate": trained.training_churn_rate,
-        "features": trained.feature_names,
+        "features": trained.feature_names if trained.model else [],
+        "purchase_models": trained.purchase_fit.card(),
+        "value": {
+            "horizon_days": cfg.purchase_model.value_horizon_days,
+            "model": f"{trained.label_free} expected orders x Gamma-Gamma expected value",
+        },
         "drift_reference_cutoff": (
             trained.reference_cutoff.isoformat() if trained.reference_cutoff else None
         ),
         "data_hash": data_hash,
         "config": cfg.model_dump(mode="json"),
-        "backtest": None
-        if backtest is None
-        else {
-            "evaluation_cutoff": backtest.cutoff.isoformat(),
-            "training_cutoffs": [c.isoformat() for c in backtest_training_cutoffs],
-            "metrics": backtest.metrics,
-            "calibration": {k: _records(v) for k, v in backtest.calibration.items()},
-        },
+        "backtest": _evaluation_record(backtest, backtest_model),
         "feature_importance": None if importances is None else _records(importances),
         "per_person_reasons": None,
     }

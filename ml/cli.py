@@ -1,4 +1,5 @@
-"""`cdp churn backtest`: train and score on a plain orders file, as of a cutoff date."""
+"""`cdp predict backtest` (alias `cdp churn backtest`): churn and customer value on a plain
+orders file, trained on the history up to a cutoff and compared with the outcome after it."""
 
 from __future__ import annotations
 
@@ -6,27 +7,38 @@ import argparse
 import sys
 from datetime import date
 
+DESCRIPTION = (
+    "Trains on the history up to --cutoff (nothing after the cutoff is read for training, "
+    "features or the purchase models), writes customer_id,churn_probability,expected_orders,"
+    "expected_revenue for every customer with an order on or before the cutoff, and prints "
+    "churn metrics when the file reaches cutoff + horizon and value metrics when it reaches "
+    "cutoff + value horizon, next to the recency, RFM, BG/NBD and Pareto/NBD baselines."
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    churn = subparsers.add_parser("churn", help="churn prediction: backtest on an orders file")
-    churn_sub = churn.add_subparsers(dest="churn_command", required=True, metavar="SUBCOMMAND")
-    bt = churn_sub.add_parser(
-        "backtest",
-        help="train on the history up to --cutoff, score every customer, compare with the outcome",
-        description=(
-            "Trains the churn model on labelled cutoffs inside the history up to --cutoff "
-            "(nothing after the cutoff is read for training or features), writes "
-            "customer_id,churn_probability for every customer with an order on or before the "
-            "cutoff, and prints metrics against the real outcome when the file reaches "
-            "cutoff + horizon."
-        ),
-    )
-    bt.add_argument("--orders", required=True, help="CSV: customer_id,order_id,ordered_at,amount")
-    bt.add_argument("--cutoff", required=True, type=_parse_date, help="YYYY-MM-DD")
-    bt.add_argument("--horizon-days", type=int, default=None, help="label horizon (days)")
-    bt.add_argument("--out", required=True, help="output CSV of scores")
-    bt.add_argument("--config", default=None, help="churn.yaml (default: config dir)")
-    bt.set_defaults(func=_backtest)
+    for command, help_text in (
+        ("predict", "churn and customer value: backtest on an orders file"),
+        ("churn", "alias of `cdp predict`"),
+    ):
+        parser = subparsers.add_parser(command, help=help_text)
+        sub = parser.add_subparsers(dest="predict_command", required=True, metavar="SUBCOMMAND")
+        bt = sub.add_parser(
+            "backtest",
+            help="train up to --cutoff, score every customer, compare with the outcome",
+            description=DESCRIPTION,
+        )
+        bt.add_argument(
+            "--orders", required=True, help="CSV: customer_id,order_id,ordered_at,amount"
+        )
+        bt.add_argument("--cutoff", required=True, type=_parse_date, help="YYYY-MM-DD")
+        bt.add_argument("--horizon-days", type=int, default=None, help="churn horizon (days)")
+        bt.add_argument(
+            "--value-days", type=int, default=None, help="value horizon (days, default 365)"
+        )
+        bt.add_argument("--out", required=True, help="output CSV of scores")
+        bt.add_argument("--config", default=None, help="churn.yaml (default: config dir)")
+        bt.set_defaults(func=_backtest, command_name=f"cdp {command} backtest")
 
 
 def _parse_date(value: str) -> date:
@@ -36,8 +48,8 @@ def _parse_date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from exc
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"cdp churn backtest: error: {message}", file=sys.stderr)
+def _fail(args: argparse.Namespace, message: str, code: int = 2) -> int:
+    print(f"{args.command_name}: error: {message}", file=sys.stderr)
     return code
 
 
@@ -50,13 +62,8 @@ def _backtest(args: argparse.Namespace) -> int:
     from ml.config import ChurnConfig, ChurnConfigError, load_churn_config
     from ml.features import ChurnData
     from ml.io import OrdersFileError, read_orders_csv
-    from ml.model import (
-        InsufficientHistoryError,
-        calibration_markdown,
-        evaluate_frame,
-        metrics_markdown,
-        train,
-    )
+    from ml.metrics import calibration_markdown, metrics_markdown, value_markdown
+    from ml.model import InsufficientHistoryError, evaluate_frame, train, with_value_horizon
 
     try:
         cfg = load_churn_config(args.config)
@@ -64,15 +71,19 @@ def _backtest(args: argparse.Namespace) -> int:
             cfg = ChurnConfig.model_validate(
                 {**cfg.model_dump(), "horizon_days": args.horizon_days}
             )
+        if args.value_days is not None:
+            cfg = with_value_horizon(cfg, args.value_days)
+            ChurnConfig.model_validate(cfg.model_dump())
     except (ChurnConfigError, ValueError) as exc:
-        return _fail(str(exc))
+        return _fail(args, str(exc))
+    value_days = cfg.purchase_model.value_horizon_days
 
     out = Path(args.out)
     con = duckdb.connect()
     try:
         parsed = read_orders_csv(args.orders, con)
     except OrdersFileError as exc:
-        return _fail(str(exc))
+        return _fail(args, str(exc))
     print(
         f"read {parsed.rows_read} rows from {args.orders}: {parsed.orders} orders, "
         f"{parsed.rejected} rejected"
@@ -93,21 +104,26 @@ def _backtest(args: argparse.Namespace) -> int:
 
     cutoff = args.cutoff
     history = ChurnData.from_connection(con, orders=parsed.table, until=cutoff, ns="hist")
-    first, _last = history.date_range()
-    if first is None:
-        return _fail(f"no purchase on or before the cutoff {cutoff} in {args.orders}")
     try:
         trained = train(history, cutoff, cfg)
     except InsufficientHistoryError as exc:
-        return _fail(f"{args.orders}: {exc}; nothing written")
+        return _fail(args, f"{args.orders}: {exc}; nothing written")
+    print(f"training plan: {trained.plan.describe(cfg.horizon_days)}")
+    validation = trained.validation
+    if "metrics" in validation:
+        briers = ", ".join(f"{k} {v['brier']:.4f}" for k, v in validation["metrics"].items())
+        print(f"validation at {validation['cutoff']} (Brier): {briers}")
+    if validation.get("note"):
+        print(f"note: {validation['note']}")
     print(
-        f"trained on {trained.n_training_rows} rows from cutoffs "
-        f"{', '.join(str(c) for c in trained.training_cutoffs)} "
-        f"(horizon {cfg.horizon_days} days, calibration: {cfg.calibration} on "
-        f"{trained.calibration_cutoff or 'cross-fitted folds of the only cutoff'})"
+        f"chosen: {trained.chosen}; value: {trained.label_free} + Gamma-Gamma over "
+        f"{value_days} days"
     )
-    features = history.features_at(cutoff)
-    scores = features[["customer_id"]].assign(churn_probability=trained.predict(features))
+    frame = trained.frame(history, cutoff, cfg)
+    orders, revenue = trained.predict_value(frame)
+    scores = frame[["customer_id"]].assign(
+        churn_probability=trained.predict(frame), expected_orders=orders, expected_revenue=revenue
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     con.register("_scores", scores)
     con.execute(f"COPY (SELECT * FROM _scores ORDER BY customer_id) TO '{_sql_str(out)}' (HEADER)")
@@ -116,20 +132,29 @@ def _backtest(args: argparse.Namespace) -> int:
     full_last = con.execute(
         f"SELECT max(ordered_at)::DATE FROM {parsed.table} WHERE amount >= 0"
     ).fetchone()[0]
-    if full_last is None or full_last < cutoff + timedelta(days=cfg.horizon_days):
+    end = cutoff + timedelta(days=cfg.horizon_days)
+    if full_last is None or full_last < end:
         print(
             f"outcome not observable: the file ends {full_last}, before cutoff + horizon "
-            f"({cutoff + timedelta(days=cfg.horizon_days)}); no metrics"
+            f"({end}); no metrics"
         )
         return 0
     full = ChurnData.from_connection(con, orders=parsed.table, ns="outcome")
-    labels = full.labels_at(cutoff, cfg.horizon_days)
-    frame = features.merge(labels, on="customer_id", how="left", validate="one_to_one")
-    evaluation = evaluate_frame(trained, frame, cutoff)
+    outcome = full.outcome_at(cutoff, cfg.horizon_days, value_days)
+    frame = frame.merge(outcome, on="customer_id", how="left", validate="one_to_one")
+    covered = full_last >= cutoff + timedelta(days=value_days)
+    evaluation = evaluate_frame(
+        trained, frame, cutoff, frame["revenue"].to_numpy() if covered else None
+    )
     print(f"\nbacktest at {cutoff}, outcome = no purchase within {cfg.horizon_days} days:")
-    print(metrics_markdown(evaluation))
+    print(metrics_markdown(evaluation.metrics))
     print("\ncalibration by decile of predicted probability:")
-    print(calibration_markdown(evaluation))
+    print(calibration_markdown(evaluation.calibration))
+    if evaluation.value_metrics is None:
+        print(f"\nvalue not observable: the file ends before cutoff + {value_days} days")
+    else:
+        print(f"\nvalue: revenue within {value_days} days after the cutoff:")
+        print(value_markdown(evaluation.value_metrics))
     return 0
 
 

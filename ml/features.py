@@ -190,18 +190,28 @@ class ChurnData:
         ).fetchone()
         return f"{n}-{int(h):016x}"
 
-    def labels_at(self, cutoff: date, horizon_days: int) -> pd.DataFrame:
-        """`customer_id, churned` for every customer with a purchase on or before `cutoff`."""
+    def outcome_at(self, cutoff: date, horizon_days: int, value_days: int) -> pd.DataFrame:
+        """`customer_id, churned, orders, revenue` for every customer with a purchase on or
+        before `cutoff`: churned = no purchase within `horizon_days` after it; orders
+        (purchase days) and revenue (purchases, returns excluded) within `value_days`."""
         c = _ts(cutoff)
         return self.con.execute(
             f"""
             WITH p AS (SELECT DISTINCT customer_id FROM {self.ns}.orders
                        WHERE NOT is_return AND ordered_at < {c}),
-                 y AS (SELECT DISTINCT customer_id FROM {self.ns}.orders
-                       WHERE NOT is_return AND ordered_at >= {c}
-                         AND ordered_at < {c} + INTERVAL {int(horizon_days)} DAY)
-            SELECT p.customer_id, CAST(y.customer_id IS NULL AS TINYINT) AS churned
-            FROM p LEFT JOIN y USING (customer_id) ORDER BY p.customer_id
+                 f AS (SELECT customer_id, ordered_at, amount FROM {self.ns}.orders
+                       WHERE NOT is_return AND ordered_at >= {c}),
+                 y AS (SELECT DISTINCT customer_id FROM f
+                       WHERE ordered_at < {c} + INTERVAL {int(horizon_days)} DAY),
+                 v AS (SELECT customer_id, count(DISTINCT CAST(ordered_at AS DATE)) AS orders,
+                              sum(amount) AS revenue
+                       FROM f WHERE ordered_at < {c} + INTERVAL {int(value_days)} DAY
+                       GROUP BY customer_id)
+            SELECT p.customer_id, CAST(y.customer_id IS NULL AS TINYINT) AS churned,
+                   coalesce(v.orders, 0)::DOUBLE AS orders,
+                   coalesce(v.revenue, 0)::DOUBLE AS revenue
+            FROM p LEFT JOIN y USING (customer_id) LEFT JOIN v USING (customer_id)
+            ORDER BY p.customer_id
             """
         ).df()
 

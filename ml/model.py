@@ -1,15 +1,18 @@
-"""Training, baselines, time-based backtest and metrics for the churn model.
+"""Training, candidate choice by time-based validation, baselines and backtest of the churn
+and value models.
 
-Training as of a date `A` uses only data before `A + 1 day`: rows come from training cutoffs
-`A - horizon - k * spacing` (k = 0..n-1), so every training label window ends on or before `A`.
-The gradient-boosting model is fitted on all training cutoffs but the latest, and its
-probabilities are calibrated on the latest one (a hold-out later in time). The evaluation of a
-model trained as of `A` is done at cutoff `A` against the purchases in the following horizon.
+Training as of a date `A` uses only data before `A + 1 day`. A training plan (`training_plan`)
+puts labelled cutoffs inside the history, every label window ending on or before `A`; when the
+full horizon does not fit, a shorter label horizon is used. Candidates: the gradient-boosting
+model (SQL features + BG/NBD outputs fitted at each cutoff), and the label-free BG/NBD and
+Pareto/NBD models. The latest cutoff is a time-based validation: the gradient-boosting model
+is fitted on the earlier cutoffs and every candidate is scored there; the lowest Brier score
+wins. With one labelled cutoff only the label-free models can be validated; with none, BG/NBD
+is used unvalidated. The model card says which case applied.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -21,37 +24,165 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.inspection import permutation_importance
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from ml.config import ChurnConfig
 from ml.drift import build_reference
 from ml.features import RFM_FEATURES, ChurnData
+from ml.metrics import calibration_table, metrics, value_metrics
+from ml.purchase import (
+    BGNBD_NAME,
+    LABEL_FREE,
+    PNBD_NAME,
+    PURCHASE_FEATURES,
+    PurchaseFit,
+    fit_purchase_models,
+    purchase_features,
+    summary_at,
+)
 
 MODEL = "model"
 RECENCY = "recency_baseline"
 RFM = "rfm_logistic"
+RECENT_REVENUE = "recent_revenue_baseline"
 
 
 class InsufficientHistoryError(ValueError):
-    """Not enough order history before the as-of date to build a single labelled cutoff."""
+    """No purchase at all before the as-of date, or labels of a single class."""
+
+
+# ---------------------------------------------------------------------- training plan
+@dataclass(frozen=True)
+class TrainingPlan:
+    label_horizon_days: int
+    cutoffs: list[date]
+    min_history_days: int
+    spacing_days: int
+
+    def describe(self, horizon_days: int) -> str:
+        if not self.cutoffs:
+            return "no labelled cutoff fits in the history"
+        label = f"label horizon {self.label_horizon_days} days"
+        if self.label_horizon_days < horizon_days:
+            label += f" (shortened from {horizon_days}: the full horizon does not fit)"
+        return (
+            f"{len(self.cutoffs)} labelled cutoff(s) every {self.spacing_days} days with "
+            f">= {self.min_history_days} days of history before each; {label}"
+        )
+
+
+def _cutoffs(as_of: date, first: date, horizon: int, history: int, spacing: int, n: int):
+    out = []
+    for k in range(n):
+        c = as_of - timedelta(days=horizon + k * spacing)
+        if (c - first).days < history:
+            break
+        out.append(c)
+    return sorted(out)
+
+
+def training_plan(as_of: date, first_purchase: date | None, cfg: ChurnConfig) -> TrainingPlan:
+    """The configured plan if it gives enough cutoffs to validate, else the short-history
+    plans (shorter minimum history and spacing, then shorter label horizons)."""
+    if first_purchase is None:
+        return TrainingPlan(cfg.horizon_days, [], cfg.min_history_days, cfg.cutoff_spacing_days)
+    short = cfg.short_history
+    available = (as_of - first_purchase).days
+    options = [
+        (cfg.horizon_days, cfg.min_history_days, cfg.cutoff_spacing_days),
+        (cfg.horizon_days, short.min_history_days, short.cutoff_spacing_days),
+    ]
+    for k in range(short.wanted_cutoffs - 1, -1, -1):
+        h = available - short.min_history_days - k * short.cutoff_spacing_days
+        if short.min_label_horizon_days <= h < cfg.horizon_days:
+            options.append((h, short.min_history_days, short.cutoff_spacing_days))
+    plans = [
+        TrainingPlan(h, _cutoffs(as_of, first_purchase, h, m, s, cfg.n_training_cutoffs), m, s)
+        for h, m, s in options
+    ]
+    for plan in plans:
+        if len(plan.cutoffs) >= short.wanted_cutoffs:
+            return plan
+    return max(plans, key=lambda p: len(p.cutoffs))  # first of the longest on ties
 
 
 def training_cutoffs(as_of: date, first_purchase: date | None, cfg: ChurnConfig) -> list[date]:
-    """Cutoffs `as_of - horizon - k * spacing`, oldest first, each with enough history."""
-    if first_purchase is None:
-        return []
-    cutoffs = []
-    for k in range(cfg.n_training_cutoffs):
-        c = as_of - timedelta(days=cfg.horizon_days + k * cfg.cutoff_spacing_days)
-        if (c - first_purchase).days < cfg.min_history_days:
-            break
-        cutoffs.append(c)
-    return sorted(cutoffs)
+    return training_plan(as_of, first_purchase, cfg).cutoffs
 
 
+# ---------------------------------------------------------------------- frames
+def label_free_columns(
+    fit: PurchaseFit, summary: pd.DataFrame, horizon_days: int, label_days: int, value_days: int
+) -> pd.DataFrame:
+    """Per label-free model: P(churn) over the scoring and the label horizon, expected orders
+    and revenue over the value horizon."""
+    out = {"customer_id": summary["customer_id"].to_numpy()}
+    for name in LABEL_FREE:
+        if name == PNBD_NAME and fit.pnbd is None:
+            continue
+        out[f"{name}_p_churn_horizon"] = fit.p_churn(name, summary, horizon_days)
+        out[f"{name}_p_churn_label"] = fit.p_churn(name, summary, label_days)
+        out[f"{name}_expected_orders"] = fit.expected_orders(name, summary, value_days)
+        out[f"{name}_expected_revenue"] = fit.expected_revenue(name, summary, value_days)
+    out["recent_revenue"] = summary["revenue_365d"].to_numpy() * value_days / 365.0
+    return pd.DataFrame(out)
+
+
+def _fit_at(
+    data: ChurnData,
+    cutoff: date,
+    cfg: ChurnConfig,
+    *,
+    pareto: bool,
+    start: PurchaseFit | None = None,
+):
+    summary = summary_at(data, cutoff)
+    pm = cfg.purchase_model
+    fit = fit_purchase_models(
+        summary,
+        cutoff,
+        max_rows=pm.max_fit_rows,
+        seed=cfg.seed,
+        penalizer=pm.penalizer,
+        pareto=pareto,
+        spend=pareto,
+        start=start,
+    )
+    return summary, fit
+
+
+def build_frame(
+    data: ChurnData,
+    cutoff: date,
+    cfg: ChurnConfig,
+    label_days: int,
+    *,
+    fit: tuple[pd.DataFrame, PurchaseFit] | None = None,
+    labelled: bool = False,
+    label_free: bool = True,
+) -> tuple[pd.DataFrame, PurchaseFit]:
+    """SQL features at `cutoff` joined with the purchase-model features (label horizon) and,
+    with `label_free`, the label-free columns; with `labelled`, `churned` over the label
+    horizon (training rows are then sampled per `max_rows_per_cutoff`)."""
+    summary, pfit = fit or _fit_at(data, cutoff, cfg, pareto=label_free)
+    frame = data.features_at(
+        cutoff,
+        horizon_days=label_days if labelled else None,
+        max_rows=cfg.max_rows_per_cutoff if labelled else None,
+        seed=cfg.seed,
+    )
+    frame = frame.merge(purchase_features(pfit, summary, label_days), on="customer_id")
+    if label_free:
+        extra = label_free_columns(
+            pfit, summary, cfg.horizon_days, label_days, cfg.purchase_model.value_horizon_days
+        )
+        frame = frame.merge(extra, on="customer_id")
+    return frame, pfit
+
+
+# ---------------------------------------------------------------------- the trained model
 def _rfm_transform(x: np.ndarray) -> np.ndarray:
     """log1p of recency, frequency and (non-negative) monetary value."""
     return np.log1p(np.clip(np.asarray(x, dtype="float64"), 0, None))
@@ -59,184 +190,272 @@ def _rfm_transform(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class TrainedChurnModel:
-    """A fitted churn model with its baselines and the facts needed to reproduce and audit it."""
+    """The chosen churn scorer with its baselines, purchase models and audit facts."""
 
     as_of: date
+    first_purchase: date
     horizon_days: int
+    label_horizon_days: int
     feature_names: list[str]
-    model: CalibratedClassifierCV
-    recency_baseline: IsotonicRegression
-    rfm_baseline: Pipeline
-    training_cutoffs: list[date]
-    calibration_cutoff: date | None
-    calibration_method: str
-    n_training_rows: int
-    training_churn_rate: float
+    chosen: str  # MODEL, BGNBD_NAME or PNBD_NAME
+    label_free: str  # the better label-free model: extrapolation and value
+    purchase_fit: PurchaseFit
+    plan: TrainingPlan
+    model: CalibratedClassifierCV | None = None
+    recency_baseline: IsotonicRegression | None = None
+    rfm_baseline: Pipeline | None = None
+    calibration_cutoff: date | None = None
+    calibration_method: str = "isotonic"
+    threads: int = 1
+    n_training_rows: int = 0
+    training_churn_rate: float | None = None
+    validation: dict = field(default_factory=dict)
     reference: dict = field(default_factory=dict)
     reference_cutoff: date | None = None
 
-    def predict(self, features: pd.DataFrame) -> np.ndarray:
-        return self.model.predict_proba(features[self.feature_names])[:, 1]
+    @property
+    def training_cutoffs(self) -> list[date]:
+        return self.plan.cutoffs
 
-    def predict_all(self, features: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Probabilities of the model and of both baselines."""
-        return {
-            MODEL: self.predict(features),
-            RECENCY: self.recency_baseline.predict(features["recency_days"].to_numpy()),
-            RFM: self.rfm_baseline.predict_proba(features[list(RFM_FEATURES)])[:, 1],
-        }
+    def frame(self, data: ChurnData, cutoff: date, cfg: ChurnConfig) -> pd.DataFrame:
+        """Everything needed to score at `cutoff`; the stored fit is reused at `as_of`."""
+        fit = None
+        if cutoff == self.as_of:
+            fit = (summary_at(data, cutoff), self.purchase_fit)
+        frame, _ = build_frame(data, cutoff, cfg, self.label_horizon_days, fit=fit)
+        return frame
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """P(no purchase within `horizon_days`). The gradient-boosting model predicts the label
+        horizon; when that is shorter, the label-free model supplies the rest:
+        P(quiet over H) = P(quiet over h) * P_lf(quiet over H) / P_lf(quiet over h)."""
+        if self.chosen != MODEL:
+            return frame[f"{self.chosen}_p_churn_horizon"].to_numpy()
+        with threadpool_limits(limits=self.threads, user_api="openmp"):
+            p = self.model.predict_proba(frame[self.feature_names])[:, 1]
+        if self.label_horizon_days < self.horizon_days:
+            lf = self.label_free
+            ratio = frame[f"{lf}_p_churn_horizon"].to_numpy() / np.maximum(
+                frame[f"{lf}_p_churn_label"].to_numpy(), 1e-12
+            )
+            p = p * np.clip(ratio, 0.0, 1.0)
+        return p
+
+    def predict_all(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Churn probabilities of the chosen scorer and of every baseline."""
+        out = {MODEL: self.predict(frame)}
+        if self.recency_baseline is not None:
+            out[RECENCY] = self.recency_baseline.predict(frame["recency_days"].to_numpy())
+        if self.rfm_baseline is not None:
+            out[RFM] = self.rfm_baseline.predict_proba(frame[list(RFM_FEATURES)])[:, 1]
+        for name in LABEL_FREE:
+            if f"{name}_p_churn_horizon" in frame:
+                out[name] = frame[f"{name}_p_churn_horizon"].to_numpy()
+        return out
+
+    def predict_value(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Expected orders and revenue over the value horizon (the better label-free model
+        with the Gamma-Gamma spend model)."""
+        lf = self.label_free
+        return frame[f"{lf}_expected_orders"].to_numpy(), frame[f"{lf}_expected_revenue"].to_numpy()
+
+    def predict_value_all(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        out = {MODEL: self.predict_value(frame)[1], RECENT_REVENUE: frame["recent_revenue"]}
+        for name in LABEL_FREE:
+            if f"{name}_expected_revenue" in frame:
+                out[f"{name}_gamma_gamma"] = frame[f"{name}_expected_revenue"].to_numpy()
+        return out
 
 
-def _check_labels(y: np.ndarray, what: str) -> None:
-    if len(np.unique(y)) < 2:
-        raise InsufficientHistoryError(
-            f"{what}: every row has the same churn label ({int(y[0]) if len(y) else 'no rows'}); "
-            "need both churners and returning customers to train"
-        )
+def _cutoff_of(frame: pd.DataFrame) -> date:
+    return pd.Timestamp(frame["cutoff"].iloc[0]).date()
+
+
+def _single_class(y: np.ndarray) -> bool:
+    return len(np.unique(y)) < 2
+
+
+def _trees(frames: list[pd.DataFrame], names: list[str], cfg: ChurnConfig):
+    """Gradient boosting on the rows of `frames`; None when the labels have a single class."""
+    rows = pd.concat(frames, ignore_index=True)
+    y = rows["churned"].to_numpy()
+    if _single_class(y):
+        return None
+    hgb = HistGradientBoostingClassifier(
+        **cfg.model.model_dump(), early_stopping=False, random_state=cfg.seed
+    )
+    return hgb.fit(rows[names], y)
+
+
+def _calibrated(trees, frame: pd.DataFrame, names: list[str], method: str):
+    """The frozen trees calibrated on a later cutoff; None on single-class labels."""
+    y = frame["churned"].to_numpy()
+    if trees is None or _single_class(y):
+        return None
+    return CalibratedClassifierCV(FrozenEstimator(trees), method=method).fit(frame[names], y)
+
+
+def _validate(frames: list[pd.DataFrame], names: list[str], cfg: ChurnConfig, has_pnbd: bool):
+    """Score every candidate at the latest labelled cutoff; the earlier ones train (and
+    calibrate) the gradient-boosting candidate. Returns its trees and the validation record
+    for the model card."""
+    val = frames[-1]
+    y = val["churned"].to_numpy()
+    scores = {BGNBD_NAME: val[f"{BGNBD_NAME}_p_churn_label"].to_numpy()}
+    if has_pnbd:
+        scores[PNBD_NAME] = val[f"{PNBD_NAME}_p_churn_label"].to_numpy()
+    note, trees = None, None
+    if len(frames) >= 3:
+        # trees on the earliest cutoffs, calibrated on the one before the validation cutoff
+        trees = _trees(frames[:-2], names, cfg)
+        calibrated = _calibrated(trees, frames[-2], names, cfg.calibration)
+        if calibrated is not None:
+            scores[MODEL] = calibrated.predict_proba(val[names])[:, 1]
+    elif len(frames) == 2:
+        trees = _trees(frames[:1], names, cfg)
+        if trees is not None:
+            note = "two labelled cutoffs: gradient boosting validated without calibration"
+            scores[MODEL] = trees.predict_proba(val[names])[:, 1]
+    else:
+        note = "gradient boosting not validated: only one labelled cutoff (needs two)"
+    if trees is not None and MODEL not in scores:
+        note = "gradient boosting not validated: single-class labels before the validation"
+    table = {name: metrics(y, p) for name, p in scores.items()}
+    chosen = min(table, key=lambda n: (table[n]["brier"], n != MODEL))
+    label_free = min((n for n in table if n in LABEL_FREE), key=lambda n: table[n]["brier"])
+    return trees, {
+        "cutoff": _cutoff_of(val).isoformat(),
+        "criterion": "lowest Brier score at the validation cutoff",
+        "metrics": table,
+        "chosen": chosen,
+        "label_free": label_free,
+        "note": note,
+    }
 
 
 def train(data: ChurnData, as_of: date, cfg: ChurnConfig) -> TrainedChurnModel:
-    """Fit model and baselines on labelled cutoffs strictly inside the history up to `as_of`."""
+    """Plan, validate, choose and fit; nothing after `as_of` is read."""
+    with threadpool_limits(limits=cfg.threads, user_api="openmp"):
+        return _train(data, as_of, cfg)
+
+
+def _train(data: ChurnData, as_of: date, cfg: ChurnConfig) -> TrainedChurnModel:
     first, _last = data.date_range()
-    cutoffs = training_cutoffs(as_of, first, cfg)
-    if not cutoffs:
-        need = cfg.horizon_days + cfg.min_history_days
-        have = (as_of - first).days if first else 0
-        raise InsufficientHistoryError(
-            f"too little history to train: a training cutoff needs {cfg.min_history_days} days "
-            f"of orders before it and {cfg.horizon_days} days after it, all before {as_of} "
-            f"(>= {need} days in total); the data has {max(have, 0)} days of purchases "
-            f"before {as_of}"
-        )
-    frames = [
-        data.features_at(
-            c,
-            horizon_days=cfg.horizon_days,
-            max_rows=cfg.max_rows_per_cutoff,
-            seed=cfg.seed,
-        )
-        for c in cutoffs
-    ]
-    names = data.feature_names()
-    rows = pd.concat(frames, ignore_index=True)
-    y_all = rows["churned"].to_numpy()
-    _check_labels(y_all, f"training cutoffs {[str(c) for c in cutoffs]}")
-
-    params = cfg.model.model_dump()
-    hgb = HistGradientBoostingClassifier(**params, early_stopping=False, random_state=cfg.seed)
-    if len(frames) >= 2:
-        base = pd.concat(frames[:-1], ignore_index=True)
-        calib = frames[-1]
-        _check_labels(base["churned"].to_numpy(), "training cutoffs before the latest")
-        _check_labels(calib["churned"].to_numpy(), f"calibration cutoff {cutoffs[-1]}")
-        hgb.fit(base[names], base["churned"].to_numpy())
-        model = CalibratedClassifierCV(FrozenEstimator(hgb), method=cfg.calibration)
-        model.fit(calib[names], calib["churned"].to_numpy())
-        calibration_cutoff: date | None = cutoffs[-1]
-    else:
-        # One cutoff only: cross-fitted calibration across customers of that same cutoff
-        # (no split across time is possible, and none crosses time).
-        cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=cfg.seed)
-        model = CalibratedClassifierCV(hgb, method=cfg.calibration, cv=cv)
-        model.fit(rows[names], y_all)
-        calibration_cutoff = None
-
-    recency = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
-    recency.fit(rows["recency_days"].to_numpy(), y_all)
-    rfm = make_pipeline(
-        FunctionTransformer(_rfm_transform),
-        StandardScaler(),
-        LogisticRegression(max_iter=1000),
-    )
-    rfm.fit(rows[list(RFM_FEATURES)], y_all)
-
+    if first is None or first > as_of:
+        raise InsufficientHistoryError(f"no purchase on or before {as_of}")
+    plan = training_plan(as_of, first, cfg)
+    h = plan.label_horizon_days
+    names = [*data.feature_names(), *PURCHASE_FEATURES]
+    frames, fit = [], None
+    for i, c in enumerate(plan.cutoffs):
+        latest = i == len(plan.cutoffs) - 1
+        frame, fit = build_frame(data, c, cfg, h, labelled=True, label_free=latest)
+        frames.append(frame)
+    as_of_fit = _fit_at(data, as_of, cfg, pareto=True, start=fit)
     trained = TrainedChurnModel(
         as_of=as_of,
+        first_purchase=first,
         horizon_days=cfg.horizon_days,
+        label_horizon_days=h,
         feature_names=names,
-        model=model,
-        recency_baseline=recency,
-        rfm_baseline=rfm,
-        training_cutoffs=cutoffs,
-        calibration_cutoff=calibration_cutoff,
+        chosen=BGNBD_NAME,
+        label_free=BGNBD_NAME,
+        purchase_fit=as_of_fit[1],
+        plan=plan,
         calibration_method=cfg.calibration,
-        n_training_rows=len(rows),
-        training_churn_rate=float(y_all.mean()),
+        threads=cfg.threads,
     )
-    # Drift reference: the latest training cutoff only (the calibration hold-out, or the single
-    # cutoff), i.e. the population closest in time to the one that will be scored. Pooling all
-    # training cutoffs would compare today's customers with customers of up to
-    # horizon + (n - 1) * spacing days ago and report the ageing of the base as drift.
-    latest = frames[-1]
+    if not frames:
+        trained.validation = {"note": "nothing to validate: BG/NBD (label-free) is used"}
+        latest = build_frame(data, as_of, cfg, h, fit=as_of_fit)[0]
+    else:
+        rows = pd.concat(frames, ignore_index=True)
+        y_all = rows["churned"].to_numpy()
+        trained.n_training_rows = len(rows)
+        trained.training_churn_rate = float(y_all.mean())
+        trees, trained.validation = _validate(frames, names, cfg, as_of_fit[1].pnbd is not None)
+        trained.chosen = trained.validation["chosen"]
+        trained.label_free = trained.validation["label_free"]
+        if trained.chosen == MODEL:
+            # the validated trees, recalibrated on the latest labelled cutoff
+            trained.model = _calibrated(trees, frames[-1], names, cfg.calibration)
+            trained.calibration_cutoff = _cutoff_of(frames[-1])
+        if not _single_class(y_all):
+            recency = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+            trained.recency_baseline = recency.fit(rows["recency_days"].to_numpy(), y_all)
+            trained.rfm_baseline = make_pipeline(
+                FunctionTransformer(_rfm_transform),
+                StandardScaler(),
+                LogisticRegression(max_iter=1000),
+            ).fit(rows[list(RFM_FEATURES)], y_all)
+        latest = frames[-1]
+    # Drift reference: the population closest in time to the one that will be scored (the
+    # latest training cutoff), so the ageing of the base is not reported as drift.
     reference = build_reference(latest, names, cfg.drift.n_bins)
     scores = pd.DataFrame({"churn_probability": trained.predict(latest)})
     reference.update(build_reference(scores, ["churn_probability"], cfg.drift.n_bins))
     trained.reference = reference
-    trained.reference_cutoff = cutoffs[-1]
+    trained.reference_cutoff = _cutoff_of(latest)
     return trained
 
 
-# ---------------------------------------------------------------------- metrics
-def lift_top_decile(y: np.ndarray, p: np.ndarray) -> float:
-    """Churn rate among the 10 % highest scores divided by the overall churn rate."""
-    y = np.asarray(y, dtype="float64")
-    base = y.mean()
-    if base == 0:
-        return float("nan")
-    k = max(1, math.ceil(len(y) / 10))
-    top = np.argsort(-np.asarray(p), kind="stable")[:k]
-    return float(y[top].mean() / base)
-
-
-def calibration_table(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
-    """Deciles of the predicted probability: count, mean predicted, observed churn rate."""
-    order = np.argsort(np.asarray(p), kind="stable")
-    bins = np.empty(len(p), dtype="int64")
-    bins[order] = np.arange(len(p)) * n_bins // max(len(p), 1)
-    frame = pd.DataFrame({"decile": bins + 1, "p": p, "y": y})
-    out = frame.groupby("decile").agg(
-        n=("y", "size"), mean_predicted=("p", "mean"), observed_rate=("y", "mean")
-    )
-    return out.reset_index()
-
-
-def metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    y = np.asarray(y)
-    both = len(np.unique(y)) == 2
-    return {
-        "roc_auc": float(roc_auc_score(y, p)) if both else float("nan"),
-        "pr_auc": float(average_precision_score(y, p)) if both else float("nan"),
-        "brier": float(brier_score_loss(y, p)),
-        "lift_top_decile": lift_top_decile(y, p),
-        "churn_rate": float(np.mean(y)),
-        "mean_predicted": float(np.mean(p)),
-        "n": len(y),
-    }
-
-
+# ---------------------------------------------------------------------- evaluation
 @dataclass
 class Evaluation:
     cutoff: date
     metrics: dict[str, dict[str, float]]
     calibration: dict[str, pd.DataFrame]
     scores: pd.DataFrame  # customer_id, churned, one column per scorer
+    value_metrics: dict[str, dict[str, float]] | None = None
 
 
-def evaluate(trained: TrainedChurnModel, data: ChurnData, cutoff: date) -> Evaluation:
-    """Score every customer eligible at `cutoff` and compare with the observed outcome."""
-    frame = data.features_at(cutoff, horizon_days=trained.horizon_days)
-    return evaluate_frame(trained, frame, cutoff)
-
-
-def evaluate_frame(trained: TrainedChurnModel, frame: pd.DataFrame, cutoff: date) -> Evaluation:
+def evaluate_frame(
+    trained: TrainedChurnModel, frame: pd.DataFrame, cutoff: date, revenue: np.ndarray | None
+) -> Evaluation:
+    """Metrics of the chosen scorer and the baselines on a frame carrying `churned` (and the
+    actual revenue over the value horizon when `revenue` is given)."""
     y = frame["churned"].to_numpy()
     preds = trained.predict_all(frame)
+    value = None
+    if revenue is not None:
+        value = {
+            name: value_metrics(revenue, np.asarray(p))
+            for name, p in trained.predict_value_all(frame).items()
+        }
     return Evaluation(
         cutoff=cutoff,
         metrics={name: metrics(y, p) for name, p in preds.items()},
         calibration={name: calibration_table(y, p) for name, p in preds.items()},
         scores=pd.DataFrame({"customer_id": frame["customer_id"], "churned": y, **preds}),
+        value_metrics=value,
     )
+
+
+def evaluate(
+    trained: TrainedChurnModel,
+    data: ChurnData,
+    cutoff: date,
+    cfg: ChurnConfig,
+    value_days: int | None = None,
+) -> tuple[Evaluation, pd.DataFrame]:
+    """Score every customer eligible at `cutoff` and compare with the observed outcome; value
+    over `value_days` (default: the configured value horizon) when the data covers it.
+    Returns the evaluation and the scored frame (with `churned`, `orders`, `revenue`)."""
+    value_days = value_days or cfg.purchase_model.value_horizon_days
+    cfg_v = with_value_horizon(cfg, value_days)
+    frame = trained.frame(data, cutoff, cfg_v).merge(
+        data.outcome_at(cutoff, trained.horizon_days, value_days), on="customer_id"
+    )
+    revenue = None
+    if label_observable(data, cutoff, value_days):
+        revenue = frame["revenue"].to_numpy()
+    return evaluate_frame(trained, frame, cutoff, revenue), frame
+
+
+def with_value_horizon(cfg: ChurnConfig, value_days: int) -> ChurnConfig:
+    """The same configuration with another value horizon (back-tests over a shorter window)."""
+    pm = cfg.purchase_model.model_copy(update={"value_horizon_days": int(value_days)})
+    return cfg.model_copy(update={"purchase_model": pm})
 
 
 def label_observable(data: ChurnData, cutoff: date, horizon_days: int) -> bool:
@@ -247,23 +466,27 @@ def label_observable(data: ChurnData, cutoff: date, horizon_days: int) -> bool:
 
 def feature_importance(
     trained: TrainedChurnModel, frame: pd.DataFrame, cfg: ChurnConfig
-) -> pd.DataFrame:
-    """Permutation importance (drop in ROC AUC) on a deterministic sample of `frame`."""
+) -> pd.DataFrame | None:
+    """Permutation importance (drop in ROC AUC) of the gradient-boosting model on a
+    deterministic sample of `frame`; None when a label-free model was chosen."""
+    if trained.model is None:
+        return None
     sample = frame
     if len(frame) > cfg.importance.max_rows:
         sample = frame.sample(n=cfg.importance.max_rows, random_state=cfg.seed)
     y = sample["churned"].to_numpy()
-    if len(np.unique(y)) < 2:
-        return pd.DataFrame(columns=["feature", "importance_mean", "importance_std"])
-    result = permutation_importance(
-        trained.model,
-        sample[trained.feature_names],
-        y,
-        scoring="roc_auc",
-        n_repeats=cfg.importance.n_repeats,
-        random_state=cfg.seed,
-        n_jobs=1,
-    )
+    if _single_class(y):
+        return None
+    with threadpool_limits(limits=cfg.threads, user_api="openmp"):
+        result = permutation_importance(
+            trained.model,
+            sample[trained.feature_names],
+            y,
+            scoring="roc_auc",
+            n_repeats=cfg.importance.n_repeats,
+            random_state=cfg.seed,
+            n_jobs=1,
+        )
     out = pd.DataFrame(
         {
             "feature": trained.feature_names,
@@ -274,32 +497,3 @@ def feature_importance(
     return out.sort_values(["importance_mean", "feature"], ascending=[False, True]).reset_index(
         drop=True
     )
-
-
-def metrics_markdown(evaluation: Evaluation) -> str:
-    lines = [
-        "| scorer | ROC AUC | PR AUC | Brier | lift top decile | churn rate | n |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, m in evaluation.metrics.items():
-        lines.append(
-            f"| {name} | {m['roc_auc']:.4f} | {m['pr_auc']:.4f} | {m['brier']:.4f} | "
-            f"{m['lift_top_decile']:.2f} | {m['churn_rate']:.3f} | {m['n']} |"
-        )
-    return "\n".join(lines)
-
-
-def calibration_markdown(evaluation: Evaluation) -> str:
-    names = list(evaluation.calibration)
-    header = "| decile | " + " | ".join(f"{n} predicted | {n} observed" for n in names) + " |"
-    lines = [header, "|---" * (1 + 2 * len(names)) + "|"]
-    tables = [evaluation.calibration[n].set_index("decile") for n in names]
-    for decile in tables[0].index:
-        cells = []
-        for t in tables:
-            cells += [
-                f"{t.loc[decile, 'mean_predicted']:.3f}",
-                f"{t.loc[decile, 'observed_rate']:.3f}",
-            ]
-        lines.append(f"| {decile} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)

@@ -23,7 +23,7 @@ from ml.model import (
     Evaluation,
     InsufficientHistoryError,
     TrainedChurnModel,
-    evaluate_frame,
+    evaluate,
     feature_importance,
     label_observable,
     train,
@@ -39,18 +39,23 @@ def risk_band(p: np.ndarray, bands: RiskBands) -> np.ndarray:
 
 def score_frame(
     trained: TrainedChurnModel,
-    features: pd.DataFrame,
-    bands: RiskBands,
+    frame: pd.DataFrame,
+    cfg: ChurnConfig,
     version: str,
     scored_at: datetime | None = None,
 ) -> pd.DataFrame:
-    """`person_id, churn_probability, churn_risk_band, model_version, scored_at`."""
-    p = trained.predict(features)
+    """`person_id, churn_probability, churn_risk_band, expected_orders, expected_revenue,
+    value_horizon_days, model_version, scored_at` from a `TrainedChurnModel.frame`."""
+    p = trained.predict(frame)
+    orders, revenue = trained.predict_value(frame)
     return pd.DataFrame(
         {
-            "person_id": features["customer_id"].astype(str).to_numpy(),
+            "person_id": frame["customer_id"].astype(str).to_numpy(),
             "churn_probability": p,
-            "churn_risk_band": risk_band(p, bands),
+            "churn_risk_band": risk_band(p, cfg.risk_bands),
+            "expected_orders": orders,
+            "expected_revenue": revenue,
+            "value_horizon_days": cfg.purchase_model.value_horizon_days,
             "model_version": version,
             "scored_at": pd.Timestamp(scored_at or datetime.now(UTC)).tz_convert("UTC"),
         }
@@ -83,7 +88,7 @@ def load_marts(con: duckdb.DuckDBPyConnection) -> ChurnData:
     (campaign messages of the e-mail channel), web sessions and abandoned carts: the
     time-stamped rows of `marts.customer_timeline`, when that mart exists. `marts.engagement`
     holds windows relative to its build date only, so it cannot be reconstructed as of past
-    training cutoffs and is not used as a model input (see docs/churn.md).
+    training cutoffs and is not used as a model input (see docs/predictions.md).
     """
     con.execute("SET TimeZone = 'UTC'")
     orders = con.sql(
@@ -134,17 +139,15 @@ def train_and_save(data: ChurnData, cfg: ChurnConfig, models_dir: Path) -> Train
     if scoring_cutoff is None:
         raise InsufficientHistoryError("no purchases with a known person in the orders")
     eval_cutoff = scoring_cutoff - timedelta(days=cfg.horizon_days)
-    backtest = importances = None
-    backtest_cutoffs: list[date] = []
+    backtest = importances = bt_model = None
     note = None
     try:
-        bt_model = train(data, eval_cutoff, cfg)
         if not label_observable(data, eval_cutoff, cfg.horizon_days):
             raise InsufficientHistoryError("evaluation window not covered by the data")
-        frame = data.features_at(eval_cutoff, horizon_days=cfg.horizon_days)
-        backtest = evaluate_frame(bt_model, frame, eval_cutoff)
+        bt_model = train(data, eval_cutoff, cfg)
+        # value over the churn horizon: the data after the evaluation cutoff covers no more
+        backtest, frame = evaluate(bt_model, data, eval_cutoff, cfg, value_days=cfg.horizon_days)
         importances = feature_importance(bt_model, frame, cfg)
-        backtest_cutoffs = bt_model.training_cutoffs
     except InsufficientHistoryError as exc:
         note = f"no backtest at {eval_cutoff}: {exc}"
     trained = train(data, scoring_cutoff, cfg)
@@ -154,7 +157,7 @@ def train_and_save(data: ChurnData, cfg: ChurnConfig, models_dir: Path) -> Train
         version=version,
         trained=trained,
         backtest=backtest,
-        backtest_training_cutoffs=backtest_cutoffs,
+        backtest_model=bt_model,
         importances=importances,
         data_hash=data_hash,
         cfg=cfg,
@@ -180,9 +183,11 @@ def score_and_write(
     """
     if scoring_cutoff is None:
         _first, scoring_cutoff = data.date_range()
-    features = data.features_at(scoring_cutoff)
-    scores = score_frame(trained, features, cfg.risk_bands, version)
-    out_features = features.rename(columns={"customer_id": "person_id"})
+    features = trained.frame(data, scoring_cutoff, cfg)
+    scores = score_frame(trained, features, cfg, version)
+    out_features = features[["customer_id", "cutoff", *trained.feature_names]].rename(
+        columns={"customer_id": "person_id"}
+    )
     out_features.insert(2, "model_version", version)
     warehouse.execute("CREATE SCHEMA IF NOT EXISTS ml")
     warehouse.register("_churn_scores", scores)

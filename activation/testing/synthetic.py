@@ -43,8 +43,10 @@ def create_synthetic_marts(con: duckdb.DuckDBPyConnection, persons: int) -> None
     )
     con.execute(
         """INSERT INTO ml.churn_scores
+               (person_id, churn_probability, churn_risk_band, expected_orders, expected_revenue)
            SELECT person_id, (hash(person_id) % 1000) / 1000.0,
-                  CASE WHEN hash(person_id) % 1000 >= 600 THEN 'high' ELSE 'low' END
+                  CASE WHEN hash(person_id) % 1000 >= 600 THEN 'high' ELSE 'low' END,
+                  (hash(person_id) % 50) / 10.0, (hash(person_id) % 2000) * 1.0
            FROM marts.customer_360"""
     )
     # ~80% e-mail consent, ~60% ads, ~50% phone; some explicit withdrawals

@@ -27,16 +27,18 @@ def _importance_markdown(importances) -> str:
     deps=MART_DEPS,
     group_name="ml",
     description=(
-        "Trains the churn model (HistGradientBoosting + time-respecting calibration) as of the "
-        "latest order date, after a time-based backtest at (latest date - horizon) against a "
-        "recency baseline and an RFM logistic regression; writes model + JSON card under "
+        "Trains the churn and value models as of the latest order date: gradient boosting on "
+        "SQL + BG/NBD features, or the label-free BG/NBD / Pareto/NBD model, chosen by a "
+        "time-based validation inside the history; Gamma-Gamma spend model for expected "
+        "revenue. A back-test at (latest date - horizon) compares it with the recency, RFM, "
+        "BG/NBD and Pareto/NBD baselines; writes model + JSON card under "
         "<models_dir>/churn/<version>/."
     ),
 )
 def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     from cdp.settings import get_settings
     from ml.config import load_churn_config
-    from ml.model import calibration_markdown, metrics_markdown
+    from ml.metrics import calibration_markdown, metrics_markdown, value_markdown
     from ml.scoring import load_marts, train_and_save
 
     cfg = load_churn_config()
@@ -50,16 +52,31 @@ def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         "training_cutoffs": dg.MetadataValue.json(card["training_cutoffs"]),
         "training_rows": dg.MetadataValue.int(card["training_rows"]),
         "horizon_days": dg.MetadataValue.int(card["horizon_days"]),
+        "label_horizon_days": dg.MetadataValue.int(card["label_horizon_days"]),
+        "training_plan": dg.MetadataValue.text(card["training_plan"]),
+        "chosen": dg.MetadataValue.text(card["chosen"]),
+        "validation": dg.MetadataValue.json(card["validation"]),
+        "purchase_models": dg.MetadataValue.json(card["purchase_models"]),
         "features": dg.MetadataValue.json(card["features"]),
         "data_hash": dg.MetadataValue.text(card["data_hash"]),
     }
     if run.backtest is not None:
         metadata["evaluation_cutoff"] = dg.MetadataValue.text(run.backtest.cutoff.isoformat())
-        metadata["metrics"] = dg.MetadataValue.md(metrics_markdown(run.backtest))
+        metadata["metrics"] = dg.MetadataValue.md(metrics_markdown(run.backtest.metrics))
         metadata["metrics_json"] = dg.MetadataValue.json(run.backtest.metrics)
-        metadata["calibration"] = dg.MetadataValue.md(calibration_markdown(run.backtest))
+        metadata["calibration"] = dg.MetadataValue.md(
+            calibration_markdown(run.backtest.calibration)
+        )
         metadata["roc_auc"] = dg.MetadataValue.float(run.backtest.metrics["model"]["roc_auc"])
         metadata["brier"] = dg.MetadataValue.float(run.backtest.metrics["model"]["brier"])
+        if run.backtest.value_metrics:
+            metadata["value_metrics"] = dg.MetadataValue.md(
+                value_markdown(run.backtest.value_metrics)
+            )
+            metadata["value_metrics_json"] = dg.MetadataValue.json(run.backtest.value_metrics)
+            metadata["value_spearman"] = dg.MetadataValue.float(
+                run.backtest.value_metrics["model"]["spearman"]
+            )
     else:
         context.log.warning(run.backtest_note or "no backtest")
         metadata["backtest_note"] = dg.MetadataValue.text(run.backtest_note or "no backtest")
@@ -74,8 +91,9 @@ def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     deps=[*MART_DEPS, CHURN_MODEL],
     group_name="ml",
     description=(
-        "Churn probability and risk band for every person with a purchase on or before the "
-        "latest order date (ml.churn_scores), and the scoring features (ml.churn_features)."
+        "Churn probability, risk band, expected orders and revenue over the value horizon for "
+        "every person with a purchase on or before the latest order date (ml.churn_scores, "
+        "with the model version), and the scoring features (ml.churn_features)."
     ),
 )
 def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -106,6 +124,12 @@ def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 float(scores["churn_probability"].mean()) if len(scores) else float("nan")
             ),
             "risk_bands": dg.MetadataValue.json({k: int(v) for k, v in bands.items()}),
+            "expected_revenue_total": dg.MetadataValue.float(
+                float(scores["expected_revenue"].sum()) if len(scores) else 0.0
+            ),
+            "expected_orders_total": dg.MetadataValue.float(
+                float(scores["expected_orders"].sum()) if len(scores) else 0.0
+            ),
             "max_psi": dg.MetadataValue.float(
                 float(drift.loc[drift["alarm"], "psi"].max()) if drift["alarm"].any() else 0.0
             ),

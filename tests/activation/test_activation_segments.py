@@ -89,9 +89,39 @@ def test_churn_scores_are_joined_when_present(con, tmp_path):
     segs = load_segments(p)
     insert_persons(con, [person(1), person(2)])
     con.execute(
-        "INSERT INTO ml.churn_scores VALUES ('P0000001', 0.9, 'high'), ('P0000002', 0.1, 'low')"
+        "INSERT INTO ml.churn_scores (person_id, churn_probability, churn_risk_band) "
+        "VALUES ('P0000001', 0.9, 'high'), ('P0000002', 0.1, 'low')"
     )
     assert materialise(con, segs, p, now=T0)[0].members == 1
+
+
+def test_expected_value_columns_are_segment_and_sync_vocabulary(con, tmp_path):
+    """expected_orders / expected_revenue (customer lifetime value over the value horizon)
+    reach segment conditions and sync fields."""
+    from activation.config import load_syncs
+    from activation.engine import validate_sync_sql
+
+    p = write(
+        tmp_path,
+        "segments:\n  - name: valuable\n    description: x\n"
+        "    condition: expected_revenue >= 100 AND expected_orders >= 1\n",
+    )
+    segs = load_segments(p)
+    insert_persons(con, [person(1), person(2)])
+    con.execute(
+        "INSERT INTO ml.churn_scores (person_id, expected_orders, expected_revenue) "
+        "VALUES ('P0000001', 2.5, 240.0), ('P0000002', 0.2, 15.0)"
+    )
+    assert materialise(con, segs, p, now=T0)[0].members == 1
+    syncs_path = tmp_path / "syncs.yaml"
+    syncs_path.write_text(
+        "syncs:\n  - name: s1\n    source: {segment: valuable}\n"
+        "    destination: {type: hubspot, options: {token_env: X}}\n    key: email\n"
+        "    fields: {cdp_expected_revenue: expected_revenue, cdp_expected_orders: "
+        "expected_orders}\n"
+    )
+    syncs = load_syncs(syncs_path, segs)
+    validate_sync_sql(syncs.syncs, syncs_path)
 
 
 def test_segment_on_churn_columns_compiles_without_scores_table(con, tmp_path):

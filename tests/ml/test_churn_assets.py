@@ -23,6 +23,7 @@ n_training_cutoffs: 4
 min_history_days: 180
 max_rows_per_cutoff: 5000
 model: {max_iter: 60, min_samples_leaf: 50}
+purchase_model: {max_fit_rows: 2000}
 importance: {max_rows: 2000, n_repeats: 2}
 drift: {psi_threshold: 0.2}
 """
@@ -123,9 +124,26 @@ def test_materialise_model_scores_and_drift_check(env):
         card["backtest"]["evaluation_cutoff"]
         == (orders["ordered_at"].max().normalize() - pd.Timedelta(days=180)).date().isoformat()
     )
-    assert set(card["backtest"]["metrics"]) == {"model", "recency_baseline", "rfm_logistic"}
-    assert card["training_rows"] > 0 and "tickets_low_sat_365d" in card["features"]
-    assert card["feature_importance"] and card["sklearn_version"]
+    assert set(card["backtest"]["metrics"]) == {
+        "model",
+        "recency_baseline",
+        "rfm_logistic",
+        "bgnbd",
+        "pnbd",
+    }
+    assert set(card["backtest"]["value_metrics"]) == {
+        "model",
+        "recent_revenue_baseline",
+        "bgnbd_gamma_gamma",
+        "pnbd_gamma_gamma",
+    }
+    assert card["training_rows"] > 0 and card["sklearn_version"]
+    assert card["chosen"] == card["validation"]["chosen"]
+    assert card["validation"]["cutoff"] == card["training_cutoffs"][-1]
+    assert {"bgnbd", "pnbd", "spend"} <= set(card["purchase_models"])
+    assert card["data_window"]["as_of"] == card["as_of"]
+    booster = card["backtest"]["chosen"] == "model"
+    assert bool(card["feature_importance"]) == booster
 
     mats = {
         m.asset_key.to_user_string(): m.metadata
@@ -133,7 +151,10 @@ def test_materialise_model_scores_and_drift_check(env):
     }
     meta = mats["ml/churn_model"]
     assert "| model |" in meta["metrics"].value and "recency_baseline" in meta["metrics"].value
-    assert "calibration" in meta and "feature_importance" in meta
+    assert "| pnbd |" in meta["metrics"].value and "calibration" in meta
+    assert ("feature_importance" in meta) == booster
+    assert "bgnbd_gamma_gamma" in meta["value_metrics"].value
+    assert meta["chosen"].value == card["chosen"] and "validation" in meta
 
     # scores: one per person with a purchase, nobody else
     con = duckdb.connect(str(db), read_only=True)
@@ -146,9 +167,13 @@ def test_materialise_model_scores_and_drift_check(env):
         "person_id",
         "churn_probability",
         "churn_risk_band",
+        "expected_orders",
+        "expected_revenue",
+        "value_horizon_days",
         "model_version",
         "scored_at",
     ]
+    assert (scores["expected_orders"] >= 0).all() and (scores["expected_revenue"] >= 0).all()
     assert set(scores["churn_risk_band"]) <= {"low", "medium", "high"}
     assert (scores["model_version"] == latest).all()
     assert set(features["person_id"]) == buyers

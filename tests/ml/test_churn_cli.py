@@ -1,4 +1,4 @@
-"""`cdp churn backtest` on small CSV files."""
+"""`cdp predict backtest` (and its alias `cdp churn backtest`) on small CSV files."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ from tests.ml.churn_synth import synth_orders
 CUTOFF = "2025-03-31"
 
 
-SMALL_CONFIG = "max_rows_per_cutoff: 3000\nmodel: {max_iter: 40, min_samples_leaf: 50}\n"
+SMALL_CONFIG = (
+    "max_rows_per_cutoff: 3000\nmodel: {max_iter: 40, min_samples_leaf: 50}\n"
+    "purchase_model: {max_fit_rows: 2000}\n"
+)
+COLUMNS = ["customer_id", "churn_probability", "expected_orders", "expected_revenue"]
 
 
 @pytest.fixture(scope="module")
@@ -81,31 +85,46 @@ def test_backtest_writes_one_score_per_eligible_customer_and_prints_metrics(
 ):
     src, out = tmp_path / "orders.csv", tmp_path / "scores.csv"
     _clean_csv(orders, src)
-    assert (
-        main(
-            [
-                "churn",
-                "backtest",
-                "--config",
-                config,
-                "--orders",
-                str(src),
-                "--cutoff",
-                CUTOFF,
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    args = ["--config", config, "--orders", str(src), "--cutoff", CUTOFF, "--value-days", "180"]
+    args += ["--out", str(out)]
+    assert main(["predict", "backtest", *args]) == 0
     printed = capsys.readouterr().out
     scores = pd.read_csv(out)
-    assert list(scores.columns) == ["customer_id", "churn_probability"]
+    assert list(scores.columns) == COLUMNS
     assert set(scores["customer_id"]) == _eligible(orders)
     assert scores["customer_id"].is_unique
     assert scores["churn_probability"].between(0, 1).all()
-    for word in ("ROC AUC", "Brier", "model", "recency_baseline", "rfm_logistic", "calibration"):
-        assert word in printed
+    assert (scores["expected_orders"] >= 0).all() and (scores["expected_revenue"] >= 0).all()
+    churn_table = _table(printed, "| scorer |")
+    assert set(churn_table.index) == {"model", *BASELINES}
+    assert churn_table.loc["model", "ROC AUC"] > 0.7
+    assert churn_table["Brier"].between(0, 1).all()
+    value_table = _table(printed, "| value model |")
+    assert set(value_table.index) == {"model", *VALUE_BASELINES}
+    assert value_table.loc["model", "Spearman"] > 0.3
+    assert value_table["top-decile revenue share"].between(0.1, 1).all()
+    assert "calibration by decile" in printed and "validation at" in printed
+    # the alias writes the same file
+    again = tmp_path / "again.csv"
+    assert main(["churn", "backtest", *args[:-1], str(again)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(again), scores)
+
+
+BASELINES = ("recency_baseline", "rfm_logistic", "bgnbd", "pnbd")
+VALUE_BASELINES = ("recent_revenue_baseline", "bgnbd_gamma_gamma", "pnbd_gamma_gamma")
+
+
+def _table(printed: str, header: str) -> pd.DataFrame:
+    """The markdown table starting with `header` in the printed output, by first column."""
+    lines = printed.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    frame = pd.DataFrame(rows[2:], columns=rows[0]).set_index(rows[0][0])
+    return frame.apply(pd.to_numeric)
 
 
 def test_messy_file_gives_the_same_scores_and_reports_rejects(orders, config, tmp_path, capsys):
@@ -145,15 +164,32 @@ def test_missing_required_column_is_named(orders, config, tmp_path, capsys):
     assert not (tmp_path / "s.csv").exists()
 
 
-def test_too_little_history_is_a_clear_message(orders, config, tmp_path, capsys):
+def test_short_history_scores_everyone_no_refusal(orders, config, tmp_path, capsys):
+    """Six months of orders before the cutoff: no refusal, a score for every customer."""
     src, out = tmp_path / "orders.csv", tmp_path / "s.csv"
     _clean_csv(orders, src)
-    code = main(
-        ["churn", "backtest", "--orders", str(src), "--cutoff", "2022-06-30", "--out", str(out)]
-    )
-    assert code == 2
-    assert "too little history" in capsys.readouterr().err
-    assert not out.exists()
+    cutoff = "2022-06-30"
+    args = ["--config", config, "--orders", str(src), "--cutoff", cutoff, "--out", str(out)]
+    code = main(["predict", "backtest", *args])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "training plan:" in printed and "chosen:" in printed
+    scores = pd.read_csv(out)
+    cut = pd.Timestamp(cutoff) + pd.Timedelta(days=1)
+    ok = orders[(orders["ordered_at"] < cut) & (orders["amount"] >= 0)]
+    assert set(scores["customer_id"]) == set(ok["customer_id"])
+    assert scores[COLUMNS[1:]].notna().all().all()
+
+
+def test_orders_after_the_cutoff_change_no_score(orders, config, tmp_path):
+    """Leak-freedom end to end: the file cut at the cutoff gives the very same scores."""
+    full, cut = tmp_path / "full.csv", tmp_path / "cut.csv"
+    _clean_csv(orders, full)
+    _clean_csv(orders[orders["ordered_at"] < pd.Timestamp("2023-07-01")], cut)
+    args = ["predict", "backtest", "--config", config, "--cutoff", "2023-06-30"]
+    assert main([*args, "--orders", str(full), "--out", str(tmp_path / "a.csv")]) == 0
+    assert main([*args, "--orders", str(cut), "--out", str(tmp_path / "b.csv")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
 
 
 def test_no_metrics_when_the_outcome_is_not_observable(orders, config, tmp_path, capsys):

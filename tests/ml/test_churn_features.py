@@ -84,8 +84,33 @@ def test_label_definition_and_exclusions_on_hand_built_cases():
     f = data.features_at(CUTOFF, horizon_days=180).set_index("customer_id")
     assert sorted(f.index) == ["A", "B", "C", "E", "G", "H"]
     assert f["churned"].to_dict() == {"A": 0, "B": 1, "C": 1, "E": 1, "G": 0, "H": 1}
-    labels = data.labels_at(CUTOFF, 180).set_index("customer_id")["churned"]
-    assert labels.to_dict() == f["churned"].to_dict()
+    outcome = data.outcome_at(CUTOFF, 180, 180).set_index("customer_id")
+    assert outcome["churned"].to_dict() == f["churned"].to_dict()
+    assert outcome.loc["G", "orders"] == 1 and outcome.loc["G", "revenue"] == 10.0
+    assert outcome.loc["H", "orders"] == 0 and outcome.loc["H", "revenue"] == 0.0
+
+
+def test_purchase_summary_on_a_hand_built_history():
+    """x, t_x, T (weeks) and m as of the cutoff: returns and later orders are not read."""
+    from ml.purchase import summary_at
+
+    rows = [
+        ("A", "1", "2023-06-30 00:00", 100.0, "web", None),
+        ("A", "2", "2024-03-02 00:00", 50.0, "store", "S1"),
+        ("A", "2b", "2024-03-02 18:00", 20.0, "web", None),  # same purchase day
+        ("A", "3", "2024-06-10 00:00", 30.0, "store", "S2"),
+        ("A", "4", "2024-06-20 00:00", -30.0, "store", "S2"),  # a return
+        ("A", "5", "2024-08-01 00:00", 999.0, "web", None),  # after the cutoff
+        ("B", "6", "2024-06-30 23:59", 10.0, "web", None),  # first purchase on the cutoff day
+    ]
+    s = summary_at(ChurnData.from_frames(_orders(rows)), CUTOFF).set_index("customer_id")
+    a, b = s.loc["A"], s.loc["B"]
+    first = date(2023, 6, 30)
+    assert a["x"] == 2 and a["m"] == pytest.approx((70.0 + 30.0) / 2)
+    assert a["t_x"] == pytest.approx((date(2024, 6, 10) - first).days / 7)
+    assert a["T"] == pytest.approx((CUTOFF - first).days / 7)
+    assert a["revenue_365d"] == pytest.approx(70.0 + 30.0)  # 2023-06-30 is 366 days back
+    assert b["x"] == 0 and b["T"] == 0 and np.isnan(b["m"])
 
 
 def test_feature_values_on_a_hand_built_history():

@@ -10,21 +10,25 @@ import pytest
 
 from ml.config import ChurnConfig
 from ml.features import ChurnData
+from ml.metrics import calibration_table, lift_top_decile
 from ml.model import (
     MODEL,
     RECENCY,
     RFM,
     InsufficientHistoryError,
-    calibration_table,
     evaluate,
-    lift_top_decile,
     train,
     training_cutoffs,
+    training_plan,
 )
 from tests.ml.churn_synth import synth_orders
 
 EVAL = date(2025, 6, 30)
-CFG = ChurnConfig(max_rows_per_cutoff=5000, model={"max_iter": 80, "min_samples_leaf": 50})
+CFG = ChurnConfig(
+    max_rows_per_cutoff=5000,
+    model={"max_iter": 80, "min_samples_leaf": 50},
+    purchase_model={"max_fit_rows": 3000},
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +52,12 @@ def test_model_beats_recency_and_is_calibrated_on_planted_signal(planted):
     _orders, _tickets, data = planted
     trained = train(data, EVAL, CFG)
     assert all(c + timedelta(days=CFG.horizon_days) <= EVAL for c in trained.training_cutoffs)
-    ev = evaluate(trained, data, EVAL)
+    # the ticket signal is invisible to the label-free models: validation picks the booster
+    assert trained.chosen == MODEL
+    assert set(trained.validation["metrics"]) == {MODEL, "bgnbd", "pnbd"}
+    ev, _frame = evaluate(trained, data, EVAL, CFG)
     m, r, rfm = ev.metrics[MODEL], ev.metrics[RECENCY], ev.metrics[RFM]
+    assert m["brier"] < min(ev.metrics["bgnbd"]["brier"], ev.metrics["pnbd"]["brier"])
     # the low-satisfaction-ticket signal is invisible to both baselines
     assert m["roc_auc"] > r["roc_auc"] + 0.01
     assert m["roc_auc"] > rfm["roc_auc"] + 0.01
@@ -70,33 +78,85 @@ def test_training_as_of_a_date_ignores_everything_after_it(planted):
     )
     a = train(data, EVAL, CFG)
     b = train(other, EVAL, CFG)
-    frame = other.features_at(EVAL)
-    np.testing.assert_array_equal(a.predict(frame), b.predict(frame))
+    fa, fb = a.frame(data, EVAL, CFG), b.frame(other, EVAL, CFG)
+    pd.testing.assert_frame_equal(fa, fb)  # features and purchase-model outputs
+    np.testing.assert_array_equal(a.predict(fa), b.predict(fb))
+    # value: equal up to float summation order inside DuckDB (1e-8 relative seen)
+    np.testing.assert_allclose(a.predict_value(fa), b.predict_value(fb), rtol=1e-6)
 
 
 def test_same_seed_same_scores(planted):
     _orders, _tickets, data = planted
-    frame = data.features_at(EVAL)
-    p1 = train(data, EVAL, CFG).predict(frame)
-    p2 = train(data, EVAL, CFG).predict(frame)
-    np.testing.assert_array_equal(p1, p2)
+    a, b = train(data, EVAL, CFG), train(data, EVAL, CFG)
+    np.testing.assert_array_equal(
+        a.predict(a.frame(data, EVAL, CFG)), b.predict(b.frame(data, EVAL, CFG))
+    )
 
 
-def test_single_training_cutoff_uses_cross_fitted_calibration(planted):
+def test_one_labelled_cutoff_validates_only_the_label_free_models(planted):
     _orders, _tickets, data = planted
     cfg = CFG.model_copy(update={"n_training_cutoffs": 1})
     trained = train(data, EVAL, cfg)
     assert trained.training_cutoffs == [EVAL - timedelta(days=180)]
-    assert trained.calibration_cutoff is None
-    p = trained.predict(data.features_at(EVAL))
+    assert trained.chosen in ("bgnbd", "pnbd") and trained.model is None
+    assert set(trained.validation["metrics"]) == {"bgnbd", "pnbd"}
+    assert "only one labelled cutoff" in trained.validation["note"]
+    p = trained.predict(trained.frame(data, EVAL, cfg))
     assert np.all((p >= 0) & (p <= 1))
 
 
-def test_too_little_history_is_a_clear_error(planted):
+def test_no_labelled_cutoff_falls_back_to_bgnbd_unvalidated(planted):
     orders, _tickets, _data = planted
-    young = ChurnData.from_frames(orders[orders["ordered_at"] < "2022-09-01"].copy())
-    with pytest.raises(InsufficientHistoryError, match="too little history"):
-        train(young, date(2022, 8, 31), CFG)
+    young = ChurnData.from_frames(orders[orders["ordered_at"] < "2022-03-01"].copy())
+    trained = train(young, date(2022, 2, 28), CFG)
+    assert trained.training_cutoffs == [] and trained.chosen == "bgnbd"
+    assert "nothing to validate" in trained.validation["note"]
+    frame = trained.frame(young, date(2022, 2, 28), CFG)
+    p = trained.predict(frame)
+    assert len(p) == frame["customer_id"].nunique() > 0 and np.all((p >= 0) & (p <= 1))
+
+
+def test_no_purchase_before_the_as_of_date_is_a_clear_error(planted):
+    orders, _tickets, _data = planted
+    with pytest.raises(InsufficientHistoryError, match="no purchase on or before"):
+        train(ChurnData.from_frames(orders), date(2020, 1, 1), CFG)
+
+
+@pytest.mark.parametrize("months", [6, 9, 12])
+def test_short_histories_score_every_customer(planted, months):
+    """6, 9 and 12 months of orders before the cutoff: a score and a value for everyone."""
+    orders, _tickets, _data = planted
+    start = pd.Timestamp("2022-01-01")
+    cutoff = (start + pd.DateOffset(months=months) - pd.Timedelta(days=1)).date()
+    history = orders[orders["ordered_at"] < pd.Timestamp(cutoff) + pd.Timedelta(days=1)]
+    data = ChurnData.from_frames(history.copy())
+    trained = train(data, cutoff, CFG)
+    frame = trained.frame(data, cutoff, CFG)
+    eligible = set(history.loc[history["amount"] >= 0, "customer_id"])
+    assert set(frame["customer_id"]) == eligible
+    p = trained.predict(frame)
+    orders_12m, revenue_12m = trained.predict_value(frame)
+    assert np.all((p >= 0) & (p <= 1)) and np.isfinite(p).all()
+    assert np.isfinite(orders_12m).all() and (revenue_12m >= 0).all()
+    assert trained.label_horizon_days <= CFG.horizon_days
+    assert all(
+        c + timedelta(days=trained.label_horizon_days) <= cutoff for c in trained.training_cutoffs
+    )
+
+
+def test_training_plan_shortens_the_label_horizon_only_when_needed():
+    cfg = ChurnConfig()
+    first = date(2024, 1, 1)
+    full = training_plan(date(2026, 4, 1), first, cfg)
+    assert full.label_horizon_days == 180 and len(full.cutoffs) == 6
+    year = training_plan(date(2025, 1, 1), first, cfg)  # 366 days: shorter spacing suffices
+    assert year.label_horizon_days == 180 and len(year.cutoffs) == 3
+    half = training_plan(date(2024, 7, 1), first, cfg)  # 182 days: shorter label horizon
+    assert 28 <= half.label_horizon_days < 180 and len(half.cutoffs) >= 1
+    assert all(
+        c + timedelta(days=half.label_horizon_days) <= date(2024, 7, 1) for c in half.cutoffs
+    )
+    assert training_plan(date(2024, 2, 1), first, cfg).cutoffs == []
 
 
 def test_lift_and_calibration_table_on_hand_cases():
@@ -115,9 +175,11 @@ def test_drift_reference_is_the_latest_training_cutoff(planted):
 
     _orders, _tickets, data = planted
     trained = train(data, EVAL, CFG)
+    from ml.model import build_frame
+
     latest = trained.training_cutoffs[-1]
     assert trained.reference_cutoff == latest
-    same = data.features_at(latest, max_rows=CFG.max_rows_per_cutoff, seed=CFG.seed)
+    same, _fit = build_frame(data, latest, CFG, trained.label_horizon_days, labelled=True)
     same["churn_probability"] = trained.predict(same)
     report = drift_report(trained.reference, same, 0.2, exclude=())
     assert set(report["column"]) == {*trained.feature_names, "churn_probability"}

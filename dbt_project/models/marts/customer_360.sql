@@ -1,12 +1,13 @@
 {#- One row per person of the identity graph, anonymous web visitors included (flagged by
     is_identified): the golden identity (int_persons_golden, with the source system of
     each value), the ids of the person's records in each system, current marketing consent,
-    purchase behaviour, engagement, open abandoned cart, RFM and churn score.
+    purchase behaviour, engagement, open abandoned cart, RFM, churn score and expected value
+    (orders and revenue over the value horizon, 365 days by default).
     Windowed metrics end on the as-of date (int_as_of_dates_derived). -#}
 
 {#- ml.churn_scores is written by the ML asset, which itself reads marts.orders: on a first
-    build (or a plain `dbt build` without ML) it does not exist yet, and the churn columns
-    stay null instead of failing the build. -#}
+    build (or a plain `dbt build` without ML) it does not exist yet, and the churn and value
+    columns stay null instead of failing the build. -#}
 {%- set churn_scores = source('ml', 'churn_scores') -%}
 {%- if execute and adapter.get_relation(
     database=churn_scores.database, schema=churn_scores.schema, identifier=churn_scores.identifier
@@ -15,7 +16,9 @@
 {%- else -%}
     {%- set churn_scores_from = "(select cast(null as " ~ dbt.type_string() ~ ") as person_id, "
         ~ "cast(null as double) as churn_probability, cast(null as " ~ dbt.type_string()
-        ~ ") as churn_risk_band where 1 = 0) as no_churn_scores" -%}
+        ~ ") as churn_risk_band, cast(null as double) as expected_orders, "
+        ~ "cast(null as double) as expected_revenue, cast(null as " ~ dbt.type_string()
+        ~ ") as model_version where 1 = 0) as no_churn_scores" -%}
 {%- endif %}
 
 with
@@ -65,7 +68,10 @@ churn as (
     select
         person_id,
         churn_probability,
-        churn_risk_band
+        churn_risk_band,
+        expected_orders,
+        expected_revenue,
+        model_version
     from {{ churn_scores_from }}
 ),
 
@@ -184,6 +190,9 @@ final as (
         rfm.rfm_segment,
         cast(churn.churn_probability as double) as churn_probability,
         cast(churn.churn_risk_band as {{ dbt.type_string() }}) as churn_risk_band,
+        cast(churn.expected_orders as double) as expected_orders,
+        cast(churn.expected_revenue as double) as expected_revenue,
+        cast(churn.model_version as {{ dbt.type_string() }}) as prediction_model_version,
         as_of.as_of_date
     from golden
     cross join as_of

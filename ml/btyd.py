@@ -1,0 +1,284 @@
+"""Buy-till-you-die purchase models (BG/NBD, Pareto/NBD) and the Gamma-Gamma spend model.
+
+Maximum-likelihood fits with scipy on per-customer summaries, vectorised in log space. Inputs
+follow Fader & Hardie: `x` = repeat purchases (purchase periods after the first), `t_x` = time
+of the last purchase since the first, `T` = time from the first purchase to the end of the
+observation window, all in one time unit (the callers use weeks). No maintained Python
+implementation fits the stack (lifetimes is unmaintained since 2020), hence this module.
+
+References: Fader, Hardie & Lee (2005) "Counting your customers the easy way" (BG/NBD);
+Fader & Hardie (2005) "A note on deriving the Pareto/NBD model and related expressions";
+Fader & Hardie (2013) "The Gamma-Gamma model of monetary value".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit, gammaln, hyp2f1, logsumexp, roots_legendre
+
+LOG_BOUND = 12.0  # log-parameters are searched in [-LOG_BOUND, LOG_BOUND]
+_NODES, _WEIGHTS = roots_legendre(48)  # Gauss-Legendre rule for the Pareto/NBD window integral
+
+
+def _arrays(*values) -> tuple[np.ndarray, ...]:
+    return tuple(np.asarray(v, dtype="float64") for v in values)
+
+
+def _collapse(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Unique rows of the summary columns and their counts: one-time buyers of the same first
+    day share one likelihood term, which often halves the work."""
+    stacked = np.column_stack(columns)
+    unique, counts = np.unique(stacked, axis=0, return_counts=True)
+    return tuple(unique[:, i] for i in range(unique.shape[1])), counts.astype("float64")
+
+
+def _fit(terms, columns, x0: np.ndarray, penalizer: float) -> tuple[np.ndarray, float, bool]:
+    """Maximise the likelihood over log-parameters with L-BFGS-B; `terms(params, *columns)`
+    gives per-row log-likelihoods. A Nelder-Mead polish runs only when L-BFGS-B stops without
+    converging (the surfaces are flat in places). Returns params, total log-likelihood, ok."""
+    rows, weights = _collapse(*columns)
+    total = weights.sum()
+
+    def objective(log_params: np.ndarray) -> float:
+        with np.errstate(all="ignore"):  # extreme trial points give inf/nan: rejected below
+            ll = float(np.dot(weights, terms(np.exp(log_params), *rows))) / total
+        value = -ll + penalizer * float(np.sum(np.exp(2 * log_params)))
+        return value if np.isfinite(value) else 1e300
+
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(x0)
+    best = minimize(
+        objective, x0, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-12, "gtol": 1e-8}
+    )
+    if not best.success:
+        polish = minimize(
+            objective,
+            best.x,
+            method="Nelder-Mead",
+            bounds=bounds,
+            options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000},
+        )
+        best = polish if polish.fun <= best.fun else best
+    params = np.exp(best.x)
+    ll = float(np.dot(weights, terms(params, *rows)))
+    return params, ll, bool(best.success)
+
+
+# ---------------------------------------------------------------------- BG/NBD
+@dataclass(frozen=True)
+class BGNBD:
+    """BG/NBD (Fader, Hardie & Lee 2005): Poisson purchases at rate lambda ~ Gamma(r, alpha),
+    after each purchase the customer drops out with probability p ~ Beta(a, b)."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float = float("nan")
+    converged: bool = True
+
+    @staticmethod
+    def log_likelihood_terms(params, x, t_x, T) -> np.ndarray:
+        r, alpha, a, b = params
+        x, t_x, T = _arrays(x, t_x, T)
+        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+        a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+        a3 = -(r + x) * np.log(alpha + T)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a4 = np.where(
+                x > 0,
+                np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
+                -np.inf,
+            )
+        return a1 + a2 + np.logaddexp(a3, a4)
+
+    @classmethod
+    def fit(cls, x, t_x, T, *, penalizer: float = 0.0, start=None) -> BGNBD:
+        """Maximum likelihood; `start` = parameters to start from (e.g. an earlier fit)."""
+        x, t_x, T = _arrays(x, t_x, T)
+        x0 = np.log(start or [0.5, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
+        params, ll, ok = _fit(cls.log_likelihood_terms, (x, t_x, T), x0, penalizer)
+        return cls(*params, log_likelihood=ll, converged=ok)
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b}
+
+    def _log_odds_dead(self, x, t_x, T) -> np.ndarray:
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(
+                x > 0,
+                np.log(a)
+                - np.log(np.maximum(b + x - 1, 1e-300))
+                + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)),
+                -np.inf,
+            )
+
+    def p_alive(self, x, t_x, T) -> np.ndarray:
+        x, t_x, T = _arrays(x, t_x, T)
+        return expit(-self._log_odds_dead(x, t_x, T))
+
+    def p_no_purchase(self, t, x, t_x, T) -> np.ndarray:
+        """P(no purchase in (T, T + t] | history): dead, or alive with a rate
+        lambda ~ Gamma(r + x, alpha + T) that yields no event in t."""
+        x, t_x, T = _arrays(x, t_x, T)
+        quiet = np.exp((self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + T + t)))
+        return 1.0 - self.p_alive(x, t_x, T) * (1.0 - quiet)
+
+    def expected_purchases(self, t, x, t_x, T) -> np.ndarray:
+        """E[Y(t) | x, t_x, T], FHL (2005) equation 10."""
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        x, t_x, T = _arrays(x, t_x, T)
+        z = t / (alpha + T + t)
+        log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + T + t))
+        bracket = 1.0 - np.exp(log_ratio) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        return (a + b + x - 1) / (a - 1) * bracket * self.p_alive(x, t_x, T)
+
+
+# ---------------------------------------------------------------------- Pareto/NBD
+@dataclass(frozen=True)
+class ParetoNBD:
+    """Pareto/NBD (Schmittlein, Morrison & Colombo 1987): Poisson purchases at rate
+    lambda ~ Gamma(r, alpha) during an exponential lifetime of rate mu ~ Gamma(s, beta)."""
+
+    r: float
+    alpha: float
+    s: float
+    beta: float
+    log_likelihood: float = float("nan")
+    converged: bool = True
+
+    @staticmethod
+    def _log_dead(params, x, t_x, T) -> np.ndarray:
+        """log( s * int_{t_x}^{T} (alpha+u)^-(r+x) (beta+u)^-(s+1) du ): the likelihood of
+        dying between the last purchase and T (Fader & Hardie 2005, eq. 13 before its closed
+        form). Integrated by Gauss-Legendre in w = log(alpha + u), where the integrand decays
+        like exp(-(r+x-1) w); the range is cut where that factor falls below e^-40, so even
+        heavy buyers get an accurate rule. Several times faster than the two Gauss
+        hypergeometric functions of the closed form, with the same optimum on CDNOW."""
+        r, alpha, s, beta = params
+        k = r + x - 1.0
+        w0 = np.log(alpha + t_x)
+        span = np.log(alpha + T) - w0
+        span = np.where(k > 0, np.minimum(span, 40.0 / np.maximum(k, 1e-12)), span)
+        w = w0[None, :] + 0.5 * span[None, :] * (_NODES[:, None] + 1.0)
+        log_f = -k[None, :] * w - (s + 1) * np.log(beta - alpha + np.exp(w))
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(0.5 * span)[None, :] + np.log(_WEIGHTS)[:, None]
+        return np.log(s) + logsumexp(log_f + log_weights, axis=0)
+
+    @classmethod
+    def log_likelihood_terms(cls, params, x, t_x, T) -> np.ndarray:
+        r, alpha, s, beta = params
+        x, t_x, T = _arrays(x, t_x, T)
+        head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+        alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+        return head + np.logaddexp(alive, cls._log_dead(params, x, t_x, T))
+
+    @classmethod
+    def fit(cls, x, t_x, T, *, penalizer: float = 0.0, start=None) -> ParetoNBD:
+        """Maximum likelihood; `start` = parameters to start from (e.g. an earlier fit)."""
+        x, t_x, T = _arrays(x, t_x, T)
+        m = max(float(np.mean(T)), 1e-3)
+        x0 = np.log(start or [0.5, m, 0.5, m])
+        params, ll, ok = _fit(cls.log_likelihood_terms, (x, t_x, T), x0, penalizer)
+        return cls(*params, log_likelihood=ll, converged=ok)
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"r": self.r, "alpha": self.alpha, "s": self.s, "beta": self.beta}
+
+    def p_alive(self, x, t_x, T) -> np.ndarray:
+        r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        x, t_x, T = _arrays(x, t_x, T)
+        log_odds = (
+            self._log_dead((r, alpha, s, beta), x, t_x, T)
+            + (r + x) * np.log(alpha + T)
+            + s * np.log(beta + T)
+        )
+        return expit(-log_odds)
+
+    def p_no_purchase(self, t, x, t_x, T) -> np.ndarray:
+        """P(no purchase in (T, T + t] | history). Given alive at T, lambda ~ Gamma(r + x,
+        alpha + T) and mu ~ Gamma(s, beta + T); the first purchase falls in the window before
+        death with probability int_0^t E[lambda e^-lambda u] E[e^-mu u] du (Gauss-Legendre)."""
+        r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        x, t_x, T = _arrays(x, t_x, T)
+        u = (0.5 * t * (_NODES + 1.0))[:, None]  # nodes x customers
+        shape, rate, rate_mu = (r + x)[None, :], (alpha + T)[None, :], (beta + T)[None, :]
+        log_density = (
+            np.log(shape)
+            + shape * np.log(rate)
+            - (shape + 1) * np.log(rate + u)
+            + s * (np.log(rate_mu) - np.log(rate_mu + u))
+        )
+        buy = 0.5 * t * (_WEIGHTS[:, None] * np.exp(log_density)).sum(axis=0)
+        return 1.0 - self.p_alive(x, t_x, T) * np.clip(buy, 0.0, 1.0)
+
+    def expected_purchases(self, t, x, t_x, T) -> np.ndarray:
+        """E[Y(t) | x, t_x, T], Fader & Hardie (2005) eq. 22."""
+        r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
+        x, t_x, T = _arrays(x, t_x, T)
+        if abs(s - 1.0) < 1e-9:
+            life = np.log((beta + T + t) / (beta + T))
+        else:
+            life = (1.0 - np.exp((s - 1) * (np.log(beta + T) - np.log(beta + T + t)))) / (s - 1)
+        return (r + x) * (beta + T) / (alpha + T) * life * self.p_alive(x, t_x, T)
+
+
+# ---------------------------------------------------------------------- Gamma-Gamma
+@dataclass(frozen=True)
+class GammaGamma:
+    """Gamma-Gamma spend model (Fader & Hardie 2013): each purchase's value is Gamma(p, nu),
+    nu ~ Gamma(q, gamma) across customers; fitted on customers with x > 0 repeat purchases
+    and their mean repeat-purchase value m."""
+
+    p: float
+    q: float
+    gamma: float
+    log_likelihood: float = float("nan")
+    converged: bool = True
+
+    @staticmethod
+    def log_likelihood_terms(params, x, m) -> np.ndarray:
+        p, q, g = params
+        x, m = _arrays(x, m)
+        px = p * x
+        return (
+            gammaln(px + q)
+            - gammaln(px)
+            - gammaln(q)
+            + q * np.log(g)
+            + (px - 1) * np.log(m)
+            + px * np.log(x)
+            - (px + q) * np.log(x * m + g)
+        )
+
+    @classmethod
+    def fit(cls, x, m, *, penalizer: float = 0.0) -> GammaGamma:
+        x, m = _arrays(x, m)
+        keep = (x > 0) & (m > 0)
+        x, m = x[keep], m[keep]
+        if len(x) == 0:
+            raise ValueError("Gamma-Gamma: no customer with a repeat purchase of positive value")
+        x0 = np.log([1.0, 2.0, max(float(np.mean(m)), 1e-3)])
+        params, ll, ok = _fit(cls.log_likelihood_terms, (x, m), x0, penalizer)
+        return cls(*params, log_likelihood=ll, converged=ok)
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"p": self.p, "q": self.q, "gamma": self.gamma}
+
+    def expected_spend(self, x, m) -> np.ndarray:
+        """E[value of a purchase | x, m]: a weighted mean of the population mean
+        p * gamma / (q - 1) and the customer's own mean m (m ignored when x = 0)."""
+        x, m = _arrays(x, m)
+        m = np.where(x > 0, np.nan_to_num(m), 0.0)
+        q1 = max(self.q - 1.0, 1e-6)
+        return self.p * (self.gamma + x * m) / (self.p * x + q1)
+
+
+PurchaseModel = BGNBD | ParetoNBD

@@ -1,0 +1,129 @@
+"""Back-test metrics: churn (ROC AUC, PR AUC, Brier, lift, calibration by decile) and value
+(Spearman correlation, mean absolute error, share of revenue in the predicted top decile)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+
+def lift_top_decile(y: np.ndarray, p: np.ndarray) -> float:
+    """Churn rate among the 10 % highest scores divided by the overall churn rate."""
+    y = np.asarray(y, dtype="float64")
+    base = y.mean()
+    if base == 0:
+        return float("nan")
+    k = max(1, math.ceil(len(y) / 10))
+    top = np.argsort(-np.asarray(p), kind="stable")[:k]
+    return float(y[top].mean() / base)
+
+
+def calibration_table(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
+    """Deciles of the predicted probability: count, mean predicted, observed churn rate."""
+    order = np.argsort(np.asarray(p), kind="stable")
+    bins = np.empty(len(p), dtype="int64")
+    bins[order] = np.arange(len(p)) * n_bins // max(len(p), 1)
+    frame = pd.DataFrame({"decile": bins + 1, "p": p, "y": y})
+    out = frame.groupby("decile").agg(
+        n=("y", "size"), mean_predicted=("p", "mean"), observed_rate=("y", "mean")
+    )
+    return out.reset_index()
+
+
+def metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    y = np.asarray(y)
+    both = len(np.unique(y)) == 2
+    return {
+        "roc_auc": float(roc_auc_score(y, p)) if both else float("nan"),
+        "pr_auc": float(average_precision_score(y, p)) if both else float("nan"),
+        "brier": float(brier_score_loss(y, p)),
+        "lift_top_decile": lift_top_decile(y, p),
+        "churn_rate": float(np.mean(y)),
+        "mean_predicted": float(np.mean(p)),
+        "n": len(y),
+    }
+
+
+def top_decile_share(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Share of the actual revenue made by the 10 % of customers with the highest prediction."""
+    actual = np.asarray(actual, dtype="float64")
+    total = actual.sum()
+    if total <= 0:
+        return float("nan")
+    k = max(1, math.ceil(len(actual) / 10))
+    top = np.argsort(-np.asarray(predicted), kind="stable")[:k]
+    return float(actual[top].sum() / total)
+
+
+def value_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    actual = np.asarray(actual, dtype="float64")
+    predicted = np.asarray(predicted, dtype="float64")
+    rho = spearmanr(actual, predicted).statistic if len(actual) > 1 else float("nan")
+    return {
+        "spearman": float(rho),
+        "mae": float(np.mean(np.abs(actual - predicted))),
+        "top_decile_share": top_decile_share(actual, predicted),
+        "actual_mean": float(actual.mean()),
+        "predicted_mean": float(predicted.mean()),
+        "n": len(actual),
+    }
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def metrics_markdown(table: dict[str, dict[str, float]]) -> str:
+    header = ["scorer", "ROC AUC", "PR AUC", "Brier", "lift top decile", "churn rate", "n"]
+    rows = [
+        [
+            name,
+            f"{m['roc_auc']:.4f}",
+            f"{m['pr_auc']:.4f}",
+            f"{m['brier']:.4f}",
+            f"{m['lift_top_decile']:.2f}",
+            f"{m['churn_rate']:.3f}",
+            str(m["n"]),
+        ]
+        for name, m in table.items()
+    ]
+    return _markdown(header, rows)
+
+
+def value_markdown(table: dict[str, dict[str, float]]) -> str:
+    header = ["value model", "Spearman", "MAE", "top-decile revenue share"]
+    header += ["actual mean", "predicted mean", "n"]
+    rows = [
+        [
+            name,
+            f"{m['spearman']:.4f}",
+            f"{m['mae']:.2f}",
+            f"{m['top_decile_share']:.3f}",
+            f"{m['actual_mean']:.2f}",
+            f"{m['predicted_mean']:.2f}",
+            str(m["n"]),
+        ]
+        for name, m in table.items()
+    ]
+    return _markdown(header, rows)
+
+
+def calibration_markdown(calibration: dict[str, pd.DataFrame]) -> str:
+    names = list(calibration)
+    header = ["decile"] + [f"{n} {kind}" for n in names for kind in ("predicted", "observed")]
+    tables = [calibration[n].set_index("decile") for n in names]
+    rows = []
+    for decile in tables[0].index:
+        cells = [str(decile)]
+        for t in tables:
+            cells += [
+                f"{t.loc[decile, 'mean_predicted']:.3f}",
+                f"{t.loc[decile, 'observed_rate']:.3f}",
+            ]
+        rows.append(cells)
+    return _markdown(header, rows)
