@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from orchestration.automation import derived_condition
 from orchestration.shared.resources import WarehouseResource
 
 MART_DEPS = [
@@ -26,6 +27,7 @@ def _importance_markdown(importances) -> str:
     key=CHURN_MODEL,
     deps=MART_DEPS,
     group_name="ml",
+    automation_condition=derived_condition(),
     description=(
         "Trains the churn model (HistGradientBoosting + time-respecting calibration) as of the "
         "latest order date, after a time-based backtest at (latest date - horizon) against a "
@@ -73,6 +75,7 @@ def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     key=CHURN_SCORES,
     deps=[*MART_DEPS, CHURN_MODEL],
     group_name="ml",
+    automation_condition=derived_condition(),
     description=(
         "Churn probability and risk band for every person with a purchase on or before the "
         "latest order date (ml.churn_scores), and the scoring features (ml.churn_features)."
