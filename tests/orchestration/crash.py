@@ -87,24 +87,31 @@ def _step_started_at(instance: dg.DagsterInstance, step: str) -> float | None:
 
 def kill_at(data_dir: Path, point: KillPoint, log_name: str) -> list[str]:
     """Start `cdp run`, SIGKILL its whole process group at `point`; the runs it had started."""
-    process = start_run(data_dir, log_name)
+    (data_dir / "dagster_home").mkdir(parents=True, exist_ok=True)
     instance = _instance(data_dir)
+    process = start_run(data_dir, log_name)
+    try:
+        _wait_for(process, instance, point, data_dir / log_name)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    return [run.run_id for run in runs]
+
+
+def _wait_for(process: subprocess.Popen, instance, point: KillPoint, log: Path) -> None:
     started = None
     while started is None:
         if process.poll() is not None:
-            log = (data_dir / log_name).read_text()
             raise AssertionError(
-                f"cdp run ended (code {process.returncode}) before {point}:\n{log}"
+                f"cdp run ended (code {process.returncode}) before {point}:\n{log.read_text()}"
             )
         started = _step_started_at(instance, point.step)
         time.sleep(0.1)
     while time.time() < started + point.after and process.poll() is None:
         time.sleep(0.05)
     assert process.poll() is None, f"cdp run ended before {point}: choose an earlier point"
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-    return [run.run_id for run in runs]
 
 
 def run_status(data_dir: Path, run_id: str) -> dg.DagsterRunStatus:
