@@ -97,18 +97,23 @@ def print_section(title: str, body: str) -> None:
 SUMMARY_SCHEMAS = ("identity", "marts", "ml", "activation", "quality")
 
 
+def data_tables(con: Any, schemas: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(schema, table) of every raw table and every table of `schemas` (dlt's own left out)."""
+    return con.execute(
+        "select schema_name, table_name from duckdb_tables() "
+        "where (schema_name like 'raw\\_%' escape '\\' or schema_name in ?) "
+        "and schema_name not like '%\\_staging' escape '\\' "
+        "and table_name not like '\\_dlt%' escape '\\' order by all",
+        [list(schemas)],
+    ).fetchall()
+
+
 def summarise(warehouse: Path) -> str:
     """Rows of every raw, identity, mart, ML, activation and quality table (dlt staging left out)."""
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            "select schema_name, table_name from duckdb_tables() "
-            "where (schema_name like 'raw\\_%' escape '\\' or schema_name in ?) "
-            "and schema_name not like '%\\_staging' escape '\\' "
-            "and table_name not like '\\_dlt%' escape '\\' order by all",
-            [list(SUMMARY_SCHEMAS)],
-        ).fetchall()
+        tables = data_tables(con, SUMMARY_SCHEMAS)
         counts = {
             f"{schema}.{table}": con.execute(
                 f'select count(*) from "{schema}"."{table}"'

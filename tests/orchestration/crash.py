@@ -14,6 +14,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from cdp.demo import data_tables
+
 # Everything but the churn model (seconds of training, its own versioned artefacts) and
 # activation (segments and syncs keep history stamped with the run's clock).
 SELECTION = "not group:ml and not group:activation"
@@ -128,14 +130,7 @@ def snapshot(warehouse: Path) -> dict[str, tuple[int, int]]:
     """Per table: (rows, order-independent hash of every row over its data columns)."""
     out: dict[str, tuple[int, int]] = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            "select schema_name, table_name from duckdb_tables() "
-            "where (schema_name like 'raw\\_%' escape '\\' or schema_name in ?) "
-            "and schema_name not like '%\\_staging' escape '\\' "
-            "and table_name not like '\\_dlt%' escape '\\' order by all",
-            [list(COMPARED_SCHEMAS)],
-        ).fetchall()
-        for schema, table in tables:
+        for schema, table in data_tables(con, COMPARED_SCHEMAS):
             name = f"{schema}.{table}"
             if name in HISTORY_TABLES:
                 continue
