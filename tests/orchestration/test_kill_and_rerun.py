@@ -61,7 +61,9 @@ def _crash_then_rerun(data_dir: Path, points: list[KillPoint]) -> tuple[list[str
     assert killed, "the kills left no run STARTED: nothing was interrupted"
     code, log = run_to_end(data_dir, "rerun.log")
     assert code == 0, log
-    return killed, log
+    # each run after a kill reports the runs it found dead
+    later = "".join((data_dir / f"killed_{n}.log").read_text() for n in range(1, len(points)))
+    return killed, later + log
 
 
 def _assert_recovered(data_dir: Path, killed: list[str], log: str, clean: dict) -> None:
