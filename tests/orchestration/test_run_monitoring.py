@@ -63,13 +63,14 @@ def test_instance_config_queues_one_run_and_monitors_workers(instance):
 
 def test_killed_run_ends_failed_on_the_next_monitoring_check(instance, cdp_env):
     worker = subprocess.Popen([sys.executable, "-c", SLOW_RUN], env=dict(os.environ))
-    run = _started_run(instance)
-    record = instance.get_run_records(dg.RunsFilter(run_ids=[run.run_id]))[0]
-    monitor_started_run(instance, None, record, logging.getLogger("test"))
-    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED  # alive
-
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait()
+    try:
+        run = _started_run(instance)
+        record = instance.get_run_records(dg.RunsFilter(run_ids=[run.run_id]))[0]
+        monitor_started_run(instance, None, record, logging.getLogger("test"))
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED  # alive
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
     assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
     record = instance.get_run_records(dg.RunsFilter(run_ids=[run.run_id]))[0]
     monitor_started_run(instance, None, record, logging.getLogger("test"))
@@ -123,13 +124,15 @@ def test_one_writer_at_a_time_and_a_killed_holder_frees_the_warehouse(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(warehouse)], stdout=subprocess.PIPE, text=True
     )
-    assert holder.stdout.readline().strip() == "held"
-    assert lock.holder(warehouse) == str(holder.pid)
-    assert _try_lock(warehouse) == 3
-    with pytest.raises(lock.WarehouseBusy, match=f"pid {holder.pid}"):
-        lock.acquire(warehouse, wait=False)
-    holder.kill()  # SIGKILL: no cleanup code runs, the kernel drops the lock
-    holder.wait()
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert lock.holder(warehouse) == str(holder.pid)
+        assert _try_lock(warehouse) == 3
+        with pytest.raises(lock.WarehouseBusy, match=f"pid {holder.pid}"):
+            lock.acquire(warehouse, wait=False)
+    finally:
+        holder.kill()  # SIGKILL: no cleanup code runs, the kernel drops the lock
+        holder.wait()
     assert _try_lock(warehouse) == 0
     with lock.warehouse_lock(warehouse), lock.warehouse_lock(warehouse):  # re-entrant
         assert _try_lock(warehouse) == 3
