@@ -18,8 +18,10 @@ def test_demo_builds_every_layer(cdp_env, capsys):
         "== Match quality ==",
         "== Churn model ==",
         "== Syncs ==",
+        "== Automation ==",
     ):
         assert section in out, f"missing {section} in demo output"
+    assert "turned on in " in out and "cdp_automation" in out  # shown running by `make ui`
 
     con = duckdb.connect(str(cdp_env / "warehouse.duckdb"), read_only=True)
     persons = con.execute("select count(*) from marts.customer_360").fetchone()[0]

@@ -133,3 +133,25 @@ def test_the_code_location_automates_every_derived_asset_and_no_sync_has_its_own
     assert set(sensors) == {AUTOMATION_SENSOR, "landing_files_sensor"}
     for instigator in [*sensors.values(), *defs.schedules]:
         assert instigator.default_status.value == "STOPPED"  # turned on per instance
+
+
+def test_turning_the_automation_on_in_an_instance(cdp_env):
+    """What `cdp demo` does to its own instance, read back as the UI and the daemon read it."""
+    import json
+
+    from cdp.settings import ensure_dagster_home, get_settings
+    from ingestion.pipeline import source_fingerprints
+    from orchestration.instance import LANDING_SENSOR, turn_on_automation
+    from tests.ingestion.ingestion_fixtures import write_landing
+
+    write_landing(get_settings().landing_dir)
+    ensure_dagster_home(get_settings())
+    with dg.DagsterInstance.get() as instance:
+        started = turn_on_automation(instance)
+        assert set(started) == {AUTOMATION_SENSOR, LANDING_SENSOR, "daily_ingestion"}
+        states = {state.name: state for state in instance.all_instigator_state()}
+    assert {name: states[name].status.value for name in started} == dict.fromkeys(
+        started, "RUNNING"
+    )
+    cursor = json.loads(states[LANDING_SENSOR].instigator_data.cursor)
+    assert cursor == source_fingerprints()  # files already there do not start a run
