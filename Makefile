@@ -15,12 +15,12 @@ CUSTOMERS ?= 100000
 
 .PHONY: install services demo test test-slow lint fmt ui bench clean
 
-install: .venv/.installed
+install: .venv/.installed  ## the venv, and the Dagster instance config in DAGSTER_HOME (orchestration/dagster.yaml)
+	@$(RUN) python -c "from cdp.settings import ensure_dagster_home, get_settings; ensure_dagster_home(get_settings())"
 
 .venv/.installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	$(UV) sync --frozen --compile-bytecode
-	@mkdir -p "$(DAGSTER_HOME)" && [ -f "$(DAGSTER_HOME)/dagster.yaml" ] || printf 'telemetry:\n  enabled: false\n' > "$(DAGSTER_HOME)/dagster.yaml"
 	@touch $@
 
 demo: install  ## generate the demo retailer, run the whole pipeline, print the summary

@@ -26,6 +26,7 @@ from cdp.runner import (
     format_steps,
     is_sync_asset,
     run_all_assets,
+    run_pipeline,
 )
 from cdp.settings import Settings, get_settings
 
@@ -46,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument(
         "--keep",
         action="store_true",
-        help="keep the current warehouse and landing files instead of starting afresh",
+        help="keep the current warehouse and landing files instead of starting afresh "
+        "(generates only when the landing folder is empty)",
     )
     demo.add_argument(
         "--unseen-customers",
@@ -135,18 +137,23 @@ def print_section(title: str, body: str) -> None:
 SUMMARY_SCHEMAS = ("identity", "marts", "ml", "activation", "quality")
 
 
+def data_tables(con: Any, schemas: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(schema, table) of every raw table and every table of `schemas` (dlt's own left out)."""
+    return con.execute(
+        "select schema_name, table_name from duckdb_tables() "
+        "where (schema_name like 'raw\\_%' escape '\\' or schema_name in ?) "
+        "and schema_name not like '%\\_staging' escape '\\' "
+        "and table_name not like '\\_dlt%' escape '\\' order by all",
+        [list(schemas)],
+    ).fetchall()
+
+
 def summarise(warehouse: Path) -> str:
     """Rows of every raw, identity, mart, ML, activation and quality table (dlt staging left out)."""
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            "select schema_name, table_name from duckdb_tables() "
-            "where (schema_name like 'raw\\_%' escape '\\' or schema_name in ?) "
-            "and schema_name not like '%\\_staging' escape '\\' "
-            "and table_name not like '\\_dlt%' escape '\\' order by all",
-            [list(SUMMARY_SCHEMAS)],
-        ).fetchall()
+        tables = data_tables(con, SUMMARY_SCHEMAS)
         counts = {
             f"{schema}.{table}": con.execute(
                 f'select count(*) from "{schema}"."{table}"'
@@ -156,19 +163,29 @@ def summarise(warehouse: Path) -> str:
     return "\n".join(f"{name:<48} {rows:>12,}" for name, rows in counts.items())
 
 
+def has_landing_files(settings: Settings) -> bool:
+    return settings.landing_dir.is_dir() and any(
+        p.is_file() for p in settings.landing_dir.rglob("*")
+    )
+
+
 def run_demo(args: argparse.Namespace) -> int:
     settings = get_settings()
     if not args.keep:
         reset_data_dir(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Generating the demo retailer: {args.customers:,} customers, seed {args.seed}")
-    gen_report, gen_seconds, _ = generate_data(settings, args.customers, args.seed)
-    print(
-        f"  {sum_rows(gen_report):,} source rows in {gen_seconds:.1f} s -> {settings.landing_dir}"
-    )
+    if args.keep and has_landing_files(settings):
+        print(f"Keeping the landing files in {settings.landing_dir} (not generating)")
+    else:
+        print(f"Generating the demo retailer: {args.customers:,} customers, seed {args.seed}")
+        gen_report, gen_seconds, _ = generate_data(settings, args.customers, args.seed)
+        print(
+            f"  {sum_rows(gen_report):,} source rows in {gen_seconds:.1f} s "
+            f"-> {settings.landing_dir}"
+        )
 
-    print("Materialising every asset (one Dagster run, visible in `make ui`)...")
-    report = run_all_assets()
+    print("Materialising every asset (ingestion, then the rest; visible in `make ui`)...")
+    report = run_pipeline(all_assets_but_syncs())
     print_section("Steps", format_steps(report))
     print_section("Tables (rows)", summarise(settings.warehouse))
     print_section("Quality", format_checks(report))
@@ -200,7 +217,10 @@ def run_demo(args: argparse.Namespace) -> int:
             print_section("Syncs", f"FAILED: {type(exc).__name__}: {exc}")
     else:
         print_section("Syncs", "not run: the asset run failed (see the steps above)")
-    print(f"\nWarehouse: {settings.warehouse}\nRun id: {report.run_id} (browse it with `make ui`)")
+    print_section("Automation", turn_on_automation_report())
+    print(
+        f"\nWarehouse: {settings.warehouse}\nRun ids: {report.run_id} (browse them with `make ui`)"
+    )
     print(f"Step output (dbt): {report.log_path}")
     return 0 if report.success and synced and unseen_ok else 1
 
@@ -226,6 +246,29 @@ def resolve_generated(
             checks=lambda key: key.asset_key.path == ["identity", "identity_graph"],
         )
     return report, time.time() - started
+
+
+def all_assets_but_syncs() -> list[Any]:
+    from orchestration.definitions import defs
+
+    return [spec.key for spec in defs.resolve_all_asset_specs() if not is_sync_asset(spec.key)]
+
+
+def turn_on_automation_report() -> str:
+    """Turn the sensors and schedules on in the demo's instance, for `make ui` to show."""
+    import dagster as dg
+
+    from orchestration.instance import turn_on_automation
+
+    try:
+        names = turn_on_automation(dg.DagsterInstance.get())
+    except Exception as exc:  # the demo's data is built; say why the UI will show them off
+        return f"not turned on: {type(exc).__name__}: {exc}"
+    return (
+        f"turned on in {get_settings().dagster_home}: {', '.join(names)}\n"
+        "`make ui` runs them (dagster dev starts the daemon): new landing files or the 05:00 "
+        "schedule load the raw layer, then `cdp_automation` rebuilds what depends on it"
+    )
 
 
 def _check(report: RunReport, name: str) -> dict | None:

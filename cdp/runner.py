@@ -9,6 +9,7 @@ child process, so the sampler follows children too).
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -83,6 +84,7 @@ class StepReport:
     peak_rss: int
     status: str
     rows: int = 0
+    error: str = ""
 
 
 @dataclass
@@ -92,6 +94,7 @@ class CheckReport:
     passed: bool
     severity: str
     metadata: dict[str, Any]
+    blocking: bool = False
 
 
 @dataclass
@@ -125,6 +128,14 @@ def is_sync_asset(key: Any) -> bool:
     return len(key.path) == 2 and key.path[0] == "activation" and key.path[1].startswith("sync_")
 
 
+def is_raw_asset(key: Any) -> bool:
+    """Raw tables loaded by ingestion (one dlt multi-asset per source)."""
+    return key.path[0].startswith("raw_")
+
+
+StepCallback = Callable[[StepReport], None]
+
+
 def run_all_assets(
     exclude: Callable[[Any], bool] = is_sync_asset,
     log_level: str = "WARNING",
@@ -133,18 +144,73 @@ def run_all_assets(
     """Materialise every asset of the code location (minus the excluded keys) in one run.
 
     With `checks`, only the asset checks it keeps run (dbt tests are checks too); otherwise
-    every check of the selected assets. The console shows Dagster events from `log_level`
-    up; what the steps print (dbt's own output) goes to `<data_dir>/logs/last_run.log`; the
-    full event log is in the run history.
+    every check of the selected assets.
     """
+    from orchestration.definitions import defs
+
+    selection = [spec.key for spec in defs.resolve_all_asset_specs() if not exclude(spec.key)]
+    return run_assets(selection, log_level=log_level, checks=checks)
+
+
+def run_pipeline(selection: list[Any], on_step: StepCallback | None = None) -> RunReport:
+    """The selected assets in two runs: ingestion, then everything derived from the raw layer.
+
+    In one run, a source whose ingestion fails would skip every dbt step downstream of it (dbt
+    is one multi-asset), so the marts would stay stale. Loading first and building second lets
+    the other sources' new data through: the failed source's tables keep their last good load.
+    """
+    raw = [key for key in selection if is_raw_asset(key)]
+    derived = [key for key in selection if not is_raw_asset(key)]
+    reports = [
+        run_assets(keys, on_step=on_step, tags={"cdp/phase": phase})
+        for phase, keys in (("ingestion", raw), ("derived", derived))
+        if keys
+    ]
+    return merge_reports(reports)
+
+
+def merge_reports(reports: list[RunReport]) -> RunReport:
+    """One report for consecutive runs (their ids joined; success only if all succeeded)."""
+    merged = RunReport(
+        log_path=reports[-1].log_path if reports else Path(),
+        run_id=", ".join(r.run_id for r in reports),
+        success=all(r.success for r in reports),
+        seconds=sum(r.seconds for r in reports),
+        peak_rss=max((r.peak_rss for r in reports), default=0),
+    )
+    for report in reports:
+        merged.steps += report.steps
+        merged.materializations.update(report.materializations)
+        merged.checks += report.checks
+        merged.skipped_steps += report.skipped_steps
+    return merged
+
+
+def run_assets(
+    selection: list[Any],
+    log_level: str = "WARNING",
+    on_step: StepCallback | None = None,
+    tags: dict[str, str] | None = None,
+    checks: Callable[[Any], bool] | None = None,
+) -> RunReport:
+    """Materialise the selected assets (and their checks) in one in-process Dagster run.
+
+    With `checks`, only the asset checks it keeps run; otherwise every check of the selected
+    assets. The console shows Dagster events from `log_level` up; what the steps print (dbt's
+    own output) goes to `<data_dir>/logs/last_run.log`; the full event log is in the run
+    history. `on_step` is called as each step ends. The run carries the process id (tags of
+    orchestration.monitoring) so a killed run is later marked FAILED, not left STARTED.
+    """
+    import uuid
+
     import dagster as dg
 
     from cdp.settings import ensure_dagster_home, get_settings
     from orchestration.definitions import defs
+    from orchestration.monitoring import process_tags
 
     ensure_dagster_home(get_settings())
     job = defs.resolve_implicit_global_asset_job_def()
-    selection = [spec.key for spec in defs.resolve_all_asset_specs() if not exclude(spec.key)]
     if checks is not None:
         check_keys = defs.resolve_asset_graph().asset_check_keys
         job = job.get_subset(
@@ -154,60 +220,104 @@ def run_all_assets(
     instance = dg.DagsterInstance.get()
     log_path = get_settings().data_dir / "logs" / "last_run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    run_id = str(uuid.uuid4())
+    console = sys.stdout  # steps are reported here while their own output goes to the log
+    watcher = _StepWatcher(
+        on_step and (lambda step: _to(console, on_step, step)),
+    )
+    instance.add_event_listener(run_id, watcher)
     started = time.time()
     with MemorySampler() as sampler, open(log_path, "w") as log, redirect_stdout(log):
+        watcher.sampler = sampler
         result = job.execute_in_process(
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             instance=instance,
             asset_selection=None if checks is not None else selection,
             raise_on_error=False,
+            run_id=run_id,
+            tags={**process_tags(), **(tags or {})},
         )
-    report = RunReport(
+    return RunReport(
         log_path=log_path,
         run_id=result.run_id,
         success=result.success,
         seconds=time.time() - started,
         peak_rss=sampler.peak,
+        steps=watcher.steps,
+        materializations=watcher.materializations,
+        checks=watcher.checks,
+        skipped_steps=watcher.skipped_steps,
     )
-    step_start: dict[str, float] = {}
-    step_rows: dict[str, int] = {}
-    for record in instance.all_logs(result.run_id):
+
+
+class _StepWatcher:
+    """Event listener of one run: builds the step, materialisation and check reports as the
+    events are stored, and hands each finished step to the callback at once."""
+
+    def __init__(self, on_step: StepCallback | None) -> None:
+        self.on_step = on_step
+        self.sampler: MemorySampler | None = None
+        self.steps: list[StepReport] = []
+        self.materializations: dict[str, dict[str, Any]] = {}
+        self.checks: list[CheckReport] = []
+        self.skipped_steps: list[str] = []
+        self._start: dict[str, float] = {}
+        self._rows: dict[str, int] = {}
+
+    def __call__(self, record: Any) -> None:
         event = record.dagster_event
         if event is None:
-            continue
+            return
         kind = event.event_type_value
         if kind == "STEP_START":
-            step_start[event.step_key] = record.timestamp
+            self._start[event.step_key] = record.timestamp
         elif kind == "ASSET_MATERIALIZATION":
             materialization = event.event_specific_data.materialization
             values = metadata_values(materialization.metadata)
-            report.materializations[materialization.asset_key.to_user_string()] = values
-            step_rows[event.step_key] = step_rows.get(event.step_key, 0) + row_count(values)
+            self.materializations[materialization.asset_key.to_user_string()] = values
+            self._rows[event.step_key] = self._rows.get(event.step_key, 0) + row_count(values)
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            report.checks.append(
+            self.checks.append(
                 CheckReport(
                     asset=evaluation.asset_key.to_user_string(),
                     name=evaluation.check_name,
                     passed=evaluation.passed,
                     severity=getattr(evaluation.severity, "value", str(evaluation.severity)),
                     metadata=metadata_values(evaluation.metadata),
+                    blocking=bool(getattr(evaluation, "blocking", False)),
                 )
             )
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
-            start = step_start.get(event.step_key, record.timestamp)
-            report.steps.append(
-                StepReport(
-                    step=event.step_key,
-                    seconds=record.timestamp - start,
-                    peak_rss=sampler.peak_between(start, record.timestamp),
-                    status="ok" if kind == "STEP_SUCCESS" else "FAILED",
-                    rows=step_rows.get(event.step_key, 0),
-                )
+            start = self._start.get(event.step_key, record.timestamp)
+            error = (
+                getattr(event.event_specific_data, "error", None)
+                if kind == "STEP_FAILURE"
+                else None
             )
+            step = StepReport(
+                step=event.step_key,
+                seconds=record.timestamp - start,
+                peak_rss=self.sampler.peak_between(start, record.timestamp) if self.sampler else 0,
+                status="ok" if kind == "STEP_SUCCESS" else "FAILED",
+                rows=self._rows.get(event.step_key, 0),
+                error=_first_line(error.message) if error is not None else "",
+            )
+            self.steps.append(step)
+            if self.on_step:
+                self.on_step(step)
         elif kind == "STEP_SKIPPED":
-            report.skipped_steps.append(event.step_key)
-    return report
+            self.skipped_steps.append(event.step_key)
+
+
+def _to(stream: Any, callback: StepCallback, step: StepReport) -> None:
+    with redirect_stdout(stream):
+        callback(step)
+
+
+def _first_line(message: str, limit: int = 240) -> str:
+    line = next((part.strip() for part in message.splitlines() if part.strip()), "")
+    return line[:limit]
 
 
 def format_mib(num_bytes: int) -> str:

@@ -55,13 +55,18 @@ class Settings:
         )
 
 
+INSTANCE_TEMPLATE = PROJECT_ROOT / "orchestration" / "dagster.yaml"
+_OLD_INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"  # what installs wrote before the template
+
+
 def ensure_dagster_home(settings: Settings) -> Path:
-    """Create DAGSTER_HOME with telemetry disabled and export it for Dagster."""
+    """Create DAGSTER_HOME with the project's instance config (run queue, run monitoring,
+    telemetry off) unless the operator wrote their own, and export it for Dagster."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    if not config.exists() or config.read_text() == _OLD_INSTANCE_CONFIG:
+        config.write_text(INSTANCE_TEMPLATE.read_text())
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

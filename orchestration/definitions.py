@@ -6,11 +6,12 @@ import dagster as dg
 
 from cdp.settings import disable_telemetry
 from orchestration import activation, ingestion, ml, quality, transform
+from orchestration.automation import automation_sensor
 
 disable_telemetry()
 
 defs = dg.Definitions.merge(
-    dg.Definitions(executor=dg.in_process_executor),
+    dg.Definitions(executor=dg.in_process_executor, sensors=[automation_sensor]),
     ingestion.defs,
     transform.defs,
     quality.defs,

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.automation import derived_condition, sync_condition
 from orchestration.shared.resources import WarehouseResource
 
 SEGMENT_MEMBERSHIP = dg.AssetKey(["activation", "segment_membership"])
@@ -28,6 +29,7 @@ def sync_asset_key(name: str) -> dg.AssetKey:
     key=SEGMENT_MEMBERSHIP,
     deps=[CUSTOMER_360, CHURN_SCORES],
     group_name="activation",
+    automation_condition=derived_condition(),
     description=(
         "Segment membership history (entered_at/exited_at) from config/segments.yaml over "
         "marts.customer_360 joined with ml.churn_scores; view "
@@ -80,6 +82,7 @@ def build_sync_asset(sync) -> dg.AssetsDefinition:
             "Sends only added/changed/removed records; consent enforced."
         ).strip(),
         kinds={sync.destination.type},
+        automation_condition=sync_condition(sync.schedule),
     )
     def _sync(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         from activation.config import load_syncs, segments_path, syncs_path

@@ -1,4 +1,7 @@
-"""A daily run of the whole ingestion job (off by default; switch it on in the UI)."""
+"""A daily run of the whole ingestion job; the automation carries it downstream.
+
+Off in a new instance (`cdp demo` turns it on in its own; docs/operations.md).
+"""
 
 from __future__ import annotations
 
@@ -12,5 +15,8 @@ daily_ingestion = dg.ScheduleDefinition(
     cron_schedule="0 5 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Load every source's new or changed extracts at 05:00 UTC.",
+    description=(
+        "Load every source's new or changed extracts at 05:00 UTC; cdp_automation then "
+        "rebuilds staging, identity, marts, scores and segments, and the syncs follow."
+    ),
 )

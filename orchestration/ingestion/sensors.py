@@ -1,8 +1,9 @@
 """Start an ingestion run when new or changed files land in the landing folder.
 
 The cursor is a JSON map `{source: digest of (file name, size, mtime) of its inputs}`; a source
-whose digest changed gets its raw assets materialised. Off by default (DuckDB has one writer,
-so an unattended sensor should be switched on deliberately in the UI).
+whose digest changed gets its raw assets materialised; the `cdp_automation` sensor then rebuilds
+what depends on them (orchestration/automation.py). Off in a new instance (`cdp demo` turns it on
+in its own); runs queue one at a time on the warehouse (docs/operations.md).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from orchestration.automation import derived_condition
 from orchestration.shared.resources import WarehouseResource
 
 MART_DEPS = [
@@ -26,6 +27,7 @@ def _importance_markdown(importances) -> str:
     key=CHURN_MODEL,
     deps=MART_DEPS,
     group_name="ml",
+    automation_condition=derived_condition(),
     description=(
         "Trains the churn and value models as of the latest order date: gradient boosting on "
         "SQL + BG/NBD features, or the label-free BG/NBD / Pareto/NBD model, chosen by a "
@@ -90,6 +92,7 @@ def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     key=CHURN_SCORES,
     deps=[*MART_DEPS, CHURN_MODEL],
     group_name="ml",
+    automation_condition=derived_condition(),
     description=(
         "Churn probability, risk band, expected orders and revenue over the value horizon for "
         "every person with a purchase on or before the latest order date (ml.churn_scores, "

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 import dagster as dg
 
 from data_quality.config import load_config
+from orchestration.automation import derived_condition
 from orchestration.shared.resources import WarehouseResource
 
 QUARANTINE_KEY = dg.AssetKey(["quality", "quarantine_rows"])
@@ -15,6 +16,7 @@ def build_quarantine_asset(raw_keys: Iterable[dg.AssetKey]) -> dg.AssetsDefiniti
         key=QUARANTINE_KEY,
         deps=sorted(set(raw_keys), key=lambda k: k.to_user_string()),
         group_name="quality",
+        automation_condition=derived_condition(),
         kinds={"duckdb"},
         description=(
             "Raw rows violating a quarantine rule of config/quality.yaml, plus rows ingestion "

@@ -16,7 +16,9 @@ class WarehouseResource(dg.ConfigurableResource):
     """Path of the DuckDB warehouse.
 
     Empty (the default) means `CDP_WAREHOUSE` or `<CDP_DATA_DIR>/warehouse.duckdb`, read when a
-    run uses the resource, not when this module is imported.
+    run uses the resource, not when this module is imported. A run that uses it holds the
+    warehouse's writer lock (orchestration.shared.lock) from its first step to its end, so two
+    runs never write the one DuckDB file at once: the second waits.
     """
 
     path: str = ""
@@ -24,6 +26,20 @@ class WarehouseResource(dg.ConfigurableResource):
     @property
     def location(self) -> str:
         return self.path or str(get_settings().warehouse)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        from orchestration.shared import lock
+
+        def waiting(pid: str) -> None:
+            if context.log:
+                context.log.info(f"waiting for the warehouse: pid {pid} is writing it")
+
+        lock.acquire(self.location, on_wait=waiting)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        from orchestration.shared import lock
+
+        lock.release(self.location)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -24,6 +24,7 @@ from dagster_dbt import (
 
 from cdp.settings import get_settings
 from cdp.warehouse import table_exists
+from orchestration.automation import derived_condition
 from orchestration.shared.resources import WarehouseResource
 from orchestration.transform.resources import dbt_project
 
@@ -49,6 +50,11 @@ class CdpDbtTranslator(DagsterDbtTranslator):
             "schema"
         )
         return schema if schema in LAYERS else None
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        return derived_condition()
 
 
 translator = CdpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -89,6 +95,7 @@ def _write_table(con, qualified: str, frame: pd.DataFrame, *, append: bool = Fal
     key=IDENTITY_GRAPH_KEY,
     deps=[RECORDS_KEY, IDENTIFIERS_KEY],
     group_name="identity",
+    automation_condition=derived_condition(),
     kinds={"python", "duckdb"},
     description=(
         "Identity resolution (cdp.identity) of every identified source record: writes "

@@ -21,6 +21,7 @@ def test_demo_builds_every_layer(cdp_env, capsys):
         "== Match quality (unseen noise) ==",
         "== Churn model ==",
         "== Syncs ==",
+        "== Automation ==",
     ):
         assert section in out, f"missing {section} in demo output"
     unseen = out.split("== Match quality (unseen noise) ==")[1].split("==")[0]
@@ -28,6 +29,7 @@ def test_demo_builds_every_layer(cdp_env, capsys):
     assert scores and 0 < float(scores[2]) <= 1 and float(scores[1]) > 0.9, unseen
     assert re.search(r"records [\d,]+ -> persons [\d,]+ \(true persons [\d,]+\)", unseen)
     assert (cdp_env / "unseen_noise" / "ground_truth" / "identity.parquet").exists()
+    assert "turned on in " in out and "cdp_automation" in out  # shown running by `make ui`
 
     con = duckdb.connect(str(cdp_env / "warehouse.duckdb"), read_only=True)
     persons = con.execute("select count(*) from marts.customer_360").fetchone()[0]
