@@ -122,6 +122,17 @@ class PairValues:
             b = [y.replace("-", "") for y in self.vb]
             dist = np.asarray(cpdist(a, b, scorer=OSA.distance, workers=-1))
             return dist <= (level.max_distance or 1)
+        if kind == "local_part_typo":
+            a, b = self.text()
+            la, da = a.str.extract(r"^(.*)@(.*)$")[0], a.str.extract(r"^(.*)@(.*)$")[1]
+            lb, db = b.str.extract(r"^(.*)@(.*)$")[0], b.str.extract(r"^(.*)@(.*)$")[1]
+            bare_a = la.str.replace(r"[._-]", "", regex=True)
+            bare_b = lb.str.replace(r"[._-]", "", regex=True)
+            dist = np.asarray(cpdist(la.fillna("").tolist(), lb.fillna("").tolist(),
+                                     scorer=DamerauLevenshtein.distance, workers=-1))  # fmt: skip
+            same_domain = (da == db).fillna(False).to_numpy(dtype=bool)
+            other_letters = (bare_a != bare_b).fillna(False).to_numpy(dtype=bool)
+            return same_domain & other_letters & (dist <= 1)
         if kind == "date_year":
             a, b = self.text()
             return ((a.str.len() == 10) & (a.str.slice(4) == b.str.slice(4))).to_numpy()
@@ -155,10 +166,18 @@ class PairValues:
         return (one & (a.str.slice(0, 1) == b.str.slice(0, 1))).to_numpy()
 
     def gender_variant(self) -> np.ndarray:
+        """One stem, two gender endings: Louis/Louise, Julien/Julie, Julien/Juliette, Jean/
+        Jeanne (the stem, their common prefix, at least two letters)."""
         short, long_ = self.short_long()
-        out = np.char.startswith(long_, short) & (np.char.str_len(short) > 1)
-        hits = np.flatnonzero(out)
-        out[hits] = [long_[i][len(short[i]) :] in GENDER_SUFFIXES for i in hits]
+        out = np.zeros(len(short), dtype=bool)
+        for i, (x, y) in enumerate(zip(short.tolist(), long_.tolist(), strict=True)):
+            stem = next((k for k, (p, q) in enumerate(zip(x, y, strict=False)) if p != q), len(x))
+            out[i] = (
+                stem >= 2
+                and x != y
+                and (x[stem:] in GENDER_SUFFIXES or x[stem:] == "")
+                and (y[stem:] in GENDER_SUFFIXES or y[stem:] == "")
+            )
         return out
 
 

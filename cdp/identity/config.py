@@ -95,7 +95,9 @@ class ComparisonLevel(_Strict):
     ``contains`` (one key, at least ``length`` long, inside the other: a compound or married
     surname written in part), ``date_typo`` (dates equal but for day/month swapped or one
     differing digit), ``date_close`` (at most ``max_distance`` digit edits), ``date_year``
-    (same day and month, another year), ``initial`` (one side is a single letter equal to the
+    (same day and month, another year), ``local_part_typo`` (e-mails on one domain whose
+    local parts differ by one typo, not by a separator: ``marie.d`` / ``marie_d`` are two
+    members of a family more often than one typo), ``initial`` (one side is a single letter equal to the
     other's first letter), ``nickname`` (a diminutive and its name, from a general multilingual
     list: Max/Maximilian, Adrien/Adrian), ``gender_variant`` (Louis/Louise, Julien/Julie), ``else``.
 
@@ -130,6 +132,7 @@ class ComparisonLevel(_Strict):
         "date_typo",
         "date_close",
         "date_year",
+        "local_part_typo",
         "initial",
         "nickname",
         "gender_variant",

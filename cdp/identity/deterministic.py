@@ -171,6 +171,34 @@ def _distinct_persons_by_name(
     return over
 
 
+def _same_family_on_landline(
+    norm: pd.DataFrame, names: cmp.Coded, a: np.ndarray, b: np.ndarray, config: IdentityConfig
+) -> np.ndarray:
+    """A landline is a household's: two records sharing one are linked only when their last
+    names are close too (or one is missing). Flatmates, a mother and her married daughter,
+    two women named Sylvie in one house answer the same fixed number; a mobile is personal."""
+    ok = np.ones(len(a), dtype=bool)
+    landline = ~nz.is_mobile_series(norm["phone"].iloc[a].reset_index(drop=True))
+    sel = np.flatnonzero(landline)
+    if len(sel) == 0:
+        return ok
+    last = names.codes["last_name"]
+    la, lb = last[a[sel]], last[b[sel]]
+    close = (la < 0) | (lb < 0) | (la == lb)
+    todo = np.flatnonzero(~close)
+    if len(todo):
+        pv = cmp.PairValues(la[todo], lb[todo], names.uniques)
+        close[todo] = (pv.similarity("jaro_winkler") >= config.name_compatibility_threshold)[
+            pv.inverse
+        ]
+        if config.probabilistic.compare_swapped_names:
+            first = names.codes["first_name"]
+            crossed = (first[a[sel]][todo] == lb[todo]) | (la[todo] == first[b[sel]][todo])
+            close[todo] |= crossed
+    ok[sel] = close
+    return ok
+
+
 def deterministic_edges(
     norm: pd.DataFrame,
     identifiers: pd.DataFrame | None,
@@ -262,6 +290,8 @@ def deterministic_edges(
                 config.name_compatibility_threshold,
                 config.probabilistic.compare_swapped_names,
             )
+            if id_type == "phone":
+                keep &= _same_family_on_landline(norm, coded_names, a, b, config)
             a, b = a[keep], b[keep]
         edge_parts.append(pd.DataFrame({"a": a, "b": b, "rule": rule.name, "score": np.nan}))
     if not edge_parts:

@@ -29,7 +29,14 @@ from cdp.identity.config import Comparison, IdentityConfig
 
 NAME_FIELDS = ("first_name", "last_name")
 #: Why a pair is held for review whatever its probability (index = the code :func:`score` gives).
-HELD = ("", "review_level", "too_little_evidence", "personal_fields_differ", "contradicted")
+HELD = (
+    "",
+    "review_level",
+    "too_little_evidence",
+    "personal_fields_differ",
+    "namesakes_at_one_address",
+    "contradicted",
+)
 #: Fields that count as one piece of evidence for ``min_agreeing_fields``: a name is a first
 #: and a last name, a place is a postcode and its city (agreeing on both is one fact).
 EVIDENCE_GROUPS = {"first_name": "name", "last_name": "name", "postcode": "place", "city": "place"}
@@ -346,6 +353,9 @@ def score(
     * when at least ``personal_disagreements`` of the ``personal_fields`` (fields a household
       does not share: birth date, e-mail, phone) differ and none agrees: namesakes at one
       address with their own e-mails and phones;
+    * when last name, street and place agree but no personal field does: namesakes at one
+      address (a father and his son, a mother and her daughter) look exactly like one person
+      typed twice, and only a birth date, an e-mail or a phone tells them apart;
     * on an ``if_contradicted`` level, unless a personal field agrees and at most one other
       field differs (a first name replaced, or both names, at one address on one birth date).
     A personal field agrees when its weight reaches ``personal_min_weight`` bits: a birth date
@@ -361,8 +371,10 @@ def score(
     agree = np.zeros(len(g), dtype=np.int16)
     grouped = {group: np.zeros(len(g), dtype=bool) for group in set(EVIDENCE_GROUPS.values())}
     personal = np.zeros(len(g), dtype=bool)
+    personal_agree = np.zeros(len(g), dtype=np.int16)
     personal_disagree = np.zeros(len(g), dtype=np.int16)
     personal_fields = set(config.probabilistic.personal_fields)
+    street_agrees = last_agrees = np.zeros(len(g), dtype=bool)
     for i, comp in enumerate(comps):
         params = model.comparisons[comp.field]
         w = np.array([lv.weight for lv in params] + [0.0])
@@ -378,23 +390,36 @@ def score(
         differs = g[:, i] == len(comp.levels) - 1
         disagree += differs & (kinds == "no")
         if comp.field in personal_fields:
-            personal |= pair_w >= config.probabilistic.personal_min_weight
+            # in a small file every weight is small: a personal field agrees from
+            # personal_min_weight bits, or from 3 bits under its own exact level's weight
+            bar = max(1.0, min(config.probabilistic.personal_min_weight, params[0].weight - 3))
+            agrees = pair_w >= bar
+            personal |= agrees
+            personal_agree += agrees
             personal_disagree += differs
         if comp.levels[0].fixed:
             continue
+        if comp.field == "street":
+            street_agrees = pair_w > 1
+        if comp.field == "last_name":
+            last_agrees = pair_w > 1
         if comp.field in EVIDENCE_GROUPS:
             grouped[EVIDENCE_GROUPS[comp.field]] |= pair_w > 1
         else:
             agree += pair_w > 1
     for hits in grouped.values():
         agree += hits
+    same_home = grouped["place"] & street_agrees & last_agrees
     too_few = agree < config.probabilistic.min_agreeing_fields
-    strangers = (personal_disagree >= config.probabilistic.personal_disagreements) & ~personal
-    contradicted = (held > 0) & ((held + disagree > 2) | ~personal)
-    # the first reason that holds, in this order (0: none)
-    reason = np.select([always, too_few, strangers, contradicted], [1, 2, 3, 4], default=0).astype(
-        np.int8
+    strangers = (personal_disagree >= config.probabilistic.personal_disagreements) & (
+        personal_disagree > personal_agree
     )
+    contradicted = (held > 0) & ((held > 1) | (disagree > 0) | ~personal)
+    namesakes = same_home & ~personal
+    # the first reason that holds, in this order (0: none)
+    reason = np.select(
+        [always, too_few, strangers, namesakes, contradicted], [1, 2, 3, 4, 5], default=0
+    ).astype(np.int8)
     prior_bits = math.log2(model.prior / (1 - model.prior))
     probability = 1.0 / (1.0 + np.exp2(-np.clip(weight + prior_bits, -200, 200)))
     return weight, probability, reason
