@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import dlt
 import numpy as np
@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
 from ingestion.config import FileSet, TableConfig
+from ingestion.sources import _text
 
 logger = logging.getLogger("ingestion")
 
@@ -48,6 +49,8 @@ REJECTED_SCHEMA = pa.schema(
         ("line_number", pa.int64()),
         ("raw_record", pa.string()),
         ("reason", pa.string()),
+        ("column_name", pa.string()),
+        ("severity", pa.string()),
     ]
 )
 SOURCE_FILE_COLUMN = "_source_file"
@@ -57,12 +60,27 @@ SOURCE_FILE_COLUMN = "_source_file"
 # cast go to rejected_rows), so `freeze` only fires for an undeclared column that changes type.
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 
+_COLUMN_REASON = re.compile(r"(?:column|missing primary key) (\w+)")
 _ROW_SUFFIX = re.compile(r" in row \d+$")  # pyarrow's block-relative row, meaningless here
 _CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
 class FileProblem(Exception):
     """A file that cannot be read at all; the message says why."""
+
+
+class Reject(NamedTuple):
+    """One row of `rejected_rows` before the file name is known.
+
+    `severity` error: the row was not loaded. warn: a note about rows that did load (a
+    missing column, control characters stripped, a formula's cached value used).
+    """
+
+    line: int | None
+    raw: str | None
+    reason: str
+    column: str | None = None
+    severity: str = "error"
 
 
 @dataclass(frozen=True)
@@ -99,6 +117,8 @@ class ParsedFile:
     rejects: list[tuple[int | None, str | None, str]] = field(default_factory=list)
     raw_text: Callable[[int], str] | None = None
     header_note: str | None = None  # e.g. "wrong delimiter?" when a CSV header looks wrong
+    notes: list[Reject] = field(default_factory=list)  # warn-level, about rows that loaded
+    encoding: str = "utf-8"  # as detected, named in the reasons of undecodable rows
 
 
 @dataclass
@@ -108,6 +128,7 @@ class FileBatch:
     table: pa.Table
     children: dict[str, pa.Table]
     rejects: pa.Table
+    lines: np.ndarray  # line number of each row of `table`
 
 
 # --------------------------------------------------------------------------- bisection
@@ -154,9 +175,28 @@ def read_jsonl(path: Path, schema: pa.Schema, mapping: dict[str, str]) -> Parsed
     """JSON lines → Arrow with the declared types; bad lines isolated by bisection."""
     import pyarrow.json as pj
 
-    data = path.read_bytes()
+    data = path.read_bytes().removeprefix(_text.UTF8_BOM)
     if not data.strip():
         raise FileProblem("empty file")
+    invalid: list[Reject] = []
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        # JSON is UTF-8 (RFC 8259): a line with an invalid byte is rejected, the rest loads.
+        lines = data.split(b"\n")
+        for i, line in enumerate(lines):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                invalid.append(
+                    Reject(
+                        i + 1,
+                        line.decode("utf-8", "replace"),
+                        f"invalid UTF-8 byte 0x{line[exc.start]:02x} at position {exc.start}",
+                    )
+                )
+                lines[i] = b""
+        data = b"\n".join(lines)
     options = pj.ParseOptions(
         explicit_schema=rename_schema(schema, mapping), unexpected_field_behavior="infer"
     )
@@ -164,7 +204,8 @@ def read_jsonl(path: Path, schema: pa.Schema, mapping: dict[str, str]) -> Parsed
         table = pj.read_json(io.BytesIO(data), parse_options=options)
     except pa.ArrowInvalid:
         table = None
-    if table is not None and table.num_rows == data.count(b"\n") + (not data.endswith(b"\n")):
+    complete = table is not None and not invalid
+    if complete and table.num_rows == data.count(b"\n") + (not data.endswith(b"\n")):
         numbers = np.arange(1, table.num_rows + 1, dtype=np.int64)
         return ParsedFile(table, numbers)
     # Slow path (bad lines or blank lines): keep physical line numbers, isolate failures.
@@ -181,8 +222,8 @@ def read_jsonl(path: Path, schema: pa.Schema, mapping: dict[str, str]) -> Parsed
         [np.array([numbered[i][0] for i in range(lo, hi)], dtype=np.int64) for lo, hi, _ in good]
         or [np.array([], dtype=np.int64)]
     )
-    rejects = [
-        (
+    rejects = invalid + [
+        Reject(
             numbered[i][0],
             numbered[i][1].decode("utf-8", "replace"),
             "unparsable JSON line: " + _ROW_SUFFIX.sub("", msg),
@@ -197,21 +238,6 @@ def read_jsonl(path: Path, schema: pa.Schema, mapping: dict[str, str]) -> Parsed
     else:
         table = rename_schema(schema, mapping).empty_table()
     return ParsedFile(table, numbers, rejects)
-
-
-def read_header(path: Path, fileset: FileSet) -> list[str]:
-    """Column names from the first line of a CSV file."""
-    import csv
-
-    with path.open("rb") as handle:
-        first = handle.readline()
-    if not first.strip():
-        raise FileProblem("empty file (no header line)")
-    try:
-        text = first.decode(fileset.encoding)
-    except UnicodeDecodeError as exc:
-        raise FileProblem(f"header is not valid {fileset.encoding}: {exc}") from exc
-    return next(csv.reader([text.lstrip("\ufeff").rstrip("\r\n")], delimiter=fileset.delimiter))
 
 
 _DELIMITERS = (",", ";", "\t", "|")
@@ -230,51 +256,113 @@ def delimiter_note(names: Sequence[str], delimiter: str) -> str | None:
     )
 
 
-def read_csv(path: Path, fileset: FileSet) -> ParsedFile:
-    """CSV → Arrow, every column as text; rows with a wrong column count are rejected."""
+def read_csv(path: Path, fileset: FileSet, expected: Sequence[str] = ()) -> ParsedFile:
+    """CSV -> Arrow, every column as text, in the encoding detected for this file.
+
+    A header that does not read cleanly in that encoding (or names none of `expected`)
+    rejects the file. Rows with a wrong column count are rejected; a field opened by an
+    unclosed quote is rejected together with one reject per line it swallowed.
+    """
+    import csv
+
     import pyarrow.csv as pcsv
 
-    names = read_header(path, fileset)
-    invalid: list[tuple[int | None, str | None, str]] = []
+    data = path.read_bytes()
+    if not data.strip():
+        raise FileProblem("empty file (no header line)")
+    encoding = _text.detect_encoding(data, fileset.encoding)
+    text = _text.decode(data, encoding).lstrip("\ufeff")
+    first = text.split("\n", 1)[0].rstrip("\r")
+    names = next(csv.reader([first], delimiter=fileset.delimiter))
+    problem = _text.header_problem(names, encoding, expected)
+    if problem:
+        note = delimiter_note(names, fileset.delimiter)
+        raise FileProblem(f"{problem}: {note}" if note else problem)
+    invalid: list[tuple[int, str]] = []  # (record number, text) of rows with a wrong width
 
     def on_invalid(row: Any) -> str:
-        invalid.append(
-            (
-                row.number,
-                row.text,
-                f"wrong column count: expected {row.expected_columns}, got {row.actual_columns}",
-            )
-        )
+        invalid.append((row.number if row.number is not None else 1 << 62, row.text))
         return "skip"
 
     try:
         table = pcsv.read_csv(
-            path,
-            read_options=pcsv.ReadOptions(
-                encoding=fileset.encoding, use_threads=False, column_names=names, skip_rows=1
-            ),
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pcsv.ReadOptions(use_threads=False, column_names=names, skip_rows=1),
             parse_options=pcsv.ParseOptions(
                 delimiter=fileset.delimiter, invalid_row_handler=on_invalid, newlines_in_values=True
             ),
             convert_options=pcsv.ConvertOptions(
                 column_types={name: pa.string() for name in names},
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
+                null_values=[],
+                strings_can_be_null=False,
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise FileProblem(f"cannot read as {fileset.encoding} CSV: {exc}") from exc
-    bad_numbers = np.array(sorted(n for n, _, _ in invalid if n is not None), dtype=np.int64)
+        raise FileProblem(f"cannot read as {encoding} CSV: {exc}") from exc
+    # Records in file order (good and invalid interleaved) -> first physical line of each.
+    invalid.sort()
     total = table.num_rows + len(invalid)
-    numbers = np.setdiff1d(np.arange(2, total + 2, dtype=np.int64), bad_numbers)[: table.num_rows]
+    invalid_at = np.array([min(n, total + 1) - 2 for n, _ in invalid], dtype=np.int64)
+    good_at = np.setdiff1d(np.arange(total, dtype=np.int64), invalid_at)[: table.num_rows]
+    newlines = np.zeros(total, dtype=np.int64)
+    newlines[good_at] = _text.newlines_per_row(table)
+    newlines[invalid_at] = [t.count("\n") for _, t in invalid]
+    starts = _text.record_lines(newlines)
+    numbers = starts[good_at]
     delimiter = fileset.delimiter
+    rejects: list[Reject] = []
+    for (_, row_text), at in zip(invalid, invalid_at, strict=True):
+        swallowed = _text.swallowed_lines(row_text, delimiter, len(names))
+        head = row_text.split("\n", 1)[0]
+        if swallowed is None:
+            width = len(next(csv.reader([row_text], delimiter=delimiter), []))
+            rejects.append(
+                Reject(
+                    int(starts[at]),
+                    row_text,
+                    f"wrong column count: expected {len(names)}, got {width}",
+                )
+            )
+        else:
+            rejects += _quote_rejects(int(starts[at]), head, swallowed, None, to_end=True)
 
     def raw_text(i: int) -> str:
         row = table.slice(i, 1).to_pylist()[0]
         return delimiter.join("" if v is None else str(v) for v in row.values())
 
+    keep = np.ones(table.num_rows, dtype=bool)
+    multi = np.flatnonzero(newlines[good_at] > 0)
+    for i in multi:
+        row = table.slice(int(i), 1).to_pylist()[0]
+        for name, value in row.items():
+            swallowed = _text.swallowed_lines(value or "", delimiter, len(names))
+            if swallowed is not None:
+                keep[i] = False
+                head = raw_text(int(i)).split("\n", 1)[0]
+                rejects += _quote_rejects(int(numbers[i]), head, swallowed, name, to_end=False)
+                break
+    if not keep.all():
+        table, numbers = table.filter(pa.array(keep)), numbers[keep]
     note = delimiter_note(names, delimiter)
-    return ParsedFile(table, numbers, invalid, raw_text, header_note=note)
+    return ParsedFile(table, numbers, rejects, raw_text, header_note=note, encoding=encoding)
+
+
+def _quote_rejects(
+    line: int, head: str, swallowed: list[str], column: str | None, to_end: bool
+) -> list[Reject]:
+    """One reject for the row opening an unclosed quote and one per line it swallowed."""
+    where = f" in column {column}" if column else ""
+    span = "to the end of the file" if to_end else f"through line {line + len(swallowed)}"
+    opening = Reject(
+        line,
+        head,
+        f"unclosed quote{where} swallows {len(swallowed)} following line(s) ({span})",
+        column,
+    )
+    return [opening] + [
+        Reject(line + k, text, f"line swallowed by an unclosed quote opened on line {line}", column)
+        for k, text in enumerate(swallowed, start=1)
+    ]
 
 
 def read_parquet(path: Path) -> ParsedFile:
@@ -307,15 +395,19 @@ def _is_nested(arrow_type: pa.DataType) -> bool:
 
 
 def coerce_table(
-    parsed: ParsedFile, schema: pa.Schema, primary_key: Sequence[str]
-) -> tuple[pa.Table, list[tuple[int | None, str | None, str]], np.ndarray]:
+    parsed: ParsedFile,
+    schema: pa.Schema,
+    primary_key: Sequence[str],
+    reasons: dict[int, list[str]] | None = None,
+) -> tuple[pa.Table, list[Reject], np.ndarray]:
     """Cast declared columns to their types; rows that cannot be cast or lack a key are rejected.
 
-    Returns the kept rows, the rejected ones and the indices (in `parsed.table`) of the kept.
+    `reasons` holds rows already found bad (e.g. undecodable text), by index. Returns the kept
+    rows, the rejected ones and the indices (in `parsed.table`) of the kept.
     """
     table = parsed.table
     n = table.num_rows
-    reasons: dict[int, list[str]] = {}
+    reasons = dict(reasons or {})
     for target in schema:
         if target.name not in table.column_names:
             continue
@@ -350,11 +442,19 @@ def coerce_table(
         missing = np.asarray(pc.is_null(table.column(key)).to_numpy(zero_copy_only=False))
         for i in np.flatnonzero(missing):
             reasons.setdefault(int(i), []).append(f"missing primary key {key}")
-    rejects: list[tuple[int | None, str | None, str]] = []
+    rejects: list[Reject] = []
     if reasons:
         raw = parsed.raw_text or (lambda i: _row_as_json(parsed.table, i))
         for i in sorted(reasons):
-            rejects.append((int(parsed.line_numbers[i]), raw(i), "; ".join(reasons[i])))
+            named = [m.group(1) for r in reasons[i] if (m := _COLUMN_REASON.match(r))]
+            rejects.append(
+                Reject(
+                    int(parsed.line_numbers[i]),
+                    raw(i),
+                    "; ".join(reasons[i]),
+                    ", ".join(dict.fromkeys(named)) or None,
+                )
+            )
         keep = np.ones(n, dtype=bool)
         keep[list(reasons)] = False
         table = table.filter(pa.array(keep))
@@ -458,16 +558,27 @@ def require_keys(table: pa.Table, keys: Sequence[str]) -> pa.Table:
 
 
 def rejects_table(table_name: str, source_file: str, rows: Sequence[tuple]) -> pa.Table:
+    """`rejected_rows` rows of one file; `rows` are `Reject`s or (line, raw, reason) tuples."""
+    rejects = [Reject(*r) for r in rows]
     return pa.table(
         {
-            "table_name": pa.array([table_name] * len(rows), pa.string()),
-            "source_file": pa.array([source_file] * len(rows), pa.string()),
-            "line_number": pa.array([r[0] for r in rows], pa.int64()),
-            "raw_record": pa.array([r[1] for r in rows], pa.string()),
-            "reason": pa.array([r[2] for r in rows], pa.string()),
+            "table_name": pa.array([table_name] * len(rejects), pa.string()),
+            "source_file": pa.array([source_file] * len(rejects), pa.string()),
+            "line_number": pa.array([r.line for r in rejects], pa.int64()),
+            "raw_record": pa.array([r.raw for r in rejects], pa.string()),
+            "reason": pa.array([r.reason for r in rejects], pa.string()),
+            "column_name": pa.array([r.column for r in rejects], pa.string()),
+            "severity": pa.array([r.severity for r in rejects], pa.string()),
         },
         schema=REJECTED_SCHEMA,
     )
+
+
+def _strip_controls(table: pa.Table, what: str, notes: list[Reject]) -> pa.Table:
+    table, counts = _text.strip_control_characters(table)
+    if counts:
+        notes.append(Reject(None, None, f"{what}: {_text.control_note(counts)}", None, "warn"))
+    return table
 
 
 def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) -> FileBatch:
@@ -477,19 +588,27 @@ def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) 
     elif fileset.format == "jsonl":
         parsed = read_jsonl(path, spec.schema, cfg.column_mapping)
     elif fileset.format == "csv":
-        parsed = read_csv(path, fileset)
+        parsed = read_csv(path, fileset, rename_schema(spec.schema, cfg.column_mapping).names)
     elif fileset.format == "parquet":
         parsed = read_parquet(path)
     else:
         raise FileProblem(f"format {fileset.format!r} is not supported for table {spec.name}")
     parsed.table = rename_columns(parsed.table, cfg.column_mapping)
-    table, type_rejects, kept = coerce_table(parsed, spec.schema, cfg.primary_key)
-    file_notes: list[tuple[int | None, str | None, str]] = []
+    undecodable = _text.invalid_text_rows(parsed.table, parsed.encoding)
+    parsed.table = _text.apply_null_tokens(parsed.table, cfg.null_tokens or ())
+    table, type_rejects, kept = coerce_table(parsed, spec.schema, cfg.primary_key, undecodable)
+    file_notes: list[Reject] = list(parsed.notes)
     absent = missing_columns(parsed.table, spec.schema)
     if absent:
         # Loaded anyway (the other columns are good), but never silently: one file-level row.
         file_notes.append(
-            (None, None, f"missing column(s) {', '.join(absent)}: rows loaded without them")
+            Reject(
+                None,
+                None,
+                f"missing column(s) {', '.join(absent)}: rows loaded without them",
+                ", ".join(absent),
+                "warn",
+            )
         )
     keep, superseded = drop_superseded(table, cfg.primary_key, spec.cursor)
     if superseded:
@@ -502,7 +621,7 @@ def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) 
         table = table.take(pa.array(keep))
         kept = kept[keep]
     numbers = parsed.line_numbers[kept]
-    rejects = [rejects_table(spec.name, path.name, [*file_notes, *parsed.rejects, *type_rejects])]
+    rejects: list[pa.Table] = []
     children: dict[str, pa.Table] = {}
     for child in spec.children:
         exploded = explode_child(table, child, cfg.primary_key[0])
@@ -528,18 +647,19 @@ def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) 
             ]
             rejects.append(rejects_table(name, path.name, rows))
             child_table = child_table.filter(pa.array(~missing))
+        child_table = _strip_controls(child_table, name, file_notes)
         child_table = child_table.append_column(
             SOURCE_FILE_COLUMN, pa.array([path.name] * child_table.num_rows, pa.string())
         )
         children[name] = require_keys(child_table, child.primary_key)
     table = table.drop_columns([c.field for c in spec.children if c.field in table.column_names])
-    table = flatten_structs(table)
+    table = _strip_controls(flatten_structs(table), spec.name, file_notes)
     table = table.append_column(
         SOURCE_FILE_COLUMN, pa.array([path.name] * table.num_rows, pa.string())
     )
     table = require_keys(table, cfg.primary_key)
-    rejects = pa.concat_tables(rejects)
-    return FileBatch(table, children, rejects)
+    own = rejects_table(spec.name, path.name, [*file_notes, *parsed.rejects, *type_rejects])
+    return FileBatch(table, children, pa.concat_tables([own, *rejects]), numbers)
 
 
 # --------------------------------------------------------------------------- dlt resources

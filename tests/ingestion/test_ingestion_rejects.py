@@ -110,16 +110,23 @@ def test_csv_wrong_column_count_and_bad_values(settings, landing):
     ]
 
 
+TICKET_HEADER = (
+    "ticket_id,created_at,channel,requester_name,requester_email,requester_phone,category,"
+    "subject,order_reference,status,satisfaction,solved_at\n"
+)
+
+
 def test_unreadable_files_are_named_and_others_still_load(settings, landing, caplog):
     service = settings.landing_dir / "service"
     (service / "tickets_2025-02.csv").write_bytes(
-        "ticket_id,created_at,channel,requester_name,requester_email,requester_phone,category,"
-        "subject,order_reference,status,satisfaction,solved_at\n"
-        "T-000009,2025-02-05T10:00:00Z,email,Hélène,h@example.com,,other,Été,,open,,\n".encode(
-            "latin-1"
-        )
-    )  # declared UTF-8, written Latin-1
+        (
+            TICKET_HEADER
+            + "T-000009,2025-02-05T10:00:00Z,email,Hélène,h@example.com,,other,Été,,open,,\n"
+        ).encode("latin-1")
+    )  # declared UTF-8, written Latin-1: detected, loaded
     (service / "tickets_2025-03.csv").write_bytes(b"")  # empty
+    utf16 = TICKET_HEADER + "T-000010,2025-02-06T10:00:00Z,email,Zoé,,,other,Hi,,open,,\n"
+    (service / "tickets_2025-04.csv").write_bytes(utf16.encode("utf-16"))  # not a known encoding
     web = settings.landing_dir / "web"
     pq.write_table(web_events(3, start=100), web / "events_2025-02.parquet")
     data = (web / "events_2025-02.parquet").read_bytes()
@@ -130,7 +137,10 @@ def test_unreadable_files_are_named_and_others_still_load(settings, landing, cap
     with caplog.at_level(logging.WARNING, logger="ingestion"):
         report = run_all(settings, sources=["service", "web", "spreadsheets"])
     assert report["errors"] == {}
-    assert count(settings, "raw_service.tickets") == 2
+    assert count(settings, "raw_service.tickets") == 3
+    assert query(
+        settings, "select subject from raw_service.tickets where ticket_id = 'T-000009'"
+    ) == [("Été",)]
     assert count(settings, "raw_web.events") == 4 + 3
     assert count(settings, "raw_spreadsheets.event_signups") == 3
 
@@ -140,18 +150,18 @@ def test_unreadable_files_are_named_and_others_still_load(settings, landing, cap
         for r in rejected(settings, dataset)
     }
     assert set(problems) == {
-        ("tickets_2025-02.csv", None),
         ("tickets_2025-03.csv", None),
+        ("tickets_2025-04.csv", None),
         ("events_2025-03.parquet", None),
         ("broken.xlsx", None),
     }
-    assert "utf-8" in problems[("tickets_2025-02.csv", None)].lower()
+    assert "header is not readable" in problems[("tickets_2025-04.csv", None)]
     assert "empty file" in problems[("tickets_2025-03.csv", None)]
     assert "Parquet" in problems[("events_2025-03.parquet", None)]
     assert "xlsx" in problems[("broken.xlsx", None)]
     logged = caplog.text
     for name in (
-        "tickets_2025-02.csv",
+        "tickets_2025-04.csv",
         "tickets_2025-03.csv",
         "events_2025-03.parquet",
         "broken.xlsx",
@@ -159,14 +169,12 @@ def test_unreadable_files_are_named_and_others_still_load(settings, landing, cap
         assert name in logged
 
     # fixing a file (new fingerprint) loads it on the next run
-    (service / "tickets_2025-02.csv").write_text(
-        (service / "tickets_2025-02.csv").read_bytes().decode("latin-1"), encoding="utf-8"
-    )
+    (service / "tickets_2025-04.csv").write_text(utf16, encoding="utf-8")
     report = run_all(settings, sources=["service"])
     assert report["rows"] == {"raw_service.tickets": 1}
     assert query(
-        settings, "select subject from raw_service.tickets where ticket_id = 'T-000009'"
-    ) == [("Été",)]
+        settings, "select requester_name from raw_service.tickets where ticket_id = 'T-000010'"
+    ) == [("Zoé",)]
 
 
 def test_key_repeated_in_one_file_newest_wins_ties_are_recorded(settings, landing):
