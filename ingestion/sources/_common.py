@@ -21,14 +21,12 @@ per-row Python.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import dlt
 import numpy as np
@@ -38,6 +36,25 @@ from dlt.extract.resource import DltResource
 
 from ingestion.config import FileSet, TableConfig
 from ingestion.sources import _text
+from ingestion.sources._model import (
+    CAST_ERRORS,
+    ChildSpec,
+    FileBatch,
+    FileProblem,
+    ParsedFile,
+    Reject,
+    TableSpec,
+)
+from ingestion.sources._readers import (
+    bisect_failures,
+    read_csv,
+    read_jsonl,
+    read_parquet,
+    rename_schema,
+)
+from ingestion.sources._types import known_types, pin_types
+
+__all__ = ["ChildSpec", "FileProblem", "ParsedFile", "Reject", "TableSpec"]
 
 logger = logging.getLogger("ingestion")
 
@@ -61,320 +78,6 @@ SOURCE_FILE_COLUMN = "_source_file"
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 
 _COLUMN_REASON = re.compile(r"(?:column|missing primary key) (\w+)")
-_ROW_SUFFIX = re.compile(r" in row \d+$")  # pyarrow's block-relative row, meaningless here
-_CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
-
-
-class FileProblem(Exception):
-    """A file that cannot be read at all; the message says why."""
-
-
-class Reject(NamedTuple):
-    """One row of `rejected_rows` before the file name is known.
-
-    `severity` error: the row was not loaded. warn: a note about rows that did load (a
-    missing column, control characters stripped, a formula's cached value used).
-    """
-
-    line: int | None
-    raw: str | None
-    reason: str
-    column: str | None = None
-    severity: str = "error"
-
-
-@dataclass(frozen=True)
-class ChildSpec:
-    """A nested array of the parent that becomes the table `<parent>__<field>`."""
-
-    field: str
-    parent_key: str
-    primary_key: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """What a source package declares about one raw table.
-
-    `schema` lists the canonical columns with their types (nested types included for JSON);
-    columns not declared are loaded as found (schema evolution).
-    """
-
-    name: str
-    schema: pa.Schema
-    description: str
-    children: tuple[ChildSpec, ...] = ()
-    cursor: str | None = "updated_at"
-    reader: Callable[[Path, FileSet, TableSpec, TableConfig], ParsedFile] | None = None
-
-
-@dataclass
-class ParsedFile:
-    """One file parsed into Arrow: good rows, their line numbers and the rejected rows."""
-
-    table: pa.Table
-    line_numbers: np.ndarray
-    rejects: list[tuple[int | None, str | None, str]] = field(default_factory=list)
-    raw_text: Callable[[int], str] | None = None
-    header_note: str | None = None  # e.g. "wrong delimiter?" when a CSV header looks wrong
-    notes: list[Reject] = field(default_factory=list)  # warn-level, about rows that loaded
-    encoding: str = "utf-8"  # as detected, named in the reasons of undecodable rows
-
-
-@dataclass
-class FileBatch:
-    """A file ready for dlt: the parent table, its child tables and the rejected rows."""
-
-    table: pa.Table
-    children: dict[str, pa.Table]
-    rejects: pa.Table
-    lines: np.ndarray  # line number of each row of `table`
-
-
-# --------------------------------------------------------------------------- bisection
-
-
-def bisect_failures(
-    length: int, attempt: Callable[[int, int], Any]
-) -> tuple[list[tuple[int, int, Any]], list[tuple[int, str]]]:
-    """Run `attempt(lo, hi)` on [0, length); split failing ranges until single rows.
-
-    Returns the successful ranges with their results (in order) and the failing row indices
-    with the error message.
-    """
-    good: list[tuple[int, int, Any]] = []
-    bad: list[tuple[int, str]] = []
-
-    def solve(lo: int, hi: int) -> None:
-        if lo >= hi:
-            return
-        try:
-            good.append((lo, hi, attempt(lo, hi)))
-        except _CAST_ERRORS as exc:
-            if hi - lo == 1:
-                bad.append((lo, str(exc).splitlines()[0]))
-                return
-            mid = (lo + hi) // 2
-            solve(lo, mid)
-            solve(mid, hi)
-
-    solve(0, length)
-    return good, bad
-
-
-# --------------------------------------------------------------------------- readers
-
-
-def rename_schema(schema: pa.Schema, mapping: dict[str, str]) -> pa.Schema:
-    """The declared (canonical) schema expressed with the file's own field names."""
-    inverse = {canonical: original for original, canonical in mapping.items()}
-    return pa.schema([f.with_name(inverse.get(f.name, f.name)) for f in schema])
-
-
-def read_jsonl(path: Path, schema: pa.Schema, mapping: dict[str, str]) -> ParsedFile:
-    """JSON lines → Arrow with the declared types; bad lines isolated by bisection."""
-    import pyarrow.json as pj
-
-    data = path.read_bytes().removeprefix(_text.UTF8_BOM)
-    if not data.strip():
-        raise FileProblem("empty file")
-    invalid: list[Reject] = []
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        # JSON is UTF-8 (RFC 8259): a line with an invalid byte is rejected, the rest loads.
-        lines = data.split(b"\n")
-        for i, line in enumerate(lines):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                invalid.append(
-                    Reject(
-                        i + 1,
-                        line.decode("utf-8", "replace"),
-                        f"invalid UTF-8 byte 0x{line[exc.start]:02x} at position {exc.start}",
-                    )
-                )
-                lines[i] = b""
-        data = b"\n".join(lines)
-    options = pj.ParseOptions(
-        explicit_schema=rename_schema(schema, mapping), unexpected_field_behavior="infer"
-    )
-    try:
-        table = pj.read_json(io.BytesIO(data), parse_options=options)
-    except pa.ArrowInvalid:
-        table = None
-    complete = table is not None and not invalid
-    if complete and table.num_rows == data.count(b"\n") + (not data.endswith(b"\n")):
-        numbers = np.arange(1, table.num_rows + 1, dtype=np.int64)
-        return ParsedFile(table, numbers)
-    # Slow path (bad lines or blank lines): keep physical line numbers, isolate failures.
-    lines = data.split(b"\n")
-    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
-
-    def parse(lo: int, hi: int) -> pa.Table:
-        chunk = b"\n".join(line for _, line in numbered[lo:hi])
-        return pj.read_json(io.BytesIO(chunk), parse_options=options)
-
-    good, bad = bisect_failures(len(numbered), parse)
-    tables = [t for _, _, t in good]
-    numbers = np.concatenate(
-        [np.array([numbered[i][0] for i in range(lo, hi)], dtype=np.int64) for lo, hi, _ in good]
-        or [np.array([], dtype=np.int64)]
-    )
-    rejects = invalid + [
-        Reject(
-            numbered[i][0],
-            numbered[i][1].decode("utf-8", "replace"),
-            "unparsable JSON line: " + _ROW_SUFFIX.sub("", msg),
-        )
-        for i, msg in bad
-    ]
-    if tables:
-        try:
-            table = pa.concat_tables(tables, promote_options="permissive")
-        except _CAST_ERRORS as exc:
-            raise FileProblem(f"inconsistent types between lines: {exc}") from exc
-    else:
-        table = rename_schema(schema, mapping).empty_table()
-    return ParsedFile(table, numbers, rejects)
-
-
-_DELIMITERS = (",", ";", "\t", "|")
-
-
-def delimiter_note(names: Sequence[str], delimiter: str) -> str | None:
-    """Why a CSV header of one column looks split with the wrong delimiter, else None."""
-    if len(names) != 1:
-        return None
-    found = [d for d in _DELIMITERS if d != delimiter and d in names[0]]
-    if not found:
-        return None
-    return (
-        f"the header is one column containing {found[0]!r}: wrong delimiter? "
-        f"(configured {delimiter!r})"
-    )
-
-
-def read_csv(path: Path, fileset: FileSet, expected: Sequence[str] = ()) -> ParsedFile:
-    """CSV -> Arrow, every column as text, in the encoding detected for this file.
-
-    A header that does not read cleanly in that encoding (or names none of `expected`)
-    rejects the file. Rows with a wrong column count are rejected; a field opened by an
-    unclosed quote is rejected together with one reject per line it swallowed.
-    """
-    import csv
-
-    import pyarrow.csv as pcsv
-
-    data = path.read_bytes()
-    if not data.strip():
-        raise FileProblem("empty file (no header line)")
-    encoding = _text.detect_encoding(data, fileset.encoding)
-    text = _text.decode(data, encoding).lstrip("\ufeff")
-    first = text.split("\n", 1)[0].rstrip("\r")
-    names = next(csv.reader([first], delimiter=fileset.delimiter))
-    problem = _text.header_problem(names, encoding, expected)
-    if problem:
-        note = delimiter_note(names, fileset.delimiter)
-        raise FileProblem(f"{problem}: {note}" if note else problem)
-    invalid: list[tuple[int, str]] = []  # (record number, text) of rows with a wrong width
-
-    def on_invalid(row: Any) -> str:
-        invalid.append((row.number if row.number is not None else 1 << 62, row.text))
-        return "skip"
-
-    try:
-        table = pcsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            read_options=pcsv.ReadOptions(use_threads=False, column_names=names, skip_rows=1),
-            parse_options=pcsv.ParseOptions(
-                delimiter=fileset.delimiter, invalid_row_handler=on_invalid, newlines_in_values=True
-            ),
-            convert_options=pcsv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
-                null_values=[],
-                strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise FileProblem(f"cannot read as {encoding} CSV: {exc}") from exc
-    # Records in file order (good and invalid interleaved) -> first physical line of each.
-    invalid.sort()
-    total = table.num_rows + len(invalid)
-    invalid_at = np.array([min(n, total + 1) - 2 for n, _ in invalid], dtype=np.int64)
-    good_at = np.setdiff1d(np.arange(total, dtype=np.int64), invalid_at)[: table.num_rows]
-    newlines = np.zeros(total, dtype=np.int64)
-    newlines[good_at] = _text.newlines_per_row(table)
-    newlines[invalid_at] = [t.count("\n") for _, t in invalid]
-    starts = _text.record_lines(newlines)
-    numbers = starts[good_at]
-    delimiter = fileset.delimiter
-    rejects: list[Reject] = []
-    for (_, row_text), at in zip(invalid, invalid_at, strict=True):
-        swallowed = _text.swallowed_lines(row_text, delimiter, len(names))
-        head = row_text.split("\n", 1)[0]
-        if swallowed is None:
-            width = len(next(csv.reader([row_text], delimiter=delimiter), []))
-            rejects.append(
-                Reject(
-                    int(starts[at]),
-                    row_text,
-                    f"wrong column count: expected {len(names)}, got {width}",
-                )
-            )
-        else:
-            rejects += _quote_rejects(int(starts[at]), head, swallowed, None, to_end=True)
-
-    def raw_text(i: int) -> str:
-        row = table.slice(i, 1).to_pylist()[0]
-        return delimiter.join("" if v is None else str(v) for v in row.values())
-
-    keep = np.ones(table.num_rows, dtype=bool)
-    multi = np.flatnonzero(newlines[good_at] > 0)
-    for i in multi:
-        row = table.slice(int(i), 1).to_pylist()[0]
-        for name, value in row.items():
-            swallowed = _text.swallowed_lines(value or "", delimiter, len(names))
-            if swallowed is not None:
-                keep[i] = False
-                head = raw_text(int(i)).split("\n", 1)[0]
-                rejects += _quote_rejects(int(numbers[i]), head, swallowed, name, to_end=False)
-                break
-    if not keep.all():
-        table, numbers = table.filter(pa.array(keep)), numbers[keep]
-    note = delimiter_note(names, delimiter)
-    return ParsedFile(table, numbers, rejects, raw_text, header_note=note, encoding=encoding)
-
-
-def _quote_rejects(
-    line: int, head: str, swallowed: list[str], column: str | None, to_end: bool
-) -> list[Reject]:
-    """One reject for the row opening an unclosed quote and one per line it swallowed."""
-    where = f" in column {column}" if column else ""
-    span = "to the end of the file" if to_end else f"through line {line + len(swallowed)}"
-    opening = Reject(
-        line,
-        head,
-        f"unclosed quote{where} swallows {len(swallowed)} following line(s) ({span})",
-        column,
-    )
-    return [opening] + [
-        Reject(line + k, text, f"line swallowed by an unclosed quote opened on line {line}", column)
-        for k, text in enumerate(swallowed, start=1)
-    ]
-
-
-def read_parquet(path: Path) -> ParsedFile:
-    import pyarrow.parquet as pq
-
-    if path.stat().st_size == 0:
-        raise FileProblem("empty file")
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise FileProblem(f"cannot read as Parquet: {exc}") from exc
-    return ParsedFile(table, np.arange(1, table.num_rows + 1, dtype=np.int64))
 
 
 # --------------------------------------------------------------------------- shaping
@@ -421,7 +124,7 @@ def coerce_table(
             array = pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
         try:
             cast = pc.cast(array, target.type)
-        except _CAST_ERRORS:
+        except CAST_ERRORS:
             _, bad = bisect_failures(
                 n, lambda lo, hi, a=array, t=target.type: pc.cast(a.slice(lo, hi - lo), t)
             )
@@ -680,7 +383,27 @@ def list_files(base_dir: Path, filesets: Sequence[FileSet]) -> list[tuple[Path, 
     return sorted(seen.items(), key=lambda item: (item[0].name, str(item[0])))
 
 
-def _rejected_hints() -> Any:
+# Files each resource read in the current run, by source and table: errors of a failed load
+# name these instead of dlt's internal job files. Cleared by the pipeline before each run.
+FILES_READ: dict[str, dict[str, list[str]]] = {}
+
+
+def _type_rejects(
+    table_name: str, source_file: str, batch: FileBatch, reasons: dict[int, list[str]]
+) -> pa.Table:
+    rows = [
+        Reject(
+            int(batch.lines[i]),
+            _row_as_json(batch.table, i),
+            "; ".join(why),
+            ", ".join(m.group(1) for r in why if (m := _COLUMN_REASON.match(r))) or None,
+        )
+        for i, why in sorted(reasons.items())
+    ]
+    return rejects_table(table_name, source_file, rows)
+
+
+def rejected_hints() -> Any:
     return dlt.mark.make_hints(
         table_name=REJECTED_TABLE,
         write_disposition="append",
@@ -712,8 +435,11 @@ def file_table_resource(
     has_cursor = child is None and spec.cursor and spec.cursor in spec.schema.names
     columns[spec.cursor if has_cursor else SOURCE_FILE_COLUMN] = {"dedup_sort": "desc"}
 
+    declared = {SOURCE_FILE_COLUMN, *flatten_structs(spec.schema.empty_table()).column_names}
+
     def load_files() -> Iterator[Any]:
         state = dlt.current.resource_state().setdefault("files", {})
+        seen: dict[str, pa.DataType] = {}  # undeclared columns' types met earlier in this run
         for path, fileset in list_files(base_dir, cfg.files):
             key = path.relative_to(base_dir).as_posix()
             stamp = fingerprint(path)
@@ -727,14 +453,24 @@ def file_table_resource(
                     logger.warning("%s.%s: %s: %s", source_name, spec.name, path, problem)
                     yield dlt.mark.with_hints(
                         rejects_table(spec.name, path.name, [(None, None, problem)]),
-                        _rejected_hints(),
+                        rejected_hints(),
                         create_table_variant=True,
                     )
                 state[key] = stamp
                 continue
+            FILES_READ.setdefault(source_name, {}).setdefault(table_name, []).append(path.name)
             if child is None:
                 if batch.table.num_rows:
-                    yield batch.table
+                    table, bad = pin_types(batch.table, declared, known_types(table_name, seen))
+                    if bad:
+                        batch.rejects = pa.concat_tables(
+                            [batch.rejects, _type_rejects(spec.name, path.name, batch, bad)]
+                        )
+                        keep = np.ones(table.num_rows, dtype=bool)
+                        keep[list(bad)] = False
+                        table = table.filter(pa.array(keep))
+                    seen.update({f.name: f.type for f in table.schema if f.name not in declared})
+                    yield table
                 if batch.rejects.num_rows:
                     logger.warning(
                         "%s.%s: %s: %d row(s) rejected",
@@ -744,7 +480,7 @@ def file_table_resource(
                         batch.rejects.num_rows,
                     )
                     yield dlt.mark.with_hints(
-                        batch.rejects, _rejected_hints(), create_table_variant=True
+                        batch.rejects, rejected_hints(), create_table_variant=True
                     )
             else:
                 child_table = batch.children.get(table_name)
