@@ -149,6 +149,13 @@ def _sync(
     return int(total), int(new or 0)
 
 
+def register_udfs(con: duckdb.DuckDBPyConnection) -> None:
+    """The `cdp_*` functions dbt has (consent vocabulary, normalisation), for rules that use them."""
+    from dbt_project.plugins.cdp_udfs import register
+
+    register(con)
+
+
 def _rule_select(schema: str, table: str, columns: list[str], rule: QuarantineRule) -> str:
     row_id = (
         f"CAST(t.{q('_dlt_id')} AS VARCHAR)"
@@ -199,7 +206,10 @@ def run_quarantine(
     now = now or dt.datetime.now(dt.UTC)
     ensure_table(con)
     report = QuarantineReport()
-    for asset, rules in config.quarantine.items():
+    from data_quality.outliers import all_quarantine_rules
+
+    register_udfs(con)
+    for asset, rules in all_quarantine_rules(config).items():
         schema, table = asset.split(".")
         columns = _columns(con, schema, table)
         if not columns:

@@ -94,15 +94,13 @@ def pos_table(
 ) -> DltResource:
     """One SQLite table as an incremental, merged resource with a look-back window."""
     database = Path(database)
-    with sqlite3.connect(f"file:{database.as_posix()}?mode=ro", uri=True) as con:
-        columns = _columns(con, name)
-    types = {c: _affinity(declared) for c, declared in columns}
-    hints = {
-        c: {"data_type": dlt_type, "nullable": c not in cfg.primary_key}
-        for c, (_, dlt_type, _) in types.items()
-    }
 
     def read() -> Iterator[Any]:
+        # Columns are read when the resource runs (the file may not exist when the
+        # Dagster definitions are loaded); the Arrow batches carry their types to dlt.
+        with sqlite3.connect(f"file:{database.as_posix()}?mode=ro", uri=True) as con:
+            columns = _columns(con, name)
+        types = {c: _affinity(declared) for c, declared in columns}
         state = dlt.current.resource_state()
         seen: dict[str, list[str | None]] = state.get("window", {})
         names = [c for c, _ in columns]
@@ -181,7 +179,6 @@ def pos_table(
         table_name=name,
         write_disposition="merge",
         primary_key=list(cfg.primary_key),
-        columns=hints,
     )
 
 
