@@ -188,7 +188,8 @@ def _rejected_select(schema: str, columns: list[str]) -> str:
     )
     return (
         f"SELECT {_lit(schema)} AS schema_name, coalesce({col('table_name')}, 'unknown') AS table_name, "
-        f"{row_id} AS row_id, {_lit(REJECTED_RULE)} AS rule, 'error' AS severity, "
+        f"{row_id} AS row_id, {_lit(REJECTED_RULE)} AS rule, "
+        f"coalesce({col('severity')}, 'error') AS severity, "
         f"coalesce({col('reason')}, 'rejected by ingestion') AS reason, "
         f"{col('source_file')} AS source_file, {col('_dlt_load_id')} AS load_id, "
         f"to_json(r) AS raw_record FROM {q(schema)}.rejected_rows r"

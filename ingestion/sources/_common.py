@@ -297,7 +297,7 @@ def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) 
     else:
         raise FileProblem(f"format {fileset.format!r} is not supported for table {spec.name}")
     parsed.table = rename_columns(parsed.table, cfg.column_mapping)
-    undecodable = _text.invalid_text_rows(parsed.table, parsed.encoding)
+    parsed.table, undecodable = _text.invalid_text_rows(parsed.table, parsed.encoding)
     parsed.table = _text.apply_null_tokens(parsed.table, cfg.null_tokens or ())
     table, type_rejects, kept = coerce_table(parsed, spec.schema, cfg.primary_key, undecodable)
     file_notes: list[Reject] = list(parsed.notes)

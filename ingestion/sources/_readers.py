@@ -216,7 +216,7 @@ def read_csv(path: Path, fileset: FileSet, expected: Sequence[str] = ()) -> Pars
                 )
             )
         else:
-            rejects += _quote_rejects(int(starts[at]), head, swallowed, None, to_end=True)
+            rejects += _quote_rejects(int(starts[at]), head, swallowed, None)
 
     def raw_text(i: int) -> str:
         row = table.slice(i, 1).to_pylist()[0]
@@ -231,7 +231,7 @@ def read_csv(path: Path, fileset: FileSet, expected: Sequence[str] = ()) -> Pars
             if swallowed is not None:
                 keep[i] = False
                 head = raw_text(int(i)).split("\n", 1)[0]
-                rejects += _quote_rejects(int(numbers[i]), head, swallowed, name, to_end=False)
+                rejects += _quote_rejects(int(numbers[i]), head, swallowed, name)
                 break
     if not keep.all():
         table, numbers = table.filter(pa.array(keep)), numbers[keep]
@@ -239,12 +239,10 @@ def read_csv(path: Path, fileset: FileSet, expected: Sequence[str] = ()) -> Pars
     return ParsedFile(table, numbers, rejects, raw_text, header_note=note, encoding=encoding)
 
 
-def _quote_rejects(
-    line: int, head: str, swallowed: list[str], column: str | None, to_end: bool
-) -> list[Reject]:
+def _quote_rejects(line: int, head: str, swallowed: list[str], column: str | None) -> list[Reject]:
     """One reject for the row opening an unclosed quote and one per line it swallowed."""
     where = f" in column {column}" if column else ""
-    span = "to the end of the file" if to_end else f"through line {line + len(swallowed)}"
+    span = f"lines {line + 1}-{line + len(swallowed)}"
     opening = Reject(
         line,
         head,

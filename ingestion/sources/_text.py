@@ -72,15 +72,18 @@ def header_problem(names: Sequence[str], encoding: str, expected: Sequence[str])
     means the columns would be loaded under the wrong names.
     """
     text = "\x1f".join(names)
-    if REPLACEMENT in text or re.search(CONTROL_CHARACTERS, text.replace("\x1f", "")):
-        return f"header is not readable as {encoding} (invalid bytes or control characters)"
     if _MOJIBAKE.search(text):
         return (
             f"header read as {encoding} looks like UTF-8 shown as Latin-1 "
             f"({', '.join(n for n in names if _MOJIBAKE.search(n))}): wrong encoding?"
         )
+    if REPLACEMENT in text or re.search(CONTROL_CHARACTERS, text.replace("\x1f", "")):
+        return f"header is not readable as {encoding} (invalid bytes or control characters)"
     if expected and not set(names) & set(expected):
-        return f"header matches none of the expected columns (read as {encoding})"
+        listed = ", ".join(repr(e) for e in list(expected)[:3])
+        return (
+            f"none of the expected columns ({listed}, ...) found in the header (read as {encoding})"
+        )
     return None
 
 
@@ -100,8 +103,12 @@ def _is_utf8(value: bytes | None) -> bool:
     return True
 
 
-def invalid_text_rows(table: pa.Table, encoding: str) -> dict[int, list[str]]:
-    """Rows holding bytes that are not valid in the file's encoding, with the reasons."""
+def invalid_text_rows(table: pa.Table, encoding: str) -> tuple[pa.Table, dict[int, list[str]]]:
+    """Rows holding bytes that are not valid in the file's encoding, with the reasons.
+
+    Returns the table with those values set to NULL (Arrow's string kernels refuse invalid
+    UTF-8; the rows are rejected anyway) and the reasons by row index.
+    """
     reasons: dict[int, list[str]] = {}
     for i in _string_columns(table):
         name = table.column_names[i]
@@ -111,11 +118,13 @@ def invalid_text_rows(table: pa.Table, encoding: str) -> dict[int, list[str]]:
             bad = pc.fill_null(pc.match_substring(column, REPLACEMENT), False)
         except pa.ArrowInvalid:  # invalid UTF-8 inside Arrow itself (e.g. from a Parquet file)
             bad = pa.array([not _is_utf8(v) for v in column.cast(pa.binary()).to_pylist()])
+            cleaned = pc.if_else(bad, pa.scalar(None, pa.binary()), column.cast(pa.binary()))
+            table = table.set_column(i, table.field(i), cleaned.cast(column.type))
         for row in np.flatnonzero(np.asarray(bad.to_numpy(zero_copy_only=False))):
             reasons.setdefault(int(row), []).append(
                 f"column {name}: bytes not valid in the file's encoding ({encoding})"
             )
-    return reasons
+    return table, reasons
 
 
 def apply_null_tokens(table: pa.Table, tokens: Sequence[str]) -> pa.Table:

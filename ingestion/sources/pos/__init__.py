@@ -35,6 +35,7 @@ from ingestion.sources._common import (
     REJECTED_TABLE,
     SCHEMA_CONTRACT,
     Reject,
+    logger,
     rejected_hints,
     rejects_table,
     require_keys,
@@ -71,8 +72,6 @@ def _q(name: str) -> str:
 
 def _columns(con: sqlite3.Connection, name: str) -> list[tuple[str, str]]:
     rows = con.execute(f"PRAGMA table_info({_q(name)})").fetchall()
-    if not rows:
-        raise ValueError(f"table {name!r} not found in the till database")
     return [(r[1], r[2] or "") for r in rows]
 
 
@@ -100,6 +99,15 @@ def pos_table(
         # Dagster definitions are loaded); the Arrow batches carry their types to dlt.
         with sqlite3.connect(f"file:{database.as_posix()}?mode=ro", uri=True) as con:
             columns = _columns(con, name)
+        if not columns:  # reported, and the other tables still load
+            logger.warning("pos.%s: table not found in %s", name, database)
+            problem = Reject(None, None, f"table {name} not found in the till database")
+            yield dlt.mark.with_hints(
+                rejects_table(name, database.name, [problem]),
+                rejected_hints(),
+                create_table_variant=True,
+            )
+            return
         types = {c: _affinity(declared) for c, declared in columns}
         state = dlt.current.resource_state()
         seen: dict[str, list[str | None]] = state.get("window", {})
