@@ -81,9 +81,7 @@ def header_problem(names: Sequence[str], encoding: str, expected: Sequence[str])
         return f"header is not readable as {encoding} (invalid bytes or control characters)"
     if expected and not set(names) & set(expected):
         listed = ", ".join(repr(e) for e in list(expected)[:3])
-        return (
-            f"none of the expected columns ({listed}, ...) found in the header (read as {encoding})"
-        )
+        return f"expected columns ({listed}, ...) not found in the header (read as {encoding})"
     return None
 
 
