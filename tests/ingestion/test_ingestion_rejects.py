@@ -218,3 +218,62 @@ def test_missing_declared_columns_are_recorded_rows_still_load(settings, landing
     assert [(r[1], r[2], r[4]) for r in rejected(settings, "raw_catalog")] == [
         ("products.csv", None, "missing column(s) price, cost: rows loaded without them")
     ]
+
+
+def test_failed_load_is_aborted_and_named_by_source_file(settings, landing, monkeypatch):
+    """A load that fails in the destination names the source file, not dlt's job file, and
+    leaves no package behind: the next run (the reader fixed) loads the file."""
+    import pyarrow as pa
+
+    from ingestion.pipeline import make_pipeline
+    from ingestion.sources import _text
+
+    web = settings.landing_dir / "web"
+    table = web_events(2, start=50)
+    raw = pa.array([b"/", b"/caf\xe9"], pa.binary()).view(pa.string())  # invalid UTF-8
+    table = table.set_column(table.column_names.index("page_url"), "page_url", raw)
+    pq.write_table(table, web / "events_2025-02.parquet")
+    # simulate a reader that misses the bad byte: DuckDB refuses the Parquet job
+    monkeypatch.setattr(_text, "invalid_text_rows", lambda t, encoding: (t, {}))
+    monkeypatch.setattr(_text, "apply_null_tokens", lambda t, tokens: t)
+    monkeypatch.setattr(_text, "strip_control_characters", lambda t: (t, {}))
+    report = run_all(settings, sources=["web", "catalog"])
+    error = report["errors"]["web"]
+    assert "events_2025-02.parquet" in error and "events_2025-01.parquet" in error
+    assert "/load/" not in error and "started_jobs" not in error
+    assert report["rows"]["raw_catalog.products"] == 2  # the other source loaded
+    pipeline = make_pipeline("web", settings)
+    assert not pipeline.has_pending_data  # aborted, nothing left to retry for ever
+
+    monkeypatch.undo()
+    report = run_all(settings, sources=["web"])
+    assert report["errors"] == {}
+    assert count(settings, "raw_web.events") == 4 + 1
+    [(line, column)] = query(settings, "select line_number, column_name from raw_web.rejected_rows")
+    assert (line, column) == (2, "page_url")
+
+
+def test_till_look_back_window_loads_late_receipts_once(settings, landing):
+    """A receipt uploaded after newer ones, with an older and differently written timestamp,
+    is loaded; a second run with nothing new loads nothing; a NULL cursor never fails."""
+    import sqlite3
+
+    run_all(settings, sources=["pos"])
+    db = sqlite3.connect(settings.landing_dir / "pos/pos.sqlite")
+    db.execute(
+        "insert into receipts values ('R-S001-0000009','S001','REG1','ST1',NULL,"
+        "'2025-01-03 09:00:00',40.0,'EUR','card',0,NULL,'2025-01-03 09:00:00')"
+    )  # late, older than the newest cursor, space instead of T and no Z
+    db.execute(
+        "insert into receipts values ('R-S001-0000010','S001','REG1','ST1',NULL,"
+        "'2025-01-07T09:00:00Z',15.0,'EUR','card',0,NULL,NULL)"
+    )
+    db.commit()
+    db.close()
+    report = run_all(settings, sources=["pos"])
+    assert report["errors"] == {}
+    assert report["rows"] == {"raw_pos.receipts": 2}
+    assert count(settings, "raw_pos.receipts") == 4
+    again = run_all(settings, sources=["pos"])
+    assert again["errors"] == {} and again["rows"] == {}
+    assert count(settings, "raw_pos.receipts") == 4
