@@ -41,6 +41,8 @@ class SourceLoadFailed(RuntimeError):
 # customers.164aba7dec.0.parquet`); an operator needs the source files instead.
 _JOB_FILE = re.compile(r"\S*/(?:load|normalize)/\S*?/(\w+?)\.[0-9a-f]{10}\.\d+\.\w+")
 _RESOURCE = re.compile(r"resource `(\w+)`")
+# Values quoted by DuckDB or dlt in their errors may be personal data (a name with a bad byte).
+_QUOTED_VALUE = re.compile(r"""(value |convert )(["'])[^"']*\2""")
 
 
 def explain_failure(source: str, exc: BaseException, files: dict[str, list[str]]) -> str:
@@ -51,7 +53,7 @@ def explain_failure(source: str, exc: BaseException, files: dict[str, list[str]]
     def named(match: re.Match[str]) -> str:
         return f"<batch of {match.group(1)}>"
 
-    text = _JOB_FILE.sub(named, text)
+    text = _QUOTED_VALUE.sub(r"\1<value hidden>", _JOB_FILE.sub(named, text))
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("<class")]
     cause = " ".join(lines)[:600]
     read = [f for t in sorted(tables) for f in files.get(t, [])]
