@@ -44,14 +44,18 @@ preference_events as (
 
 consent_channels as (
     select 'email' as channel
-    union all select 'sms' as channel
-    union all select 'phone' as channel
-    union all select 'ads' as channel
+    union all
+    select 'sms' as channel
+    union all
+    select 'phone' as channel
+    union all
+    select 'ads' as channel
 ),
 
 consent_purposes as (
     select 'marketing' as purpose
-    union all select 'profiling' as purpose
+    union all
+    select 'profiling' as purpose
 ),
 
 clienteling_clients as (

@@ -2,7 +2,8 @@ with
 
 source as (
     select * from {{ source('pos', 'receipt_lines') }}
-    where {{ exclude_quarantined('raw_pos', 'receipt_lines') }}
+    where
+        {{ exclude_quarantined('raw_pos', 'receipt_lines') }}
         and {{ exclude_quarantined_parent('raw_pos', 'receipts', 'receipt_id', 'receipt_id') }}
 ),
 
