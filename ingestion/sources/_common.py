@@ -1,22 +1,21 @@
 """Shared machinery of the file-based source packages.
 
-Everything here works on whole Arrow tables: files are parsed by pyarrow (JSON lines, CSV,
-Parquet), nested structs are flattened and nested arrays exploded into child tables with Arrow
-compute, and the result is handed to dlt as Arrow. dlt does not unnest Arrow tables (it only
-unnests Python dicts, which is ~200x slower), so the `<parent>__<field>` child tables of the
-data contract are built here.
+Everything here works on whole Arrow tables: files are parsed by pyarrow (`_readers.py`),
+cleaned (`_text.py`: undecodable values, null tokens, control characters), nested structs are
+flattened and nested arrays exploded into child tables with Arrow compute, and the result is
+handed to dlt as Arrow. dlt does not unnest Arrow tables (it only unnests Python dicts, which is
+~200x slower), so the `<parent>__<field>` child tables of the data contract are built here.
 
 Bad input never fails a whole load:
-- a row that cannot be parsed (invalid JSON, wrong column count, a value that cannot be cast to
-  its declared type, a missing primary key) goes to `rejected_rows` with its line number, raw
-  text and the reason;
-- a file that cannot be read at all (empty, wrong encoding, truncated Parquet/xlsx) is logged as
-  a warning naming the file and recorded in `rejected_rows` with `line_number` NULL; the other
-  files still load.
-
-Row isolation uses bisection: a block that fails to parse or cast is split in halves until the
-failing rows are alone, so a file with k bad rows costs O(k log n) Arrow calls instead of
-per-row Python.
+- a row that cannot be parsed or decoded (invalid JSON or UTF-8, wrong column count, an
+  unclosed quote and the lines it swallowed, a value that cannot be cast to its declared type
+  or to the type an undeclared column was first loaded with, a missing primary key) goes to
+  `rejected_rows` with its line number, column, raw text and the reason;
+- a note about rows that did load (missing columns, control characters stripped, formulas
+  read from their cached value) goes there too, with severity `warn`;
+- a file that cannot be read at all (empty, a header that does not read, truncated
+  Parquet/xlsx) is logged as a warning naming the file and recorded in `rejected_rows` with
+  `line_number` NULL; the other files still load.
 """
 
 from __future__ import annotations
