@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cdp.settings import get_settings
 
@@ -111,6 +118,24 @@ class QuarantineRule(_Strict):
     reason: str = Field(min_length=1)
 
 
+class AmountOutlierSettings(_Strict):
+    """Bounds of the absurd-amount threshold (data_quality/outliers.py).
+
+    The threshold is estimated from the table: `factor` x the median positive amount, kept
+    between `floor` (never flag an amount below it) and `ceiling` (always flag above it).
+    """
+
+    factor: float = Field(100.0, gt=1)
+    floor: float = Field(10_000.0, gt=0)
+    ceiling: float = Field(1_000_000.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AmountOutlierSettings:
+        if self.floor > self.ceiling:
+            raise ValueError(f"floor {self.floor} is above ceiling {self.ceiling}")
+        return self
+
+
 def _check_asset_name(name: str) -> str:
     parts = name.split(".")
     if len(parts) != 2 or not all(parts):
@@ -123,6 +148,7 @@ class QualityConfig(_Strict):
     blocking_assets: list[str] = []
     tables: dict[str, TableOverride] = {}
     quarantine: dict[str, list[QuarantineRule]] = {}
+    amount_outliers: AmountOutlierSettings = AmountOutlierSettings()
 
     @field_validator("blocking_assets")
     @classmethod

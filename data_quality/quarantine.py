@@ -149,6 +149,13 @@ def _sync(
     return int(total), int(new or 0)
 
 
+def register_udfs(con: duckdb.DuckDBPyConnection) -> None:
+    """The `cdp_*` functions dbt has (consent vocabulary, normalisation), for rules that use them."""
+    from dbt_project.plugins.cdp_udfs import register
+
+    register(con)
+
+
 def _rule_select(schema: str, table: str, columns: list[str], rule: QuarantineRule) -> str:
     row_id = (
         f"CAST(t.{q('_dlt_id')} AS VARCHAR)"
@@ -181,7 +188,8 @@ def _rejected_select(schema: str, columns: list[str]) -> str:
     )
     return (
         f"SELECT {_lit(schema)} AS schema_name, coalesce({col('table_name')}, 'unknown') AS table_name, "
-        f"{row_id} AS row_id, {_lit(REJECTED_RULE)} AS rule, 'error' AS severity, "
+        f"{row_id} AS row_id, {_lit(REJECTED_RULE)} AS rule, "
+        f"coalesce({col('severity')}, 'error') AS severity, "
         f"coalesce({col('reason')}, 'rejected by ingestion') AS reason, "
         f"{col('source_file')} AS source_file, {col('_dlt_load_id')} AS load_id, "
         f"to_json(r) AS raw_record FROM {q(schema)}.rejected_rows r"
@@ -199,7 +207,10 @@ def run_quarantine(
     now = now or dt.datetime.now(dt.UTC)
     ensure_table(con)
     report = QuarantineReport()
-    for asset, rules in config.quarantine.items():
+    from data_quality.outliers import all_quarantine_rules
+
+    register_udfs(con)
+    for asset, rules in all_quarantine_rules(config).items():
         schema, table = asset.split(".")
         columns = _columns(con, schema, table)
         if not columns:

@@ -56,9 +56,20 @@ class FileSet(_Model):
 
     glob: str = Field(min_length=1, description="glob relative to the source location")
     format: Literal["jsonl", "csv", "xlsx", "parquet"]
-    encoding: str = "utf-8"
+    encoding: str = Field(
+        default="utf-8",
+        description="expected encoding; each file is still detected (BOM, UTF-8, cp1252, Latin-1)",
+    )
     delimiter: str = Field(default=",", min_length=1, max_length=1)
-    sheet: str | None = Field(default=None, description="xlsx sheet name; default the first")
+    sheets: list[str] = Field(
+        default_factory=list,
+        description="xlsx sheets to read; empty = every sheet that has a header row",
+    )
+    merged_cells: Literal["expand", "reject"] = Field(
+        default="expand",
+        description="xlsx data cells merged over several rows of one column: copy the value "
+        "to every row (expand) or reject the rows (reject); merges across columns are rejected",
+    )
 
     @field_validator("encoding")
     @classmethod
@@ -80,6 +91,15 @@ class TableConfig(_Model):
     primary_key: list[str] = Field(min_length=1)
     column_mapping: dict[str, str] = Field(default_factory=dict)
     cursor: str | None = Field(default=None, description="incremental column (sqlite)")
+    lookback_hours: float = Field(
+        default=168.0,
+        ge=0,
+        description="sqlite: rows whose cursor is up to this much older than the newest one "
+        "seen are read again (merged on the key), so a late upload is not lost",
+    )
+    null_tokens: list[str] | None = Field(
+        default=None, description="texts read as NULL; default the source's null_tokens"
+    )
 
 
 class SourceConfig(_Model):
@@ -88,6 +108,11 @@ class SourceConfig(_Model):
     enabled: bool = True
     location: str = Field(min_length=1)
     format: Literal["files", "sqlite"] = "files"
+    null_tokens: list[str] = Field(
+        default_factory=lambda: [""],
+        description="texts read as NULL in every text column (after trimming); never implicit, "
+        "so a country code `NA` stays `NA` unless listed",
+    )
     tables: dict[str, TableConfig]
 
     @model_validator(mode="after")
@@ -105,7 +130,14 @@ class SourceConfig(_Model):
         return location if location.is_absolute() else settings.landing_dir / location
 
     def active_tables(self) -> dict[str, TableConfig]:
-        return {name: table for name, table in self.tables.items() if table.enabled}
+        """Enabled tables, each with its null tokens resolved (table's own, else the source's)."""
+        return {
+            name: table
+            if table.null_tokens is not None
+            else table.model_copy(update={"null_tokens": list(self.null_tokens)})
+            for name, table in self.tables.items()
+            if table.enabled
+        }
 
 
 class SourcesConfig(_Model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,48 @@ _DLT_ENV = {
 
 class SourceUnavailable(RuntimeError):
     """The configured location of a source does not exist."""
+
+
+class SourceLoadFailed(RuntimeError):
+    """A source's load failed; its packages were aborted so the next run starts clean."""
+
+
+# dlt names its own job files in errors (`.../load/normalized/<load id>/started_jobs/
+# customers.164aba7dec.0.parquet`); an operator needs the source files instead.
+_JOB_FILE = re.compile(r"\S*/(?:load|normalize)/\S*?/(\w+?)\.[0-9a-f]{10}\.\d+\.\w+")
+_RESOURCE = re.compile(r"resource `(\w+)`")
+# Values quoted by DuckDB or dlt in their errors may be personal data (a name with a bad byte).
+_QUOTED_VALUE = re.compile(r"""(value |convert )(["'])[^"']*\2""")
+
+
+def explain_failure(source: str, exc: BaseException, files: dict[str, list[str]]) -> str:
+    """The error of a failed load with dlt's job files replaced by the source files read."""
+    text = str(exc)
+    tables = set(_JOB_FILE.findall(text)) | set(_RESOURCE.findall(text))
+
+    def named(match: re.Match[str]) -> str:
+        return f"<batch of {match.group(1)}>"
+
+    text = _QUOTED_VALUE.sub(r"\1<value hidden>", _JOB_FILE.sub(named, text))
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("<class")]
+    cause = " ".join(lines)[:600]
+    read = [f for t in sorted(tables) for f in files.get(t, [])]
+    if not read and tables:
+        read = [f"{source} table {t}" for t in sorted(tables)]
+    where = f" (source files: {', '.join(dict.fromkeys(read))})" if read else ""
+    return f"source {source}: load failed{where}: {cause}"
+
+
+def abort_pending(pipeline: Any) -> None:
+    """Drop the packages of a failed load and restore the state from before it.
+
+    The files of that load are then read again on the next run (after they are fixed, or
+    with the fix in the reader); without this every later run retries the same package.
+    """
+    try:
+        pipeline.abort_packages()
+    except Exception as exc:  # the abort itself failing must not hide the original error
+        logger.error("aborting the pending packages of %s failed: %s", pipeline.pipeline_name, exc)
 
 
 def configure_dlt() -> None:
@@ -118,9 +161,16 @@ def run_source(
         logger.warning("%s; skipped", exc)
         result.error = f"skipped: {exc}"
         return result
+    from ingestion.sources._common import FILES_READ
+
     pipeline = make_pipeline(source, settings)
-    info = pipeline.run(dlt_source)
-    info.raise_on_failed_jobs()
+    FILES_READ[source] = {}
+    try:
+        info = pipeline.run(dlt_source)
+        info.raise_on_failed_jobs()
+    except Exception as exc:
+        abort_pending(pipeline)
+        raise SourceLoadFailed(explain_failure(source, exc, FILES_READ.get(source, {}))) from exc
     result.seconds = time.perf_counter() - started
     result.rows = loaded_rows(pipeline)
     result.load_ids = list(info.loads_ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from data_quality.suites.base import (
+    MetricCheck,
     TableSuite,
     accepted_values,
     between,
@@ -44,6 +45,32 @@ def _mart(table: str, key: tuple[str, ...], *checks) -> TableSuite:
         key=key,
         checks=(*primary_key(*key), *checks, volume()),
         layer="mart",
+    )
+
+
+def unreadable_consent_persons() -> MetricCheck:
+    """Persons held at "no consent" by a statement config/consent.yaml could not read.
+
+    They are already treated as not consenting (fail safe); the check is an error on a
+    blocking asset so that someone fixes the statements (or the vocabulary) before the syncs
+    run again.
+    """
+    return MetricCheck(
+        "unreadable_consent_persons",
+        "not_null",
+        sql=lambda ctx: (
+            f"SELECT count(DISTINCT person_id) FROM {ctx.relation} WHERE has_unreadable_statement"
+        ),
+        bounds=lambda ctx: (None, 0),
+        column="has_unreadable_statement",
+        requires=("has_unreadable_statement",),
+        sample_sql=lambda ctx, n: (
+            f"SELECT channel, purpose, count(DISTINCT person_id) AS persons FROM {ctx.relation} "
+            f"WHERE has_unreadable_statement GROUP BY ALL ORDER BY persons DESC LIMIT {n}"
+        ),
+        null_means="pass",
+        description="persons with an unreadable consent statement (treated as not consenting)",
+        severity="error",
     )
 
 
@@ -114,6 +141,7 @@ MART_SUITES: tuple[TableSuite, ...] = (
         accepted_values("purpose", ("marketing", "profiling")),
         not_null("is_granted"),
         not_in_future("status_at"),
+        unreadable_consent_persons(),
     ),
     _mart(
         "engagement",

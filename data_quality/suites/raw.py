@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from data_quality.outliers import AMOUNTS, RULE, AmountColumn, predicate
 from data_quality.suites.base import (
+    MetricCheck,
+    SuiteContext,
     TableSuite,
     accepted_values,
     between,
@@ -51,6 +54,29 @@ def _raw(
     )
 
 
+def absurd_amounts(amount: AmountColumn) -> MetricCheck:
+    """Raw suite check: how many rows carry an absurd amount (quarantined, reported)."""
+
+    def sql(ctx: SuiteContext) -> str:
+        where = predicate(amount, ctx.config.amount_outliers, amount.column)
+        return f"SELECT count(*) FROM {ctx.relation} WHERE {where}"
+
+    def sample(ctx: SuiteContext, n: int) -> str:
+        where = predicate(amount, ctx.config.amount_outliers, amount.column)
+        return f"SELECT {q(amount.column)} FROM {ctx.relation} WHERE {where} LIMIT {n}"
+
+    return MetricCheck(
+        f"{amount.column}_absurd_amounts",
+        "distribution",
+        sql=sql,
+        bounds=lambda ctx: (None, 0),
+        column=amount.column,
+        requires=(amount.column,),
+        sample_sql=sample,
+        description=f"rows whose {amount.column} is absurd (quarantined: {RULE})",
+    )
+
+
 ORDER_STATUSES = ("complete", "processing", "canceled", "closed")
 
 RAW_SUITES: tuple[TableSuite, ...] = (
@@ -94,6 +120,7 @@ RAW_SUITES: tuple[TableSuite, ...] = (
             f"{num('total_refunded')} IS NULL OR {num('total_refunded')} <= {num('grand_total')} + 0.01",
             ("total_refunded", "grand_total"),
         ),
+        absurd_amounts(AMOUNTS[0]),
         event_time="created_at",
     ),
     _raw(
@@ -154,6 +181,7 @@ RAW_SUITES: tuple[TableSuite, ...] = (
             "total_amount",
             flag_sql=f"try_cast({q('is_return')} AS INTEGER) = 1",
         ),
+        absurd_amounts(AMOUNTS[1]),
         event_time="sold_at",
     ),
     _raw(

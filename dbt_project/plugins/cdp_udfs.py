@@ -1,6 +1,7 @@
 """dbt-duckdb plugin: registers the platform's normalisation functions as DuckDB UDFs.
 
-Staging models call `cdp_normalize_email(value)`, `cdp_normalize_phone(value, region)`,
+Staging models call `cdp_consent_term(value, kind)` and `cdp_consent_time(value)` (the consent
+vocabulary of config/consent.yaml, `cdp.consent_vocabulary`), `cdp_normalize_email(value)`, `cdp_normalize_phone(value, region)`,
 `cdp_fold_name(value)`, `cdp_display_name(value)`, `cdp_split_name(full_name, 'first'|'last')`,
 `cdp_display_street(value)` and `cdp_street_key(value)` so that SQL and the Python identity
 engine normalise with exactly the same code and tables (`cdp.normalize`).
@@ -99,6 +100,7 @@ def _binary(func: Callable[[str, str], Any]) -> Callable[[pa.Array, pa.Array], p
 
 def _udfs(default_region: str) -> dict[str, tuple[Callable[..., pa.Array], list]]:
     from cdp import normalize
+    from cdp.consent_vocabulary import load_consent_vocabulary
 
     def phone(value: str, region: str | None) -> str | None:
         return normalize.normalize_phone(value, region or default_region)
@@ -107,7 +109,16 @@ def _udfs(default_region: str) -> dict[str, tuple[Callable[..., pa.Array], list]
         first, last = normalize.split_full_name(value)
         return first if part == "first" else last
 
+    def consent_term(value: str, kind: str) -> str | None:
+        return load_consent_vocabulary().term(kind, value)
+
+    def consent_time(value: str) -> str | None:
+        parsed = load_consent_vocabulary().parse_time(value)
+        return None if parsed is None else parsed.isoformat()
+
     return {
+        "cdp_consent_term": (_binary(consent_term), [VARCHAR, VARCHAR]),
+        "cdp_consent_time": (_unary(consent_time), [VARCHAR]),
         "cdp_normalize_email": (_unary(normalize.normalize_email), [VARCHAR]),
         "cdp_normalize_phone": (_binary(phone), [VARCHAR, VARCHAR]),
         "cdp_fold_name": (_unary(normalize.fold_name), [VARCHAR]),

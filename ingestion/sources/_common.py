@@ -1,32 +1,29 @@
 """Shared machinery of the file-based source packages.
 
-Everything here works on whole Arrow tables: files are parsed by pyarrow (JSON lines, CSV,
-Parquet), nested structs are flattened and nested arrays exploded into child tables with Arrow
-compute, and the result is handed to dlt as Arrow. dlt does not unnest Arrow tables (it only
-unnests Python dicts, which is ~200x slower), so the `<parent>__<field>` child tables of the
-data contract are built here.
+Everything here works on whole Arrow tables: files are parsed by pyarrow (`_readers.py`),
+cleaned (`_text.py`: undecodable values, null tokens, control characters), nested structs are
+flattened and nested arrays exploded into child tables with Arrow compute, and the result is
+handed to dlt as Arrow. dlt does not unnest Arrow tables (it only unnests Python dicts, which is
+~200x slower), so the `<parent>__<field>` child tables of the data contract are built here.
 
 Bad input never fails a whole load:
-- a row that cannot be parsed (invalid JSON, wrong column count, a value that cannot be cast to
-  its declared type, a missing primary key) goes to `rejected_rows` with its line number, raw
-  text and the reason;
-- a file that cannot be read at all (empty, wrong encoding, truncated Parquet/xlsx) is logged as
-  a warning naming the file and recorded in `rejected_rows` with `line_number` NULL; the other
-  files still load.
-
-Row isolation uses bisection: a block that fails to parse or cast is split in halves until the
-failing rows are alone, so a file with k bad rows costs O(k log n) Arrow calls instead of
-per-row Python.
+- a row that cannot be parsed or decoded (invalid JSON or UTF-8, wrong column count, an
+  unclosed quote and the lines it swallowed, a value that cannot be cast to its declared type
+  or to the type an undeclared column was first loaded with, a missing primary key) goes to
+  `rejected_rows` with its line number, column, raw text and the reason;
+- a note about rows that did load (missing columns, control characters stripped, formulas
+  read from their cached value) goes there too, with severity `warn`;
+- a file that cannot be read at all (empty, a header that does not read, truncated
+  Parquet/xlsx) is logged as a warning naming the file and recorded in `rejected_rows` with
+  `line_number` NULL; the other files still load.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +34,26 @@ import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
 from ingestion.config import FileSet, TableConfig
+from ingestion.sources import _text
+from ingestion.sources._model import (
+    CAST_ERRORS,
+    ChildSpec,
+    FileBatch,
+    FileProblem,
+    ParsedFile,
+    Reject,
+    TableSpec,
+)
+from ingestion.sources._readers import (
+    bisect_failures,
+    read_csv,
+    read_jsonl,
+    read_parquet,
+    rename_schema,
+)
+from ingestion.sources._types import known_types, pin_types
+
+__all__ = ["ChildSpec", "FileProblem", "ParsedFile", "Reject", "TableSpec"]
 
 logger = logging.getLogger("ingestion")
 
@@ -48,6 +65,8 @@ REJECTED_SCHEMA = pa.schema(
         ("line_number", pa.int64()),
         ("raw_record", pa.string()),
         ("reason", pa.string()),
+        ("column_name", pa.string()),
+        ("severity", pa.string()),
     ]
 )
 SOURCE_FILE_COLUMN = "_source_file"
@@ -57,236 +76,7 @@ SOURCE_FILE_COLUMN = "_source_file"
 # cast go to rejected_rows), so `freeze` only fires for an undeclared column that changes type.
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 
-_ROW_SUFFIX = re.compile(r" in row \d+$")  # pyarrow's block-relative row, meaningless here
-_CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
-
-
-class FileProblem(Exception):
-    """A file that cannot be read at all; the message says why."""
-
-
-@dataclass(frozen=True)
-class ChildSpec:
-    """A nested array of the parent that becomes the table `<parent>__<field>`."""
-
-    field: str
-    parent_key: str
-    primary_key: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """What a source package declares about one raw table.
-
-    `schema` lists the canonical columns with their types (nested types included for JSON);
-    columns not declared are loaded as found (schema evolution).
-    """
-
-    name: str
-    schema: pa.Schema
-    description: str
-    children: tuple[ChildSpec, ...] = ()
-    cursor: str | None = "updated_at"
-    reader: Callable[[Path, FileSet, TableSpec, TableConfig], ParsedFile] | None = None
-
-
-@dataclass
-class ParsedFile:
-    """One file parsed into Arrow: good rows, their line numbers and the rejected rows."""
-
-    table: pa.Table
-    line_numbers: np.ndarray
-    rejects: list[tuple[int | None, str | None, str]] = field(default_factory=list)
-    raw_text: Callable[[int], str] | None = None
-    header_note: str | None = None  # e.g. "wrong delimiter?" when a CSV header looks wrong
-
-
-@dataclass
-class FileBatch:
-    """A file ready for dlt: the parent table, its child tables and the rejected rows."""
-
-    table: pa.Table
-    children: dict[str, pa.Table]
-    rejects: pa.Table
-
-
-# --------------------------------------------------------------------------- bisection
-
-
-def bisect_failures(
-    length: int, attempt: Callable[[int, int], Any]
-) -> tuple[list[tuple[int, int, Any]], list[tuple[int, str]]]:
-    """Run `attempt(lo, hi)` on [0, length); split failing ranges until single rows.
-
-    Returns the successful ranges with their results (in order) and the failing row indices
-    with the error message.
-    """
-    good: list[tuple[int, int, Any]] = []
-    bad: list[tuple[int, str]] = []
-
-    def solve(lo: int, hi: int) -> None:
-        if lo >= hi:
-            return
-        try:
-            good.append((lo, hi, attempt(lo, hi)))
-        except _CAST_ERRORS as exc:
-            if hi - lo == 1:
-                bad.append((lo, str(exc).splitlines()[0]))
-                return
-            mid = (lo + hi) // 2
-            solve(lo, mid)
-            solve(mid, hi)
-
-    solve(0, length)
-    return good, bad
-
-
-# --------------------------------------------------------------------------- readers
-
-
-def rename_schema(schema: pa.Schema, mapping: dict[str, str]) -> pa.Schema:
-    """The declared (canonical) schema expressed with the file's own field names."""
-    inverse = {canonical: original for original, canonical in mapping.items()}
-    return pa.schema([f.with_name(inverse.get(f.name, f.name)) for f in schema])
-
-
-def read_jsonl(path: Path, schema: pa.Schema, mapping: dict[str, str]) -> ParsedFile:
-    """JSON lines → Arrow with the declared types; bad lines isolated by bisection."""
-    import pyarrow.json as pj
-
-    data = path.read_bytes()
-    if not data.strip():
-        raise FileProblem("empty file")
-    options = pj.ParseOptions(
-        explicit_schema=rename_schema(schema, mapping), unexpected_field_behavior="infer"
-    )
-    try:
-        table = pj.read_json(io.BytesIO(data), parse_options=options)
-    except pa.ArrowInvalid:
-        table = None
-    if table is not None and table.num_rows == data.count(b"\n") + (not data.endswith(b"\n")):
-        numbers = np.arange(1, table.num_rows + 1, dtype=np.int64)
-        return ParsedFile(table, numbers)
-    # Slow path (bad lines or blank lines): keep physical line numbers, isolate failures.
-    lines = data.split(b"\n")
-    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
-
-    def parse(lo: int, hi: int) -> pa.Table:
-        chunk = b"\n".join(line for _, line in numbered[lo:hi])
-        return pj.read_json(io.BytesIO(chunk), parse_options=options)
-
-    good, bad = bisect_failures(len(numbered), parse)
-    tables = [t for _, _, t in good]
-    numbers = np.concatenate(
-        [np.array([numbered[i][0] for i in range(lo, hi)], dtype=np.int64) for lo, hi, _ in good]
-        or [np.array([], dtype=np.int64)]
-    )
-    rejects = [
-        (
-            numbered[i][0],
-            numbered[i][1].decode("utf-8", "replace"),
-            "unparsable JSON line: " + _ROW_SUFFIX.sub("", msg),
-        )
-        for i, msg in bad
-    ]
-    if tables:
-        try:
-            table = pa.concat_tables(tables, promote_options="permissive")
-        except _CAST_ERRORS as exc:
-            raise FileProblem(f"inconsistent types between lines: {exc}") from exc
-    else:
-        table = rename_schema(schema, mapping).empty_table()
-    return ParsedFile(table, numbers, rejects)
-
-
-def read_header(path: Path, fileset: FileSet) -> list[str]:
-    """Column names from the first line of a CSV file."""
-    import csv
-
-    with path.open("rb") as handle:
-        first = handle.readline()
-    if not first.strip():
-        raise FileProblem("empty file (no header line)")
-    try:
-        text = first.decode(fileset.encoding)
-    except UnicodeDecodeError as exc:
-        raise FileProblem(f"header is not valid {fileset.encoding}: {exc}") from exc
-    return next(csv.reader([text.lstrip("\ufeff").rstrip("\r\n")], delimiter=fileset.delimiter))
-
-
-_DELIMITERS = (",", ";", "\t", "|")
-
-
-def delimiter_note(names: Sequence[str], delimiter: str) -> str | None:
-    """Why a CSV header of one column looks split with the wrong delimiter, else None."""
-    if len(names) != 1:
-        return None
-    found = [d for d in _DELIMITERS if d != delimiter and d in names[0]]
-    if not found:
-        return None
-    return (
-        f"the header is one column containing {found[0]!r}: wrong delimiter? "
-        f"(configured {delimiter!r})"
-    )
-
-
-def read_csv(path: Path, fileset: FileSet) -> ParsedFile:
-    """CSV → Arrow, every column as text; rows with a wrong column count are rejected."""
-    import pyarrow.csv as pcsv
-
-    names = read_header(path, fileset)
-    invalid: list[tuple[int | None, str | None, str]] = []
-
-    def on_invalid(row: Any) -> str:
-        invalid.append(
-            (
-                row.number,
-                row.text,
-                f"wrong column count: expected {row.expected_columns}, got {row.actual_columns}",
-            )
-        )
-        return "skip"
-
-    try:
-        table = pcsv.read_csv(
-            path,
-            read_options=pcsv.ReadOptions(
-                encoding=fileset.encoding, use_threads=False, column_names=names, skip_rows=1
-            ),
-            parse_options=pcsv.ParseOptions(
-                delimiter=fileset.delimiter, invalid_row_handler=on_invalid, newlines_in_values=True
-            ),
-            convert_options=pcsv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise FileProblem(f"cannot read as {fileset.encoding} CSV: {exc}") from exc
-    bad_numbers = np.array(sorted(n for n, _, _ in invalid if n is not None), dtype=np.int64)
-    total = table.num_rows + len(invalid)
-    numbers = np.setdiff1d(np.arange(2, total + 2, dtype=np.int64), bad_numbers)[: table.num_rows]
-    delimiter = fileset.delimiter
-
-    def raw_text(i: int) -> str:
-        row = table.slice(i, 1).to_pylist()[0]
-        return delimiter.join("" if v is None else str(v) for v in row.values())
-
-    note = delimiter_note(names, delimiter)
-    return ParsedFile(table, numbers, invalid, raw_text, header_note=note)
-
-
-def read_parquet(path: Path) -> ParsedFile:
-    import pyarrow.parquet as pq
-
-    if path.stat().st_size == 0:
-        raise FileProblem("empty file")
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise FileProblem(f"cannot read as Parquet: {exc}") from exc
-    return ParsedFile(table, np.arange(1, table.num_rows + 1, dtype=np.int64))
+_COLUMN_REASON = re.compile(r"(?:column|missing primary key) (\w+)")
 
 
 # --------------------------------------------------------------------------- shaping
@@ -307,15 +97,19 @@ def _is_nested(arrow_type: pa.DataType) -> bool:
 
 
 def coerce_table(
-    parsed: ParsedFile, schema: pa.Schema, primary_key: Sequence[str]
-) -> tuple[pa.Table, list[tuple[int | None, str | None, str]], np.ndarray]:
+    parsed: ParsedFile,
+    schema: pa.Schema,
+    primary_key: Sequence[str],
+    reasons: dict[int, list[str]] | None = None,
+) -> tuple[pa.Table, list[Reject], np.ndarray]:
     """Cast declared columns to their types; rows that cannot be cast or lack a key are rejected.
 
-    Returns the kept rows, the rejected ones and the indices (in `parsed.table`) of the kept.
+    `reasons` holds rows already found bad (e.g. undecodable text), by index. Returns the kept
+    rows, the rejected ones and the indices (in `parsed.table`) of the kept.
     """
     table = parsed.table
     n = table.num_rows
-    reasons: dict[int, list[str]] = {}
+    reasons = dict(reasons or {})
     for target in schema:
         if target.name not in table.column_names:
             continue
@@ -329,7 +123,7 @@ def coerce_table(
             array = pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
         try:
             cast = pc.cast(array, target.type)
-        except _CAST_ERRORS:
+        except CAST_ERRORS:
             _, bad = bisect_failures(
                 n, lambda lo, hi, a=array, t=target.type: pc.cast(a.slice(lo, hi - lo), t)
             )
@@ -350,11 +144,19 @@ def coerce_table(
         missing = np.asarray(pc.is_null(table.column(key)).to_numpy(zero_copy_only=False))
         for i in np.flatnonzero(missing):
             reasons.setdefault(int(i), []).append(f"missing primary key {key}")
-    rejects: list[tuple[int | None, str | None, str]] = []
+    rejects: list[Reject] = []
     if reasons:
         raw = parsed.raw_text or (lambda i: _row_as_json(parsed.table, i))
         for i in sorted(reasons):
-            rejects.append((int(parsed.line_numbers[i]), raw(i), "; ".join(reasons[i])))
+            named = [m.group(1) for r in reasons[i] if (m := _COLUMN_REASON.match(r))]
+            rejects.append(
+                Reject(
+                    int(parsed.line_numbers[i]),
+                    raw(i),
+                    "; ".join(reasons[i]),
+                    ", ".join(dict.fromkeys(named)) or None,
+                )
+            )
         keep = np.ones(n, dtype=bool)
         keep[list(reasons)] = False
         table = table.filter(pa.array(keep))
@@ -458,16 +260,27 @@ def require_keys(table: pa.Table, keys: Sequence[str]) -> pa.Table:
 
 
 def rejects_table(table_name: str, source_file: str, rows: Sequence[tuple]) -> pa.Table:
+    """`rejected_rows` rows of one file; `rows` are `Reject`s or (line, raw, reason) tuples."""
+    rejects = [Reject(*r) for r in rows]
     return pa.table(
         {
-            "table_name": pa.array([table_name] * len(rows), pa.string()),
-            "source_file": pa.array([source_file] * len(rows), pa.string()),
-            "line_number": pa.array([r[0] for r in rows], pa.int64()),
-            "raw_record": pa.array([r[1] for r in rows], pa.string()),
-            "reason": pa.array([r[2] for r in rows], pa.string()),
+            "table_name": pa.array([table_name] * len(rejects), pa.string()),
+            "source_file": pa.array([source_file] * len(rejects), pa.string()),
+            "line_number": pa.array([r.line for r in rejects], pa.int64()),
+            "raw_record": pa.array([r.raw for r in rejects], pa.string()),
+            "reason": pa.array([r.reason for r in rejects], pa.string()),
+            "column_name": pa.array([r.column for r in rejects], pa.string()),
+            "severity": pa.array([r.severity for r in rejects], pa.string()),
         },
         schema=REJECTED_SCHEMA,
     )
+
+
+def _strip_controls(table: pa.Table, what: str, notes: list[Reject]) -> pa.Table:
+    table, counts = _text.strip_control_characters(table)
+    if counts:
+        notes.append(Reject(None, None, f"{what}: {_text.control_note(counts)}", None, "warn"))
+    return table
 
 
 def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) -> FileBatch:
@@ -477,19 +290,27 @@ def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) 
     elif fileset.format == "jsonl":
         parsed = read_jsonl(path, spec.schema, cfg.column_mapping)
     elif fileset.format == "csv":
-        parsed = read_csv(path, fileset)
+        parsed = read_csv(path, fileset, rename_schema(spec.schema, cfg.column_mapping).names)
     elif fileset.format == "parquet":
         parsed = read_parquet(path)
     else:
         raise FileProblem(f"format {fileset.format!r} is not supported for table {spec.name}")
     parsed.table = rename_columns(parsed.table, cfg.column_mapping)
-    table, type_rejects, kept = coerce_table(parsed, spec.schema, cfg.primary_key)
-    file_notes: list[tuple[int | None, str | None, str]] = []
+    parsed.table, undecodable = _text.invalid_text_rows(parsed.table, parsed.encoding)
+    parsed.table = _text.apply_null_tokens(parsed.table, cfg.null_tokens or ())
+    table, type_rejects, kept = coerce_table(parsed, spec.schema, cfg.primary_key, undecodable)
+    file_notes: list[Reject] = list(parsed.notes)
     absent = missing_columns(parsed.table, spec.schema)
     if absent:
         # Loaded anyway (the other columns are good), but never silently: one file-level row.
         file_notes.append(
-            (None, None, f"missing column(s) {', '.join(absent)}: rows loaded without them")
+            Reject(
+                None,
+                None,
+                f"missing column(s) {', '.join(absent)}: rows loaded without them",
+                ", ".join(absent),
+                "warn",
+            )
         )
     keep, superseded = drop_superseded(table, cfg.primary_key, spec.cursor)
     if superseded:
@@ -502,7 +323,7 @@ def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) 
         table = table.take(pa.array(keep))
         kept = kept[keep]
     numbers = parsed.line_numbers[kept]
-    rejects = [rejects_table(spec.name, path.name, [*file_notes, *parsed.rejects, *type_rejects])]
+    rejects: list[pa.Table] = []
     children: dict[str, pa.Table] = {}
     for child in spec.children:
         exploded = explode_child(table, child, cfg.primary_key[0])
@@ -528,18 +349,19 @@ def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) 
             ]
             rejects.append(rejects_table(name, path.name, rows))
             child_table = child_table.filter(pa.array(~missing))
+        child_table = _strip_controls(child_table, name, file_notes)
         child_table = child_table.append_column(
             SOURCE_FILE_COLUMN, pa.array([path.name] * child_table.num_rows, pa.string())
         )
         children[name] = require_keys(child_table, child.primary_key)
     table = table.drop_columns([c.field for c in spec.children if c.field in table.column_names])
-    table = flatten_structs(table)
+    table = _strip_controls(flatten_structs(table), spec.name, file_notes)
     table = table.append_column(
         SOURCE_FILE_COLUMN, pa.array([path.name] * table.num_rows, pa.string())
     )
     table = require_keys(table, cfg.primary_key)
-    rejects = pa.concat_tables(rejects)
-    return FileBatch(table, children, rejects)
+    own = rejects_table(spec.name, path.name, [*file_notes, *parsed.rejects, *type_rejects])
+    return FileBatch(table, children, pa.concat_tables([own, *rejects]), numbers)
 
 
 # --------------------------------------------------------------------------- dlt resources
@@ -560,7 +382,27 @@ def list_files(base_dir: Path, filesets: Sequence[FileSet]) -> list[tuple[Path, 
     return sorted(seen.items(), key=lambda item: (item[0].name, str(item[0])))
 
 
-def _rejected_hints() -> Any:
+# Files each resource read in the current run, by source and table: errors of a failed load
+# name these instead of dlt's internal job files. Cleared by the pipeline before each run.
+FILES_READ: dict[str, dict[str, list[str]]] = {}
+
+
+def _type_rejects(
+    table_name: str, source_file: str, batch: FileBatch, reasons: dict[int, list[str]]
+) -> pa.Table:
+    rows = [
+        Reject(
+            int(batch.lines[i]),
+            _row_as_json(batch.table, i),
+            "; ".join(why),
+            ", ".join(m.group(1) for r in why if (m := _COLUMN_REASON.match(r))) or None,
+        )
+        for i, why in sorted(reasons.items())
+    ]
+    return rejects_table(table_name, source_file, rows)
+
+
+def rejected_hints() -> Any:
     return dlt.mark.make_hints(
         table_name=REJECTED_TABLE,
         write_disposition="append",
@@ -592,8 +434,11 @@ def file_table_resource(
     has_cursor = child is None and spec.cursor and spec.cursor in spec.schema.names
     columns[spec.cursor if has_cursor else SOURCE_FILE_COLUMN] = {"dedup_sort": "desc"}
 
+    declared = {SOURCE_FILE_COLUMN, *flatten_structs(spec.schema.empty_table()).column_names}
+
     def load_files() -> Iterator[Any]:
         state = dlt.current.resource_state().setdefault("files", {})
+        seen: dict[str, pa.DataType] = {}  # undeclared columns' types met earlier in this run
         for path, fileset in list_files(base_dir, cfg.files):
             key = path.relative_to(base_dir).as_posix()
             stamp = fingerprint(path)
@@ -607,14 +452,24 @@ def file_table_resource(
                     logger.warning("%s.%s: %s: %s", source_name, spec.name, path, problem)
                     yield dlt.mark.with_hints(
                         rejects_table(spec.name, path.name, [(None, None, problem)]),
-                        _rejected_hints(),
+                        rejected_hints(),
                         create_table_variant=True,
                     )
                 state[key] = stamp
                 continue
+            FILES_READ.setdefault(source_name, {}).setdefault(table_name, []).append(path.name)
             if child is None:
                 if batch.table.num_rows:
-                    yield batch.table
+                    table, bad = pin_types(batch.table, declared, known_types(table_name, seen))
+                    if bad:
+                        batch.rejects = pa.concat_tables(
+                            [batch.rejects, _type_rejects(spec.name, path.name, batch, bad)]
+                        )
+                        keep = np.ones(table.num_rows, dtype=bool)
+                        keep[list(bad)] = False
+                        table = table.filter(pa.array(keep))
+                    seen.update({f.name: f.type for f in table.schema if f.name not in declared})
+                    yield table
                 if batch.rejects.num_rows:
                     logger.warning(
                         "%s.%s: %s: %d row(s) rejected",
@@ -624,7 +479,7 @@ def file_table_resource(
                         batch.rejects.num_rows,
                     )
                     yield dlt.mark.with_hints(
-                        batch.rejects, _rejected_hints(), create_table_variant=True
+                        batch.rejects, rejected_hints(), create_table_variant=True
                     )
             else:
                 child_table = batch.children.get(table_name)

@@ -3,7 +3,9 @@
 - one `quality_suite` asset check per raw table and mart that exists in the code location
   (built from `data_quality.suites`; blocking for the assets listed under `blocking_assets`
   in config/quality.yaml);
-- the asset `["quality", "quarantine_rows"]`, downstream of the raw assets.
+- the asset `["quality", "quarantine_rows"]`, downstream of the raw assets (the staging
+  models read it through the dbt source `quality.quarantine_rows`);
+- a blocking `amount_outliers` check on the staging models of orders and receipts.
 
 Only assets defined by the other domains get checks (a check on an asset nobody defines would
 show up as a phantom external asset). The `warehouse` resource is bound once for the whole
@@ -18,6 +20,7 @@ import logging
 
 import dagster as dg
 
+from orchestration.quality.amount_checks import build_amount_checks
 from orchestration.quality.assets import build_quarantine_asset
 from orchestration.quality.checks import RESOURCE_KEY, QualityGXResource, build_suite_checks
 
@@ -48,7 +51,7 @@ def build_defs(present: set[dg.AssetKey]) -> dg.Definitions:
     raw_keys = [k for k in present if k.path and k.path[0].startswith("raw_")]
     return dg.Definitions(
         assets=[build_quarantine_asset(raw_keys)],
-        asset_checks=build_suite_checks(present),
+        asset_checks=[*build_suite_checks(present), *build_amount_checks(present)],
         resources={RESOURCE_KEY: QualityGXResource()},
     )
 

@@ -17,10 +17,20 @@ MACRO = (
 )
 
 
+QUALITY_SOURCE = (
+    Path(__file__).resolve().parents[2]
+    / "dbt_project"
+    / "models"
+    / "staging"
+    / "_quality__sources.yml"
+)
+
+
 def _project(root: Path, warehouse: Path) -> Path:
     (root / "macros").mkdir(parents=True)
     (root / "models").mkdir()
     shutil.copy(MACRO, root / "macros" / MACRO.name)
+    shutil.copy(QUALITY_SOURCE, root / "models" / QUALITY_SOURCE.name)
     (root / "dbt_project.yml").write_text(
         "name: dq_macro_test\nversion: '1.0.0'\nconfig-version: 2\nprofile: dq\n"
         "flags:\n  send_anonymous_usage_stats: false\n"

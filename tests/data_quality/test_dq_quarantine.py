@@ -30,7 +30,7 @@ def test_rules_quarantine_violating_rows_with_reason_and_record(warehouse):
     assert ("orders", "negative_amount", "o13", "error", "orders_2026-10.jsonl", LOAD_ID) in rows
     assert ("orders", "future_date", "o14", "error", "orders_2026-10.jsonl", LOAD_ID) in rows
     assert ("customers", "future_date", "c5", "error", "customers_2026-10.jsonl", LOAD_ID) in rows
-    assert ("customers", "missing_email", "c5", "error", "customers_2026-10.jsonl", LOAD_ID) in rows
+    assert ("customers", "missing_email", "c5", "warn", "customers_2026-10.jsonl", LOAD_ID) in rows
     assert ("customers", "invalid_email", "c4", "warn", "customers_2026-10.jsonl", LOAD_ID) in rows
     assert len(rows) == 5  # good rows are not quarantined
     assert "negative" in record[0]

@@ -86,18 +86,40 @@ def test_declared_column_changed_type_is_cast_or_quarantined(settings, landing):
     assert rows[0][0] == 2 and "column occurred_at" in rows[0][1] and "yesterday" in rows[0][1]
 
 
-def test_undeclared_column_type_change_is_refused_and_other_sources_load(settings, landing):
+def test_undeclared_column_changing_type_keeps_its_first_type(settings, landing):
+    """An undeclared column that changes type in a later file is cast to the type it was first
+    loaded with; values that do not fit reject their row, the source never fails."""
     web = settings.landing_dir / "web"
     pq.write_table(
         web_events(2, start=70, referrer=pa.array(["a", "b"])), web / "events_2025-02.parquet"
+    )
+    pq.write_table(
+        web_events(2, start=75, visits=pa.array([1, 2], pa.int64())),
+        web / "events_2025-02b.parquet",
     )
     run_all(settings, sources=["web"])
     pq.write_table(
         web_events(2, start=80, referrer=pa.array([1.5, 2.5], pa.float64())),
         web / "events_2025-03.parquet",
     )
+    pq.write_table(
+        web_events(3, start=90, visits=pa.array(["3", "many", None])),
+        web / "events_2025-04.parquet",
+    )
     report = run_all(settings, sources=["web", "catalog"])
-    assert "web" in report["errors"]
-    assert "referrer" in report["errors"]["web"]
-    assert report["rows"] == {"raw_catalog.products": 2}
-    assert count(settings, "raw_web.events") == 6
+    assert report["errors"] == {}
+    assert count(settings, "raw_web.events") == 4 + 2 + 2 + 2 + 2
+    assert query(
+        settings,
+        "select referrer from raw_web.events where event_id >= 'W000080' "
+        "and event_id < 'W000090' order by 1",
+    ) == [("1.5",), ("2.5",)]
+    assert query(
+        settings,
+        "select event_id, visits from raw_web.events where event_id >= 'W000090' order by 1",
+    ) == [("W000090", 3), ("W000092", None)]
+    [(file, line, column, reason)] = query(
+        settings, "select source_file, line_number, column_name, reason from raw_web.rejected_rows"
+    )
+    assert (file, line, column) == ("events_2025-04.parquet", 2, "visits")
+    assert "'many'" in reason and "int64" in reason

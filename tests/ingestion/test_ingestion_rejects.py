@@ -110,16 +110,23 @@ def test_csv_wrong_column_count_and_bad_values(settings, landing):
     ]
 
 
+TICKET_HEADER = (
+    "ticket_id,created_at,channel,requester_name,requester_email,requester_phone,category,"
+    "subject,order_reference,status,satisfaction,solved_at\n"
+)
+
+
 def test_unreadable_files_are_named_and_others_still_load(settings, landing, caplog):
     service = settings.landing_dir / "service"
     (service / "tickets_2025-02.csv").write_bytes(
-        "ticket_id,created_at,channel,requester_name,requester_email,requester_phone,category,"
-        "subject,order_reference,status,satisfaction,solved_at\n"
-        "T-000009,2025-02-05T10:00:00Z,email,Hélène,h@example.com,,other,Été,,open,,\n".encode(
-            "latin-1"
-        )
-    )  # declared UTF-8, written Latin-1
+        (
+            TICKET_HEADER
+            + "T-000009,2025-02-05T10:00:00Z,email,Hélène,h@example.com,,other,Été,,open,,\n"
+        ).encode("latin-1")
+    )  # declared UTF-8, written Latin-1: detected, loaded
     (service / "tickets_2025-03.csv").write_bytes(b"")  # empty
+    utf16 = TICKET_HEADER + "T-000010,2025-02-06T10:00:00Z,email,Zoé,,,other,Hi,,open,,\n"
+    (service / "tickets_2025-04.csv").write_bytes(utf16.encode("utf-16"))  # not a known encoding
     web = settings.landing_dir / "web"
     pq.write_table(web_events(3, start=100), web / "events_2025-02.parquet")
     data = (web / "events_2025-02.parquet").read_bytes()
@@ -130,7 +137,10 @@ def test_unreadable_files_are_named_and_others_still_load(settings, landing, cap
     with caplog.at_level(logging.WARNING, logger="ingestion"):
         report = run_all(settings, sources=["service", "web", "spreadsheets"])
     assert report["errors"] == {}
-    assert count(settings, "raw_service.tickets") == 2
+    assert count(settings, "raw_service.tickets") == 3
+    assert query(
+        settings, "select subject from raw_service.tickets where ticket_id = 'T-000009'"
+    ) == [("Été",)]
     assert count(settings, "raw_web.events") == 4 + 3
     assert count(settings, "raw_spreadsheets.event_signups") == 3
 
@@ -140,18 +150,18 @@ def test_unreadable_files_are_named_and_others_still_load(settings, landing, cap
         for r in rejected(settings, dataset)
     }
     assert set(problems) == {
-        ("tickets_2025-02.csv", None),
         ("tickets_2025-03.csv", None),
+        ("tickets_2025-04.csv", None),
         ("events_2025-03.parquet", None),
         ("broken.xlsx", None),
     }
-    assert "utf-8" in problems[("tickets_2025-02.csv", None)].lower()
+    assert "header is not readable" in problems[("tickets_2025-04.csv", None)]
     assert "empty file" in problems[("tickets_2025-03.csv", None)]
     assert "Parquet" in problems[("events_2025-03.parquet", None)]
     assert "xlsx" in problems[("broken.xlsx", None)]
     logged = caplog.text
     for name in (
-        "tickets_2025-02.csv",
+        "tickets_2025-04.csv",
         "tickets_2025-03.csv",
         "events_2025-03.parquet",
         "broken.xlsx",
@@ -159,14 +169,12 @@ def test_unreadable_files_are_named_and_others_still_load(settings, landing, cap
         assert name in logged
 
     # fixing a file (new fingerprint) loads it on the next run
-    (service / "tickets_2025-02.csv").write_text(
-        (service / "tickets_2025-02.csv").read_bytes().decode("latin-1"), encoding="utf-8"
-    )
+    (service / "tickets_2025-04.csv").write_text(utf16, encoding="utf-8")
     report = run_all(settings, sources=["service"])
     assert report["rows"] == {"raw_service.tickets": 1}
     assert query(
-        settings, "select subject from raw_service.tickets where ticket_id = 'T-000009'"
-    ) == [("Été",)]
+        settings, "select requester_name from raw_service.tickets where ticket_id = 'T-000010'"
+    ) == [("Zoé",)]
 
 
 def test_key_repeated_in_one_file_newest_wins_ties_are_recorded(settings, landing):
@@ -210,3 +218,63 @@ def test_missing_declared_columns_are_recorded_rows_still_load(settings, landing
     assert [(r[1], r[2], r[4]) for r in rejected(settings, "raw_catalog")] == [
         ("products.csv", None, "missing column(s) price, cost: rows loaded without them")
     ]
+
+
+def test_failed_load_is_aborted_and_named_by_source_file(settings, landing, monkeypatch):
+    """A load that fails in the destination names the source file, not dlt's job file, and
+    leaves no package behind: the next run (the reader fixed) loads the file."""
+    import pyarrow as pa
+
+    from ingestion.pipeline import make_pipeline
+    from ingestion.sources import _text
+
+    web = settings.landing_dir / "web"
+    table = web_events(2, start=50)
+    raw = pa.array([b"/", b"/caf\xe9"], pa.binary()).view(pa.string())  # invalid UTF-8
+    table = table.set_column(table.column_names.index("page_url"), "page_url", raw)
+    pq.write_table(table, web / "events_2025-02.parquet")
+    # simulate a reader that misses the bad byte: DuckDB refuses the Parquet job
+    monkeypatch.setattr(_text, "invalid_text_rows", lambda t, encoding: (t, {}))
+    monkeypatch.setattr(_text, "apply_null_tokens", lambda t, tokens: t)
+    monkeypatch.setattr(_text, "strip_control_characters", lambda t: (t, {}))
+    report = run_all(settings, sources=["web", "catalog"])
+    error = report["errors"]["web"]
+    assert "events_2025-02.parquet" in error and "events_2025-01.parquet" in error
+    assert "/load/" not in error and "started_jobs" not in error
+    assert "caf" not in error  # the offending value is not echoed (it could be a name)
+    assert report["rows"]["raw_catalog.products"] == 2  # the other source loaded
+    pipeline = make_pipeline("web", settings)
+    assert not pipeline.has_pending_data  # aborted, nothing left to retry for ever
+
+    monkeypatch.undo()
+    report = run_all(settings, sources=["web"])
+    assert report["errors"] == {}
+    assert count(settings, "raw_web.events") == 4 + 1
+    [(line, column)] = query(settings, "select line_number, column_name from raw_web.rejected_rows")
+    assert (line, column) == (2, "page_url")
+
+
+def test_till_look_back_window_loads_late_receipts_once(settings, landing):
+    """A receipt uploaded after newer ones, with an older and differently written timestamp,
+    is loaded; a second run with nothing new loads nothing; a NULL cursor never fails."""
+    import sqlite3
+
+    run_all(settings, sources=["pos"])
+    db = sqlite3.connect(settings.landing_dir / "pos/pos.sqlite")
+    db.execute(
+        "insert into receipts values ('R-S001-0000009','S001','REG1','ST1',NULL,"
+        "'2025-01-03 09:00:00',40.0,'EUR','card',0,NULL,'2025-01-03 09:00:00')"
+    )  # late, older than the newest cursor, space instead of T and no Z
+    db.execute(
+        "insert into receipts values ('R-S001-0000010','S001','REG1','ST1',NULL,"
+        "'2025-01-07T09:00:00Z',15.0,'EUR','card',0,NULL,NULL)"
+    )
+    db.commit()
+    db.close()
+    report = run_all(settings, sources=["pos"])
+    assert report["errors"] == {}
+    assert report["rows"] == {"raw_pos.receipts": 2}
+    assert count(settings, "raw_pos.receipts") == 4
+    again = run_all(settings, sources=["pos"])
+    assert again["errors"] == {} and again["rows"] == {}
+    assert count(settings, "raw_pos.receipts") == 4

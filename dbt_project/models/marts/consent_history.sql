@@ -1,10 +1,13 @@
-{#- Every consent statement about a person, in time order: preference-centre events and the
-    opt-in flags and unsubscribes of the other systems (see int_consent_events_unioned). -#}
+{#- Every readable consent statement about a person, in time order: preference-centre events
+    and the opt-in flags and unsubscribes of the other systems (see int_consent_events_unioned).
+    Unreadable statements are not history (no status, maybe no date); they show in
+    customer_consent.has_unreadable_statement. -#}
 
 with
 
 consent_events as (
     select * from {{ ref('int_consent_events_unioned') }}
+    where is_readable  -- unreadable statements: customer_consent.has_unreadable_statement
 ),
 
 final as (

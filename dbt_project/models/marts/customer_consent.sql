@@ -1,6 +1,8 @@
 {#- Current consent of every person for every channel x purpose. The latest statement wins;
     on equal timestamps a withdrawal wins, so a withdrawal is never overridden by an older (or
-    simultaneous) grant. A person with no statement has no consent. -#}
+    simultaneous) grant. A person with no statement has no consent. A person with an unreadable
+    statement on a channel x purpose (see int_consent_events_unioned) has no consent there
+    until it is corrected, whatever the other statements say (fail safe). -#}
 
 {%- set channels = ['email', 'sms', 'phone', 'ads'] -%}
 {%- set purposes = ['marketing', 'profiling'] -%}
@@ -14,6 +16,16 @@ persons as (
 
 consent_events as (
     select * from {{ ref('int_consent_events_unioned') }}
+    where is_readable
+),
+
+unreadable as (
+    select distinct
+        person_id,
+        channel,
+        purpose
+    from {{ ref('int_consent_events_unioned') }}
+    where not is_readable
 ),
 
 channels as (
@@ -66,15 +78,22 @@ final as (
         person_channel_purposes.person_id,
         person_channel_purposes.channel,
         person_channel_purposes.purpose,
-        coalesce(latest_events.is_granted, false) as is_granted,
+        coalesce(latest_events.is_granted, false)
+        and unreadable.person_id is null as is_granted,
         latest_events.occurred_at as status_at,
-        latest_events.source
+        latest_events.source,
+        unreadable.person_id is not null as has_unreadable_statement
     from person_channel_purposes
     left join latest_events
         on
             person_channel_purposes.person_id = latest_events.person_id
             and person_channel_purposes.channel = latest_events.channel
             and person_channel_purposes.purpose = latest_events.purpose
+    left join unreadable
+        on
+            person_channel_purposes.person_id = unreadable.person_id
+            and person_channel_purposes.channel = unreadable.channel
+            and person_channel_purposes.purpose = unreadable.purpose
 )
 
 select * from final

@@ -1,23 +1,45 @@
 """Point of sale (Retail Pro-like till system): one SQLite database.
 
 Raw tables `raw_pos.stores`, `raw_pos.loyalty_cards`, `raw_pos.receipts`,
-`raw_pos.receipt_lines`, read with dlt's `sql_table` and the pyarrow backend (rows travel as
-Arrow batches), incrementally on the `updated_at` text column (ISO strings compare in time
-order) and merged on the primary keys of `config/sources.yaml`.
+`raw_pos.receipt_lines`, read in Arrow batches and merged on the primary keys of
+`config/sources.yaml`.
+
+Incremental with a look-back window: each run reads the rows whose cursor (`updated_at`,
+normalised by SQLite's `datetime()` so `2025-01-07 10:00:00` and `2025-01-07T10:00:00Z`
+compare as times, not as text) is at most `lookback_hours` older than the newest cursor seen
+so far, plus every row whose cursor is NULL or not a time. A receipt uploaded late, or written
+with another timestamp format, is therefore still read. Rows already loaded in that window are
+recognised by key and content and skipped, so a second run loads nothing.
+
+A value whose SQLite storage class does not fit its column (text in a REAL column, a blob in a
+TEXT column) rejects its row to `raw_pos.rejected_rows` with the column and the reason; the
+other rows load. SQLite lets such values in; the till's own software does not check either.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dlt
-import sqlalchemy as sa
+import pyarrow as pa
 from dlt.extract.resource import DltResource
-from dlt.sources.sql_database import sql_table
 
 from ingestion.config import TableConfig
-from ingestion.sources._common import SCHEMA_CONTRACT
+from ingestion.sources._common import (
+    REJECTED_TABLE,
+    SCHEMA_CONTRACT,
+    Reject,
+    logger,
+    rejected_hints,
+    rejects_table,
+    require_keys,
+)
 
 DESCRIPTIONS = {
     "stores": "Boutiques, outlets and corners; `generic_email` is the store's own address.",
@@ -26,32 +48,159 @@ DESCRIPTIONS = {
     "receipt_lines": "Receipt lines, one row per (`receipt_id`, `line_no`).",
 }
 
+# SQLite type affinity (https://www.sqlite.org/datatype3.html#determination_of_column_affinity)
+# -> the Arrow type loaded and the storage classes a value of that column may have.
+_AFFINITY: list[tuple[tuple[str, ...], pa.DataType, str, tuple[str, ...]]] = [
+    (("INT",), pa.int64(), "bigint", ("integer", "null")),
+    (("CHAR", "CLOB", "TEXT"), pa.string(), "text", ("text", "integer", "real", "null")),
+    (("REAL", "FLOA", "DOUB", "NUM", "DEC"), pa.float64(), "double", ("integer", "real", "null")),
+]
+_ANY = (pa.string(), "text", ("text", "integer", "real", "null"))
 
-def _sqlite_types(sql_type: Any) -> Any:
-    """SQLite `REAL` columns are doubles (dlt does not map SQLAlchemy 2.1 float types)."""
-    if isinstance(sql_type, sa.REAL):
-        return sa.Numeric(asdecimal=False)
-    return sql_type
+
+def _affinity(declared: str) -> tuple[pa.DataType, str, tuple[str, ...]]:
+    upper = declared.upper()
+    for needles, arrow_type, dlt_type, allowed in _AFFINITY:
+        if any(n in upper for n in needles):
+            return arrow_type, dlt_type, allowed
+    return _ANY
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _columns(con: sqlite3.Connection, name: str) -> list[tuple[str, str]]:
+    rows = con.execute(f"PRAGMA table_info({_q(name)})").fetchall()
+    return [(r[1], r[2] or "") for r in rows]
+
+
+def _stamp(values: tuple[Any, ...]) -> str:
+    """Content fingerprint of one row (what 'already loaded' means in the window)."""
+    text = json.dumps(values, default=repr, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _lower_bound(cursor_max: str | None, lookback_hours: float) -> str | None:
+    if cursor_max is None:
+        return None
+    newest = dt.datetime.fromisoformat(cursor_max)
+    return (newest - dt.timedelta(hours=lookback_hours)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def pos_table(
     database: Path, name: str, cfg: TableConfig, chunk_size: int = 100_000
 ) -> DltResource:
-    """One SQLite table as an incremental, merged resource (pyarrow backend)."""
-    resource = sql_table(
-        credentials=f"sqlite:///{Path(database).as_posix()}",
-        table=name,
-        backend="pyarrow",
-        chunk_size=chunk_size,
-        incremental=dlt.sources.incremental(cfg.cursor) if cfg.cursor else None,
-        defer_table_reflect=True,
-        reflection_level="full",
+    """One SQLite table as an incremental, merged resource with a look-back window."""
+    database = Path(database)
+
+    def read() -> Iterator[Any]:
+        # Columns are read when the resource runs (the file may not exist when the
+        # Dagster definitions are loaded); the Arrow batches carry their types to dlt.
+        with sqlite3.connect(f"file:{database.as_posix()}?mode=ro", uri=True) as con:
+            columns = _columns(con, name)
+        if not columns:  # reported, and the other tables still load
+            logger.warning("pos.%s: table not found in %s", name, database)
+            problem = Reject(None, None, f"table {name} not found in the till database")
+            yield dlt.mark.with_hints(
+                rejects_table(name, database.name, [problem]),
+                rejected_hints(),
+                create_table_variant=True,
+            )
+            return
+        types = {c: _affinity(declared) for c, declared in columns}
+        state = dlt.current.resource_state()
+        seen: dict[str, list[str | None]] = state.get("window", {})
+        names = [c for c, _ in columns]
+        keys = [names.index(k) for k in cfg.primary_key]
+        checks = " OR ".join(
+            f"typeof({_q(c)}) NOT IN ({', '.join(repr(a) for a in allowed)})"
+            for c, (_, _, allowed) in types.items()
+        )
+        cursor_sql = f"datetime({_q(cfg.cursor)})" if cfg.cursor else "NULL"
+        sql = (
+            f"SELECT {', '.join(_q(c) for c in names)}, {cursor_sql}, ({checks}), rowid "
+            f"FROM {_q(name)}"
+        )
+        lower = _lower_bound(state.get("cursor_max"), cfg.lookback_hours)
+        params = [] if lower is None else [lower]
+        if lower is not None:
+            sql += f" WHERE {cursor_sql} IS NULL OR {cursor_sql} >= ?"
+        con = sqlite3.connect(f"file:{database.as_posix()}?mode=ro", uri=True)
+        try:
+            newest = con.execute(f"SELECT max({cursor_sql}) FROM {_q(name)}").fetchone()[0]
+            newest = max(filter(None, [newest, state.get("cursor_max")]), default=None)
+            bound = _lower_bound(newest, cfg.lookback_hours)
+            window: dict[str, list[str | None]] = {}
+            result = con.execute(sql, params)
+            while rows := result.fetchmany(chunk_size):
+                cols = list(zip(*rows, strict=True))
+                cursors, bads, rowids = cols[-3], cols[-2], cols[-1]
+                skip = [False] * len(rows)
+                for i, cursor in enumerate(cursors):
+                    in_window = cursor is None or bound is None or cursor >= bound
+                    if not (in_window or seen):
+                        continue  # first run, older than the window: nothing to compare
+                    # Skip what an earlier run loaded unchanged; remember the window's rows.
+                    values = rows[i][: len(names)]
+                    key = json.dumps([values[k] for k in keys], default=str)
+                    stamp = _stamp(values)
+                    skip[i] = seen.get(key, [None])[0] == stamp
+                    if in_window:
+                        window[key] = [stamp, cursor]
+                take = [i for i in range(len(rows)) if not skip[i] and not bads[i]]
+                if take:
+                    every = len(take) == len(rows)
+                    yield require_keys(
+                        pa.table(
+                            {
+                                c: pa.array(
+                                    cols[j] if every else [cols[j][i] for i in take], types[c][0]
+                                )
+                                for j, c in enumerate(names)
+                            }
+                        ),
+                        cfg.primary_key,
+                    )
+                rejects = [
+                    _reject(rowids[i], names, rows[i][: len(names)], types)
+                    for i in range(len(rows))
+                    if bads[i] and not skip[i]
+                ]
+                if rejects:
+                    yield dlt.mark.with_hints(
+                        rejects_table(name, database.name, rejects),
+                        rejected_hints(),
+                        create_table_variant=True,
+                    )
+        finally:
+            con.close()
+        # The window's rows are remembered until they fall out of it (NULL cursors never do).
+        state["window"] = window
+        state["cursor_max"] = newest
+
+    read.__name__ = name
+    read.__doc__ = DESCRIPTIONS.get(name)
+    return dlt.resource(
+        read,
+        name=name,
+        table_name=name,
         write_disposition="merge",
         primary_key=list(cfg.primary_key),
-        type_adapter_callback=_sqlite_types,
     )
-    resource.__doc__ = DESCRIPTIONS.get(name)
-    return resource
+
+
+def _reject(rowid: int, names: list[str], values: tuple[Any, ...], types: dict[str, Any]) -> Reject:
+    wrong = []
+    for column, value in zip(names, values, strict=True):
+        arrow_type, _, allowed = types[column]
+        kind = {bytes: "blob", str: "text", int: "integer", float: "real"}.get(type(value))
+        if value is not None and kind not in allowed:
+            wrong.append(
+                (column, f"column {column}: {kind} value {value!r} in a {arrow_type} column")
+            )
+    record = json.dumps(dict(zip(names, values, strict=True)), default=repr, ensure_ascii=False)
+    return Reject(rowid, record, "; ".join(w for _, w in wrong), ", ".join(c for c, _ in wrong))
 
 
 @dlt.source(name="pos", schema_contract=SCHEMA_CONTRACT)
@@ -63,3 +212,6 @@ def pos(database: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
         tables: the `sources.pos.tables` section of `config/sources.yaml`.
     """
     return [pos_table(database, name, cfg) for name, cfg in tables.items() if cfg.enabled]
+
+
+__all__ = ["REJECTED_TABLE", "pos", "pos_table"]

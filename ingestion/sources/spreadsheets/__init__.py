@@ -15,11 +15,8 @@ csv module) and turned into one Arrow table per file.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
-from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +30,12 @@ from ingestion.sources._common import (
     SCHEMA_CONTRACT,
     FileProblem,
     ParsedFile,
+    Reject,
     TableSpec,
     file_source_resources,
 )
+from ingestion.sources._text import header_problem
+from ingestion.sources.spreadsheets._sheets import Row, csv_sheet, xlsx_sheets
 
 CANONICAL = (
     "last_name",
@@ -69,101 +69,104 @@ def _cell_text(value: Any) -> str | None:
     return text or None
 
 
-def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException ...
-        raise FileProblem(f"cannot open as xlsx: {type(exc).__name__}: {exc}") from exc
-    try:
-        if sheet is not None and sheet not in workbook.sheetnames:
-            raise FileProblem(f"sheet {sheet!r} not found (sheets: {workbook.sheetnames})")
-        worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
-        worksheet.reset_dimensions()
-        for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
-            yield number, list(row)
-    finally:
-        workbook.close()
-
-
-def _csv_rows(path: Path, fileset: FileSet) -> Iterator[tuple[int, list[Any]]]:
-    if path.stat().st_size == 0:
-        raise FileProblem("empty file")
-    try:
-        with path.open(encoding=fileset.encoding, newline="") as handle:
-            reader = csv.reader(handle, delimiter=fileset.delimiter)
-            start = 1
-            for row in reader:
-                yield start, row
-                start = reader.line_num + 1
-    except UnicodeDecodeError as exc:
-        raise FileProblem(f"not valid {fileset.encoding}: {exc}") from exc
-
-
 def _snake(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", normalise_header(text)).strip("_")
 
 
+def _find_header(rows: list[Row], wanted: dict[str, str]) -> int | None:
+    head = rows[:HEADER_SCAN_ROWS]
+    scores = [sum(normalise_header(c) in wanted for c in row if c is not None) for _, row in head]
+    if not scores or max(scores) == 0:
+        return None
+    return int(np.argmax(scores))
+
+
+class _Columns:
+    """The canonical columns being filled, row by row, from one or more sheets."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[str | None]] = {name: [] for name in CANONICAL}
+        self.files: list[str] = []
+        self.rows: list[int] = []
+        self.lines: list[int] = []
+
+    def add(self, names: list[str | None], cells: list[str | None], label: str, row: int) -> None:
+        for name in names:
+            if name and name not in self.values:
+                self.values[name] = [None] * len(self.rows)
+        for values in self.values.values():
+            values.append(None)
+        for name, value in zip(names, cells, strict=True):
+            if name:
+                self.values[name][-1] = value
+        self.files.append(label)
+        self.rows.append(row)
+
+    def table(self) -> pa.Table:
+        return pa.table(
+            {
+                **{n: pa.array(v, pa.string()) for n, v in self.values.items()},
+                "source_file": pa.array(self.files, pa.string()),
+                "source_row": pa.array(self.rows, pa.int64()),
+            }
+        )
+
+
 def read_signups(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) -> ParsedFile:
-    """Read one sign-up sheet (xlsx or CSV) into the canonical columns."""
-    rows = _xlsx_rows(path, fileset.sheet) if fileset.format == "xlsx" else _csv_rows(path, fileset)
+    """Read one sign-up file (every sheet of a workbook, or a CSV) into the canonical columns.
+
+    Rows of a workbook's second and later sheets carry `<file>!<sheet>` (Excel's notation) in
+    `source_file`, so the key (`source_file`, `source_row`) stays unique. A sheet without a
+    header row (notes, a pivot) is skipped with a note; a file without any is rejected.
+    """
     wanted = {normalise_header(k): v for k, v in cfg.column_mapping.items()}
     wanted.update({normalise_header(c): c for c in CANONICAL})
-    head = list(islice(rows, HEADER_SCAN_ROWS))
-    if not head:
-        raise FileProblem("empty file")
-    scores = [sum(normalise_header(c) in wanted for c in row if c is not None) for _, row in head]
-    best = int(np.argmax(scores))
-    if scores[best] == 0:
+    sheets = xlsx_sheets(path, fileset) if fileset.format == "xlsx" else [csv_sheet(path, fileset)]
+    out = _Columns()
+    rejects: list[Reject] = []
+    notes: list[Reject] = []
+    read = 0
+    for sheet in sheets:
+        best = _find_header(sheet.rows, wanted)
+        if best is None:
+            if sheet.rows and len(sheets) > 1:
+                notes.append(
+                    Reject(None, None, f"sheet {sheet.name}: no header row, not read", None, "warn")
+                )
+            continue
+        header = [_cell_text(c) for c in sheet.rows[best][1]]
+        problem = header_problem([h or "" for h in header], sheet.encoding, ())
+        if problem:
+            raise FileProblem(f"sheet {sheet.name}: {problem}" if sheet.name else problem)
+        notes += sheet.notes
+        label = f"{path.name}!{sheet.name}" if read else path.name
+        read += 1
+        names = [None if h is None else wanted.get(normalise_header(h), _snake(h)) for h in header]
+        width = len(names)
+        for data_row, (line, row) in enumerate(sheet.rows[best + 1 :], start=1):
+            cells = [_cell_text(v) for v in row]
+            if not any(cells):
+                continue
+            raw = fileset.delimiter.join(c or "" for c in cells)
+            if line in sheet.rejects:
+                where = f"sheet {sheet.name}: " if len(sheets) > 1 else ""
+                rejects.append(Reject(line, raw, where + sheet.rejects[line]))
+                continue
+            if fileset.format == "csv" and any(c is not None for c in cells[width:]):
+                reason = f"wrong column count: expected {width}, got {len(cells)}"
+                rejects.append(Reject(line, raw, reason))
+                continue
+            out.add(names, (cells + [None] * width)[:width], label, data_row)
+            out.lines.append(line)
+    if not read:
+        if not any(s.rows for s in sheets):
+            raise FileProblem("empty file")
         raise FileProblem(
             f"no header row found in the first {HEADER_SCAN_ROWS} rows "
             f"(expected headers such as {sorted(cfg.column_mapping)[:3]})"
         )
-    _, header = head[best]
-    names: list[str | None] = []
-    for cell in header:
-        text = _cell_text(cell)
-        names.append(None if text is None else wanted.get(normalise_header(text), _snake(text)))
-    width = len(names)
-    columns: dict[str, list[str | None]] = {n: [] for n in names if n}
-    for name in CANONICAL:
-        columns.setdefault(name, [])
-    source_rows: list[int] = []
-    numbers: list[int] = []
-    rejects: list[tuple[int | None, str | None, str]] = []
-    data_row = 0
-    for line, row in [*head[best + 1 :], *rows]:
-        data_row += 1
-        cells = [_cell_text(v) for v in row]
-        if not any(cells):
-            continue
-        extra = [c for c in cells[width:] if c is not None]
-        if extra and fileset.format == "csv":
-            rejects.append(
-                (
-                    line,
-                    fileset.delimiter.join(c or "" for c in cells),
-                    f"wrong column count: expected {width}, got {len(cells)}",
-                )
-            )
-            continue
-        cells = (cells + [None] * width)[:width]
-        for name in columns:
-            columns[name].append(None)
-        for name, value in zip(names, cells, strict=True):
-            if name:
-                columns[name][-1] = value
-        source_rows.append(data_row)
-        numbers.append(line)
-    table = pa.table(
-        {
-            **{name: pa.array(values, pa.string()) for name, values in columns.items()},
-            "source_file": pa.array([path.name] * len(source_rows), pa.string()),
-            "source_row": pa.array(source_rows, pa.int64()),
-        }
-    )
-    return ParsedFile(table, np.array(numbers, dtype=np.int64), rejects)
+    lines = np.array(out.lines, dtype=np.int64)
+    return ParsedFile(out.table(), lines, rejects, encoding=sheets[0].encoding, notes=notes)
 
 
 EVENT_SIGNUPS = TableSpec(

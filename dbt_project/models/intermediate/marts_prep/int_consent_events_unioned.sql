@@ -11,7 +11,15 @@
       of uncertain date never outweighs an explicit withdrawal.
     - ESP unsubscribe events (withdrawal of marketing on the campaign's channel).
 
-    Flags cover purpose `marketing` only. -#}
+    Flags cover purpose `marketing` only.
+
+    Unreadable preference-centre events (a status, channel, purpose or date that
+    config/consent.yaml does not know; stg_consent__events.is_readable false) fail safe: unless
+    the status clearly says granted, the event is kept as an unreadable statement
+    (is_readable false, status 'unreadable'), attached like a withdrawal and spread over every
+    channel (purpose) when the channel (purpose) is unreadable. customer_consent withholds
+    consent wherever such a statement exists, until the event is corrected. An unreadable
+    grant grants nothing. -#}
 
 with
 
@@ -27,12 +35,27 @@ contact_points as (
 ),
 
 preference_events as (
-    select * from {{ ref('stg_consent__events') }}
-    where
-        channel in ('email', 'sms', 'phone', 'ads')
-        and purpose in ('marketing', 'profiling')
-        and status in ('granted', 'withdrawn')
-        and occurred_at is not null
+    select
+        * exclude (is_granted),
+        coalesce(is_readable and is_granted, false) as is_granted
+    from {{ ref('stg_consent__events') }}
+    where is_readable or not coalesce(is_granted, false)
+),
+
+consent_channels as (
+    select 'email' as channel
+    union all
+    select 'sms' as channel
+    union all
+    select 'phone' as channel
+    union all
+    select 'ads' as channel
+),
+
+consent_purposes as (
+    select 'marketing' as purpose
+    union all
+    select 'profiling' as purpose
 ),
 
 clienteling_clients as (
@@ -124,19 +147,29 @@ preference_persons as (
 
 preference_statements as (
     select
-        'consent:' || preference_events.consent_event_id as statement_id,
+        'consent:' || preference_events.consent_event_id
+        || case
+            when preference_events.channel is null or preference_events.purpose is null
+                then ':' || consent_channels.channel || ':' || consent_purposes.purpose
+            else ''
+        end as statement_id,
         preference_persons.person_id,
-        preference_events.channel,
-        preference_events.purpose,
+        consent_channels.channel,
+        consent_purposes.purpose,
         preference_events.is_granted,
         preference_events.occurred_at,
         coalesce(preference_events.consent_source, 'preference_centre') as source,
         'consent' as source_system,
         preference_events.consent_event_id as reference,
-        preference_persons.resolved_by
+        preference_persons.resolved_by,
+        preference_events.is_readable
     from preference_events
     inner join preference_persons
         on preference_events.consent_event_id = preference_persons.consent_event_id
+    inner join consent_channels
+        on coalesce(preference_events.channel, consent_channels.channel) = consent_channels.channel
+    inner join consent_purposes
+        on coalesce(preference_events.purpose, consent_purposes.purpose) = consent_purposes.purpose
 ),
 
 flags as (
@@ -210,7 +243,8 @@ flag_statements as (
         flags.source,
         flags.source_system,
         flags.reference,
-        'record' as resolved_by
+        'record' as resolved_by,
+        true as is_readable
     from flags
     inner join identity_graph
         on flags.record_id = identity_graph.record_id
@@ -228,7 +262,8 @@ unsubscribe_statements as (
         'esp_unsubscribe' as source,
         'esp' as source_system,
         event_id as reference,
-        'record' as resolved_by
+        'record' as resolved_by,
+        true as is_readable
     from campaign_events_attributed
     where event_type = 'unsubscribe'
 ),
@@ -248,14 +283,19 @@ final as (
         cast(occurred_at as timestamp) as occurred_at,
         channel,
         purpose,
-        case when is_granted then 'granted' else 'withdrawn' end as status,
+        case
+            when not is_readable then 'unreadable'
+            when is_granted then 'granted'
+            else 'withdrawn'
+        end as status,
         is_granted,
         source,
         source_system,
         reference,
-        resolved_by
+        resolved_by,
+        is_readable
     from unioned
-    where occurred_at is not null
+    where occurred_at is not null or not is_readable
 )
 
 select * from final

@@ -2,6 +2,7 @@ with
 
 source as (
     select * from {{ source('catalog', 'products') }}
+    where {{ exclude_quarantined('raw_catalog', 'products') }}
 ),
 
 renamed as (

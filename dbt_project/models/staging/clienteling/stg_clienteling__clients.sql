@@ -6,6 +6,7 @@ with
 
 source as (
     select * from {{ source('clienteling', 'clients') }}
+    where {{ exclude_quarantined('raw_clienteling', 'clients') }}
 ),
 
 renamed as (

@@ -6,6 +6,7 @@ with
 
 source as (
     select * from {{ source('esp', 'contacts') }}
+    where {{ exclude_quarantined('raw_esp', 'contacts') }}
 ),
 
 renamed as (

@@ -2,6 +2,7 @@ with
 
 source as (
     select * from {{ source('esp', 'events') }}
+    where {{ exclude_quarantined('raw_esp', 'events') }}
 ),
 
 renamed as (

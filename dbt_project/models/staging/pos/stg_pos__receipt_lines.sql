@@ -2,6 +2,9 @@ with
 
 source as (
     select * from {{ source('pos', 'receipt_lines') }}
+    where
+        {{ exclude_quarantined('raw_pos', 'receipt_lines') }}
+        and {{ exclude_quarantined_parent('raw_pos', 'receipts', 'receipt_id', 'receipt_id') }}
 ),
 
 renamed as (

@@ -2,6 +2,7 @@ with
 
 source as (
     select * from {{ source('pos', 'receipts') }}
+    where {{ exclude_quarantined('raw_pos', 'receipts') }}
 ),
 
 renamed as (

@@ -6,6 +6,7 @@ with
 
 source as (
     select * from {{ source('service', 'tickets') }}
+    where {{ exclude_quarantined('raw_service', 'tickets') }}
 ),
 
 renamed as (

@@ -6,6 +6,7 @@ with
 
 source as (
     select * from {{ source('shop', 'customers') }}
+    where {{ exclude_quarantined('raw_shop', 'customers') }}
 ),
 
 renamed as (

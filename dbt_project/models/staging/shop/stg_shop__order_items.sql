@@ -2,6 +2,9 @@ with
 
 source as (
     select * from {{ source('shop', 'orders__items') }}
+    where
+        {{ exclude_quarantined('raw_shop', 'orders__items') }}
+        and {{ exclude_quarantined_parent('raw_shop', 'orders', 'entity_id', 'order_entity_id') }}
 ),
 
 renamed as (

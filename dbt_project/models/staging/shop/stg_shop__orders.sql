@@ -6,6 +6,7 @@ with
 
 source as (
     select * from {{ source('shop', 'orders') }}
+    where {{ exclude_quarantined('raw_shop', 'orders') }}
 ),
 
 renamed as (

@@ -6,6 +6,7 @@ with
 
 source as (
     select * from {{ source('spreadsheets', 'event_signups') }}
+    where {{ exclude_quarantined('raw_spreadsheets', 'event_signups') }}
 ),
 
 renamed as (

@@ -2,6 +2,7 @@ with
 
 source as (
     select * from {{ source('web', 'events') }}
+    where {{ exclude_quarantined('raw_web', 'events') }}
 ),
 
 renamed as (

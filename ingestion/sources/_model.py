@@ -1,0 +1,81 @@
+"""The shapes shared by the file readers and the loader: specs, parsed files, rejects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+from ingestion.config import FileSet, TableConfig
+
+CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+
+
+class FileProblem(Exception):
+    """A file that cannot be read at all; the message says why."""
+
+
+class Reject(NamedTuple):
+    """One row of `rejected_rows` before the file name is known.
+
+    `severity` error: the row was not loaded. warn: a note about rows that did load (a
+    missing column, control characters stripped, a formula's cached value used).
+    """
+
+    line: int | None
+    raw: str | None
+    reason: str
+    column: str | None = None
+    severity: str = "error"
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """A nested array of the parent that becomes the table `<parent>__<field>`."""
+
+    field: str
+    parent_key: str
+    primary_key: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a source package declares about one raw table.
+
+    `schema` lists the canonical columns with their types (nested types included for JSON);
+    columns not declared are loaded as found (schema evolution).
+    """
+
+    name: str
+    schema: pa.Schema
+    description: str
+    children: tuple[ChildSpec, ...] = ()
+    cursor: str | None = "updated_at"
+    reader: Callable[[Path, FileSet, TableSpec, TableConfig], ParsedFile] | None = None
+
+
+@dataclass
+class ParsedFile:
+    """One file parsed into Arrow: good rows, their line numbers and the rejected rows."""
+
+    table: pa.Table
+    line_numbers: np.ndarray
+    rejects: list[tuple[int | None, str | None, str]] = field(default_factory=list)
+    raw_text: Callable[[int], str] | None = None
+    header_note: str | None = None  # e.g. "wrong delimiter?" when a CSV header looks wrong
+    notes: list[Reject] = field(default_factory=list)  # warn-level, about rows that loaded
+    encoding: str = "utf-8"  # as detected, named in the reasons of undecodable rows
+
+
+@dataclass
+class FileBatch:
+    """A file ready for dlt: the parent table, its child tables and the rejected rows."""
+
+    table: pa.Table
+    children: dict[str, pa.Table]
+    rejects: pa.Table
+    lines: np.ndarray  # line number of each row of `table`
