@@ -41,8 +41,7 @@ def svg(model: dict, title: str) -> str:
     ]
     top = PAD * 3 + ROW * 2
     out.append(
-        f'<line x1="{zero}" y1="{top - 4}" x2="{zero}" y2="{top + ROW * len(rows)}" '
-        'stroke="#333"/>'
+        f'<line x1="{zero}" y1="{top - 4}" x2="{zero}" y2="{top + ROW * len(rows)}" stroke="#333"/>'
     )
     for i, (field, level, weight, review) in enumerate(rows):
         y = top + i * ROW
@@ -51,8 +50,7 @@ def svg(model: dict, title: str) -> str:
         color = "#2e7d32" if weight >= 0 else "#c62828"
         out.append(f'<text x="{PAD}" y="{y + 12}">{escape(field)} · {escape(level)}</text>')
         out.append(
-            f'<rect x="{x:.1f}" y="{y + 2}" width="{width:.1f}" height="{ROW - 5}" '
-            f'fill="{color}"/>'
+            f'<rect x="{x:.1f}" y="{y + 2}" width="{width:.1f}" height="{ROW - 5}" fill="{color}"/>'
         )
         if review != "no":
             out.append(
