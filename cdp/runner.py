@@ -212,11 +212,16 @@ def run_assets(
     ensure_dagster_home(get_settings())
     job = defs.resolve_implicit_global_asset_job_def()
     if checks is not None:
-        check_keys = defs.resolve_asset_graph().asset_check_keys
-        job = job.get_subset(
-            asset_selection=set(selection),
-            asset_check_selection={k for k in check_keys if k.asset_key in selection and checks(k)},
-        )
+        graph = defs.resolve_asset_graph()
+        kept = {k for k in graph.asset_check_keys if k.asset_key in selection and checks(k)}
+        # a check computed in one op with its asset cannot be left out (quarantine_rows)
+        for key in selection:
+            kept |= {
+                k
+                for k in graph.get_execution_set_asset_and_check_keys(key)
+                if isinstance(k, dg.AssetCheckKey)
+            }
+        job = job.get_subset(asset_selection=set(selection), asset_check_selection=kept)
     instance = dg.DagsterInstance.get()
     log_path = get_settings().data_dir / "logs" / "last_run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
