@@ -81,8 +81,10 @@ def test_training_as_of_a_date_ignores_everything_after_it(planted):
     fa, fb = a.frame(data, EVAL, CFG), b.frame(other, EVAL, CFG)
     pd.testing.assert_frame_equal(fa, fb)  # features and purchase-model outputs
     np.testing.assert_array_equal(a.predict(fa), b.predict(fb))
-    # value: equal up to float summation order inside DuckDB (1e-8 relative seen)
-    np.testing.assert_allclose(a.predict_value(fa), b.predict_value(fb), rtol=1e-6)
+    # value: equal up to float summation order inside DuckDB, which the maximum-likelihood
+    # fit of the spend model carries to its optimizer's tolerance (6e-6 relative seen on a
+    # fresh clone); a leaked order would move values by whole percents
+    np.testing.assert_allclose(a.predict_value(fa), b.predict_value(fb), rtol=1e-4)
 
 
 def test_same_seed_same_scores(planted):
