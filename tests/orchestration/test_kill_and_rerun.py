@@ -73,7 +73,6 @@ def _assert_recovered(data_dir: Path, killed: list[str], log: str, clean: dict) 
     assert differences(snapshot(data_dir / "warehouse.duckdb"), clean) == []
 
 
-@pytest.mark.slow  # about 16 minutes on a busy 2-core machine: beyond the default suite's budget
 def test_crashes_in_ingestion_dbt_and_identity_then_rerun_equal_a_clean_run(
     landing, clean, tmp_path
 ):
