@@ -40,14 +40,18 @@ def _connect(settings, read_only: bool = False):
 
 
 def _segments(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
     from activation.config import ConfigError, segments_path
     from activation.segments import load_and_validate, materialise, member_counts
     from cdp.settings import get_settings
+    from cdp.warehouse_lock import warehouse_lock
 
     settings = get_settings()
     path = segments_path(settings.config_dir)
+    writing = warehouse_lock(settings.warehouse) if args.refresh else nullcontext()
     try:
-        with _connect(settings, read_only=not args.refresh) as con:
+        with writing, _connect(settings, read_only=not args.refresh) as con:
             segments = load_and_validate(path, con)
             if args.refresh:
                 materialise(con, segments, path)
@@ -107,6 +111,7 @@ def _sync(args: argparse.Namespace) -> int:
     from activation.config import ConfigError
     from activation.engine import run_sync
     from cdp.settings import get_settings
+    from cdp.warehouse_lock import warehouse_lock
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
@@ -124,7 +129,7 @@ def _sync(args: argparse.Namespace) -> int:
     from activation.destinations import DestinationConfigError
 
     try:
-        with _connect(settings) as con:
+        with warehouse_lock(settings.warehouse), _connect(settings) as con:
             run = run_sync(con, by_name[args.name], dry_run=args.dry_run)
     except (duckdb.Error, DestinationConfigError, ValueError, LookupError) as exc:
         print(f"error: sync {args.name}: {type(exc).__name__}: {str(exc).splitlines()[0]}")

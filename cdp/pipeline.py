@@ -92,8 +92,8 @@ def run_command(args: argparse.Namespace) -> int:
 
     from cdp.runner import run_pipeline
     from cdp.settings import ensure_dagster_home, get_settings
+    from cdp.warehouse_lock import WarehouseBusy, warehouse_lock
     from orchestration.monitoring import fail_dead_runs
-    from orchestration.shared.lock import WarehouseBusy, warehouse_lock
 
     settings = get_settings()
     try:

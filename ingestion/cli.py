@@ -26,15 +26,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _waiting(pid: str) -> None:
+    print(f"the warehouse is being written by pid {pid}: waiting", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from cdp.settings import get_settings
+    from cdp.warehouse_lock import warehouse_lock
     from ingestion.config import ConfigError
     from ingestion.pipeline import run_all
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     try:
-        report = run_all(settings, sources=args.source)
+        with warehouse_lock(settings.warehouse, on_wait=_waiting):
+            report = run_all(settings, sources=args.source)
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -17,7 +17,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     Empty (the default) means `CDP_WAREHOUSE` or `<CDP_DATA_DIR>/warehouse.duckdb`, read when a
     run uses the resource, not when this module is imported. A run that uses it holds the
-    warehouse's writer lock (orchestration.shared.lock) from its first step to its end, so two
+    warehouse's writer lock (cdp.warehouse_lock) from its first step to its end, so two
     runs never write the one DuckDB file at once: the second waits.
     """
 
@@ -28,7 +28,7 @@ class WarehouseResource(dg.ConfigurableResource):
         return self.path or str(get_settings().warehouse)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        from orchestration.shared import lock
+        from cdp import warehouse_lock as lock
 
         def waiting(pid: str) -> None:
             if context.log:
@@ -37,7 +37,7 @@ class WarehouseResource(dg.ConfigurableResource):
         lock.acquire(self.location, on_wait=waiting)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        from orchestration.shared import lock
+        from cdp import warehouse_lock as lock
 
         lock.release(self.location)
 

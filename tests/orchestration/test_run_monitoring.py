@@ -18,9 +18,9 @@ from dagster._core.events import EngineEventData
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
+from cdp import warehouse_lock as lock
 from cdp.settings import ensure_dagster_home, get_settings
 from orchestration.monitoring import CdpRunLauncher, fail_dead_runs
-from orchestration.shared import lock
 from orchestration.shared.resources import WarehouseResource
 
 SLOW_RUN = """
@@ -99,7 +99,7 @@ def test_launched_run_worker_pid_comes_from_its_engine_event(instance):
 
 HOLD_LOCK = """
 import sys, time
-from orchestration.shared.lock import acquire
+from cdp.warehouse_lock import acquire
 acquire(sys.argv[1])
 print("held", flush=True)
 time.sleep(600)
@@ -107,7 +107,7 @@ time.sleep(600)
 
 TRY_LOCK = """
 import sys
-from orchestration.shared.lock import WarehouseBusy, acquire
+from cdp.warehouse_lock import WarehouseBusy, acquire
 try:
     acquire(sys.argv[1], wait=False)
 except WarehouseBusy:
@@ -152,3 +152,30 @@ def test_a_run_holds_the_warehouse_lock_while_it_writes(tmp_path):
     ).success
     assert seen == {"other process": 3}
     assert _try_lock(warehouse) == 0
+
+
+def test_cdp_ingest_waits_for_the_writer_then_runs(tmp_path, monkeypatch):
+    """`cdp ingest` (like `cdp sync` and `cdp segments --refresh`) takes the writer lock: it
+    waits while another process writes, and runs once that process is gone."""
+    warehouse = tmp_path / "data" / "warehouse.duckdb"
+    env = {**os.environ, "CDP_DATA_DIR": str(tmp_path / "data")}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(warehouse)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        ingest = subprocess.Popen(
+            [sys.executable, "-m", "cdp.cli", "ingest", "--source", "catalog"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert f"being written by pid {holder.pid}: waiting" in ingest.stderr.readline()
+        assert ingest.poll() is None  # still waiting
+    finally:
+        holder.kill()
+        holder.wait()
+    out, _ = ingest.communicate(timeout=300)
+    assert f"warehouse: {warehouse}" in out  # it ran once the holder was gone
+    assert _try_lock(warehouse) == 0  # and let the lock go

@@ -1,8 +1,9 @@
 """One writer at a time on the DuckDB warehouse file, across processes.
 
 DuckDB lets one process write a database file; a second writer fails with "Could not set lock on
-file". Every Dagster run (through the `warehouse` resource) and `cdp run` take this advisory
-`flock` on `<warehouse>.writer.lock` for their whole duration, so a run started while another is
+file". Every Dagster run (through the `warehouse` resource), `cdp run`, `cdp ingest`,
+`cdp sync` and `cdp segments --refresh` take this advisory `flock` on
+`<warehouse>.writer.lock` for their whole duration, so a writer started while another is
 writing waits instead of failing half-way. The kernel drops the lock when its process dies, even
 on `kill -9`: a crash never leaves the warehouse locked. The lock is re-entrant within a process
 (`cdp run` holds it around the Dagster run whose resource takes it again).
