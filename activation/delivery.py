@@ -7,7 +7,8 @@ Waits between attempts go through the engine's injectable `sleep`, so tests neve
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tenacity import RetryCallState, Retrying
 
@@ -21,7 +22,21 @@ from activation.destinations.base import (
 )
 
 if TYPE_CHECKING:
-    from activation.engine import SyncEngine
+    from activation.config import Sync
+
+
+class SyncEngine(Protocol):
+    """What delivery needs of the sync engine (activation.engine.SyncEngine): its sync, its
+    injectable sleep and its retry bounds. A protocol, so delivery does not import the engine
+    that calls it."""
+
+    sync: Sync
+    sleep: Callable[[float], None]
+    max_retries: int
+    max_rate_limit_waits: int
+    backoff_base: float
+    backoff_max: float
+
 
 log = logging.getLogger("activation.engine")
 
