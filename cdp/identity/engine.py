@@ -153,7 +153,7 @@ def _probabilistic(
     config: IdentityConfig,
     report: list[dict],
     groups: np.ndarray | None,
-) -> tuple[fs.FittedModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[fs.FittedModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fit the model on the candidate pairs, then score those not already linked.
 
     The EM sees every candidate pair, those the deterministic rules joined included: they are
@@ -178,8 +178,8 @@ def _probabilistic(
     fresh = ~joined
     pa, pb, g = pa[fresh], pb[fresh], g[fresh]
     tf_u = fs.term_frequency_u(coded, pa, g, config, model)
-    weight, probability, review = fs.score(g, model, config, tf_u)
-    return model, pa, pb, weight, probability, review
+    _weight, probability, held = fs.score(g, model, config, tf_u)
+    return model, pa, pb, probability, held
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,9 +491,7 @@ def resolve(
     model = fs.starting_model(config)
     n_candidates = 0
     if config.probabilistic.enabled and n > 1:
-        model, pa, pb, _weight, probability, held = _probabilistic(
-            norm, coded, det, config, report, groups
-        )
+        model, pa, pb, probability, held = _probabilistic(norm, coded, det, config, report, groups)
         n_candidates = len(pa)
         prob = config.probabilistic
         match = (probability >= prob.match_probability) & (held == 0)
