@@ -1,4 +1,4 @@
-"""Identity benchmark on public person-linkage data: see cdp/linkbench and docs/identity.md.
+"""Identity benchmark on public person-linkage data: see demo/cdp_demo/linkbench and docs/identity.md.
 
 uv sync --group bench
 .venv/bin/python scripts/identity_benchmark.py --out results.json
@@ -6,7 +6,7 @@ uv sync --group bench
 
 import sys
 
-from cdp.linkbench.main import main
+from cdp_demo.linkbench.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,7 +3,7 @@
     cdp resolve people.csv --out persons.csv ... --model-out model.json
     python scripts/match_weight_chart.py model.json docs/img/match_weights.svg [--title T]
 
-The model is ``result.stats["model"]`` of ``cdp.identity.resolve`` (also a row of
+The model is ``result.stats["model"]`` of ``identity.resolve`` (also a row of
 ``identity.match_models``): one bar per comparison level, green for evidence for a match,
 red against, hatched levels are held for review. Plain SVG, no plotting library.
 """

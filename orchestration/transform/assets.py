@@ -98,7 +98,7 @@ def _write_table(con, qualified: str, frame: pd.DataFrame, *, append: bool = Fal
     automation_condition=derived_condition(),
     kinds={"python", "duckdb"},
     description=(
-        "Identity resolution (cdp.identity) of every identified source record: writes "
+        "Identity resolution (identity) of every identified source record: writes "
         "identity.identity_graph (record -> person), identity.identity_edges, "
         "identity.cluster_report, identity.possible_matches and appends identity.person_merges "
         "and identity.match_models (the model estimated by this run, as JSON). "
@@ -109,8 +109,8 @@ def _write_table(con, qualified: str, frame: pd.DataFrame, *, append: bool = Fal
 def identity_graph(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    from cdp.identity import load_config, resolve
-    from cdp.identity.fellegi_sunter import model_markdown
+    from identity import load_config, resolve
+    from identity.fellegi_sunter import model_markdown
 
     started = time.perf_counter()
     config = load_config(get_settings().config_dir / "identity.yaml")
@@ -197,7 +197,7 @@ def identity_graph(
     blocking=False,
 )
 def match_quality(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    from cdp.identity import evaluate
+    from identity import evaluate
 
     truth_dir = get_settings().ground_truth_dir
     truth_path = truth_dir / "identity.parquet"

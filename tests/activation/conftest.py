@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from activation.contract import create_contract_tables
-from activation.testing.fake_hubspot import FakeHubSpot
+from cdp_demo.fakes.fake_hubspot import FakeHubSpot
 
 
 @pytest.fixture

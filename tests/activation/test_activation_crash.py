@@ -20,9 +20,9 @@ import pytest
 
 from activation.contract import create_contract_tables
 from activation.engine import run_sync
-from activation.testing.fake_hubspot import FakeHubSpot
-from activation.testing.http import Fault
-from activation.testing.webhook_receiver import WebhookReceiver
+from cdp_demo.fakes.fake_hubspot import FakeHubSpot
+from cdp_demo.fakes.http import Fault
+from cdp_demo.fakes.webhook_receiver import WebhookReceiver
 from tests.activation.act_helpers import Sleeps, hs_sync, make_sync, people
 
 ROOT = Path(__file__).resolve().parents[2]

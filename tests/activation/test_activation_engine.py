@@ -7,9 +7,9 @@ import sqlite3
 import pytest
 
 from activation.engine import run_sync
-from activation.testing.fake_hubspot import FakeHubSpot
-from activation.testing.fake_klaviyo import FakeKlaviyo
-from activation.testing.webhook_receiver import WebhookReceiver
+from cdp_demo.fakes.fake_hubspot import FakeHubSpot
+from cdp_demo.fakes.fake_klaviyo import FakeKlaviyo
+from cdp_demo.fakes.webhook_receiver import WebhookReceiver
 from tests.activation.act_helpers import Sleeps, grant, hs_sync, make_sync, people, state
 
 
@@ -65,7 +65,7 @@ def test_rate_limit_honours_retry_after(con, hubspot):
 def test_rate_limit_without_retry_after_uses_hubspot_window(con, hubspot):
     people(con, 5)
     hubspot.faults.append(
-        __import__("activation.testing.http", fromlist=["Fault"]).Fault(
+        __import__("cdp_demo.fakes.http", fromlist=["Fault"]).Fault(
             429, {"X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
         )
     )

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from activation.testing.synthetic import create_synthetic_marts
+from cdp_demo.fakes.synthetic import create_synthetic_marts
 from cdp.settings import PROJECT_ROOT, get_settings
 
 SYNCS_YAML = """
@@ -95,7 +95,7 @@ def test_dagster_assets_deps_schedules_and_metadata(env):
 
 
 def test_cli_segments_syncs_and_dry_run(env, capsys):
-    from cdp.cli import main
+    from cli.main import main
 
     assert main(["segments", "--refresh"]) == 0
     out = capsys.readouterr().out
@@ -114,7 +114,7 @@ def test_cli_segments_syncs_and_dry_run(env, capsys):
 
 @pytest.mark.services
 def test_demo_second_run_sends_only_changes(env):
-    from activation.demo import run_demo_syncs
+    from cdp_demo.demo_syncs import run_demo_syncs
 
     with duckdb.connect(str(env.warehouse)) as con:
         con.execute("DELETE FROM marts.customer_360 WHERE revenue_total < 1000")

@@ -1,13 +1,13 @@
-"""Scale: a 1.4M-person sync; the no-change run finds an empty diff (timing: activation.bench)."""
+"""Scale: a 1.4M-person sync; the no-change run finds an empty diff (timing: cdp_demo.sync_bench)."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
 
-from activation.bench import bench_sync
+from cdp_demo.sync_bench import bench_sync
 from activation.engine import run_sync
-from activation.testing.synthetic import create_synthetic_marts
+from cdp_demo.fakes.synthetic import create_synthetic_marts
 
 
 @pytest.mark.slow

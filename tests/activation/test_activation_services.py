@@ -10,7 +10,7 @@ import pytest
 
 from activation.engine import run_sync
 from activation.hashing import normalise_email, normalise_phone_google, normalise_phone_meta
-from activation.testing.services import (
+from cdp_demo.fakes.services import (
     postgres_bindir,
     sftp_server_binary,
     sshd_binary,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from cdp.cli import main
+from cli.main import main
 from tests.data_quality.dq_fixtures import make_raw_shop
 
 

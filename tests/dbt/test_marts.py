@@ -59,8 +59,8 @@ def _dbt(args: list[str], work: Path) -> list:
 
 def _write_identity_graph(warehouse: Path) -> None:
     """identity.identity_graph from the identity engine, as the transform asset writes it."""
-    from cdp.identity.config import load_config
-    from cdp.identity.engine import resolve
+    from identity.config import load_config
+    from identity.engine import resolve
 
     with duckdb.connect(str(warehouse)) as con:
         records = con.execute("select * from intermediate.int_identity_records_unioned").df()
@@ -81,7 +81,7 @@ def _write_identity_graph(warehouse: Path) -> None:
 @pytest.fixture(scope="module")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """Generate ~1500 customers, ingest, run dbt + identity resolution; yields the results."""
-    from ingestion.generator import generate
+    from cdp_demo.generator import generate
     from ingestion.pipeline import run_all
 
     root = tmp_path_factory.mktemp("marts")

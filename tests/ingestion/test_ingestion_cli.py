@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from cdp.cli import main
+from cli.main import main
 from tests.ingestion.ingestion_fixtures import count
 
 

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from cdp.settings import get_settings
-from ingestion.generator import generate
+from cdp_demo.generator import generate
 from ingestion.pipeline import run_all
 from tests.ingestion.ingestion_fixtures import count, query
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cdp.cli import main
+from cli.main import main
 from tests.ml.churn_synth import synth_orders
 
 CUTOFF = "2025-03-31"

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from cdp.demo import data_tables
+from cdp_demo.demo import data_tables
 
 # Everything but the churn model (seconds of training, its own versioned artefacts) and
 # activation (segments and syncs keep history stamped with the run's clock).
@@ -60,7 +60,7 @@ def start_run(data_dir: Path, log_name: str) -> subprocess.Popen:
     """`cdp run` on the data folder, in a new session so the kill reaches dbt's child too."""
     with open(data_dir / log_name, "w") as log:  # the child keeps its own copy of the handle
         return subprocess.Popen(
-            [sys.executable, "-m", "cdp.cli", "run", "--select", SELECTION],
+            [sys.executable, "-m", "cli.main", "run", "--select", SELECTION],
             env=env_for(data_dir),
             stdout=log,
             stderr=subprocess.STDOUT,

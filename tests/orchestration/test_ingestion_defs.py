@@ -80,7 +80,7 @@ def test_landing_sensor_requests_runs_for_changed_sources(cdp_env):
 
 
 def test_materialise_ingestion_assets_in_process(cdp_env, tmp_path, monkeypatch):
-    from ingestion.generator import generate
+    from cdp_demo.generator import generate
 
     generate(customers=150, seed=7, out=tmp_path / "gen")
     monkeypatch.setenv("CDP_LANDING_DIR", str(tmp_path / "gen" / "landing"))

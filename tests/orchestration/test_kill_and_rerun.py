@@ -29,7 +29,7 @@ CUSTOMERS, SEED = 300, 5
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
     """A small generated retailer (landing files and ground truth), made once."""
-    from ingestion.generator import generate
+    from cdp_demo.generator import generate
 
     out = tmp_path_factory.mktemp("generated")
     generate(customers=CUSTOMERS, seed=SEED, out=out)

@@ -165,7 +165,7 @@ def test_cdp_ingest_waits_for_the_writer_then_runs(tmp_path, monkeypatch):
     try:
         assert holder.stdout.readline().strip() == "held"
         ingest = subprocess.Popen(
-            [sys.executable, "-m", "cdp.cli", "ingest", "--source", "catalog"],
+            [sys.executable, "-m", "cli.main", "ingest", "--source", "catalog"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -80,7 +80,7 @@ def _run(warehouse: Path):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    from ingestion.generator import generate
+    from cdp_demo.generator import generate
     from ingestion.pipeline import run_all
 
     data_dir = tmp_path_factory.mktemp("transform") / "data"

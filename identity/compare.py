@@ -1,0 +1,260 @@
+"""Pairwise comparisons on integer-coded fields, computed once per distinct value pair.
+
+Every field is factorised once into per-record integer codes (-1 = missing) and its distinct
+values. A comparison of millions of record pairs then needs string work only for the distinct
+(value_a, value_b) pairs among them (``np.unique`` on ``code_a * U + code_b``): first names,
+postcodes and cities repeat enormously, so this divides the rapidfuzz and Python-level work by
+large factors. Exact agreement is an integer comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA, DamerauLevenshtein, JaroWinkler, Levenshtein
+from rapidfuzz.process import cpdist
+
+from cdp import normalize as nz
+from identity.config import ComparisonLevel
+
+#: Endings that turn a first name into its other-gender form (Louis/Louise, Julien/Julie,
+#: Daniel/Danielle, Jean/Jeanne, Paul/Paula/Pauline): a household, never a typo.
+GENDER_SUFFIXES = frozenset({"e", "n", "ne", "le", "te", "tte", "ette", "a", "ine", "nne", "enne"})
+
+_SCORERS = {
+    "jaro_winkler": JaroWinkler.normalized_similarity,
+    "levenshtein": Levenshtein.normalized_similarity,
+}
+
+
+@dataclass
+class Coded:
+    """Integer codes per record (-1 missing) for one or more fields sharing one value space."""
+
+    codes: dict[str, np.ndarray]
+    uniques: np.ndarray  # object array of str
+
+
+def encode(norm: pd.DataFrame, fields: list[str]) -> Coded:
+    """Factorise ``fields`` of ``norm`` into one shared code space."""
+    stacked = pd.concat([norm[f] for f in fields], ignore_index=True)
+    codes, uniques = pd.factorize(stacked, use_na_sentinel=True)
+    n = len(norm)
+    per_field = {f: codes[i * n : (i + 1) * n].astype(np.int64) for i, f in enumerate(fields)}
+    return Coded(per_field, np.asarray(uniques, dtype=object).astype(str).astype(object))
+
+
+def encode_fields(norm: pd.DataFrame) -> dict[str, Coded]:
+    """Integer codes of every comparable field (first and last names share one code space)."""
+    names = encode(norm, ["first_name", "last_name"])
+    coded = {"first_name": names, "last_name": names}
+    for f in ("birth_date", "street", "postcode", "city", "email", "phone", "personal_id"):
+        coded[f] = encode(norm, [f])
+    return coded
+
+
+class PairValues:
+    """The distinct value pairs behind aligned code arrays, with cached similarities."""
+
+    def __init__(self, ca: np.ndarray, cb: np.ndarray, uniques: np.ndarray):
+        size = max(len(uniques), 1)
+        keys = ca * size + cb
+        inverse, ukeys = pd.factorize(keys)  # hash-based: faster than np.unique's sort
+        self.ukeys, self.inverse = np.asarray(ukeys, dtype=np.int64), inverse
+        self.ia = self.ukeys // size
+        self.ib = self.ukeys % size
+        self.va = uniques[self.ia]
+        self.vb = uniques[self.ib]
+        self._sims: dict[str, np.ndarray] = {}
+
+    def similarity(self, kind: str) -> np.ndarray:
+        if kind not in self._sims:
+            a, b = self.va.tolist(), self.vb.tolist()
+            if kind == "token_set":
+                sim = cpdist(a, b, scorer=fuzz.token_set_ratio, workers=-1) / 100.0
+            else:
+                sim = cpdist(a, b, scorer=_SCORERS[kind], workers=-1)
+            self._sims[kind] = np.asarray(sim, dtype=np.float64)
+        return self._sims[kind]
+
+    def condition(self, level: ComparisonLevel) -> np.ndarray:
+        """Whether ``level`` holds, per distinct pair."""
+        kind = level.kind
+        if kind == "else":
+            return np.ones(len(self.ukeys), dtype=bool)
+        if kind == "exact":
+            return self.ia == self.ib
+        if kind in ("jaro_winkler", "token_set", "levenshtein"):
+            hold = self.similarity(kind) >= (level.threshold or 0.0)
+            if level.same_numbers:
+                a, b = self.text()
+                na = a.str.replace(r"[^0-9]+", " ", regex=True).str.strip()
+                nb = b.str.replace(r"[^0-9]+", " ", regex=True).str.strip()
+                hold &= (na == nb).to_numpy()
+            return hold
+        if kind == "damerau_levenshtein":
+            return self.distance("damerau_levenshtein") <= (level.max_distance or 1)
+        if kind == "prefix":
+            n = level.length or 1
+            a, b = self.text()
+            return ((a.str.len() >= n) & (a.str.slice(0, n) == b.str.slice(0, n))).to_numpy()
+        if kind == "suffix":
+            n = level.length or 1
+            a, b = self.text()
+            return ((a.str.len() >= n) & (a.str.slice(-n) == b.str.slice(-n))).to_numpy()
+        if kind == "contains":
+            short, long_ = self.short_long()
+            found = np.char.find(long_, short) >= 0
+            return found & (np.char.str_len(short) >= (level.length or 1))
+        if kind == "initial":
+            return self.initial()
+        if kind == "nickname":
+            return nz.is_nickname_pair(pd.Series(self.va), pd.Series(self.vb))
+        if kind == "gender_variant":
+            return self.gender_variant()
+        if kind == "date_typo":
+            return date_typo(self.va, self.vb)
+        if kind == "date_close":
+            a = [x.replace("-", "") for x in self.va]
+            b = [y.replace("-", "") for y in self.vb]
+            dist = np.asarray(cpdist(a, b, scorer=OSA.distance, workers=-1))
+            return dist <= (level.max_distance or 1)
+        if kind == "local_part_typo":
+            a, b = self.text()
+            la, da = a.str.extract(r"^(.*)@(.*)$")[0], a.str.extract(r"^(.*)@(.*)$")[1]
+            lb, db = b.str.extract(r"^(.*)@(.*)$")[0], b.str.extract(r"^(.*)@(.*)$")[1]
+            bare_a = la.str.replace(r"[._-]", "", regex=True)
+            bare_b = lb.str.replace(r"[._-]", "", regex=True)
+            dist = np.asarray(cpdist(la.fillna("").tolist(), lb.fillna("").tolist(),
+                                     scorer=DamerauLevenshtein.distance, workers=-1))  # fmt: skip
+            same_domain = (da == db).fillna(False).to_numpy(dtype=bool)
+            other_letters = (bare_a != bare_b).fillna(False).to_numpy(dtype=bool)
+            return same_domain & other_letters & (dist <= 1)
+        if kind == "date_year":
+            a, b = self.text()
+            return ((a.str.len() == 10) & (a.str.slice(4) == b.str.slice(4))).to_numpy()
+        raise ValueError(f"unknown comparison kind {kind!r}")
+
+    def distance(self, kind: str) -> np.ndarray:
+        if kind not in self._sims:
+            a, b = self.va.tolist(), self.vb.tolist()
+            dist = cpdist(a, b, scorer=DamerauLevenshtein.distance, workers=-1)
+            self._sims[kind] = np.asarray(dist, dtype=np.int64)
+        return self._sims[kind]
+
+    def text(self) -> tuple[pd.Series, pd.Series]:
+        """The distinct pairs' values as Arrow strings, for vectorised string tests."""
+        if "_text" not in self.__dict__:
+            self._text = (
+                pd.Series(self.va, dtype="string[pyarrow]"),
+                pd.Series(self.vb, dtype="string[pyarrow]"),
+            )
+        return self._text
+
+    def short_long(self) -> tuple[np.ndarray, np.ndarray]:
+        """The shorter and the longer value of each distinct pair (numpy unicode arrays)."""
+        a, b = np.asarray(self.va, dtype=str), np.asarray(self.vb, dtype=str)
+        a_short = np.char.str_len(a) <= np.char.str_len(b)
+        return np.where(a_short, a, b), np.where(a_short, b, a)
+
+    def initial(self) -> np.ndarray:
+        a, b = self.text()
+        one = (a.str.len() == 1) | (b.str.len() == 1)
+        return (one & (a.str.slice(0, 1) == b.str.slice(0, 1))).to_numpy()
+
+    def gender_variant(self) -> np.ndarray:
+        """One stem, two gender endings: Louis/Louise, Julien/Julie, Julien/Juliette, Jean/
+        Jeanne (the stem, their common prefix, at least two letters)."""
+        short, long_ = self.short_long()
+        out = np.zeros(len(short), dtype=bool)
+        for i, (x, y) in enumerate(zip(short.tolist(), long_.tolist(), strict=True)):
+            stem = next((k for k, (p, q) in enumerate(zip(x, y, strict=False)) if p != q), len(x))
+            out[i] = (
+                stem >= 2
+                and x != y
+                and (x[stem:] in GENDER_SUFFIXES or x[stem:] == "")
+                and (y[stem:] in GENDER_SUFFIXES or y[stem:] == "")
+            )
+        return out
+
+
+def date_typo(va: np.ndarray, vb: np.ndarray) -> np.ndarray:
+    """ISO dates differing by a day/month swap, one digit, or two adjacent digits swapped."""
+    if len(va) == 0:
+        return np.zeros(0, dtype=bool)
+    a = pd.Series(va, dtype="string[pyarrow]").str.replace("-", "", regex=False)
+    b = pd.Series(vb, dtype="string[pyarrow]").str.replace("-", "", regex=False)
+    dist = np.asarray(cpdist(a.tolist(), b.tolist(), scorer=OSA.distance, workers=-1))
+    swap = (
+        (a.str.len() == 8)
+        & (a.str.slice(0, 4) == b.str.slice(0, 4))
+        & (a.str.slice(4, 6) == b.str.slice(6, 8))
+        & (a.str.slice(6, 8) == b.str.slice(4, 6))
+    )
+    return (dist == 1) | swap.fillna(False).to_numpy(dtype=bool)
+
+
+def level_index(
+    levels: list[ComparisonLevel], ca: np.ndarray, cb: np.ndarray, uniques: np.ndarray
+) -> np.ndarray:
+    """Index of the first level that holds for each pair; -1 where a value is missing."""
+    idx = np.full(len(ca), -1, dtype=np.int16)
+    present = np.flatnonzero((ca >= 0) & (cb >= 0))
+    if len(present) == 0:
+        return idx
+    pv = PairValues(ca[present], cb[present], uniques)
+    todo_u = np.ones(len(pv.ukeys), dtype=bool)
+    level_u = np.full(len(pv.ukeys), -1, dtype=np.int16)
+    for i, level in enumerate(levels):
+        if not todo_u.any():
+            break
+        hold = todo_u & pv.condition(level)
+        level_u[hold] = i
+        todo_u &= ~hold
+    idx[present] = level_u[pv.inverse]
+    return idx
+
+
+def first_names_compatible(
+    first: np.ndarray,
+    last: np.ndarray,
+    uniques: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    threshold: float,
+    crossed: bool,
+) -> np.ndarray:
+    """Guard of guarded rules: may records ``a`` and ``b`` be the same person, by first name?
+
+    Compatible when a first name is missing, equal, a nickname of the other, an initial of the
+    other, or close (Jaro-Winkler >= ``threshold``) without being its other-gender form
+    (Julien/Julie). With ``crossed``, a pair whose first and last names are swapped is also
+    compatible when both crossed names are close.
+    """
+    fa, fb = first[a], first[b]
+    ok = (fa < 0) | (fb < 0) | (fa == fb)
+    todo = np.flatnonzero(~ok)
+    if len(todo) == 0:
+        return ok
+    pv = PairValues(fa[todo], fb[todo], uniques)
+    sim_ok = (pv.similarity("jaro_winkler") >= threshold) | pv.initial()
+    nick = nz.is_nickname_pair(pd.Series(pv.va), pd.Series(pv.vb))
+    good_u = nick | (sim_ok & ~pv.gender_variant())
+    good = good_u[pv.inverse]
+    if crossed:
+        la, lb = last[a][todo], last[b][todo]
+        both = (la >= 0) & (lb >= 0)
+        cross = np.zeros(len(todo), dtype=bool)
+        sel = np.flatnonzero(both)
+        if len(sel):
+            p1 = PairValues(fa[todo][sel], lb[sel], uniques)
+            p2 = PairValues(la[sel], fb[todo][sel], uniques)
+            s1 = (p1.similarity("jaro_winkler") >= threshold)[p1.inverse]
+            s2 = (p2.similarity("jaro_winkler") >= threshold)[p2.inverse]
+            cross[sel] = s1 & s2
+        good |= cross
+    ok[todo] = good
+    return ok

@@ -1,0 +1,425 @@
+"""The Fellegi-Sunter model of the probabilistic stage, estimated from the data on every run.
+
+Every candidate pair gets one level per comparison (``levels``). The model then has, per level,
+``m`` = P(level | same person) and ``u`` = P(level | different persons), and a prior share of
+matches among the candidate pairs (``prior``):
+
+* ``u`` comes from random record pairs, which are almost all different persons (``fit_u``);
+* ``m`` and the prior come from expectation-maximisation on the candidate pairs with ``u`` held
+  (``fit``). The YAML values start the iteration and act as a Dirichlet prior worth
+  ``estimation.prior_pairs`` pairs, so no level is driven to 0 or 1 by a small file;
+* a pair's match weight is the sum of its levels' ``log2(m/u)``, with ``u`` replaced by the
+  agreed value's share on term-frequency levels (``term_frequency_u``), and its match
+  probability is the posterior under the prior.
+
+The EM works on the distinct level patterns (a few thousand) weighted by their counts, not on
+the millions of pairs, so it takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from identity import compare as cmp
+from identity.config import Comparison, IdentityConfig
+
+NAME_FIELDS = ("first_name", "last_name")
+#: Why a pair is held for review whatever its probability (index = the code :func:`score` gives).
+HELD = (
+    "",
+    "review_level",
+    "too_little_evidence",
+    "personal_fields_differ",
+    "namesakes_at_one_address",
+    "contradicted",
+)
+#: Fields that count as one piece of evidence for ``min_agreeing_fields``: a name is a first
+#: and a last name, a place is a postcode and its city (agreeing on both is one fact).
+EVIDENCE_GROUPS = {"first_name": "name", "last_name": "name", "postcode": "place", "city": "place"}
+
+
+@dataclass
+class LevelParams:
+    name: str
+    m: float
+    u: float
+    review: str
+    fixed: bool
+
+    @property
+    def weight(self) -> float:
+        return math.log2(self.m / self.u)
+
+
+@dataclass
+class FittedModel:
+    """What one run estimated: saved as JSON, shown in Dagster and by ``cdp resolve --explain``."""
+
+    prior: float
+    comparisons: dict[str, list[LevelParams]]
+    candidate_pairs: int
+    u_sample_pairs: int
+    iterations: int
+    converged: bool
+    estimated: bool
+
+    def as_dict(self) -> dict:
+        return {
+            "prior": self.prior,
+            "candidate_pairs": self.candidate_pairs,
+            "u_sample_pairs": self.u_sample_pairs,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "estimated": self.estimated,
+            "comparisons": {
+                f: [{**asdict(lv), "weight": round(lv.weight, 3)} for lv in levels]
+                for f, levels in self.comparisons.items()
+            },
+        }
+
+
+def model_table(model: dict) -> pd.DataFrame:
+    """A fitted model (:meth:`FittedModel.as_dict`) as rows: field, level, m, u, weight, review."""
+    return pd.DataFrame(
+        [
+            {"field": f, "level": lv["name"], "m": lv["m"], "u": lv["u"],
+             "weight": lv["weight"], "review": lv["review"]}
+            for f, levels in model["comparisons"].items()
+            for lv in levels
+        ]
+    )  # fmt: skip
+
+
+def model_markdown(model: dict) -> str:
+    """The fitted model as a Markdown table (Dagster metadata, docs)."""
+    lines = [
+        f"prior {model['prior']:.4f} over {model['candidate_pairs']} candidate pairs",
+        "",
+        "| field | level | m | u | weight (bits) | review |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in model_table(model).itertuples(index=False):
+        lines.append(
+            f"| {row.field} | {row.level} | {row.m:.5f} | {row.u:.6f} | {row.weight:.2f} "
+            f"| {row.review} |"
+        )
+    return "\n".join(lines)
+
+
+def starting_model(config: IdentityConfig) -> FittedModel:
+    """The YAML values as a model (what ``estimation.enabled: false`` uses)."""
+    comps = {
+        c.field: [LevelParams(lv.name, lv.m, lv.u, lv.review, lv.fixed) for lv in c.levels]
+        for c in config.probabilistic.comparisons
+    }
+    return FittedModel(0.1, comps, 0, 0, 0, True, False)
+
+
+# ---------------------------------------------------------------------------------------------
+# levels of record pairs
+# ---------------------------------------------------------------------------------------------
+def _weights_of(levels: list[LevelParams], idx: np.ndarray) -> np.ndarray:
+    w = np.array([lv.weight for lv in levels] + [0.0])
+    return w[idx]
+
+
+def levels(
+    coded: dict[str, cmp.Coded],
+    a: np.ndarray,
+    b: np.ndarray,
+    config: IdentityConfig,
+    model: FittedModel,
+) -> np.ndarray:
+    """Level index per pair and comparison (``len(a) x comparisons``, -1 = a value missing).
+
+    First and last names are also compared crossed (they are swapped in some sources); a
+    pair keeps the orientation with the larger weight under ``model``, unless the crossed
+    one lands on a review level.
+    """
+    prob = config.probabilistic
+    comps = prob.comparisons
+    out = np.full((len(a), len(comps)), -1, dtype=np.int16)
+    col_of = {c.field: i for i, c in enumerate(comps)}
+    for i, comp in enumerate(comps):
+        if comp.field in NAME_FIELDS:
+            continue
+        c = coded[comp.field]
+        col = c.codes[comp.field]
+        out[:, i] = cmp.level_index(comp.levels, col[a], col[b], c.uniques)
+    names = [f for f in NAME_FIELDS if f in col_of]
+    if not names:
+        return out
+    coded_names = coded["first_name"]
+    for f in names:
+        col = coded_names.codes[f]
+        out[:, col_of[f]] = cmp.level_index(
+            comps[col_of[f]].levels, col[a], col[b], coded_names.uniques
+        )
+    if prob.compare_swapped_names and len(names) == 2 and len(a):
+        first, last = coded_names.codes["first_name"], coded_names.codes["last_name"]
+        fi, li = col_of["first_name"], col_of["last_name"]
+        cross_f = cmp.level_index(comps[fi].levels, first[a], last[b], coded_names.uniques)
+        cross_l = cmp.level_index(comps[li].levels, last[a], first[b], coded_names.uniques)
+        fl, ll = model.comparisons["first_name"], model.comparisons["last_name"]
+        straight_w = _weights_of(fl, out[:, fi]) + _weights_of(ll, out[:, li])
+        cross_w = _weights_of(fl, cross_f) + _weights_of(ll, cross_l)
+        review_f = np.array([lv.review != "no" for lv in fl] + [False])
+        review_l = np.array([lv.review != "no" for lv in ll] + [False])
+        better = (cross_w > straight_w) & ~review_f[cross_f] & ~review_l[cross_l]
+        out[better, fi] = cross_f[better]
+        out[better, li] = cross_l[better]
+    return out
+
+
+def random_pairs(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` random distinct record pairs, or every pair when there are fewer."""
+    total = n * (n - 1) // 2
+    if total <= size:
+        a, b = np.triu_indices(n, k=1)
+        return a.astype(np.int64), b.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, n, size=size, dtype=np.int64)
+    b = rng.integers(0, n, size=size, dtype=np.int64)
+    keep = a != b
+    return a[keep], b[keep]
+
+
+# ---------------------------------------------------------------------------------------------
+# estimation
+# ---------------------------------------------------------------------------------------------
+def _level_counts(g: np.ndarray, n_levels: int, weights: np.ndarray | None = None) -> np.ndarray:
+    present = g >= 0
+    return np.bincount(g[present], weights=None if weights is None else weights[present],
+                       minlength=n_levels).astype(float)  # fmt: skip
+
+
+def fit_u(
+    random_levels: np.ndarray, comps: list[Comparison], prior_pairs: float
+) -> dict[str, np.ndarray]:
+    """u per level from the level frequencies of random pairs, smoothed by the YAML u."""
+    out = {}
+    for i, comp in enumerate(comps):
+        u0 = np.array([lv.u for lv in comp.levels])
+        counts = _level_counts(random_levels[:, i], len(u0))
+        total = counts.sum()
+        u = (counts + prior_pairs * u0) / (total + prior_pairs)
+        if total:
+            u = np.maximum(u, 0.5 / total)
+        fixed = np.array([lv.fixed for lv in comp.levels])
+        u[fixed] = u0[fixed]
+        out[comp.field] = u / u.sum() if not fixed.any() else u
+    return out
+
+
+def _patterns(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of ``g`` and their counts."""
+    if len(g) == 0:
+        return g, np.zeros(0)
+    shifted = g.astype(np.int64) + 1
+    radix = int(shifted.max()) + 1
+    key = np.zeros(len(g), dtype=np.int64)
+    for j in range(g.shape[1]):
+        key = key * radix + shifted[:, j]
+    codes, uniques = pd.factorize(key)
+    counts = np.bincount(codes).astype(float)
+    first = np.zeros(len(uniques), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    return g[first], counts
+
+
+def fit(
+    candidate_levels: np.ndarray,
+    random_levels: np.ndarray,
+    config: IdentityConfig,
+    known: np.ndarray | None = None,
+) -> FittedModel:
+    """m, u and the prior share of matches among candidate pairs (EM with u held).
+
+    ``known`` marks candidate pairs already joined by the deterministic rules: they are
+    matches with probability 1 in every iteration (semi-supervised EM), which anchors m to
+    what a match looks like in this data rather than to whatever class is largest (a
+    household shares a last name and an address, too). The prior is the share of matches
+    among the other candidate pairs, the ones the model scores.
+    """
+    if known is None:
+        known = np.zeros(len(candidate_levels), dtype=bool)
+    prob = config.probabilistic
+    est = prob.estimation
+    comps = prob.comparisons
+    u = fit_u(random_levels, comps, est.u_prior_pairs)
+    m0 = [np.array([lv.m for lv in c.levels]) for c in comps]
+    fixed = [np.array([lv.fixed for lv in c.levels]) for c in comps]
+    m = [x.copy() for x in m0]
+    flagged = np.column_stack([candidate_levels, known.astype(np.int16)])
+    pat, counts = _patterns(flagged)
+    is_known = pat[:, -1] == 1 if len(pat) else np.zeros(0, dtype=bool)
+    pat = pat[:, :-1]
+    prior = float(np.clip(0.1, 0.01, est.max_prior))
+    log_u = np.zeros(len(pat))
+    for i, c in enumerate(comps):
+        lu = np.log(np.append(u[c.field], 1.0))
+        log_u += lu[pat[:, i]]
+    iterations, converged = 0, len(pat) == 0
+    while not converged and iterations < est.max_iterations:
+        iterations += 1
+        log_m = np.zeros(len(pat))
+        for i in range(len(comps)):
+            log_m += np.log(np.append(m[i], 1.0))[pat[:, i]]
+        logit = math.log(prior) - math.log1p(-prior) + log_m - log_u
+        post = 1.0 / (1.0 + np.exp(-np.clip(logit, -60, 60)))
+        post[is_known] = 1.0
+        weighted = post * counts
+        new_m = []
+        for i in range(len(comps)):
+            hits = _level_counts(pat[:, i], len(m0[i]), weighted)
+            mi = (hits + est.prior_pairs * m0[i]) / (hits.sum() + est.prior_pairs)
+            mi = np.clip(mi, 1e-6, 1.0)
+            mi[fixed[i]] = m0[i][fixed[i]]
+            new_m.append(mi)
+        unknown = counts[~is_known].sum()
+        share = weighted[~is_known].sum() / unknown if unknown else 0.1
+        new_prior = float(np.clip(share, 1e-6, est.max_prior))
+        delta = max(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
+        delta = max(delta, abs(new_prior - prior))
+        m, prior = new_m, new_prior
+        converged = delta < est.tolerance
+    comparisons = {
+        c.field: [
+            LevelParams(lv.name, float(m[i][j]), float(u[c.field][j]), lv.review, lv.fixed)
+            for j, lv in enumerate(c.levels)
+        ]
+        for i, c in enumerate(comps)
+    }
+    return FittedModel(
+        prior=prior,
+        comparisons=comparisons,
+        candidate_pairs=len(candidate_levels),
+        u_sample_pairs=len(random_levels),
+        iterations=iterations,
+        converged=converged,
+        estimated=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# scoring
+# ---------------------------------------------------------------------------------------------
+def term_frequency_u(
+    coded: dict[str, cmp.Coded], a: np.ndarray, g: np.ndarray, config: IdentityConfig,
+    model: FittedModel,
+) -> dict[int, np.ndarray]:  # fmt: skip
+    """Per comparison with a term-frequency level: u of each pair on that level.
+
+    u is the agreed value's share of the records that have one, floored at a tenth of the
+    level's u; values held by fewer than ``term_frequency_min_count`` records never weigh
+    less than the level's u (in a small file every value looks frequent).
+    """
+    prob = config.probabilistic
+    out: dict[int, np.ndarray] = {}
+    for i, comp in enumerate(prob.comparisons):
+        for j, lv in enumerate(comp.levels):
+            if not lv.term_frequency:
+                continue
+            c = coded[comp.field]
+            col = c.codes[comp.field]
+            known = col[col >= 0]
+            counts = np.bincount(known, minlength=len(c.uniques)).astype(float)
+            n_known = max(len(known), 1)
+            level_u = model.comparisons[comp.field][j].u
+            share = np.maximum(counts, prob.term_frequency_min_count) / n_known
+            high = np.where(counts >= prob.term_frequency_min_count, np.maximum(share, level_u),
+                            level_u)  # fmt: skip
+            value_u = np.minimum(np.maximum(share, level_u / 10), high)
+            hit = g[:, i] == j
+            pair_u = np.full(len(a), level_u)
+            pair_u[hit] = value_u[col[a[hit]]]
+            out[i] = pair_u
+    return out
+
+
+def score(
+    g: np.ndarray, model: FittedModel, config: IdentityConfig, tf_u: dict[int, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(match weight in bits, match probability, why held: a ``HELD`` index, 0 = not held).
+
+    A pair is held for review, whatever its probability:
+    * when fewer than ``min_agreeing_fields`` fields agree (weigh more than one bit), first
+      and last name counting as one and postcode and city as one: a name and a town are never
+      enough, homonyms live there too;
+    * when at least ``personal_disagreements`` of the ``personal_fields`` (fields a household
+      does not share: birth date, e-mail, phone) differ and none agrees: namesakes at one
+      address with their own e-mails and phones;
+    * when last name, street and place agree but no personal field does: namesakes at one
+      address (a father and his son, a mother and her daughter) look exactly like one person
+      typed twice, and only a birth date, an e-mail or a phone tells them apart;
+    * on an ``if_contradicted`` level, unless a personal field agrees and at most one other
+      field differs (a first name replaced, or both names, at one address on one birth date).
+    A personal field agrees when its weight reaches ``personal_min_weight`` bits: a birth date
+    that a form fills in for thousands is not a fingerprint.
+    E-mail and phone agreement weighs nothing here (``fixed``: it is the deterministic rules'
+    business) and never counts as agreeing, but their disagreement counts.
+    """
+    comps = config.probabilistic.comparisons
+    weight = np.zeros(len(g))
+    always = np.zeros(len(g), dtype=bool)
+    held = np.zeros(len(g), dtype=np.int16)
+    disagree = np.zeros(len(g), dtype=np.int16)
+    agree = np.zeros(len(g), dtype=np.int16)
+    grouped = {group: np.zeros(len(g), dtype=bool) for group in set(EVIDENCE_GROUPS.values())}
+    personal = np.zeros(len(g), dtype=bool)
+    personal_agree = np.zeros(len(g), dtype=np.int16)
+    personal_disagree = np.zeros(len(g), dtype=np.int16)
+    personal_fields = set(config.probabilistic.personal_fields)
+    street_agrees = last_agrees = np.zeros(len(g), dtype=bool)
+    for i, comp in enumerate(comps):
+        params = model.comparisons[comp.field]
+        w = np.array([lv.weight for lv in params] + [0.0])
+        pair_w = w[g[:, i]]
+        for j, level in enumerate(comp.levels):
+            if level.term_frequency and i in tf_u:
+                hit = g[:, i] == j
+                pair_w[hit] = np.log2(params[j].m / tf_u[i][hit])
+        weight += pair_w
+        kinds = np.array([lv.review for lv in comp.levels] + ["no"])[g[:, i]]
+        always |= kinds == "always"
+        held += kinds == "if_contradicted"
+        differs = g[:, i] == len(comp.levels) - 1
+        disagree += differs & (kinds == "no")
+        if comp.field in personal_fields:
+            # in a small file every weight is small: a personal field agrees from
+            # personal_min_weight bits, or from 3 bits under its own exact level's weight
+            bar = max(1.0, min(config.probabilistic.personal_min_weight, params[0].weight - 3))
+            agrees = pair_w >= bar
+            personal |= agrees
+            personal_agree += agrees
+            personal_disagree += differs
+        if comp.levels[0].fixed:
+            continue
+        if comp.field == "street":
+            street_agrees = pair_w > 1
+        if comp.field == "last_name":
+            last_agrees = pair_w > 1
+        if comp.field in EVIDENCE_GROUPS:
+            grouped[EVIDENCE_GROUPS[comp.field]] |= pair_w > 1
+        else:
+            agree += pair_w > 1
+    for hits in grouped.values():
+        agree += hits
+    same_home = grouped["place"] & street_agrees & last_agrees
+    too_few = agree < config.probabilistic.min_agreeing_fields
+    strangers = (personal_disagree >= config.probabilistic.personal_disagreements) & (
+        personal_disagree > personal_agree
+    )
+    contradicted = (held > 0) & ((held > 1) | (disagree > 0) | ~personal)
+    namesakes = same_home & ~personal
+    # the first reason that holds, in this order (0: none)
+    reason = np.select(
+        [always, too_few, strangers, namesakes, contradicted], [1, 2, 3, 4, 5], default=0
+    ).astype(np.int8)
+    prior_bits = math.log2(model.prior / (1 - model.prior))
+    probability = 1.0 / (1.0 + np.exp2(-np.clip(weight + prior_bits, -200, 200)))
+    return weight, probability, reason

@@ -1,0 +1,68 @@
+"""`cdp run` on a landing folder as it is: a line per step, one source's failure does not stop
+the others from reaching what is derived from them, the exit code says a step failed."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from cli.main import main
+from cdp.settings import get_settings
+from tests.ingestion.ingestion_fixtures import write_landing
+
+SELECTION = "key:raw_pos/* or key:raw_catalog/* or key:staging/stg_catalog__products"
+
+
+def test_a_failed_source_does_not_stop_the_others(cdp_env, capsys):
+    settings = get_settings()
+    write_landing(settings.landing_dir)
+    shutil.rmtree(settings.landing_dir / "pos")  # the till export did not arrive
+
+    code = main(["run", "--select", SELECTION])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    lines = out.splitlines()
+    assert any(line.split()[:1] == ["FAILED"] and "ingest_pos: " in line for line in lines), out
+    assert any(line.split()[:1] == ["ok"] and line.endswith("ingest_catalog") for line in lines)
+    assert any(line.split()[:1] == ["ok"] and line.endswith("dbt_models") for line in lines)
+    assert "FAILED: step ingest_pos failed" in out
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        products = con.execute("select count(*) from staging.stg_catalog__products").fetchone()[0]
+    assert products > 0  # the catalogue went through staging although the tills failed
+    assert not (settings.landing_dir / "pos").exists()  # nothing generated or rewritten
+
+
+def test_a_clean_run_exits_zero_and_a_bad_selection_two(cdp_env, capsys):
+    write_landing(get_settings().landing_dir)
+    assert main(["run", "--select", "key:raw_catalog/*"]) == 0
+    out = capsys.readouterr().out
+    assert "ingest_catalog" in out and "asset checks:" in out
+    assert main(["run", "--select", "key:nothing/here"]) == 2
+    assert main(["run", "--select", "group:(("]) == 2
+
+
+def test_demo_keep_runs_on_the_landing_files_as_they_are(cdp_env, monkeypatch):
+    """`cdp demo --keep` does not regenerate: the landing files stay byte for byte."""
+    import cdp_demo.demo as demo
+
+    settings = get_settings()
+    write_landing(settings.landing_dir)
+    before = {p: p.read_bytes() for p in settings.landing_dir.rglob("*") if p.is_file()}
+
+    def no_generation(*args, **kwargs):
+        raise AssertionError("cdp demo --keep generated data")
+
+    class Stop(Exception):
+        pass
+
+    def stop(selection):
+        raise Stop
+
+    monkeypatch.setattr(demo, "generate_data", no_generation)
+    monkeypatch.setattr(demo, "run_pipeline", stop)
+    with pytest.raises(Stop):
+        main(["demo", "--keep"])
+    after = {p: p.read_bytes() for p in settings.landing_dir.rglob("*") if p.is_file()}
+    assert after == before

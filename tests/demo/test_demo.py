@@ -1,0 +1,99 @@
+"""`cdp demo` end to end on a small retailer: every layer is built and reported."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from cli.main import main
+
+
+def test_demo_builds_every_layer(cdp_env, capsys):
+    exit_code = main(["demo", "--customers", "600", "--seed", "11", "--unseen-customers", "400"])
+    out = capsys.readouterr().out
+    assert exit_code == 0, out
+    for section in (
+        "== Steps ==",
+        "== Tables (rows) ==",
+        "== Quality ==",
+        "== Match quality ==",
+        "== Match quality (unseen noise) ==",
+        "== Churn model ==",
+        "== Syncs ==",
+        "== Automation ==",
+    ):
+        assert section in out, f"missing {section} in demo output"
+    unseen = out.split("== Match quality (unseen noise) ==")[1].split("==")[0]
+    scores = re.search(r"precision (\d\.\d{4})\s+recall (\d\.\d{4})\s+F1 (\d\.\d{4})", unseen)
+    assert scores and 0 < float(scores[2]) <= 1 and float(scores[1]) > 0.9, unseen
+    assert re.search(r"records [\d,]+ -> persons [\d,]+ \(true persons [\d,]+\)", unseen)
+    assert (cdp_env / "unseen_noise" / "ground_truth" / "identity.parquet").exists()
+    assert "turned on in " in out and "cdp_automation" in out  # shown running by `make ui`
+
+    con = duckdb.connect(str(cdp_env / "warehouse.duckdb"), read_only=True)
+    persons = con.execute("select count(*) from marts.customer_360").fetchone()[0]
+    graph_persons = con.execute(
+        "select count(distinct person_id) from identity.identity_graph"
+    ).fetchone()[0]
+    assert 0 < persons == graph_persons
+    scored = con.execute("select count(*) from ml.churn_scores").fetchone()[0]
+    assert scored > 0
+    # every demo sync ran twice and the second round sent nothing new
+    runs = con.execute(
+        "select sync_name, status, added + changed + removed as sent, "
+        "row_number() over (partition by sync_name order by started_at) as round "
+        "from activation.sync_runs"
+    ).df()
+    assert set(runs["round"]) == {1, 2} and (runs["status"] == "success").all(), runs
+    assert runs.loc[runs["round"] == 1, "sent"].sum() > 0
+    assert runs.loc[runs["round"] == 2, "sent"].sum() == 0, runs
+    con.close()
+
+
+def test_bench_groups_steps_into_stages_and_compares_ingestion_with_the_floor():
+    from pathlib import Path
+
+    from cdp_demo.demo import format_stages, stage_totals
+    from cli.runner import RunReport, StepReport
+
+    steps = [
+        StepReport("ingest_shop", 4.0, 300 * 2**20, "ok", rows=8000),
+        StepReport("ingest_web", 2.0, 200 * 2**20, "ok", rows=4000),
+        StepReport("raw_shop__orders_quality_suite", 1.0, 100 * 2**20, "ok"),
+        StepReport("dbt_models", 10.0, 900 * 2**20, "ok"),
+        StepReport("dbt_models_2", 5.0, 950 * 2**20, "ok"),
+        StepReport("identity__identity_graph", 3.0, 500 * 2**20, "ok", rows=100),
+    ]
+    report = RunReport(Path("x.log"), "run", True, 25.0, 950 * 2**20, steps=steps)
+    stages = {name: (secs, peak) for name, secs, peak in stage_totals(report)}
+    assert stages["ingestion (dlt)"] == (6.0, 300 * 2**20)
+    assert stages["dbt (staging, golden record, marts)"] == (15.0, 950 * 2**20)
+    assert "segments" not in stages  # no step, no line
+    text = format_stages(report, {"shop": 2.0, "web": 0.5})
+    assert "shop" in text and " 2.0 " in text  # 4.0 s of dlt for 2.0 s of DuckDB
+    assert "web" in text and " 4.0 " in text
+
+
+def test_bench_after_an_asset_selects_only_what_is_downstream(tmp_path):
+    import dagster as dg
+    import pytest
+
+    from cdp_demo.demo import outside_of
+
+    exclude = outside_of("identity/identity_graph")
+    assert exclude(dg.AssetKey(["identity", "identity_graph"]))  # already built: kept as is
+    assert exclude(dg.AssetKey(["raw_shop", "orders"]))  # upstream: not reloaded
+    assert not exclude(dg.AssetKey(["marts", "customer_360"]))
+    assert not exclude(dg.AssetKey(["ml", "churn_scores"]))
+    with pytest.raises(SystemExit, match="no asset"):
+        outside_of("marts/nope")
+    # the demo's unseen-noise retailer builds the graph and what it is built from, nothing else
+    keep = outside_of("identity/identity_graph", upstream=True)
+    assert not keep(dg.AssetKey(["identity", "identity_graph"]))
+    assert not keep(dg.AssetKey(["raw_shop", "orders"]))
+    assert not keep(dg.AssetKey(["staging", "stg_shop__customers"]))
+    assert keep(dg.AssetKey(["marts", "customer_360"]))
+    assert keep(dg.AssetKey(["ml", "churn_scores"]))
+    with pytest.raises(SystemExit, match="no warehouse"):
+        main(["bench", "--workdir", str(tmp_path), "--after", "identity/identity_graph"])
