@@ -90,9 +90,9 @@ def failures(report: RunReport) -> list[str]:
 def run_command(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from cli.runner import run_pipeline
     from cdp.settings import ensure_dagster_home, get_settings
     from cdp.warehouse_lock import WarehouseBusy, warehouse_lock
+    from cli.runner import run_pipeline
     from orchestration.monitoring import fail_dead_runs
 
     settings = get_settings()

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cdp.settings import Settings, get_settings
 from cli.runner import (
     MemorySampler,
     RunReport,
@@ -28,7 +29,6 @@ from cli.runner import (
     run_all_assets,
     run_pipeline,
 )
-from cdp.settings import Settings, get_settings
 
 DEMO_CUSTOMERS = 20_000
 DEMO_SEED = 42

@@ -63,11 +63,11 @@ def run_demo_syncs(settings) -> str:
     from activation.config import Destination, load_syncs, segments_path, syncs_path
     from activation.engine import run_sync
     from activation.segments import load_and_validate, materialise
+    from cdp.warehouse import table_exists
     from cdp_demo.fakes.fake_hubspot import FakeHubSpot
     from cdp_demo.fakes.fake_klaviyo import FakeKlaviyo
     from cdp_demo.fakes.services import start_postgres, start_sftp
     from cdp_demo.fakes.webhook_receiver import WebhookReceiver
-    from cdp.warehouse import table_exists
 
     cfg = settings.config_dir
     data_dir = Path(settings.data_dir)

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from cdp_demo.fakes.fake_hubspot import FakeHubSpot
 
 from activation.contract import create_contract_tables
-from cdp_demo.fakes.fake_hubspot import FakeHubSpot
 
 
 @pytest.fixture

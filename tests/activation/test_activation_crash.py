@@ -17,12 +17,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from activation.contract import create_contract_tables
-from activation.engine import run_sync
 from cdp_demo.fakes.fake_hubspot import FakeHubSpot
 from cdp_demo.fakes.http import Fault
 from cdp_demo.fakes.webhook_receiver import WebhookReceiver
+
+from activation.contract import create_contract_tables
+from activation.engine import run_sync
 from tests.activation.act_helpers import Sleeps, hs_sync, make_sync, people
 
 ROOT = Path(__file__).resolve().parents[2]

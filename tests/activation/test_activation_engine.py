@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-
-from activation.engine import run_sync
 from cdp_demo.fakes.fake_hubspot import FakeHubSpot
 from cdp_demo.fakes.fake_klaviyo import FakeKlaviyo
 from cdp_demo.fakes.webhook_receiver import WebhookReceiver
+
+from activation.engine import run_sync
 from tests.activation.act_helpers import Sleeps, grant, hs_sync, make_sync, people, state
 
 

@@ -11,13 +11,13 @@ import datetime as dt
 from email.utils import format_datetime
 
 import pytest
+from cdp_demo.fakes.fake_klaviyo import FakeKlaviyo
+from cdp_demo.fakes.http import DROPPED, Fault
+from cdp_demo.fakes.webhook_receiver import WebhookReceiver
 
 from activation.config import ConfigError, load_syncs
 from activation.destinations.base import retry_after_seconds
 from activation.engine import run_sync
-from cdp_demo.fakes.fake_klaviyo import FakeKlaviyo
-from cdp_demo.fakes.http import DROPPED, Fault
-from cdp_demo.fakes.webhook_receiver import WebhookReceiver
 from tests.activation.act_helpers import Sleeps, grant, hs_sync, make_sync, people, state
 
 FAST = {"connect_timeout": 5, "read_timeout": 1.0}

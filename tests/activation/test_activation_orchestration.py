@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-
 from cdp_demo.fakes.synthetic import create_synthetic_marts
+
 from cdp.settings import PROJECT_ROOT, get_settings
 
 SYNCS_YAML = """

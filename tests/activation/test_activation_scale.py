@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-
-from cdp_demo.sync_bench import bench_sync
-from activation.engine import run_sync
 from cdp_demo.fakes.synthetic import create_synthetic_marts
+from cdp_demo.sync_bench import bench_sync
+
+from activation.engine import run_sync
 
 
 @pytest.mark.slow

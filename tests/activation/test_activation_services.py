@@ -7,9 +7,6 @@ import csv
 import hashlib
 
 import pytest
-
-from activation.engine import run_sync
-from activation.hashing import normalise_email, normalise_phone_google, normalise_phone_meta
 from cdp_demo.fakes.services import (
     postgres_bindir,
     sftp_server_binary,
@@ -17,6 +14,9 @@ from cdp_demo.fakes.services import (
     start_postgres,
     start_sftp,
 )
+
+from activation.engine import run_sync
+from activation.hashing import normalise_email, normalise_phone_google, normalise_phone_meta
 from tests.activation.act_helpers import Sleeps, grant, insert_persons, make_sync, person
 
 HAVE_SSHD = bool(sshd_binary() and sftp_server_binary())

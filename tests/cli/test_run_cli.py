@@ -8,8 +8,8 @@ import shutil
 import duckdb
 import pytest
 
-from cli.main import main
 from cdp.settings import get_settings
+from cli.main import main
 from tests.ingestion.ingestion_fixtures import write_landing
 
 SELECTION = "key:raw_pos/* or key:raw_catalog/* or key:staging/stg_catalog__products"

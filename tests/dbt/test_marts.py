@@ -82,6 +82,7 @@ def _write_identity_graph(warehouse: Path) -> None:
 def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """Generate ~1500 customers, ingest, run dbt + identity resolution; yields the results."""
     from cdp_demo.generator import generate
+
     from ingestion.pipeline import run_all
 
     root = tmp_path_factory.mktemp("marts")

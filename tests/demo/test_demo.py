@@ -55,6 +55,7 @@ def test_bench_groups_steps_into_stages_and_compares_ingestion_with_the_floor():
     from pathlib import Path
 
     from cdp_demo.demo import format_stages, stage_totals
+
     from cli.runner import RunReport, StepReport
 
     steps = [
@@ -78,7 +79,6 @@ def test_bench_groups_steps_into_stages_and_compares_ingestion_with_the_floor():
 def test_bench_after_an_asset_selects_only_what_is_downstream(tmp_path):
     import dagster as dg
     import pytest
-
     from cdp_demo.demo import outside_of
 
     exclude = outside_of("identity/identity_graph")

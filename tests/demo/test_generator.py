@@ -14,7 +14,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from cdp_demo.generator import generate
 from cdp_demo.generator.persons import unique_mailboxes
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from unidecode import unidecode
-
-from cli.main import main
-from ingestion.config import ConfigError
 from cdp_demo.generator import generate
 from cdp_demo.generator import typos as T
 from cdp_demo.generator.names import PERSONAL_DOMAIN_WEIGHTS, PERSONAL_DOMAINS
 from cdp_demo.generator.noise import REAL_DOMAINS
 from cdp_demo.generator.profiles import get_profile, load_profiles
+from unidecode import unidecode
+
+from cli.main import main
+from ingestion.config import ConfigError
 
 UNSEEN_KINDS = {
     "typo_keyboard",
@@ -217,8 +217,8 @@ def test_match_quality_on_both_profiles(cdp_env):
     Only stable facts are asserted (the matcher changes); the figures are printed.
     """
     import duckdb
-
     from cdp_demo.demo import resolve_generated
+
     from identity import evaluate
 
     figures = {}

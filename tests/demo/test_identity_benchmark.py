@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from cdp_demo.linkbench.datasets import (
     DatasetUnavailable,
     febrl_true_id,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from cdp_demo.generator import generate
 
 from cdp.settings import get_settings
-from cdp_demo.generator import generate
 from ingestion.pipeline import run_all
 from tests.ingestion.ingestion_fixtures import count, query
 

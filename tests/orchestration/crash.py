@@ -13,7 +13,6 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-
 from cdp_demo.demo import data_tables
 
 # Everything but the churn model (seconds of training, its own versioned artefacts) and

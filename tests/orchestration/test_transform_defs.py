@@ -81,6 +81,7 @@ def _run(warehouse: Path):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from cdp_demo.generator import generate
+
     from ingestion.pipeline import run_all
 
     data_dir = tmp_path_factory.mktemp("transform") / "data"

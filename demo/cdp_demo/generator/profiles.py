@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ingestion.config import ConfigError, format_validation_error
 from cdp_demo.generator import noise as Z
+from ingestion.config import ConfigError, format_validation_error
 
 PROFILES_YAML = Path(__file__).with_name("noise_profiles.yaml")
 DEFAULT_PROFILE = "standard"
