@@ -211,6 +211,10 @@ class Probabilistic(_Strict):
     reported. Besides the record fields, keys may use derived fields: ``first_name_sound`` /
     ``last_name_sound`` (phonetic codes), ``birth_year``, ``email_local`` (the part before @),
     ``phone_last8``, ``names_any_order`` (first and last name whichever way round). A pair whose match probability reaches ``match_probability`` is linked;
+    pairs at one home with no personal field to tell them apart are held as possible namesakes
+    unless this file shows few of them: of its pairs at one home under one full name whose
+    personal fields are known on both sides, at most ``namesake_rate_max`` disagree (counted on
+    at least ``namesake_min_pairs`` such pairs, else the guard holds);
     pairs from ``review_probability`` up (and pairs held back by a ``review`` level) are
     written to the review list. Term-frequency levels only adjust values held by at least
     ``term_frequency_min_count`` records: in a small file every value looks frequent.
@@ -228,6 +232,8 @@ class Probabilistic(_Strict):
     )
     personal_disagreements: int = Field(default=1, ge=1)
     personal_min_weight: float = Field(default=6.0, ge=0)
+    namesake_rate_max: float = Field(default=0.10, ge=0, le=1)
+    namesake_min_pairs: int = Field(default=30, ge=1)
     estimation: Estimation = Field(default_factory=Estimation)
     compare_swapped_names: bool = True
     term_frequency_min_count: int = Field(default=10, ge=2)

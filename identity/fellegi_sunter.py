@@ -66,6 +66,9 @@ class FittedModel:
     iterations: int
     converged: bool
     estimated: bool
+    #: share of full namesakes at one home whose personal fields disagree (set by ``score``)
+    namesake_rate: float | None = None
+    namesake_pairs: int = 0
 
     def as_dict(self) -> dict:
         return {
@@ -75,6 +78,8 @@ class FittedModel:
             "iterations": self.iterations,
             "converged": self.converged,
             "estimated": self.estimated,
+            "namesake_rate": self.namesake_rate,
+            "namesake_pairs": self.namesake_pairs,
             "comparisons": {
                 f: [{**asdict(lv), "weight": round(lv.weight, 3)} for lv in levels]
                 for f, levels in self.comparisons.items()
@@ -355,7 +360,11 @@ def score(
       address with their own e-mails and phones;
     * when last name, street and place agree but no personal field does: namesakes at one
       address (a father and his son, a mother and her daughter) look exactly like one person
-      typed twice, and only a birth date, an e-mail or a phone tells them apart;
+      typed twice, and only a birth date, an e-mail or a phone tells them apart. Unless the
+      file itself shows that namesakes at one home are rare: of the pairs with the same first
+      and last name at one home whose personal fields are known on both sides, the share that
+      disagree (``model.namesake_rate``, an upper bound: a mistyped birth date counts too) is
+      at most ``namesake_rate_max`` over at least ``namesake_min_pairs`` pairs;
     * on an ``if_contradicted`` level, unless a personal field agrees and at most one other
       field differs (a first name replaced, or both names, at one address on one birth date).
     A personal field agrees when its weight reaches ``personal_min_weight`` bits: a birth date
@@ -374,7 +383,7 @@ def score(
     personal_agree = np.zeros(len(g), dtype=np.int16)
     personal_disagree = np.zeros(len(g), dtype=np.int16)
     personal_fields = set(config.probabilistic.personal_fields)
-    street_agrees = last_agrees = np.zeros(len(g), dtype=bool)
+    street_agrees = last_agrees = first_agrees = np.zeros(len(g), dtype=bool)
     for i, comp in enumerate(comps):
         params = model.comparisons[comp.field]
         w = np.array([lv.weight for lv in params] + [0.0])
@@ -403,6 +412,8 @@ def score(
             street_agrees = pair_w > 1
         if comp.field == "last_name":
             last_agrees = pair_w > 1
+        if comp.field == "first_name":
+            first_agrees = g[:, i] == 0
         if comp.field in EVIDENCE_GROUPS:
             grouped[EVIDENCE_GROUPS[comp.field]] |= pair_w > 1
         else:
@@ -416,6 +427,17 @@ def score(
     )
     contradicted = (held > 0) & ((held > 1) | (disagree > 0) | ~personal)
     namesakes = same_home & ~personal
+    told_apart = same_home & first_agrees & (last_agrees & (personal | (personal_disagree > 0)))
+    model.namesake_pairs = int(told_apart.sum())
+    model.namesake_rate = (
+        float((told_apart & ~personal).sum() / model.namesake_pairs) if model.namesake_pairs else None
+    )
+    if (
+        model.namesake_rate is not None
+        and model.namesake_pairs >= config.probabilistic.namesake_min_pairs
+        and model.namesake_rate <= config.probabilistic.namesake_rate_max
+    ):
+        namesakes &= personal_disagree > 0
     # the first reason that holds, in this order (0: none)
     reason = np.select(
         [always, too_few, strangers, namesakes, contradicted], [1, 2, 3, 4, 5], default=0

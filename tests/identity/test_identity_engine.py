@@ -675,3 +675,47 @@ def test_term_frequency_only_on_exact_levels(tmp_path):
     )
     with pytest.raises(IdentityConfigError, match="term_frequency needs kind exact"):
         load_config(bad)
+
+
+FIRSTS = ["julien", "camille", "thomas", "sophie", "nicolas", "claire", "antoine", "emma", "hugo",
+          "lea", "lucas", "chloe", "mathieu", "manon", "pierre", "laura"]  # fmt: skip
+LASTS = ["martin", "bernard", "dubois", "thomas", "robert", "richard", "petit", "durand",
+         "leroy", "moreau", "simon", "laurent", "lefebvre", "michel", "garcia", "david"]  # fmt: skip
+
+
+def _homes(n: int, second_birth_date) -> list[dict]:
+    """n homes, each with two records under one full name; the second record's birth date is
+    ``second_birth_date(first's)``: the same (one person typed twice) or another (father, son)."""
+    rows = []
+    for k in range(n):
+        first, last = FIRSTS[k % len(FIRSTS)], LASTS[(k // len(FIRSTS)) % len(LASTS)]
+        home = {"first_name": first, "last_name": last, "street": f"{k + 1} rue des lilas",
+                "postcode": f"{75001 + k % 20:05d}", "city": "paris"}  # fmt: skip
+        born = f"19{50 + k % 40}-0{1 + k % 9}-1{k % 10}"
+        rows.append({**home, "record_id": f"shop:{k}a", "birth_date": born})
+        rows.append({**home, "record_id": f"pos:{k}b", "birth_date": second_birth_date(born)})
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("second_birth_date", "linked"),
+    [
+        (lambda born: born, True),  # namesakes at one home are rare in this file
+        (lambda born: f"{int(born[:4]) + 28}-11-2{born[-1]}", False),  # fathers and sons
+    ],
+)
+def test_namesake_guard_follows_the_file(config, second_birth_date, linked):
+    """A same-name pair at one home without a birth date on one side is held as possible
+    namesakes only when the file shows that namesakes at one home are common."""
+    target = {"first_name": "gaspard", "last_name": "fontaine", "street": "9 impasse verte",
+              "postcode": "69003", "city": "lyon"}  # fmt: skip
+    rows = [
+        *_homes(60, second_birth_date),
+        {**target, "record_id": "shop:t1", "birth_date": "1971-04-02"},
+        {**target, "record_id": "pos:t2"},
+    ]
+    result = resolve(recs(*rows), ids(), config)
+    model = result.stats["model"]
+    assert model["namesake_pairs"] >= config.probabilistic.namesake_min_pairs
+    assert (model["namesake_rate"] <= config.probabilistic.namesake_rate_max) is linked
+    assert same(result, "shop:t1", "pos:t2") is linked
