@@ -26,11 +26,7 @@
     still builds on a fresh warehouse.
 -#}
 {% macro exclude_quarantined(raw_schema, raw_table, id_column='_dlt_id', alias=none, parent_key=none) -%}
-    {#- Naming the source at parse time records the dependency (staging -> quarantine_rows). -#}
-    {%- set declared = source('quality', 'quarantine_rows') -%}
-    {%- set quarantine = adapter.get_relation(
-        database=declared.database, schema=declared.schema, identifier=declared.identifier
-    ) if execute else none -%}
+    {%- set quarantine = _quarantine_relation() -%}
     {%- set id_ref = (alias ~ '.' if alias else '') ~ adapter.quote(id_column) -%}
     {%- if quarantine is none -%}
         true
@@ -52,4 +48,16 @@
               {%- endif %}
         )
     {%- endif %}
+{%- endmacro %}
+
+{#- The quarantine table, or none before the quality layer first ran. Naming the source at
+    parse time records the dependency (staging model -> quality.quarantine_rows). -#}
+{% macro _quarantine_relation() -%}
+    {%- set declared = source('quality', 'quarantine_rows') -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(adapter.get_relation(
+        database=declared.database, schema=declared.schema, identifier=declared.identifier
+    )) }}
 {%- endmacro %}

@@ -125,7 +125,8 @@ final as (
         {%- endfor %}
         {%- for metric in ['sessions', 'product_views', 'add_to_carts'] %}
             {%- for days in [30, 90] %}
-                cast(coalesce(web_metrics.web_{{ metric }}_{{ days }}d, 0) as {{ dbt.type_int() }}) as web_{{ metric }}_{{ days }}d,
+                cast(coalesce(web_metrics.web_{{ metric }}_{{ days }}d, 0) as {{ dbt.type_int() }})
+                    as web_{{ metric }}_{{ days }}d,
             {%- endfor %}
         {%- endfor %}
         cast(coalesce(ticket_metrics.tickets_365d, 0) as {{ dbt.type_int() }}) as tickets_365d,
