@@ -109,8 +109,9 @@ def relation_columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str
 def base_sql(con: duckdb.DuckDBPyConnection) -> str:
     """SELECT over customer_360 left-joined with ml.churn_scores when that table exists.
 
-    Churn columns already present in customer_360 (it carries churn_probability once ML
-    exists) are taken from customer_360, so the join never creates ambiguous names.
+    The same join as the dbt mart customer_profiles, made here at query time so that segments
+    compile before ML has ever run. A column of customer_360 wins over a score column of the
+    same name, so the join never creates ambiguous names.
     """
     if not table_exists(con, CUSTOMER_360):
         raise LookupError(f"{CUSTOMER_360} does not exist yet (built by dbt)")

@@ -115,7 +115,6 @@ MART_SUITES: tuple[TableSuite, ...] = (
         between("rfm_recency_score", 1, 5, check_id="rfm_recency_score_range", optional=True),
         between("rfm_frequency_score", 1, 5, check_id="rfm_frequency_score_range", optional=True),
         between("rfm_monetary_score", 1, 5, check_id="rfm_monetary_score_range", optional=True),
-        between("churn_probability", 0, 1, check_id="churn_probability_range", optional=True),
         # anonymous web visitors have no e-mail by definition: count identified persons only
         null_share("email", 0.5, among="is_identified"),
         share(
@@ -169,6 +168,13 @@ MART_SUITES: tuple[TableSuite, ...] = (
             volume(),
         ),
         layer="mart",
+    ),
+    # customer_360 with the ML scores (built after ml.churn_scores)
+    _mart(
+        "customer_profiles",
+        ("person_id",),
+        orphans("person_id", "marts.customer_360", "person_id"),
+        between("churn_probability", 0, 1, check_id="churn_probability_range", optional=True),
     ),
     _mart(
         "service_tickets",

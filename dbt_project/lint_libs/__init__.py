@@ -3,7 +3,8 @@
 sqlfluff (`library_path = lint_libs` in .sqlfluff) puts the names of this package into the
 template context: `var()` returns the project's real vars from dbt_project.yml, so macros that
 loop over configured dicts and lists render the same SQL as in dbt; `dbt.*` (lint_libs/dbt.py)
-stands in for dbt's cross-database macros.
+stands in for dbt's cross-database macros, `adapter.dispatch` (lint_libs/adapter.py) for the
+project's dispatched ones.
 """
 
 from pathlib import Path

@@ -23,24 +23,16 @@
     cdp_fold_name({{ clean_text(column) }})
 {%- endmacro %}
 
-{#- True when the normalised e-mail matches one of the `placeholder_email_patterns`. -#}
+{#- True when the normalised e-mail is a placeholder typed to get past a mandatory field: on
+    the identity blocklist of config/identity.yaml (UDF cdp_is_placeholder, the identity
+    engine's rule). Kept and flagged, never used for matching. -#}
 {% macro is_placeholder_email(column) -%}
-    coalesce(
-        {%- for pattern in var('placeholder_email_patterns') %}
-        regexp_matches({{ column }}, '{{ pattern }}'){{ " or" if not loop.last }}
-        {%- endfor %},
-        false
-    )
+    coalesce(cdp_is_placeholder({{ column }}, 'email'), false)
 {%- endmacro %}
 
-{#- True when the E.164 phone matches one of the `placeholder_phone_patterns`. -#}
+{#- True when the E.164 phone is a placeholder (same blocklist). -#}
 {% macro is_placeholder_phone(column) -%}
-    coalesce(
-        {%- for pattern in var('placeholder_phone_patterns') %}
-        regexp_matches({{ column }}, '{{ pattern }}'){{ " or" if not loop.last }}
-        {%- endfor %},
-        false
-    )
+    coalesce(cdp_is_placeholder({{ column }}, 'phone'), false)
 {%- endmacro %}
 
 {#- First street line for display: abbreviations of street types expanded and house-number
@@ -135,4 +127,33 @@
         when lower({{ clean_text(column) }}) in ('y', 'yes', 'o', 'oui', 'true', 't', '1') then true
         when lower({{ clean_text(column) }}) in ('n', 'no', 'non', 'false', 'f', '0') then false
     end
+{%- endmacro %}
+
+{#- The normalised person fields of a staging model, under the names the identity models read:
+    `email`, `phone`, `first_name`, `last_name`, `first_name_key`, `last_name_key`,
+    `birth_date`, `street`, `postcode`, `city` (one for each raw column or expression given).
+    `country` is the column that decides the phone region and the postcode rules. -#}
+{% macro person_fields(
+    email=none, phone=none, first_name=none, last_name=none, birth_date=none,
+    street=none, postcode=none, city=none, country=none
+) -%}
+    {%- set fields = [] -%}
+    {%- if email %}{% do fields.append(normalize_email(email) ~ ' as email') %}{% endif -%}
+    {%- if phone %}{% do fields.append(normalize_phone(phone, country) ~ ' as phone') %}{% endif -%}
+    {%- if first_name %}{% do fields.append(display_name(first_name) ~ ' as first_name') %}{% endif -%}
+    {%- if last_name %}{% do fields.append(display_name(last_name) ~ ' as last_name') %}{% endif -%}
+    {%- if first_name %}{% do fields.append(fold_name(first_name) ~ ' as first_name_key') %}{% endif -%}
+    {%- if last_name %}{% do fields.append(fold_name(last_name) ~ ' as last_name_key') %}{% endif -%}
+    {%- if birth_date -%}
+        {%- do fields.append(parse_plausible_date(birth_date) ~ ' as birth_date') -%}
+    {%- endif -%}
+    {%- if street %}{% do fields.append(normalize_street(street) ~ ' as street') %}{% endif -%}
+    {%- if postcode -%}
+        {%- do fields.append(
+            (normalize_postcode(postcode, country) if country else normalize_postcode(postcode))
+            ~ ' as postcode'
+        ) -%}
+    {%- endif -%}
+    {%- if city %}{% do fields.append(normalize_city(city) ~ ' as city') %}{% endif -%}
+    {{ fields | join(',\n        ') }}
 {%- endmacro %}

@@ -3,8 +3,10 @@
 Staging models call `cdp_consent_term(value, kind)` and `cdp_consent_time(value)` (the consent
 vocabulary of config/consent.yaml, `cdp.consent_vocabulary`), `cdp_normalize_email(value)`, `cdp_normalize_phone(value, region)`,
 `cdp_fold_name(value)`, `cdp_display_name(value)`, `cdp_split_name(full_name, 'first'|'last')`,
-`cdp_display_street(value)` and `cdp_street_key(value)` so that SQL and the Python identity
-engine normalise with exactly the same code and tables (`cdp.normalize`).
+`cdp_display_street(value)`, `cdp_street_key(value)` and `cdp_is_placeholder(value, id_type)`
+so that SQL and the Python identity engine normalise with exactly the same code and tables
+(`cdp.normalize`), and flag the same placeholder e-mails and phones (the `blocklist` of
+config/identity.yaml, the one declaration of them).
 
 The UDFs are Arrow (vectorised) functions: DuckDB hands over a column batch, each distinct
 value of the batch is normalised once (results are also memoised across batches, since
@@ -21,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
-from duckdb.sqltypes import VARCHAR
+from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 _CACHE_SIZE = 1_000_000
 _TOKEN = re.compile(r"\S+")
@@ -98,7 +100,50 @@ def _binary(func: Callable[[str, str], Any]) -> Callable[[pa.Array, pa.Array], p
     return udf
 
 
-def _udfs(default_region: str) -> dict[str, tuple[Callable[..., pa.Array], list]]:
+def placeholder_test() -> Callable[[str, str], bool]:
+    """`(value, id_type) -> bool`: the value is on the identity blocklist (config/identity.yaml).
+
+    The rule of the identity engine's blocklists: an exact value (compared after the same
+    normalisation: e-mail match key, E.164 phone; `*` values case-insensitively) or a Python
+    regular expression found in the value, for the id_type's list and the `*` list.
+    """
+    from cdp import normalize
+    from cdp.identity import load_config
+
+    config = load_config()
+
+    def keys(value: str, id_type: str) -> set[str]:
+        if id_type == "email":
+            key = normalize.email_match_key(value, config.email_ignore_gmail_dots)
+        elif id_type == "phone":
+            key = normalize.normalize_phone(value, config.default_region)
+        else:
+            key = None
+        return {value, key} - {None}
+
+    exact = {
+        id_type: set().union(*(keys(v, id_type) for v in bl.values)) if bl.values else set()
+        for id_type, bl in config.blocklist.items()
+        if id_type != "*"
+    }
+    anywhere = config.blocklist.get("*")
+    anywhere_values = {v.lower() for v in anywhere.values} if anywhere else set()
+
+    def is_placeholder(value: str, id_type: str) -> bool:
+        candidates = keys(value, id_type)
+        if candidates & exact.get(id_type, set()):
+            return True
+        if {c.lower() for c in candidates} & anywhere_values:
+            return True
+        patterns = [*(config.blocklist[id_type].patterns if id_type in config.blocklist else [])]
+        patterns += anywhere.patterns if anywhere else []
+        return any(re.search(p, c) for p in patterns for c in candidates)
+
+    return is_placeholder
+
+
+def _udfs(default_region: str) -> dict[str, tuple]:
+    """name -> (Arrow function, parameter types[, return type: VARCHAR when absent])."""
     from cdp import normalize
     from cdp.consent_vocabulary import load_consent_vocabulary
 
@@ -116,7 +161,17 @@ def _udfs(default_region: str) -> dict[str, tuple[Callable[..., pa.Array], list]
         parsed = load_consent_vocabulary().parse_time(value)
         return None if parsed is None else parsed.isoformat()
 
+    placeholder = lru_cache(maxsize=_CACHE_SIZE)(placeholder_test())
+
+    def is_placeholder(values: pa.Array, id_types: pa.Array) -> pa.Array:
+        out = [
+            None if v is None else placeholder(v, t)
+            for v, t in zip(values.to_pylist(), id_types.to_pylist(), strict=True)
+        ]
+        return pa.array(out, type=pa.bool_())
+
     return {
+        "cdp_is_placeholder": (is_placeholder, [VARCHAR, VARCHAR], BOOLEAN),
         "cdp_consent_term": (_binary(consent_term), [VARCHAR, VARCHAR]),
         "cdp_consent_time": (_unary(consent_time), [VARCHAR]),
         "cdp_normalize_email": (_unary(normalize.normalize_email), [VARCHAR]),
@@ -147,9 +202,15 @@ def register(conn: DuckDBPyConnection, default_region: str = "FR") -> None:
             "select function_name from duckdb_functions() where function_name like 'cdp_%'"
         ).fetchall()
     }
-    for name, (func, params) in _udfs(default_region).items():
+    for name, (func, params, *returns) in _udfs(default_region).items():
         if name in existing:
             continue
         conn.create_function(
-            name, func, params, VARCHAR, type="arrow", null_handling="special", side_effects=False
+            name,
+            func,
+            params,
+            returns[0] if returns else VARCHAR,
+            type="arrow",
+            null_handling="special",
+            side_effects=False,
         )

@@ -70,9 +70,23 @@ def dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     """`dbt build` of the selected models (their data and unit tests become asset checks)."""
-    # the dbt profile reads the warehouse path from CDP_WAREHOUSE: point it at this resource
-    os.environ["CDP_WAREHOUSE"] = warehouse.location
+    point_dbt_at(warehouse)
     yield from dbt.cli(["build"], context=context).stream()
+
+
+def point_dbt_at(warehouse: WarehouseResource) -> None:
+    """The dbt profile reads the warehouse path from CDP_WAREHOUSE: point it at this resource."""
+    os.environ["CDP_WAREHOUSE"] = warehouse.location
+
+
+def source_keys(source_name: str) -> list[dg.AssetKey]:
+    """Asset keys of the dbt source tables of `source_name` (manifest), e.g. the ML scores."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return [
+        translator.get_asset_key(source)
+        for source in manifest["sources"].values()
+        if source["source_name"] == source_name
+    ]
 
 
 def _read_table(con, qualified: str) -> pd.DataFrame | None:

@@ -98,10 +98,18 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         run_all(settings)
         _dbt(["build", "--select", "staging intermediate.identity"], root)
         _write_identity_graph(settings.warehouse)
+        # customer_profiles reads ml.churn_scores, written by the ML domain from these marts
         results = _dbt(
-            ["build", "--select", "intermediate.golden+ intermediate.marts_prep+ marts"], root
+            [
+                "build",
+                "--select",
+                "intermediate.golden+ intermediate.marts_prep+ marts",
+                "--exclude",
+                "customer_profiles",
+            ],
+            root,
         )
-        yield {"warehouse": settings.warehouse, "results": results}
+        yield {"warehouse": settings.warehouse, "results": results, "root": root}
 
 
 @pytest.fixture(scope="module")
@@ -299,3 +307,31 @@ def test_timeline_is_attributed_and_ordered(con: duckdb.DuckDBPyConnection) -> N
         for r in con.execute("select distinct event_type from marts.customer_timeline").fetchall()
     }
     assert {"web_order", "store_purchase", "campaign_open", "web_session", "ticket_opened"} <= kinds
+
+
+def test_customer_profiles_join_the_scores_without_changing_customer_360(build: dict) -> None:
+    """customer_profiles = customer_360 + the person's ML scores (null without a score); it is
+    built after ml.churn_scores exists, and customer_360 does not depend on it."""
+    with duckdb.connect(str(build["warehouse"])) as con:
+        before = con.execute("select * from marts.customer_360 order by person_id").df()
+        scored = before["person_id"].head(3).tolist()
+        con.execute("create schema if not exists ml")
+        con.execute(
+            "create or replace table ml.churn_scores as select person_id, "
+            "0.25 as churn_probability, 'low' as churn_risk_band, 1.5 as expected_orders, "
+            "120.0 as expected_revenue, 365 as value_horizon_days, 'v-test' as model_version, "
+            "now() as scored_at from (select unnest(?) as person_id)",
+            [scored],
+        )
+    _dbt(["build", "--select", "customer_profiles"], build["root"])
+    with duckdb.connect(str(build["warehouse"])) as con:
+        profiles = con.execute("select * from marts.customer_profiles order by person_id").df()
+        after = con.execute("select * from marts.customer_360 order by person_id").df()
+        con.execute("drop table ml.churn_scores")
+    assert after.equals(before)
+    assert list(profiles.columns[: len(before.columns)]) == list(before.columns)
+    assert profiles[before.columns].equals(before)
+    with_score = profiles[profiles["person_id"].isin(scored)]
+    assert (with_score["churn_probability"] == 0.25).all()
+    assert (with_score["prediction_model_version"] == "v-test").all()
+    assert profiles.loc[~profiles["person_id"].isin(scored), "churn_probability"].isna().all()

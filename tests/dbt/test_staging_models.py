@@ -183,3 +183,35 @@ def test_identifiers_link_across_systems(warehouse) -> None:
         ("shop_customer:100234", "loyalty_card_id", "LC00012345"),
         ("clienteling:CL-0000123", "loyalty_card_id", "LC00012345"),
     } <= identifiers
+
+
+def test_quarantined_rows_are_absent_from_staging(warehouse, tmp_path) -> None:
+    """An order quarantined with severity error leaves staging with its items (macro
+    exclude_quarantined on the real staging models); a warn-severity one stays."""
+    from data_quality.quarantine import QUARANTINE_TABLE, ensure_table
+
+    path = warehouse.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchone()[0]
+    orders = "select increment_id from staging.stg_shop__orders order by 1"
+    items = "select order_id from staging.stg_shop__order_items order by 1"
+    assert _rows(warehouse, orders) == [("100009123",), ("100009124",)]
+    assert _rows(warehouse, items) == [(9000123,)]
+    ensure_table(warehouse)
+    warehouse.execute(
+        f"insert into {QUARANTINE_TABLE} (schema_name, table_name, row_id, rule, severity, "
+        "quarantined_at) values ('raw_shop', 'orders', 'b', 'test', 'error', now()), "
+        "('raw_shop', 'orders', 'c', 'test', 'warn', now())"
+    )
+    selection = ["--select", "stg_shop__orders", "stg_shop__order_items"]
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("CDP_WAREHOUSE", path)
+            _dbt(["run", *selection], tmp_path)
+        assert _rows(warehouse, orders) == [("100009124",)]
+        assert _rows(warehouse, items) == []
+    finally:
+        warehouse.execute(f"drop table {QUARANTINE_TABLE}")
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("CDP_WAREHOUSE", path)
+            _dbt(["run", *selection], tmp_path)

@@ -14,7 +14,7 @@ final as (
     select
         consent_event_key,
         person_id,
-        occurred_at,
+        cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
         channel,
         purpose,
         status,
@@ -26,7 +26,7 @@ final as (
         cast(row_number() over (
             partition by person_id, channel, purpose
             order by occurred_at asc, is_granted desc, consent_event_key asc
-        ) as integer) as sequence_number
+        ) as {{ dbt.type_int() }}) as sequence_number
     from consent_events
 )
 

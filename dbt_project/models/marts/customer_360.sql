@@ -1,25 +1,9 @@
 {#- One row per person of the identity graph, anonymous web visitors included (flagged by
     is_identified): the golden identity (int_persons_golden, with the source system of
     each value), the ids of the person's records in each system, current marketing consent,
-    purchase behaviour, engagement, open abandoned cart, RFM, churn score and expected value
-    (orders and revenue over the value horizon, 365 days by default).
+    purchase behaviour, engagement, open abandoned cart and RFM. The ML scores (churn, expected
+    value) are joined by customer_profiles, downstream of the ML assets that read the marts.
     Windowed metrics end on the as-of date (int_as_of_dates_derived). -#}
-
-{#- ml.churn_scores is written by the ML asset, which itself reads marts.orders: on a first
-    build (or a plain `dbt build` without ML) it does not exist yet, and the churn and value
-    columns stay null instead of failing the build. -#}
-{%- set churn_scores = source('ml', 'churn_scores') -%}
-{%- if execute and adapter.get_relation(
-    database=churn_scores.database, schema=churn_scores.schema, identifier=churn_scores.identifier
-) is not none -%}
-    {%- set churn_scores_from = churn_scores -%}
-{%- else -%}
-    {%- set churn_scores_from = "(select cast(null as " ~ dbt.type_string() ~ ") as person_id, "
-        ~ "cast(null as double) as churn_probability, cast(null as " ~ dbt.type_string()
-        ~ ") as churn_risk_band, cast(null as double) as expected_orders, "
-        ~ "cast(null as double) as expected_revenue, cast(null as " ~ dbt.type_string()
-        ~ ") as model_version where 1 = 0) as no_churn_scores" -%}
-{%- endif %}
 
 with
 
@@ -64,33 +48,18 @@ as_of as (
     select * from {{ ref('int_as_of_dates_derived') }}
 ),
 
-churn as (
-    select
-        person_id,
-        churn_probability,
-        churn_risk_band,
-        expected_orders,
-        expected_revenue,
-        model_version
-    from {{ churn_scores_from }}
-),
-
--- lists of record ids per system: array_agg ... filter is standard SQL (DuckDB, PostgreSQL);
--- the list type is the adapter's (varchar[] on DuckDB). A person is identified when at least
--- one of their records is not a web visitor: a cookie that never logged in (nor bought as a
--- guest) stays a person of its own, known only by its cookie.
+-- sorted lists of record ids per system (macro array_agg_where, the adapter's array type).
+-- A person is identified when at least one of their records is not a web visitor: a cookie
+-- that never logged in (nor bought as a guest) stays a person of its own, known only by its
+-- cookie.
 source_ids as (
     select
         person_id,
         max(case when source_system <> 'web_visitor' then 1 else 0 end) = 1 as is_identified,
-        array_agg(source_key order by source_key) filter (where source_system = 'shop_customer')
-            as shop_customer_ids,
-        array_agg(source_key order by source_key) filter (where source_system = 'pos_card')
-            as loyalty_card_ids,
-        array_agg(source_key order by source_key) filter (where source_system = 'clienteling')
-            as clienteling_ids,
-        array_agg(source_key order by source_key) filter (where source_system = 'esp_contact')
-            as esp_contact_ids
+        {{ array_agg_where('source_key', "source_system = 'shop_customer'") }} as shop_customer_ids,
+        {{ array_agg_where('source_key', "source_system = 'pos_card'") }} as loyalty_card_ids,
+        {{ array_agg_where('source_key', "source_system = 'clienteling'") }} as clienteling_ids,
+        {{ array_agg_where('source_key', "source_system = 'esp_contact'") }} as esp_contact_ids
     from identity_graph
     group by person_id
 ),
@@ -180,19 +149,14 @@ final as (
         engagement.email_opens_90d,
         engagement.email_clicks_90d,
         engagement.web_sessions_90d,
-        cast(last_seen.last_seen_at as timestamp) as last_seen_at,
+        cast(last_seen.last_seen_at as {{ dbt.type_timestamp() }}) as last_seen_at,
         open_carts.person_id is not null as has_open_abandoned_cart,
-        cast(open_carts.updated_at as timestamp) as abandoned_cart_at,
+        cast(open_carts.updated_at as {{ dbt.type_timestamp() }}) as abandoned_cart_at,
         cast(open_carts.grand_total as decimal(18, 2)) as abandoned_cart_value,
         rfm.r_score as rfm_recency_score,
         rfm.f_score as rfm_frequency_score,
         rfm.m_score as rfm_monetary_score,
         rfm.rfm_segment,
-        cast(churn.churn_probability as double) as churn_probability,
-        cast(churn.churn_risk_band as {{ dbt.type_string() }}) as churn_risk_band,
-        cast(churn.expected_orders as double) as expected_orders,
-        cast(churn.expected_revenue as double) as expected_revenue,
-        cast(churn.model_version as {{ dbt.type_string() }}) as prediction_model_version,
         as_of.as_of_date
     from golden
     cross join as_of
@@ -210,8 +174,6 @@ final as (
         on golden.person_id = open_carts.person_id and open_carts.recency_rank = 1
     left join rfm
         on golden.person_id = rfm.person_id
-    left join churn
-        on golden.person_id = churn.person_id
 )
 
 select * from final

@@ -183,7 +183,7 @@ ticket_events as (
 signup_events as (
     select
         identity_graph.person_id,
-        cast(signups.event_date as timestamp) as occurred_at,
+        cast(signups.event_date as {{ dbt.type_timestamp() }}) as occurred_at,
         'event' as channel,
         'event_signup' as event_type,
         'spreadsheets' as source_system,
@@ -234,9 +234,10 @@ unioned as (
 
 final as (
     select
-        person_id || '|' || event_type || '|' || reference as timeline_event_key,
+        cast(person_id || '|' || event_type || '|' || reference as {{ dbt.type_string() }})
+            as timeline_event_key,
         person_id,
-        cast(occurred_at as timestamp) as occurred_at,
+        cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
         channel,
         event_type,
         source_system,
@@ -245,7 +246,7 @@ final as (
         cast(row_number() over (
             partition by person_id
             order by occurred_at, event_type, reference
-        ) as integer) as event_sequence
+        ) as {{ dbt.type_int() }}) as event_sequence
     from unioned
     where person_id is not null and occurred_at is not null
 )

@@ -119,18 +119,19 @@ final as (
         persons.person_id,
         {%- for event_type, name in email_events %}
             {%- for days in [30, 90, 365] %}
-                cast(coalesce(email_metrics.email_{{ name }}_{{ days }}d, 0) as integer)
+                cast(coalesce(email_metrics.email_{{ name }}_{{ days }}d, 0) as {{ dbt.type_int() }})
                     as email_{{ name }}_{{ days }}d,
             {%- endfor %}
         {%- endfor %}
         {%- for metric in ['sessions', 'product_views', 'add_to_carts'] %}
             {%- for days in [30, 90] %}
-                cast(coalesce(web_metrics.web_{{ metric }}_{{ days }}d, 0) as integer) as web_{{ metric }}_{{ days }}d,
+                cast(coalesce(web_metrics.web_{{ metric }}_{{ days }}d, 0) as {{ dbt.type_int() }})
+                    as web_{{ metric }}_{{ days }}d,
             {%- endfor %}
         {%- endfor %}
-        cast(coalesce(ticket_metrics.tickets_365d, 0) as integer) as tickets_365d,
-        cast(email_metrics.last_email_open_at as timestamp) as last_email_open_at,
-        cast(web_metrics.last_web_visit_at as timestamp) as last_web_visit_at,
+        cast(coalesce(ticket_metrics.tickets_365d, 0) as {{ dbt.type_int() }}) as tickets_365d,
+        cast(email_metrics.last_email_open_at as {{ dbt.type_timestamp() }}) as last_email_open_at,
+        cast(web_metrics.last_web_visit_at as {{ dbt.type_timestamp() }}) as last_web_visit_at,
         as_of.as_of_date
     from persons
     cross join as_of

@@ -75,7 +75,7 @@ final as (
         orders.channel,
         unioned.sku,
         products.category,
-        cast(unioned.quantity as integer) as quantity,
+        cast(unioned.quantity as {{ dbt.type_int() }}) as quantity,
         cast(unioned.unit_price as decimal(18, 2)) as unit_price,
         cast(unioned.line_amount as decimal(18, 2)) as line_amount
     from unioned

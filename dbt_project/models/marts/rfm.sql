@@ -55,7 +55,7 @@ with_fm as (
     select
         *,
         -- (f + m) / 2 rounded half up
-        cast(floor((f_score + m_score + 1) / 2) as integer) as fm_score
+        cast(floor((f_score + m_score + 1) / 2) as {{ dbt.type_int() }}) as fm_score
     from scored
 ),
 
@@ -82,12 +82,12 @@ final as (
     select
         person_id,
         reference_date,
-        cast(recency_days as integer) as recency_days,
-        cast(frequency as integer) as frequency,
+        cast(recency_days as {{ dbt.type_int() }}) as recency_days,
+        cast(frequency as {{ dbt.type_int() }}) as frequency,
         cast(monetary as decimal(18, 2)) as monetary,
-        cast(r_score as integer) as r_score,
-        cast(f_score as integer) as f_score,
-        cast(m_score as integer) as m_score,
+        cast(r_score as {{ dbt.type_int() }}) as r_score,
+        cast(f_score as {{ dbt.type_int() }}) as f_score,
+        cast(m_score as {{ dbt.type_int() }}) as m_score,
         fm_score,
         rfm_segment
     from segmented

@@ -24,15 +24,15 @@ orders as (
 
 final as (
     select
-        tickets.ticket_id,
+        cast(tickets.ticket_id as {{ dbt.type_string() }}) as ticket_id,
         identity_graph.person_id,
-        tickets.created_at,
+        cast(tickets.created_at as {{ dbt.type_timestamp() }}) as created_at,
         tickets.channel,
         tickets.category,
         tickets.status,
-        tickets.satisfaction,
-        tickets.solved_at,
-        cast({{ dbt.datediff('tickets.created_at', 'tickets.solved_at', 'hour') }} as integer)
+        cast(tickets.satisfaction as {{ dbt.type_int() }}) as satisfaction,
+        cast(tickets.solved_at as {{ dbt.type_timestamp() }}) as solved_at,
+        cast({{ dbt.datediff('tickets.created_at', 'tickets.solved_at', 'hour') }} as {{ dbt.type_int() }})
             as resolution_hours,
         orders.order_key
     from tickets

@@ -49,16 +49,11 @@ deduplicated as (
 normalised as (
     select
         *,
-        {{ normalize_email('email_raw') }} as email,
-        {{ normalize_phone('phone_raw', 'country') }} as phone,
-        {{ display_name('first_name_raw') }} as first_name,
-        {{ display_name('last_name_raw') }} as last_name,
-        {{ fold_name('first_name_raw') }} as first_name_key,
-        {{ fold_name('last_name_raw') }} as last_name_key,
-        {{ parse_plausible_date('birth_date_raw') }} as birth_date,
-        {{ normalize_street('street_raw') }} as street,
-        {{ normalize_postcode('postcode_raw', 'country') }} as postcode,
-        {{ normalize_city('city_raw') }} as city
+        {{ person_fields(
+            email='email_raw', phone='phone_raw', first_name='first_name_raw',
+            last_name='last_name_raw', birth_date='birth_date_raw', street='street_raw',
+            postcode='postcode_raw', city='city_raw', country='country',
+        ) }}
     from deduplicated
 ),
 

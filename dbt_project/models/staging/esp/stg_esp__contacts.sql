@@ -32,12 +32,10 @@ deduplicated as (
 normalised as (
     select
         *,
-        {{ normalize_email('email_raw') }} as email,
-        {{ normalize_phone('phone_raw') }} as phone,
-        {{ display_name('first_name_raw') }} as first_name,
-        {{ display_name('last_name_raw') }} as last_name,
-        {{ fold_name('first_name_raw') }} as first_name_key,
-        {{ fold_name('last_name_raw') }} as last_name_key
+        {{ person_fields(
+            email='email_raw', phone='phone_raw', first_name='first_name_raw',
+            last_name='last_name_raw',
+        ) }}
     from deduplicated
 ),
 

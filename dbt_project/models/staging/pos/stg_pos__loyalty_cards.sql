@@ -42,16 +42,13 @@ stores as (
 normalised as (
     select
         deduplicated.*,
-        {{ normalize_email('deduplicated.email_raw') }} as email,
-        {{ normalize_phone('deduplicated.phone_raw', 'deduplicated.country') }} as phone,
-        {{ display_name('deduplicated.first_name_raw') }} as first_name,
-        {{ display_name('deduplicated.last_name_raw') }} as last_name,
-        {{ fold_name('deduplicated.first_name_raw') }} as first_name_key,
-        {{ fold_name('deduplicated.last_name_raw') }} as last_name_key,
-        {{ parse_plausible_date('deduplicated.birth_date_raw') }} as birth_date,
-        {{ normalize_street('deduplicated.street_raw') }} as street,
-        {{ normalize_postcode('deduplicated.postcode_raw', 'deduplicated.country') }} as postcode,
-        {{ normalize_city('deduplicated.city_raw') }} as city
+        {{ person_fields(
+            email='deduplicated.email_raw', phone='deduplicated.phone_raw',
+            first_name='deduplicated.first_name_raw', last_name='deduplicated.last_name_raw',
+            birth_date='deduplicated.birth_date_raw', street='deduplicated.street_raw',
+            postcode='deduplicated.postcode_raw', city='deduplicated.city_raw',
+            country='deduplicated.country',
+        ) }}
     from deduplicated
 ),
 

@@ -4,7 +4,7 @@ source as (
     select * from {{ source('pos', 'receipt_lines') }}
     where
         {{ exclude_quarantined('raw_pos', 'receipt_lines') }}
-        and {{ exclude_quarantined_parent('raw_pos', 'receipts', 'receipt_id', 'receipt_id') }}
+        and {{ exclude_quarantined('raw_pos', 'receipts', 'receipt_id', parent_key='receipt_id') }}
 ),
 
 renamed as (

@@ -36,12 +36,10 @@ deduplicated as (
 normalised as (
     select
         *,
-        {{ normalize_email('email_raw') }} as email,
-        {{ display_name('first_name_raw') }} as first_name,
-        {{ display_name('last_name_raw') }} as last_name,
-        {{ fold_name('first_name_raw') }} as first_name_key,
-        {{ fold_name('last_name_raw') }} as last_name_key,
-        {{ parse_plausible_date('birth_date_raw') }} as birth_date,
+        {{ person_fields(
+            email='email_raw', first_name='first_name_raw', last_name='last_name_raw',
+            birth_date='birth_date_raw',
+        ) }},
         {{ normalize_card_id('loyalty_card_id_raw') }} as loyalty_card_id
     from deduplicated
 ),

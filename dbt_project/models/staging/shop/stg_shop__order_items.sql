@@ -4,7 +4,7 @@ source as (
     select * from {{ source('shop', 'orders__items') }}
     where
         {{ exclude_quarantined('raw_shop', 'orders__items') }}
-        and {{ exclude_quarantined_parent('raw_shop', 'orders', 'entity_id', 'order_entity_id') }}
+        and {{ exclude_quarantined('raw_shop', 'orders', 'order_entity_id', parent_key='entity_id') }}
 ),
 
 renamed as (

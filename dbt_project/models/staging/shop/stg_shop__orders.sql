@@ -48,11 +48,10 @@ deduplicated as (
 normalised as (
     select
         *,
-        {{ normalize_email('email_raw') }} as email,
-        {{ display_name('coalesce(first_name_raw, billing_first_name_raw)') }} as first_name,
-        {{ display_name('coalesce(last_name_raw, billing_last_name_raw)') }} as last_name,
-        {{ fold_name('coalesce(first_name_raw, billing_first_name_raw)') }} as first_name_key,
-        {{ fold_name('coalesce(last_name_raw, billing_last_name_raw)') }} as last_name_key,
+        {{ person_fields(
+            email='email_raw', first_name='coalesce(first_name_raw, billing_first_name_raw)',
+            last_name='coalesce(last_name_raw, billing_last_name_raw)',
+        ) }},
         {{ normalize_street('billing_street_raw') }} as billing_street,
         {{ street_complement('billing_street_raw') }} as billing_street_complement,
         {{ normalize_postcode('billing_postcode_raw', 'billing_country') }} as billing_postcode,

@@ -35,18 +35,14 @@ deduplicated as (
 normalised as (
     select
         *,
-        {{ normalize_email('email_raw') }} as email,
         -- a phone stored as a number in Excel lost its leading 0 (and may carry ".0")
-        {{ normalize_phone(
-            "case when regexp_full_match(phone_raw, '[1-9]\\d{8}(\\.0+)?') then '0' || split_part(phone_raw, '.', 1) else phone_raw end"
-        ) }} as phone,
-        {{ display_name('first_name_raw') }} as first_name,
-        {{ display_name('last_name_raw') }} as last_name,
-        {{ fold_name('first_name_raw') }} as first_name_key,
-        {{ fold_name('last_name_raw') }} as last_name_key,
-        {{ parse_plausible_date('birth_date_raw') }} as birth_date,
-        {{ normalize_postcode('postcode_raw') }} as postcode,
-        {{ normalize_city('city_raw') }} as city,
+        {{ person_fields(
+            email='email_raw',
+            phone="case when regexp_full_match(phone_raw, '[1-9]\\d{8}(\\.0+)?') "
+                ~ "then '0' || split_part(phone_raw, '.', 1) else phone_raw end",
+            first_name='first_name_raw', last_name='last_name_raw', birth_date='birth_date_raw',
+            postcode='postcode_raw', city='city_raw',
+        ) }},
         {{ parse_date('event_date_raw') }} as event_date
     from deduplicated
 ),

@@ -1,0 +1,28 @@
+{#- Cross-warehouse helpers the dbt cross-database macros (dbt.listagg, dbt.type_*, ...) do not
+    cover. Each dispatches on the adapter: `default__` is standard SQL (DuckDB, PostgreSQL);
+    an adapter whose dialect differs gets its own implementation. -#}
+
+{#- Sorted array of the non-null `value`s of the rows where `condition` holds; null when there
+    is none (not an empty array). -#}
+{% macro array_agg_where(value, condition) -%}
+    {{ return(adapter.dispatch('array_agg_where', 'cdp')(value, condition)) }}
+{%- endmacro %}
+
+{% macro default__array_agg_where(value, condition) -%}
+    array_agg({{ value }} order by {{ value }}) filter (where {{ condition }})
+{%- endmacro %}
+
+{#- Spark has no ordered aggregate: collect_list drops nulls, array_sort orders. -#}
+{% macro spark__array_agg_where(value, condition) -%}
+    case
+        when count(case when {{ condition }} then {{ value }} end) > 0
+            then array_sort(collect_list(case when {{ condition }} then {{ value }} end))
+    end
+{%- endmacro %}
+
+{#- dbt.type_float() is `float` on every adapter: double precision on PostgreSQL, but a 4-byte
+    REAL on DuckDB. The scores are doubles: DuckDB gets `double` (dbt_project.yml lets this
+    project's implementation win the dispatch of the `dbt` namespace). -#}
+{% macro duckdb__type_float() -%}
+    double
+{%- endmacro %}
