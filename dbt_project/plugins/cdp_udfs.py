@@ -108,7 +108,7 @@ def placeholder_test() -> Callable[[str, str], bool]:
     regular expression found in the value, for the id_type's list and the `*` list.
     """
     from cdp import normalize
-    from cdp.identity import load_config
+    from identity import load_config
 
     config = load_config()
 

@@ -9,10 +9,10 @@ import shutil
 import duckdb
 import pandas as pd
 
-from cdp.identity import load_config
-from cdp.identity.deterministic import _apply_blocklists
 from cdp.settings import PROJECT_ROOT
 from dbt_project.plugins.cdp_udfs import register
+from identity import load_config
+from identity.deterministic import _apply_blocklists
 
 EMAILS = [
     "test@test.com",
