@@ -3,8 +3,10 @@
 Staging models call `cdp_consent_term(value, kind)` and `cdp_consent_time(value)` (the consent
 vocabulary of config/consent.yaml, `cdp.consent_vocabulary`), `cdp_normalize_email(value)`, `cdp_normalize_phone(value, region)`,
 `cdp_fold_name(value)`, `cdp_display_name(value)`, `cdp_split_name(full_name, 'first'|'last')`,
-`cdp_display_street(value)` and `cdp_street_key(value)` so that SQL and the Python identity
-engine normalise with exactly the same code and tables (`cdp.normalize`).
+`cdp_display_street(value)`, `cdp_street_key(value)` and the dates `cdp_parse_date(value)`,
+`cdp_past_date(value)`, `cdp_birth_date(value)` (ISO text, null when not a date of that kind)
+so that SQL and the Python identity engine normalise with exactly the same code and tables
+(`cdp.normalize`).
 
 The UDFs are Arrow (vectorised) functions: DuckDB hands over a column batch, each distinct
 value of the batch is normalised once (results are also memoised across batches, since
@@ -13,6 +15,7 @@ e-mails, names and phone numbers repeat a lot), and an Arrow array goes back.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -112,13 +115,19 @@ def _udfs(default_region: str) -> dict[str, tuple[Callable[..., pa.Array], list]
     def consent_term(value: str, kind: str) -> str | None:
         return load_consent_vocabulary().term(kind, value)
 
-    def consent_time(value: str) -> str | None:
-        parsed = load_consent_vocabulary().parse_time(value)
-        return None if parsed is None else parsed.isoformat()
+    def consent_time(value: str) -> dt.datetime | None:
+        return load_consent_vocabulary().parse_time(value)
+
+    def iso(parse: Callable[[str], Any]) -> Callable[[str], str | None]:
+        def udf(value: str) -> str | None:
+            parsed = parse(value)
+            return None if parsed is None else parsed.isoformat()
+
+        return udf
 
     return {
         "cdp_consent_term": (_binary(consent_term), [VARCHAR, VARCHAR]),
-        "cdp_consent_time": (_unary(consent_time), [VARCHAR]),
+        "cdp_consent_time": (_unary(iso(consent_time)), [VARCHAR]),
         "cdp_normalize_email": (_unary(normalize.normalize_email), [VARCHAR]),
         "cdp_normalize_phone": (_binary(phone), [VARCHAR, VARCHAR]),
         "cdp_fold_name": (_unary(normalize.fold_name), [VARCHAR]),
@@ -126,6 +135,9 @@ def _udfs(default_region: str) -> dict[str, tuple[Callable[..., pa.Array], list]
         "cdp_split_name": (_binary(split_name), [VARCHAR, VARCHAR]),
         "cdp_display_street": (_unary(display_street), [VARCHAR]),
         "cdp_street_key": (_unary(normalize.normalize_street), [VARCHAR]),
+        "cdp_parse_date": (_unary(iso(normalize.parse_date)), [VARCHAR]),
+        "cdp_past_date": (_unary(iso(normalize.parse_past_date)), [VARCHAR]),
+        "cdp_birth_date": (_unary(iso(normalize.parse_birth_date)), [VARCHAR]),
     }
 
 

@@ -183,3 +183,28 @@ def test_identifiers_link_across_systems(warehouse) -> None:
         ("shop_customer:100234", "loyalty_card_id", "LC00012345"),
         ("clienteling:CL-0000123", "loyalty_card_id", "LC00012345"),
     } <= identifiers
+
+
+def test_birth_dates_use_the_core_rule(warehouse) -> None:
+    """Staging reads birth dates with the identity engine's rule (cdp.normalize.parse_birth_date,
+    as the cdp_birth_date UDF): 1900-01-01 is a placeholder, not a birth date."""
+    from cdp.normalize import parse_birth_date
+
+    for view in (
+        "stg_shop__customers",
+        "stg_clienteling__clients",
+        "stg_pos__loyalty_cards",
+        "stg_spreadsheets__event_signups",
+    ):
+        sql = _rows(warehouse, f"select sql from duckdb_views() where view_name = '{view}'")
+        assert "cdp_birth_date(" in sql[0][0], view
+    values = ["1900-01-01", "01/01/1900", "12/03/1985", "31118", "31/02/1990"]
+    rows = _rows(
+        warehouse,
+        "select v, cast(cdp_birth_date(v) as date)::varchar from unnest(" + str(values) + ") t(v)",
+    )
+    assert rows == [
+        (v, None if parse_birth_date(v) is None else parse_birth_date(v).isoformat())
+        for v in values
+    ]
+    assert rows[0] == ("1900-01-01", None) and rows[2] == ("12/03/1985", "1985-03-12")

@@ -55,7 +55,7 @@ normalised as (
         {{ display_name('last_name_raw') }} as last_name,
         {{ fold_name('first_name_raw') }} as first_name_key,
         {{ fold_name('last_name_raw') }} as last_name_key,
-        {{ parse_plausible_date('birth_date_raw') }} as birth_date,
+        {{ parse_birth_date('birth_date_raw') }} as birth_date,
         {{ normalize_street('street_raw') }} as street,
         {{ normalize_postcode('postcode_raw', 'country') }} as postcode,
         {{ normalize_city('city_raw') }} as city

@@ -48,7 +48,7 @@ normalised as (
         {{ display_name('deduplicated.last_name_raw') }} as last_name,
         {{ fold_name('deduplicated.first_name_raw') }} as first_name_key,
         {{ fold_name('deduplicated.last_name_raw') }} as last_name_key,
-        {{ parse_plausible_date('deduplicated.birth_date_raw') }} as birth_date,
+        {{ parse_birth_date('deduplicated.birth_date_raw') }} as birth_date,
         {{ normalize_street('deduplicated.street_raw') }} as street,
         {{ normalize_postcode('deduplicated.postcode_raw', 'deduplicated.country') }} as postcode,
         {{ normalize_city('deduplicated.city_raw') }} as city
