@@ -190,14 +190,16 @@ def test_birth_dates_use_the_core_rule(warehouse) -> None:
     as the cdp_birth_date UDF): 1900-01-01 is a placeholder, not a birth date."""
     from cdp.normalize import parse_birth_date
 
-    for view in (
-        "stg_shop__customers",
-        "stg_clienteling__clients",
-        "stg_pos__loyalty_cards",
-        "stg_spreadsheets__event_signups",
+    models = DBT_PROJECT / "models" / "staging"
+    for model in (
+        "shop/stg_shop__customers.sql",
+        "clienteling/stg_clienteling__clients.sql",
+        "pos/stg_pos__loyalty_cards.sql",
+        "spreadsheets/stg_spreadsheets__event_signups.sql",
     ):
-        sql = _rows(warehouse, f"select sql from duckdb_views() where view_name = '{view}'")
-        assert "cdp_birth_date(" in sql[0][0], view
+        assert "{{ parse_birth_date(" in (models / model).read_text(), model
+    assert "cdp_birth_date(" in (DBT_PROJECT / "macros" / "casting.sql").read_text()
+    # the UDF the macro calls, on the connection the staging views run on
     values = ["1900-01-01", "01/01/1900", "12/03/1985", "31118", "31/02/1990"]
     rows = _rows(
         warehouse,
