@@ -4,7 +4,7 @@ Required columns `customer_id, order_id, ordered_at, amount` (header names are m
 case-insensitively, surrounding spaces ignored); optional `channel, store_id`; other columns
 are ignored. The delimiter is sniffed. `ordered_at` may be an ISO date or timestamp (with or
 without `T`, `Z` or an offset) or a day-first date (`DD/MM/YYYY`, `DD.MM.YYYY`, optional time): the shapes of the platform's
-date parser, `cdp/normalize/data/dates.yaml`.
+date parser, `cdp/normalize/tables/dates.yaml`.
 `amount` may use a comma as decimal separator, thousands separators and a currency sign.
 Several rows with the same `(customer_id, order_id)` (order lines) are summed into one order.
 A row whose date or amount cannot be read, or without a customer id, is rejected with its line

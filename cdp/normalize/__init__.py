@@ -1,6 +1,6 @@
 """Normalisation of customer attributes: display values and match keys.
 
-One module per area, each with its tables as data files in ``data/`` (read once):
+One module per area, each with its tables as data files in ``tables/`` (read once):
 ``email`` (mailbox providers, aliases), ``phone`` (phonenumbers metadata), ``names``
 (particles, civil titles; nicknames from corp-names), ``address`` (street abbreviations,
 repeaters), ``dates`` (accepted shapes, day/month order, placeholder birth dates), ``text``
@@ -23,6 +23,7 @@ can be given raw or already normalised records.
 
 from cdp.normalize.address import (
     STREET_ABBREVIATIONS,
+    display_street,
     normalize_city,
     normalize_city_series,
     normalize_postcode,
@@ -86,6 +87,7 @@ __all__ = [
     "_map_unique",
     "detect_date_order",
     "display_name",
+    "display_street",
     "email_match_key",
     "email_match_key_series",
     "first_name_key",

@@ -1,4 +1,4 @@
-"""Postal addresses: street, postcode and city match keys (tables in ``data/address.yaml``)."""
+"""Postal addresses: street, postcode and city match keys (tables in ``tables/address.yaml``)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ STREET_ABBREVIATIONS: dict[str, str] = dict(_TABLES["street_abbreviations"])
 _REPEATERS = frozenset(_TABLES["repeaters"])
 _CITY_ABBREVIATIONS: dict[str, str] = dict(_TABLES["city_abbreviations"])
 _ZERO_PADDED = frozenset(_TABLES["zero_padded_postcode_countries"])
+#: Expanded words written with their accents and capitals in a display street.
+_DISPLAY_WORDS: dict[str, str] = dict(_TABLES["display_words"])
+_TOKEN = re.compile(r"\S+")
 
 
 @lru_cache(maxsize=500_000)
@@ -53,6 +56,39 @@ def normalize_street(value: str | None) -> str | None:
             out.append(tok)
     key = " ".join(out)
     return key or None
+
+
+def display_street(value: str | None) -> str | None:
+    """First street line for display: abbreviations expanded, case and accents kept.
+
+    Uses the abbreviation table and the rules of :func:`normalize_street` (which builds
+    the lower-case match key): `12 Bd. St-Michel` -> `12 boulevard Saint-Michel`,
+    `3b r. de la Paix` -> `3 bis rue de la Paix`. Further lines (`Apt 3`) are dropped, as in
+    the match key; staging keeps them apart as `street_complement`.
+    """
+    if value is None:
+        return None
+    lines = [line for line in str(value).splitlines() if line.strip()]
+    if not lines:
+        return None
+    text = re.sub(r"(\d+)\s*(bis|ter|quater|b|t|q)\b", r"\1 \2", lines[0], flags=re.IGNORECASE)
+    text = re.sub(r"\s*,\s*", " ", text)
+    tokens = _TOKEN.findall(text)
+    out: list[str] = []
+    for index, token in enumerate(tokens):
+        previous_is_number = index > 0 and tokens[index - 1].isdigit()
+        # "St-Michel": the abbreviation may be glued to the next word by a hyphen
+        head, sep, tail = token.partition("-")
+        full = STREET_ABBREVIATIONS.get(head.lower().rstrip("."))
+        if full in _REPEATERS:
+            full = full if previous_is_number and not sep else None
+        elif full == "rue" and index > 0 and not previous_is_number:
+            full = None
+        if full is None:
+            out.append(token)
+        else:
+            out.append(_DISPLAY_WORDS.get(full, full) + sep + tail)
+    return " ".join(out) or None
 
 
 def normalize_postcode(value: str | None, country: str | None = "FR") -> str | None:

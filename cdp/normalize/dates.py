@@ -1,7 +1,7 @@
 """Dates typed by people or exported by tools: the one parser of the platform.
 
 The accepted shapes, the day/month order, the spreadsheet epoch, the earliest plausible date
-and the placeholder birth dates are declared in ``data/dates.yaml`` and read here once. The
+and the placeholder birth dates are declared in ``tables/dates.yaml`` and read here once. The
 identity engine calls these functions directly; the dbt staging models call them through the
 ``cdp_parse_date``, ``cdp_past_date`` and ``cdp_birth_date`` DuckDB UDFs
 (``dbt_project/plugins/cdp_udfs.py``), so a birth date means the same thing in every layer.
@@ -87,7 +87,7 @@ def parse_birth_date(
 ) -> dt.date | None:
     """A birth date, or None if absent, unparseable, a placeholder or implausible.
 
-    Accepted: every shape of ``data/dates.yaml``: ISO ``1985-03-12`` (optionally with a time
+    Accepted: every shape of ``tables/dates.yaml``: ISO ``1985-03-12`` (optionally with a time
     part), ``12/03/1985``, ``12-03-1985``, ``12.03.1985`` (day first: French sources),
     ``12/03/85``, ``19850312``, spreadsheet day numbers (``31118`` or ``31118.0``). Rejected
     (None): the placeholders (``1900-01-01``: a placeholder birth date is not a birth date),
@@ -147,7 +147,7 @@ def parse_birth_date_series(values: pd.Series, order: str = DEFAULT_ORDER) -> pd
 
 def strptime_sql(text_sql: str) -> str:
     """DuckDB SQL reading a text column as a TIMESTAMP: ISO 8601 first, then the day-first
-    shapes of ``data/dates.yaml``; null when neither reads it."""
+    shapes of ``tables/dates.yaml``; null when neither reads it."""
     formats = "[" + ", ".join(f"'{f}'" for f in STRPTIME_FORMATS) + "]"
     return (
         f"coalesce(CAST(try_cast({text_sql} AS TIMESTAMPTZ) AS TIMESTAMP), "

@@ -1,4 +1,4 @@
-"""E-mail addresses: the contactable form and the match key (tables in ``data/email.yaml``)."""
+"""E-mail addresses: the contactable form and the match key (tables in ``tables/email.yaml``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ _EMAIL_RE = (
 _EMAIL_PATTERN = re.compile(_EMAIL_RE)
 
 _TABLES = table("email")
-#: Mailbox providers most retail customers use (``data/email.yaml``): a domain one keystroke
+#: Mailbox providers most retail customers use (``tables/email.yaml``): a domain one keystroke
 #: away from exactly one of them is taken as a typo of it for the match key.
 MAILBOX_DOMAINS = frozenset(_TABLES["mailbox_domains"])
 #: One service under two names (and a Google domain that does not exist).

@@ -1,4 +1,4 @@
-"""Person names: match keys, display form, full-name splitting, nicknames (``data/names.yaml``)."""
+"""Person names: match keys, display form, full-name splitting, nicknames (``tables/names.yaml``)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from unidecode import unidecode
 from cdp.normalize.text import _as_text_series, _clean_text, _map_unique, table
 
 _TABLES = table("names")
-#: Name particles (``data/names.yaml``): lower case inside a display name, ignored in match keys.
+#: Name particles (``tables/names.yaml``): lower case inside a display name, ignored in match keys.
 NAME_PARTICLES = frozenset(_TABLES["particles"])
-#: Civil titles dropped from the start of a free-text full name (``data/names.yaml``).
+#: Civil titles dropped from the start of a free-text full name (``tables/names.yaml``).
 _TITLE = re.compile(r"(?i)^(" + "|".join(_TABLES["civil_titles"]) + r")\s+")
 
 

@@ -15,8 +15,8 @@ import yaml
 
 @cache
 def table(name: str) -> dict[str, Any]:
-    """The declared tables of one area, `data/<name>.yaml` next to this code (read once)."""
-    text = resources.files(__package__).joinpath("data", f"{name}.yaml").read_text("utf-8")
+    """The declared tables of one area, `tables/<name>.yaml` next to this code (read once)."""
+    text = resources.files(__package__).joinpath("tables", f"{name}.yaml").read_text("utf-8")
     return yaml.safe_load(text)
 
 

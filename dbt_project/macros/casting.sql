@@ -18,7 +18,7 @@
 {%- endmacro %}
 
 {#- Dates typed by people or exported by tools go through the platform's one date parser
-    (`cdp.normalize.dates`, shapes, order and placeholders declared in its `data/dates.yaml`),
+    (`cdp.normalize.dates`, shapes, order and placeholders declared in its `tables/dates.yaml`),
     registered as DuckDB UDFs by `plugins/cdp_udfs.py`: YYYY-MM-DD (with an optional time
     part), DD/MM/YYYY, D/M/YYYY, DD-MM-YYYY, DD.MM.YYYY, DD/MM/YY (the century that keeps the
     date in the past), YYYYMMDD and spreadsheet day numbers. Anything else becomes null. -#}

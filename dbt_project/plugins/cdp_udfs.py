@@ -16,7 +16,6 @@ e-mails, names and phone numbers repeat a lot), and an Arrow array goes back.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -27,55 +26,6 @@ from duckdb import DuckDBPyConnection
 from duckdb.sqltypes import VARCHAR
 
 _CACHE_SIZE = 1_000_000
-_TOKEN = re.compile(r"\S+")
-# The abbreviation table is folded (match keys); display values get their accents back, and
-# titles before a name their capital.
-_DISPLAY_WORDS = {
-    "allee": "allée",
-    "residence": "résidence",
-    "general": "Général",
-    "marechal": "Maréchal",
-    "president": "Président",
-    "docteur": "Docteur",
-    "professeur": "Professeur",
-    "saint": "Saint",
-    "sainte": "Sainte",
-}
-
-
-def display_street(value: str | None) -> str | None:
-    """First street line for display: abbreviations expanded, case and accents kept.
-
-    Uses the abbreviation table and the rules of `cdp.normalize.normalize_street` (which builds
-    the lower-case match key): `12 Bd. St-Michel` -> `12 boulevard Saint-Michel`,
-    `3b r. de la Paix` -> `3 bis rue de la Paix`. Further lines (`Apt 3`) are dropped, as in
-    the match key; staging keeps them apart as `street_complement`.
-    """
-    from cdp.normalize import STREET_ABBREVIATIONS
-
-    if value is None:
-        return None
-    lines = [line for line in str(value).splitlines() if line.strip()]
-    if not lines:
-        return None
-    text = re.sub(r"(\d+)\s*(bis|ter|quater|b|t|q)\b", r"\1 \2", lines[0], flags=re.IGNORECASE)
-    text = re.sub(r"\s*,\s*", " ", text)
-    tokens = _TOKEN.findall(text)
-    out: list[str] = []
-    for index, token in enumerate(tokens):
-        previous_is_number = index > 0 and tokens[index - 1].isdigit()
-        # "St-Michel": the abbreviation may be glued to the next word by a hyphen
-        head, sep, tail = token.partition("-")
-        full = STREET_ABBREVIATIONS.get(head.lower().rstrip("."))
-        if full in {"bis", "ter", "quater"}:
-            full = full if previous_is_number and not sep else None
-        elif full == "rue" and index > 0 and not previous_is_number:
-            full = None
-        if full is None:
-            out.append(token)
-        else:
-            out.append(_DISPLAY_WORDS.get(full, full) + sep + tail)
-    return " ".join(out) or None
 
 
 def _unary(func: Callable[[str], Any]) -> Callable[[pa.Array], pa.Array]:
@@ -133,7 +83,7 @@ def _udfs(default_region: str) -> dict[str, tuple[Callable[..., pa.Array], list]
         "cdp_fold_name": (_unary(normalize.fold_name), [VARCHAR]),
         "cdp_display_name": (_unary(normalize.display_name), [VARCHAR]),
         "cdp_split_name": (_binary(split_name), [VARCHAR, VARCHAR]),
-        "cdp_display_street": (_unary(display_street), [VARCHAR]),
+        "cdp_display_street": (_unary(normalize.display_street), [VARCHAR]),
         "cdp_street_key": (_unary(normalize.normalize_street), [VARCHAR]),
         "cdp_parse_date": (_unary(iso(normalize.parse_date)), [VARCHAR]),
         "cdp_past_date": (_unary(iso(normalize.parse_past_date)), [VARCHAR]),

@@ -292,3 +292,10 @@ def test_dbt_date_udfs_are_the_python_rule():
         assert birth == iso(nz.parse_birth_date(value)), value
     births = {value: birth for value, _, _, birth in rows}
     assert births["1900-01-01"] is None and births["12/03/1985"] == "1985-03-12"
+
+
+def test_display_street_expands_with_accents_and_capitals():
+    assert nz.display_street("12 r. de la Paix\nApt 3") == "12 rue de la Paix"
+    assert nz.display_street("12 Bd. St-Michel") == "12 boulevard Saint-Michel"
+    assert nz.display_street("3b all. des Roses") == "3 bis allée des Roses"
+    assert nz.display_street("  ") is None
