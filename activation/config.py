@@ -10,17 +10,14 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cdp.config import ConfigError, load_yaml_model
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MODES = ("upsert", "update_only", "insert_only", "mirror")
 CHANNELS = ("email", "sms", "phone", "ads")
-
-
-class ConfigError(ValueError):
-    """A configuration file is invalid; the message names the file and the problem."""
 
 
 class _Strict(BaseModel):
@@ -122,44 +119,13 @@ class SyncsFile(_Strict):
         return self
 
 
-def _read_yaml(path: Path) -> Any:
-    if not path.exists():
-        raise ConfigError(f"{path}: file not found")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
-
-
-def _format(path: Path, exc: ValidationError, data: Any, list_key: str) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = list(err["loc"])
-        where = ".".join(str(p) for p in loc)
-        if len(loc) >= 2 and loc[0] == list_key and isinstance(loc[1], int):
-            try:
-                name = data[list_key][loc[1]].get("name")
-                where = f"{list_key}[{name!r}]." + ".".join(str(p) for p in loc[2:])
-            except (KeyError, IndexError, TypeError, AttributeError):
-                pass
-        lines.append(f"{path}: {where}: {err['msg']}")
-    return "\n".join(lines)
-
-
 def load_segments(path: Path) -> SegmentsFile:
-    data = _read_yaml(path)
-    try:
-        return SegmentsFile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format(path, exc, data, "segments")) from None
+    return load_yaml_model(path, SegmentsFile, named_lists=("segments",))
 
 
 def load_syncs(path: Path, segments: SegmentsFile | None = None) -> SyncsFile:
-    data = _read_yaml(path)
-    try:
-        parsed = SyncsFile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format(path, exc, data, "syncs")) from None
+    """`syncs.yaml` validated, then each sync's mode and options checked by its destination."""
+    parsed = load_yaml_model(path, SyncsFile, named_lists=("syncs",))
     from activation.destinations import destination_class
 
     known = {s.name for s in segments.segments} if segments is not None else None

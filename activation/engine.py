@@ -597,9 +597,9 @@ def validate_sync_sql(
 ) -> None:
     """Compile each sync's source, key and fields in DuckDB; raise ConfigError naming the
     sync and file. Uses the real marts when they exist, else empty contract-shaped tables."""
-    from activation.config import ConfigError
     from activation.contract import create_contract_tables
     from activation.segments import ensure_schema as ensure_seg
+    from cdp.config import ConfigError
     from cdp.warehouse import table_exists
 
     own = None

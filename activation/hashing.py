@@ -1,16 +1,23 @@
 """Normalisation and SHA-256 hashing for ad-platform audience files.
 
-Google Customer Match: e-mail trimmed and lower-cased; phone in E.164 with the leading `+`;
-SHA-256 hex of the UTF-8 string. Meta (Custom Audiences): e-mail the same; phone as digits
-only including the country code, without `+` or leading zeros; SHA-256 hex.
+The values go through the core's normalisers (`cdp.normalize`), with the platforms' documented
+input rules:
+
+- Google Customer Match: e-mail with surrounding whitespace removed and lower-cased; phone in
+  E.164 with the leading `+`; SHA-256 hex of the UTF-8 string.
+- Meta Custom Audiences: e-mail the same; phone as digits only including the country code,
+  without `+` or leading zeros; SHA-256 hex.
+
+The e-mail is hashed as the platforms ask (`normalize_email(..., validate=False)`), never as
+the identity match key (no plus-address or Gmail-dot rule). A phone that is not a valid number
+(`cdp.normalize.normalize_phone`) is left out rather than hashed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 
-_NON_DIGIT = re.compile(r"\D")
+from cdp.normalize import normalize_email, normalize_phone
 
 
 def sha256_hex(value: str) -> str:
@@ -18,33 +25,19 @@ def sha256_hex(value: str) -> str:
 
 
 def normalise_email(email: str | None) -> str | None:
-    if email is None:
-        return None
-    value = "".join(email.split()).lower()
-    return value or None
-
-
-def _digits(phone: str) -> str:
-    value = phone.strip()
-    if value.startswith("00"):
-        value = value[2:]
-    return _NON_DIGIT.sub("", value).lstrip("0")
+    """The platforms' e-mail hashing input: whitespace removed, lower-cased."""
+    return normalize_email(email, validate=False)
 
 
 def normalise_phone_google(phone: str | None) -> str | None:
-    """E.164 with `+`. Input is expected in E.164 already (customer_360.phone)."""
-    if phone is None:
-        return None
-    digits = _digits(phone)
-    return "+" + digits if 8 <= len(digits) <= 15 else None
+    """E.164 with `+` (customer_360.phone is E.164 already; national numbers read as FR)."""
+    return normalize_phone(phone)
 
 
 def normalise_phone_meta(phone: str | None) -> str | None:
     """Digits only with the country code, no `+`."""
-    if phone is None:
-        return None
-    digits = _digits(phone)
-    return digits if 8 <= len(digits) <= 15 else None
+    e164 = normalize_phone(phone)
+    return e164[1:] if e164 else None
 
 
 def hash_or_none(value: str | None) -> str:

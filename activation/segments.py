@@ -14,8 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from activation.config import ConfigError, SegmentsFile, load_segments
+from activation.config import SegmentsFile, load_segments
 from activation.contract import base_sql, create_contract_tables
+from cdp.config import ConfigError
 from cdp.warehouse import table_exists
 
 log = logging.getLogger(__name__)

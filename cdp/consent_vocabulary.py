@@ -16,18 +16,15 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cdp.config import load_yaml_model
 
 CANONICAL = {
     "status": ("granted", "withdrawn"),
     "channel": ("email", "sms", "phone", "ads"),
     "purpose": ("marketing", "profiling"),
 }
-
-
-class ConsentVocabularyError(ValueError):
-    """The vocabulary file is invalid; the message names the file and the field."""
 
 
 def fold(value: object) -> str:
@@ -98,13 +95,6 @@ class ConsentVocabulary(BaseModel):
         return parsed.astimezone(dt.UTC)
 
 
-def _format_error(path: Path, exc: ValidationError) -> str:
-    return "\n".join(
-        f"{path}: {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-        for err in exc.errors()
-    )
-
-
 def load_consent_vocabulary(path: Path | None = None) -> ConsentVocabulary:
     """Read and validate the vocabulary (default `<CDP_CONFIG_DIR>/consent.yaml`)."""
     if path is None:
@@ -117,14 +107,6 @@ def load_consent_vocabulary(path: Path | None = None) -> ConsentVocabulary:
 
 @lru_cache(maxsize=8)
 def _load(path: Path, mtime_ns: int) -> ConsentVocabulary:
-    """Cached per file version (the dbt UDFs call this for every batch)."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConsentVocabularyError(f"{path}: file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConsentVocabularyError(f"{path}: invalid YAML: {exc}") from exc
-    try:
-        return ConsentVocabulary.model_validate(raw or {})
-    except ValidationError as exc:
-        raise ConsentVocabularyError(_format_error(path, exc)) from exc
+    """Cached per file version (the dbt UDFs call this for every batch); a bad file raises
+    `cdp.config.ConfigError` naming the file and the field."""
+    return load_yaml_model(path, ConsentVocabulary)

@@ -1,40 +1,20 @@
 """`config/quality.yaml`: severities, thresholds, blocking assets and quarantine rules.
 
-Every model forbids unknown keys; a bad file raises `QualityConfigError` naming the file and
+Every model forbids unknown keys; a bad file raises `cdp.config.ConfigError` naming the file and
 the offending field, never a bare pydantic traceback.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cdp.config import load_yaml_model, validate_model
 from cdp.settings import get_settings
 
 Severity = Literal["warn", "error"]
-CHECK_KINDS = (
-    "schema",
-    "primary_key",
-    "not_null",
-    "format",
-    "domain",
-    "range",
-    "future_date",
-    "referential_integrity",
-    "volume",
-    "freshness",
-    "distribution",
-)
 CheckKind = Literal[
     "schema",
     "primary_key",
@@ -48,10 +28,7 @@ CheckKind = Literal[
     "freshness",
     "distribution",
 ]
-
-
-class QualityConfigError(ValueError):
-    """The quality configuration file is missing, unreadable or invalid."""
+CHECK_KINDS: tuple[str, ...] = get_args(CheckKind)
 
 
 class _Strict(BaseModel):
@@ -197,33 +174,12 @@ def default_config_path() -> Path:
     return get_settings().config_dir / "quality.yaml"
 
 
-def _format_errors(path: Path, exc: ValidationError) -> str:
-    lines = [f"{path}: invalid quality configuration"]
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  - {loc}: {err['msg']}")
-    return "\n".join(lines)
-
-
 def parse_config(data: object, path: Path | str = "<memory>") -> QualityConfig:
-    path = Path(path)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise QualityConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
-    try:
-        return QualityConfig.model_validate(data)
-    except ValidationError as exc:
-        raise QualityConfigError(_format_errors(path, exc)) from None
+    """Validate already-read data (a bad value raises `cdp.config.ConfigError`)."""
+    return validate_model(data, QualityConfig, path)
 
 
 def load_config(path: Path | str | None = None) -> QualityConfig:
     """Load and validate `config/quality.yaml` (or `path`)."""
     path = Path(path) if path is not None else default_config_path()
-    if not path.exists():
-        raise QualityConfigError(f"{path}: quality configuration file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise QualityConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse_config(data, path)
+    return load_yaml_model(path, QualityConfig)

@@ -13,7 +13,6 @@ from typing import Any
 
 _EXPORTS = {
     "IdentityConfig": "identity.config",
-    "IdentityConfigError": "identity.config",
     "load_config": "identity.config",
     "ResolutionResult": "identity.engine",
     "resolve": "identity.engine",

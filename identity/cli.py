@@ -224,14 +224,15 @@ def build_inputs(frame, args):
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from identity.config import DeterministicRule, IdentityConfigError, load_config
+    from cdp.config import ConfigError
+    from identity.config import DeterministicRule, load_config
     from identity.engine import resolve
     from identity.fellegi_sunter import model_table
 
     started = time.perf_counter()
     try:
         config = load_config(args.config)
-    except IdentityConfigError as exc:
+    except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not args.input.exists():

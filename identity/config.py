@@ -11,8 +11,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cdp.config import load_yaml_model
 
 #: Fields of a normalised record that comparisons and blocking keys may use.
 RecordField = Literal[
@@ -38,10 +39,6 @@ DerivedField = Literal[
 BlockingField = RecordField | DerivedField
 #: Identifier types that come from the records themselves (not from the identifiers table).
 RECORD_ID_TYPES = ("email", "phone")
-
-
-class IdentityConfigError(ValueError):
-    """The identity configuration is invalid; the message names the file and the field."""
 
 
 class _Strict(BaseModel):
@@ -305,22 +302,7 @@ def default_config_path() -> Path:
 def load_config(path: str | Path | None = None) -> IdentityConfig:
     """Load and validate ``config/identity.yaml`` (or ``path``).
 
-    Raises :class:`IdentityConfigError` naming the file and each offending field.
+    Raises :class:`cdp.config.ConfigError` naming the file and each offending field.
     """
     path = Path(path) if path is not None else default_config_path()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise IdentityConfigError(f"{path}: identity configuration file not found") from exc
-    except yaml.YAMLError as exc:
-        raise IdentityConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise IdentityConfigError(f"{path}: expected a mapping at the top level")
-    try:
-        return IdentityConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise IdentityConfigError(f"{path}: invalid identity configuration: {problems}") from exc
+    return load_yaml_model(path, IdentityConfig)

@@ -31,9 +31,9 @@ def _waiting(pid: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cdp.config import ConfigError
     from cdp.settings import get_settings
     from cdp.warehouse_lock import warehouse_lock
-    from ingestion.config import ConfigError
     from ingestion.pipeline import run_all
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

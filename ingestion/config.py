@@ -12,9 +12,9 @@ import unicodedata
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cdp.config import load_yaml_model
 from cdp.settings import Settings, get_settings
 
 SOURCE_NAMES = (
@@ -41,10 +41,6 @@ KNOWN_TABLES: dict[str, tuple[str, ...]] = {
     "consent": ("consent_events",),
     "catalog": ("products",),
 }
-
-
-class ConfigError(ValueError):
-    """The sources configuration is invalid; the message names the file and the field."""
 
 
 class _Model(BaseModel):
@@ -167,30 +163,10 @@ def config_path(settings: Settings | None = None) -> Path:
     return settings.config_dir / "sources.yaml"
 
 
-def format_validation_error(path: Path, exc: ValidationError, prefix: str = "") -> str:
-    """One line per problem: `<file>: <field path>: <message>`."""
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(part) for part in (prefix, *err["loc"]) if part != "") or "(top level)"
-        lines.append(f"{path}: {loc}: {err['msg']}")
-    return "\n".join(lines)
-
-
 def load_sources_config(path: Path | None = None) -> SourcesConfig:
     """Read and validate `sources.yaml` (default: `<CDP_CONFIG_DIR>/sources.yaml`)."""
     path = Path(path) if path else config_path()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping with a 'sources' key")
-    try:
-        return SourcesConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(path, exc)) from exc
+    return load_yaml_model(path, SourcesConfig)
 
 
 def normalise_header(text: object) -> str:

@@ -59,7 +59,8 @@ def _backtest(args: argparse.Namespace) -> int:
 
     import duckdb
 
-    from ml.config import ChurnConfig, ChurnConfigError, load_churn_config
+    from cdp.config import ConfigError
+    from ml.config import ChurnConfig, load_churn_config
     from ml.features import ChurnData
     from ml.io import OrdersFileError, read_orders_csv
     from ml.metrics import calibration_markdown, metrics_markdown, value_markdown
@@ -74,7 +75,7 @@ def _backtest(args: argparse.Namespace) -> int:
         if args.value_days is not None:
             cfg = with_value_horizon(cfg, args.value_days)
             ChurnConfig.model_validate(cfg.model_dump())
-    except (ChurnConfigError, ValueError) as exc:
+    except (ConfigError, ValueError) as exc:
         return _fail(args, str(exc))
     value_days = cfg.purchase_model.value_horizon_days
 

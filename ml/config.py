@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cdp.config import load_yaml_model
 from cdp.settings import get_settings
 
 
@@ -85,10 +85,6 @@ class ChurnConfig(_Strict):
     short_history: ShortHistoryConfig = ShortHistoryConfig()
 
 
-class ChurnConfigError(ValueError):
-    """A churn configuration file that is missing, unreadable or invalid."""
-
-
 def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
     """Read and validate `churn.yaml` (default: `<CDP_CONFIG_DIR>/churn.yaml`).
 
@@ -96,21 +92,6 @@ def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
     """
     explicit = path is not None
     path = Path(path) if explicit else get_settings().config_dir / "churn.yaml"
-    if not path.exists():
-        if explicit:
-            raise ChurnConfigError(f"{path}: churn configuration file not found")
+    if not explicit and not path.exists():
         return ChurnConfig()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ChurnConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ChurnConfigError(f"{path}: expected a mapping at the top level")
-    try:
-        return ChurnConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ChurnConfigError(f"{path}: invalid churn configuration: {problems}") from exc
+    return load_yaml_model(path, ChurnConfig)

@@ -3,7 +3,8 @@
 Required columns `customer_id, order_id, ordered_at, amount` (header names are matched
 case-insensitively, surrounding spaces ignored); optional `channel, store_id`; other columns
 are ignored. The delimiter is sniffed. `ordered_at` may be an ISO date or timestamp (with or
-without `T`, `Z` or an offset) or a day-first date (`DD/MM/YYYY`, `DD.MM.YYYY`, optional time).
+without `T`, `Z` or an offset) or a day-first date (`DD/MM/YYYY`, `DD.MM.YYYY`, optional time): the shapes of the platform's
+date parser, `cdp/normalize/tables/dates.yaml`.
 `amount` may use a comma as decimal separator, thousands separators and a currency sign.
 Several rows with the same `(customer_id, order_id)` (order lines) are summed into one order.
 A row whose date or amount cannot be read, or without a customer id, is rejected with its line
@@ -17,19 +18,10 @@ from pathlib import Path
 
 import duckdb
 
+from cdp.normalize.dates import strptime_sql
+
 REQUIRED = ("customer_id", "order_id", "ordered_at", "amount")
 OPTIONAL = ("channel", "store_id")
-DAY_FIRST_FORMATS = [
-    "%d/%m/%Y",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y %H:%M:%S",
-    "%d-%m-%Y",
-    "%Y/%m/%d",
-    "%Y/%m/%d %H:%M:%S",
-]
 
 
 class OrdersFileError(ValueError):
@@ -77,7 +69,6 @@ def read_orders_csv(
     def col(name: str) -> str:
         return f"trim({_quote(by_name[name])})" if name in by_name else "NULL::VARCHAR"
 
-    formats = "[" + ", ".join(f"'{f}'" for f in DAY_FIRST_FORMATS) + "]"
     # amount: keep digits, sign, separators; the last of ',' / '.' is the decimal separator.
     amount_sql = """
         CASE
@@ -93,8 +84,7 @@ def read_orders_csv(
         f"""
         CREATE OR REPLACE TEMP TABLE orders_typed AS
         SELECT line_number, customer_id, order_id, channel, store_id, raw_ordered_at, raw_amount,
-               coalesce(CAST(try_cast(raw_ordered_at AS TIMESTAMPTZ) AS TIMESTAMP),
-                        try_strptime(raw_ordered_at, {formats})) AS ordered_at,
+               {strptime_sql("raw_ordered_at")} AS ordered_at,
                try_cast({amount_sql} AS DOUBLE) AS amount
         FROM (
             SELECT row_number() OVER () + 1 AS line_number,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from cdp.normalize.dates import EARLIEST_DATE, strptime_sql
 from data_quality.config import QualityConfig
 
 EMAIL_REGEX = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
@@ -39,12 +40,9 @@ def ts(column: str) -> str:
 
 
 def dmy(column: str) -> str:
-    """Parse a staff-typed `DD/MM/YYYY` text date, falling back to ISO."""
-    text = f"CAST({q(column)} AS VARCHAR)"
-    return (
-        f"coalesce(CAST(try_strptime({text}, '%d/%m/%Y') AS TIMESTAMPTZ), "
-        f"try_cast({text} AS TIMESTAMPTZ))"
-    )
+    """Parse a staff-typed day-first text date (`DD/MM/YYYY`...) or ISO 8601 into TIMESTAMPTZ,
+    with the shapes of the platform's date parser (`cdp.normalize.dates`)."""
+    return f"CAST({strptime_sql(f'CAST({q(column)} AS VARCHAR)')} AS TIMESTAMPTZ)"
 
 
 def num(column: str) -> str:
@@ -334,7 +332,8 @@ def not_in_future(
 
 def birth_date_plausible(column: str, *, parser: Callable[[str], str] = ts) -> ColumnCheck:
     def kwargs(ctx: SuiteContext) -> dict[str, Any]:
-        return {"min_value": "1900-01-01T00:00:00+00:00", "max_value": ctx.now.isoformat()}
+        earliest = f"{EARLIEST_DATE.isoformat()}T00:00:00+00:00"
+        return {"min_value": earliest, "max_value": ctx.now.isoformat()}
 
     return ColumnCheck(
         f"{column}_plausible",

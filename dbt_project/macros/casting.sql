@@ -17,37 +17,24 @@
     nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '')
 {%- endmacro %}
 
-{#- A date typed by a person or exported by a tool, to a DATE. Accepts YYYY-MM-DD (with an
-    optional time part), DD/MM/YYYY, D/M/YYYY, DD-MM-YYYY, DD.MM.YYYY, DD/MM/YY (two-digit
-    years in the future are read as last century) and Excel serial day numbers.
-    Anything else becomes null. -#}
+{#- Dates typed by people or exported by tools go through the platform's one date parser
+    (`cdp.normalize.dates`, shapes, order and placeholders declared in its `tables/dates.yaml`),
+    registered as DuckDB UDFs by `plugins/cdp_udfs.py`: YYYY-MM-DD (with an optional time
+    part), DD/MM/YYYY, D/M/YYYY, DD-MM-YYYY, DD.MM.YYYY, DD/MM/YY (the century that keeps the
+    date in the past), YYYYMMDD and spreadsheet day numbers. Anything else becomes null. -#}
 {% macro parse_date(column) -%}
-    {%- set v = "trim(cast(" ~ column ~ " as varchar))" -%}
-    {%- set slashed = "regexp_replace(" ~ v ~ ", '[.-]', '/', 'g')" -%}
-    (
-        case
-            when {{ v }} is null then null
-            when regexp_full_match({{ v }}, '\d{4}-\d{1,2}-\d{1,2}([ T].*)?')
-                then try_strptime(regexp_extract({{ v }}, '^(\d{4}-\d{1,2}-\d{1,2})', 1), '%Y-%m-%d')
-            when regexp_full_match({{ v }}, '\d{1,2}[/.-]\d{1,2}[/.-]\d{4}')
-                then try_strptime({{ slashed }}, '%d/%m/%Y')
-            when regexp_full_match({{ v }}, '\d{1,2}[/.-]\d{1,2}[/.-]\d{2}')
-                then
-                    case
-                        when try_strptime({{ slashed }}, '%d/%m/%y') > current_date
-                            then try_strptime({{ slashed }}, '%d/%m/%y') - interval 100 year
-                        else try_strptime({{ slashed }}, '%d/%m/%y')
-                    end
-            when regexp_full_match({{ v }}, '\d{4,5}(\.0+)?')
-                then date '1899-12-30' + cast(cast({{ v }} as double) as integer)
-        end
-    )::date
+    cast(cdp_parse_date(cast({{ column }} as varchar)) as date)
 {%- endmacro %}
 
-{#- The date parsed by `parse_date`, null when before 1900 or in the future. -#}
+{#- The date parsed by `parse_date`, null when before the earliest plausible date (1900) or in
+    the future. -#}
 {% macro parse_plausible_date(column) -%}
-    case
-        when {{ parse_date(column) }} between date '1900-01-01' and current_date
-            then {{ parse_date(column) }}
-    end
+    cast(cdp_past_date(cast({{ column }} as varchar)) as date)
+{%- endmacro %}
+
+{#- A birth date: `parse_date`, null for the placeholder dates (1900-01-01 is "unknown", not
+    a birth date), before 1900, or for a person younger than ten: the rule of the identity
+    engine (`cdp.normalize.parse_birth_date`). -#}
+{% macro parse_birth_date(column) -%}
+    cast(cdp_birth_date(cast({{ column }} as varchar)) as date)
 {%- endmacro %}

@@ -145,7 +145,7 @@
     {%- if first_name %}{% do fields.append(fold_name(first_name) ~ ' as first_name_key') %}{% endif -%}
     {%- if last_name %}{% do fields.append(fold_name(last_name) ~ ' as last_name_key') %}{% endif -%}
     {%- if birth_date -%}
-        {%- do fields.append(parse_plausible_date(birth_date) ~ ' as birth_date') -%}
+        {%- do fields.append(parse_birth_date(birth_date) ~ ' as birth_date') -%}
     {%- endif -%}
     {%- if street %}{% do fields.append(normalize_street(street) ~ ' as street') %}{% endif -%}
     {%- if postcode -%}

@@ -3,10 +3,11 @@
 Staging models call `cdp_consent_term(value, kind)` and `cdp_consent_time(value)` (the consent
 vocabulary of config/consent.yaml, `cdp.consent_vocabulary`), `cdp_normalize_email(value)`, `cdp_normalize_phone(value, region)`,
 `cdp_fold_name(value)`, `cdp_display_name(value)`, `cdp_split_name(full_name, 'first'|'last')`,
-`cdp_display_street(value)`, `cdp_street_key(value)` and `cdp_is_placeholder(value, id_type)`
-so that SQL and the Python identity engine normalise with exactly the same code and tables
-(`cdp.normalize`), and flag the same placeholder e-mails and phones (the `blocklist` of
-config/identity.yaml, the one declaration of them).
+`cdp_display_street(value)`, `cdp_street_key(value)`, the dates `cdp_parse_date(value)`,
+`cdp_past_date(value)`, `cdp_birth_date(value)` (ISO text, null when not a date of that kind)
+and `cdp_is_placeholder(value, id_type)` so that SQL and the Python identity engine normalise
+with exactly the same code and tables (`cdp.normalize`), and flag the same placeholder e-mails
+and phones (the `blocklist` of config/identity.yaml, the one declaration of them).
 
 The UDFs are Arrow (vectorised) functions: DuckDB hands over a column batch, each distinct
 value of the batch is normalised once (results are also memoised across batches, since
@@ -15,7 +16,7 @@ e-mails, names and phone numbers repeat a lot), and an Arrow array goes back.
 
 from __future__ import annotations
 
-import re
+import datetime as dt
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -26,55 +27,6 @@ from duckdb import DuckDBPyConnection
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 _CACHE_SIZE = 1_000_000
-_TOKEN = re.compile(r"\S+")
-# The abbreviation table is folded (match keys); display values get their accents back, and
-# titles before a name their capital.
-_DISPLAY_WORDS = {
-    "allee": "allée",
-    "residence": "résidence",
-    "general": "Général",
-    "marechal": "Maréchal",
-    "president": "Président",
-    "docteur": "Docteur",
-    "professeur": "Professeur",
-    "saint": "Saint",
-    "sainte": "Sainte",
-}
-
-
-def display_street(value: str | None) -> str | None:
-    """First street line for display: abbreviations expanded, case and accents kept.
-
-    Uses the abbreviation table and the rules of `cdp.normalize.normalize_street` (which builds
-    the lower-case match key): `12 Bd. St-Michel` -> `12 boulevard Saint-Michel`,
-    `3b r. de la Paix` -> `3 bis rue de la Paix`. Further lines (`Apt 3`) are dropped, as in
-    the match key; staging keeps them apart as `street_complement`.
-    """
-    from cdp.normalize import STREET_ABBREVIATIONS
-
-    if value is None:
-        return None
-    lines = [line for line in str(value).splitlines() if line.strip()]
-    if not lines:
-        return None
-    text = re.sub(r"(\d+)\s*(bis|ter|quater|b|t|q)\b", r"\1 \2", lines[0], flags=re.IGNORECASE)
-    text = re.sub(r"\s*,\s*", " ", text)
-    tokens = _TOKEN.findall(text)
-    out: list[str] = []
-    for index, token in enumerate(tokens):
-        previous_is_number = index > 0 and tokens[index - 1].isdigit()
-        # "St-Michel": the abbreviation may be glued to the next word by a hyphen
-        head, sep, tail = token.partition("-")
-        full = STREET_ABBREVIATIONS.get(head.lower().rstrip("."))
-        if full in {"bis", "ter", "quater"}:
-            full = full if previous_is_number and not sep else None
-        elif full == "rue" and index > 0 and not previous_is_number:
-            full = None
-        if full is None:
-            out.append(token)
-        else:
-            out.append(_DISPLAY_WORDS.get(full, full) + sep + tail)
-    return " ".join(out) or None
 
 
 def _unary(func: Callable[[str], Any]) -> Callable[[pa.Array], pa.Array]:
@@ -157,9 +109,15 @@ def _udfs(default_region: str) -> dict[str, tuple]:
     def consent_term(value: str, kind: str) -> str | None:
         return load_consent_vocabulary().term(kind, value)
 
-    def consent_time(value: str) -> str | None:
-        parsed = load_consent_vocabulary().parse_time(value)
-        return None if parsed is None else parsed.isoformat()
+    def consent_time(value: str) -> dt.datetime | None:
+        return load_consent_vocabulary().parse_time(value)
+
+    def iso(parse: Callable[[str], Any]) -> Callable[[str], str | None]:
+        def udf(value: str) -> str | None:
+            parsed = parse(value)
+            return None if parsed is None else parsed.isoformat()
+
+        return udf
 
     placeholder = lru_cache(maxsize=_CACHE_SIZE)(placeholder_test())
 
@@ -173,14 +131,17 @@ def _udfs(default_region: str) -> dict[str, tuple]:
     return {
         "cdp_is_placeholder": (is_placeholder, [VARCHAR, VARCHAR], BOOLEAN),
         "cdp_consent_term": (_binary(consent_term), [VARCHAR, VARCHAR]),
-        "cdp_consent_time": (_unary(consent_time), [VARCHAR]),
+        "cdp_consent_time": (_unary(iso(consent_time)), [VARCHAR]),
         "cdp_normalize_email": (_unary(normalize.normalize_email), [VARCHAR]),
         "cdp_normalize_phone": (_binary(phone), [VARCHAR, VARCHAR]),
         "cdp_fold_name": (_unary(normalize.fold_name), [VARCHAR]),
         "cdp_display_name": (_unary(normalize.display_name), [VARCHAR]),
         "cdp_split_name": (_binary(split_name), [VARCHAR, VARCHAR]),
-        "cdp_display_street": (_unary(display_street), [VARCHAR]),
+        "cdp_display_street": (_unary(normalize.display_street), [VARCHAR]),
         "cdp_street_key": (_unary(normalize.normalize_street), [VARCHAR]),
+        "cdp_parse_date": (_unary(iso(normalize.parse_date)), [VARCHAR]),
+        "cdp_past_date": (_unary(iso(normalize.parse_past_date)), [VARCHAR]),
+        "cdp_birth_date": (_unary(iso(normalize.parse_birth_date)), [VARCHAR]),
     }
 
 

@@ -15,9 +15,10 @@ from cdp_demo.fakes.fake_klaviyo import FakeKlaviyo
 from cdp_demo.fakes.http import DROPPED, Fault
 from cdp_demo.fakes.webhook_receiver import WebhookReceiver
 
-from activation.config import ConfigError, load_syncs
+from activation.config import load_syncs
 from activation.destinations.base import retry_after_seconds
 from activation.engine import run_sync
+from cdp.config import ConfigError
 from tests.activation.act_helpers import Sleeps, grant, hs_sync, make_sync, people, state
 
 FAST = {"connect_timeout": 5, "read_timeout": 1.0}

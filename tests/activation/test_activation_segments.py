@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from activation.config import ConfigError, load_segments
+from activation.config import load_segments
 from activation.segments import load_and_validate, materialise, member_counts
+from cdp.config import ConfigError
 from cdp.settings import PROJECT_ROOT
 from tests.activation.act_helpers import insert_persons, person
 

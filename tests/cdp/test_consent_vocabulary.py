@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cdp.consent_vocabulary import ConsentVocabularyError, load_consent_vocabulary
+from cdp.config import ConfigError
+from cdp.consent_vocabulary import load_consent_vocabulary
 from cdp.settings import PROJECT_ROOT
 
 SHIPPED = PROJECT_ROOT / "config" / "consent.yaml"
@@ -42,6 +43,6 @@ def test_shipped_vocabulary_maps_the_variants_seen_in_exports() -> None:
 def test_invalid_vocabulary_names_file_and_field(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "consent.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConsentVocabularyError) as error:
+    with pytest.raises(ConfigError) as error:
         load_consent_vocabulary(path)
     assert str(path) in str(error.value) and message in str(error.value)

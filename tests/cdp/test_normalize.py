@@ -235,3 +235,67 @@ def test_is_mobile_series():
         ["+33612345678", "+33145678912", "+393261234567", "+442079460958", "+447911123456", None]
     )
     assert nz.is_mobile_series(phones).tolist() == [True, False, True, False, True, False]
+
+
+def test_one_date_parser_placeholder_is_a_date_but_not_a_birth_date():
+    today = dt.date(2026, 6, 1)
+    assert nz.parse_date("1900-01-01") == dt.date(1900, 1, 1)
+    assert nz.parse_past_date("1900-01-01", today) == dt.date(1900, 1, 1)
+    assert nz.parse_birth_date("1900-01-01", today) is None
+    assert nz.parse_birth_date("01/01/1900", today) is None
+    assert nz.parse_birth_date("1900-01-02", today) == dt.date(1900, 1, 2)
+    assert dt.date(1900, 1, 1) in nz.PLACEHOLDER_BIRTH_DATES
+
+
+def test_one_date_parser_two_digit_years_and_order():
+    today = dt.date(2026, 6, 1)
+    # general dates stay in the past; birth dates leave the person old enough
+    assert nz.parse_date("15/05/24", latest=today) == dt.date(2024, 5, 15)
+    assert nz.parse_date("15/05/30", latest=today) == dt.date(1930, 5, 15)
+    assert nz.parse_birth_date("12/03/85", today) == dt.date(1985, 3, 12)
+    assert nz.parse_birth_date("12/03/20", today) == dt.date(1920, 3, 12)
+    assert nz.parse_date("03/12/1985", "month_first") == dt.date(1985, 3, 12)
+    assert nz.parse_past_date("2090-01-01", today) is None
+    assert nz.parse_date("hier") is None
+
+
+def test_dbt_date_udfs_are_the_python_rule():
+    """The staging layer's UDFs (dbt_project/plugins/cdp_udfs.py) give the core's answers."""
+    import importlib.util
+
+    import duckdb
+
+    from cdp.settings import PROJECT_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "cdp_udfs", PROJECT_ROOT / "dbt_project" / "plugins" / "cdp_udfs.py"
+    )
+    udfs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(udfs)
+    values = [
+        "1985-03-12", "12/03/1985", "12.03.1985", "31118", "19850312", "12/03/85",
+        "1900-01-01", "0001-01-01", "31/02/1990", "2090-01-01", "2020-01-01", "hier", None,
+    ]  # fmt: skip
+    con = duckdb.connect()
+    udfs.register(con)
+    rows = con.execute(
+        "select v, cdp_parse_date(v), cdp_past_date(v), cdp_birth_date(v) from unnest(?) t(v)",
+        [values],
+    ).fetchall()
+
+    def iso(d: dt.date | None) -> str | None:
+        return None if d is None else d.isoformat()
+
+    for value, parsed, past, birth in rows:
+        assert parsed == iso(nz.parse_date(value)), value
+        assert past == iso(nz.parse_past_date(value)), value
+        assert birth == iso(nz.parse_birth_date(value)), value
+    births = {value: birth for value, _, _, birth in rows}
+    assert births["1900-01-01"] is None and births["12/03/1985"] == "1985-03-12"
+
+
+def test_display_street_expands_with_accents_and_capitals():
+    assert nz.display_street("12 r. de la Paix\nApt 3") == "12 rue de la Paix"
+    assert nz.display_street("12 Bd. St-Michel") == "12 boulevard Saint-Michel"
+    assert nz.display_street("3b all. des Roses") == "3 bis allée des Roses"
+    assert nz.display_street("  ") is None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from data_quality.config import QualityConfigError, load_config
+from cdp.config import ConfigError
+from data_quality.config import load_config
 from data_quality.suites import all_suites
 
 
@@ -38,12 +39,12 @@ def test_repository_config_is_valid_and_matches_the_suites():
 def test_bad_config_names_file_and_field(tmp_path, text, expected):
     path = tmp_path / "quality.yaml"
     path.write_text(text)
-    with pytest.raises(QualityConfigError) as err:
+    with pytest.raises(ConfigError) as err:
         load_config(path)
     assert str(path) in str(err.value)
     assert expected in str(err.value)
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(QualityConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")

@@ -215,3 +215,31 @@ def test_quarantined_rows_are_absent_from_staging(warehouse, tmp_path) -> None:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("CDP_WAREHOUSE", path)
             _dbt(["run", *selection], tmp_path)
+
+
+def test_birth_dates_use_the_core_rule(warehouse) -> None:
+    """Staging reads birth dates with the identity engine's rule (cdp.normalize.parse_birth_date,
+    as the cdp_birth_date UDF): 1900-01-01 is a placeholder, not a birth date."""
+    from cdp.normalize import parse_birth_date
+
+    models = DBT_PROJECT / "models" / "staging"
+    for model in (
+        "shop/stg_shop__customers.sql",
+        "clienteling/stg_clienteling__clients.sql",
+        "pos/stg_pos__loyalty_cards.sql",
+        "spreadsheets/stg_spreadsheets__event_signups.sql",
+    ):
+        assert "birth_date='" in (models / model).read_text(), model  # through person_fields
+    assert "parse_birth_date(birth_date)" in (DBT_PROJECT / "macros" / "normalize.sql").read_text()
+    assert "cdp_birth_date(" in (DBT_PROJECT / "macros" / "casting.sql").read_text()
+    # the UDF the macro calls, on the connection the staging views run on
+    values = ["1900-01-01", "01/01/1900", "12/03/1985", "31118", "31/02/1990"]
+    rows = _rows(
+        warehouse,
+        "select v, cast(cdp_birth_date(v) as date)::varchar from unnest(" + str(values) + ") t(v)",
+    )
+    assert rows == [
+        (v, None if parse_birth_date(v) is None else parse_birth_date(v).isoformat())
+        for v in values
+    ]
+    assert rows[0] == ("1900-01-01", None) and rows[2] == ("12/03/1985", "1985-03-12")

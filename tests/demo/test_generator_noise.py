@@ -16,8 +16,8 @@ from cdp_demo.generator.noise import REAL_DOMAINS
 from cdp_demo.generator.profiles import get_profile, load_profiles
 from unidecode import unidecode
 
+from cdp.config import ConfigError
 from cli.main import main
-from ingestion.config import ConfigError
 
 UNSEEN_KINDS = {
     "typo_keyboard",

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from identity import IdentityConfigError, load_config, resolve
+from cdp.config import ConfigError
+from identity import load_config, resolve
 from identity.config import IdentityConfig
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "identity.yaml"
@@ -56,10 +57,10 @@ def test_default_config_loads_and_rejects_unknown_keys(tmp_path, config):
     assert config.default_region == "FR"
     bad = tmp_path / "identity.yaml"
     bad.write_text(CONFIG_PATH.read_text() + "\nmax_cluster_sise: 3\n")
-    with pytest.raises(IdentityConfigError, match=r"identity\.yaml.*max_cluster_sise"):
+    with pytest.raises(ConfigError, match=r"identity\.yaml.*max_cluster_sise"):
         load_config(bad)
     bad.write_text(CONFIG_PATH.read_text().replace("guard: names,", "guard: sometimes,", 1))
-    with pytest.raises(IdentityConfigError, match=r"deterministic\.\d+\.guard"):
+    with pytest.raises(ConfigError, match=r"deterministic\.\d+\.guard"):
         load_config(bad)
 
 
@@ -673,7 +674,7 @@ def test_term_frequency_only_on_exact_levels(tmp_path):
             "kind: date_typo, m: 0.06, u: 0.001, term_frequency: true",
         )
     )
-    with pytest.raises(IdentityConfigError, match="term_frequency needs kind exact"):
+    with pytest.raises(ConfigError, match="term_frequency needs kind exact"):
         load_config(bad)
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from cdp.config import ConfigError
 from cdp.settings import PROJECT_ROOT
-from ingestion.config import KNOWN_TABLES, ConfigError, load_sources_config, normalise_header
+from ingestion.config import KNOWN_TABLES, load_sources_config, normalise_header
 
 SHIPPED = PROJECT_ROOT / "config" / "sources.yaml"
 

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.config import ChurnConfig, ChurnConfigError, load_churn_config
+from cdp.config import ConfigError
+from ml.config import ChurnConfig, load_churn_config
 from ml.drift import build_reference, drift_report, psi, reference_bins
 
 
@@ -49,7 +50,7 @@ def test_default_config_file_is_valid():
 def test_unknown_key_is_rejected_with_file_and_field(tmp_path):
     path = tmp_path / "churn.yaml"
     path.write_text("horizon_days: 90\nrisk_bands:\n  medium: 0.3\n  hihg: 0.8\n")
-    with pytest.raises(ChurnConfigError) as err:
+    with pytest.raises(ConfigError) as err:
         load_churn_config(path)
     assert str(path) in str(err.value)
     assert "risk_bands.hihg" in str(err.value)
@@ -58,12 +59,12 @@ def test_unknown_key_is_rejected_with_file_and_field(tmp_path):
 def test_inconsistent_bands_and_bad_types_are_rejected(tmp_path):
     path = tmp_path / "churn.yaml"
     path.write_text("risk_bands:\n  medium: 0.8\n  high: 0.5\n")
-    with pytest.raises(ChurnConfigError, match="risk_bands"):
+    with pytest.raises(ConfigError, match="risk_bands"):
         load_churn_config(path)
     path.write_text("horizon_days: soon\n")
-    with pytest.raises(ChurnConfigError, match="horizon_days"):
+    with pytest.raises(ConfigError, match="horizon_days"):
         load_churn_config(path)
-    with pytest.raises(ChurnConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="not found"):
         load_churn_config(tmp_path / "absent.yaml")
 
 

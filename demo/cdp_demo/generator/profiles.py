@@ -10,11 +10,10 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from cdp.config import ConfigError, read_yaml, validate_model
 from cdp_demo.generator import noise as Z
-from ingestion.config import ConfigError, format_validation_error
 
 PROFILES_YAML = Path(__file__).with_name("noise_profiles.yaml")
 DEFAULT_PROFILE = "standard"
@@ -113,19 +112,13 @@ class NoiseProfile(BaseModel):
 @cache
 def load_profiles(path: Path = PROFILES_YAML) -> dict[str, NoiseProfile]:
     """Every profile of `path`, validated; a bad file raises ConfigError naming the field."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read noise profiles: {exc}") from exc
-    if not isinstance(raw, dict) or DEFAULT_PROFILE not in raw:
+    raw = read_yaml(path)
+    if DEFAULT_PROFILE not in raw:
         raise ConfigError(f"{path}: expected a mapping of profiles including {DEFAULT_PROFILE!r}")
-    profiles = {}
-    for name, body in raw.items():
-        try:
-            profiles[str(name)] = NoiseProfile.model_validate(body)
-        except ValidationError as exc:
-            raise ConfigError(format_validation_error(path, exc, prefix=str(name))) from exc
-    return profiles
+    return {
+        str(name): validate_model(body, NoiseProfile, path, prefix=str(name))
+        for name, body in raw.items()
+    }
 
 
 def profile_names() -> tuple[str, ...]:
