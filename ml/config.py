@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cdp.settings import get_settings
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -89,28 +91,40 @@ class ChurnConfigError(ValueError):
     """A churn configuration file that is missing, unreadable or invalid."""
 
 
-def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
-    """Read and validate `churn.yaml` (default: `<CDP_CONFIG_DIR>/churn.yaml`).
+def load_yaml_model(
+    path: str | Path | None,
+    default_name: str,
+    model: type[M],
+    error: type[ValueError],
+    what: str,
+) -> M:
+    """Read and validate a YAML file into `model` (default: `<CDP_CONFIG_DIR>/<default_name>`).
 
     A missing default file yields the built-in defaults; a missing explicit path is an error.
+    Every error names the file and, for invalid values, the dotted field.
     """
     explicit = path is not None
-    path = Path(path) if explicit else get_settings().config_dir / "churn.yaml"
+    path = Path(path) if explicit else get_settings().config_dir / default_name
     if not path.exists():
         if explicit:
-            raise ChurnConfigError(f"{path}: churn configuration file not found")
-        return ChurnConfig()
+            raise error(f"{path}: {what} file not found")
+        return model()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ChurnConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise error(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
-        raise ChurnConfigError(f"{path}: expected a mapping at the top level")
+        raise error(f"{path}: expected a mapping at the top level")
     try:
-        return ChurnConfig.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
             for err in exc.errors()
         )
-        raise ChurnConfigError(f"{path}: invalid churn configuration: {problems}") from exc
+        raise error(f"{path}: invalid {what}: {problems}") from exc
+
+
+def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
+    """Read and validate `churn.yaml` (default: `<CDP_CONFIG_DIR>/churn.yaml`)."""
+    return load_yaml_model(path, "churn.yaml", ChurnConfig, ChurnConfigError, "churn configuration")

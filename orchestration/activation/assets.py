@@ -12,6 +12,7 @@ SEGMENT_MEMBERSHIP = dg.AssetKey(["activation", "segment_membership"])
 CUSTOMER_360 = dg.AssetKey(["marts", "customer_360"])
 CUSTOMER_CONSENT = dg.AssetKey(["marts", "customer_consent"])
 CHURN_SCORES = dg.AssetKey(["ml", "churn_scores"])
+PURCHASE_SCORES = dg.AssetKey(["ml", "purchase_scores"])
 _RELATION = re.compile(r"\b(marts|ml)\.([A-Za-z_][A-Za-z0-9_]*)\b", re.IGNORECASE)
 
 
@@ -27,7 +28,7 @@ def sync_asset_key(name: str) -> dg.AssetKey:
 
 @dg.asset(
     key=SEGMENT_MEMBERSHIP,
-    deps=[CUSTOMER_360, CHURN_SCORES],
+    deps=[CUSTOMER_360, CHURN_SCORES, PURCHASE_SCORES],
     group_name="activation",
     automation_condition=derived_condition(),
     description=(

@@ -1,9 +1,10 @@
-"""Drift check on the churn scores: PSI of each scoring feature and of the score against the
-training distribution saved with the model."""
+"""Drift checks on the churn and purchase scores: PSI of each scoring feature and of the score
+against the training distribution saved with the model."""
 
 import dagster as dg
 
 from orchestration.ml.assets import CHURN_SCORES
+from orchestration.ml.prediction_assets import PURCHASE_SCORES
 from orchestration.shared.resources import WarehouseResource
 
 
@@ -55,6 +56,43 @@ def churn_drift(warehouse: WarehouseResource) -> dg.AssetCheckResult:
             ),
             "excluded_columns": dg.MetadataValue.json(list(cfg.drift.exclude)),
             "psi": dg.MetadataValue.json({r.column: round(r.psi, 6) for r in report.itertuples()}),
+            "psi_table": dg.MetadataValue.md(table),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=PURCHASE_SCORES,
+    description=(
+        "Population stability index of the propensity and lead-scoring features and scores "
+        "against each model's latest training cutoff (WARN past drift.psi_threshold)."
+    ),
+    blocking=False,
+)
+def purchase_scores_drift(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from ml.prediction_scoring import PURCHASE_DRIFT
+
+    with warehouse.connect(read_only=True) as con:
+        report = con.execute(f"SELECT * FROM {PURCHASE_DRIFT} ORDER BY psi DESC").df()
+    drifted = report[report["drifted"]]
+    table = "\n".join(
+        ["| model | column | PSI | alarms |", "|---|---|---|---|"]
+        + [
+            f"| {r.model} | {r.column} | {r.psi:.4f} | {'yes' if r.alarm else 'no'} |"
+            for r in report.itertuples()
+        ]
+    )
+    return dg.AssetCheckResult(
+        passed=drifted.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "model_versions": dg.MetadataValue.json(sorted(report["model_version"].unique())),
+            "max_psi": dg.MetadataValue.float(
+                float(report.loc[report["alarm"], "psi"].max()) if report["alarm"].any() else 0.0
+            ),
+            "drifted_columns": dg.MetadataValue.json(
+                [f"{r.model}.{r.column}" for r in drifted.itertuples()]
+            ),
             "psi_table": dg.MetadataValue.md(table),
         },
     )
