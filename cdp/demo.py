@@ -29,6 +29,7 @@ from cdp.runner import (
     run_pipeline,
 )
 from cdp.settings import Settings, get_settings
+from ml.prediction_summary import format_predictions
 
 DEMO_CUSTOMERS = 20_000
 DEMO_SEED = 42
@@ -206,6 +207,7 @@ def run_demo(args: argparse.Namespace) -> int:
             f"data in {settings.data_dir / UNSEEN_FOLDER})",
         )
     print_section("Churn model", format_churn(report))
+    print_section("Predictions", format_predictions(report.materializations))
     synced = report.success
     if report.success:
         from activation.demo import run_demo_syncs
@@ -472,6 +474,7 @@ def report_bench(
     print_section("Quality", format_checks(report))
     print_section("Match quality", format_match_quality(report))
     print_section("Churn model", format_churn(report))
+    print_section("Predictions", format_predictions(report.materializations))
     if args.json:
         args.json.write_text(
             json.dumps(
