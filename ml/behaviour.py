@@ -11,7 +11,7 @@ read strictly before the end of the cutoff day, as in `ml/features.py`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
@@ -84,6 +84,7 @@ class BehaviourData:
 
     base: ChurnData
     tables: tuple[str, ...]
+    cache: dict = field(default_factory=dict, repr=False)  # labelled frames by (task, cutoff)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:

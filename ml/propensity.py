@@ -57,10 +57,15 @@ def feature_names(frame: pd.DataFrame) -> list[str]:
 
 
 def labelled_at(data: BehaviourData, task: str, cutoff: date, horizon_days: int) -> pd.DataFrame:
-    frame = features_at(data, task, cutoff)
-    buyers = set(data.bought_within(cutoff, horizon_days)["customer_id"])
-    frame["bought"] = frame["customer_id"].isin(buyers).astype("int8")
-    return frame
+    """Features and `bought` at `cutoff`; kept in `data.cache`, since the back-test and the
+    final training share all but one of their cutoffs."""
+    key = (task, cutoff, horizon_days)
+    if key not in data.cache:
+        frame = features_at(data, task, cutoff)
+        buyers = set(data.bought_within(cutoff, horizon_days)["customer_id"])
+        frame["bought"] = frame["customer_id"].isin(buyers).astype("int8")
+        data.cache[key] = frame
+    return data.cache[key].copy()
 
 
 def training_cutoffs(as_of: date, first: date, cfg: ClassifierConfig) -> list[date]:
