@@ -102,11 +102,15 @@ def test_recommendations_respect_stock_and_recent_purchases(demo):
            WHERE NOT coalesce(p.is_active, false) OR coalesce(p.stock_quantity, 0) < 1"""
     ).fetchone()[0]
     assert out_of_stock == 0
+    # a purchase: a positive line of an order that was not cancelled (as the models read it)
     just_bought = con.execute(
-        """SELECT count(*) FROM ml.product_recommendations r
-           JOIN marts.order_lines l ON l.person_id = r.person_id AND l.sku = r.sku
-           WHERE l.quantity > 0 AND l.ordered_at >= (
-               SELECT max(ordered_at)::DATE + 1 FROM marts.orders) - INTERVAL 90 DAY"""
+        """WITH bought AS (
+               SELECT l.person_id, l.sku, l.ordered_at FROM marts.order_lines l
+               JOIN marts.orders o USING (order_key)
+               WHERE l.quantity > 0 AND l.person_id IS NOT NULL
+                 AND coalesce(lower(o.status), '') NOT IN ('canceled', 'cancelled'))
+           SELECT count(*) FROM ml.product_recommendations r JOIN bought b USING (person_id, sku)
+           WHERE b.ordered_at >= (SELECT max(ordered_at)::DATE + 1 FROM bought) - INTERVAL 90 DAY"""
     ).fetchone()[0]
     assert just_bought == 0
     reasons = dict(
