@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -112,7 +113,10 @@ class TrainedClassifier:
 
     def predict_baseline(self, frame: pd.DataFrame) -> np.ndarray:
         cols = list(BASELINE_FEATURES[self.task])
-        return self.baseline.predict_proba(frame[cols].fillna(3650.0))[:, 1]
+        proba = self.baseline.predict_proba(frame[cols].fillna(3650.0))
+        if proba.shape[1] == 1:  # the prior of single-class training labels
+            return np.full(len(frame), float(self.baseline.classes_[0]))
+        return proba[:, 1]
 
 
 def _fit_booster(rows: pd.DataFrame, names: list[str], params: dict, seed: int):
@@ -123,11 +127,13 @@ def _fit_booster(rows: pd.DataFrame, names: list[str], params: dict, seed: int):
     return hgb.fit(rows[names], y)
 
 
-def _fit_baseline(task: str, rows: pd.DataFrame) -> Pipeline | None:
+def _fit_baseline(task: str, rows: pd.DataFrame, prior: bool = False):
+    """The recency-frequency logistic regression; on single-class labels None, or with
+    `prior` the training positive rate for everyone (a tiny population can have no buyer)."""
     y = rows["bought"].to_numpy()
-    if len(np.unique(y)) < 2:
-        return None
     cols = list(BASELINE_FEATURES[task])
+    if len(np.unique(y)) < 2:
+        return DummyClassifier(strategy="prior").fit(rows[cols], y) if prior else None
     return _baseline(task).fit(rows[cols].fillna(3650.0), y)
 
 
@@ -178,13 +184,13 @@ def train(
     if first is None or first > as_of:
         raise InsufficientHistoryError(f"no purchase on or before {as_of}")
     cutoffs = training_cutoffs(as_of, first, cfg)
-    if len(cutoffs) < 2:
-        raise InsufficientHistoryError(
-            f"{task}: {len(cutoffs)} labelled cutoff(s) before {as_of}; at least 2 are needed"
-        )
+    if not cutoffs:
+        raise InsufficientHistoryError(f"{task}: no labelled cutoff fits before {as_of}")
     with threadpool_limits(limits=threads, user_api="openmp"):
         frames = [labelled_at(data, task, c, cfg.horizon_days) for c in cutoffs]
         frames = [f for f in frames if len(f)]
+        if not frames:
+            raise InsufficientHistoryError(f"{task}: nobody in the population at any cutoff")
         sample = [
             f.sample(n=cfg.max_rows_per_cutoff, random_state=seed)
             if len(f) > cfg.max_rows_per_cutoff
@@ -192,11 +198,13 @@ def train(
             for f in frames
         ]
         names = feature_names(sample[-1])
-        validation = _choose(task, sample, names, cfg, seed)
+        try:
+            validation = _choose(task, sample, names, cfg, seed)
+        except InsufficientHistoryError as exc:
+            validation = {"note": f"not validated ({exc}): baseline used", "chosen": BASELINE}
+            validation["chosen_params"] = None
         rows = pd.concat(sample, ignore_index=True)
-        baseline = _fit_baseline(task, rows)
-        if baseline is None:
-            raise InsufficientHistoryError(f"{task}: single-class labels in the training window")
+        baseline = _fit_baseline(task, rows, prior=True)
         model = None
         if validation["chosen"] != BASELINE:
             model = _fit_booster(rows, names, validation["chosen_params"], seed)
