@@ -30,7 +30,7 @@ class ClassifierConfig(_Strict):
     horizon_days: int = Field(30, ge=7, le=365)
     cutoff_spacing_days: int = Field(30, ge=7, le=365)
     n_training_cutoffs: int = Field(8, ge=3, le=60)
-    max_rows_per_cutoff: int = Field(100000, ge=100)
+    max_rows_per_cutoff: int = Field(25000, ge=100)
     candidates: tuple[BoosterCandidate, ...] = Field(
         default=(
             BoosterCandidate(),
