@@ -30,11 +30,13 @@ class ClassifierConfig(_Strict):
     horizon_days: int = Field(30, ge=7, le=365)
     cutoff_spacing_days: int = Field(30, ge=7, le=365)
     n_training_cutoffs: int = Field(8, ge=3, le=60)
-    max_rows_per_cutoff: int = Field(25000, ge=100)
+    max_rows_per_cutoff: int = Field(10000, ge=100)
     candidates: tuple[BoosterCandidate, ...] = Field(
         default=(
             BoosterCandidate(),
-            BoosterCandidate(max_iter=300, learning_rate=0.03, max_leaf_nodes=31),
+            BoosterCandidate(
+                max_iter=100, max_leaf_nodes=7, min_samples_leaf=100, l2_regularization=5.0
+            ),
         ),
         min_length=1,
     )
