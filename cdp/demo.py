@@ -378,7 +378,7 @@ STAGES = (  # (stage, test on the Dagster step key), first match wins
     ("identity resolution", lambda k: k == "identity__identity_graph"),
     ("match quality", lambda k: k.endswith("_match_quality")),
     ("dbt (staging, golden record, marts)", lambda k: k.startswith("dbt_models")),
-    ("churn model and scores", lambda k: k.startswith("ml__")),
+    ("ml models and scores", lambda k: k.startswith("ml__")),
     ("segments", lambda k: k.startswith("activation__")),
 )
 
