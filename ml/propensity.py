@@ -79,7 +79,7 @@ def training_cutoffs(as_of: date, first: date, cfg: ClassifierConfig) -> list[da
     return sorted(out)
 
 
-def _baseline(task: str) -> Pipeline:
+def _baseline() -> Pipeline:
     return make_pipeline(
         FunctionTransformer(_rfm_transform), StandardScaler(), LogisticRegression(max_iter=1000)
     )
@@ -134,10 +134,16 @@ def _fit_baseline(task: str, rows: pd.DataFrame, prior: bool = False):
     cols = list(BASELINE_FEATURES[task])
     if len(np.unique(y)) < 2:
         return DummyClassifier(strategy="prior").fit(rows[cols], y) if prior else None
-    return _baseline(task).fit(rows[cols].fillna(3650.0), y)
+    return _baseline().fit(rows[cols].fillna(3650.0), y)
 
 
-def _choose(task, frames, names, cfg, seed) -> dict:
+def _choose(
+    task: str,
+    frames: list[pd.DataFrame],
+    names: list[str],
+    cfg: ClassifierConfig,
+    seed: int,
+) -> dict:
     """Validation at the latest labelled cutoff: each candidate and the baseline are fitted on
     the cutoffs whose label windows end on or before it, then graded there by PR AUC."""
     val = frames[-1]
