@@ -13,6 +13,7 @@ from cdp.warehouse import table_exists
 CUSTOMER_360 = "marts.customer_360"
 CUSTOMER_CONSENT = "marts.customer_consent"
 CHURN_SCORES = "ml.churn_scores"
+PURCHASE_SCORES = "ml.purchase_scores"
 
 CUSTOMER_360_COLUMNS: dict[str, str] = {
     "person_id": "VARCHAR",
@@ -71,6 +72,16 @@ CHURN_SCORES_COLUMNS: dict[str, str] = {
     "expected_revenue": "DOUBLE",
 }
 
+# ml.purchase_scores (docs/predictions.md) is joined the same way.
+PURCHASE_SCORES_COLUMNS: dict[str, str] = {
+    "person_id": "VARCHAR",
+    "purchase_propensity": "DOUBLE",
+    "propensity_decile": "BIGINT",
+    "lead_score": "DOUBLE",
+    "leads_decile": "BIGINT",
+}
+SCORE_TABLES = {CHURN_SCORES: CHURN_SCORES_COLUMNS, PURCHASE_SCORES: PURCHASE_SCORES_COLUMNS}
+
 CUSTOMER_CONSENT_COLUMNS: dict[str, str] = {
     "person_id": "VARCHAR",
     "channel": "VARCHAR",
@@ -107,29 +118,26 @@ def relation_columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str
 
 
 def base_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """SELECT over customer_360 left-joined with ml.churn_scores when that table exists.
+    """SELECT over customer_360 left-joined with each ML score table of `SCORE_TABLES`.
 
-    The same join as the dbt mart customer_profiles, made here at query time so that segments
-    compile before ML has ever run. A column of customer_360 wins over a score column of the
-    same name, so the join never creates ambiguous names.
+    The same join as the dbt mart customer_profiles (for churn), made here at query time so
+    that segments compile before ML has ever run. A column of customer_360 wins over a score
+    column of the same name, then the first score table that has it, so the join never creates
+    ambiguous names. A score table that does not exist yet exposes its documented columns as
+    NULLs, so that conditions on them compile and simply match nobody.
     """
     if not table_exists(con, CUSTOMER_360):
         raise LookupError(f"{CUSTOMER_360} does not exist yet (built by dbt)")
-    c360_cols = set(relation_columns(con, CUSTOMER_360))
-    if table_exists(con, CHURN_SCORES):
-        extra = [c for c in relation_columns(con, CHURN_SCORES) if c not in c360_cols]
-        if extra:
-            cols = ", ".join(f'ch."{c}"' for c in extra)
-            return (
-                f"SELECT c.*, {cols} FROM {CUSTOMER_360} AS c "
-                f"LEFT JOIN {CHURN_SCORES} AS ch ON ch.person_id = c.person_id"
-            )
-    # No scores yet: expose the documented churn columns as NULLs so that conditions on
-    # them compile and simply match nobody.
-    nulls = [
-        f'CAST(NULL AS {t}) AS "{c}"'
-        for c, t in CHURN_SCORES_COLUMNS.items()
-        if c != "person_id" and c not in c360_cols
-    ]
-    extra_sql = (", " + ", ".join(nulls)) if nulls else ""
-    return f"SELECT c.*{extra_sql} FROM {CUSTOMER_360} AS c"
+    seen = set(relation_columns(con, CUSTOMER_360))
+    select, joins = ["c.*"], []
+    for i, (table, documented) in enumerate(SCORE_TABLES.items()):
+        if table_exists(con, table):
+            extra = [c for c in relation_columns(con, table) if c not in seen]
+            select += [f's{i}."{c}"' for c in extra]
+            if extra:
+                joins.append(f"LEFT JOIN {table} AS s{i} ON s{i}.person_id = c.person_id")
+        else:
+            extra = [c for c in documented if c not in seen]
+            select += [f'CAST(NULL AS {documented[c]}) AS "{c}"' for c in extra]
+        seen.update(extra)
+    return f"SELECT {', '.join(select)} FROM {CUSTOMER_360} AS c {' '.join(joins)}".strip()

@@ -430,7 +430,9 @@ def score(
     told_apart = same_home & first_agrees & (last_agrees & (personal | (personal_disagree > 0)))
     model.namesake_pairs = int(told_apart.sum())
     model.namesake_rate = (
-        float((told_apart & ~personal).sum() / model.namesake_pairs) if model.namesake_pairs else None
+        float((told_apart & ~personal).sum() / model.namesake_pairs)
+        if model.namesake_pairs
+        else None
     )
     if (
         model.namesake_rate is not None

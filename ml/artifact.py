@@ -25,13 +25,17 @@ CARD_FILE = "model_card.json"
 
 
 def model_version(as_of, data_hash: str, cfg: ChurnConfig) -> str:
+    return versioned("churn", as_of, data_hash, cfg.model_dump(mode="json"))
+
+
+def versioned(name: str, as_of, data_hash: str, config: dict) -> str:
+    """`<name>-<as-of>-<hash of data, config, sklearn version>`: same inputs, same version."""
     digest = hashlib.sha256(
         json.dumps(
-            {"data": data_hash, "config": cfg.model_dump(mode="json"), "sk": sklearn.__version__},
-            sort_keys=True,
+            {"data": data_hash, "config": config, "sk": sklearn.__version__}, sort_keys=True
         ).encode()
     ).hexdigest()[:10]
-    return f"churn-{as_of:%Y%m%d}-{digest}"
+    return f"{name}-{as_of:%Y%m%d}-{digest}"
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -112,11 +116,19 @@ def build_card(
 
 
 def save_artifact(models_dir: Path, version: str, trained: TrainedChurnModel, card: dict) -> Path:
-    """Write model and card into a fresh version directory and point LATEST at it."""
-    root = Path(models_dir) / "churn"
+    return save_named(models_dir, "churn", version, trained, card)
+
+
+def load_artifact(models_dir: Path, version: str | None = None) -> tuple[TrainedChurnModel, dict]:
+    return load_named(models_dir, "churn", version)
+
+
+def save_named(models_dir: Path, name: str, version: str, model: object, card: dict) -> Path:
+    """Write model and card into `<models_dir>/<name>/<version>/` and point LATEST at it."""
+    root = Path(models_dir) / name
     target = root / version
     target.mkdir(parents=True, exist_ok=True)
-    joblib.dump(trained, target / MODEL_FILE)
+    joblib.dump(model, target / MODEL_FILE)
     (target / CARD_FILE).write_text(json.dumps(card, indent=2, default=str) + "\n")
     tmp = root / "LATEST.tmp"
     tmp.write_text(version + "\n")
@@ -124,14 +136,12 @@ def save_artifact(models_dir: Path, version: str, trained: TrainedChurnModel, ca
     return target
 
 
-def load_artifact(models_dir: Path, version: str | None = None) -> tuple[TrainedChurnModel, dict]:
-    root = Path(models_dir) / "churn"
+def load_named(models_dir: Path, name: str, version: str | None = None) -> tuple[object, dict]:
+    root = Path(models_dir) / name
     if version is None:
         latest = root / "LATEST"
         if not latest.exists():
-            raise FileNotFoundError(f"{latest}: no churn model has been trained yet")
+            raise FileNotFoundError(f"{latest}: no {name} model has been trained yet")
         version = latest.read_text().strip()
     target = root / version
-    trained = joblib.load(target / MODEL_FILE)
-    card = json.loads((target / CARD_FILE).read_text())
-    return trained, card
+    return joblib.load(target / MODEL_FILE), json.loads((target / CARD_FILE).read_text())

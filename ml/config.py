@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cdp.config import load_yaml_model
 from cdp.settings import get_settings
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -85,13 +87,19 @@ class ChurnConfig(_Strict):
     short_history: ShortHistoryConfig = ShortHistoryConfig()
 
 
-def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
-    """Read and validate `churn.yaml` (default: `<CDP_CONFIG_DIR>/churn.yaml`).
+def load_config_file(path: str | Path | None, default_name: str, model: type[M]) -> M:
+    """Read and validate a YAML file into `model` (default: `<CDP_CONFIG_DIR>/<default_name>`).
 
     A missing default file yields the built-in defaults; a missing explicit path is an error.
+    Every error is a :class:`cdp.config.ConfigError` naming the file and the field.
     """
     explicit = path is not None
-    path = Path(path) if explicit else get_settings().config_dir / "churn.yaml"
+    path = Path(path) if explicit else get_settings().config_dir / default_name
     if not explicit and not path.exists():
-        return ChurnConfig()
-    return load_yaml_model(path, ChurnConfig)
+        return model()
+    return load_yaml_model(path, model)
+
+
+def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
+    """Read and validate `churn.yaml` (default: `<CDP_CONFIG_DIR>/churn.yaml`)."""
+    return load_config_file(path, "churn.yaml", ChurnConfig)

@@ -29,6 +29,7 @@ from cli.runner import (
     run_all_assets,
     run_pipeline,
 )
+from ml.prediction_summary import format_predictions
 
 DEMO_CUSTOMERS = 20_000
 DEMO_SEED = 42
@@ -206,6 +207,7 @@ def run_demo(args: argparse.Namespace) -> int:
             f"data in {settings.data_dir / UNSEEN_FOLDER})",
         )
     print_section("Churn model", format_churn(report))
+    print_section("Predictions", format_predictions(report.materializations))
     synced = report.success
     if report.success:
         from cdp_demo.demo_syncs import run_demo_syncs
@@ -376,7 +378,7 @@ STAGES = (  # (stage, test on the Dagster step key), first match wins
     ("identity resolution", lambda k: k == "identity__identity_graph"),
     ("match quality", lambda k: k.endswith("_match_quality")),
     ("dbt (staging, golden record, marts)", lambda k: k.startswith("dbt_models")),
-    ("churn model and scores", lambda k: k.startswith("ml__")),
+    ("ml models and scores", lambda k: k.startswith("ml__")),
     ("segments", lambda k: k.startswith("activation__")),
 )
 
@@ -472,6 +474,7 @@ def report_bench(
     print_section("Quality", format_checks(report))
     print_section("Match quality", format_match_quality(report))
     print_section("Churn model", format_churn(report))
+    print_section("Predictions", format_predictions(report.materializations))
     if args.json:
         args.json.write_text(
             json.dumps(

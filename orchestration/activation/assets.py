@@ -12,6 +12,7 @@ SEGMENT_MEMBERSHIP = dg.AssetKey(["activation", "segment_membership"])
 CUSTOMER_360 = dg.AssetKey(["marts", "customer_360"])
 CUSTOMER_CONSENT = dg.AssetKey(["marts", "customer_consent"])
 CHURN_SCORES = dg.AssetKey(["ml", "churn_scores"])
+PURCHASE_SCORES = dg.AssetKey(["ml", "purchase_scores"])
 _RELATION = re.compile(r"\b(marts|ml)\.([A-Za-z_][A-Za-z0-9_]*)\b", re.IGNORECASE)
 
 
@@ -27,12 +28,12 @@ def sync_asset_key(name: str) -> dg.AssetKey:
 
 @dg.asset(
     key=SEGMENT_MEMBERSHIP,
-    deps=[CUSTOMER_360, CHURN_SCORES],
+    deps=[CUSTOMER_360, CHURN_SCORES, PURCHASE_SCORES],
     group_name="activation",
     automation_condition=derived_condition(),
     description=(
         "Segment membership history (entered_at/exited_at) from config/segments.yaml over "
-        "marts.customer_360 joined with ml.churn_scores; view "
+        "marts.customer_360 joined with ml.churn_scores and ml.purchase_scores; view "
         "activation.segment_membership_current."
     ),
 )
@@ -58,7 +59,7 @@ def segment_membership(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 def sync_deps(sync) -> list[dg.AssetKey]:
     deps = [SEGMENT_MEMBERSHIP, CUSTOMER_CONSENT]
     if sync.source.segment is not None:
-        deps += [CUSTOMER_360, CHURN_SCORES]
+        deps += [CUSTOMER_360, CHURN_SCORES, PURCHASE_SCORES]
     else:
         for schema, table in _RELATION.findall(sync.source.sql or ""):
             deps.append(dg.AssetKey([schema.lower(), table.lower()]))

@@ -1,4 +1,5 @@
-"""Orchestration domain: ml (churn model, scores, drift check).
+"""Orchestration domain: ml (churn, propensity, lead and recommendation models, scores,
+drift checks).
 
 The `warehouse` resource is bound once for the whole code location (see
 `orchestration/definitions.py`); binding it here too would clash in `Definitions.merge`.
@@ -7,6 +8,9 @@ The `warehouse` resource is bound once for the whole code location (see
 import dagster as dg
 
 from orchestration.ml.assets import churn_model, churn_scores
-from orchestration.ml.checks import churn_drift
+from orchestration.ml.checks import churn_drift, purchase_scores_drift
+from orchestration.ml.prediction_assets import ASSETS
 
-defs = dg.Definitions(assets=[churn_model, churn_scores], asset_checks=[churn_drift])
+defs = dg.Definitions(
+    assets=[churn_model, churn_scores, *ASSETS], asset_checks=[churn_drift, purchase_scores_drift]
+)

@@ -69,6 +69,7 @@ def test_dagster_assets_deps_schedules_and_metadata(env):
     assert set(graph.get(seg).parent_keys) == {
         dg.AssetKey(["marts", "customer_360"]),
         dg.AssetKey(["ml", "churn_scores"]),
+        dg.AssetKey(["ml", "purchase_scores"]),
     }
     vip = dg.AssetKey(["activation", "sync_vip_table"])
     assert {

@@ -1,0 +1,302 @@
+"""Warehouse side of propensity, lead scoring and recommendations: read, train, back-test,
+save versioned artifacts with model cards, score and write `ml.*` tables.
+
+Scoring cutoff `T` = the latest purchase date. Classifier back-test: trained as of
+`E = T - horizon`, graded at `E` on the purchases of the horizon after it. Recommendation
+back-test: trained as of `E = T - test_days`, graded on the purchases of `(E, T]`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ml import propensity as clf
+from ml import recommend as rec
+from ml.artifact import load_named, save_named, versioned
+from ml.behaviour import BehaviourData
+from ml.drift import drift_report
+from ml.model import InsufficientHistoryError
+from ml.prediction_config import PredictionsConfig
+from ml.scoring import load_marts
+
+PURCHASE_SCORES = "ml.purchase_scores"
+PURCHASE_DRIFT = "ml.purchase_score_drift"
+RECOMMENDATIONS = "ml.product_recommendations"
+RECOMMENDATIONS_TOP = "ml.product_recommendations_top"
+TASKS = (clf.PROPENSITY, clf.LEADS)
+RECOMMENDATION_COLUMNS = (
+    *("person_id", "rank", "sku", "product_name", "product_url", "score", "reason"),
+    *("model_version", "scored_at"),
+)
+RECOMMENDER = "recommendations"
+# moments a person is known (name, e-mail or account): every timeline row but anonymous visits
+IDENTIFYING = "event_type <> 'web_session'"
+
+
+def load_behaviour(con: duckdb.DuckDBPyConnection) -> BehaviourData:
+    """`load_marts` plus product views and add-to-carts (web events of the person's sessions),
+    order lines and the identifying moments of `marts.customer_timeline`."""
+    product_events = con.sql(
+        """SELECT s.person_id AS customer_id, e.occurred_at, e.product_sku AS sku,
+                  CASE e.event_type WHEN 'product_view' THEN 'view' ELSE e.event_type END
+                      AS event_type
+           FROM staging.stg_web__events e
+           JOIN intermediate.int_web_sessions_attributed s USING (session_id)
+           WHERE s.person_id IS NOT NULL AND e.product_sku IS NOT NULL
+             AND e.event_type IN ('product_view', 'add_to_cart')"""
+    ).to_arrow_table()
+    order_lines = con.sql(
+        """SELECT l.person_id AS customer_id, l.ordered_at, l.sku, l.quantity
+           FROM marts.order_lines l JOIN marts.orders o USING (order_key)
+           WHERE l.person_id IS NOT NULL
+             AND coalesce(lower(o.status), '') NOT IN ('canceled', 'cancelled')"""
+    ).to_arrow_table()
+    identified = con.sql(
+        f"""SELECT person_id AS customer_id, occurred_at FROM marts.customer_timeline
+            WHERE person_id IS NOT NULL AND {IDENTIFYING}"""
+    ).to_arrow_table()
+    return BehaviourData.extend(
+        load_marts(con),
+        product_events=product_events,
+        order_lines=order_lines,
+        identified=identified,
+    )
+
+
+def load_products(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """`sku, product_name, category, price, stock_quantity, is_active, product_url` (the page
+    most often seen with the product in the web events)."""
+    return con.execute(
+        """WITH u AS (SELECT product_sku AS sku, page_url, count(*) AS n
+                      FROM staging.stg_web__events
+                      WHERE event_type = 'product_view' AND page_url IS NOT NULL
+                      GROUP BY ALL),
+                best AS (SELECT sku, arg_max(page_url, n) AS product_url FROM u GROUP BY sku)
+           SELECT p.sku, p.product_name, p.category, CAST(p.price AS DOUBLE) AS price,
+                  p.stock_quantity, coalesce(p.is_active, false) AS is_active, best.product_url
+           FROM staging.stg_catalog__products p LEFT JOIN best USING (sku)
+           ORDER BY p.sku"""
+    ).df()
+
+
+def in_stock(products: pd.DataFrame, min_stock: int) -> set[str]:
+    ok = products["is_active"].astype(bool) & (products["stock_quantity"].fillna(0) >= min_stock)
+    return set(products.loc[ok, "sku"])
+
+
+@dataclass
+class ModelRun:
+    name: str
+    version: str
+    path: Path
+    card: dict
+    model: object
+
+
+def _card(name: str, version: str, as_of: date, data: BehaviourData, cfg, extra: dict) -> dict:
+    first, _ = data.base.date_range()
+    return {
+        "version": version,
+        "model": name,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data_window": {"first_purchase": first.isoformat(), "as_of": as_of.isoformat()},
+        "data_hash": data.base.data_hash(),
+        "config": cfg.model_dump(mode="json"),
+        **extra,
+    }
+
+
+def train_classifier(
+    data: BehaviourData, task: str, cfg: PredictionsConfig, models_dir: Path
+) -> ModelRun:
+    """Back-test as of `T - horizon`, then train as of `T` and save model + card."""
+    task_cfg = getattr(cfg, task)
+    _first, scoring_cutoff = data.base.date_range()
+    if scoring_cutoff is None:
+        raise InsufficientHistoryError("no purchases with a known person in the orders")
+    eval_cutoff = scoring_cutoff - timedelta(days=task_cfg.horizon_days)
+    backtest, note = None, None
+    try:
+        bt_model = clf.train(data, task, eval_cutoff, task_cfg, cfg.seed, cfg.threads)
+        backtest = clf.evaluate(bt_model, data, eval_cutoff)
+        backtest["training_cutoffs"] = [c.isoformat() for c in bt_model.cutoffs]
+        backtest["chosen"] = bt_model.chosen
+        backtest["validation"] = bt_model.validation
+    except InsufficientHistoryError as exc:
+        note = f"no back-test at {eval_cutoff}: {exc}"
+    trained = clf.train(data, task, scoring_cutoff, task_cfg, cfg.seed, cfg.threads)
+    version = versioned(task, scoring_cutoff, data.base.data_hash(), cfg.model_dump(mode="json"))
+    label = {
+        clf.PROPENSITY: "a purchase within {h} days after the cutoff (persons who bought before)",
+        clf.LEADS: "a first purchase within {h} days (identified persons who never bought)",
+    }[task].format(h=task_cfg.horizon_days)
+    card = _card(
+        task,
+        version,
+        scoring_cutoff,
+        data,
+        task_cfg,
+        {
+            "label": label,
+            "horizon_days": task_cfg.horizon_days,
+            "training_cutoffs": [c.isoformat() for c in trained.cutoffs],
+            "training_rows": trained.n_training_rows,
+            "training_positive_rate": trained.positive_rate,
+            "chosen": trained.chosen,
+            "chosen_params": trained.chosen_params,
+            "validation": trained.validation,
+            "features": trained.feature_names,
+            "baseline": {
+                "name": clf.BASELINE,
+                "features": list(clf.BASELINE_FEATURES[task]),
+                "model": "logistic regression on log1p of the features",
+            },
+            "drift_reference_cutoff": trained.reference_cutoff.isoformat(),
+            "backtest": backtest,
+            "backtest_note": note,
+        },
+    )
+    path = save_named(models_dir, task, version, trained, card)
+    return ModelRun(task, version, path, card, trained)
+
+
+def train_recommender(data: BehaviourData, cfg: PredictionsConfig, models_dir: Path) -> ModelRun:
+    rcfg = cfg.recommendations
+    _first, scoring_cutoff = data.base.date_range()
+    eval_cutoff = scoring_cutoff - timedelta(days=rcfg.test_days)
+    bt = rec.train(data, eval_cutoff, rcfg, cfg.seed, cfg.threads)
+    bt_pop = rec._fit(data, eval_cutoff, None, rcfg, cfg.seed, cfg.threads)
+    backtest = {
+        "cutoff": eval_cutoff.isoformat(),
+        "until": scoring_cutoff.isoformat(),
+        "chosen": bt.kind,
+        "validation": bt.validation,
+        "metrics": {
+            "model": rec.grade(bt, data, eval_cutoff, scoring_cutoff, rcfg),
+            rec.POPULARITY: rec.grade(bt_pop, data, eval_cutoff, scoring_cutoff, rcfg),
+        },
+        "note": "graded without the stock filter: stock is known today only, not as of the cutoff",
+    }
+    trained = rec.train(data, scoring_cutoff, rcfg, cfg.seed, cfg.threads)
+    version = versioned(
+        RECOMMENDER, scoring_cutoff, data.base.data_hash(), cfg.model_dump(mode="json")
+    )
+    card = _card(
+        RECOMMENDER,
+        version,
+        scoring_cutoff,
+        data,
+        rcfg,
+        {
+            "library": "implicit (alternating least squares, item-item cosine / BM25)",
+            "chosen": trained.kind,
+            "chosen_params": trained.params,
+            "validation": trained.validation,
+            "users": len(trained.interactions.users),
+            "items": len(trained.interactions.items),
+            "interactions": int(trained.interactions.matrix.nnz),
+            "backtest": backtest,
+        },
+    )
+    path = save_named(models_dir, RECOMMENDER, version, trained, card)
+    return ModelRun(RECOMMENDER, version, path, card, trained)
+
+
+def score_purchases(
+    data: BehaviourData, models_dir: Path, warehouse: duckdb.DuckDBPyConnection
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score buyers (propensity) and leads (lead score) at `T` with the latest artifacts; write
+    `ml.purchase_scores` and `ml.purchase_score_drift`. Returns both frames."""
+    _first, cutoff = data.base.date_range()
+    scored_at = pd.Timestamp(datetime.now(UTC))
+    parts, drifts = [], []
+    for task, column in ((clf.PROPENSITY, "purchase_propensity"), (clf.LEADS, "lead_score")):
+        trained, card = load_named(models_dir, task)
+        frame = clf.features_at(data, task, cutoff)
+        p = trained.predict(frame)
+        part = pd.DataFrame({"person_id": frame["customer_id"].astype(str), column: p})
+        part[f"{task}_decile"] = (
+            (pd.Series(p).rank(method="first", pct=True) * 10)
+            .apply(np.ceil)
+            .clip(1, 10)
+            .astype("int64")
+            .to_numpy()
+        )
+        part[f"{task}_model_version"] = card["version"]
+        parts.append(part)
+        report = drift_report(
+            trained.reference,
+            frame.assign(score=p),
+            card["config"]["drift"]["psi_threshold"],
+            exclude=card["config"]["drift"]["exclude"],
+        )
+        drifts.append(report.assign(model=task, model_version=card["version"]))
+    scores = parts[0].merge(parts[1], on="person_id", how="outer")
+    scores["is_lead"] = scores["lead_score"].notna()
+    scores["scored_at"] = scored_at
+    scores = scores.sort_values("person_id").reset_index(drop=True)
+    drift = pd.concat(drifts, ignore_index=True)
+    _replace(warehouse, PURCHASE_SCORES, scores)
+    _replace(warehouse, PURCHASE_DRIFT, drift)
+    return scores, drift
+
+
+def recommend_all(
+    data: BehaviourData,
+    models_dir: Path,
+    warehouse: duckdb.DuckDBPyConnection,
+) -> pd.DataFrame:
+    """Top-N for every identified person and every person with an interaction, written to
+    `ml.product_recommendations` with product name, URL and the model version."""
+    trained, card = load_named(models_dir, RECOMMENDER)
+    rcfg = card["config"]
+    _first, cutoff = data.base.date_range()
+    products = load_products(warehouse)
+    persons = data.con.execute(
+        f"""SELECT customer_id FROM {data.ns}.identified
+            UNION SELECT customer_id FROM {data.ns}.orders ORDER BY 1"""
+    ).df()["customer_id"]
+    persons = pd.Index(persons).union(trained.interactions.users)
+    recs = trained.recommend(
+        persons,
+        rcfg["top_n"],
+        exclude=rec.recently_bought(data, cutoff, rcfg["exclude_bought_days"]),
+        allowed=in_stock(products, rcfg["min_stock"]),
+    )
+    out = recs.merge(products[["sku", "product_name", "product_url"]], on="sku", how="left")
+    out = out.rename(columns={"customer_id": "person_id"})
+    out["model_version"] = card["version"]
+    out["scored_at"] = pd.Timestamp(datetime.now(UTC))
+    out = out[[*RECOMMENDATION_COLUMNS]]
+    _replace(warehouse, RECOMMENDATIONS, out)
+    return out
+
+
+def write_top(warehouse: duckdb.DuckDBPyConnection, top: int) -> int:
+    """One row per person with the first `top` product names and URLs, for syncs."""
+    cols = ", ".join(
+        f"max(product_name) FILTER (WHERE rank = {k}) AS product_{k}_name, "
+        f"max(product_url) FILTER (WHERE rank = {k}) AS product_{k}_url"
+        for k in range(1, top + 1)
+    )
+    warehouse.execute(
+        f"""CREATE OR REPLACE TABLE {RECOMMENDATIONS_TOP} AS
+        SELECT person_id, {cols}, any_value(model_version) AS model_version
+        FROM {RECOMMENDATIONS} WHERE rank <= {int(top)} GROUP BY person_id ORDER BY person_id"""
+    )
+    return warehouse.execute(f"SELECT count(*) FROM {RECOMMENDATIONS_TOP}").fetchone()[0]
+
+
+def _replace(warehouse: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    warehouse.execute("CREATE SCHEMA IF NOT EXISTS ml")
+    warehouse.register("_ml_frame", frame)
+    try:
+        warehouse.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _ml_frame")
+    finally:
+        warehouse.unregister("_ml_frame")

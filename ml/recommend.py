@@ -1,0 +1,280 @@
+"""Product recommendations from order lines and product views, with the `implicit` library.
+
+Interactions as of a cutoff (nothing on or after the end of the cutoff day, at most
+`history_days` back): each purchased line weighs 1, each product view `view_weight`, each
+add-to-cart `cart_weight`, summed per (person, product). Candidates: implicit alternating least
+squares (matrix factorisation for implicit feedback, Hu, Koren & Volinsky 2008) and item-to-item
+cosine / BM25 neighbours; the popularity ranking (buyers in the last `popularity_days`) is both
+the baseline and the fallback. The candidate is chosen inside the training window: fitted on the
+interactions before `A - test_days`, graded on the purchases of `(A - test_days, A]` by recall@10.
+
+Filters at scoring: only products in stock (`stock_quantity >= min_stock`, active), nothing the
+person bought in the last `exclude_bought_days`; a person with no interaction gets the popular
+products, and a personal list cut short by the filters is filled with popular ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from ml.behaviour import BehaviourData
+from ml.features import _ts
+from ml.prediction_config import RecommendationCandidate, RecommendationsConfig
+
+POPULARITY = "popularity"
+PERSONAL = "personalised"
+FALLBACK = "popular"
+EXTRA_CANDIDATES = 50  # fetched beyond top_n so that the per-person filter rarely runs dry
+
+
+@dataclass
+class Interactions:
+    users: pd.Index
+    items: pd.Index
+    matrix: sp.csr_matrix  # users x items, float32 weights
+
+
+def interactions_at(data: BehaviourData, cutoff: date, cfg: RecommendationsConfig) -> Interactions:
+    c = _ts(cutoff)
+    parts = []
+    if data.has("order_lines"):
+        parts.append(
+            f"""SELECT customer_id, sku, 1.0 AS w FROM {data.ns}.order_lines
+            WHERE quantity > 0 AND ordered_at < {c}
+              AND ordered_at >= {c} - INTERVAL {cfg.history_days} DAY"""
+        )
+    if data.has("product_events"):
+        parts.append(
+            f"""SELECT customer_id, sku,
+                   CASE event_type WHEN 'add_to_cart' THEN {cfg.cart_weight}
+                                   ELSE {cfg.view_weight} END AS w
+            FROM {data.ns}.product_events
+            WHERE occurred_at < {c} AND occurred_at >= {c} - INTERVAL {cfg.history_days} DAY"""
+        )
+    if not parts:
+        raise ValueError("recommendations need order lines or product events")
+    frame = data.con.execute(
+        f"""SELECT customer_id, sku, sum(w) AS w FROM ({" UNION ALL ".join(parts)})
+        WHERE sku IS NOT NULL GROUP BY ALL HAVING sum(w) > 0 ORDER BY customer_id, sku"""
+    ).df()
+    users = pd.Index(frame["customer_id"].unique())
+    items = pd.Index(np.sort(frame["sku"].unique()))
+    matrix = sp.csr_matrix(
+        (
+            frame["w"].to_numpy(np.float32),
+            (users.get_indexer(frame["customer_id"]), items.get_indexer(frame["sku"])),
+        ),
+        shape=(len(users), len(items)),
+    )
+    return Interactions(users, items, matrix)
+
+
+def popularity_at(data: BehaviourData, cutoff: date, days: int) -> pd.Series:
+    """Share of the period's buyers who bought each product, highest first (ties by SKU)."""
+    c = _ts(cutoff)
+    frame = data.con.execute(
+        f"""WITH b AS (SELECT customer_id, sku FROM {data.ns}.order_lines
+                WHERE quantity > 0 AND ordered_at < {c}
+                  AND ordered_at >= {c} - INTERVAL {int(days)} DAY)
+        SELECT sku, count(DISTINCT customer_id) / (SELECT count(DISTINCT customer_id) FROM b)
+               AS share
+        FROM b GROUP BY sku ORDER BY share DESC, sku"""
+    ).df()
+    return pd.Series(frame["share"].to_numpy(), index=frame["sku"], name="share")
+
+
+def purchases_between(data: BehaviourData, start: date, end: date) -> pd.DataFrame:
+    """Distinct `(customer_id, sku)` bought after the end of `start` up to the end of `end`."""
+    return data.con.execute(
+        f"""SELECT DISTINCT customer_id, sku FROM {data.ns}.order_lines
+        WHERE quantity > 0 AND ordered_at >= {_ts(start)} AND ordered_at < {_ts(end)}
+        ORDER BY ALL"""
+    ).df()
+
+
+def _make_model(cand: RecommendationCandidate, seed: int, threads: int):
+    from implicit.als import AlternatingLeastSquares
+    from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
+
+    if cand.kind == "als":
+        return AlternatingLeastSquares(
+            factors=cand.factors,
+            regularization=cand.regularization,
+            alpha=cand.alpha,
+            iterations=cand.iterations,
+            random_state=seed,
+            num_threads=threads,
+            use_gpu=False,
+        )
+    cls = CosineRecommender if cand.kind == "item_cosine" else BM25Recommender
+    return cls(K=cand.neighbours, num_threads=threads)
+
+
+@dataclass
+class Recommender:
+    """A fitted candidate (or popularity only) with the interactions it was fitted on."""
+
+    as_of: date
+    kind: str  # POPULARITY or a candidate kind
+    params: dict | None
+    interactions: Interactions
+    popularity: pd.Series
+    model: object | None = None
+    threads: int = 1
+    validation: dict = field(default_factory=dict)
+
+    def recommend(
+        self,
+        persons: pd.Index,
+        top_n: int,
+        *,
+        exclude: pd.DataFrame | None = None,
+        allowed: set[str] | None = None,
+    ) -> pd.DataFrame:
+        """`customer_id, rank, sku, score, reason` for every person of `persons`: products in
+        `allowed` only (all when None), never a `(customer_id, sku)` of `exclude`."""
+        pop = self.popularity
+        if allowed is not None:
+            pop = pop[pop.index.isin(allowed)]
+        # enough candidates that the exclusions can never leave a list short
+        extra = 0
+        if exclude is not None and len(exclude):
+            extra = min(int(exclude.groupby("customer_id").size().max()), EXTRA_CANDIDATES)
+        k = top_n + extra
+        frames = []
+        known = persons[persons.isin(self.interactions.users)]
+        if self.model is not None and len(known):
+            frames.append(self._personal(known, k, allowed))
+        pop = pop.iloc[:k]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": np.repeat(persons.to_numpy(), len(pop)),
+                    "sku": np.tile(pop.index.to_numpy(), len(persons)),
+                    "score": np.tile(pop.to_numpy(), len(persons)),
+                    "reason": FALLBACK,
+                    "order": 1,
+                }
+            )
+        )
+        out = pd.concat(frames, ignore_index=True)
+        if exclude is not None and len(exclude):
+            key = exclude[["customer_id", "sku"]].drop_duplicates().assign(_x=1)
+            out = out.merge(key, on=["customer_id", "sku"], how="left")
+            out = out[out["_x"].isna()].drop(columns="_x")
+        out = out.drop_duplicates(["customer_id", "sku"], keep="first")
+        out = out.sort_values(
+            ["customer_id", "order", "score", "sku"], ascending=[True, True, False, True]
+        )
+        out["rank"] = out.groupby("customer_id").cumcount() + 1
+        out = out[out["rank"] <= top_n]
+        return out[["customer_id", "rank", "sku", "score", "reason"]].reset_index(drop=True)
+
+    def _personal(self, known: pd.Index, k: int, allowed: set[str] | None) -> pd.DataFrame:
+        inter = self.interactions
+        rows = inter.users.get_indexer(known)
+        filter_items = None
+        if allowed is not None:
+            filter_items = np.flatnonzero(~inter.items.isin(allowed))
+        k = min(k, len(inter.items))
+        with threadpool_limits(limits=self.threads):
+            ids, scores = self.model.recommend(
+                rows,
+                inter.matrix[rows],
+                N=k,
+                filter_already_liked_items=False,
+                filter_items=filter_items,
+            )
+        ids, scores = np.atleast_2d(ids), np.atleast_2d(scores)
+        valid = (ids >= 0) & np.isfinite(scores) & (scores > -1e30)
+        person = np.repeat(known.to_numpy(), ids.shape[1]).reshape(ids.shape)
+        return pd.DataFrame(
+            {
+                "customer_id": person[valid],
+                "sku": inter.items.to_numpy()[ids[valid]],
+                "score": scores[valid].astype("float64"),
+                "reason": f"{PERSONAL}:{self.kind}",
+                "order": 0,
+            }
+        )
+
+
+def _fit(
+    data: BehaviourData,
+    cutoff: date,
+    cand: RecommendationCandidate | None,
+    cfg: RecommendationsConfig,
+    seed: int,
+    threads: int,
+) -> Recommender:
+    inter = interactions_at(data, cutoff, cfg)
+    pop = popularity_at(data, cutoff, cfg.popularity_days)
+    if cand is None or inter.matrix.nnz == 0:
+        return Recommender(cutoff, POPULARITY, None, inter, pop, threads=threads)
+    with threadpool_limits(limits=threads):
+        model = _make_model(cand, seed, threads)
+        model.fit(inter.matrix, show_progress=False)
+    return Recommender(cutoff, cand.kind, cand.model_dump(), inter, pop, model, threads)
+
+
+def hit_rate_recall(recs: pd.DataFrame, bought: pd.DataFrame) -> dict[str, float]:
+    """Hit rate@5 (share of buyers with a bought product in their top 5) and recall@10 (mean
+    share of each buyer's bought products found in the top 10), over the buyers of `bought`."""
+    persons = bought["customer_id"].unique()
+    if not len(persons):
+        return {"hit_rate_at_5": float("nan"), "recall_at_10": float("nan"), "n": 0}
+    hits = recs.merge(bought, on=["customer_id", "sku"])
+    hit5 = hits.loc[hits["rank"] <= 5, "customer_id"].nunique()
+    found10 = hits[hits["rank"] <= 10].groupby("customer_id").size()
+    wanted = bought.groupby("customer_id").size()
+    recall = (found10.reindex(wanted.index, fill_value=0) / wanted).mean()
+    return {"hit_rate_at_5": hit5 / len(persons), "recall_at_10": float(recall), "n": len(persons)}
+
+
+def grade(
+    rec: Recommender, data: BehaviourData, cutoff: date, end: date, cfg: RecommendationsConfig
+) -> dict[str, float]:
+    """Recommend (top 10, the exclusion filter of scoring) for everyone who bought in
+    `(cutoff, end]` and grade against what they bought."""
+    bought = purchases_between(data, cutoff, end)
+    persons = pd.Index(bought["customer_id"].unique())
+    exclude = recently_bought(data, cutoff, cfg.exclude_bought_days)
+    recs = rec.recommend(persons, max(10, cfg.top_n), exclude=exclude)
+    out = hit_rate_recall(recs, bought)
+    out["with_history"] = int(persons.isin(rec.interactions.users).sum())
+    return out
+
+
+def recently_bought(data: BehaviourData, cutoff: date, days: int) -> pd.DataFrame:
+    if days <= 0:
+        return pd.DataFrame(columns=["customer_id", "sku"])
+    return purchases_between(data, cutoff - timedelta(days=days), cutoff)
+
+
+def train(
+    data: BehaviourData, as_of: date, cfg: RecommendationsConfig, seed: int, threads: int
+) -> Recommender:
+    """Choose the candidate on the last `test_days` before `as_of`, refit it as of `as_of`."""
+    val = as_of - timedelta(days=cfg.test_days)
+    options: list[RecommendationCandidate | None] = [None, *cfg.candidates]
+    table = {}
+    for i, cand in enumerate(options):
+        name = POPULARITY if cand is None else f"{cand.kind}_{i}"
+        table[name] = grade(_fit(data, val, cand, cfg, seed, threads), data, val, as_of, cfg)
+    chosen = max(table, key=lambda n: (np.nan_to_num(table[n]["recall_at_10"]), n == POPULARITY))
+    idx = list(table).index(chosen)
+    rec = _fit(data, as_of, options[idx], cfg, seed, threads)
+    rec.validation = {
+        "cutoff": val.isoformat(),
+        "until": as_of.isoformat(),
+        "criterion": "highest recall@10 on the purchases between the two dates",
+        "metrics": table,
+        "chosen": chosen,
+    }
+    return rec
