@@ -17,6 +17,7 @@ e-mails, names and phone numbers repeat a lot), and an Arrow array goes back.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
