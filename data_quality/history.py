@@ -13,7 +13,7 @@ from cdp.warehouse import table_exists
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-    from data_quality.runner import SuiteResult
+    from data_quality.results import SuiteResult
 
 RESULTS_TABLE = "quality.validation_results"
 

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from identity import compare as cmp
-from identity import engine
 from identity import fellegi_sunter as fs
 from identity.config import IdentityConfig
+from identity.records import prepare
 
 
 def _fitted(model: dict) -> fs.FittedModel:
@@ -38,7 +38,7 @@ def explain_pair(
     records: pd.DataFrame, config: IdentityConfig, model: dict, record_a: str, record_b: str
 ) -> tuple[pd.DataFrame, dict]:
     """(one row per comparison: field, value_a, value_b, level, weight; totals) for a pair."""
-    norm = engine.prepare(records.reset_index(drop=True), config)
+    norm = prepare(records.reset_index(drop=True), config)
     pos = pd.Series(np.arange(len(norm)), index=norm["record_id"])
     missing = [r for r in (record_a, record_b) if r not in pos.index]
     if missing:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from activation.destinations.base import (
     BatchRejected,
@@ -14,8 +14,14 @@ from activation.destinations.base import (
     TransientError,
 )
 
-if TYPE_CHECKING:
-    from activation.config import Sync
+
+class Sync(Protocol):
+    """What the registry reads of a sync (activation.config.Sync). A protocol, so the registry
+    does not import the config that validates destination options against it."""
+
+    name: str
+    destination: Any
+
 
 _REGISTRY = {
     "hubspot": ("activation.destinations.hubspot", "HubSpotContacts"),

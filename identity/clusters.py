@@ -1,0 +1,168 @@
+"""Stage 4 of the identity engine: links refused between records that cannot be one person,
+connected components, oversized components split by dropping their weakest rules, and the rule
+by which each record joined its person."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cdp import normalize as nz
+from identity import compare as cmp
+from identity.config import IdentityConfig
+from identity.pairs import components, finding
+
+
+def _atom_modes(labels: np.ndarray, values: pd.Series) -> np.ndarray:
+    """Most frequent non-missing value (text, '' when none) of each component."""
+    frame = pd.DataFrame({"atom": labels, "v": values.to_numpy()}).dropna()
+    out = np.full(labels.max() + 1 if len(labels) else 0, "", dtype=object)
+    if len(frame):
+        mode = frame.value_counts(["atom", "v"]).reset_index().drop_duplicates("atom")
+        out[mode["atom"].to_numpy()] = mode["v"].to_numpy()
+    return out
+
+
+def _conflicting(da: np.ndarray, db: np.ndarray, dates: bool) -> np.ndarray:
+    """Both present and different (for dates: and not a typo of each other)."""
+    both = (da != "") & (db != "") & (da != db)
+    if not dates:
+        return both
+    out = np.zeros(len(da), dtype=bool)
+    sel = np.flatnonzero(both)
+    if len(sel):
+        out[sel] = ~cmp.date_typo(da[sel].astype(str), db[sel].astype(str))
+    return out
+
+
+def _drop_conflicting_links(
+    n: int, edges: pd.DataFrame, norm: pd.DataFrame, config: IdentityConfig, report: list
+) -> pd.DataFrame:
+    """Refuse links of the checked rules that would join records that cannot be one person.
+
+    Rules are applied in priority order. The rules not checked (exact identifiers) form the
+    starting groups; each checked rule's edges are then kept only between groups whose birth
+    dates / mobile numbers (most frequent in each group) do not conflict, and, when a rule's
+    edges chain conflicting groups through a third one, that rule's edges inside the resulting
+    group are dropped as well. Father and son with the same name at the same address, or two
+    homonyms sharing an e-mail address, stay apart when their birth dates or mobiles are known.
+    """
+    conf = config.conflicts
+    attributes: list[tuple[str, pd.Series, bool]] = []
+    if conf.birth_date:
+        attributes.append(("birth_date", norm["birth_date"], True))
+    if conf.mobile_phone:
+        phone = norm["phone"]
+        attributes.append(("mobile_phone", phone.where(nz.is_mobile_series(phone), None), False))
+    if not attributes:
+        return edges
+    priority = config.rule_priority()
+    prio = edges["rule"].map(priority).to_numpy()
+    is_checked = edges["rule"].isin(list(conf.rules)).to_numpy()
+    keep = ~is_checked
+    a_all, b_all = edges["a"].to_numpy(), edges["b"].to_numpy()
+    refused: dict[str, int] = {}
+    for level in sorted(set(prio[is_checked].tolist())):
+        labels = components(n, a_all[keep], b_all[keep])
+        batch = np.flatnonzero(is_checked & (prio == level))
+        ok = np.ones(len(batch), dtype=bool)
+        modes = {}
+        for name, values, dates in attributes:
+            modes[name] = _atom_modes(labels, values)
+            m = modes[name]
+            bad = _conflicting(m[labels[a_all[batch]]], m[labels[b_all[batch]]], dates)
+            refused[name] = refused.get(name, 0) + int((bad & ok).sum())
+            ok &= ~bad
+        # chains: a group formed by this batch must not hold conflicting values
+        trial = keep.copy()
+        trial[batch[ok]] = True
+        new_labels = components(n, a_all[trial], b_all[trial])
+        for name, _values, dates in attributes:
+            atoms = pd.DataFrame({"group": new_labels, "v": modes[name][labels]})
+            atoms = atoms[atoms["v"] != ""].drop_duplicates()
+            span = atoms.groupby("group")["v"].agg(["min", "max"])
+            span = span[span["min"] != span["max"]]
+            if len(span):
+                bad_groups = span.index[
+                    _conflicting(span["min"].to_numpy(), span["max"].to_numpy(), dates)
+                ]
+                chained = np.isin(new_labels[a_all[batch]], bad_groups) & ok
+                refused[name] = refused.get(name, 0) + int(chained.sum())
+                ok &= ~chained
+        keep[batch[ok]] = True
+    for name, count in refused.items():
+        if count:
+            report.append(
+                finding(
+                    "conflict",
+                    count,
+                    f"links refused: they would join records with different {name}s",
+                    id_type=name,
+                )
+            )
+    return edges[keep]
+
+
+def _cluster(
+    n: int, edges: pd.DataFrame, config: IdentityConfig, record_ids: pd.Series, report: list
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Component labels; oversized components are split by dropping their weakest rules."""
+    priority = config.rule_priority()
+    prio = edges["rule"].map(priority).to_numpy()
+    a, b = edges["a"].to_numpy(), edges["b"].to_numpy()
+    labels = components(n, a, b)
+    sizes = np.bincount(labels)
+    oversized = np.flatnonzero(sizes > config.max_cluster_size)
+    if len(oversized) == 0:
+        return labels, edges
+    active = np.ones(len(edges), dtype=bool)
+    in_over = np.isin(labels, oversized)
+    for label in oversized:
+        members = np.flatnonzero(labels == label)
+        report.append(
+            finding(
+                "max_cluster_size",
+                sizes[label],
+                f"cluster of {sizes[label]} records > max_cluster_size "
+                f"{config.max_cluster_size}: split by dropping its weakest rules",
+                value=str(record_ids.iloc[members].min()),
+            )
+        )
+    # drop the weakest rule inside the oversized clusters until they fit (or one rule is left)
+    for cut in sorted(set(prio.tolist()), reverse=True):
+        if cut == min(prio):
+            break
+        edge_in_over = in_over[a]
+        active &= ~(edge_in_over & (prio >= cut))
+        labels = components(n, a[active], b[active])
+        sizes = np.bincount(labels)
+        still = sizes[labels] > config.max_cluster_size
+        if not (still & in_over).any():
+            break
+        in_over = in_over & still
+    return labels, edges[active]
+
+
+def link(
+    n: int,
+    det: pd.DataFrame,
+    prob_edges: pd.DataFrame,
+    norm: pd.DataFrame,
+    config: IdentityConfig,
+    report: list,
+) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """(component label of each record, the edges kept, the match rule of each record)."""
+    edges = pd.concat([det, prob_edges], ignore_index=True)
+    edges["a"] = edges["a"].astype(np.int64)
+    edges["b"] = edges["b"].astype(np.int64)
+    if config.conflicts.enabled:
+        edges = _drop_conflicting_links(n, edges, norm, config, report)
+    labels, edges = _cluster(n, edges, config, norm["record_id"], report)
+    # how each record joined: its strongest incident edge
+    priority = config.rule_priority()
+    rule_names = np.array([*sorted(priority, key=priority.get), "singleton"], dtype=object)
+    best = np.full(n, len(priority), dtype=np.int64)
+    prio = edges["rule"].map(priority).to_numpy().astype(np.int64)
+    np.minimum.at(best, edges["a"].to_numpy(), prio)
+    np.minimum.at(best, edges["b"].to_numpy(), prio)
+    return labels, edges, rule_names[best]

@@ -1,0 +1,72 @@
+"""Stage 5 of the identity engine: stable person ids against the previous graph (merges and
+splits recorded)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+
+def _person_hash(record_ids: pd.Series, salt: str = "") -> pd.Series:
+    return record_ids.map(lambda r: "p_" + hashlib.sha1(f"{r}{salt}".encode()).hexdigest()[:16])
+
+
+def _assign_person_ids(
+    record_ids: pd.Series, labels: np.ndarray, previous: pd.DataFrame | None, now: dt.datetime
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """A stable person id per cluster, and the merges of previous persons."""
+    frame = pd.DataFrame({"record_id": record_ids.to_numpy(), "cluster": labels})
+    min_rec = frame.groupby("cluster")["record_id"].min()
+    new_ids = _person_hash(min_rec)
+    merges = pd.DataFrame(
+        {
+            "merged_person_id": pd.Series([], dtype="str"),
+            "into_person_id": pd.Series([], dtype="str"),
+            "merged_at": pd.Series([], dtype="datetime64[us, UTC]"),
+        }
+    )
+    chosen = pd.Series(index=min_rec.index, dtype=object)
+    reserved: set[str] = set()
+    if previous is not None and len(previous):
+        prev = previous[["record_id", "person_id"]].dropna()
+        prev = prev.assign(record_id=prev["record_id"].astype("str"))
+        prev = prev.drop_duplicates("record_id")
+        reserved = set(prev["person_id"].astype("str"))
+        joined = frame.merge(prev, on="record_id", how="inner")
+        if len(joined):
+            counts = joined.groupby(["person_id", "cluster"]).size().reset_index(name="n")
+            counts = counts.merge(min_rec.rename("min_rec").reset_index(), on="cluster")
+            # home cluster of each previous person: where most of its records went
+            counts = counts.sort_values(
+                ["person_id", "n", "min_rec"], ascending=[True, False, True]
+            )
+            home = counts.drop_duplicates("person_id")
+            # each cluster keeps the previous person with the most records (tie: smaller id)
+            home = home.sort_values(["cluster", "n", "person_id"], ascending=[True, False, True])
+            winners = home.drop_duplicates("cluster")
+            chosen.loc[winners["cluster"].to_numpy()] = winners["person_id"].to_numpy()
+            losers = home[~home.index.isin(winners.index)]
+            if len(losers):
+                into = winners.set_index("cluster")["person_id"]
+                merges = pd.DataFrame(
+                    {
+                        "merged_person_id": losers["person_id"].astype("str").to_numpy(),
+                        "into_person_id": into.loc[losers["cluster"]].astype("str").to_numpy(),
+                        "merged_at": pd.Timestamp(now),
+                    }
+                )
+    need = chosen.isna()
+    ids = new_ids.where(need, chosen)
+    # a new id must not collide with a previous id (e.g. the smaller part of a split whose
+    # smallest record gave the old id its name): salt the hash until it is unused
+    taken = set(chosen.dropna().astype(str)) | reserved
+    salt = 0
+    clash = need & ids.isin(list(taken))
+    while clash.any():
+        salt += 1
+        ids[clash] = _person_hash(min_rec[clash], f"#{salt}")
+        clash = need & ids.isin(list(taken))
+    return ids.reindex(labels).to_numpy(), merges

@@ -1,0 +1,102 @@
+"""Stage 3 of the identity engine: probabilistic edges.
+
+Candidate pairs from blocking keys (``blocking.py``), a Fellegi-Sunter model estimated on them
+(``fellegi_sunter.py``), a match-probability threshold, guards that hold pairs for review.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from identity import compare as cmp
+from identity import fellegi_sunter as fs
+from identity.blocking import candidate_pairs
+from identity.config import IdentityConfig
+from identity.pairs import components
+
+
+def ignore_dropped_values(
+    norm: pd.DataFrame, coded: dict[str, cmp.Coded], report: list[dict]
+) -> None:
+    """Blank (in place) the e-mails and phones the deterministic stage dropped.
+
+    Placeholder and shared values say nothing about a person: the comparisons ignore them.
+    """
+    for field_name in ("email", "phone"):
+        dropped = [
+            r["value"]
+            for r in report
+            if r["kind"] in ("blocklist", "frequency_cap") and r["id_type"] == field_name
+        ]
+        if dropped:
+            norm[field_name] = norm[field_name].where(~norm[field_name].isin(dropped), None)
+            coded[field_name] = cmp.encode(norm, [field_name])
+
+
+def _probabilistic(
+    norm: pd.DataFrame,
+    coded: dict[str, cmp.Coded],
+    det: pd.DataFrame,
+    config: IdentityConfig,
+    report: list[dict],
+    groups: np.ndarray | None,
+) -> tuple[fs.FittedModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fit the model on the candidate pairs, then score those not already linked.
+
+    The EM sees every candidate pair, those the deterministic rules joined included: they are
+    mostly true matches and teach m what a match looks like in this data.
+    """
+    n = len(norm)
+    prob = config.probabilistic
+    pairs = candidate_pairs(norm, config, report, groups)
+    det_labels = components(n, det["a"].to_numpy(), det["b"].to_numpy())
+    pa, pb = pairs // n, pairs % n
+    model = fs.starting_model(config)
+    g = fs.levels(coded, pa, pb, config, model)
+    joined = det_labels[pa] == det_labels[pb]
+    if prob.estimation.enabled and len(pa):
+        est = prob.estimation
+        ra, rb = fs.random_pairs(n, est.u_sample_pairs, est.seed)
+        if groups is not None:
+            keep = groups[ra] != groups[rb]
+            ra, rb = ra[keep], rb[keep]
+        rg = fs.levels(coded, ra, rb, config, model)
+        model = fs.fit(g, rg, config, known=joined)
+    fresh = ~joined
+    pa, pb, g = pa[fresh], pb[fresh], g[fresh]
+    tf_u = fs.term_frequency_u(coded, pa, g, config, model)
+    _weight, probability, held = fs.score(g, model, config, tf_u)
+    return model, pa, pb, probability, held
+
+
+def probabilistic_edges(
+    scored: tuple[fs.FittedModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
+    config: IdentityConfig,
+) -> tuple[fs.FittedModel, pd.DataFrame, pd.DataFrame, int]:
+    """(model, matched edges ``a, b, rule, score``, pairs for review ``a, b, score, reason``,
+    number of candidate pairs scored) from what :func:`_probabilistic` scored (None: nothing)."""
+    prob_edges = pd.DataFrame({"a": [], "b": [], "rule": [], "score": []})
+    possible = pd.DataFrame({"a": [], "b": [], "score": [], "reason": []})
+    model = fs.starting_model(config)
+    n_candidates = 0
+    if scored is not None:
+        model, pa, pb, probability, held = scored
+        n_candidates = len(pa)
+        prob = config.probabilistic
+        match = (probability >= prob.match_probability) & (held == 0)
+        prob_edges = pd.DataFrame({"a": pa[match], "b": pb[match], "rule": "probabilistic"})
+        prob_edges["score"] = probability[match]
+        # the review list: probable pairs that a rule held back, and pairs in the band, but not
+        # pairs with too little evidence (a name and a town: homonyms by the thousand)
+        band = ~match & (probability >= prob.review_probability) & (held != 2)
+        reasons = np.array(["below_threshold", *fs.HELD[1:]], dtype=object)
+        possible = pd.DataFrame(
+            {
+                "a": pa[band],
+                "b": pb[band],
+                "score": probability[band],
+                "reason": reasons[held[band]],
+            }
+        )
+    return model, prob_edges, possible, n_candidates

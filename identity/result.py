@@ -1,0 +1,140 @@
+"""The output of the identity engine: the result frames (record ids instead of positions) and
+the run statistics."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from identity import fellegi_sunter as fs
+
+REPORT_COLUMNS = ["kind", "rule", "id_type", "value", "count", "detail"]
+
+
+@dataclass
+class ResolutionResult:
+    """What :func:`resolve` returns.
+
+    ``graph``: ``record_id, person_id, match_rule`` (one row per input record).
+    ``edges``: ``record_id_a, record_id_b, rule, score`` (the links that formed the persons).
+    ``merges``: ``merged_person_id, into_person_id, merged_at`` (previous persons absorbed).
+    ``cluster_report``: ``kind, rule, id_type, value, count, detail`` (values dropped by
+    blocklists or frequency caps, oversized blocks and clusters, input problems).
+    ``possible_matches``: ``record_id_a, record_id_b, score, reason`` (pairs for review).
+    ``stats``: counts and seconds per stage.
+    """
+
+    graph: pd.DataFrame
+    edges: pd.DataFrame
+    merges: pd.DataFrame
+    cluster_report: pd.DataFrame
+    possible_matches: pd.DataFrame
+    stats: dict = field(default_factory=dict)
+
+
+def _empty_result(report: list[dict], seconds: float) -> ResolutionResult:
+    text = pd.Series([], dtype="str")
+    return ResolutionResult(
+        graph=pd.DataFrame({"record_id": text, "person_id": text, "match_rule": text}),
+        edges=pd.DataFrame(
+            {
+                "record_id_a": text,
+                "record_id_b": text,
+                "rule": text,
+                "score": pd.Series([], dtype=float),
+            }
+        ),
+        merges=pd.DataFrame(
+            {
+                "merged_person_id": text,
+                "into_person_id": text,
+                "merged_at": pd.Series([], dtype="datetime64[us, UTC]"),
+            }
+        ),
+        cluster_report=pd.DataFrame(report, columns=REPORT_COLUMNS),
+        possible_matches=pd.DataFrame(
+            {
+                "record_id_a": text,
+                "record_id_b": text,
+                "score": pd.Series([], dtype=float),
+                "reason": text,
+            }
+        ),
+        stats={
+            "records": 0,
+            "persons": 0,
+            "largest_person": 0,
+            "edges_per_rule": {},
+            "records_per_rule": {},
+            "candidate_pairs": 0,
+            "possible_matches": 0,
+            "merges": 0,
+            "seconds": {"total": round(seconds, 3)},
+        },
+    )
+
+
+def build_result(
+    record_ids: pd.Series,
+    person_ids: np.ndarray,
+    match_rule: np.ndarray,
+    edges: pd.DataFrame,
+    possible: pd.DataFrame,
+    merges: pd.DataFrame,
+    report: list[dict],
+    labels: np.ndarray,
+    model: fs.FittedModel,
+    n_candidates: int,
+    timings: dict[str, float],
+    started: float,
+) -> ResolutionResult:
+    """The result of a run over ``len(record_ids)`` records (positions mapped to record ids)."""
+    n = len(record_ids)
+    rid = record_ids.to_numpy()
+    graph = pd.DataFrame({"record_id": rid, "person_id": person_ids, "match_rule": match_rule})
+    edges_out = pd.DataFrame(
+        {
+            "record_id_a": rid[edges["a"].to_numpy()],
+            "record_id_b": rid[edges["b"].to_numpy()],
+            "rule": edges["rule"].to_numpy(),
+            "score": edges["score"].to_numpy(dtype=float),
+        }
+    )
+    possible_out = pd.DataFrame(
+        {
+            "record_id_a": rid[possible["a"].to_numpy(dtype=np.int64)],
+            "record_id_b": rid[possible["b"].to_numpy(dtype=np.int64)],
+            "score": possible["score"].to_numpy(dtype=float),
+            "reason": possible["reason"].to_numpy(),
+        }
+    )
+    cluster_report = pd.DataFrame(report, columns=REPORT_COLUMNS)
+    if len(cluster_report):
+        cluster_report = cluster_report.sort_values(
+            ["kind", "count"], ascending=[True, False], ignore_index=True
+        )
+    timings["total"] = time.perf_counter() - started
+    sizes = np.bincount(labels) if n else np.zeros(0, int)
+    stats = {
+        "records": n,
+        "persons": len(sizes),
+        "largest_person": int(sizes.max()) if n else 0,
+        "edges_per_rule": {k: int(v) for k, v in edges_out["rule"].value_counts().items()},
+        "records_per_rule": {k: int(v) for k, v in graph["match_rule"].value_counts().items()},
+        "candidate_pairs": int(n_candidates),
+        "possible_matches": len(possible_out),
+        "merges": len(merges),
+        "seconds": {k: round(v, 3) for k, v in timings.items()},
+    }
+    stats["model"] = model.as_dict()
+    return ResolutionResult(
+        graph=graph,
+        edges=edges_out,
+        merges=merges,
+        cluster_report=cluster_report,
+        possible_matches=possible_out,
+        stats=stats,
+    )
