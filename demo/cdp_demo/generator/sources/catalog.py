@@ -10,6 +10,9 @@ from cdp_demo.generator.context import (
     Ctx,
     arrow_table,
 )
+from ingestion.sources.specs import table_spec
+
+PRODUCTS = table_spec("catalog", "products")
 
 
 def write_catalog(ctx: Ctx, catalog: pd.DataFrame) -> None:
@@ -34,8 +37,6 @@ def write_catalog(ctx: Ctx, catalog: pd.DataFrame) -> None:
     path = ctx.landing / "catalog" / "products.csv"
     ctx.files[str(path)] = W.copy_csv(
         ctx.con,
-        "SELECT sku, name, category, subcategory, collection, CAST(price AS DECIMAL(12,2)) AS price, "
-        "CAST(cost AS DECIMAL(12,2)) AS cost, currency, stock_qty, is_active, launched_at, updated_at "
-        "FROM catalog_t ORDER BY sku",
+        f"SELECT {W.select_list(PRODUCTS)} FROM catalog_t ORDER BY sku",
         path,
     )

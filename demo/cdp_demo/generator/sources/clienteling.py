@@ -19,6 +19,9 @@ from cdp_demo.generator.context import (
     later,
 )
 from cdp_demo.generator.records import log_view, person_view
+from ingestion.sources.specs import table_spec
+
+CLIENTS = table_spec("clienteling", "clients")
 
 
 def write_clienteling(ctx: Ctx, stores: pd.DataFrame, cards: pd.DataFrame) -> None:
@@ -169,6 +172,7 @@ def write_clienteling(ctx: Ctx, stores: pd.DataFrame, cards: pd.DataFrame) -> No
             "clients",
             "csv",
             drop=["_sort"],
+            spec=CLIENTS,
         )
     )
     ctx.add_identity("clienteling", client_id, persons)

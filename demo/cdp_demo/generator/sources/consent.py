@@ -13,6 +13,9 @@ from cdp_demo.generator.context import (
     Ctx,
     later,
 )
+from ingestion.sources.specs import table_spec
+
+CONSENT_EVENTS = table_spec("consent", "consent_events")
 
 
 def _consent_part(t, email, phone, channel: str, status: str, source: str) -> pd.DataFrame:
@@ -244,5 +247,6 @@ def write_consent(ctx: Ctx, acc: pd.DataFrame, cards: pd.DataFrame, unsubs: pd.D
             ctx.landing / "consent",
             "consent_events",
             "json",
+            spec=CONSENT_EVENTS,
         )
     )

@@ -17,7 +17,11 @@ from cdp_demo.generator.context import (
     clip_time,
 )
 from cdp_demo.generator.records import log_view, person_view
+from ingestion.sources.specs import table_spec
 
+CONTACTS = table_spec("esp", "contacts")
+CAMPAIGNS = table_spec("esp", "campaigns")
+EVENTS = table_spec("esp", "events")
 OPEN_BASE = {"loyal": 0.42, "new": 0.38, "lapsing": 0.30, "churned": 0.30, "one_off": 0.16}
 
 
@@ -174,8 +178,7 @@ def write_esp(ctx: Ctx, contacts: pd.DataFrame) -> pd.DataFrame:
     path = ctx.landing / "esp" / "campaigns.csv"
     ctx.files[str(path)] = W.copy_csv(
         ctx.con,
-        "SELECT campaign_id, name, channel, category, subject, sent_at "
-        "FROM camp_t ORDER BY campaign_id",
+        f"SELECT {W.select_list(CAMPAIGNS)} FROM camp_t ORDER BY campaign_id",
         path,
     )
     ctx.con.unregister("camp_t")
@@ -237,13 +240,23 @@ def write_esp(ctx: Ctx, contacts: pd.DataFrame) -> pd.DataFrame:
             path = out_dir / f"events_{label}.jsonl"
             tmp = out_dir / f".part_{label}.jsonl"
             types = "[" + ", ".join(f"'{x}'" for x in ev_types) + "]"
+            select = W.select_list(
+                EVENTS,
+                {
+                    "event_id": "'EV' || lpad(e.seq::VARCHAR, 12, '0')",
+                    "campaign_id": "k.campaign_id",
+                    "contact_id": "c.contact_id",
+                    "email": "c.email",
+                    "event_type": f"{types}[e.etype + 1]",
+                    "occurred_at": "strftime(make_timestamp(e.t * 1000000), '%Y-%m-%dT%H:%M:%SZ')",
+                    "url": "CASE WHEN e.etype = 4 THEN "
+                    "'https://www.horizon-paris.com/fr/?utm_source=esp&utm_campaign=' "
+                    "|| k.campaign_id END",
+                    "bounce_type": "CASE e.bounce WHEN 1 THEN 'hard' WHEN 2 THEN 'soft' END",
+                },
+            )
             ctx.con.execute(f"""COPY (
-                SELECT 'EV' || lpad(e.seq::VARCHAR, 12, '0') AS event_id, k.campaign_id, c.contact_id,
-                       c.email, {types}[e.etype + 1] AS event_type,
-                       strftime(make_timestamp(e.t * 1000000), '%Y-%m-%dT%H:%M:%SZ') AS occurred_at,
-                       CASE WHEN e.etype = 4 THEN 'https://www.horizon-paris.com/fr/?utm_source=esp&utm_campaign='
-                            || k.campaign_id END AS url,
-                       CASE e.bounce WHEN 1 THEN 'hard' WHEN 2 THEN 'soft' END AS bounce_type
+                SELECT {select}
                 FROM esp_ev e JOIN esp_contacts c ON c.ci = e.contact JOIN esp_camps k ON k.ki = e.camp
                 ORDER BY e.t, e.seq) TO '{tmp}' (FORMAT JSON)""").fetchall()
             with open(path, "ab") as fh, open(tmp, "rb") as src:
@@ -335,7 +348,9 @@ def write_esp(ctx: Ctx, contacts: pd.DataFrame) -> pd.DataFrame:
     )
     ctx.con.register("contacts_t", ct)
     path = ctx.landing / "esp" / "contacts.csv"
-    ctx.files[str(path)] = W.copy_csv(ctx.con, "SELECT * FROM contacts_t ORDER BY contact_id", path)
+    ctx.files[str(path)] = W.copy_csv(
+        ctx.con, f"SELECT {W.select_list(CONTACTS)} FROM contacts_t ORDER BY contact_id", path
+    )
     return (
         pd.concat(unsubs, ignore_index=True)
         if unsubs

@@ -22,6 +22,12 @@ from cdp_demo.generator.context import (
     later,
 )
 from cdp_demo.generator.records import log_view, person_view
+from ingestion.sources.specs import table_spec
+
+STORES = table_spec("pos", "stores")
+LOYALTY_CARDS = table_spec("pos", "loyalty_cards")
+RECEIPTS = table_spec("pos", "receipts")
+RECEIPT_LINES = table_spec("pos", "receipt_lines")
 
 
 def build_cards(ctx: Ctx, stores: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +75,7 @@ def write_pos(
         np.array([epoch(date.fromisoformat(d)) for d in st["opened_on"]])
     ).to_numpy(zero_copy_only=False)
     ctx.files["pos.stores"] = W.sqlite_insert(
-        db, "stores", pa.Table.from_pandas(st, preserve_index=False)
+        db, STORES, pa.Table.from_pandas(st, preserve_index=False)
     )
 
     real = cards[cards["kind"] != "test"]
@@ -154,7 +160,7 @@ def write_pos(
             "updated_at": W.iso(np.concatenate([updated, test["issued"].to_numpy()])),
         }
     )
-    ctx.files["pos.loyalty_cards"] = W.sqlite_insert(db, "loyalty_cards", table)
+    ctx.files["pos.loyalty_cards"] = W.sqlite_insert(db, LOYALTY_CARDS, table)
     ctx.add_identity(
         "pos_card",
         table["card_id"].to_numpy(zero_copy_only=False),
@@ -273,7 +279,7 @@ def write_pos(
             "updated_at": W.iso(tx["t"].to_numpy() + 60),
         }
     )
-    ctx.files["pos.receipts"] = W.sqlite_insert(db, "receipts", receipts)
+    ctx.files["pos.receipts"] = W.sqlite_insert(db, RECEIPTS, receipts)
     rlines = arrow_table(
         {
             "receipt_id": recl["receipt_id"].to_numpy(),
@@ -286,7 +292,7 @@ def write_pos(
             "updated_at": W.iso(recl["upd"].to_numpy()),
         }
     )
-    ctx.files["pos.receipt_lines"] = W.sqlite_insert(db, "receipt_lines", rlines)
+    ctx.files["pos.receipt_lines"] = W.sqlite_insert(db, RECEIPT_LINES, rlines)
     db.close()
     # receipts of identified sales, for service tickets
     tx_sales = tx[tx["is_return"] == 0]

@@ -13,6 +13,9 @@ from cdp_demo.generator.context import (
     Ctx,
 )
 from cdp_demo.generator.records import log_view, person_view
+from ingestion.sources.specs import table_spec
+
+TICKETS = table_spec("service", "tickets")
 
 
 def write_service(ctx: Ctx, web_orders: pd.DataFrame) -> None:
@@ -141,6 +144,7 @@ def write_service(ctx: Ctx, web_orders: pd.DataFrame) -> None:
             ctx.landing / "service",
             "tickets",
             "csv",
+            spec=TICKETS,
         )
     )
     log_view(ctx.log, "service_ticket", keys, view, address=False)

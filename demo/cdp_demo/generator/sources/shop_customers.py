@@ -15,6 +15,9 @@ from cdp_demo.generator.context import (
     later,
 )
 from cdp_demo.generator.records import log_view, person_view
+from ingestion.sources.specs import table_spec
+
+CUSTOMERS = table_spec("shop", "customers")
 
 
 def build_shop_accounts(ctx: Ctx) -> pd.DataFrame:
@@ -234,5 +237,6 @@ def write_shop_customers(ctx: Ctx, acc: pd.DataFrame, cards: pd.DataFrame) -> No
             ctx.landing / "shop" / "customers",
             "customers",
             "json",
+            spec=CUSTOMERS,
         )
     )

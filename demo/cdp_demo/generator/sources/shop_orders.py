@@ -13,11 +13,16 @@ from cdp_demo.generator.context import (
     Ctx,
 )
 from cdp_demo.generator.records import person_view
+from ingestion.sources.specs import table_spec
+
+ORDERS = table_spec("shop", "orders")
+CARTS = table_spec("shop", "carts")
 
 
 def write_shop_orders(
     ctx: Ctx, acc: pd.DataFrame, orders: pd.DataFrame, lines: pd.DataFrame
 ) -> pd.DataFrame:
+
     P, rng = ctx.P, ctx.rng
     wo = orders[orders["is_web"]]
     pidx, t = wo["pidx"].to_numpy(), wo["t"].to_numpy()
@@ -162,6 +167,7 @@ def write_shop_orders(
             ctx.landing / "shop" / "orders",
             "orders",
             "json",
+            spec=ORDERS,
         )
     )
     g = np.flatnonzero(guest)
@@ -302,6 +308,7 @@ def write_shop_orders(
             ctx.landing / "shop" / "carts",
             "carts",
             "json",
+            spec=CARTS,
         )
     )
     return web

@@ -15,6 +15,10 @@ from cdp_demo.generator.context import (
     Ctx,
     later,
 )
+from ingestion.sources.specs import table_spec
+
+EVENTS = table_spec("web", "events")
+
 
 PAGES = np.array(
     [
@@ -340,7 +344,7 @@ def write_web(ctx: Ctx, cookies: pd.DataFrame, web_orders: pd.DataFrame) -> None
         seq += table.num_rows
         label = datetime.fromtimestamp(lo, tz=UTC).strftime("%Y-%m")
         path = web_dir / f"events_{label}.parquet"
-        counts[str(path)] = W.write_parquet(table, path)
+        counts[str(path)] = W.write_parquet(table, path, EVENTS)
     ctx.files.update(counts)
     # identity: every cookie owned by a true person (logged in, or guest buyer)
     owned = cookies[cookies["pidx"] >= 0]
