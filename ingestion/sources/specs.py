@@ -13,20 +13,11 @@ import importlib
 
 import pyarrow as pa
 
+from ingestion.config import SOURCE_NAMES
 from ingestion.sources._common import flatten_structs
 from ingestion.sources._model import TableSpec
 
-SOURCES = (
-    "shop",
-    "pos",
-    "clienteling",
-    "esp",
-    "web",
-    "service",
-    "spreadsheets",
-    "consent",
-    "catalog",
-)
+SOURCES = SOURCE_NAMES
 
 
 def source_specs(source: str) -> tuple[TableSpec, ...]:

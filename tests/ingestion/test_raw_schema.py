@@ -8,12 +8,19 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ingestion.config import KNOWN_TABLES
 from ingestion.sources.contract import (
     sources_yaml_path,
     sync_data_contract,
     sync_sources_yaml,
 )
-from ingestion.sources.specs import SOURCES, declared_columns, raw_tables, sql_type
+from ingestion.sources.specs import (
+    SOURCES,
+    declared_columns,
+    raw_tables,
+    source_specs,
+    sql_type,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,3 +83,8 @@ def test_children_lead_with_the_parent_key_and_flatten_structs():
     assert "addresses" not in shop["customers"].names
     assert "extension_attributes__loyalty_card_id" in shop["customers"].names
     assert shop["orders"].field("billing_address__street").type == "string"
+
+
+def test_the_config_knows_the_declared_tables():
+    for source in SOURCES:
+        assert KNOWN_TABLES[source] == tuple(s.name for s in source_specs(source)), source
