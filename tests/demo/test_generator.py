@@ -17,8 +17,10 @@ import pytest
 from cdp_demo.generator import generate
 from cdp_demo.generator.persons import unique_mailboxes
 
+from ingestion.config import load_sources_config
 from ingestion.sources.specs import table_spec
 
+ROOT = Path(__file__).resolve().parents[2]
 END = date(2026, 10, 31)
 END_TS = pd.Timestamp("2026-10-31T23:59:59Z")
 START_TS = pd.Timestamp("2023-11-01T00:00:00Z")
@@ -153,17 +155,9 @@ def test_every_contract_file_exists_with_its_columns(demo):
     assert web.schema.field("occurred_at").type == pa.timestamp("us", tz="UTC")
     tickets = _csvs(out, "service/tickets_*.csv")
     assert list(tickets.columns) == _names("service", "tickets")
-    header = [
-        "Nom",
-        "Prénom",
-        "E-mail",
-        "Téléphone",
-        "Date de naissance",
-        "Code postal",
-        "Ville",
-        "Événement",
-        "Date de l'événement",
-    ]
+    # the headers config/sources.yaml maps to the declared columns, in the declared order
+    sheets = load_sources_config(ROOT / "config" / "sources.yaml").sources["spreadsheets"]
+    header = list(sheets.tables["event_signups"].column_mapping)
     xlsx = sorted((land / "spreadsheets").glob("*.xlsx"))
     latin = sorted((land / "spreadsheets").glob("*.csv"))
     assert xlsx and latin
