@@ -1,7 +1,8 @@
 """File writers: monthly JSON lines / CSV through DuckDB, Parquet, SQLite, xlsx, Latin-1 CSV.
 
 Every writer orders its rows explicitly and avoids wall-clock metadata so that the same seed
-gives byte-identical files.
+gives byte-identical files. A source file takes its columns from the raw schema declared in
+`ingestion/sources/<source>/` (`conform`, `select_list`, `sqlite_ddl`), never from a list here.
 """
 
 from __future__ import annotations
