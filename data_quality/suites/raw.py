@@ -1,4 +1,4 @@
-"""Suites for every raw table of the data contract (`docs/data_contract.md`)."""
+"""Suites for every raw table the source packages declare (`ingestion/sources/<source>/`)."""
 
 from __future__ import annotations
 
@@ -28,16 +28,25 @@ from data_quality.suites.base import (
     sign_matches_return,
     volume,
 )
+from ingestion.sources.specs import raw_tables
 
 
-def _raw(
-    schema: str,
+def raw_suite(
+    source: str,
     table: str,
     key: tuple[str, ...],
     *checks,
     event_time: str | None = None,
     parser=None,
 ):
+    """The suite of `raw_<source>.<table>`, a table the source package declares.
+
+    Every column the suite reads (key, checks, event time) must be a declared column of that
+    table (`ingestion.sources.specs`): a check of a renamed or dropped column fails here, at
+    import, not as a skipped check at run time. Loader columns (`_dlt_*`, `_source_file`)
+    are not declared.
+    """
+    schema = f"raw_{source}"
     common = [volume(), load_freshness(), rejected_rows(schema, table)]
     if event_time:
         common.append(
@@ -45,13 +54,18 @@ def _raw(
             if parser is None
             else event_freshness(event_time, parser=parser)
         )
-    return TableSuite(
+    suite = TableSuite(
         schema=schema,
         table=table,
         key=key,
         checks=(*primary_key(*key), *checks, *common),
         layer="raw",
     )
+    declared = set(raw_tables(source)[table].names)
+    read = {c for check in suite.checks for c in check.needed if not c.startswith("_")}
+    if undeclared := sorted(read - declared):
+        raise ValueError(f"{suite.name}: the suite reads undeclared columns {undeclared}")
+    return suite
 
 
 def absurd_amounts(amount: AmountColumn) -> MetricCheck:
@@ -81,8 +95,8 @@ ORDER_STATUSES = ("complete", "processing", "canceled", "closed")
 
 RAW_SUITES: tuple[TableSuite, ...] = (
     # 1. shop -----------------------------------------------------------------------------
-    _raw(
-        "raw_shop",
+    raw_suite(
+        "shop",
         "customers",
         ("entity_id",),
         email_format("email"),
@@ -93,14 +107,14 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         null_share("email", 0.05),
         event_time="updated_at",
     ),
-    _raw(
-        "raw_shop",
+    raw_suite(
+        "shop",
         "customers__addresses",
         ("id",),
         orphans("customer_entity_id", "raw_shop.customers", "entity_id"),
     ),
-    _raw(
-        "raw_shop",
+    raw_suite(
+        "shop",
         "orders",
         ("entity_id",),
         orphans("customer_id", "raw_shop.customers", "entity_id"),
@@ -123,8 +137,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         absurd_amounts(AMOUNTS[0]),
         event_time="created_at",
     ),
-    _raw(
-        "raw_shop",
+    raw_suite(
+        "shop",
         "orders__items",
         ("item_id",),
         orphans("order_entity_id", "raw_shop.orders", "entity_id"),
@@ -132,8 +146,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         non_negative("price"),
         non_negative("row_total"),
     ),
-    _raw(
-        "raw_shop",
+    raw_suite(
+        "shop",
         "carts",
         ("entity_id",),
         orphans("customer_id", "raw_shop.customers", "entity_id"),
@@ -142,8 +156,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         non_negative("grand_total"),
         event_time="updated_at",
     ),
-    _raw(
-        "raw_shop",
+    raw_suite(
+        "shop",
         "carts__items",
         ("item_id",),
         orphans("cart_entity_id", "raw_shop.carts", "entity_id"),
@@ -151,15 +165,15 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         non_negative("price"),
     ),
     # 2. pos ------------------------------------------------------------------------------
-    _raw(
-        "raw_pos",
+    raw_suite(
+        "pos",
         "stores",
         ("store_id",),
         accepted_values("kind", ("boutique", "outlet", "corner")),
         email_format("generic_email"),
     ),
-    _raw(
-        "raw_pos",
+    raw_suite(
+        "pos",
         "loyalty_cards",
         ("card_id",),
         orphans("store_id", "raw_pos.stores", "store_id"),
@@ -169,8 +183,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         not_in_future("issued_at"),
         event_time="updated_at",
     ),
-    _raw(
-        "raw_pos",
+    raw_suite(
+        "pos",
         "receipts",
         ("receipt_id",),
         orphans("store_id", "raw_pos.stores", "store_id"),
@@ -184,8 +198,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         absurd_amounts(AMOUNTS[1]),
         event_time="sold_at",
     ),
-    _raw(
-        "raw_pos",
+    raw_suite(
+        "pos",
         "receipt_lines",
         ("receipt_id", "line_no"),
         orphans("receipt_id", "raw_pos.receipts", "receipt_id"),
@@ -199,8 +213,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         ),
     ),
     # 3. clienteling ----------------------------------------------------------------------
-    _raw(
-        "raw_clienteling",
+    raw_suite(
+        "clienteling",
         "clients",
         ("client_id",),
         email_format("email"),
@@ -211,8 +225,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         event_time="updated_at",
     ),
     # 4. esp ------------------------------------------------------------------------------
-    _raw(
-        "raw_esp",
+    raw_suite(
+        "esp",
         "contacts",
         ("contact_id",),
         email_format("email"),
@@ -221,15 +235,15 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         not_in_future("updated_at"),
         event_time="updated_at",
     ),
-    _raw(
-        "raw_esp",
+    raw_suite(
+        "esp",
         "campaigns",
         ("campaign_id",),
         accepted_values("channel", ("email", "sms")),
         not_in_future("sent_at"),
     ),
-    _raw(
-        "raw_esp",
+    raw_suite(
+        "esp",
         "events",
         ("event_id",),
         orphans("campaign_id", "raw_esp.campaigns", "campaign_id"),
@@ -241,8 +255,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         event_time="occurred_at",
     ),
     # 5. web ------------------------------------------------------------------------------
-    _raw(
-        "raw_web",
+    raw_suite(
+        "web",
         "events",
         ("event_id",),
         not_null("anonymous_id"),
@@ -263,8 +277,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         event_time="occurred_at",
     ),
     # 6. service --------------------------------------------------------------------------
-    _raw(
-        "raw_service",
+    raw_suite(
+        "service",
         "tickets",
         ("ticket_id",),
         email_format("requester_email"),
@@ -275,8 +289,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         event_time="created_at",
     ),
     # 7. spreadsheets ---------------------------------------------------------------------
-    _raw(
-        "raw_spreadsheets",
+    raw_suite(
+        "spreadsheets",
         "event_signups",
         ("source_file", "source_row"),
         email_format("email"),
@@ -284,8 +298,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         not_in_future("event_date", parser=dmy),
     ),
     # 8. consent --------------------------------------------------------------------------
-    _raw(
-        "raw_consent",
+    raw_suite(
+        "consent",
         "consent_events",
         ("event_id",),
         accepted_values("channel", ("email", "sms", "phone", "ads")),
@@ -303,8 +317,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         event_time="occurred_at",
     ),
     # 9. catalog --------------------------------------------------------------------------
-    _raw(
-        "raw_catalog",
+    raw_suite(
+        "catalog",
         "products",
         ("sku",),
         non_negative("price"),

@@ -47,7 +47,9 @@ class TableSpec:
     """What a source package declares about one raw table.
 
     `schema` lists the canonical columns with their types (nested types included for JSON);
-    columns not declared are loaded as found (schema evolution).
+    columns not declared are loaded as found (schema evolution). `key` is the primary key
+    the source system itself declares, where the spec also describes how its tables are
+    created (the till database); the merge key of the raw table is `config/sources.yaml`'s.
     """
 
     name: str
@@ -56,6 +58,7 @@ class TableSpec:
     children: tuple[ChildSpec, ...] = ()
     cursor: str | None = "updated_at"
     reader: Callable[[Path, FileSet, TableSpec, TableConfig], ParsedFile] | None = None
+    key: tuple[str, ...] = ()
 
 
 @dataclass

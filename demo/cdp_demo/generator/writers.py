@@ -1,7 +1,8 @@
 """File writers: monthly JSON lines / CSV through DuckDB, Parquet, SQLite, xlsx, Latin-1 CSV.
 
 Every writer orders its rows explicitly and avoids wall-clock metadata so that the same seed
-gives byte-identical files.
+gives byte-identical files. A source file takes its columns from the raw schema declared in
+`ingestion/sources/<source>/` (`conform`, `select_list`, `sqlite_ddl`), never from a list here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from ingestion.sources.pos import TABLES as POS_TABLES
+from ingestion.sources.specs import TableSpec
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -90,6 +94,47 @@ def struct(**columns) -> pa.StructArray:
     return pa.StructArray.from_arrays(arrays, names=list(columns))
 
 
+def _shape(arrow_type: pa.DataType) -> object:
+    """Column names of a (nested) type, recursively: what must match the declaration."""
+    if pa.types.is_struct(arrow_type):
+        return [(f.name, _shape(f.type)) for f in arrow_type]
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return [_shape(arrow_type.value_type)]
+    return None
+
+
+def conform(table: pa.Table, spec: TableSpec) -> pa.Table:
+    """`table` with the columns of `spec` in their declared order (the raw schema is declared
+    once, in `ingestion/sources/<source>/`). A column missing, undeclared or nested otherwise
+    than declared is a generator bug: it raises instead of writing a file off the contract.
+    Values are not cast: the generator writes what the source system would."""
+    names = spec.schema.names
+    missing = [n for n in names if n not in table.column_names]
+    extra = [n for n in table.column_names if n not in names]
+    if missing or extra:
+        raise ValueError(f"{spec.name}: columns missing {missing}, undeclared {extra}")
+    table = table.select(names)
+    for f in spec.schema:
+        if _shape(table.schema.field(f.name).type) not in (None, _shape(f.type)):
+            raise ValueError(f"{spec.name}.{f.name}: nested fields differ from the declaration")
+    return table
+
+
+def select_list(spec: TableSpec, expressions: dict[str, str] | None = None) -> str:
+    """SQL select list of the declared columns in order: `expressions[column] AS column` where
+    given, a declared decimal cast to its precision, otherwise the column itself."""
+    expressions = dict(expressions or {})
+    items = []
+    for f in spec.schema:
+        expr = expressions.pop(f.name, None)
+        if expr is None and pa.types.is_decimal(f.type):
+            expr = f"CAST({f.name} AS DECIMAL({f.type.precision},{f.type.scale}))"
+        items.append(f.name if expr is None else f"{expr} AS {f.name}")
+    if expressions:
+        raise ValueError(f"{spec.name}: undeclared columns {sorted(expressions)}")
+    return ", ".join(items)
+
+
 def copy_monthly(
     con: duckdb.DuckDBPyConnection,
     table: pa.Table,
@@ -99,6 +144,8 @@ def copy_monthly(
     stem: str,
     fmt: str,
     drop: list[str] | None = None,
+    *,
+    spec: TableSpec,
 ) -> dict[str, int]:
     """Write an Arrow table as one file per month (rows ordered by `sort_key`) through DuckDB."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -108,6 +155,7 @@ def copy_monthly(
     table = table.take(order)
     if drop:
         table = table.drop_columns(drop)
+    table = conform(table, spec)
     months = pc.take(month, order).to_numpy(zero_copy_only=False).astype(str)
     bounds = np.flatnonzero(np.r_[True, months[1:] != months[:-1], True])
     ext = "jsonl" if fmt == "json" else "csv"
@@ -129,25 +177,26 @@ def copy_csv(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -> int
     return int(con.execute(f"SELECT count(*) FROM ({select_sql})").fetchall()[0][0])
 
 
-def write_parquet(table: pa.Table, path: Path) -> int:
+def write_parquet(table: pa.Table, path: Path, spec: TableSpec | None = None) -> int:
+    """One Parquet file; a source file (`spec` given) in its declared shape."""
+    if spec is not None:
+        table = conform(table, spec)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd")
     return table.num_rows
 
 
-POS_SCHEMA = {
-    "stores": "store_id TEXT PRIMARY KEY, name TEXT, kind TEXT, street TEXT, postcode TEXT, "
-    "city TEXT, country TEXT, opened_on TEXT, generic_email TEXT, updated_at TEXT",
-    "loyalty_cards": "card_id TEXT PRIMARY KEY, store_id TEXT, issued_at TEXT, first_name TEXT, "
-    "last_name TEXT, email TEXT, phone TEXT, birth_date TEXT, street TEXT, "
-    "postcode TEXT, city TEXT, country TEXT, status TEXT, updated_at TEXT",
-    "receipts": "receipt_id TEXT PRIMARY KEY, store_id TEXT, register_id TEXT, staff_id TEXT, "
-    "card_id TEXT, sold_at TEXT, total_amount REAL, currency TEXT, "
-    "payment_method TEXT, is_return INTEGER, original_receipt_id TEXT, updated_at TEXT",
-    "receipt_lines": "receipt_id TEXT, line_no INTEGER, sku TEXT, quantity INTEGER, "
-    "unit_price REAL, discount REAL, line_amount REAL, updated_at TEXT, "
-    "PRIMARY KEY (receipt_id, line_no)",
-}
+_SQLITE_TYPES = {pa.string(): "TEXT", pa.int64(): "INTEGER", pa.float64(): "REAL"}
+
+
+def sqlite_ddl(spec: TableSpec) -> str:
+    """`CREATE TABLE` of one till table from its declaration in `ingestion.sources.pos`."""
+    cols = [f"{f.name} {_SQLITE_TYPES[f.type]}" for f in spec.schema]
+    if len(spec.key) == 1:
+        cols[spec.schema.get_field_index(spec.key[0])] += " PRIMARY KEY"
+    elif spec.key:
+        cols.append(f"PRIMARY KEY ({', '.join(spec.key)})")
+    return f"CREATE TABLE {spec.name} ({', '.join(cols)})"
 
 
 def sqlite_create(path: Path) -> sqlite3.Connection:
@@ -157,13 +206,16 @@ def sqlite_create(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path)
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
-    for table, cols in POS_SCHEMA.items():
-        db.execute(f"CREATE TABLE {table} ({cols})")
+    for spec in POS_TABLES:
+        db.execute(sqlite_ddl(spec))
     return db
 
 
-def sqlite_insert(db: sqlite3.Connection, table: str, data: pa.Table, chunk: int = 200_000) -> int:
+def sqlite_insert(
+    db: sqlite3.Connection, spec: TableSpec, data: pa.Table, chunk: int = 200_000
+) -> int:
     """Bulk insert an Arrow table in chunks, inside one transaction per call."""
+    data, table = conform(data, spec), spec.name
     marks = ",".join("?" * data.num_columns)
     cols = ",".join(data.column_names)
     with db:

@@ -35,18 +35,76 @@ from ingestion.sources._common import (
     REJECTED_TABLE,
     SCHEMA_CONTRACT,
     Reject,
+    TableSpec,
     logger,
     rejected_hints,
     rejects_table,
     require_keys,
 )
 
-DESCRIPTIONS = {
-    "stores": "Boutiques, outlets and corners; `generic_email` is the store's own address.",
-    "loyalty_cards": "Store loyalty cards with the holder's details, one row per `card_id`.",
-    "receipts": "Till receipts (sales and returns), one row per `receipt_id`.",
-    "receipt_lines": "Receipt lines, one row per (`receipt_id`, `line_no`).",
-}
+TEXT, INTEGER, REAL = pa.string(), pa.int64(), pa.float64()
+
+
+def _text(*names: str) -> list[tuple[str, pa.DataType]]:
+    return [(n, TEXT) for n in names]
+
+
+# The till database's tables (the demo generator creates them from these specs: string TEXT,
+# int64 INTEGER, float64 REAL). Loading reads the columns the database has (SQLite affinity
+# gives the Arrow type), so a column the till adds later is loaded too.
+TABLES = (
+    TableSpec(
+        name="stores",
+        description="Boutiques, outlets and corners; `generic_email` is the store's own address.",
+        schema=pa.schema(
+            _text("store_id", "name", "kind", "street", "postcode", "city", "country")
+            + _text("opened_on", "generic_email", "updated_at")
+        ),
+        key=("store_id",),
+    ),
+    TableSpec(
+        name="loyalty_cards",
+        description="Store loyalty cards with the holder's details, one row per `card_id`.",
+        schema=pa.schema(
+            _text("card_id", "store_id", "issued_at", "first_name", "last_name", "email")
+            + _text("phone", "birth_date", "street", "postcode", "city", "country", "status")
+            + _text("updated_at")
+        ),
+        key=("card_id",),
+    ),
+    TableSpec(
+        name="receipts",
+        description="Till receipts (sales and returns), one row per `receipt_id`.",
+        schema=pa.schema(
+            [
+                *_text("receipt_id", "store_id", "register_id", "staff_id", "card_id", "sold_at"),
+                ("total_amount", REAL),
+                *_text("currency", "payment_method"),
+                ("is_return", INTEGER),
+                *_text("original_receipt_id", "updated_at"),
+            ]
+        ),
+        key=("receipt_id",),
+    ),
+    TableSpec(
+        name="receipt_lines",
+        description="Receipt lines, one row per (`receipt_id`, `line_no`).",
+        schema=pa.schema(
+            [
+                ("receipt_id", TEXT),
+                ("line_no", INTEGER),
+                ("sku", TEXT),
+                ("quantity", INTEGER),
+                ("unit_price", REAL),
+                ("discount", REAL),
+                ("line_amount", REAL),
+                ("updated_at", TEXT),
+            ]
+        ),
+        key=("receipt_id", "line_no"),
+    ),
+)
+DESCRIPTIONS = {spec.name: spec.description for spec in TABLES}
 
 # SQLite type affinity (https://www.sqlite.org/datatype3.html#determination_of_column_affinity)
 # -> the Arrow type loaded and the storage classes a value of that column may have.
@@ -214,4 +272,4 @@ def pos(database: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
     return [pos_table(database, name, cfg) for name, cfg in tables.items() if cfg.enabled]
 
 
-__all__ = ["REJECTED_TABLE", "pos", "pos_table"]
+__all__ = ["REJECTED_TABLE", "TABLES", "pos", "pos_table"]

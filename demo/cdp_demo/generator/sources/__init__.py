@@ -1,0 +1,1 @@
+"""One writer module per source system of the demo retailer."""
