@@ -13,7 +13,7 @@ export UV_COMPILE_BYTECODE := 1
 
 CUSTOMERS ?= 100000
 
-.PHONY: install services demo test test-slow lint fmt ui bench clean
+.PHONY: install services demo test test-slow lint fmt ui app bench clean
 
 install: .venv/.installed  ## the venv, and the Dagster instance config in DAGSTER_HOME (orchestration/dagster.yaml)
 	@$(RUN) python -c "from cdp.settings import ensure_dagster_home, get_settings; ensure_dagster_home(get_settings())"
@@ -46,6 +46,9 @@ fmt: install
 
 ui: install  ## the Dagster UI on the demo warehouse (http://127.0.0.1:3000)
 	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+app: install  ## the single customer view on the serving snapshot (http://127.0.0.1:8000; needs CDP_APP_SECRET_KEY)
+	$(RUN) cdp app
 
 bench: install  ## time generation, ingestion and every later stage; CUSTOMERS=1400000 for the reference size
 	$(RUN) cdp bench --customers $(CUSTOMERS)

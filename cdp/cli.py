@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "ml.cli",  # cdp predict ... (alias cdp churn ...)
     "data_quality.cli",  # cdp quarantine, cdp quality
     "activation.cli",  # cdp segments, cdp sync, cdp syncs
+    "app.cli",  # cdp app, cdp app user add|list
     "cdp.pipeline",  # cdp run
     "cdp.demo",  # cdp demo, cdp bench
 )
