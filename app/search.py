@@ -4,8 +4,8 @@
 name tokens (lower case, accents stripped), the e-mail and its local part, the last nine
 digits of the phone (so +33 6 12.. and 06 12.. meet), loyalty card, shop customer,
 clienteling and ESP ids, order numbers. `app.search_vocab` holds each distinct name token
-once: a misspelt name is matched against this small vocabulary (Jaro-Winkler, Damerau-
-Levenshtein), then the postings of the matching tokens are joined, so the cost grows with the
+once: a misspelt name is matched against this small vocabulary (Damerau-Levenshtein distance
+1 for short names, 2 for longer ones, or a prefix; ranked by Jaro-Winkler), then the postings of the matching tokens are joined, so the cost grows with the
 number of distinct names, not of customers. Both are sorted by term (DuckDB zone maps).
 """
 
@@ -20,7 +20,8 @@ import duckdb
 TERMS = "app.search_terms"
 VOCAB = "app.search_vocab"
 PHONE_DIGITS = 9
-NAME_SIMILARITY = 0.88  # Jaro-Winkler floor for a name token (one typo in a short name passes)
+SHORT_NAME = 5  # a typed name token up to this length may have one typo, longer ones two
+PREFIX_FROM = 3  # a typed token of this length or more also matches names it begins
 LIMIT = 25
 
 
@@ -103,11 +104,14 @@ def search(
         cand AS (
             SELECT t.tok, v.term,
                    CASE WHEN v.term = t.tok THEN 1.0
+                        WHEN starts_with(v.term, t.tok) THEN 0.9
                         ELSE jaro_winkler_similarity(v.term, t.tok) END AS sim
             FROM toks t JOIN {VOCAB} v
-              ON abs(length(v.term) - length(t.tok)) <= 2
-             AND (v.term = t.tok OR jaro_winkler_similarity(v.term, t.tok) >= {NAME_SIMILARITY}
-                  OR damerau_levenshtein(v.term, t.tok) <= 1)
+              ON v.term = t.tok
+              OR (length(t.tok) >= {PREFIX_FROM} AND starts_with(v.term, t.tok))
+              OR (abs(length(v.term) - length(t.tok)) <= 2
+                  AND damerau_levenshtein(v.term, t.tok)
+                      <= CASE WHEN length(t.tok) <= {SHORT_NAME} THEN 1 ELSE 2 END)
         ),
         name_hits AS (
             SELECT s.person_id, c.tok, max(c.sim) AS sim

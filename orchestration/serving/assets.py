@@ -15,22 +15,34 @@ def served_keys(domains: list[dg.Definitions]) -> list[dg.AssetKey]:
     """Keys of the assets that write a served table (the first path element is the schema)."""
     served = {entry.split(".")[0] for entry in SERVED_SCHEMAS if "." not in entry}
     tables = {tuple(entry.split(".")) for entry in SERVED_SCHEMAS if "." in entry}
-    keys = [spec.key for d in domains for spec in d.resolve_all_asset_specs()]
+    keys = [key for d in domains for asset in d.assets or [] for key in _keys(asset)]
     return sorted(
         {k for k in keys if k.path[0] in served or tuple(k.path[:2]) in tables},
         key=lambda k: k.to_user_string(),
     )
 
 
+def _keys(asset: object) -> list[dg.AssetKey]:
+    """Keys of an assets definition (several for dbt and dlt) or of a spec."""
+    if isinstance(asset, dg.AssetsDefinition):
+        return list(asset.keys)
+    key = getattr(asset, "key", None)
+    return [key] if isinstance(key, dg.AssetKey) else []
+
+
 def publish_snapshot(warehouse: str | None = None, schemas: tuple[str, ...] = SERVED_SCHEMAS):
-    """Publish the snapshot with the app's search index (what every full publication runs)."""
+    """Publish the snapshot with the app's search index, under the warehouse's writer lock
+    (re-entrant: a run's resource already holds it)."""
     from app.search import build_search_index
     from cdp.serving import publish
     from cdp.settings import get_settings
+    from cdp.warehouse_lock import warehouse_lock
 
-    return publish(
-        get_settings(), schemas=schemas, builders=[build_search_index], warehouse=warehouse
-    )
+    settings = get_settings()
+    with warehouse_lock(warehouse or settings.warehouse):
+        return publish(
+            settings, schemas=schemas, builders=[build_search_index], warehouse=warehouse
+        )
 
 
 def build_snapshot_asset(domains: list[dg.Definitions]) -> dg.AssetsDefinition:

@@ -69,10 +69,15 @@ translator = CdpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset
 def dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """`dbt build` of the selected models (their data and unit tests become asset checks)."""
+    """`dbt build` of the selected models (their data and unit tests become asset checks).
+
+    Each table model's materialisation carries `dagster/row_count` (dagster-dbt counts the
+    rows once dbt has finished, as DuckDB allows no second connection while dbt writes; views
+    are not counted).
+    """
     # the dbt profile reads the warehouse path from CDP_WAREHOUSE: point it at this resource
     os.environ["CDP_WAREHOUSE"] = warehouse.location
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
 
 
 def _read_table(con, qualified: str) -> pd.DataFrame | None:
