@@ -210,7 +210,6 @@ def run_demo(args: argparse.Namespace) -> int:
     synced = report.success
     if report.success:
         from activation.demo import run_demo_syncs
-
         from orchestration.serving.assets import publish_snapshot
 
         try:
