@@ -33,7 +33,10 @@ ID_COLUMNS = (
 
 
 def _rows(cur: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[dict]:
-    return cur.sql(sql, params=params or []).to_arrow_table().to_pylist()
+    """Rows as dicts (fetchall: a page reads a few rows, Arrow's conversion costs more)."""
+    cur.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def _one(cur: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> dict | None:

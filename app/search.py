@@ -145,4 +145,6 @@ def search(
         "identified_only": identified_only,
         "limit": limit,
     }
-    return con.sql(sql, params=params).to_arrow_table().to_pylist()
+    con.execute(sql, params)
+    names = [d[0] for d in con.description]
+    return [dict(zip(names, row, strict=True)) for row in con.fetchall()]
