@@ -103,20 +103,29 @@ def timeline(cur: duckdb.DuckDBPyConnection, person_id: str, channel: str | None
     """Interactions newest first; e-mails and SMS with the campaign's name, orders with lines."""
     return _rows(
         cur,
-        f"""SELECT t.occurred_at, t.channel, t.event_type, t.source_system, t.reference,
-                   t.amount, c.campaign_name,
-                   (SELECT list(struct_pack(sku := l.sku, category := l.category,
-                                            quantity := l.quantity, amount := l.line_amount))
-                    FROM marts.order_lines l
-                    WHERE l.order_key = t.channel || ':' || t.reference) AS lines
-            FROM marts.customer_timeline t
-            LEFT JOIN intermediate.int_campaign_events_attributed e
-              ON t.source_system = 'esp' AND e.event_id = t.reference
-            LEFT JOIN staging.stg_esp__campaigns c ON c.campaign_id = e.campaign_id
-            WHERE t.person_id = ? AND (? IS NULL OR t.channel = ?)
-            ORDER BY t.occurred_at DESC, t.event_sequence DESC
-            LIMIT {TIMELINE_LIMIT}""",
-        [person_id, channel, channel],
+        f"""WITH events AS (
+                SELECT * FROM marts.customer_timeline
+                WHERE person_id = $p AND ($c IS NULL OR channel = $c)
+                ORDER BY occurred_at DESC, event_sequence DESC LIMIT {TIMELINE_LIMIT}
+            ),
+            lines AS (
+                SELECT order_key, list(struct_pack(sku := sku, category := category,
+                                       quantity := quantity, amount := line_amount)) AS lines
+                FROM marts.order_lines WHERE person_id = $p GROUP BY order_key
+            ),
+            campaigns AS (
+                SELECT e.event_id, c.campaign_name
+                FROM intermediate.int_campaign_events_attributed e
+                JOIN staging.stg_esp__campaigns c USING (campaign_id)
+                WHERE e.person_id = $p
+            )
+            SELECT t.occurred_at, t.channel, t.event_type, t.source_system, t.reference,
+                   t.amount, c.campaign_name, l.lines
+            FROM events t
+            LEFT JOIN campaigns c ON t.source_system = 'esp' AND c.event_id = t.reference
+            LEFT JOIN lines l ON l.order_key = t.channel || ':' || t.reference
+            ORDER BY t.occurred_at DESC, t.event_sequence DESC""",
+        {"p": person_id, "c": channel},
     )
 
 

@@ -9,7 +9,6 @@ from CDP_APP_SECRET_KEY. Forms carry a CSRF token (asgi-csrf, double submit, sig
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -73,7 +72,6 @@ def create_app(settings: Settings | None = None) -> Any:
     snapshot = SnapshotReader(settings)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["money"] = lambda v: "" if v is None else f"{float(v):,.2f}"
-    templates.env.filters["tojson_safe"] = lambda v: json.dumps(v, default=str)
 
     def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
         context.update(user=request.session.get("user"), role=request.session.get("role"))

@@ -41,6 +41,7 @@ SERVED_SCHEMAS = (
 #: operational tables readers have no use for (the send journal holds whole payloads)
 NOT_SERVED = frozenset({"activation.sync_journal"})
 MANIFEST = "serving.manifest"
+CLUSTER_BY = "person_id"
 CURRENT_NAME = "serving.duckdb"
 DEFAULT_KEEP = 3
 
@@ -216,9 +217,12 @@ def _copy_schema(con: duckdb.DuckDBPyConnection, home: str, served: str) -> None
             continue
         if f"{schema}.{name}" in NOT_SERVED or name.startswith("_dlt"):
             continue
+        source = f'"{home}"."{schema}"."{name}"'
+        columns = {c[0] for c in con.execute(f"DESCRIBE {source}").fetchall()}
+        # one person's rows together: a reader's lookup of a person skips the other row groups
+        order = f" ORDER BY {CLUSTER_BY}" if CLUSTER_BY in columns else ""
         con.execute(
-            f'CREATE TABLE serving_new."{schema}"."{name}" AS '
-            f'SELECT * FROM "{home}"."{schema}"."{name}"'
+            f'CREATE TABLE serving_new."{schema}"."{name}" AS SELECT * FROM {source}{order}'
         )
 
 
