@@ -13,7 +13,7 @@ export UV_COMPILE_BYTECODE := 1
 
 CUSTOMERS ?= 100000
 
-.PHONY: install services demo test test-slow lint fmt ui bench clean
+.PHONY: install services demo test test-slow lint fmt ui app bench clean
 
 install: .venv/.installed  ## the venv, and the Dagster instance config in DAGSTER_HOME (orchestration/dagster.yaml)
 	@$(RUN) python -c "from cdp.settings import ensure_dagster_home, get_settings; ensure_dagster_home(get_settings())"
@@ -26,8 +26,8 @@ install: .venv/.installed  ## the venv, and the Dagster instance config in DAGST
 demo: install  ## generate the demo retailer, run the whole pipeline, print the summary
 	$(RUN) cdp demo
 
-services:  ## PostgreSQL and OpenSSH for the destination tests (apt-get, needs root; tests skip without them)
-	@bash scripts/install-services.sh || echo "warning: PostgreSQL/OpenSSH not installed; their destination tests will be skipped"
+services:  ## PostgreSQL, OpenSSH (destination tests) and Chromium (app browser tests): apt-get, needs root; with CI=true their tests fail without them
+	@bash scripts/install-services.sh || echo "warning: PostgreSQL/OpenSSH/Chromium not installed; their tests skip (fail with CI=true)"
 
 test: install services  ## the full test suite (slow scale tests excluded; see test-slow)
 	$(RUN) pytest -n 2 --dist loadfile
@@ -46,6 +46,9 @@ fmt: install
 
 ui: install  ## the Dagster UI on the demo warehouse (http://127.0.0.1:3000)
 	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+app: install  ## the single customer view on the serving snapshot (http://127.0.0.1:8000; needs CDP_APP_SECRET_KEY)
+	$(RUN) cdp app
 
 bench: install  ## time generation, ingestion and every later stage; CUSTOMERS=1400000 for the reference size
 	$(RUN) cdp bench --customers $(CUSTOMERS)

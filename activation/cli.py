@@ -1,4 +1,10 @@
-"""`cdp segments`, `cdp syncs`, `cdp sync NAME [--dry-run]`."""
+"""`cdp segments`, `cdp syncs`, `cdp sync NAME [--dry-run]`.
+
+Readers (`cdp segments` without --refresh, `cdp syncs`, dry runs) open the serving snapshot
+(cdp/serving.py), never the warehouse, so they work while a pipeline run writes it. The
+writers (`--refresh`, a real sync) hold the warehouse's writer lock and publish the
+`activation` schema of the snapshot again when done.
+"""
 
 from __future__ import annotations
 
@@ -30,13 +36,19 @@ def _load(settings):
     return segments, syncs
 
 
-def _connect(settings, read_only: bool = False):
+def _connect(settings):
+    """The warehouse, for writers (who hold its writer lock)."""
     import duckdb
 
-    if read_only and not settings.warehouse.exists():
-        return duckdb.connect(":memory:")
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(settings.warehouse), read_only=read_only)
+    return duckdb.connect(str(settings.warehouse))
+
+
+def _republish(settings) -> None:
+    """Publish the activation tables just written into the serving snapshot."""
+    from cdp.serving import publish
+
+    publish(settings, schemas=("activation",))
 
 
 def _segments(args: argparse.Namespace) -> int:
@@ -44,6 +56,7 @@ def _segments(args: argparse.Namespace) -> int:
 
     from activation.config import ConfigError, segments_path
     from activation.segments import load_and_validate, materialise, member_counts
+    from cdp.serving import connect_or_empty
     from cdp.settings import get_settings
     from cdp.warehouse_lock import warehouse_lock
 
@@ -51,11 +64,14 @@ def _segments(args: argparse.Namespace) -> int:
     path = segments_path(settings.config_dir)
     writing = warehouse_lock(settings.warehouse) if args.refresh else nullcontext()
     try:
-        with writing, _connect(settings, read_only=not args.refresh) as con:
-            segments = load_and_validate(path, con)
+        with writing:
             if args.refresh:
-                materialise(con, segments, path)
-            counts = member_counts(con)
+                with _connect(settings) as con:
+                    materialise(con, load_and_validate(path, con), path)
+                _republish(settings)
+            with connect_or_empty(settings) as con:
+                segments = load_and_validate(path, con)
+                counts = member_counts(con)
     except ConfigError as exc:
         print(f"error: {exc}")
         return 2
@@ -70,6 +86,7 @@ def _segments(args: argparse.Namespace) -> int:
 def _syncs(args: argparse.Namespace) -> int:
     from activation.config import ConfigError
     from activation.engine import last_runs
+    from cdp.serving import connect_or_empty
     from cdp.settings import get_settings
 
     settings = get_settings()
@@ -78,7 +95,7 @@ def _syncs(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}")
         return 2
-    with _connect(settings, read_only=True) as con:
+    with connect_or_empty(settings) as con:
         runs = last_runs(con)
     print(format_syncs(syncs.syncs, runs))
     return 0
@@ -127,10 +144,17 @@ def _sync(args: argparse.Namespace) -> int:
     import duckdb
 
     from activation.destinations import DestinationConfigError
+    from cdp.serving import overlay
 
     try:
-        with warehouse_lock(settings.warehouse), _connect(settings) as con:
-            run = run_sync(con, by_name[args.name], dry_run=args.dry_run)
+        if args.dry_run:  # on the snapshot; its run row stays in memory
+            with overlay(settings, writable=("activation",)) as con:
+                run = run_sync(con, by_name[args.name], dry_run=True)
+        else:
+            with warehouse_lock(settings.warehouse):
+                with _connect(settings) as con:
+                    run = run_sync(con, by_name[args.name])
+                _republish(settings)
     except (duckdb.Error, DestinationConfigError, ValueError, LookupError) as exc:
         print(f"error: sync {args.name}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
         return 2

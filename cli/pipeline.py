@@ -72,7 +72,7 @@ def resolve_selection(selections: list[str] | None, with_syncs: bool) -> list[An
 
 def step_line(step: StepReport) -> str:
     rows = f"{step.rows:>12,} rows" if step.rows else " " * 17
-    line = f"  {step.status:<6} {step.seconds:>8.1f} s {rows}  {step.step}"
+    line = f"  {step.status:<6} {step.seconds:>8.1f} s {rows}  {step.label or step.step}"
     return f"{line}: {step.error}" if step.error else line
 
 

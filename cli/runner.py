@@ -85,6 +85,7 @@ class StepReport:
     status: str
     rows: int = 0
     error: str = ""
+    label: str = ""  # what the step built, for people (step keys are Dagster's op names)
 
 
 @dataclass
@@ -268,6 +269,7 @@ class _StepWatcher:
         self.skipped_steps: list[str] = []
         self._start: dict[str, float] = {}
         self._rows: dict[str, int] = {}
+        self._assets: dict[str, list[str]] = {}
 
     def __call__(self, record: Any) -> None:
         event = record.dagster_event
@@ -281,6 +283,9 @@ class _StepWatcher:
             values = metadata_values(materialization.metadata)
             self.materializations[materialization.asset_key.to_user_string()] = values
             self._rows[event.step_key] = self._rows.get(event.step_key, 0) + row_count(values)
+            self._assets.setdefault(event.step_key, []).append(
+                materialization.asset_key.to_user_string()
+            )
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             self.checks.append(
@@ -306,6 +311,7 @@ class _StepWatcher:
                 peak_rss=self.sampler.peak_between(start, record.timestamp) if self.sampler else 0,
                 status="ok" if kind == "STEP_SUCCESS" else "FAILED",
                 rows=self._rows.get(event.step_key, 0),
+                label=step_label(event.step_key, self._assets.get(event.step_key, [])),
                 error=_first_line(error.message) if error is not None else "",
             )
             self.steps.append(step)
@@ -313,6 +319,23 @@ class _StepWatcher:
                 self.on_step(step)
         elif kind == "STEP_SKIPPED":
             self.skipped_steps.append(event.step_key)
+
+
+def step_label(step_key: str, assets: list[str]) -> str:
+    """`ingest shop: 9 tables`, `dbt build: 31 tables (intermediate/…, marts/rfm)`,
+    `identity/identity_graph`: the step's op name said as what it materialised."""
+    if step_key.startswith("ingest_"):
+        name = "ingest " + step_key.removeprefix("ingest_")
+    elif step_key.startswith("dbt_models"):
+        name = "dbt build"
+    elif len(assets) == 1:
+        return assets[0]
+    else:
+        return step_key.replace("__", "/")
+    if not assets:
+        return name
+    span = assets[0] if len(assets) == 1 else f"{assets[0]} … {assets[-1]}"
+    return f"{name}: {len(assets)} table{'s' if len(assets) > 1 else ''} ({span})"
 
 
 def _to(stream: Any, callback: StepCallback, step: StepReport) -> None:
@@ -336,7 +359,7 @@ def format_steps(report: RunReport) -> str:
     for step in report.steps:
         rate = f"{step.rows / step.seconds:,.0f}" if step.rows and step.seconds > 0 else ""
         lines.append(
-            f"{step.step[:48]:<48} {step.status:>6} {step.seconds:>9.1f} "
+            f"{(step.label or step.step)[:48]:<48} {step.status:>6} {step.seconds:>9.1f} "
             f"{step.rows:>12,} {rate:>12} {format_mib(step.peak_rss):>10}"
         )
     for step in report.skipped_steps:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import dagster as dg
 
 from cdp.settings import disable_telemetry
-from orchestration import activation, ingestion, ml, quality, transform
+from orchestration import activation, ingestion, ml, quality, serving, transform
 from orchestration.automation import automation_sensor
 
 disable_telemetry()
 
+domains = [ingestion.defs, transform.defs, quality.defs, ml.defs, activation.defs]
 defs = dg.Definitions.merge(
     dg.Definitions(executor=dg.in_process_executor, sensors=[automation_sensor]),
-    ingestion.defs,
-    transform.defs,
-    quality.defs,
-    ml.defs,
-    activation.defs,
+    *domains,
+    serving.build_defs(domains),  # last: it depends on every served asset of the others
 )

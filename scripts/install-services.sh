@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the servers the activation service tests start on loopback (PostgreSQL, OpenSSH's
-# sshd + sftp-server). Idempotent: installs only what is missing. Needs root (apt-get).
+# sshd + sftp-server) and Debian's Chromium for the web app's browser tests. Idempotent:
+# installs only what is missing. Needs root (apt-get).
 set -euo pipefail
 
 need=()
@@ -10,9 +11,12 @@ fi
 if [ ! -x /usr/sbin/sshd ] || { [ ! -x /usr/lib/openssh/sftp-server ] && [ ! -x /usr/libexec/openssh/sftp-server ]; }; then
   need+=(openssh-server)
 fi
+if [ ! -x /usr/bin/chromium ]; then
+  need+=(chromium)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-services: postgresql and openssh-server already installed"
+  echo "install-services: postgresql, openssh-server and chromium already installed"
   exit 0
 fi
 

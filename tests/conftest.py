@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -21,3 +26,46 @@ def cdp_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
     return data_dir
+
+
+# a pipeline run as readers meet it: the writer lock and a read-write DuckDB connection held
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import duckdb
+    from cdp.settings import get_settings
+    from cdp.warehouse_lock import warehouse_lock
+
+    settings = get_settings()
+    with warehouse_lock(settings.warehouse), duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("create schema if not exists marts")
+        con.execute("create or replace table marts.customer_360 as select 'x' as person_id")
+        Path(sys.argv[1]).write_text("held")
+        while not Path(sys.argv[2]).exists():
+            time.sleep(0.01)
+    """
+)
+
+
+@pytest.fixture
+def held_warehouse(tmp_path):
+    """A process holding the warehouse's writer lock and a write connection until the end."""
+    ready, done = tmp_path / "held", tmp_path / "release"
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(ready), str(done)],
+            env=os.environ.copy(),
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        while not ready.exists():
+            assert proc.poll() is None, "the holder died"
+            time.sleep(0.01)
+        return proc
+
+    procs: list[subprocess.Popen] = []
+    yield lambda: procs.append(start())
+    done.write_text("1")
+    for proc in procs:
+        proc.wait(timeout=60)

@@ -22,6 +22,7 @@ from cdp.settings import Settings, get_settings
 from cli.runner import (
     MemorySampler,
     RunReport,
+    StepReport,
     format_checks,
     format_mib,
     format_steps,
@@ -186,7 +187,7 @@ def run_demo(args: argparse.Namespace) -> int:
         )
 
     print("Materialising every asset (ingestion, then the rest; visible in `make ui`)...")
-    report = run_pipeline(all_assets_but_syncs())
+    report = run_pipeline(all_assets_but_syncs(), on_step=progress_line)
     print_section("Steps", format_steps(report))
     print_section("Tables (rows)", summarise(settings.warehouse))
     print_section("Quality", format_checks(report))
@@ -211,9 +212,11 @@ def run_demo(args: argparse.Namespace) -> int:
     synced = report.success
     if report.success:
         from cdp_demo.demo_syncs import run_demo_syncs
+        from orchestration.serving.assets import publish_snapshot
 
         try:
             print_section("Syncs", run_demo_syncs(settings))
+            publish_snapshot(schemas=("activation",))  # their runs, for `cdp syncs` and the app
         except Exception as exc:  # a destination stand-in that cannot start: say which
             synced = False
             print_section("Syncs", f"FAILED: {type(exc).__name__}: {exc}")
@@ -225,6 +228,12 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     print(f"Step output (dbt): {report.log_path}")
     return 0 if report.success and synced and unseen_ok else 1
+
+
+def progress_line(step: StepReport) -> None:
+    """One line per finished step, while the run goes on."""
+    rows = f", {step.rows:,} rows" if step.rows else ""
+    print(f"  {step.status:<6} {step.label or step.step} ({step.seconds:.1f} s{rows})", flush=True)
 
 
 def resolve_generated(

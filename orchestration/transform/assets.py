@@ -69,9 +69,36 @@ translator = CdpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset
 def dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """`dbt build` of the selected models (their data and unit tests become asset checks)."""
+    """`dbt build` of the selected models (their data and unit tests become asset checks).
+
+    Each table model's materialisation carries `dagster/row_count`, counted once dbt has
+    finished (DuckDB allows no second connection while dbt writes; views are not counted).
+    dagster-dbt's own `fetch_row_counts()` does the same wait but leaves dbt-duckdb's
+    connection open in this process, and every later step then fails to open the warehouse.
+    """
     point_dbt_at(warehouse)
-    yield from dbt.cli(["build"], context=context).stream()
+    events = list(dbt.cli(["build"], context=context).stream())
+    with warehouse.connect() as con:
+        tables = {
+            (schema, name)
+            for schema, name in con.execute(
+                "select schema_name, table_name from duckdb_tables() where not internal"
+            ).fetchall()
+        }
+        for event in events:
+            if isinstance(event, dg.Output):
+                key = context.asset_key_for_output(event.output_name)
+            elif isinstance(event, dg.AssetMaterialization):
+                key = event.asset_key
+            else:
+                yield event
+                continue
+            path = tuple(key.path)
+            if path in tables:
+                rows = con.execute(f'select count(*) from "{path[0]}"."{path[1]}"').fetchall()
+                metadata = {**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows[0][0])}
+                event = event.with_metadata(metadata)
+            yield event
 
 
 def point_dbt_at(warehouse: WarehouseResource) -> None:

@@ -49,6 +49,16 @@ def test_demo_builds_every_layer(cdp_env, capsys):
     assert runs.loc[runs["round"] == 1, "sent"].sum() > 0
     assert runs.loc[runs["round"] == 2, "sent"].sum() == 0, runs
     con.close()
+    # readers' snapshot: published by the run, then again with the demo syncs' history
+    from cdp import serving
+    from cdp.settings import get_settings
+
+    with serving.connect(get_settings()) as snap:
+        served = snap.execute(
+            "select (select count(*) from marts.customer_360), "
+            "(select count(*) from activation.sync_runs), (select count(*) from app.search_vocab)"
+        ).fetchall()[0]
+    assert served[:2] == (persons, len(runs)) and served[2] > 0
 
 
 def test_bench_groups_steps_into_stages_and_compares_ingestion_with_the_floor():

@@ -1,0 +1,150 @@
+"""Customer search: an index table built into the serving snapshot, and the typo-tolerant query.
+
+`app.search_terms(term, kind, person_id)` holds one row per searchable value of a person:
+name tokens (lower case, accents stripped), the e-mail and its local part, the last nine
+digits of the phone (so +33 6 12.. and 06 12.. meet), loyalty card, shop customer,
+clienteling and ESP ids, order numbers. `app.search_vocab` holds each distinct name token
+once: a misspelt name is matched against this small vocabulary (Damerau-Levenshtein distance
+1 for short names, 2 for longer ones, or a prefix; ranked by Jaro-Winkler), then the postings of the matching tokens are joined, so the cost grows with the
+number of distinct names, not of customers. Both are sorted by term (DuckDB zone maps).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import duckdb
+
+TERMS = "app.search_terms"
+VOCAB = "app.search_vocab"
+PHONE_DIGITS = 9
+SHORT_NAME = 5  # a typed name token up to this length may have one typo, longer ones two
+PREFIX_FROM = 3  # a typed token of this length or more also matches names it begins
+LIMIT = 25
+
+
+def build_search_index(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the index tables from the marts in the connection's default catalog."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS app")
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {TERMS} AS
+        WITH people AS (
+            SELECT person_id, first_name, last_name, email, phone,
+                   loyalty_card_ids, shop_customer_ids, clienteling_ids, esp_contact_ids
+            FROM marts.customer_360
+        ),
+        terms AS (
+            SELECT person_id, 'name' AS kind,
+                   unnest(regexp_split_to_array(
+                       lower(strip_accents(concat_ws(' ', first_name, last_name))),
+                       '[^a-z0-9]+')) AS term
+            FROM people
+            UNION ALL SELECT person_id, 'email', lower(email) FROM people
+            UNION ALL SELECT person_id, 'email', lower(split_part(email, '@', 1)) FROM people
+            UNION ALL SELECT person_id, 'phone',
+                   right(regexp_replace(phone, '[^0-9]', '', 'g'), {PHONE_DIGITS}) FROM people
+            UNION ALL SELECT person_id, 'card', upper(unnest(loyalty_card_ids)) FROM people
+            UNION ALL SELECT person_id, 'customer', upper(unnest(shop_customer_ids)) FROM people
+            UNION ALL SELECT person_id, 'customer', upper(unnest(clienteling_ids)) FROM people
+            UNION ALL SELECT person_id, 'customer', upper(unnest(esp_contact_ids)) FROM people
+            UNION ALL SELECT person_id, 'customer', upper(person_id) FROM people
+            UNION ALL SELECT person_id, 'order', upper(source_order_id) FROM marts.orders
+            WHERE person_id IS NOT NULL
+        )
+        SELECT DISTINCT term, kind, person_id FROM terms
+        WHERE term IS NOT NULL AND length(term) >= 2
+        ORDER BY term"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {VOCAB} AS
+        SELECT term, count(*) AS postings FROM {TERMS} WHERE kind = 'name'
+        GROUP BY term ORDER BY term"""
+    )
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the text typed in the search box can be."""
+
+    names: list[str]  # name tokens, fuzzy
+    exact: list[str]  # e-mail, ids, order numbers: exact (upper-cased ids, lower e-mail)
+    phone: str | None  # last digits of a phone number
+
+
+def parse(text: str) -> Query:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().strip()
+    digits = re.sub(r"\D", "", folded)
+    phone = (
+        digits[-PHONE_DIGITS:]
+        if len(digits) >= 8 and re.fullmatch(r"[\d\s.+()-]+", folded)
+        else None
+    )
+    exact = [folded.lower(), folded.upper()] if folded else []
+    names = (
+        [] if "@" in folded else [t for t in re.split(r"[^a-z0-9]+", folded.lower()) if len(t) >= 2]
+    )
+    return Query(names=names, exact=exact, phone=phone)
+
+
+def search(
+    con: duckdb.DuckDBPyConnection, text: str, *, identified_only: bool, limit: int = LIMIT
+) -> list[dict]:
+    """Persons matching `text`, best first: exact ids, e-mail and phone before fuzzy names.
+
+    Every name token typed must match one of the person's name tokens (allowing a typo);
+    the score is the sum of the similarities. `identified_only` hides anonymous visitors.
+    """
+    q = parse(text)
+    if not q.names and not q.exact:
+        return []
+    sql = f"""
+        WITH toks AS (SELECT unnest($names::VARCHAR[]) AS tok),
+        cand AS (
+            SELECT t.tok, v.term,
+                   CASE WHEN v.term = t.tok THEN 1.0
+                        WHEN starts_with(v.term, t.tok) THEN 0.9
+                        ELSE jaro_winkler_similarity(v.term, t.tok) END AS sim
+            FROM toks t JOIN {VOCAB} v
+              ON v.term = t.tok
+              OR (length(t.tok) >= {PREFIX_FROM} AND starts_with(v.term, t.tok))
+              OR (abs(length(v.term) - length(t.tok)) <= 2
+                  AND damerau_levenshtein(v.term, t.tok)
+                      <= CASE WHEN length(t.tok) <= {SHORT_NAME} THEN 1 ELSE 2 END)
+        ),
+        name_hits AS (
+            SELECT s.person_id, c.tok, max(c.sim) AS sim
+            FROM cand c JOIN {TERMS} s ON s.kind = 'name' AND s.term = c.term
+            GROUP BY ALL
+        ),
+        by_name AS (
+            SELECT person_id, sum(sim) AS score FROM name_hits GROUP BY person_id
+            HAVING count(*) = (SELECT count(*) FROM toks)
+        ),
+        by_value AS (
+            SELECT person_id, 100.0 AS score FROM {TERMS}
+            WHERE kind <> 'name' AND (term IN (SELECT unnest($exact::VARCHAR[]))
+                                      OR (kind = 'phone' AND term = $phone))
+        ),
+        scored AS (
+            SELECT person_id, max(score) AS score
+            FROM (SELECT * FROM by_name UNION ALL SELECT * FROM by_value)
+            GROUP BY person_id
+        )
+        SELECT c.person_id, c.first_name, c.last_name, c.email, c.city, c.is_identified,
+               c.loyalty_card_ids, s.score
+        FROM scored s JOIN marts.customer_360 c USING (person_id)
+        WHERE c.is_identified OR NOT $identified_only
+        ORDER BY s.score DESC, c.last_name, c.first_name, c.person_id
+        LIMIT $limit"""
+    params = {
+        "names": q.names,
+        "exact": q.exact,
+        "phone": q.phone,
+        "identified_only": identified_only,
+        "limit": limit,
+    }
+    con.execute(sql, params)
+    names = [d[0] for d in con.description]
+    return [dict(zip(names, row, strict=True)) for row in con.fetchall()]

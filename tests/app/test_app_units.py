@@ -1,0 +1,140 @@
+"""Accounts, sign-in protections and the search index without a browser (starlette's client)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import stat
+
+import duckdb
+import pytest
+
+from app import accounts
+from app.search import build_search_index, parse, search
+from cdp.settings import get_settings
+
+PASSWORD = "a long test password"
+
+
+@pytest.fixture
+def client(cdp_env, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from app.web import create_app
+
+    monkeypatch.setenv("CDP_APP_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("CDP_APP_INSECURE_COOKIES", "1")  # the test client speaks plain http
+    accounts.add_user(get_settings(), "ada", "admin", PASSWORD)
+    return TestClient(create_app(), follow_redirects=False)
+
+
+def _token(client) -> str:
+    return re.search(r'name="csrftoken" value="([^"]+)"', client.get("/login").text)[1]
+
+
+def test_passwords_are_argon2_hashes_in_a_private_file(cdp_env):
+    settings = get_settings()
+    accounts.add_user(settings, "mia", "marketing", PASSWORD)
+    path = accounts.store_path(settings)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    stored = sqlite3.connect(path).execute("select password_hash from users").fetchone()[0]
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    assert accounts.authenticate(settings, "mia", PASSWORD) == "marketing"
+    assert accounts.authenticate(settings, "mia", PASSWORD + "x") is None
+    assert accounts.authenticate(settings, "nobody", PASSWORD) is None
+    with pytest.raises(accounts.AccountError, match="at least"):
+        accounts.add_user(settings, "bob", "admin", "short")
+    with pytest.raises(accounts.AccountError, match="unknown role"):
+        accounts.add_user(settings, "bob", "owner", PASSWORD)
+    with pytest.raises(accounts.AccountError, match="exists"):
+        accounts.add_user(settings, "mia", "admin", PASSWORD)
+
+
+def test_the_app_refuses_to_start_without_a_secret_key(cdp_env, monkeypatch):
+    from app.web import ConfigurationError, create_app
+
+    monkeypatch.setenv("CDP_APP_SECRET_KEY", "short")
+    with pytest.raises(ConfigurationError, match="CDP_APP_SECRET_KEY"):
+        create_app()
+
+
+def test_sign_in_needs_the_csrf_token_and_the_right_password(client):
+    form = {"username": "ada", "password": PASSWORD, "next": "/"}
+    assert client.post("/login", data=form).status_code == 403  # no CSRF token
+    token = _token(client)
+    bad = client.post("/login", data={**form, "password": "wrong password!", "csrftoken": token})
+    assert bad.status_code == 401 and "Wrong user name or password" in bad.text
+    ok = client.post("/login", data={**form, "next": "//evil.example", "csrftoken": token})
+    assert ok.status_code == 303 and ok.headers["location"] == "/"  # no open redirect
+    cookie = ok.headers["set-cookie"]
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+    page = client.get("/")  # signed in, no snapshot published yet: says so
+    assert page.status_code == 503 and "No serving snapshot yet" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_session_cookies_are_secure_by_default(cdp_env, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from app.web import create_app
+
+    monkeypatch.setenv("CDP_APP_SECRET_KEY", "s" * 40)
+    accounts.add_user(get_settings(), "ada", "admin", PASSWORD)
+    client = TestClient(create_app(), base_url="https://testserver", follow_redirects=False)
+    form = {"username": "ada", "password": PASSWORD, "next": "/", "csrftoken": _token(client)}
+    assert "secure" in client.post("/login", data=form).headers["set-cookie"].lower()
+
+
+def test_charts_library_is_served_by_the_app(client):
+    response = client.get("/static/plotly.min.js")
+    assert response.status_code == 200 and "plotly" in response.text[:2000].lower()
+
+
+def test_query_parsing():
+    assert parse("Dupnot").names == ["dupnot"]
+    assert parse("Élodie Lefèvre").names == ["elodie", "lefevre"]
+    assert parse("06 12 34 56 78").phone == "612345678"
+    assert parse("+33 6 12 34 56 78").phone == "612345678"
+    assert parse("marie@example.com").names == []
+    assert "LC00011700" in parse("lc00011700").exact
+
+
+@pytest.fixture
+def people():
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(
+        """create table marts.customer_360 as select * from (values
+        ('p1', true, 'Mathilde', 'Fleury', 'mathilde.fleury@example.com', '+33612345678',
+         ['LC001'], ['1001'], null::varchar[], null::varchar[], 'Lyon'),
+        ('p2', true, 'Mathieu', 'Fleuret', 'm.fleuret@example.com', '+33698765432',
+         null, ['1002'], null, null, 'Paris'),
+        ('p3', false, null, null, null, null, null, null, null, null, null),
+        ('p4', false, 'Mathilde', 'Fleury', null, null, null, null, null, null, null))
+        t(person_id, is_identified, first_name, last_name, email, phone, loyalty_card_ids,
+          shop_customer_ids, clienteling_ids, esp_contact_ids, city)"""
+    )
+    con.execute(
+        "create table marts.orders as select * from (values ('p2', '100000042')) "
+        "t(person_id, source_order_id)"
+    )
+    build_search_index(con)
+    return con
+
+
+def test_search_tolerates_typos_and_finds_every_identifier(people):
+    def ids(text, identified_only=False):
+        return [r["person_id"] for r in search(people, text, identified_only=identified_only)]
+
+    assert ids("Mathilde Flerry")[:2] == ["p1", "p4"]  # one letter too many
+    assert ids("mathidle fleury", identified_only=True) == ["p1"]  # swapped letters; staff view
+    assert "p2" not in ids("Mathilde Fleury")  # every typed word must match
+    assert ids("m.fleuret@example.com") == ["p2"]
+    assert ids("06 98 76 54 32") == ["p2"]
+    assert ids("lc001") == ["p1"]
+    assert ids("1001") == ["p1"]
+    assert ids("100000042") == ["p2"]
+    assert ids("p2") == ["p2"]
+    assert ids("zzzz") == []
