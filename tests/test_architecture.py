@@ -19,6 +19,7 @@ LAYERS = {
     "data_quality": 1,
     "ml": 1,
     "activation": 1,
+    "app": 1,
     "orchestration": 2,
     "cli": 3,
     "cdp_demo": 3,
