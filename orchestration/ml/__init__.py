@@ -1,12 +1,13 @@
-"""Orchestration domain: ml (churn model, scores, drift check).
-
-The `warehouse` resource is bound once for the whole code location (see
-`orchestration/definitions.py`); binding it here too would clash in `Definitions.merge`.
-"""
+"""Orchestration domain: ml (churn model, scores, drift check)."""
 
 import dagster as dg
 
 from orchestration.ml.assets import churn_model, churn_scores
 from orchestration.ml.checks import churn_drift
+from orchestration.shared.resources import warehouse_resource
 
-defs = dg.Definitions(assets=[churn_model, churn_scores], asset_checks=[churn_drift])
+defs = dg.Definitions(
+    assets=[churn_model, churn_scores],
+    asset_checks=[churn_drift],
+    resources={"warehouse": warehouse_resource},
+)

@@ -3,7 +3,7 @@ training distribution saved with the model."""
 
 import dagster as dg
 
-from orchestration.ml.assets import CHURN_SCORES
+from orchestration.shared.keys import CHURN_SCORES
 from orchestration.shared.resources import WarehouseResource
 
 
