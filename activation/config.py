@@ -98,13 +98,23 @@ class Sync(_Strict):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        from dagster._utils.schedules import is_valid_cron_string
-
-        if not is_valid_cron_string(value):
+        if value is not None and not is_valid_cron(value):
             raise ValueError(f"invalid cron expression {value!r}")
         return value
+
+
+def is_valid_cron(value: str) -> bool:
+    """A five-field cron expression that can fire (what Dagster's `on_cron` accepts): no
+    seconds field, not only on February 30 or 31."""
+    from croniter import croniter
+
+    if not croniter.is_valid(value):
+        return False
+    fields, *_ = croniter.expand(value)
+    if len(fields) != 5:
+        return False
+    _minutes, _hours, days, months, _weekdays = fields
+    return not (months == [2] and len(days) == 1 and days[0] in (30, 31))
 
 
 class SyncsFile(_Strict):

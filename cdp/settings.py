@@ -7,8 +7,11 @@ here so that one environment variable moves the whole installation.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,34 +28,43 @@ def disable_telemetry() -> None:
         os.environ.setdefault(key, value)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Resolved locations of everything the platform reads and writes."""
+def _path(variable: str, default: Path | None = None, *, under_data_dir: str = "") -> Any:
+    """A path read from `variable`; unset: `default`, or `<data_dir>/<under_data_dir>`."""
+    if under_data_dir:
+        return Field(
+            default_factory=lambda data: data["data_dir"] / under_data_dir,
+            alias=variable,
+            validate_default=True,
+        )
+    return Field(default, alias=variable, validate_default=True)
 
-    data_dir: Path
-    landing_dir: Path
-    ground_truth_dir: Path
-    warehouse: Path
-    config_dir: Path
-    models_dir: Path
-    dagster_home: Path
+
+class Settings(BaseSettings):
+    """Resolved locations of everything the platform reads and writes.
+
+    Each field is read from the environment variable of its alias (an invalid value fails with
+    a pydantic error naming that variable); unset, it defaults under `CDP_DATA_DIR`
+    (`<project>/data`). Every path is made absolute.
+    """
+
+    model_config = SettingsConfigDict(frozen=True, case_sensitive=True)
+
+    data_dir: Path = _path("CDP_DATA_DIR", PROJECT_ROOT / "data")
+    landing_dir: Path = _path("CDP_LANDING_DIR", under_data_dir="landing")
+    ground_truth_dir: Path = _path("CDP_GROUND_TRUTH_DIR", under_data_dir="ground_truth")
+    warehouse: Path = _path("CDP_WAREHOUSE", under_data_dir="warehouse.duckdb")
+    config_dir: Path = _path("CDP_CONFIG_DIR", PROJECT_ROOT / "config")
+    models_dir: Path = _path("CDP_MODELS_DIR", under_data_dir="models")
+    dagster_home: Path = _path("DAGSTER_HOME", under_data_dir="dagster_home")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.resolve()
 
     @classmethod
     def from_env(cls) -> Settings:
-        data_dir = Path(os.environ.get("CDP_DATA_DIR", PROJECT_ROOT / "data")).resolve()
-        return cls(
-            data_dir=data_dir,
-            landing_dir=Path(os.environ.get("CDP_LANDING_DIR", data_dir / "landing")).resolve(),
-            ground_truth_dir=Path(
-                os.environ.get("CDP_GROUND_TRUTH_DIR", data_dir / "ground_truth")
-            ).resolve(),
-            warehouse=Path(
-                os.environ.get("CDP_WAREHOUSE", data_dir / "warehouse.duckdb")
-            ).resolve(),
-            config_dir=Path(os.environ.get("CDP_CONFIG_DIR", PROJECT_ROOT / "config")).resolve(),
-            models_dir=Path(os.environ.get("CDP_MODELS_DIR", data_dir / "models")).resolve(),
-            dagster_home=Path(os.environ.get("DAGSTER_HOME", data_dir / "dagster_home")).resolve(),
-        )
+        return cls()
 
 
 INSTANCE_TEMPLATE = PROJECT_ROOT / "orchestration" / "dagster.yaml"

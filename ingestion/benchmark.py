@@ -11,7 +11,6 @@ POS (SQLite) and the xlsx sign-up sheets have no baseline when DuckDB's `sqlite_
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shutil
 import time
@@ -33,7 +32,7 @@ def duckdb_baseline(landing: Path, database: Path) -> dict[str, dict[str, Any]]:
     """Seconds DuckDB itself needs to read each source's files into tables."""
     import duckdb
 
-    settings = dataclasses.replace(get_settings(), landing_dir=landing)
+    settings = get_settings().model_copy(update={"landing_dir": landing})
     config = load_sources_config(settings.config_dir / "sources.yaml")
     database.unlink(missing_ok=True)
     con = duckdb.connect(str(database))
@@ -95,11 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)
-    settings = dataclasses.replace(
-        get_settings(),
-        data_dir=args.work,
-        landing_dir=args.landing.resolve(),
-        warehouse=args.work / "warehouse.duckdb",
+    settings = get_settings().model_copy(
+        update={
+            "data_dir": args.work,
+            "landing_dir": args.landing.resolve(),
+            "warehouse": args.work / "warehouse.duckdb",
+        }
     )
     started = time.perf_counter()
     report = run_all(settings)

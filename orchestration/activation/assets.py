@@ -1,19 +1,24 @@
 """Activation assets: segment membership and one asset per configured sync."""
 
-import re
+import logging
 from pathlib import Path
 
 import dagster as dg
+import sqlglot
+from sqlglot import exp
 
 from orchestration.automation import derived_condition, sync_condition
+from orchestration.shared.dbt import dbt_model_key
+from orchestration.shared.keys import CHURN_SCORES, PURCHASE_SCORES
 from orchestration.shared.resources import WarehouseResource
 
+log = logging.getLogger(__name__)
+
 SEGMENT_MEMBERSHIP = dg.AssetKey(["activation", "segment_membership"])
-CUSTOMER_360 = dg.AssetKey(["marts", "customer_360"])
-CUSTOMER_CONSENT = dg.AssetKey(["marts", "customer_consent"])
-CHURN_SCORES = dg.AssetKey(["ml", "churn_scores"])
-PURCHASE_SCORES = dg.AssetKey(["ml", "purchase_scores"])
-_RELATION = re.compile(r"\b(marts|ml)\.([A-Za-z_][A-Za-z0-9_]*)\b", re.IGNORECASE)
+CUSTOMER_360 = dbt_model_key("customer_360")
+CUSTOMER_CONSENT = dbt_model_key("customer_consent")
+# schemas whose tables a sync's SQL may read as upstream assets (dbt marts, ml scores)
+READ_SCHEMAS = ("marts", "ml")
 
 
 def _config_dir() -> Path:
@@ -61,14 +66,28 @@ def sync_deps(sync) -> list[dg.AssetKey]:
     if sync.source.segment is not None:
         deps += [CUSTOMER_360, CHURN_SCORES, PURCHASE_SCORES]
     else:
-        for schema, table in _RELATION.findall(sync.source.sql or ""):
-            deps.append(dg.AssetKey([schema.lower(), table.lower()]))
+        deps += sql_relations(sync.name, sync.source.sql or "")
     seen, out = set(), []
     for d in deps:
         if d not in seen:
             seen.add(d)
             out.append(d)
     return out
+
+
+def sql_relations(name: str, sql: str) -> list[dg.AssetKey]:
+    """`[schema, table]` of every marts/ml relation the SQL reads (sqlglot, DuckDB dialect)."""
+    try:
+        tree = sqlglot.parse_one(sql, dialect="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        # the sync fails with DuckDB's own error when it runs; here it only loses lineage
+        log.warning("sync %s: cannot parse its SQL for lineage (%s)", name, exc)
+        return []
+    return [
+        dg.AssetKey([table.db.lower(), table.name.lower()])
+        for table in tree.find_all(exp.Table)
+        if table.db.lower() in READ_SCHEMAS
+    ]
 
 
 def build_sync_asset(sync) -> dg.AssetsDefinition:

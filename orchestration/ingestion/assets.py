@@ -9,7 +9,6 @@ Materialisation metadata: rows loaded by this run, total rows in the table
 (`dagster/row_count`) and the dlt load id(s).
 """
 
-import dataclasses
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,26 +29,26 @@ from ingestion.pipeline import (
     make_pipeline,
     make_source,
 )
+from orchestration.shared.keys import raw_table_key
 from orchestration.shared.resources import WarehouseResource
 
 
 class RawTableTranslator(DagsterDltTranslator):
-    """Asset key `[raw_<source>, <table>]`, no upstream deps (the files are outside Dagster)."""
+    """Asset key `[raw_<source>, <table>]`, no upstream deps (the files are outside Dagster).
+
+    The description is the dlt resource's docstring, which each source package sets from its
+    table specs (the default of DagsterDltTranslator).
+    """
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
         spec = super().get_asset_spec(data)
         resource = data.resource
-        table = resource.table_name if isinstance(resource.table_name, str) else resource.name
-        dataset = data.pipeline.dataset_name if data.pipeline else f"raw_{resource.source_name}"
-        description = spec.description
-        if resource.source_name == "pos":
-            from ingestion.sources.pos import DESCRIPTIONS
-
-            description = DESCRIPTIONS.get(table, description)
+        dataset = (
+            data.pipeline.dataset_name if data.pipeline else dataset_name(resource.source_name)
+        )
         return spec.replace_attributes(
-            key=dg.AssetKey([dataset, table]),
+            key=raw_table_key(dataset, resource),
             deps=[],
-            description=description,
             tags={**spec.tags, "cdp/source": resource.source_name},
         )
 
@@ -93,7 +92,7 @@ def build_source_assets(source: str) -> dg.AssetsDefinition:
     def _assets(
         context: dg.AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
-        run_settings = dataclasses.replace(get_settings(), warehouse=Path(warehouse.location))
+        run_settings = get_settings().model_copy(update={"warehouse": Path(warehouse.location)})
         run_config = load_sources_config(run_settings.config_dir / "sources.yaml")
         try:
             run_source = make_source(source, run_settings, run_config, check_location=True)

@@ -4,16 +4,15 @@
 import dagster as dg
 
 from orchestration.automation import derived_condition
+from orchestration.shared.dbt import dbt_model_key
+from orchestration.shared.keys import CHURN_SCORES
 from orchestration.shared.resources import WarehouseResource
 
+# the marts ml.scoring.load_marts reads
 MART_DEPS = [
-    dg.AssetKey(["marts", "orders"]),
-    dg.AssetKey(["marts", "engagement"]),
-    dg.AssetKey(["marts", "service_tickets"]),
-    dg.AssetKey(["marts", "customer_timeline"]),
+    dbt_model_key(name) for name in ("orders", "engagement", "service_tickets", "customer_timeline")
 ]
 CHURN_MODEL = dg.AssetKey(["ml", "churn_model"])
-CHURN_SCORES = dg.AssetKey(["ml", "churn_scores"])
 
 
 def _importance_markdown(importances) -> str:

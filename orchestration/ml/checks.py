@@ -3,8 +3,8 @@ against the training distribution saved with the model."""
 
 import dagster as dg
 
-from orchestration.ml.assets import CHURN_SCORES
 from orchestration.ml.prediction_assets import PURCHASE_SCORES
+from orchestration.shared.keys import CHURN_SCORES
 from orchestration.shared.resources import WarehouseResource
 
 

@@ -9,21 +9,23 @@ import dagster as dg
 
 from orchestration.automation import derived_condition
 from orchestration.ml.assets import MART_DEPS
+from orchestration.shared.dbt import dbt_model_key
+from orchestration.shared.keys import PURCHASE_SCORES
 from orchestration.shared.resources import WarehouseResource
 
 BEHAVIOUR_DEPS = [
     *MART_DEPS,
-    dg.AssetKey(["marts", "order_lines"]),
-    dg.AssetKey(["staging", "stg_web__events"]),
-    dg.AssetKey(["intermediate", "int_web_sessions_attributed"]),
+    *(
+        dbt_model_key(name)
+        for name in ("order_lines", "stg_web__events", "int_web_sessions_attributed")
+    ),
 ]
 PROPENSITY_MODEL = dg.AssetKey(["ml", "propensity_model"])
 LEAD_MODEL = dg.AssetKey(["ml", "lead_model"])
 RECOMMENDATION_MODEL = dg.AssetKey(["ml", "recommendation_model"])
-PURCHASE_SCORES = dg.AssetKey(["ml", "purchase_scores"])
 PRODUCT_RECOMMENDATIONS = dg.AssetKey(["ml", "product_recommendations"])
 PRODUCT_RECOMMENDATIONS_TOP = dg.AssetKey(["ml", "product_recommendations_top"])
-CATALOG = dg.AssetKey(["staging", "stg_catalog__products"])
+CATALOG = dbt_model_key("stg_catalog__products")
 
 
 def _table(metrics: dict) -> str:

@@ -7,44 +7,29 @@
   models read it through the dbt source `quality.quarantine_rows`);
 - a blocking `amount_outliers` check on the staging models of orders and receipts.
 
-Only assets defined by the other domains get checks (a check on an asset nobody defines would
-show up as a phantom external asset). The `warehouse` resource is bound once for the whole
-code location (orchestration/definitions.py); this domain binds `quality_gx` (Great
-Expectations for the checks of a run, Data Docs built once per run).
+The checks target the raw tables the enabled dlt sources declare and the dbt models of the
+manifest (orchestration.shared.keys, orchestration.shared.dbt): the domain reads those
+declarations instead of importing the ingestion and transform domains, so it loads on its own.
+A check on a table nobody defines (a disabled source) would show up as a phantom external
+asset, hence the filter. The domain binds `warehouse` (the shared instance) and `quality_gx`
+(Great Expectations for the checks of a run, Data Docs built once per run).
 """
 
 from __future__ import annotations
-
-import importlib
-import logging
 
 import dagster as dg
 
 from orchestration.quality.amount_checks import build_amount_checks
 from orchestration.quality.assets import build_quarantine_asset
 from orchestration.quality.checks import RESOURCE_KEY, QualityGXResource, build_suite_checks
-
-log = logging.getLogger(__name__)
-
-# Domains whose assets the quality checks target (raw tables: ingestion; marts: transform).
-SOURCE_DOMAINS = ("orchestration.ingestion", "orchestration.transform")
+from orchestration.shared.dbt import dbt_asset_keys
+from orchestration.shared.keys import raw_asset_keys
+from orchestration.shared.resources import warehouse_resource
 
 
-def present_asset_keys(domains: tuple[str, ...] = SOURCE_DOMAINS) -> set[dg.AssetKey]:
-    keys: set[dg.AssetKey] = set()
-    for name in domains:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as exc:  # a domain not in this checkout
-            log.warning("quality: cannot import %s (%s); no checks for its assets", name, exc)
-            continue
-        defs = getattr(module, "defs", None)
-        for item in (getattr(defs, "assets", None) or []) if defs is not None else []:
-            if isinstance(item, dg.AssetsDefinition):
-                keys.update(item.keys)
-            elif isinstance(item, dg.AssetSpec | dg.SourceAsset):
-                keys.add(item.key)
-    return keys
+def present_asset_keys() -> set[dg.AssetKey]:
+    """Raw tables of the enabled sources and the dbt models: what the checks may target."""
+    return raw_asset_keys() | dbt_asset_keys()
 
 
 def build_defs(present: set[dg.AssetKey]) -> dg.Definitions:
@@ -52,7 +37,7 @@ def build_defs(present: set[dg.AssetKey]) -> dg.Definitions:
     return dg.Definitions(
         assets=[build_quarantine_asset(raw_keys)],
         asset_checks=[*build_suite_checks(present), *build_amount_checks(present)],
-        resources={RESOURCE_KEY: QualityGXResource()},
+        resources={RESOURCE_KEY: QualityGXResource(), "warehouse": warehouse_resource},
     )
 
 

@@ -8,56 +8,23 @@ Python asset, so one run builds staging, resolves identities, then builds the ma
 """
 
 import json
-import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 import pandas as pd
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DagsterDbtTranslatorSettings,
-    DbtCliResource,
-    dbt_assets,
-)
+from dagster_dbt import DbtCliResource, dbt_assets
 
 from cdp.settings import get_settings
 from cdp.warehouse import table_exists
 from orchestration.automation import derived_condition
+from orchestration.shared.dbt import dbt_model_key, dbt_project, translator, warehouse_vars
 from orchestration.shared.resources import WarehouseResource
-from orchestration.transform.resources import dbt_project
 
 IDENTITY_GRAPH_KEY = dg.AssetKey(["identity", "identity_graph"])
-RECORDS_KEY = dg.AssetKey(["intermediate", "int_identity_records_unioned"])
-IDENTIFIERS_KEY = dg.AssetKey(["intermediate", "int_identifiers_unioned"])
-LAYERS = ("staging", "intermediate", "marts")
-
-
-class CdpDbtTranslator(DagsterDbtTranslator):
-    """Models keyed `[schema, model_name]` and grouped by layer; sources keyed by their meta."""
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
-            schema = (
-                dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props["schema"]
-            )
-            return dg.AssetKey([schema, dbt_resource_props["name"]])
-        return super().get_asset_key(dbt_resource_props)
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get(
-            "schema"
-        )
-        return schema if schema in LAYERS else None
-
-    def get_automation_condition(
-        self, dbt_resource_props: Mapping[str, Any]
-    ) -> dg.AutomationCondition | None:
-        return derived_condition()
-
-
-translator = CdpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+RECORDS_KEY = dbt_model_key("int_identity_records_unioned")
+IDENTIFIERS_KEY = dbt_model_key("int_identifiers_unioned")
 
 
 @dbt_assets(
@@ -76,8 +43,7 @@ def dbt_models(
     dagster-dbt's own `fetch_row_counts()` does the same wait but leaves dbt-duckdb's
     connection open in this process, and every later step then fails to open the warehouse.
     """
-    point_dbt_at(warehouse)
-    events = list(dbt.cli(["build"], context=context).stream())
+    events = list(dbt.cli(["build", *warehouse_vars(warehouse.location)], context=context).stream())
     with warehouse.connect() as con:
         tables = {
             (schema, name)
@@ -99,11 +65,6 @@ def dbt_models(
                 metadata = {**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows[0][0])}
                 event = event.with_metadata(metadata)
             yield event
-
-
-def point_dbt_at(warehouse: WarehouseResource) -> None:
-    """The dbt profile reads the warehouse path from CDP_WAREHOUSE: point it at this resource."""
-    os.environ["CDP_WAREHOUSE"] = warehouse.location
 
 
 def source_keys(source_name: str) -> list[dg.AssetKey]:

@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource
 
+from orchestration.shared.dbt import warehouse_vars
 from orchestration.shared.resources import WarehouseResource
 
 CHECK_NAME = "dbt_source_freshness"
@@ -67,16 +68,20 @@ def build_source_freshness_checks(
     def dbt_source_freshness(
         context: dg.AssetCheckExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[dg.AssetCheckResult]:
-        from orchestration.transform.assets import point_dbt_at
-
         selected = {
             key.asset_key: sources[key.asset_key] for key in context.selected_asset_check_keys
         }
         selectors = [f"source:{s['source_name']}.{s['name']}" for s in selected.values()]
-        point_dbt_at(warehouse)
         # one --select value: DbtCliResource keeps only the last word after the flag
         invocation = dbt.cli(
-            ["source", "freshness", "--select", " ".join(selectors)], raise_on_error=False
+            [
+                "source",
+                "freshness",
+                "--select",
+                " ".join(selectors),
+                *warehouse_vars(warehouse.location),
+            ],
+            raise_on_error=False,
         ).wait()
         results = {r["unique_id"]: r for r in invocation.get_artifact("sources.json")["results"]}
         for key, source in selected.items():

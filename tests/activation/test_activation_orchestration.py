@@ -63,7 +63,7 @@ def test_dagster_assets_deps_schedules_and_metadata(env):
     from orchestration.shared.resources import WarehouseResource
 
     wh = WarehouseResource(path=str(env.warehouse))
-    defs = dg.Definitions.merge(build_defs(), dg.Definitions(resources={"warehouse": wh}))
+    defs = build_defs()  # loads alone: the domain binds `warehouse` itself
     graph = defs.resolve_asset_graph()
     seg = dg.AssetKey(["activation", "segment_membership"])
     assert set(graph.get(seg).parent_keys) == {

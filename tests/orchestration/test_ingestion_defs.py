@@ -3,7 +3,6 @@ in-process materialisation into a temporary DuckDB file."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 
@@ -94,7 +93,7 @@ def test_materialise_ingestion_assets_in_process(cdp_env, tmp_path, monkeypatch)
         for event in result.get_asset_materialization_events()
     }
     assert set(materialised) == EXPECTED_KEYS
-    settings = dataclasses.replace(get_settings(), warehouse=warehouse)
+    settings = get_settings().model_copy(update={"warehouse": warehouse})
     for key, metadata in materialised.items():
         table = ".".join(key)
         assert metadata["rows_loaded"].value > 0, key

@@ -7,6 +7,7 @@ is built once for the module; a second run with no new data must not change any 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         generate(customers=1500, seed=7, out=data_dir)
         report = run_all(settings)
         assert not report["errors"], report["errors"]
-        mp.setenv("CDP_WAREHOUSE", str(settings.warehouse))
+        # CDP_WAREHOUSE stays unset: dbt gets the resource's warehouse through --vars
         first = _run(settings.warehouse)
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             graph_after_first = con.execute(
@@ -106,6 +107,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             "first": first,
             "second": second,
             "graph_after_first": graph_after_first,
+            "warehouse_env_after_runs": os.environ.get("CDP_WAREHOUSE"),
         }
 
 
@@ -204,3 +206,8 @@ def test_rerun_without_new_data_keeps_every_person_id(built) -> None:
     changed = joined[joined["person_id_before"] != joined["person_id_after"]]
     assert changed.empty, changed.head()
     assert merges == 0
+
+
+def test_dbt_gets_the_warehouse_without_changing_the_environment(built) -> None:
+    # the marts were built in the resource's warehouse (test above), CDP_WAREHOUSE untouched
+    assert built["warehouse_env_after_runs"] is None

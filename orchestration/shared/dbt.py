@@ -1,0 +1,158 @@
+"""The dbt project, its translator to Dagster asset keys, and the key of a model by its name.
+
+Every domain that reads a dbt model (ml, activation, quality, transform itself) asks
+`dbt_model_key(name)` instead of spelling the key: the key comes from the manifest through
+the translator the dbt assets use, so renaming a mart's schema or adding one changes no Python.
+
+The manifest is never committed: it is built with `dbt parse` when the definitions load and
+it is missing or older than a file of the project (a fresh clone, an edited model or YAML);
+under `dagster dev` it is re-parsed on every reload.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import json
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+
+from cdp.settings import PROJECT_ROOT, disable_telemetry, get_settings
+from orchestration.automation import derived_condition
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+disable_telemetry()
+
+
+def dbt_executable() -> str:
+    """The `dbt` installed next to this interpreter, so it works without an activated venv."""
+    sibling = Path(sys.executable).parent / "dbt"
+    return str(sibling) if sibling.exists() else shutil.which("dbt") or "dbt"
+
+
+SOURCE_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "plugins")
+
+
+def _manifest_is_stale(manifest: Path, project_dir: Path) -> bool:
+    """Missing, or older than a model, test, macro or config file of the project."""
+    if not manifest.exists():
+        return True
+    files = [*project_dir.glob("*.yml")]
+    for folder in SOURCE_FOLDERS:
+        files += [
+            p for p in (project_dir / folder).rglob("*") if p.is_file() and p.suffix != ".pyc"
+        ]
+    built = manifest.stat().st_mtime
+    return any(path.stat().st_mtime > built for path in files)
+
+
+def build_dbt_project(project_dir: Path = DBT_PROJECT_DIR) -> DbtProject:
+    """The dbt project, with a manifest ready to load (parsed now if missing)."""
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir, target="dev")
+    target = project.manifest_path.parent
+    target.mkdir(parents=True, exist_ok=True)
+    # Processes loading the definitions at once (pytest-xdist workers, a sensor beside the UI)
+    # must not read a manifest another one is still writing: check and parse under a lock.
+    with open(target / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _manifest_is_stale(project.manifest_path, project_dir) or os.getenv(
+            "DAGSTER_IS_DEV_CLI"
+        ):
+            _parse(project_dir, target)
+    return project
+
+
+def _parse(project_dir: Path, target: Path) -> None:
+    """`dbt parse` in-process: no dependency on a `dbt` executable on PATH."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(
+        [
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+            "--target-path",
+            str(target),
+            *warehouse_vars(str(get_settings().warehouse)),
+        ]
+    )
+    if not result.success:
+        raise RuntimeError(f"dbt parse failed in {project_dir}: {result.exception}")
+
+
+def warehouse_vars(warehouse: str) -> list[str]:
+    """`--vars` giving dbt the warehouse path (profiles.yml reads `var('cdp_warehouse')`).
+
+    Passed on the command line rather than through the process environment, so a run never
+    changes `os.environ` of the process it shares with other steps and sensors.
+    """
+    return ["--vars", json.dumps({"cdp_warehouse": warehouse})]
+
+
+dbt_project = build_dbt_project()
+
+LAYERS = ("staging", "intermediate", "marts")
+ASSET_RESOURCE_TYPES = ("model", "seed", "snapshot")
+
+
+class CdpDbtTranslator(DagsterDbtTranslator):
+    """Models keyed `[schema, model_name]` and grouped by layer; sources keyed by their meta."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] in ASSET_RESOURCE_TYPES:
+            schema = (
+                dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props["schema"]
+            )
+            return dg.AssetKey([schema, dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get(
+            "schema"
+        )
+        return schema if schema in LAYERS else None
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        return derived_condition()
+
+
+translator = CdpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@functools.cache
+def _asset_keys_by_name() -> dict[str, dg.AssetKey]:
+    """Asset key of every dbt model, seed and snapshot of the manifest, by node name."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return {
+        node["name"]: translator.get_asset_spec(manifest, unique_id, dbt_project).key
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] in ASSET_RESOURCE_TYPES
+    }
+
+
+def dbt_model_key(name: str) -> dg.AssetKey:
+    """The Dagster asset key of the dbt model (or seed, snapshot) `name`, from the manifest."""
+    keys = _asset_keys_by_name()
+    if name not in keys:
+        raise KeyError(
+            f"no dbt model, seed or snapshot named {name!r} in {dbt_project.manifest_path}"
+        )
+    return keys[name]
+
+
+def dbt_asset_keys() -> set[dg.AssetKey]:
+    """The keys of every asset the dbt project defines (what the transform domain declares)."""
+    return set(_asset_keys_by_name().values())
