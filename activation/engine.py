@@ -41,6 +41,7 @@ from activation.destinations import Destination, build_destination, destination_
 from activation.destinations.base import KEY, AuthError, BatchResult
 from activation.segments import CURRENT
 from activation.segments import ensure_schema as ensure_segment_schema
+from cdp.pii import mask_error_text
 
 log = logging.getLogger(__name__)
 
@@ -363,7 +364,7 @@ class SyncEngine:
         tbl = pa.table(
             {
                 "key": pa.array(keys, pa.string()),
-                "error": pa.array([failed[k][:500] for k in keys], pa.string()),
+                "error": pa.array([mask_error_text(failed[k]) for k in keys], pa.string()),
             }
         )
         self.con.register("_act_tbl", tbl)
@@ -482,7 +483,7 @@ class SyncEngine:
                 run.skipped_invalid,
                 run.not_found,
                 run.status,
-                run.error,
+                mask_error_text(run.error) if run.error else None,
                 run.deferred_until,
                 run.run_id,
             ],

@@ -29,6 +29,7 @@ import pandas as pd
 from data_quality import history
 from data_quality.config import QualityConfig, load_config
 from data_quality.masking import jsonable, mask_row
+from data_quality.redaction import redact_store
 from data_quality.suites import all_suites
 from data_quality.suites.base import ColumnCheck, MetricCheck, SuiteContext, TableSuite, q
 
@@ -136,6 +137,7 @@ def _gx_context(root: Path | None) -> tuple[Any, Any]:
         context = gx.get_context(mode="file", project_root_dir=str(root))
         _ensure_docs_site(context, root / "data_docs")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    redact_store(context.validation_results_store)  # no personal data in the store or Docs
     try:
         # keep the dataframe assets of earlier runs: re-creating the datasource drops them, and
         # each asset added back rewrites the whole project YAML (~0.1-0.2 s a time)
