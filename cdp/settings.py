@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cdp.private_files import private_files
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _TELEMETRY_OFF = {
@@ -74,6 +76,7 @@ def ensure_dagster_home(settings: Settings) -> Path:
 def get_settings() -> Settings:
     """Settings for the current environment (re-read each call so tests can monkeypatch)."""
     disable_telemetry()
+    private_files()  # data/ files 0600 in 0700 folders (cdp/private_files.py)
     return Settings.from_env()
 
 

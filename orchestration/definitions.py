@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from cdp.settings import disable_telemetry
-from orchestration import activation, ingestion, ml, quality, transform
+from orchestration import activation, ingestion, ml, privacy, quality, transform
 from orchestration.automation import automation_sensor
 
 disable_telemetry()
@@ -17,4 +17,5 @@ defs = dg.Definitions.merge(
     quality.defs,
     ml.defs,
     activation.defs,
+    privacy.defs,
 )

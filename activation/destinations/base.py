@@ -195,9 +195,6 @@ class Destination(ABC):
         size = int(options.get("batch_size", cls.default_batch_size))
         if not 1 <= size <= cls.max_batch_size:
             raise ValueError(f"{cls.type}: batch_size must be between 1 and {cls.max_batch_size}")
-        for name in cls.url_options:
-            if options.get(name):
-                require_https(cls.type, name, str(options[name]))
         if cls.channel is None:
             ch = options.get("channel")
             if ch not in ("email", "sms", "phone", "ads"):
@@ -205,6 +202,9 @@ class Destination(ABC):
                     f"{cls.type}: option 'channel' must be one of email, sms, phone, ads "
                     "(consent is checked for that channel)"
                 )
+        for name in cls.url_options:
+            if options.get(name):
+                require_https(cls.type, name, str(options[name]))
 
     @classmethod
     def consent_channel(cls, options: Mapping[str, Any]) -> str:

@@ -29,10 +29,8 @@ _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 
 def neutralise(value: Any) -> Any:
     """A text cell a spreadsheet would evaluate gets a leading quote; numbers pass."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        if not _PLAIN_NUMBER.fullmatch(value):
-            return "'" + value
-    return value
+    formula = isinstance(value, str) and value.startswith(_FORMULA_START)
+    return "'" + value if formula and not _PLAIN_NUMBER.fullmatch(value) else value
 
 
 def cell(value: Any) -> Any:

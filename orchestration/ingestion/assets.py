@@ -29,6 +29,7 @@ from ingestion.pipeline import (
     loaded_rows,
     make_pipeline,
     make_source,
+    prune_loaded_packages,
 )
 from orchestration.shared.resources import WarehouseResource
 
@@ -119,6 +120,7 @@ def build_source_assets(source: str) -> dg.AssetsDefinition:
             if total is not None:
                 metadata["dagster/row_count"] = dg.MetadataValue.int(total)
             yield event._replace(metadata=metadata)
+        prune_loaded_packages(pipeline)  # the load succeeded: its packages are copies
 
     return _assets
 
