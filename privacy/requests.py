@@ -21,32 +21,15 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from privacy.schema import REQUESTS, ensure_schema
 from privacy.subjects import Subject, salt
 
-TABLE = "privacy.requests"
+TABLE = REQUESTS
 KINDS = ("access", "suppress", "unsuppress")
 OPEN = ("pending", "failed")  # failed steps are tried again on the next run
 DUE_AFTER = dt.timedelta(days=30)
 LANDING_FOLDER = "privacy_requests"
 LANDING_COLUMNS = ("kind", "email", "phone", "person_id", "received_at")
-
-
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE SCHEMA IF NOT EXISTS privacy")
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {TABLE} (
-            request_id VARCHAR NOT NULL,
-            kind VARCHAR NOT NULL,
-            subject VARCHAR[] NOT NULL,
-            source VARCHAR NOT NULL,
-            received_at TIMESTAMPTZ NOT NULL,
-            due_at TIMESTAMPTZ NOT NULL,
-            status VARCHAR NOT NULL,
-            steps JSON,
-            completed_at TIMESTAMPTZ,
-            note VARCHAR
-        )"""
-    )
 
 
 @dataclass

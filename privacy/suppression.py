@@ -12,21 +12,10 @@ import datetime as dt
 import duckdb
 import pyarrow as pa
 
+from privacy.schema import SUPPRESSIONS, ensure_schema
 from privacy.subjects import Subject
 
-TABLE = "privacy.suppressions"
-
-
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE SCHEMA IF NOT EXISTS privacy")
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {TABLE} (
-            identifier_kind VARCHAR NOT NULL,
-            identifier_hash VARCHAR NOT NULL,
-            request_id VARCHAR NOT NULL,
-            added_at TIMESTAMPTZ NOT NULL
-        )"""
-    )
+TABLE = SUPPRESSIONS
 
 
 def add(con: duckdb.DuckDBPyConnection, subject: Subject, request_id: str) -> int:
