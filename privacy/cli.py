@@ -18,7 +18,9 @@ def _subject_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("privacy", help="data-subject requests (access, suppression)")
+    parser = subparsers.add_parser(
+        "privacy", help="data-subject requests (access, erasure, suppression)"
+    )
     sub = parser.add_subparsers(dest="action", required=True)
 
     from privacy.requests import KINDS
@@ -38,6 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _subject_args(p)
     p.add_argument("--out", required=True, type=Path, help="the JSON file to write (0600)")
     p.set_defaults(func=_export)
+
+    p = sub.add_parser("erase", help="right to erasure: delete every copy, suppress identifiers")
+    _subject_args(p)
+    p.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
+    p.set_defaults(func=_erase)
 
     p = sub.add_parser("harden", help="make every file under the data folder 0600 (dirs 0700)")
     p.set_defaults(func=_harden)
@@ -118,6 +125,26 @@ def _export(args: argparse.Namespace) -> int:
         requests.finish(con, request_id, {"export": {"status": "done", "detail": detail}})
     print(f"access request {request_id}: {detail}")
     return 0 if data["persons"] else 1
+
+
+def _erase(args: argparse.Namespace) -> int:
+    from cdp.warehouse_lock import warehouse_lock
+    from privacy import erase, requests
+
+    subject = _subject(args)
+    settings, con = _open()
+    with warehouse_lock(settings.warehouse), con:
+        if args.dry_run:
+            plan = erase.erase(con, subject, "dry-run", settings.data_dir, dry_run=True)
+            print(f"dry run: would erase {plan.detail()}")
+        else:
+            request_id = requests.record(con, "erase", subject, "cli")
+            plan = erase.erase(con, subject, request_id, settings.data_dir)
+            requests.finish(con, request_id, {"erase": {"status": "done", "detail": plan.detail()}})
+            print(f"erasure request {request_id}: {plan.detail()}")
+    for place, n in sorted(plan.deleted.items()):
+        print(f"  {place}: {n}")
+    return 0 if plan.persons else 1
 
 
 def _harden(args: argparse.Namespace) -> int:

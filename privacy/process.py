@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from cdp.pii import mask_error_text
-from privacy import export, requests, suppression
+from privacy import erase, export, requests, suppression
 from privacy.requests import Request
 
 log = logging.getLogger(__name__)
@@ -29,19 +29,19 @@ class Outcome:
     processed: dict[str, str] = field(default_factory=dict)  # request id -> status
 
 
-def _suppress(con, req: Request, exports_dir: Path) -> dict[str, Step]:
+def _suppress(con, req: Request, data_dir: Path) -> dict[str, Step]:
     added = suppression.add(con, req.subject, req.request_id)
     return {"suppress": {"status": "done", "detail": f"{added} identifier(s) added"}}
 
 
-def _unsuppress(con, req: Request, exports_dir: Path) -> dict[str, Step]:
+def _unsuppress(con, req: Request, data_dir: Path) -> dict[str, Step]:
     removed = suppression.remove(con, req.subject)
     return {"unsuppress": {"status": "done", "detail": f"{removed} identifier(s) removed"}}
 
 
-def _access(con, req: Request, exports_dir: Path) -> dict[str, Step]:
+def _access(con, req: Request, data_dir: Path) -> dict[str, Step]:
     data = export.collect(con, req.subject)
-    path = export.write_export(data, exports_dir / f"{req.request_id}.json")
+    path = export.write_export(data, exports_dir(data_dir) / f"{req.request_id}.json")
     rows = sum(len(v) for v in data["tables"].values())
     return {
         "export": {
@@ -51,8 +51,14 @@ def _access(con, req: Request, exports_dir: Path) -> dict[str, Step]:
     }
 
 
+def _erase(con, req: Request, data_dir: Path) -> dict[str, Step]:
+    done = erase.erase(con, req.subject, req.request_id, data_dir)
+    return {"erase": {"status": "done", "detail": done.detail()}}
+
+
 HANDLERS: dict[str, Callable[[duckdb.DuckDBPyConnection, Request, Path], dict[str, Step]]] = {
     "access": _access,
+    "erase": _erase,
     "suppress": _suppress,
     "unsuppress": _unsuppress,
 }
@@ -71,7 +77,7 @@ def process_open(con: duckdb.DuckDBPyConnection, landing_dir: Path, data_dir: Pa
             steps = {"process": {"status": "failed", "detail": f"no handler for {req.kind}"}}
         else:
             try:
-                steps = handler(con, req, exports_dir(data_dir))
+                steps = handler(con, req, data_dir)
             except Exception as exc:  # one request failing must not stop the others
                 log.exception("privacy request %s failed", req.request_id)
                 detail = mask_error_text(f"{type(exc).__name__}: {exc}")

@@ -25,7 +25,7 @@ from privacy.schema import REQUESTS, ensure_schema
 from privacy.subjects import Subject, salt
 
 TABLE = REQUESTS
-KINDS = ("access", "suppress", "unsuppress")
+KINDS = ("access", "erase", "suppress", "unsuppress")
 OPEN = ("pending", "failed")  # failed steps are tried again on the next run
 DUE_AFTER = dt.timedelta(days=30)
 LANDING_FOLDER = "privacy_requests"

@@ -21,3 +21,9 @@ SALT = "test-salt-0123456789abcdef"
 def privacy_salt(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("CDP_PRIVACY_SALT", SALT)
     return SALT
+
+
+@pytest.fixture
+def settings_env(settings: Settings) -> Settings:
+    """`settings`, under a name the hypothesis tests can use beside `settings()`."""
+    return settings
