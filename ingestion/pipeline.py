@@ -19,6 +19,7 @@ from typing import Any
 
 from cdp.settings import Settings, get_settings
 from ingestion.config import SourceConfig, SourcesConfig, load_sources_config
+from privacy import ingest_filter as suppression
 
 logger = logging.getLogger("ingestion")
 
@@ -168,6 +169,7 @@ def run_source(
         return result
     from ingestion.sources._common import FILES_READ
 
+    suppression.load(settings.warehouse)  # before dlt opens the warehouse
     pipeline = make_pipeline(source, settings)
     FILES_READ[source] = {}
     try:

@@ -15,24 +15,17 @@ only (data_quality/redaction.py), so there is nothing of theirs to delete there.
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 
-from cdp.normalize import normalize_email_series, normalize_phone_series
 from privacy import export, suppression
 from privacy.schema import REQUESTS
-from privacy.subjects import Subject, identifier_hash, salt
+from privacy.subjects import IDENTIFIER_COLUMNS, Subject, identifier_hash, matches, salt
 
-_COLUMN_KIND = (
-    ("email", re.compile(r"e-?mail", re.I)),
-    ("phone", re.compile(r"phone|mobile", re.I)),
-)
 QUARANTINE = "quality.quarantine_rows"
 
 
@@ -77,16 +70,15 @@ def _identifiers(con: duckdb.DuckDBPyConnection, persons: list[str]) -> dict[str
 
 
 def _matching_values(
-    con: duckdb.DuckDBPyConnection, relation: str, column: str, kind: str, wanted: set[str]
+    con: duckdb.DuckDBPyConnection, relation: str, column: str, kind: str, hashes: set[str]
 ) -> list[str]:
-    """Raw values of `column` whose normalised form is one of `wanted`."""
+    """Raw values of `column` whose normalised form hashes into `hashes`."""
     values = con.execute(
         f'SELECT DISTINCT "{column}" AS v FROM {relation} WHERE "{column}" IS NOT NULL'
     ).df()["v"]
     if values.empty:
         return []
-    norm = normalize_email_series(values) if kind == "email" else normalize_phone_series(values)
-    return values[pd.Series(norm).isin(wanted).to_numpy()].astype(str).tolist()
+    return values[matches(values, kind, salt(), hashes)].astype(str).tolist()
 
 
 def _delete(con, relation: str, where: str, params: list[Any], dry_run: bool) -> int:
@@ -113,6 +105,11 @@ def erase(
     plan = Erasure(persons)
     ids = _identifiers(con, persons)
     keys = sorted(set(persons) | ids["email"] | ids["phone"])
+    hashes = list(subject.hashes)
+    for kind in ("email", "phone"):
+        hashes += [(kind, identifier_hash(kind, v, secret)) for v in sorted(ids[kind])]
+    hashes += [("person_id", identifier_hash("person_id", p, secret)) for p in persons]
+    wanted = {k: {h for kk, h in hashes if kk == k} for k in ("email", "phone")}
     columns = _base_tables(con)
     record_ids: list[str] = []
     if persons:
@@ -133,9 +130,9 @@ def erase(
         elif column == "key" and schema == "activation" and keys:
             where.append(("key IN (SELECT unnest(?))", [keys]))
         else:
-            for kind, pattern in _COLUMN_KIND:
-                if pattern.search(column) and ids[kind]:
-                    raw = _matching_values(con, f'"{schema}"."{table}"', column, kind, ids[kind])
+            for kind, pattern in IDENTIFIER_COLUMNS:
+                if pattern.search(column) and wanted[kind]:
+                    raw = _matching_values(con, f'"{schema}"."{table}"', column, kind, wanted[kind])
                     if raw:
                         where.append((f'"{column}" IN (SELECT unnest(?))', [raw]))
     for relation, where in conditions.items():
@@ -146,10 +143,6 @@ def erase(
     _erase_quarantine(con, plan, ids, dry_run)
     _count(plan, "files", _erase_files(con, subject, data_dir, dry_run))
     if not dry_run:
-        hashes = list(subject.hashes)
-        for kind in ("email", "phone"):
-            hashes += [(kind, identifier_hash(kind, v, secret)) for v in sorted(ids[kind])]
-        hashes += [("person_id", identifier_hash("person_id", p, secret)) for p in persons]
         plan.suppressed = suppression.add(con, Subject(tuple(dict.fromkeys(hashes))), request_id)
     return plan
 

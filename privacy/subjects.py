@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 
 from cdp.normalize import normalize_email, normalize_phone
@@ -16,6 +17,11 @@ from cdp.normalize import normalize_email, normalize_phone
 SALT_ENV = "CDP_PRIVACY_SALT"
 MIN_SALT = 16
 KINDS = ("email", "phone", "person_id")
+#: column names that hold an e-mail or a phone in any source table (raw and staging)
+IDENTIFIER_COLUMNS = (
+    ("email", re.compile(r"e-?mail", re.IGNORECASE)),
+    ("phone", re.compile(r"phone|mobile", re.IGNORECASE)),
+)
 
 
 class PrivacyConfigError(RuntimeError):
@@ -91,3 +97,18 @@ class Subject:
 
     def of_kind(self, kind: str) -> list[str]:
         return [h for k, h in self.hashes if k == kind]
+
+
+def matches(values, kind: str, secret: str, hashes: set[str]):
+    """Boolean mask: which raw `values` (as typed in a source) normalise and hash into `hashes`.
+    Each distinct normalised value is hashed once."""
+    import pandas as pd
+
+    from cdp.normalize import normalize_email_series, normalize_phone_series
+
+    series = pd.Series(list(values), dtype="object")
+    norm = pd.Series(
+        normalize_email_series(series) if kind == "email" else normalize_phone_series(series)
+    )
+    hit = {v for v in norm.dropna().unique() if identifier_hash(kind, v, secret) in hashes}
+    return norm.isin(hit).to_numpy()

@@ -53,6 +53,7 @@ from ingestion.sources._readers import (
     rename_schema,
 )
 from ingestion.sources._types import known_types, pin_types
+from privacy.ingest_filter import drop_suppressed
 
 __all__ = ["ChildSpec", "FileProblem", "ParsedFile", "Reject", "TableSpec"]
 
@@ -323,6 +324,8 @@ def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) 
         ]
         table = table.take(pa.array(keep))
         kept = kept[keep]
+    table, unsuppressed = drop_suppressed(table, spec.name)  # erased persons never land
+    kept = kept[unsuppressed]
     numbers = parsed.line_numbers[kept]
     rejects: list[pa.Table] = []
     children: dict[str, pa.Table] = {}

@@ -32,6 +32,7 @@ from ingestion.pipeline import (
     prune_loaded_packages,
 )
 from orchestration.shared.resources import WarehouseResource
+from privacy import ingest_filter as suppression
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -100,6 +101,7 @@ def build_source_assets(source: str) -> dg.AssetsDefinition:
             run_source = make_source(source, run_settings, run_config, check_location=True)
         except SourceUnavailable as exc:
             raise dg.Failure(description=str(exc)) from exc
+        suppression.load(run_settings.warehouse)  # erased persons dropped at ingestion
         pipeline = make_pipeline(source, run_settings)
         for event in dlt.run(
             context=context,
