@@ -2,14 +2,18 @@
 
 import dagster as dg
 
+from orchestration.automation import sync_condition
 from orchestration.shared.resources import WarehouseResource
 
 PRIVACY_REQUESTS = dg.AssetKey(["privacy", "requests"])
+#: hourly: a request must never wait for the daily load (run by the automation sensor)
+PRIVACY_CRON = "15 * * * *"
 
 
 @dg.asset(
     key=PRIVACY_REQUESTS,
     group_name="privacy",
+    automation_condition=sync_condition(PRIVACY_CRON),
     description=(
         "Data-subject requests: rows of <landing>/privacy_requests/*.csv recorded (the file "
         "deleted), then each open request processed (privacy/process.py). Metadata holds "
