@@ -15,6 +15,7 @@ import pyarrow as pa
 from activation import journal
 from activation.config import Sync
 from activation.destinations.base import KEY, BatchResult
+from cdp.pii import mask_error_text
 
 STATE = "activation.sync_state"
 FAILURES = "activation.sync_failures"
@@ -179,7 +180,7 @@ class SyncState:
         tbl = pa.table(
             {
                 "key": pa.array(keys, pa.string()),
-                "error": pa.array([failed[k][:500] for k in keys], pa.string()),
+                "error": pa.array([mask_error_text(failed[k]) for k in keys], pa.string()),
             }
         )
         self.con.register("_act_tbl", tbl)
@@ -220,7 +221,7 @@ class SyncState:
                 run.skipped_invalid,
                 run.not_found,
                 run.status,
-                run.error,
+                mask_error_text(run.error) if run.error else None,
                 run.deferred_until,
                 run.run_id,
             ],

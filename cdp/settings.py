@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cdp.private_files import private_files
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _TELEMETRY_OFF = {
@@ -86,6 +88,7 @@ def ensure_dagster_home(settings: Settings) -> Path:
 def get_settings() -> Settings:
     """Settings for the current environment (re-read each call so tests can monkeypatch)."""
     disable_telemetry()
+    private_files()  # data/ files 0600 in 0700 folders (cdp/private_files.py)
     return Settings.from_env()
 
 

@@ -62,6 +62,7 @@ def _print_table(frame, columns: list[str]) -> None:
 
 
 def _quarantine(args: argparse.Namespace) -> int:
+    from cdp.pii import mask_error_text
     from data_quality import quarantine
 
     con = _connect(read_only=not args.refresh)
@@ -82,6 +83,8 @@ def _quarantine(args: argparse.Namespace) -> int:
             )
             return 0
         print(f"{int(counts['rows'].sum())} quarantined rows\n")
+        # reasons written by older versions may echo a cell value: masked on the way out
+        counts["reason"] = counts["reason"].map(lambda r: mask_error_text(r) if r else r)
         _print_table(
             counts,
             [
@@ -101,7 +104,7 @@ def _quarantine(args: argparse.Namespace) -> int:
                 where = row["source_file"] or "-"
                 print(
                     f"- {row['schema_name']}.{row['table_name']} [{row['rule']}/{row['severity']}] "
-                    f"file={where} load={row['load_id']} row_id={row['row_id']}: {row['reason']}"
+                    f"file={where} load={row['load_id']} row_id={row['row_id']}: {mask_error_text(row['reason'] or '')}"
                 )
                 print(f"    {json.dumps(row['raw_record'], ensure_ascii=False, default=str)[:300]}")
     finally:

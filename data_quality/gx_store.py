@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from data_quality.redaction import redact_store
 from data_quality.results import new_run_id
 
 DOCS_SITE = "quality_site"
@@ -39,6 +40,7 @@ def _gx_context(root: Path | None) -> tuple[Any, Any]:
         context = gx.get_context(mode="file", project_root_dir=str(root))
         _ensure_docs_site(context, root / "data_docs")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    redact_store(context.validation_results_store)  # no personal data in the store or Docs
     try:
         # keep the dataframe assets of earlier runs: re-creating the datasource drops them, and
         # each asset added back rewrites the whole project YAML (~0.1-0.2 s a time)

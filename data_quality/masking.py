@@ -14,7 +14,8 @@ import math
 import re
 from typing import Any
 
-_EMAIL_VALUE = re.compile(r"^\s*([^@\s]+)@([^@\s]+)\s*$")
+from cdp.pii import is_email, mask_email, mask_free_text, mask_phone, mask_text
+
 _EMAIL_COLS = re.compile(r"e-?mail", re.IGNORECASE)
 _PHONE_COLS = re.compile(r"phone|mobile|cellphone|telephone|t[ée]l[ée]phone", re.IGNORECASE)
 _NAME_COLS = re.compile(
@@ -22,36 +23,7 @@ _NAME_COLS = re.compile(
     re.IGNORECASE,
 )
 _ADDRESS_COLS = re.compile(r"street|address_line|^address$|birth|^dob$", re.IGNORECASE)
-_FREE_TEXT_COLS = re.compile(r"raw_record|raw_line|notes|line$", re.IGNORECASE)
-_EMAIL_IN_TEXT = re.compile(r"([A-Za-z0-9._%+'-])[A-Za-z0-9._%+'-]*@([A-Za-z0-9.-]+)")
-_PHONE_IN_TEXT = re.compile(r"\+?\d[\d .()-]{6,}\d")
-
-
-def mask_email(value: str) -> str:
-    m = _EMAIL_VALUE.match(value)
-    if not m:
-        return mask_text(value)
-    local, domain = m.groups()
-    return f"{local[:1]}***@{domain}"
-
-
-def mask_phone(value: str) -> str:
-    digits = re.sub(r"\D", "", value)
-    if len(digits) <= 2:
-        return "***"
-    return ("+" if value.strip().startswith("+") else "") + "*" * (len(digits) - 2) + digits[-2:]
-
-
-def mask_free_text(value: str, limit: int = 200) -> str:
-    """Hide e-mail addresses and phone-like digit runs inside free text; cut it to `limit`."""
-    text = _EMAIL_IN_TEXT.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", value)
-    text = _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def mask_text(value: str) -> str:
-    value = str(value)
-    return (value[:1] + "***") if value else value
+_FREE_TEXT_COLS = re.compile(r"raw_record|raw_line|notes|line$|reason|error", re.IGNORECASE)
 
 
 def jsonable(value: Any) -> Any:
@@ -93,7 +65,7 @@ def mask_value(column: str, value: Any) -> Any:
         return mask_value(column, json.dumps(value, ensure_ascii=False))
     text = str(value)
     col = column or ""
-    if _EMAIL_COLS.search(col) or _EMAIL_VALUE.match(text):
+    if _EMAIL_COLS.search(col) or is_email(text):
         return mask_email(text)
     if _PHONE_COLS.search(col):
         return mask_phone(text)

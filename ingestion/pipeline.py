@@ -11,6 +11,7 @@ import importlib
 import logging
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 from cdp.settings import Settings, get_settings
 from ingestion.config import SourceConfig, SourcesConfig, load_sources_config
+from privacy import ingest_filter as suppression
 
 logger = logging.getLogger("ingestion")
 
@@ -26,7 +28,11 @@ _DLT_ENV = {
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
     "RUNTIME__DLTHUB_TELEMETRY": "false",
+    # the job files (Parquet with plain e-mails) go once loaded; see prune_loaded_packages
+    "LOAD__DELETE_COMPLETED_JOBS": "true",
 }
+#: retention of dlt load packages once loaded: "delete" (default) or "keep" (debugging)
+PACKAGE_RETENTION_ENV = "CDP_DLT_LOADED_PACKAGES"
 
 
 class SourceUnavailable(RuntimeError):
@@ -163,6 +169,7 @@ def run_source(
         return result
     from ingestion.sources._common import FILES_READ
 
+    suppression.load(settings.warehouse)  # before dlt opens the warehouse
     pipeline = make_pipeline(source, settings)
     FILES_READ[source] = {}
     try:
@@ -174,7 +181,31 @@ def run_source(
     result.seconds = time.perf_counter() - started
     result.rows = loaded_rows(pipeline)
     result.load_ids = list(info.loads_ids)
+    prune_loaded_packages(pipeline, result.load_ids)
     return result
+
+
+def prune_loaded_packages(pipeline: Any, load_ids: list[str] | None = None) -> int:
+    """Delete the packages of a successful load (copies of the personal data already in the
+    warehouse), unless CDP_DLT_LOADED_PACKAGES=keep; returns how many were deleted.
+    `load_ids` default: those of the pipeline's last load."""
+    if load_ids is None:
+        trace = pipeline.last_trace
+        info = trace.last_load_info if trace else None
+        load_ids = list(info.loads_ids) if info else []
+    retention = os.environ.get(PACKAGE_RETENTION_ENV, "delete").strip().lower()
+    if retention == "keep":
+        return 0
+    if retention != "delete":
+        raise ValueError(f"{PACKAGE_RETENTION_ENV} must be delete or keep, not {retention!r}")
+    loaded = Path(pipeline.working_dir) / "load" / "loaded"
+    deleted = 0
+    for load_id in load_ids:
+        folder = loaded / load_id
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            deleted += 1
+    return deleted
 
 
 def selected_sources(config: SourcesConfig, names: list[str] | None = None) -> list[str]:

@@ -3,6 +3,10 @@
 `<models_dir>/churn/LATEST` holds the version written last. The version is derived from the
 as-of date, the data fingerprint, the configuration and the scikit-learn version, so the same
 inputs give the same version.
+
+A joblib file runs code when it is loaded, so it is only loaded when its SHA-256 matches the
+one recorded at save time (in the card and in `LATEST`), and a version name must look like
+one (no path in it): a file swapped or a `LATEST` pointing elsewhere is refused.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +27,25 @@ from ml.model import Evaluation, TrainedChurnModel
 
 MODEL_FILE = "model.joblib"
 CARD_FILE = "model_card.json"
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+class ArtifactError(ValueError):
+    """A model artifact that must not be loaded (bad version name, digest mismatch)."""
+
+
+def _checked_version(version: str) -> str:
+    if not _VERSION.fullmatch(version) or ".." in version:
+        raise ArtifactError(f"not a model version name: {version[:40]!r}")
+    return version
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def model_version(as_of, data_hash: str, cfg: ChurnConfig) -> str:
@@ -124,24 +148,38 @@ def load_artifact(models_dir: Path, version: str | None = None) -> tuple[Trained
 
 
 def save_named(models_dir: Path, name: str, version: str, model: object, card: dict) -> Path:
-    """Write model and card into `<models_dir>/<name>/<version>/` and point LATEST at it."""
+    """Write model and card into `<models_dir>/<name>/<version>/` and point LATEST at it,
+    recording the model file's SHA-256 in the card and in LATEST."""
     root = Path(models_dir) / name
-    target = root / version
+    target = root / _checked_version(version)
     target.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, target / MODEL_FILE)
+    digest = _sha256(target / MODEL_FILE)
+    card = {**card, "artifact_sha256": digest}
     (target / CARD_FILE).write_text(json.dumps(card, indent=2, default=str) + "\n")
     tmp = root / "LATEST.tmp"
-    tmp.write_text(version + "\n")
+    tmp.write_text(json.dumps({"version": version, "sha256": digest}) + "\n")
     os.replace(tmp, root / "LATEST")
     return target
 
 
 def load_named(models_dir: Path, name: str, version: str | None = None) -> tuple[object, dict]:
+    """The model of `version` (default: LATEST), after its SHA-256 is checked."""
     root = Path(models_dir) / name
+    expected = None
     if version is None:
         latest = root / "LATEST"
         if not latest.exists():
             raise FileNotFoundError(f"{latest}: no {name} model has been trained yet")
-        version = latest.read_text().strip()
-    target = root / version
-    return joblib.load(target / MODEL_FILE), json.loads((target / CARD_FILE).read_text())
+        try:
+            pointer = json.loads(latest.read_text())
+            version, expected = str(pointer["version"]), str(pointer["sha256"])
+        except (ValueError, KeyError, TypeError):
+            raise ArtifactError(f"{latest}: not a model pointer written by this version") from None
+    target = root / _checked_version(version)
+    card = json.loads((target / CARD_FILE).read_text())
+    recorded = card.get("artifact_sha256")
+    actual = _sha256(target / MODEL_FILE)
+    if not recorded or actual != recorded or (expected is not None and actual != expected):
+        raise ArtifactError(f"{target / MODEL_FILE}: SHA-256 differs from the one recorded at save")
+    return joblib.load(target / MODEL_FILE), card

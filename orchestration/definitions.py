@@ -5,12 +5,12 @@ from __future__ import annotations
 import dagster as dg
 
 from cdp.settings import disable_telemetry
-from orchestration import activation, ingestion, ml, quality, serving, transform
+from orchestration import activation, ingestion, ml, privacy, quality, serving, transform
 from orchestration.automation import automation_sensor
 
 disable_telemetry()
 
-domains = [ingestion.defs, transform.defs, quality.defs, ml.defs, activation.defs]
+domains = [ingestion.defs, transform.defs, quality.defs, ml.defs, activation.defs, privacy.defs]
 defs = dg.Definitions.merge(
     dg.Definitions(executor=dg.in_process_executor, sensors=[automation_sensor]),
     *domains,

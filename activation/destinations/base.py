@@ -142,6 +142,20 @@ def secret_from_env(options: Mapping[str, Any], option: str) -> str:
     return value
 
 
+def require_https(kind: str, option: str, url: str) -> None:
+    """A token or personal data goes over TLS; plain http only to this machine (a fake)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    host = (parts.hostname or "").lower()
+    loopback = host == "localhost" or host == "::1" or host.startswith("127.")
+    if parts.scheme == "http" and loopback:
+        return
+    raise ValueError(f"{kind}: option {option!r} must be an https:// URL (http only to loopback)")
+
+
 class Destination(ABC):
     """One destination instance per sync run."""
 
@@ -152,6 +166,8 @@ class Destination(ABC):
     default_batch_size: ClassVar[int] = 100
     max_batch_size: ClassVar[int] = 100
     required_options: ClassVar[tuple[str, ...]] = ()
+    #: options holding a URL a token is sent to: https only, http for loopback (local fakes)
+    url_options: ClassVar[tuple[str, ...]] = ()
     #: timeouts and Retry-After cap (defaults until the options say otherwise)
     delivery: DeliveryOptions = DeliveryOptions()
     #: the journal's id of the batch being sent, set by the engine before each call; a
@@ -186,6 +202,9 @@ class Destination(ABC):
                     f"{cls.type}: option 'channel' must be one of email, sms, phone, ads "
                     "(consent is checked for that channel)"
                 )
+        for name in cls.url_options:
+            if options.get(name):
+                require_https(cls.type, name, str(options[name]))
 
     @classmethod
     def consent_channel(cls, options: Mapping[str, Any]) -> str:

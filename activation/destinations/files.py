@@ -1,9 +1,15 @@
-"""Shared CSV writing for file destinations: UTF-8 without BOM, header row, atomic names."""
+"""Shared CSV writing for file destinations: UTF-8 without BOM, header row, atomic names.
+
+Text cells that a spreadsheet would run as a formula (starting with `= + - @`, a tab or a
+carriage return) are written with a leading `'` (OWASP CSV injection); a plain number such as
+an E.164 phone `+33612345678` or `-12.5` cannot be a formula and is kept as it is.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -13,8 +19,18 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else neutralise(v) for v in row])
     return buf.getvalue().encode("utf-8")  # plain utf-8: no BOM
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell a spreadsheet would evaluate gets a leading quote; numbers pass."""
+    formula = isinstance(value, str) and value.startswith(_FORMULA_START)
+    return "'" + value if formula and not _PLAIN_NUMBER.fullmatch(value) else value
 
 
 def cell(value: Any) -> Any:

@@ -57,6 +57,7 @@ class HubSpotContacts(Destination):
     default_batch_size = MAX_INPUTS
     max_batch_size = MAX_INPUTS
     required_options = ("token_env",)
+    url_options = ("host",)
 
     def __init__(self, options, sync_name, run_id):
         super().__init__(options, sync_name, run_id)

@@ -55,6 +55,7 @@ class KlaviyoProfiles(Destination):
     default_batch_size = 1_000
     max_batch_size = MAX_PROFILES
     required_options = ("api_key_env",)
+    url_options = ("test_host",)
 
     def __init__(self, options, sync_name, run_id, sleep=time.sleep):
         super().__init__(options, sync_name, run_id)

@@ -1,8 +1,10 @@
 """Generic webhook: JSON batches POSTed to a URL, signed with HMAC-SHA256.
 
 Body: {"sync": name, "run_id": id, "operation": "upsert"|"insert"|"update"|"delete",
-"records": [...]} (deletes carry only `key`). Header `X-CDP-Signature: sha256=<hex>` is
-HMAC-SHA256 over the exact body bytes with the secret from the env var `secret_env`.
+"records": [...]} (deletes carry only `key`). Header `X-CDP-Signature: t=<unix seconds>,v1=<hex>`
+is HMAC-SHA256 over `<t>.` followed by the exact body bytes, with the secret from the env var
+`secret_env`; a receiver recomputes it and refuses a timestamp more than `TOLERANCE` seconds
+from its clock, so a captured request cannot be replayed later (see `verify`).
 Header `Idempotency-Key` names the batch in the engine's journal: a retry, or the resend of
 a batch interrupted by a crash, carries the same key (and the same or fewer records), so a
 receiver that remembers the keys it applied never applies a batch twice.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from typing import Any
 
 from activation.destinations.base import (
@@ -31,14 +34,37 @@ from activation.destinations.base import (
 
 SIGNATURE_HEADER = "X-CDP-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+TOLERANCE = 300  # seconds a receiver accepts between the signed timestamp and its clock
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def _digest(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, body: bytes, header: str | None) -> bool:
-    return header is not None and hmac.compare_digest(sign(secret, body), header)
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """The signature header: the timestamp and the HMAC over timestamp + body."""
+    t = int(time.time()) if timestamp is None else int(timestamp)
+    return f"t={t},v1={_digest(secret, t, body)}"
+
+
+def verify(
+    secret: str,
+    body: bytes,
+    header: str | None,
+    tolerance: int = TOLERANCE,
+    now: float | None = None,
+) -> bool:
+    """What a receiver does: the HMAC matches and the timestamp is within `tolerance`."""
+    if not header:
+        return False
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        t = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - t) > tolerance:
+        return False
+    return hmac.compare_digest(_digest(secret, t, body), parts.get("v1", ""))
 
 
 class Webhook(Destination):
@@ -48,6 +74,7 @@ class Webhook(Destination):
     default_batch_size = 500
     max_batch_size = 10_000
     required_options = ("url", "secret_env", "channel")
+    url_options = ("url",)
 
     def __init__(self, options, sync_name, run_id):
         super().__init__(options, sync_name, run_id)

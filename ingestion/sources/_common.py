@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
+from cdp.pii import value_shape
 from ingestion.config import FileSet, TableConfig
 from ingestion.sources import _text
 from ingestion.sources._model import (
@@ -52,6 +53,7 @@ from ingestion.sources._readers import (
     rename_schema,
 )
 from ingestion.sources._types import known_types, pin_types
+from privacy.ingest_filter import drop_suppressed
 
 __all__ = ["ChildSpec", "FileProblem", "ParsedFile", "Reject", "TableSpec"]
 
@@ -128,11 +130,11 @@ def coerce_table(
                 n, lambda lo, hi, a=array, t=target.type: pc.cast(a.slice(lo, hi - lo), t)
             )
             mask = np.zeros(n, dtype=bool)
-            for i, msg in bad:
+            for i, _ in bad:
                 mask[i] = True
-                value = array[i].as_py()
                 reasons.setdefault(i, []).append(
-                    f"column {target.name}: cannot read {value!r} as {target.type} ({msg})"
+                    f"column {target.name}: cannot read {value_shape(array[i].as_py())} "
+                    f"as {target.type}"
                 )
             cleaned = pc.if_else(pa.array(mask), pa.scalar(None, array.type), array)
             cast = pc.cast(cleaned, target.type)
@@ -322,6 +324,8 @@ def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) 
         ]
         table = table.take(pa.array(keep))
         kept = kept[keep]
+    table, unsuppressed = drop_suppressed(table, spec.name)  # erased persons never land
+    kept = kept[unsuppressed]
     numbers = parsed.line_numbers[kept]
     rejects: list[pa.Table] = []
     children: dict[str, pa.Table] = {}

@@ -14,6 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cdp.pii import value_shape
+
 _CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
@@ -68,7 +70,7 @@ def pin_types(
                 except _CAST_ERRORS:
                     bad.append(row)
                     reasons.setdefault(row, []).append(
-                        f"column {f.name}: {value!r} does not fit its type {target} "
+                        f"column {f.name}: {value_shape(value)} does not fit its type {target} "
                         f"(loaded as {target} from an earlier file)"
                     )
             mask = pa.array([r in set(bad) for r in range(len(values))])

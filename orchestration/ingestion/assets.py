@@ -28,9 +28,11 @@ from ingestion.pipeline import (
     loaded_rows,
     make_pipeline,
     make_source,
+    prune_loaded_packages,
 )
 from orchestration.shared.keys import raw_table_key
 from orchestration.shared.resources import WarehouseResource
+from privacy import ingest_filter as suppression
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -98,6 +100,7 @@ def build_source_assets(source: str) -> dg.AssetsDefinition:
             run_source = make_source(source, run_settings, run_config, check_location=True)
         except SourceUnavailable as exc:
             raise dg.Failure(description=str(exc)) from exc
+        suppression.load(run_settings.warehouse)  # erased persons dropped at ingestion
         pipeline = make_pipeline(source, run_settings)
         for event in dlt.run(
             context=context,
@@ -118,6 +121,7 @@ def build_source_assets(source: str) -> dg.AssetsDefinition:
             if total is not None:
                 metadata["dagster/row_count"] = dg.MetadataValue.int(total)
             yield event._replace(metadata=metadata)
+        prune_loaded_packages(pipeline)  # the load succeeded: its packages are copies
 
     return _assets
 

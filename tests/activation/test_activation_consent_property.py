@@ -17,7 +17,7 @@ CHANNELS = ["email", "sms", "phone", "ads"]
 DEST_OPTIONS = {
     "hubspot": {"token_env": "UNUSED"},
     "klaviyo": {"api_key_env": "UNUSED"},
-    "webhook": {"url": "http://unused", "secret_env": "UNUSED", "channel": "sms"},
+    "webhook": {"url": "https://unused.invalid", "secret_env": "UNUSED", "channel": "sms"},
     "sftp": {
         "host": "h",
         "username": "u",

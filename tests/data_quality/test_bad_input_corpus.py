@@ -228,7 +228,7 @@ CASES = (
         "parquet_type_change",
         "parquet",
         {"raw_web.events": 4},
-        (("events_2026-02.parquet", 2, "visits", "'many'", "error"),),
+        (("events_2026-02.parquet", 2, "visits", "4-character text of letters", "error"),),
         values=(
             (
                 "select event_id, visits from raw_web.events order by 1",

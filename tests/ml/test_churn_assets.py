@@ -112,7 +112,7 @@ def test_materialise_model_scores_and_drift_check(env):
     assert result.success
 
     # model artifact + card
-    latest = (tmp_path / "models" / "churn" / "LATEST").read_text().strip()
+    latest = json.loads((tmp_path / "models" / "churn" / "LATEST").read_text())["version"]
     card = json.loads((tmp_path / "models" / "churn" / latest / "model_card.json").read_text())
     assert (tmp_path / "models" / "churn" / latest / "model.joblib").exists()
     assert card["version"] == latest

@@ -36,7 +36,7 @@ def demo(tmp_path_factory):
 
 def _card(data_dir, name: str) -> dict:
     root = data_dir / "models" / name
-    version = (root / "LATEST").read_text().strip()
+    version = json.loads((root / "LATEST").read_text())["version"]
     assert (root / version / "model.joblib").exists()
     return json.loads((root / version / "model_card.json").read_text())
 

@@ -1,0 +1,187 @@
+"""Right to erasure (GDPR art. 17) inside the warehouse and under data/.
+
+For the persons a subject resolves to, every copy is deleted:
+- rows of every base table with a `person_id` column (identity graph, golden, marts, ML
+  features and scores, segment membership, ...), and the identity records of those persons;
+- rows of every base table with an e-mail or phone column holding one of the persons'
+  identifiers, compared normalised (raw and staging tables of every source);
+- activation state, journal and failures whose key names them;
+- quarantine rows whose raw record holds one of their identifiers;
+- access exports written for them, and any dlt load package kept on disk.
+Every identifier of theirs then goes on the suppression list (salted hashes). `dry_run`
+counts what would go and deletes nothing. The Data Docs and GE store hold masked samples
+only (data_quality/redaction.py), so there is nothing of theirs to delete there.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from privacy import export, suppression
+from privacy.schema import REQUESTS
+from privacy.subjects import IDENTIFIER_COLUMNS, Subject, identifier_hash, matches, salt
+
+QUARANTINE = "quality.quarantine_rows"
+
+
+@dataclass
+class Erasure:
+    persons: list[str]
+    deleted: dict[str, int] = field(default_factory=dict)  # "schema.table" or "files" -> rows
+    suppressed: int = 0
+
+    def detail(self) -> str:
+        rows = sum(v for k, v in self.deleted.items() if k != "files")
+        return (
+            f"{len(self.persons)} person(s), {rows} row(s) in {len(self.deleted)} place(s), "
+            f"{self.suppressed} identifier(s) suppressed"
+        )
+
+
+def _base_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(schema, table, column) of every base-table column outside the privacy schema."""
+    return con.execute(
+        "SELECT c.table_schema, c.table_name, c.column_name FROM information_schema.columns c "
+        "JOIN information_schema.tables t USING (table_schema, table_name) "
+        "WHERE t.table_type = 'BASE TABLE' AND c.table_schema <> 'privacy' "
+        "AND (c.data_type = 'VARCHAR' OR c.column_name = 'person_id') ORDER BY 1, 2, 3"
+    ).fetchall()
+
+
+def _identifiers(con: duckdb.DuckDBPyConnection, persons: list[str]) -> dict[str, set[str]]:
+    """The normalised e-mails and phones of every source record of `persons`."""
+    out: dict[str, set[str]] = {"email": set(), "phone": set()}
+    records = export._relation(con, export.RECORDS_MODEL)
+    if not records or not persons:
+        return out
+    rows = con.execute(
+        f"SELECT r.email, r.phone FROM {export.IDENTITY_GRAPH} g JOIN {records} r "
+        "USING (record_id) WHERE g.person_id IN (SELECT unnest(?))",
+        [persons],
+    ).fetchall()
+    out["email"] = {e for e, _ in rows if e}
+    out["phone"] = {p for _, p in rows if p}
+    return out
+
+
+def _matching_values(
+    con: duckdb.DuckDBPyConnection, relation: str, column: str, kind: str, hashes: set[str]
+) -> list[str]:
+    """Raw values of `column` whose normalised form hashes into `hashes`."""
+    values = con.execute(
+        f'SELECT DISTINCT "{column}" AS v FROM {relation} WHERE "{column}" IS NOT NULL'
+    ).df()["v"]
+    if values.empty:
+        return []
+    return values[matches(values, kind, salt(), hashes)].astype(str).tolist()
+
+
+def _delete(con, relation: str, where: str, params: list[Any], dry_run: bool) -> int:
+    n = con.execute(f"SELECT count(*) FROM {relation} WHERE {where}", params).fetchall()[0][0]
+    if n and not dry_run:
+        con.execute(f"DELETE FROM {relation} WHERE {where}", params).fetchall()
+    return int(n)
+
+
+def _count(plan: Erasure, key: str, n: int) -> None:
+    if n:
+        plan.deleted[key] = plan.deleted.get(key, 0) + n
+
+
+def erase(
+    con: duckdb.DuckDBPyConnection,
+    subject: Subject,
+    request_id: str,
+    data_dir: Path,
+    dry_run: bool = False,
+) -> Erasure:
+    secret = salt()
+    persons = export.persons_of(con, subject, secret)
+    plan = Erasure(persons)
+    ids = _identifiers(con, persons)
+    keys = sorted(set(persons) | ids["email"] | ids["phone"])
+    hashes = list(subject.hashes)
+    for kind in ("email", "phone"):
+        hashes += [(kind, identifier_hash(kind, v, secret)) for v in sorted(ids[kind])]
+    hashes += [("person_id", identifier_hash("person_id", p, secret)) for p in persons]
+    wanted = {k: {h for kk, h in hashes if kk == k} for k in ("email", "phone")}
+    columns = _base_tables(con)
+    record_ids: list[str] = []
+    if persons:
+        record_ids = [
+            r[0]
+            for r in con.execute(
+                f"SELECT record_id FROM {export.IDENTITY_GRAPH} WHERE person_id IN (SELECT unnest(?))",
+                [persons],
+            ).fetchall()
+        ]
+    conditions: dict[str, list[tuple[str, list[Any]]]] = {}
+    for schema, table, column in columns:
+        where = conditions.setdefault(f'"{schema}"."{table}"', [])
+        if column == "person_id" and persons:
+            where.append(("person_id IN (SELECT unnest(?))", [persons]))
+        elif column == "record_id" and record_ids:
+            where.append(("record_id IN (SELECT unnest(?))", [record_ids]))
+        elif column == "key" and schema == "activation" and keys:
+            where.append(("key IN (SELECT unnest(?))", [keys]))
+        else:
+            for kind, pattern in IDENTIFIER_COLUMNS:
+                if pattern.search(column) and wanted[kind]:
+                    raw = _matching_values(con, f'"{schema}"."{table}"', column, kind, wanted[kind])
+                    if raw:
+                        where.append((f'"{column}" IN (SELECT unnest(?))', [raw]))
+    for relation, where in conditions.items():
+        if where:
+            sql = " OR ".join(f"({w})" for w, _ in where)
+            params = [p for _, ps in where for p in ps]
+            _count(plan, relation.replace('"', ""), _delete(con, relation, sql, params, dry_run))
+    _erase_quarantine(con, plan, ids, dry_run)
+    _count(plan, "files", _erase_files(con, subject, data_dir, dry_run))
+    if not dry_run:
+        plan.suppressed = suppression.add(con, Subject(tuple(dict.fromkeys(hashes))), request_id)
+    return plan
+
+
+def _erase_quarantine(con, plan: Erasure, ids: dict[str, set[str]], dry_run: bool) -> None:
+    """Quarantined rows whose raw record holds one of the e-mails, or the last 9 digits of
+    one of the phones once separators are removed (raw phones are rarely in E.164)."""
+    if not (ids["email"] or ids["phone"]) or not export._exists(con, QUARANTINE):
+        return
+    text = "CAST(raw_record AS VARCHAR)"
+    where = (
+        f"EXISTS (SELECT 1 FROM unnest(?) t(v) WHERE contains(lower({text}), v)) OR "
+        f"EXISTS (SELECT 1 FROM unnest(?) t(v) "
+        f"WHERE contains(regexp_replace({text}, '[^0-9]', '', 'g'), v))"
+    )
+    params = [sorted(ids["email"]) or [""], sorted({p[-9:] for p in ids["phone"]}) or [""]]
+    _count(plan, QUARANTINE, _delete(con, QUARANTINE, where, params, dry_run))
+
+
+def _erase_files(con, subject: Subject, data_dir: Path, dry_run: bool) -> int:
+    """Access exports of this subject's earlier requests and any kept dlt package."""
+    gone = 0
+    stored = subject.stored()
+    rows = (
+        con.execute(
+            f"SELECT request_id FROM {REQUESTS} WHERE kind = 'access' AND list_has_any(subject, ?)",
+            [stored],
+        ).fetchall()
+        if export._exists(con, REQUESTS)
+        else []
+    )
+    for (request_id,) in rows:
+        path = data_dir / "privacy" / "exports" / f"{request_id}.json"
+        if path.exists():
+            gone += 1
+            if not dry_run:
+                path.unlink()
+    for package in (data_dir / "dlt").glob("*/load/loaded/*"):
+        gone += 1
+        if not dry_run:
+            shutil.rmtree(package)
+    return gone

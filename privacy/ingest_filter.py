@@ -1,0 +1,65 @@
+"""Suppressed persons are dropped at ingestion, before any raw copy is written.
+
+`load` reads the suppression list (salted hashes) from the warehouse once per load, with a
+connection closed before dlt opens its own. `drop_suppressed` then removes every row of a
+parsed file whose e-mail or phone column, normalised and hashed, is on the list, and counts
+them in `DROPPED` (source table -> rows), which the load reports. With an empty list
+nothing is hashed and no salt is needed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from privacy.schema import SUPPRESSIONS
+from privacy.subjects import IDENTIFIER_COLUMNS, matches, salt
+
+_ACTIVE: dict[str, set[str]] = {}
+_SALT: list[str] = []
+DROPPED: Counter[str] = Counter()
+
+
+def load(warehouse: Path) -> int:
+    """Read the suppression list for the loads that follow; returns its size."""
+    _ACTIVE.clear()
+    _SALT.clear()
+    if not Path(warehouse).exists():
+        return 0
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        known = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'privacy' AND table_name = 'suppressions'"
+        ).fetchall()[0][0]
+        rows = (
+            con.execute(f"SELECT identifier_kind, identifier_hash FROM {SUPPRESSIONS}").fetchall()
+            if known
+            else []
+        )
+    for kind, digest in rows:
+        _ACTIVE.setdefault(kind, set()).add(digest)
+    if rows:
+        _SALT.append(salt())  # a list to apply needs the salt: missing -> the load stops
+    return len(rows)
+
+
+def drop_suppressed(table: pa.Table, name: str) -> tuple[pa.Table, np.ndarray]:
+    """`table` without the rows of suppressed persons, and the mask of the rows kept."""
+    keep = np.ones(table.num_rows, dtype=bool)
+    if not _ACTIVE or not table.num_rows:
+        return table, keep
+    for column in table.column_names:
+        for kind, pattern in IDENTIFIER_COLUMNS:
+            field = table.schema.field(column)
+            if kind in _ACTIVE and pattern.search(column) and pa.types.is_string(field.type):
+                keep &= ~matches(table.column(column).to_pylist(), kind, _SALT[0], _ACTIVE[kind])
+    dropped = int((~keep).sum())
+    if dropped:
+        DROPPED[name] += dropped
+        table = table.filter(pa.array(keep))
+    return table, keep
