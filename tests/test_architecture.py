@@ -20,6 +20,7 @@ LAYERS = {
     "ml": 1,
     "activation": 1,
     "app": 1,
+    "privacy": 1,
     "orchestration": 2,
     "cli": 3,
     "cdp_demo": 3,
