@@ -11,6 +11,7 @@ from identity.blocking import blocking_fields
 from identity.config import IdentityConfig
 from identity.pairs import finding
 
+#: the columns of a record frame (``updated_at`` optional), as ``resolve`` reads them
 RECORD_COLUMNS = (
     "record_id",
     "source_system",

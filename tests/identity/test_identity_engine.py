@@ -11,22 +11,11 @@ import pytest
 from cdp.config import ConfigError
 from identity import load_config, resolve
 from identity.config import IdentityConfig
+from identity.records import RECORD_COLUMNS
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "identity.yaml"
-COLUMNS = [
-    "record_id",
-    "source_system",
-    "first_name",
-    "last_name",
-    "full_name",
-    "email",
-    "phone",
-    "birth_date",
-    "street",
-    "postcode",
-    "city",
-    "country",
-]
+# the record columns the engine reads (identity.records), updated_at left out: it is optional
+COLUMNS = [c for c in RECORD_COLUMNS if c != "updated_at"]
 
 
 @pytest.fixture(scope="module")
