@@ -79,11 +79,15 @@ def test_consumers_read_mart_keys_from_the_manifest() -> None:
     from orchestration.activation.assets import CUSTOMER_360, segment_membership
     from orchestration.ml.assets import MART_DEPS
     from orchestration.shared.dbt import dbt_model_key
-    from orchestration.shared.keys import CHURN_SCORES
+    from orchestration.shared.keys import CHURN_SCORES, PURCHASE_SCORES
 
     assert CUSTOMER_360 == dbt_model_key("customer_360") == dg.AssetKey(["marts", "customer_360"])
     assert dbt_model_key("orders") in MART_DEPS
-    assert segment_membership.asset_deps[segment_membership.key] == {CUSTOMER_360, CHURN_SCORES}
+    assert segment_membership.asset_deps[segment_membership.key] == {
+        CUSTOMER_360,
+        CHURN_SCORES,
+        PURCHASE_SCORES,
+    }
 
 
 def test_quality_targets_what_ingestion_and_transform_declare() -> None:
