@@ -427,7 +427,7 @@ def score(
     )
     contradicted = (held > 0) & ((held > 1) | (disagree > 0) | ~personal)
     namesakes = same_home & ~personal
-    told_apart = same_home & first_agrees & (last_agrees & (personal | (personal_disagree > 0)))
+    told_apart = same_home & first_agrees & (personal | (personal_disagree > 0))
     model.namesake_pairs = int(told_apart.sum())
     model.namesake_rate = (
         float((told_apart & ~personal).sum() / model.namesake_pairs)
