@@ -40,6 +40,51 @@ def blocking_fields(norm: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+#: the record field a derived blocking field is read from
+BASE_FIELD = {
+    "first_name_sound": ("first_name",),
+    "last_name_sound": ("last_name",),
+    "birth_year": ("birth_date",),
+    "email_local": ("email",),
+    "phone_last8": ("phone",),
+    "names_any_order": ("first_name", "last_name"),
+}
+
+
+def _key_codes(norm: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(records carrying every field of the key, their block code, the block values)."""
+    present = norm[cols].notna().all(axis=1).to_numpy()
+    sub = norm.loc[present, cols].astype("str")
+    joined = sub[cols[0]]
+    for c in cols[1:]:
+        joined = joined + "\x1f" + sub[c]
+    codes, uniques = pd.factorize(joined)
+    return np.flatnonzero(present), codes, uniques
+
+
+def key_agreement(
+    norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, config: IdentityConfig
+) -> tuple[np.ndarray, list[list[int]]]:
+    """(pairs x blocking keys: is the pair equal on the key?, the comparisons each key reads).
+
+    Candidate pairs were chosen for agreeing on their keys: on the pairs of one key, that
+    key's fields are no evidence, which the EM has to know (see ``fellegi_sunter.fit``).
+    """
+    col_of = {c.field: i for i, c in enumerate(config.probabilistic.comparisons)}
+    keys = config.probabilistic.blocking_keys
+    same = np.zeros((len(a), len(keys)), dtype=bool)
+    fields: list[list[int]] = []
+    for k, key in enumerate(keys):
+        fields.append(
+            sorted({col_of[f] for c in key for f in BASE_FIELD.get(c, (c,)) if f in col_of})
+        )
+        recs, codes, _ = _key_codes(norm, list(key))
+        code = np.full(len(norm), -1, dtype=np.int64)
+        code[recs] = codes
+        same[:, k] = (code[a] >= 0) & (code[a] == code[b])
+    return same, fields
+
+
 def candidate_pairs(
     norm: pd.DataFrame,
     config: IdentityConfig,
@@ -55,14 +100,9 @@ def candidate_pairs(
     encoded = []
     for key in prob.blocking_keys:
         cols = list(key)
-        present = norm[cols].notna().all(axis=1).to_numpy()
-        if present.sum() < 2:
+        recs, codes, uniques = _key_codes(norm, cols)
+        if len(recs) < 2:
             continue
-        sub = norm.loc[present, cols].astype("str")
-        joined = sub[cols[0]]
-        for c in cols[1:]:
-            joined = joined + "\x1f" + sub[c]
-        codes, uniques = pd.factorize(joined)
         size = np.bincount(codes)
         over = np.flatnonzero(size > prob.max_block_size)
         if len(over):
@@ -80,7 +120,6 @@ def candidate_pairs(
                     id_type="+".join(cols),
                 )
             )
-        recs = np.flatnonzero(present)
         ok = (size[codes] >= 2) & (size[codes] <= prob.max_block_size)
         recs, codes = recs[ok], codes[ok]
         order = np.argsort(codes, kind="stable")

@@ -187,7 +187,10 @@ class Estimation(_Strict):
     random pairs for u, so a small file cannot drive a level to 0 or 1 (in a file of five
     copies of one person, every random pair is a match); the first estimate of the prior is the share of candidate pairs already joined by
     the deterministic rules, and the prior never exceeds ``max_prior``: when blocking finds
-    almost only matches, a pair still needs evidence of its own to be linked. ``enabled: false`` uses the YAML values as they are.
+    almost only matches, a pair still needs evidence of its own to be linked. The candidate
+    pairs joined by the deterministic rules anchor the EM as known matches; a file with fewer
+    than ``min_anchor_pairs`` of them (no shared identifier) is anchored on the pairs equal on
+    every field they both have instead. ``enabled: false`` uses the YAML values as they are.
     """
 
     enabled: bool = True
@@ -197,6 +200,8 @@ class Estimation(_Strict):
     prior_pairs: float = Field(default=20.0, ge=0)
     u_prior_pairs: float = Field(default=1000.0, ge=0)
     max_prior: float = Field(default=0.5, gt=0, lt=1)
+    min_anchor_pairs: int = Field(default=30, ge=0)
+    min_pass_pairs: int = Field(default=50, ge=1)
     seed: int = 0
 
 
@@ -224,6 +229,7 @@ class Probabilistic(_Strict):
     match_probability: float = Field(default=0.99, gt=0, lt=1)
     review_probability: float = Field(default=0.5, gt=0, lt=1)
     min_agreeing_fields: int = Field(default=3, ge=1)
+    evidence_min_fill: float = Field(default=0.05, ge=0, le=1)
     personal_fields: list[RecordField] = Field(
         default_factory=lambda: ["birth_date", "email", "phone", "personal_id"]
     )

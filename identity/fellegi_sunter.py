@@ -36,6 +36,7 @@ HELD = (
     "personal_fields_differ",
     "namesakes_at_one_address",
     "contradicted",
+    "inexact_evidence",
 )
 #: Fields that count as one piece of evidence for ``min_agreeing_fields``: a name is a first
 #: and a last name, a place is a postcode and its city (agreeing on both is one fact).
@@ -69,6 +70,12 @@ class FittedModel:
     #: share of full namesakes at one home whose personal fields disagree (set by ``score``)
     namesake_rate: float | None = None
     namesake_pairs: int = 0
+    #: pieces of evidence a pair needs: ``min_agreeing_fields``, or fewer when the file
+    #: itself carries fewer (a file of names and birth dates offers two)
+    evidence_required: int | None = None
+    #: candidate pairs that anchored the EM as known matches: deterministic links, or, in a
+    #: file with too few of them, pairs equal on every field they both have
+    anchor_pairs: int = 0
 
     def as_dict(self) -> dict:
         return {
@@ -80,6 +87,8 @@ class FittedModel:
             "estimated": self.estimated,
             "namesake_rate": self.namesake_rate,
             "namesake_pairs": self.namesake_pairs,
+            "evidence_required": self.evidence_required,
+            "anchor_pairs": self.anchor_pairs,
             "comparisons": {
                 f: [{**asdict(lv), "weight": round(lv.weight, 3)} for lv in levels]
                 for f, levels in self.comparisons.items()
@@ -193,6 +202,43 @@ def random_pairs(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a[keep], b[keep]
 
 
+def _unit(field: str) -> str:
+    return EVIDENCE_GROUPS.get(field, field)
+
+
+def evidence_units(coded: dict[str, cmp.Coded], config: IdentityConfig) -> int:
+    """Pieces of evidence this file can offer: the compared fields (e-mail and phone aside,
+    they are the deterministic rules' business) that at least ``evidence_min_fill`` of the
+    records carry, a name and a place counting once each."""
+    prob = config.probabilistic
+    units = set()
+    for comp in prob.comparisons:
+        if comp.levels[0].fixed or comp.field not in coded:
+            continue
+        col = coded[comp.field].codes[comp.field]
+        if len(col) and (col >= 0).mean() >= prob.evidence_min_fill:
+            units.add(_unit(comp.field))
+    return len(units)
+
+
+def exact_anchor(g: np.ndarray, config: IdentityConfig, required: int) -> np.ndarray:
+    """Pairs equal on every compared field they both have, on at least ``required`` pieces
+    of evidence, none of them on a review level: near-certain matches that anchor the EM of a
+    file without shared identifiers (with no anchor, the EM may take the largest class of
+    candidate pairs, homonyms of a name block, for the matches)."""
+    comps = config.probabilistic.comparisons
+    ok = np.ones(len(g), dtype=bool)
+    units: dict[str, np.ndarray] = {}
+    for i, comp in enumerate(comps):
+        level = g[:, i]
+        ok &= level <= 0
+        if not comp.levels[0].fixed:
+            unit = _unit(comp.field)
+            units[unit] = units.get(unit, np.zeros(len(g), dtype=bool)) | (level == 0)
+    agreeing = sum(hit.astype(np.int16) for hit in units.values())
+    return ok & (agreeing >= required)
+
+
 # ---------------------------------------------------------------------------------------------
 # estimation
 # ---------------------------------------------------------------------------------------------
@@ -236,38 +282,30 @@ def _patterns(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return g[first], counts
 
 
-def fit(
-    candidate_levels: np.ndarray,
-    random_levels: np.ndarray,
+def _em(
+    g: np.ndarray,
+    known: np.ndarray,
+    u: dict[str, np.ndarray],
     config: IdentityConfig,
-    known: np.ndarray | None = None,
-) -> FittedModel:
-    """m, u and the prior share of matches among candidate pairs (EM with u held).
-
-    ``known`` marks candidate pairs already joined by the deterministic rules: they are
-    matches with probability 1 in every iteration (semi-supervised EM), which anchors m to
-    what a match looks like in this data rather than to whatever class is largest (a
-    household shares a last name and an address, too). The prior is the share of matches
-    among the other candidate pairs, the ones the model scores.
-    """
-    if known is None:
-        known = np.zeros(len(candidate_levels), dtype=bool)
-    prob = config.probabilistic
-    est = prob.estimation
-    comps = prob.comparisons
-    u = fit_u(random_levels, comps, est.u_prior_pairs)
+    prior: float = 0.1,
+    m_fixed: list[np.ndarray] | None = None,
+) -> tuple[list[np.ndarray], float, int, bool]:
+    """EM with u held: (m per comparison, share of matches among the unknown pairs,
+    iterations, converged). ``known`` pairs are matches in every iteration. With
+    ``m_fixed``, only the share is estimated."""
+    est = config.probabilistic.estimation
+    comps = config.probabilistic.comparisons
     m0 = [np.array([lv.m for lv in c.levels]) for c in comps]
     fixed = [np.array([lv.fixed for lv in c.levels]) for c in comps]
-    m = [x.copy() for x in m0]
-    flagged = np.column_stack([candidate_levels, known.astype(np.int16)])
+    m = [x.copy() for x in (m_fixed or m0)]
+    flagged = np.column_stack([g, known.astype(np.int16)])
     pat, counts = _patterns(flagged)
     is_known = pat[:, -1] == 1 if len(pat) else np.zeros(0, dtype=bool)
     pat = pat[:, :-1]
-    prior = float(np.clip(0.1, 0.01, est.max_prior))
+    prior = float(np.clip(prior, 1e-6, est.max_prior))
     log_u = np.zeros(len(pat))
     for i, c in enumerate(comps):
-        lu = np.log(np.append(u[c.field], 1.0))
-        log_u += lu[pat[:, i]]
+        log_u += np.log(np.append(u[c.field], 1.0))[pat[:, i]]
     iterations, converged = 0, len(pat) == 0
     while not converged and iterations < est.max_iterations:
         iterations += 1
@@ -278,13 +316,15 @@ def fit(
         post = 1.0 / (1.0 + np.exp(-np.clip(logit, -60, 60)))
         post[is_known] = 1.0
         weighted = post * counts
-        new_m = []
-        for i in range(len(comps)):
-            hits = _level_counts(pat[:, i], len(m0[i]), weighted)
-            mi = (hits + est.prior_pairs * m0[i]) / (hits.sum() + est.prior_pairs)
-            mi = np.clip(mi, 1e-6, 1.0)
-            mi[fixed[i]] = m0[i][fixed[i]]
-            new_m.append(mi)
+        new_m = m
+        if m_fixed is None:
+            new_m = []
+            for i in range(len(comps)):
+                hits = _level_counts(pat[:, i], len(m0[i]), weighted)
+                mi = (hits + est.prior_pairs * m0[i]) / (hits.sum() + est.prior_pairs)
+                mi = np.clip(mi, 1e-6, 1.0)
+                mi[fixed[i]] = m0[i][fixed[i]]
+                new_m.append(mi)
         unknown = counts[~is_known].sum()
         share = weighted[~is_known].sum() / unknown if unknown else 0.1
         new_prior = float(np.clip(share, 1e-6, est.max_prior))
@@ -292,6 +332,68 @@ def fit(
         delta = max(delta, abs(new_prior - prior))
         m, prior = new_m, new_prior
         converged = delta < est.tolerance
+    return m, prior, iterations, converged
+
+
+def fit(
+    candidate_levels: np.ndarray,
+    random_levels: np.ndarray,
+    config: IdentityConfig,
+    known: np.ndarray | None = None,
+    blocked: np.ndarray | None = None,
+) -> FittedModel:
+    """m, u and the prior share of matches among candidate pairs (EM with u held).
+
+    ``known`` marks candidate pairs already joined by the deterministic rules: they are
+    matches with probability 1 in every iteration (semi-supervised EM), which anchors m to
+    what a match looks like in this data rather than to whatever class is largest (a
+    household shares a last name and an address, too). The prior is the share of matches
+    among the other candidate pairs, the ones the model scores.
+
+    ``blocked`` (pairs x blocking keys, from :func:`identity.blocking.key_agreement`, with the
+    comparisons each key reads) estimates m as Splink does: one EM per blocking key on the
+    pairs equal on it, with the key's own fields left out (they agree by selection, not by
+    evidence), each field's m then averaged over the keys that do not read it, weighted by
+    pairs. The prior is estimated last, with m and u held, on every candidate pair, from the
+    fields it was not chosen for. A file with fewer than ``min_pass_pairs`` candidate pairs
+    gets the plain EM on every field.
+    """
+    if known is None:
+        known = np.zeros(len(candidate_levels), dtype=bool)
+    comps = config.probabilistic.comparisons
+    u = fit_u(random_levels, comps, config.probabilistic.estimation.u_prior_pairs)
+    iterations, converged = 0, True
+    if blocked is None or len(candidate_levels) < config.probabilistic.estimation.min_pass_pairs:
+        m, prior, iterations, converged = _em(candidate_levels, known, u, config)
+    else:
+        same_key, key_fields = blocked
+        m_sum = [np.zeros(len(c.levels)) for c in comps]
+        weight = np.zeros(len(comps))
+        for k, fields in enumerate(key_fields):
+            sel = same_key[:, k]
+            if sel.sum() < config.probabilistic.estimation.min_pass_pairs:
+                continue
+            gk = candidate_levels[sel].copy()
+            gk[:, fields] = -1
+            mk, _, it, conv = _em(gk, known[sel], u, config)
+            iterations, converged = iterations + it, converged and conv
+            for i in range(len(comps)):
+                if i in fields:
+                    continue
+                w = float((gk[:, i] >= 0).sum())
+                m_sum[i] += w * mk[i]
+                weight[i] += w
+        m = [
+            m_sum[i] / weight[i] if weight[i] else np.array([lv.m for lv in c.levels])
+            for i, c in enumerate(comps)
+        ]
+        # the share of matches, from what each pair was not chosen for
+        unchosen = candidate_levels.copy()
+        for k, fields in enumerate(key_fields):
+            rows = np.flatnonzero(same_key[:, k] & ~known)
+            unchosen[np.ix_(rows, fields)] = -1
+        _, prior, it, conv = _em(unchosen, known, u, config, m_fixed=m)
+        iterations, converged = iterations + it, converged and conv
     comparisons = {
         c.field: [
             LevelParams(lv.name, float(m[i][j]), float(u[c.field][j]), lv.review, lv.fixed)
@@ -352,9 +454,10 @@ def score(
     """(match weight in bits, match probability, why held: a ``HELD`` index, 0 = not held).
 
     A pair is held for review, whatever its probability:
-    * when fewer than ``min_agreeing_fields`` fields agree (weigh more than one bit), first
-      and last name counting as one and postcode and city as one: a name and a town are never
-      enough, homonyms live there too;
+    * when fewer than ``model.evidence_required`` fields agree (weigh more than one bit),
+      first and last name counting as one and postcode and city as one: a name and a town are
+      never enough, homonyms live there too (``min_agreeing_fields``, or fewer when the file
+      carries fewer pieces of evidence, see :func:`evidence_units`);
     * when at least ``personal_disagreements`` of the ``personal_fields`` (fields a household
       does not share: birth date, e-mail, phone) differ and none agrees: namesakes at one
       address with their own e-mails and phones;
@@ -376,6 +479,7 @@ def score(
     weight = np.zeros(len(g))
     always = np.zeros(len(g), dtype=bool)
     held = np.zeros(len(g), dtype=np.int16)
+    held_names = np.zeros(len(g), dtype=np.int16)
     disagree = np.zeros(len(g), dtype=np.int16)
     agree = np.zeros(len(g), dtype=np.int16)
     grouped = {group: np.zeros(len(g), dtype=bool) for group in set(EVIDENCE_GROUPS.values())}
@@ -384,6 +488,8 @@ def score(
     personal_disagree = np.zeros(len(g), dtype=np.int16)
     personal_fields = set(config.probabilistic.personal_fields)
     street_agrees = last_agrees = first_agrees = np.zeros(len(g), dtype=bool)
+    agree_exact = np.zeros(len(g), dtype=np.int16)
+    grouped_exact = {group: np.zeros(len(g), dtype=bool) for group in grouped}
     for i, comp in enumerate(comps):
         params = model.comparisons[comp.field]
         w = np.array([lv.weight for lv in params] + [0.0])
@@ -396,6 +502,8 @@ def score(
         kinds = np.array([lv.review for lv in comp.levels] + ["no"])[g[:, i]]
         always |= kinds == "always"
         held += kinds == "if_contradicted"
+        if comp.field in NAME_FIELDS:
+            held_names += kinds == "if_contradicted"
         differs = g[:, i] == len(comp.levels) - 1
         disagree += differs & (kinds == "no")
         if comp.field in personal_fields:
@@ -414,18 +522,28 @@ def score(
             last_agrees = pair_w > 1
         if comp.field == "first_name":
             first_agrees = g[:, i] == 0
+        exact = (pair_w > 1) & (g[:, i] == 0)
         if comp.field in EVIDENCE_GROUPS:
             grouped[EVIDENCE_GROUPS[comp.field]] |= pair_w > 1
+            grouped_exact[EVIDENCE_GROUPS[comp.field]] |= exact
         else:
             agree += pair_w > 1
-    for hits in grouped.values():
+            agree_exact += exact
+    for group, hits in grouped.items():
         agree += hits
+        agree_exact += grouped_exact[group]
     same_home = grouped["place"] & street_agrees & last_agrees
-    too_few = agree < config.probabilistic.min_agreeing_fields
+    required = model.evidence_required or config.probabilistic.min_agreeing_fields
+    too_few = agree < required
+    # in a file with fewer kinds of evidence than min_agreeing_fields, each must be exact (for
+    # a name, one of its parts): a common name and a mistyped birth date go to review
+    inexact = (required < config.probabilistic.min_agreeing_fields) & (agree_exact < required)
     strangers = (personal_disagree >= config.probabilistic.personal_disagreements) & (
         personal_disagree > personal_agree
     )
-    contradicted = (held > 0) & ((held > 1) | (disagree > 0) | ~personal)
+    # both names replaced (a name written in another order, a misfiled form) with the birth
+    # date and everything else equal is one change, not two
+    contradicted = (held > 0) & (((held > 1) & (held > held_names)) | (disagree > 0) | ~personal)
     namesakes = same_home & ~personal
     told_apart = same_home & first_agrees & (personal | (personal_disagree > 0))
     model.namesake_pairs = int(told_apart.sum())
@@ -442,7 +560,9 @@ def score(
         namesakes &= personal_disagree > 0
     # the first reason that holds, in this order (0: none)
     reason = np.select(
-        [always, too_few, strangers, namesakes, contradicted], [1, 2, 3, 4, 5], default=0
+        [always, too_few, strangers, namesakes, contradicted, inexact],
+        [1, 2, 3, 4, 5, 6],
+        default=0,
     ).astype(np.int8)
     prior_bits = math.log2(model.prior / (1 - model.prior))
     probability = 1.0 / (1.0 + np.exp2(-np.clip(weight + prior_bits, -200, 200)))

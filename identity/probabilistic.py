@@ -11,7 +11,7 @@ import pandas as pd
 
 from identity import compare as cmp
 from identity import fellegi_sunter as fs
-from identity.blocking import candidate_pairs
+from identity.blocking import candidate_pairs, key_agreement
 from identity.config import IdentityConfig
 from identity.pairs import components
 
@@ -55,14 +55,21 @@ def _probabilistic(
     model = fs.starting_model(config)
     g = fs.levels(coded, pa, pb, config, model)
     joined = det_labels[pa] == det_labels[pb]
+    required = min(prob.min_agreeing_fields, max(2, fs.evidence_units(coded, config)))
+    anchors = joined
     if prob.estimation.enabled and len(pa):
         est = prob.estimation
+        if joined.sum() < est.min_anchor_pairs and len(pa) >= est.min_pass_pairs:
+            anchors = joined | fs.exact_anchor(g, config, required)
         ra, rb = fs.random_pairs(n, est.u_sample_pairs, est.seed)
         if groups is not None:
             keep = groups[ra] != groups[rb]
             ra, rb = ra[keep], rb[keep]
         rg = fs.levels(coded, ra, rb, config, model)
-        model = fs.fit(g, rg, config, known=joined)
+        blocked = key_agreement(norm, pa, pb, config)
+        model = fs.fit(g, rg, config, known=anchors, blocked=blocked)
+    model.evidence_required = required
+    model.anchor_pairs = int(anchors.sum())
     fresh = ~joined
     pa, pb, g = pa[fresh], pb[fresh], g[fresh]
     tf_u = fs.term_frequency_u(coded, pa, g, config, model)
