@@ -266,10 +266,10 @@ def fit_u(
     return out
 
 
-def _patterns(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``g`` and their counts."""
+def _patterns(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows of ``g``, their counts, and the distinct row of each row of ``g``."""
     if len(g) == 0:
-        return g, np.zeros(0)
+        return g, np.zeros(0), np.zeros(0, dtype=np.int64)
     shifted = g.astype(np.int64) + 1
     radix = int(shifted.max()) + 1
     key = np.zeros(len(g), dtype=np.int64)
@@ -279,7 +279,7 @@ def _patterns(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     counts = np.bincount(codes).astype(float)
     first = np.zeros(len(uniques), dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
-    return g[first], counts
+    return g[first], counts, codes
 
 
 def _em(
@@ -289,17 +289,17 @@ def _em(
     config: IdentityConfig,
     prior: float = 0.1,
     m_fixed: list[np.ndarray] | None = None,
-) -> tuple[list[np.ndarray], float, int, bool]:
+) -> tuple[list[np.ndarray], float, int, bool, np.ndarray]:
     """EM with u held: (m per comparison, share of matches among the unknown pairs,
-    iterations, converged). ``known`` pairs are matches in every iteration. With
-    ``m_fixed``, only the share is estimated."""
+    iterations, converged, match probability of each pair). ``known`` pairs are matches in
+    every iteration. With ``m_fixed``, only the share is estimated."""
     est = config.probabilistic.estimation
     comps = config.probabilistic.comparisons
     m0 = [np.array([lv.m for lv in c.levels]) for c in comps]
     fixed = [np.array([lv.fixed for lv in c.levels]) for c in comps]
     m = [x.copy() for x in (m_fixed or m0)]
     flagged = np.column_stack([g, known.astype(np.int16)])
-    pat, counts = _patterns(flagged)
+    pat, counts, row_pattern = _patterns(flagged)
     is_known = pat[:, -1] == 1 if len(pat) else np.zeros(0, dtype=bool)
     pat = pat[:, :-1]
     prior = float(np.clip(prior, 1e-6, est.max_prior))
@@ -307,6 +307,7 @@ def _em(
     for i, c in enumerate(comps):
         log_u += np.log(np.append(u[c.field], 1.0))[pat[:, i]]
     iterations, converged = 0, len(pat) == 0
+    post = np.zeros(len(pat))
     while not converged and iterations < est.max_iterations:
         iterations += 1
         log_m = np.zeros(len(pat))
@@ -332,7 +333,7 @@ def _em(
         delta = max(delta, abs(new_prior - prior))
         m, prior = new_m, new_prior
         converged = delta < est.tolerance
-    return m, prior, iterations, converged
+    return m, prior, iterations, converged, post[row_pattern]
 
 
 def fit(
@@ -354,9 +355,9 @@ def fit(
     comparisons each key reads) estimates m as Splink does: one EM per blocking key on the
     pairs equal on it, with the key's own fields left out (they agree by selection, not by
     evidence), each field's m then averaged over the keys that do not read it, weighted by
-    pairs. The prior is estimated last, with m and u held, on every candidate pair, from the
-    fields it was not chosen for. A file with fewer than ``min_pass_pairs`` candidate pairs
-    gets the plain EM on every field.
+    pairs. The prior is the mean over the candidate pairs of their match probability in the
+    passes of the keys they agree on. A file with fewer than ``min_pass_pairs`` candidate
+    pairs gets the plain EM on every field.
     """
     if known is None:
         known = np.zeros(len(candidate_levels), dtype=bool)
@@ -364,19 +365,23 @@ def fit(
     u = fit_u(random_levels, comps, config.probabilistic.estimation.u_prior_pairs)
     iterations, converged = 0, True
     if blocked is None or len(candidate_levels) < config.probabilistic.estimation.min_pass_pairs:
-        m, prior, iterations, converged = _em(candidate_levels, known, u, config)
+        m, prior, iterations, converged, _ = _em(candidate_levels, known, u, config)
     else:
         same_key, key_fields = blocked
         m_sum = [np.zeros(len(c.levels)) for c in comps]
         weight = np.zeros(len(comps))
+        post_sum = np.zeros(len(candidate_levels))
+        passes = np.zeros(len(candidate_levels))
         for k, fields in enumerate(key_fields):
             sel = same_key[:, k]
             if sel.sum() < config.probabilistic.estimation.min_pass_pairs:
                 continue
             gk = candidate_levels[sel].copy()
             gk[:, fields] = -1
-            mk, _, it, conv = _em(gk, known[sel], u, config)
+            mk, _, it, conv, post = _em(gk, known[sel], u, config)
             iterations, converged = iterations + it, converged and conv
+            post_sum[sel] += post
+            passes[sel] += 1
             for i in range(len(comps)):
                 if i in fields:
                     continue
@@ -387,13 +392,15 @@ def fit(
             m_sum[i] / weight[i] if weight[i] else np.array([lv.m for lv in c.levels])
             for i, c in enumerate(comps)
         ]
-        # the share of matches, from what each pair was not chosen for
-        unchosen = candidate_levels.copy()
-        for k, fields in enumerate(key_fields):
-            rows = np.flatnonzero(same_key[:, k] & ~known)
-            unchosen[np.ix_(rows, fields)] = -1
-        _, prior, it, conv = _em(unchosen, known, u, config, m_fixed=m)
-        iterations, converged = iterations + it, converged and conv
+        # the share of matches: each pair's probability in the passes of the keys it agrees
+        # on (from the fields those keys did not choose it for), averaged
+        scored = (passes > 0) & ~known
+        if scored.any():
+            share = float((post_sum[scored] / passes[scored]).mean())
+            prior = float(np.clip(share, 1e-6, config.probabilistic.estimation.max_prior))
+        else:
+            _, prior, it, _, _ = _em(candidate_levels, known, u, config, m_fixed=m)
+            iterations += it
     comparisons = {
         c.field: [
             LevelParams(lv.name, float(m[i][j]), float(u[c.field][j]), lv.review, lv.fixed)
