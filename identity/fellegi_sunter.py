@@ -341,7 +341,8 @@ def fit(
     random_levels: np.ndarray,
     config: IdentityConfig,
     known: np.ndarray | None = None,
-    blocked: np.ndarray | None = None,
+    blocked: tuple[np.ndarray, list[list[int]]] | None = None,
+    joined: np.ndarray | None = None,
 ) -> FittedModel:
     """m, u and the prior share of matches among candidate pairs (EM with u held).
 
@@ -350,6 +351,10 @@ def fit(
     what a match looks like in this data rather than to whatever class is largest (a
     household shares a last name and an address, too). The prior is the share of matches
     among the other candidate pairs, the ones the model scores.
+
+    ``joined`` (default ``known``): the known pairs that the model does not score (already
+    joined by the deterministic rules), left out of the prior; other known pairs (anchors
+    equal on every field) count in it as matches.
 
     ``blocked`` (pairs x blocking keys, from :func:`identity.blocking.key_agreement`, with the
     comparisons each key reads) estimates m as Splink does: one EM per blocking key on the
@@ -394,7 +399,7 @@ def fit(
         ]
         # the share of matches: each pair's probability in the passes of the keys it agrees
         # on (from the fields those keys did not choose it for), averaged
-        scored = (passes > 0) & ~known
+        scored = (passes > 0) & ~(known if joined is None else joined)
         if scored.any():
             share = float((post_sum[scored] / passes[scored]).mean())
             prior = float(np.clip(share, 1e-6, config.probabilistic.estimation.max_prior))
@@ -496,6 +501,7 @@ def score(
     personal_fields = set(config.probabilistic.personal_fields)
     street_agrees = last_agrees = first_agrees = np.zeros(len(g), dtype=bool)
     agree_exact = np.zeros(len(g), dtype=np.int16)
+    personal_exact = np.zeros(len(g), dtype=bool)
     grouped_exact = {group: np.zeros(len(g), dtype=bool) for group in grouped}
     for i, comp in enumerate(comps):
         params = model.comparisons[comp.field]
@@ -519,6 +525,7 @@ def score(
             bar = max(1.0, min(config.probabilistic.personal_min_weight, params[0].weight - 3))
             agrees = pair_w >= bar
             personal |= agrees
+            personal_exact |= agrees & (g[:, i] == 0)
             personal_agree += agrees
             personal_disagree += differs
         if comp.levels[0].fixed:
@@ -543,8 +550,11 @@ def score(
     required = model.evidence_required or config.probabilistic.min_agreeing_fields
     too_few = agree < required
     # in a file with fewer kinds of evidence than min_agreeing_fields, each must be exact (for
-    # a name, one of its parts): a common name and a mistyped birth date go to review
-    inexact = (required < config.probabilistic.min_agreeing_fields) & (agree_exact < required)
+    # a name, one of its parts) and one must be personal: a common name and a mistyped birth
+    # date go to review, and a name and a town are never enough
+    inexact = (required < config.probabilistic.min_agreeing_fields) & (
+        (agree_exact < required) | ~personal_exact
+    )
     strangers = (personal_disagree >= config.probabilistic.personal_disagreements) & (
         personal_disagree > personal_agree
     )

@@ -67,7 +67,7 @@ def _probabilistic(
             ra, rb = ra[keep], rb[keep]
         rg = fs.levels(coded, ra, rb, config, model)
         blocked = key_agreement(norm, pa, pb, config)
-        model = fs.fit(g, rg, config, known=anchors, blocked=blocked)
+        model = fs.fit(g, rg, config, known=anchors, blocked=blocked, joined=joined)
     model.evidence_required = required
     model.anchor_pairs = int(anchors.sum())
     fresh = ~joined

@@ -122,3 +122,23 @@ def test_a_file_of_names_and_birth_dates_links_and_keeps_namesakes_apart(config)
     assert np.mean(linked) > 0.9
     review = result.possible_matches
     assert (review["reason"] == "inexact_evidence").any()
+
+
+def test_a_file_of_names_and_towns_links_no_namesakes(config):
+    """Names and postcodes only: the requirement drops to two kinds of evidence, but one must
+    be personal (a birth date, a personal number): a name and a town never link, however
+    rare the name (here every name is held by one person, or by two namesakes in one town)."""
+    rng = np.random.default_rng(9)
+    letters = np.array(list("bcdfghklmnprstvz"))
+    rows = []
+    for i in range(400):
+        name = "".join(rng.choice(letters, 4)) + "a"
+        rec = {"first_name": name.title(), "last_name": name[::-1].title() + "ek",
+               "postcode": f"{10100 + int(rng.integers(0, 40))}", "city": "Berlin"}  # fmt: skip
+        rows.append({"record_id": f"r:{i}", **rec})
+        if i % 5 == 0:  # a namesake in the same town: another person
+            rows.append({"record_id": f"n:{i}", **rec})
+    records = pd.DataFrame(rows)
+    result = resolve(records, None, config)
+    assert result.stats["model"]["evidence_required"] == 2
+    assert result.graph["person_id"].nunique() == len(records)
