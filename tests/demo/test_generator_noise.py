@@ -244,4 +244,8 @@ def test_match_quality_on_both_profiles(cdp_env):
     for scores in figures.values():
         assert scores["records_scored"] == scores["records_in_truth"]
         assert scores["precision"] >= 0.99
+        # every planted trap kind (households, shared phones, placeholder and shop e-mails,
+        # homonyms) stays apart under the parameters estimated on this file
+        assert scores["trap_records"] > 0
+        assert scores["trap_pairs_merged"] == 0, scores["trap_pairs_by_type"]
         assert 0 < scores["recall"] <= 1
