@@ -308,7 +308,7 @@ def _value_choice(val: pd.DataFrame, revenue: np.ndarray | None) -> tuple[str, d
     actually made in the label window of the validation cutoff best (Spearman); BG/NBD when
     that cannot be measured."""
     names = [n for n in LABEL_FREE if f"{n}_expected_revenue_label" in val]
-    if revenue is None or len(np.unique(revenue)) < 2:
+    if not names or revenue is None or len(np.unique(revenue)) < 2:
         return BGNBD_NAME, {}
     table = {
         n: value_metrics(revenue, val[f"{n}_expected_revenue_label"].to_numpy()) for n in names
