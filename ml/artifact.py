@@ -23,6 +23,7 @@ import pandas as pd
 import sklearn
 
 from ml.config import ChurnConfig
+from ml.glm import GLM_INPUTS, GLM_NAME
 from ml.model import Evaluation, TrainedChurnModel
 
 MODEL_FILE = "model.joblib"
@@ -80,6 +81,13 @@ def _evaluation_record(evaluation: Evaluation | None, model: TrainedChurnModel |
     }
 
 
+def _features(trained: TrainedChurnModel) -> list[str]:
+    """The inputs of the chosen scorer (none for a label-free model)."""
+    if trained.chosen == GLM_NAME:
+        return list(GLM_INPUTS)
+    return trained.feature_names if trained.model else []
+
+
 def build_card(
     *,
     version: str,
@@ -115,18 +123,19 @@ def build_card(
         ),
         "calibration_method": trained.calibration_method if trained.model else None,
         "extrapolation": (
-            f"gradient boosting predicts {trained.label_horizon_days} days; "
+            f"{trained.chosen} predicts {trained.label_horizon_days} days; "
             f"{trained.label_free} supplies the ratio to {trained.horizon_days} days"
-            if trained.chosen == "model" and trained.label_horizon_days < trained.horizon_days
+            if trained.chosen in ("model", GLM_NAME)
+            and trained.label_horizon_days < trained.horizon_days
             else None
         ),
         "training_rows": trained.n_training_rows,
         "training_churn_rate": trained.training_churn_rate,
-        "features": trained.feature_names if trained.model else [],
+        "features": _features(trained),
         "purchase_models": trained.purchase_fit.card(),
         "value": {
             "horizon_days": cfg.purchase_model.value_horizon_days,
-            "model": f"{trained.label_free} expected orders x Gamma-Gamma expected value",
+            "model": f"{trained.value_model} expected orders x Gamma-Gamma expected value",
         },
         "drift_reference_cutoff": (
             trained.reference_cutoff.isoformat() if trained.reference_cutoff else None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import expit, gammaln, hyp2f1, logsumexp, roots_legendre
+from scipy.special import expit, gammaln, hyp2f1, roots_legendre
 
 LOG_BOUND = 12.0  # log-parameters are searched in [-LOG_BOUND, LOG_BOUND]
 _NODES, _WEIGHTS = roots_legendre(48)  # Gauss-Legendre rule for the Pareto/NBD window integral
@@ -25,6 +25,15 @@ _NODES, _WEIGHTS = roots_legendre(48)  # Gauss-Legendre rule for the Pareto/NBD 
 
 def _arrays(*values) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(v, dtype="float64") for v in values)
+
+
+def _logsumexp_columns(a: np.ndarray) -> np.ndarray:
+    """log(sum(exp(a), axis=0)) for finite or -inf entries: the work of the Pareto/NBD fit,
+    several times faster than scipy's general `logsumexp` (no weights, no masks)."""
+    top = a.max(axis=0)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return top + np.log(np.exp(a - top).sum(axis=0))
 
 
 def _collapse(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
@@ -49,8 +58,12 @@ def _fit(terms, columns, x0: np.ndarray, penalizer: float) -> tuple[np.ndarray, 
         return value if np.isfinite(value) else 1e300
 
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(x0)
+    # ftol 1e-10 on the mean log-likelihood: when the data cannot tell s and beta apart
+    # (Pareto/NBD with nearly constant death rates, e.g. the demo) the optimum is a ridge with
+    # s / beta fixed; a tighter tolerance walked it for 6x the time and moved the total
+    # log-likelihood by 0.24 and no prediction (CDNOW's fit is unchanged).
     best = minimize(
-        objective, x0, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-12, "gtol": 1e-8}
+        objective, x0, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-10, "gtol": 1e-8}
     )
     if not best.success:
         polish = minimize(
@@ -168,7 +181,7 @@ class ParetoNBD:
         log_f = -k[None, :] * w - (s + 1) * np.log(beta - alpha + np.exp(w))
         with np.errstate(divide="ignore"):
             log_weights = np.log(0.5 * span)[None, :] + np.log(_WEIGHTS)[:, None]
-        return np.log(s) + logsumexp(log_f + log_weights, axis=0)
+        return np.log(s) + _logsumexp_columns(log_f + log_weights)
 
     @classmethod
     def log_likelihood_terms(cls, params, x, t_x, T) -> np.ndarray:

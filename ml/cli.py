@@ -114,10 +114,15 @@ def _backtest(args: argparse.Namespace) -> int:
     if "metrics" in validation:
         briers = ", ".join(f"{k} {v['brier']:.4f}" for k, v in validation["metrics"].items())
         print(f"validation at {validation['cutoff']} (Brier): {briers}")
+        if validation.get("value_metrics"):
+            rhos = ", ".join(
+                f"{k} {v['spearman']:.4f}" for k, v in validation["value_metrics"].items()
+            )
+            print(f"value validation (Spearman over the label horizon): {rhos}")
     if validation.get("note"):
         print(f"note: {validation['note']}")
     print(
-        f"chosen: {trained.chosen}; value: {trained.label_free} + Gamma-Gamma over "
+        f"chosen: {trained.chosen}; value: {trained.value_model} + Gamma-Gamma over "
         f"{value_days} days"
     )
     frame = trained.frame(history, cutoff, cfg)

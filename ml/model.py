@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 from ml.config import ChurnConfig
 from ml.drift import build_reference
 from ml.features import RFM_FEATURES, ChurnData
+from ml.glm import GLM_NAME, fit_glm, glm_predict
 from ml.metrics import calibration_table, metrics, value_metrics
 from ml.purchase import (
     BGNBD_NAME,
@@ -126,6 +127,7 @@ def label_free_columns(
         out[f"{name}_p_churn_label"] = fit.p_churn(name, summary, label_days)
         out[f"{name}_expected_orders"] = fit.expected_orders(name, summary, value_days)
         out[f"{name}_expected_revenue"] = fit.expected_revenue(name, summary, value_days)
+        out[f"{name}_expected_revenue_label"] = fit.expected_revenue(name, summary, label_days)
     out["recent_revenue"] = summary["revenue_365d"].to_numpy() * value_days / 365.0
     return pd.DataFrame(out)
 
@@ -197,11 +199,13 @@ class TrainedChurnModel:
     horizon_days: int
     label_horizon_days: int
     feature_names: list[str]
-    chosen: str  # MODEL, BGNBD_NAME or PNBD_NAME
-    label_free: str  # the better label-free model: extrapolation and value
+    chosen: str  # MODEL, GLM_NAME, BGNBD_NAME or PNBD_NAME
+    label_free: str  # the better label-free model by Brier: extrapolation
+    value_model: str  # the label-free model whose expected revenue ranked best: value
     purchase_fit: PurchaseFit
     plan: TrainingPlan
     model: CalibratedClassifierCV | None = None
+    glm: Pipeline | None = None
     recency_baseline: IsotonicRegression | None = None
     rfm_baseline: Pipeline | None = None
     calibration_cutoff: date | None = None
@@ -228,11 +232,15 @@ class TrainedChurnModel:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """P(no purchase within `horizon_days`). The gradient-boosting model predicts the label
         horizon; when that is shorter, the label-free model supplies the rest:
-        P(quiet over H) = P(quiet over h) * P_lf(quiet over H) / P_lf(quiet over h)."""
-        if self.chosen != MODEL:
+        P(quiet over H) = P(quiet over h) * P_lf(quiet over H) / P_lf(quiet over h).
+        The logistic candidate (GLM_NAME) is extrapolated the same way."""
+        if self.chosen == GLM_NAME:
+            p = glm_predict(self.glm, frame)
+        elif self.chosen == MODEL:
+            with threadpool_limits(limits=self.threads, user_api="openmp"):
+                p = self.model.predict_proba(frame[self.feature_names])[:, 1]
+        else:
             return frame[f"{self.chosen}_p_churn_horizon"].to_numpy()
-        with threadpool_limits(limits=self.threads, user_api="openmp"):
-            p = self.model.predict_proba(frame[self.feature_names])[:, 1]
         if self.label_horizon_days < self.horizon_days:
             lf = self.label_free
             ratio = frame[f"{lf}_p_churn_horizon"].to_numpy() / np.maximum(
@@ -254,9 +262,9 @@ class TrainedChurnModel:
         return out
 
     def predict_value(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Expected orders and revenue over the value horizon (the better label-free model
-        with the Gamma-Gamma spend model)."""
-        lf = self.label_free
+        """Expected orders and revenue over the value horizon (the label-free model chosen
+        for value, with the Gamma-Gamma spend model)."""
+        lf = self.value_model
         return frame[f"{lf}_expected_orders"].to_numpy(), frame[f"{lf}_expected_revenue"].to_numpy()
 
     def predict_value_all(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -295,16 +303,40 @@ def _calibrated(trees, frame: pd.DataFrame, names: list[str], method: str):
     return CalibratedClassifierCV(FrozenEstimator(trees), method=method).fit(frame[names], y)
 
 
-def _validate(frames: list[pd.DataFrame], names: list[str], cfg: ChurnConfig, has_pnbd: bool):
+def _value_choice(val: pd.DataFrame, revenue: np.ndarray | None) -> tuple[str, dict]:
+    """The label-free model whose expected revenue over the label horizon ranks the revenue
+    actually made in the label window of the validation cutoff best (Spearman); BG/NBD when
+    that cannot be measured."""
+    names = [n for n in LABEL_FREE if f"{n}_expected_revenue_label" in val]
+    if not names or revenue is None or len(np.unique(revenue)) < 2:
+        return BGNBD_NAME, {}
+    table = {
+        n: value_metrics(revenue, val[f"{n}_expected_revenue_label"].to_numpy()) for n in names
+    }
+    return max(table, key=lambda n: (table[n]["spearman"], n == BGNBD_NAME)), table
+
+
+def _validate(
+    frames: list[pd.DataFrame],
+    names: list[str],
+    cfg: ChurnConfig,
+    has_pnbd: bool,
+    revenue: np.ndarray | None = None,
+):
     """Score every candidate at the latest labelled cutoff; the earlier ones train (and
-    calibrate) the gradient-boosting candidate. Returns its trees and the validation record
-    for the model card."""
+    calibrate) the gradient-boosting candidate and train the logistic one. Returns the trees
+    and the validation record for the model card (with the value model chosen from
+    `revenue`, the revenue made in the validation cutoff's label window)."""
     val = frames[-1]
     y = val["churned"].to_numpy()
     scores = {BGNBD_NAME: val[f"{BGNBD_NAME}_p_churn_label"].to_numpy()}
     if has_pnbd:
         scores[PNBD_NAME] = val[f"{PNBD_NAME}_p_churn_label"].to_numpy()
     note, trees = None, None
+    if len(frames) >= 2:
+        glm = fit_glm(frames[:-1])
+        if glm is not None:
+            scores[GLM_NAME] = glm_predict(glm, val)
     if len(frames) >= 3:
         # trees on the earliest cutoffs, calibrated on the one before the validation cutoff
         trees = _trees(frames[:-2], names, cfg)
@@ -323,12 +355,17 @@ def _validate(frames: list[pd.DataFrame], names: list[str], cfg: ChurnConfig, ha
     table = {name: metrics(y, p) for name, p in scores.items()}
     chosen = min(table, key=lambda n: (table[n]["brier"], n != MODEL))
     label_free = min((n for n in table if n in LABEL_FREE), key=lambda n: table[n]["brier"])
+    value_model, value_table = _value_choice(val, revenue)
     return trees, {
         "cutoff": _cutoff_of(val).isoformat(),
         "criterion": "lowest Brier score at the validation cutoff",
         "metrics": table,
         "chosen": chosen,
         "label_free": label_free,
+        "value_criterion": "highest Spearman correlation of expected with actual revenue "
+        "over the label horizon at the validation cutoff",
+        "value_metrics": value_table,
+        "value_model": value_model,
         "note": note,
     }
 
@@ -360,6 +397,7 @@ def _train(data: ChurnData, as_of: date, cfg: ChurnConfig) -> TrainedChurnModel:
         feature_names=names,
         chosen=BGNBD_NAME,
         label_free=BGNBD_NAME,
+        value_model=BGNBD_NAME,
         purchase_fit=as_of_fit[1],
         plan=plan,
         calibration_method=cfg.calibration,
@@ -373,9 +411,21 @@ def _train(data: ChurnData, as_of: date, cfg: ChurnConfig) -> TrainedChurnModel:
         y_all = rows["churned"].to_numpy()
         trained.n_training_rows = len(rows)
         trained.training_churn_rate = float(y_all.mean())
-        trees, trained.validation = _validate(frames, names, cfg, as_of_fit[1].pnbd is not None)
+        val_cutoff = _cutoff_of(frames[-1])
+        revenue = (
+            frames[-1][["customer_id"]]
+            .merge(data.outcome_at(val_cutoff, h, h), on="customer_id", how="left")["revenue"]
+            .fillna(0.0)
+            .to_numpy()
+        )
+        trees, trained.validation = _validate(
+            frames, names, cfg, as_of_fit[1].pnbd is not None, revenue
+        )
         trained.chosen = trained.validation["chosen"]
         trained.label_free = trained.validation["label_free"]
+        trained.value_model = trained.validation["value_model"]
+        if trained.chosen == GLM_NAME:
+            trained.glm = fit_glm(frames)  # refitted on every labelled cutoff
         if trained.chosen == MODEL:
             # the validated trees, recalibrated on the latest labelled cutoff
             trained.model = _calibrated(trees, frames[-1], names, cfg.calibration)

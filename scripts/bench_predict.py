@@ -2,13 +2,14 @@
 
     .venv/bin/python scripts/bench_predict.py --orders ORDERS.csv --as-of YYYY-MM-DD
 
-Prints the customers, the training plan, the chosen scorer, the wall time of `train` (with the
-purchase-model fits inside it) and of scoring every customer, and the peak RSS of the process.
+Prints the customers, the training plan, the chosen scorer, the wall and CPU time of `train`
+(with the purchase-model fits inside it) and of scoring every customer, and the peak RSS of the process.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 from datetime import date
@@ -31,9 +32,9 @@ def main() -> None:
     con = duckdb.connect()
     parsed = read_orders_csv(args.orders, con)
     data = ChurnData.from_connection(con, orders=parsed.table, until=args.as_of)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     trained = train(data, args.as_of, cfg)
-    trained_s = time.perf_counter() - start
+    trained_s, trained_cpu = time.perf_counter() - start, time.process_time() - cpu
     start = time.perf_counter()
     frame = trained.frame(data, args.as_of, cfg)
     trained.predict(frame)
@@ -42,7 +43,10 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"customers {len(frame):,}; {trained.plan.describe(cfg.horizon_days)}")
     print(f"chosen {trained.chosen}; training rows {trained.n_training_rows:,}")
-    print(f"train {trained_s:.1f} s, score {scored_s:.1f} s, peak RSS {peak:,.0f} MiB")
+    print(
+        f"train {trained_s:.1f} s ({trained_cpu:.1f} s of CPU, all threads), "
+        f"score {scored_s:.1f} s, peak RSS {peak:,.0f} MiB, load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -104,6 +104,10 @@ def test_backtest_writes_one_score_per_eligible_customer_and_prints_metrics(
     assert value_table.loc["model", "Spearman"] > 0.3
     assert value_table["top-decile revenue share"].between(0.1, 1).all()
     assert "calibration by decile" in printed and "validation at" in printed
+    # every candidate is validated, the logistic one included, and the value model too
+    validation = next(line for line in printed.splitlines() if line.startswith("validation at"))
+    assert all(name in validation for name in ("bgnbd", "pnbd", "glm", "model"))
+    assert "value validation (Spearman over the label horizon): bgnbd" in printed
     # the alias writes the same file
     again = tmp_path / "again.csv"
     assert main(["churn", "backtest", *args[:-1], str(again)]) == 0

@@ -10,12 +10,15 @@ import pytest
 
 from ml.config import ChurnConfig
 from ml.features import ChurnData
+from ml.glm import GLM_NAME, fit_glm, glm_transform
 from ml.metrics import calibration_table, lift_top_decile
 from ml.model import (
     MODEL,
     RECENCY,
     RFM,
     InsufficientHistoryError,
+    _value_choice,
+    build_frame,
     evaluate,
     train,
     training_cutoffs,
@@ -54,7 +57,7 @@ def test_model_beats_recency_and_is_calibrated_on_planted_signal(planted):
     assert all(c + timedelta(days=CFG.horizon_days) <= EVAL for c in trained.training_cutoffs)
     # the ticket signal is invisible to the label-free models: validation picks the booster
     assert trained.chosen == MODEL
-    assert set(trained.validation["metrics"]) == {MODEL, "bgnbd", "pnbd"}
+    assert set(trained.validation["metrics"]) == {MODEL, GLM_NAME, "bgnbd", "pnbd"}
     ev, _frame = evaluate(trained, data, EVAL, CFG)
     m, r, rfm = ev.metrics[MODEL], ev.metrics[RECENCY], ev.metrics[RFM]
     assert m["brier"] < min(ev.metrics["bgnbd"]["brier"], ev.metrics["pnbd"]["brier"])
@@ -85,6 +88,36 @@ def test_training_as_of_a_date_ignores_everything_after_it(planted):
     # fit of the spend model carries to its optimizer's tolerance (6e-6 relative seen on a
     # fresh clone); a leaked order would move values by whole percents
     np.testing.assert_allclose(a.predict_value(fa), b.predict_value(fb), rtol=1e-4)
+    # the validation (every candidate, the logistic one included) and the choices it makes
+    assert (a.chosen, a.label_free, a.value_model) == (b.chosen, b.label_free, b.value_model)
+    for name, m in a.validation["metrics"].items():
+        assert m == pytest.approx(b.validation["metrics"][name], rel=1e-9)
+    for name, m in a.validation["value_metrics"].items():
+        assert m == pytest.approx(b.validation["value_metrics"][name], rel=1e-6)
+
+
+def test_logistic_candidate_ignores_everything_after_the_cutoff(planted):
+    """The logistic candidate, forced as the chosen scorer, gives the same scores whether or
+    not the data holds orders after the cutoff (its features and its labelled cutoffs are all
+    read inside the history)."""
+    orders, _tickets, _data = planted
+    cutoff = date(2022, 9, 30)  # 9 months: a shortened label horizon, so the
+    cut = pd.Timestamp(cutoff) + pd.Timedelta(days=1)  # extrapolation is exercised too
+    cfg = CFG.model_copy(update={"n_training_cutoffs": 3})
+    scores = []
+    for frame in (orders, orders[orders["ordered_at"] < cut]):
+        data = ChurnData.from_frames(frame.copy())
+        trained = train(data, cutoff, cfg)
+        labelled = [
+            build_frame(data, c, cfg, trained.label_horizon_days, labelled=True)[0]
+            for c in trained.training_cutoffs
+        ]
+        trained.glm, trained.chosen = fit_glm(labelled), GLM_NAME
+        scores.append(trained.predict(trained.frame(data, cutoff, cfg)))
+    assert GLM_NAME in trained.validation["metrics"]
+    assert trained.label_horizon_days < cfg.horizon_days
+    assert np.all((scores[0] > 0) & (scores[0] < 1))
+    np.testing.assert_allclose(scores[0], scores[1], rtol=1e-9)
 
 
 def test_same_seed_same_scores(planted):
@@ -186,3 +219,37 @@ def test_drift_reference_is_the_latest_training_cutoff(planted):
     report = drift_report(trained.reference, same, 0.2, exclude=())
     assert set(report["column"]) == {*trained.feature_names, "churn_probability"}
     assert report["psi"].max() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_logistic_inputs_stay_finite_on_edge_values():
+    x = np.array(
+        [
+            [0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0],
+            [400.0, 400.0, 50.0, -20.0, 1.0, 0.0, 1e6],
+            [np.nan, 10.0, 1.0, np.nan, np.nan, np.nan, np.nan],
+        ]
+    )
+    out = glm_transform(x)
+    assert out.shape == (3, 7) and np.isfinite(out).all()
+    assert out[1, 3] == 0.0  # a negative amount (returns) counts as none
+
+
+def test_value_model_is_the_label_free_model_that_ranked_revenue_best():
+    revenue = np.array([0.0, 0.0, 10.0, 30.0, 50.0, 80.0])
+    val = pd.DataFrame(
+        {
+            "bgnbd_expected_revenue_label": [5.0, 1.0, 2.0, 3.0, 4.0, 0.0],
+            "pnbd_expected_revenue_label": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
+    chosen, table = _value_choice(val, revenue)
+    assert chosen == "pnbd" and table["pnbd"]["spearman"] > table["bgnbd"]["spearman"]
+    swapped = val.rename(
+        columns={
+            "bgnbd_expected_revenue_label": "pnbd_expected_revenue_label",
+            "pnbd_expected_revenue_label": "bgnbd_expected_revenue_label",
+        }
+    )
+    assert _value_choice(swapped, revenue)[0] == "bgnbd"
+    # nothing to rank against (no revenue in the window): BG/NBD, unvalidated
+    assert _value_choice(val, np.zeros(6)) == ("bgnbd", {})
