@@ -1,12 +1,15 @@
 """Latency of the app's search and profile page on a serving snapshot (a benchmark, not a test).
 
     .venv/bin/python scripts/app_benchmark.py --data-dir data/bench/100000 [--people 200]
+    .venv/bin/python scripts/app_benchmark.py --snapshot scratch.duckdb --search-only
 
 Picks identified customers of the snapshot at random (seeded) and, for each, times: a search by
 the name with two letters swapped, by e-mail, by phone written the national way, by loyalty
-card and by order number (app.search.search), then the whole profile page through the app
-(HTTP request, every query and the HTML rendering, starlette's test client). Prints the median
-and 95th percentile in milliseconds per kind.
+card and by order number (app.search.search on one reused cursor, as the app does), then the
+whole profile page served by `cdp app` (a uvicorn process) over one keep-alive HTTP
+connection: request, every query and the HTML rendering, each person opened once (cold).
+Prints the median and 95th percentile in milliseconds per kind. `--snapshot` reads any
+snapshot file (e.g. a synthetic one); it times the search only.
 """
 
 from __future__ import annotations
@@ -14,13 +17,24 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PASSWORD = "benchmark password"
+SAMPLE = """
+    SELECT c.person_id, c.first_name, c.last_name, c.email, c.phone, c.loyalty_card_ids[1],
+           (SELECT min(t.term) FROM app.search_terms t
+            WHERE t.kind = 'order' AND t.person_id = c.person_id)
+    FROM marts.customer_360 c
+    WHERE c.is_identified AND length(c.last_name) >= 5 AND c.email IS NOT NULL
+    ORDER BY hash(c.person_id || ?::VARCHAR) LIMIT ?"""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -28,36 +42,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--people", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
-    os.environ["CDP_DATA_DIR"] = str(args.data_dir.resolve())
-    os.environ["CDP_APP_SECRET_KEY"] = "b" * 48
-    os.environ["CDP_APP_INSECURE_COOKIES"] = "1"
-    os.environ["CDP_APP_DB"] = str(Path(tempfile.mkdtemp()) / "bench.sqlite")
-
+def time_searches(cur, rows: list[tuple], seed: int) -> tuple[dict, dict]:
     from app.search import search
-    from app.snapshot import SnapshotReader
-    from cdp.settings import get_settings
 
-    settings = get_settings()
-    cur = SnapshotReader(settings).cursor()
-    persons = cur.execute(
-        "SELECT count(*) FILTER (WHERE is_identified), count(*) FROM marts.customer_360"
-    ).fetchall()[0]
-    rows = cur.execute(
-        """SELECT c.person_id, c.first_name, c.last_name, c.email, c.phone,
-                  c.loyalty_card_ids[1], (SELECT min(o.source_order_id) FROM marts.orders o
-                                          WHERE o.person_id = c.person_id)
-           FROM marts.customer_360 c
-           WHERE c.is_identified AND length(c.last_name) >= 5 AND c.email IS NOT NULL
-           ORDER BY hash(c.person_id || ?::VARCHAR) LIMIT ?""",
-        [args.seed, args.people],
-    ).fetchall()
-    rng = random.Random(args.seed)
+    rng = random.Random(seed)
     timings: dict[str, list[float]] = {}
     found: dict[str, int] = {}
 
@@ -78,28 +66,94 @@ def main() -> int:
         timed("phone", national, person_id)
         timed("loyalty card", card, person_id)
         timed("order number", order, person_id)
+    return timings, found
 
-    from starlette.testclient import TestClient
 
-    from app import accounts
-    from app.web import create_app
+def time_profiles(data_dir: Path, rows: list[tuple]) -> list[float]:
+    """Each sampled profile page once, from a `cdp app` process, over one HTTP connection."""
+    import httpx
 
-    accounts.add_user(settings, "bench", "admin", "benchmark password")
-    client = TestClient(create_app())
-    page = client.get("/login").text
-    token = page.split('name="csrftoken" value="')[1].split('"')[0]
-    client.post(
-        "/login", data={"username": "bench", "password": "benchmark password", "csrftoken": token}
+    env = {
+        **os.environ,
+        "CDP_DATA_DIR": str(data_dir),
+        "CDP_APP_SECRET_KEY": "b" * 48,
+        "CDP_APP_INSECURE_COOKIES": "1",
+        "CDP_APP_DB": str(Path(tempfile.mkdtemp()) / "bench.sqlite"),
+    }
+    cdp = [sys.executable, "-m", "cli.main", "app"]
+    subprocess.run(
+        [*cdp, "user", "add", "bench", "--role", "admin", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     )
-    for person_id, *_ in rows:
-        started = time.perf_counter()
-        response = client.get(f"/person/{person_id}")
-        timings.setdefault("profile page (HTTP)", []).append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.status_code
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([*cdp, "--port", str(port)], env=env, cwd=ROOT)
+    try:
+        _wait_for(port, server)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            page = client.get("/login").text
+            token = page.split('name="csrftoken" value="')[1].split('"')[0]
+            form = {"username": "bench", "password": PASSWORD, "csrftoken": token}
+            client.post("/login", data=form)
+            timings = []
+            for person_id, *_ in rows:
+                started = time.perf_counter()
+                response = client.get(f"/person/{person_id}")
+                timings.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.status_code
+        return timings
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_for(port: int, proc: subprocess.Popen) -> None:
+    while True:
+        assert proc.poll() is None, "cdp app exited"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--data-dir", type=Path, help="a data dir with a published snapshot")
+    where.add_argument("--snapshot", type=Path, help="a snapshot file (search only)")
+    parser.add_argument("--people", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--search-only", action="store_true")
+    args = parser.parse_args()
+
+    import duckdb
+
+    from cdp import serving
+    from cdp.settings import get_settings
+
+    if args.data_dir is not None:
+        os.environ["CDP_DATA_DIR"] = str(args.data_dir.resolve())
+        path = serving.current_snapshot(get_settings())
+    else:
+        path = args.snapshot.resolve()
+    cur = duckdb.connect(str(path), read_only=True).cursor()
+    persons = cur.execute(
+        "SELECT count(*) FILTER (WHERE is_identified), count(*) FROM marts.customer_360"
+    ).fetchall()[0]
+    rows = cur.execute(SAMPLE, [args.seed, args.people]).fetchall()
+    timings, found = time_searches(cur, rows, args.seed)
+    if args.data_dir is not None and not args.search_only:
+        timings["profile page (HTTP)"] = time_profiles(args.data_dir.resolve(), rows)
 
     print(
-        f"snapshot {SnapshotReader(settings).settings.data_dir}: {persons[1]:,} persons "
-        f"({persons[0]:,} identified), {len(rows)} sampled"
+        f"snapshot {path}: {persons[1]:,} persons ({persons[0]:,} identified), "
+        f"{len(rows)} sampled; load average {os.getloadavg()[0]:.1f}"
     )
     print(f"{'query':<22} {'n':>5} {'median ms':>10} {'p95 ms':>8} {'found':>7}")
     for kind, values in timings.items():
