@@ -43,9 +43,8 @@ def connect(settings: Settings) -> Iterator[sqlite3.Connection]:
     if path not in _ready or not path.exists():
         _create(path)
         _ready.add(path)
-    with closing(sqlite3.connect(path)) as con:
-        with con:
-            yield con
+    with closing(sqlite3.connect(path)) as con, con:
+        yield con
 
 
 def _create(path: Path) -> None:

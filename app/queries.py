@@ -45,9 +45,7 @@ def _one(cur: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> dict |
     return rows[0] if rows else None
 
 
-def _lists(
-    cur: duckdb.DuckDBPyConnection, parts: dict[str, tuple[str, str]], params: dict
-) -> dict:
+def _lists(cur: duckdb.DuckDBPyConnection, parts: dict[str, tuple[str, str]], params: dict) -> dict:
     """Several lists of rows of one person in one query: `parts` maps a name to a SELECT
     (filtered on `$p`) and the order of its rows (columns of that SELECT); each comes back
     as a list of dicts (DuckDB structs)."""

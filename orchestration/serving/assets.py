@@ -40,9 +40,7 @@ def publish_snapshot(warehouse: str | None = None, schemas: tuple[str, ...] = SE
 
     settings = get_settings()
     with warehouse_lock(warehouse or settings.warehouse):
-        return publish(
-            settings, schemas=schemas, builders=BUILDERS, warehouse=warehouse
-        )
+        return publish(settings, schemas=schemas, builders=BUILDERS, warehouse=warehouse)
 
 
 def build_snapshot_asset(domains: list[dg.Definitions]) -> dg.AssetsDefinition:
