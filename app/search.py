@@ -57,6 +57,7 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> None:
         WHERE term IS NOT NULL AND length(term) >= 2
         ORDER BY term"""
     )
+    con.execute(f"CREATE INDEX search_terms_term ON {TERMS} (term)")
     con.execute(
         f"""CREATE OR REPLACE TABLE {VOCAB} AS
         SELECT term, count(*) AS postings FROM {TERMS} WHERE kind = 'name'
@@ -82,8 +83,11 @@ def parse(text: str) -> Query:
         else None
     )
     exact = [folded.lower(), folded.upper()] if folded else []
+    # names have no digits: a phone, order or card number is looked up as an exact value only
     names = (
-        [] if "@" in folded else [t for t in re.split(r"[^a-z0-9]+", folded.lower()) if len(t) >= 2]
+        []
+        if "@" in folded
+        else [t for t in re.split(r"[^a-z0-9]+", folded.lower()) if len(t) >= 2 and t.isalpha()]
     )
     return Query(names=names, exact=exact, phone=phone)
 
@@ -95,37 +99,39 @@ def search(
 
     Every name token typed must match one of the person's name tokens (allowing a typo);
     the score is the sum of the similarities. `identified_only` hides anonymous visitors.
+    Two queries: the typed tokens against the small vocabulary, then the postings of the
+    matched terms and the exact values, each looked up as a constant (the ART index on
+    `term`, or the zone maps of the term-sorted table), never joined against the whole index.
     """
     q = parse(text)
     if not q.names and not q.exact:
         return []
+    cand = _candidates(con, q.names) if q.names else []
+    if q.names and not {tok for tok, _, _ in cand} >= set(q.names):
+        cand = []  # a typed token matches no name: no person can match them all
+    values = [*q.exact, *([q.phone] if q.phone else [])]
     sql = f"""
-        WITH toks AS (SELECT unnest($names::VARCHAR[]) AS tok),
-        cand AS (
-            SELECT t.tok, v.term,
-                   CASE WHEN v.term = t.tok THEN 1.0
-                        WHEN starts_with(v.term, t.tok) THEN 0.9
-                        ELSE jaro_winkler_similarity(v.term, t.tok) END AS sim
-            FROM toks t JOIN {VOCAB} v
-              ON v.term = t.tok
-              OR (length(t.tok) >= {PREFIX_FROM} AND starts_with(v.term, t.tok))
-              OR (abs(length(v.term) - length(t.tok)) <= 2
-                  AND damerau_levenshtein(v.term, t.tok)
-                      <= CASE WHEN length(t.tok) <= {SHORT_NAME} THEN 1 ELSE 2 END)
+        WITH cand AS (
+            SELECT unnest($toks::VARCHAR[]) AS tok, unnest($terms::VARCHAR[]) AS term,
+                   unnest($sims::DOUBLE[]) AS sim
+        ),
+        hits AS MATERIALIZED (  -- only the index lookup: no other filter merged into it
+            SELECT term, kind, person_id FROM {TERMS}
+            WHERE term IN ({_constants([*(c[1] for c in cand), *values])})
         ),
         name_hits AS (
             SELECT s.person_id, c.tok, max(c.sim) AS sim
-            FROM cand c JOIN {TERMS} s ON s.kind = 'name' AND s.term = c.term
+            FROM cand c JOIN hits s ON s.term = c.term AND s.kind = 'name'
             GROUP BY ALL
         ),
         by_name AS (
             SELECT person_id, sum(sim) AS score FROM name_hits GROUP BY person_id
-            HAVING count(*) = (SELECT count(*) FROM toks)
+            HAVING count(*) = {len(set(q.names))}
         ),
         by_value AS (
-            SELECT person_id, 100.0 AS score FROM {TERMS}
-            WHERE kind <> 'name' AND (term IN (SELECT unnest($exact::VARCHAR[]))
-                                      OR (kind = 'phone' AND term = $phone))
+            SELECT person_id, 100.0 AS score FROM hits
+            WHERE kind <> 'name'
+              AND (term IN ({_constants(q.exact)}) OR (kind = 'phone' AND term = $phone))
         ),
         scored AS (
             SELECT person_id, max(score) AS score
@@ -139,8 +145,9 @@ def search(
         ORDER BY s.score DESC, c.last_name, c.first_name, c.person_id
         LIMIT $limit"""
     params = {
-        "names": q.names,
-        "exact": q.exact,
+        "toks": [c[0] for c in cand],
+        "terms": [c[1] for c in cand],
+        "sims": [c[2] for c in cand],
         "phone": q.phone,
         "identified_only": identified_only,
         "limit": limit,
@@ -148,3 +155,28 @@ def search(
     con.execute(sql, params)
     names = [d[0] for d in con.description]
     return [dict(zip(names, row, strict=True)) for row in con.fetchall()]
+
+
+def _candidates(con: duckdb.DuckDBPyConnection, tokens: list[str]) -> list[tuple]:
+    """(typed token, name in the vocabulary, similarity) for every name a token may mean."""
+    return con.execute(
+        f"""WITH toks AS (SELECT DISTINCT unnest($names::VARCHAR[]) AS tok)
+            SELECT t.tok, v.term,
+                   CASE WHEN v.term = t.tok THEN 1.0
+                        WHEN starts_with(v.term, t.tok) THEN 0.9
+                        ELSE jaro_winkler_similarity(v.term, t.tok) END AS sim
+            FROM toks t JOIN {VOCAB} v
+              ON v.term = t.tok
+              OR (length(t.tok) >= {PREFIX_FROM} AND starts_with(v.term, t.tok))
+              OR (abs(length(v.term) - length(t.tok)) <= 2
+                  AND damerau_levenshtein(v.term, t.tok)
+                      <= CASE WHEN length(t.tok) <= {SHORT_NAME} THEN 1 ELSE 2 END)""",
+        {"names": tokens},
+    ).fetchall()
+
+
+def _constants(values) -> str:
+    """SQL string literals (quotes doubled), so that DuckDB sees constants it can look up in
+    the index; NULL for none (matches nothing)."""
+    literals = ["'" + str(v).replace("'", "''") + "'" for v in values]
+    return ", ".join(literals) or "NULL"
