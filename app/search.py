@@ -19,6 +19,9 @@ import duckdb
 
 TERMS = "app.search_terms"
 VOCAB = "app.search_vocab"
+PAIRS = "app.search_name_pairs"
+MAX_PAIR_KEYS = 48  # more name pairs than this to look up: the postings of each name instead
+IN_CHUNK = 4  # DuckDB keeps an index scan for IN lists up to this length (a join beyond)
 PHONE_DIGITS = 9
 SHORT_NAME = 5  # a typed name token up to this length may have one typo, longer ones two
 PREFIX_FROM = 3  # a typed token of this length or more also matches names it begins
@@ -63,6 +66,17 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> None:
         SELECT term, count(*) AS postings FROM {TERMS} WHERE kind = 'name'
         GROUP BY term ORDER BY term"""
     )
+    # two names of one person: a first and a last name typed together are looked up as one
+    # key with a few postings, not as two common names with thousands each
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {PAIRS} AS
+        SELECT a.term || ' ' || b.term AS pair, a.term AS a, b.term AS b, a.person_id
+        FROM {TERMS} a JOIN {TERMS} b
+          ON a.person_id = b.person_id AND a.kind = 'name' AND b.kind = 'name'
+             AND a.term < b.term
+        ORDER BY pair"""
+    )
+    con.execute(f"CREATE INDEX search_name_pairs_pair ON {PAIRS} (pair)")
 
 
 @dataclass(frozen=True)
@@ -99,25 +113,31 @@ def search(
 
     Every name token typed must match one of the person's name tokens (allowing a typo);
     the score is the sum of the similarities. `identified_only` hides anonymous visitors.
-    Two queries: the typed tokens against the small vocabulary, then the postings of the
-    matched terms and the exact values, each looked up as a constant (the ART index on
-    `term`, or the zone maps of the term-sorted table), never joined against the whole index.
+    Two queries: the typed tokens against the small vocabulary, then the exact values and
+    the postings of the matched names looked up as constants in the ART indexes, never joined
+    against a whole table. Two typed names are looked up as pairs of names of one person
+    (`search_name_pairs`, a few postings per pair) rather than as two names with thousands.
     """
     q = parse(text)
     if not q.names and not q.exact:
         return []
-    cand = _candidates(con, q.names) if q.names else []
-    if q.names and not {tok for tok, _, _ in cand} >= set(q.names):
+    toks = list(dict.fromkeys(q.names))
+    cand = _candidates(con, toks) if toks else []
+    if toks and not {tok for tok, _, _ in cand} >= set(toks):
         cand = []  # a typed token matches no name: no person can match them all
+    keys = _pair_keys(toks, cand)
     values = [*q.exact, *([q.phone] if q.phone else [])]
+    looked_up = values if keys is not None else [*(c[1] for c in cand), *values]
     sql = f"""
         WITH cand AS (
             SELECT unnest($toks::VARCHAR[]) AS tok, unnest($terms::VARCHAR[]) AS term,
                    unnest($sims::DOUBLE[]) AS sim
         ),
-        hits AS MATERIALIZED (  -- only the index lookup: no other filter merged into it
-            SELECT term, kind, person_id FROM {TERMS}
-            WHERE term IN ({_constants([*(c[1] for c in cand), *values])})
+        hits AS MATERIALIZED (  -- only index lookups: no other filter merged into them
+            {_lookup(TERMS, "term", "term, kind, person_id", looked_up)}
+        ),
+        pair_hits AS MATERIALIZED (
+            {_lookup(PAIRS, "pair", "a, b, person_id", keys or [])}
         ),
         name_hits AS (
             SELECT s.person_id, c.tok, max(c.sim) AS sim
@@ -126,7 +146,12 @@ def search(
         ),
         by_name AS (
             SELECT person_id, sum(sim) AS score FROM name_hits GROUP BY person_id
-            HAVING count(*) = {len(set(q.names))}
+            HAVING count(*) = {len(toks)}
+            UNION ALL
+            SELECT h.person_id, max(c1.sim + c2.sim) FROM pair_hits h, cand c1, cand c2
+            WHERE c1.tok = $tok1 AND c2.tok = $tok2
+              AND ((c1.term = h.a AND c2.term = h.b) OR (c1.term = h.b AND c2.term = h.a))
+            GROUP BY h.person_id
         ),
         by_value AS (
             SELECT person_id, 100.0 AS score FROM hits
@@ -149,6 +174,8 @@ def search(
         "terms": [c[1] for c in cand],
         "sims": [c[2] for c in cand],
         "phone": q.phone,
+        "tok1": toks[0] if keys else None,
+        "tok2": toks[1] if keys else None,
         "identified_only": identified_only,
         "limit": limit,
     }
@@ -173,6 +200,28 @@ def _candidates(con: duckdb.DuckDBPyConnection, tokens: list[str]) -> list[tuple
                       <= CASE WHEN length(t.tok) <= {SHORT_NAME} THEN 1 ELSE 2 END)""",
         {"names": tokens},
     ).fetchall()
+
+
+def _pair_keys(toks: list[str], cand: list[tuple]) -> list[str] | None:
+    """The `search_name_pairs` keys meaning two typed name tokens, or None when the pair
+    lookup does not apply (not exactly two tokens, two tokens that may mean the same name,
+    or too many combinations): then the postings of each name are joined."""
+    if len(toks) != 2 or not cand:
+        return None
+    first = {term for tok, term, _ in cand if tok == toks[0]}
+    second = {term for tok, term, _ in cand if tok == toks[1]}
+    if first & second or len(first) * len(second) > MAX_PAIR_KEYS:
+        return None
+    return sorted({" ".join(sorted((a, b))) for a in first for b in second})
+
+
+def _lookup(table: str, column: str, columns: str, values: list[str]) -> str:
+    """SELECT `columns` of the rows whose `column` is one of `values`, as index scans: IN
+    lists of up to IN_CHUNK constants, in a UNION ALL."""
+    chunks = [values[i : i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK)] or [[]]
+    return " UNION ALL ".join(
+        f"SELECT {columns} FROM {table} WHERE {column} IN ({_constants(chunk)})" for chunk in chunks
+    )
 
 
 def _constants(values) -> str:

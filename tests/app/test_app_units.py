@@ -180,3 +180,16 @@ def test_identity_panel_tables_are_keyed_by_person():
     assert [(m["record_id_a"], m["other_person"]) for m in pa["possible"]] == [("shop:2", "pb")]
     assert [(m["record_id_b"], m["other_person"]) for m in pb["possible"]] == [("esp:5", "pa")]
     assert queries.identity(con, "nobody") == {"records": [], "possible": []}
+
+
+def test_two_names_looked_up_as_a_pair_give_what_joining_each_name_gives(people, monkeypatch):
+    """Two typed names are looked up in app.search_name_pairs; the same search joining the
+    postings of each name (the general path) finds the same people with the same scores."""
+    from app import search as search_module
+
+    queries = ["Mathilde Flerry", "fleury mathilde", "Mathieu Fleuret", "mathidle fleury"]
+    paired = {q: search(people, q, identified_only=False) for q in queries}
+    monkeypatch.setattr(search_module, "MAX_PAIR_KEYS", 0)  # every search on the general path
+    for q in queries:
+        assert search(people, q, identified_only=False) == paired[q], q
+    assert [r["person_id"] for r in paired["Mathieu Fleuret"]] == ["p2"]
