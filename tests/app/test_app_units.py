@@ -188,6 +188,8 @@ def test_two_names_looked_up_as_a_pair_give_what_joining_each_name_gives(people,
     from app import search as search_module
 
     queries = ["Mathilde Flerry", "fleury mathilde", "Mathieu Fleuret", "mathidle fleury"]
+    toks = ["mathilde", "flerry"]
+    assert search_module._pair_keys(toks, search_module._candidates(people, toks))  # pairs used
     paired = {q: search(people, q, identified_only=False) for q in queries}
     monkeypatch.setattr(search_module, "MAX_PAIR_KEYS", 0)  # every search on the general path
     for q in queries:
