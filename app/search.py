@@ -17,11 +17,14 @@ from dataclasses import dataclass
 
 import duckdb
 
+from cdp.warehouse import table_exists
+
 TERMS = "app.search_terms"
 VOCAB = "app.search_vocab"
 PAIRS = "app.search_name_pairs"
 MAX_PAIR_KEYS = 48  # more name pairs than this to look up: the postings of each name instead
 IN_CHUNK = 4  # DuckDB keeps an index scan for IN lists up to this length (a join beyond)
+NO_PAIRS = "SELECT NULL::VARCHAR AS a, NULL::VARCHAR AS b, NULL::VARCHAR AS person_id LIMIT 0"
 PHONE_DIGITS = 9
 SHORT_NAME = 5  # a typed name token up to this length may have one typo, longer ones two
 PREFIX_FROM = 3  # a typed token of this length or more also matches names it begins
@@ -125,7 +128,7 @@ def search(
     cand = _candidates(con, toks) if toks else []
     if toks and not {tok for tok, _, _ in cand} >= set(toks):
         cand = []  # a typed token matches no name: no person can match them all
-    keys = _pair_keys(toks, cand)
+    keys = _pair_keys(toks, cand) if table_exists(con, PAIRS) else None  # older snapshots
     values = [*q.exact, *([q.phone] if q.phone else [])]
     looked_up = values if keys is not None else [*(c[1] for c in cand), *values]
     sql = f"""
@@ -137,7 +140,7 @@ def search(
             {_lookup(TERMS, "term", "term, kind, person_id", looked_up)}
         ),
         pair_hits AS MATERIALIZED (
-            {_lookup(PAIRS, "pair", "a, b, person_id", keys or [])}
+            {_lookup(PAIRS, "pair", "a, b, person_id", keys) if keys else NO_PAIRS}
         ),
         name_hits AS (
             SELECT s.person_id, c.tok, max(c.sim) AS sim

@@ -195,3 +195,7 @@ def test_two_names_looked_up_as_a_pair_give_what_joining_each_name_gives(people,
     for q in queries:
         assert search(people, q, identified_only=False) == paired[q], q
     assert [r["person_id"] for r in paired["Mathieu Fleuret"]] == ["p2"]
+    monkeypatch.undo()
+    people.execute("drop table app.search_name_pairs")  # a snapshot published before pairs
+    for q in queries:
+        assert search(people, q, identified_only=False) == paired[q], q
