@@ -133,7 +133,7 @@ def timeline(cur: duckdb.DuckDBPyConnection, person_id: str, channel: str | None
             FROM events t
             LEFT JOIN campaigns c ON t.source_system = 'esp' AND c.event_id = t.reference
             LEFT JOIN lines l ON l.order_key = t.channel || ':' || t.reference"""
-    return _lists(
+    found = _lists(
         cur,
         {
             "channels": (
@@ -144,6 +144,7 @@ def timeline(cur: duckdb.DuckDBPyConnection, person_id: str, channel: str | None
         },
         {"p": person_id, "c": channel},
     )
+    return {"channels": [r["channel"] for r in found["channels"]], "events": found["events"]}
 
 
 def charts(cur: duckdb.DuckDBPyConnection, person_id: str) -> dict[str, list[dict]]:
