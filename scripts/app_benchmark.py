@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -79,6 +78,10 @@ def time_profiles(data_dir: Path, rows: list[tuple]) -> list[float]:
     """Each sampled profile page once, from a `cdp app` process, over one HTTP connection."""
     import httpx
 
+    from app import accounts
+    from app.cli import free_port, wait_until_listening
+    from cdp.settings import get_settings
+
     env = {
         **os.environ,
         "CDP_DATA_DIR": str(data_dir),
@@ -86,22 +89,13 @@ def time_profiles(data_dir: Path, rows: list[tuple]) -> list[float]:
         "CDP_APP_INSECURE_COOKIES": "1",
         "CDP_APP_DB": str(Path(tempfile.mkdtemp()) / "bench.sqlite"),
     }
-    cdp = [sys.executable, "-m", "cli.main", "app"]
-    subprocess.run(
-        [*cdp, "user", "add", "bench", "--role", "admin", "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([*cdp, "--port", str(port)], env=env, cwd=ROOT)
+    os.environ["CDP_APP_DB"] = env["CDP_APP_DB"]  # the account, in the server's store
+    accounts.add_user(get_settings(), "bench", "admin", PASSWORD)
+    port = free_port()
+    cdp = [sys.executable, "-m", "cli.main", "app", "--port", str(port)]
+    server = subprocess.Popen(cdp, env=env, cwd=ROOT)
     try:
-        _wait_for(port, server)
+        wait_until_listening(port, server)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
             page = client.get("/login").text
             token = page.split('name="csrftoken" value="')[1].split('"')[0]
@@ -127,15 +121,6 @@ def _cpu_seconds(pid: int) -> float:
     which the machine's load does not inflate as much as the wall-clock time."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _wait_for(port: int, proc: subprocess.Popen) -> None:
-    while True:
-        assert proc.poll() is None, "cdp app exited"
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
 
 
 def main() -> int:
