@@ -51,6 +51,23 @@ def _republish(settings) -> None:
     publish(settings, schemas=("activation",))
 
 
+def _record_dry_run(settings, row) -> None:
+    """Record a dry run's row (an Arrow table) in the warehouse's `activation.sync_runs` and
+    publish it, as a real run is. The diff was computed on the snapshot so that a dry run
+    never waits for a pipeline run: when one holds the warehouse, the row is not recorded and
+    the message says so (nothing was sent, and running the dry run again records it)."""
+    from activation.state import record_runs
+    from cdp.warehouse_lock import WarehouseBusy, warehouse_lock
+
+    try:
+        with warehouse_lock(settings.warehouse, wait=False):
+            with _connect(settings) as con:
+                record_runs(con, row)
+            _republish(settings)
+    except WarehouseBusy as exc:
+        print(f"dry run not recorded in the sync history: {exc}; run it again when it is done")
+
+
 def _segments(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
@@ -144,12 +161,15 @@ def _sync(args: argparse.Namespace) -> int:
     import duckdb
 
     from activation.destinations import DestinationConfigError
+    from activation.state import RUNS
     from cdp.serving import overlay
 
     try:
-        if args.dry_run:  # on the snapshot; its run row stays in memory
+        if args.dry_run:  # the diff on the snapshot, then its run row in the warehouse
             with overlay(settings, writable=("activation",)) as con:
                 run = run_sync(con, by_name[args.name], dry_run=True)
+                row = con.sql(f"SELECT * FROM {RUNS} WHERE run_id = ?", params=[run.run_id])
+                _record_dry_run(settings, row.to_arrow_table())
         else:
             with warehouse_lock(settings.warehouse):
                 with _connect(settings) as con:

@@ -65,6 +65,16 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     journal.ensure_journal(con)
 
 
+def record_runs(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
+    """Insert run rows computed elsewhere (a dry run's, on the serving snapshot), by name."""
+    ensure_schema(con)
+    con.register("_runs_to_record", rows)
+    try:
+        con.execute(f"INSERT INTO {RUNS} BY NAME SELECT * FROM _runs_to_record")
+    finally:
+        con.unregister("_runs_to_record")
+
+
 @dataclass
 class SyncRun:
     run_id: str

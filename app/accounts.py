@@ -34,14 +34,28 @@ def store_path(settings: Settings) -> Path:
     return Path(os.environ.get("CDP_APP_DB", settings.data_dir / "app" / "app.sqlite")).resolve()
 
 
+_ready: set[Path] = set()  # store files created and migrated by this process
+
+
 @contextmanager
 def connect(settings: Settings) -> Iterator[sqlite3.Connection]:
     path = store_path(settings)
+    if path not in _ready or not path.exists():
+        _create(path)
+        _ready.add(path)
+    with closing(sqlite3.connect(path)) as con, con:
+        yield con
+
+
+def _create(path: Path) -> None:
+    """The private file and its tables; write-ahead logging, so that logging a profile
+    visit costs one sync of the log rather than a rollback journal's several."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.parent.chmod(0o700)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     with closing(sqlite3.connect(path)) as con:
+        con.execute("PRAGMA journal_mode=WAL")
         con.execute(
             "CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, password_hash TEXT "
             "NOT NULL, role TEXT NOT NULL, created_at TEXT NOT NULL)"
@@ -50,8 +64,7 @@ def connect(settings: Settings) -> Iterator[sqlite3.Connection]:
             "CREATE TABLE IF NOT EXISTS access_log (opened_at TEXT NOT NULL, username TEXT "
             "NOT NULL, person_id TEXT NOT NULL, page TEXT NOT NULL)"
         )
-        with con:
-            yield con
+        con.commit()
 
 
 def add_user(settings: Settings, username: str, role: str, password: str) -> None:

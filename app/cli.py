@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 
 
@@ -29,6 +30,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.set_defaults(func=_user_add)
     listing = user.add_parser("list", help="list the accounts")
     listing.set_defaults(func=_user_list)
+
+
+def free_port() -> int:
+    """A free local TCP port, for a `cdp app` started by a test or a benchmark."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_listening(port: int, proc: subprocess.Popen) -> None:
+    """Wait until the `cdp app` process `proc` accepts connections on `port`."""
+    import socket
+    import time
+
+    while True:
+        assert proc.poll() is None, "cdp app exited"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from app.person_tables import POSSIBLE, RECORDS
 from cdp.settings import Settings
 from cdp.warehouse import table_exists
 
@@ -44,14 +45,35 @@ def _one(cur: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> dict |
     return rows[0] if rows else None
 
 
+def _lists(cur: duckdb.DuckDBPyConnection, parts: dict[str, tuple[str, str]], params: dict) -> dict:
+    """Several lists of rows of one person in one query: `parts` maps a name to a SELECT
+    (filtered on `$p`) and the order of its rows (columns of that SELECT); each comes back
+    as a list of dicts (DuckDB structs)."""
+    columns = ", ".join(
+        f"coalesce((SELECT list(r ORDER BY {order}) FROM ({sql}) r), []) AS {name}"
+        for name, (sql, order) in parts.items()
+    )
+    return _one(cur, f"SELECT {columns}", params) or {name: [] for name in parts}
+
+
 def profile(cur: duckdb.DuckDBPyConnection, person_id: str) -> dict | None:
-    """customer_360 of the person, with the golden record's value, source and date."""
-    p = _one(cur, "SELECT * FROM marts.customer_360 WHERE person_id = ?", [person_id])
+    """customer_360 of the person, with the golden record's value, source and date and the
+    churn and value scores (`scores`, None when not scored), in one query."""
+    scores = (
+        "(SELECT s FROM ml.churn_scores s WHERE s.person_id = $p LIMIT 1)"
+        if table_exists(cur, "ml.churn_scores")
+        else "NULL"
+    )
+    p = _one(
+        cur,
+        "SELECT c.*, (SELECT g FROM intermediate.int_persons_golden g WHERE g.person_id = $p "
+        f"LIMIT 1) AS _golden, {scores} AS _scores "
+        "FROM marts.customer_360 c WHERE c.person_id = $p",
+        {"p": person_id},
+    )
     if p is None:
         return None
-    golden = _one(
-        cur, "SELECT * FROM intermediate.int_persons_golden WHERE person_id = ?", [person_id]
-    )
+    golden, p["scores"] = p.pop("_golden"), p.pop("_scores")
     p["golden"] = [
         {
             "label": label,
@@ -67,43 +89,30 @@ def profile(cur: duckdb.DuckDBPyConnection, person_id: str) -> dict | None:
     return p
 
 
-def scores(cur: duckdb.DuckDBPyConnection, person_id: str) -> dict | None:
-    if not table_exists(cur, "ml.churn_scores"):
-        return None
-    return _one(cur, "SELECT * FROM ml.churn_scores WHERE person_id = ?", [person_id])
-
-
 def consent(cur: duckdb.DuckDBPyConnection, person_id: str) -> dict[str, list[dict]]:
     """Current consent per channel and purpose, and its history (newest first)."""
-    return {
-        "current": _rows(
-            cur,
-            "SELECT channel, purpose, is_granted, status_at, source, has_unreadable_statement "
-            "FROM marts.customer_consent WHERE person_id = ? ORDER BY channel, purpose",
-            [person_id],
-        ),
-        "history": _rows(
-            cur,
-            "SELECT occurred_at, channel, purpose, status, is_granted, source_system, source "
-            "FROM marts.consent_history WHERE person_id = ? ORDER BY occurred_at DESC",
-            [person_id],
-        ),
-    }
-
-
-def timeline_channels(cur: duckdb.DuckDBPyConnection, person_id: str) -> list[str]:
-    rows = cur.execute(
-        "SELECT DISTINCT channel FROM marts.customer_timeline WHERE person_id = ? ORDER BY 1",
-        [person_id],
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
-def timeline(cur: duckdb.DuckDBPyConnection, person_id: str, channel: str | None) -> list[dict]:
-    """Interactions newest first; e-mails and SMS with the campaign's name, orders with lines."""
-    return _rows(
+    return _lists(
         cur,
-        f"""WITH events AS (
+        {
+            "current": (
+                "SELECT channel, purpose, is_granted, status_at, source, "
+                "has_unreadable_statement FROM marts.customer_consent WHERE person_id = $p",
+                "channel, purpose",
+            ),
+            "history": (
+                "SELECT occurred_at, channel, purpose, status, is_granted, source_system, "
+                "source FROM marts.consent_history WHERE person_id = $p",
+                "occurred_at DESC",
+            ),
+        },
+        {"p": person_id},
+    )
+
+
+def timeline(cur: duckdb.DuckDBPyConnection, person_id: str, channel: str | None) -> dict:
+    """The person's channels, and interactions newest first (`events`, of `channel` or all):
+    e-mails and SMS with the campaign's name, orders with their lines."""
+    events = f"""WITH events AS (
                 SELECT * FROM marts.customer_timeline
                 WHERE person_id = $p AND ($c IS NULL OR channel = $c)
                 ORDER BY occurred_at DESC, event_sequence DESC LIMIT {TIMELINE_LIMIT}
@@ -119,69 +128,73 @@ def timeline(cur: duckdb.DuckDBPyConnection, person_id: str, channel: str | None
                 JOIN staging.stg_esp__campaigns c USING (campaign_id)
                 WHERE e.person_id = $p
             )
-            SELECT t.occurred_at, t.channel, t.event_type, t.source_system, t.reference,
-                   t.amount, c.campaign_name, l.lines
+            SELECT t.occurred_at, t.event_sequence, t.channel, t.event_type, t.source_system,
+                   t.reference, t.amount, c.campaign_name, l.lines
             FROM events t
             LEFT JOIN campaigns c ON t.source_system = 'esp' AND c.event_id = t.reference
-            LEFT JOIN lines l ON l.order_key = t.channel || ':' || t.reference
-            ORDER BY t.occurred_at DESC, t.event_sequence DESC""",
+            LEFT JOIN lines l ON l.order_key = t.channel || ':' || t.reference"""
+    found = _lists(
+        cur,
+        {
+            "channels": (
+                "SELECT DISTINCT channel FROM marts.customer_timeline WHERE person_id = $p",
+                "channel",
+            ),
+            "events": (events, "occurred_at DESC, event_sequence DESC"),
+        },
         {"p": person_id, "c": channel},
     )
+    return {"channels": [r["channel"] for r in found["channels"]], "events": found["events"]}
 
 
 def charts(cur: duckdb.DuckDBPyConnection, person_id: str) -> dict[str, list[dict]]:
     """Data of the three charts: spend by month and channel, category mix, engagement."""
-    return {
-        "spend": _rows(
-            cur,
-            "SELECT strftime(date_trunc('month', ordered_at), '%Y-%m') AS month, channel, "
-            "sum(net_amount)::DOUBLE AS amount FROM marts.orders "
-            "WHERE person_id = ? AND NOT is_return GROUP BY ALL ORDER BY month, channel",
-            [person_id],
-        ),
-        "categories": _rows(
-            cur,
-            "SELECT coalesce(category, 'unknown') AS category, sum(line_amount)::DOUBLE AS amount "
-            "FROM marts.order_lines WHERE person_id = ? GROUP BY ALL ORDER BY amount DESC",
-            [person_id],
-        ),
-        "engagement": _rows(
-            cur,
-            "SELECT strftime(date_trunc('month', occurred_at), '%Y-%m') AS month, event_type, "
-            "count(*) AS events FROM marts.customer_timeline WHERE person_id = ? AND event_type "
-            "IN ('campaign_open', 'campaign_click', 'web_session', 'web_login') "
-            "GROUP BY ALL ORDER BY month",
-            [person_id],
-        ),
-    }
+    return _lists(
+        cur,
+        {
+            "spend": (
+                "SELECT strftime(date_trunc('month', ordered_at), '%Y-%m') AS month, channel, "
+                "sum(net_amount)::DOUBLE AS amount FROM marts.orders "
+                "WHERE person_id = $p AND NOT is_return GROUP BY ALL",
+                "month, channel",
+            ),
+            "categories": (
+                "SELECT coalesce(category, 'unknown') AS category, "
+                "sum(line_amount)::DOUBLE AS amount FROM marts.order_lines "
+                "WHERE person_id = $p GROUP BY ALL",
+                "amount DESC, category",
+            ),
+            "engagement": (
+                "SELECT strftime(date_trunc('month', occurred_at), '%Y-%m') AS month, "
+                "event_type, count(*) AS events FROM marts.customer_timeline "
+                "WHERE person_id = $p AND event_type IN "
+                "('campaign_open', 'campaign_click', 'web_session', 'web_login') GROUP BY ALL",
+                "month, event_type",
+            ),
+        },
+        {"p": person_id},
+    )
 
 
 def identity(cur: duckdb.DuckDBPyConnection, person_id: str) -> dict[str, list[dict]]:
-    """The records merged into the person (rule, best edge score) and possible matches."""
-    records = _rows(
+    """The records merged into the person (rule, best edge score) and possible matches, from
+    the per-person tables of app.person_tables."""
+    return _lists(
         cur,
-        """SELECT g.record_id, g.source_system, g.source_key, g.match_rule,
-                  max(e.score) AS best_score, string_agg(DISTINCT e.rule, ', ') AS edge_rules
-           FROM identity.identity_graph g
-           LEFT JOIN identity.identity_edges e
-             ON g.record_id IN (e.record_id_a, e.record_id_b)
-           WHERE g.person_id = ? GROUP BY ALL ORDER BY g.source_system, g.source_key""",
-        [person_id],
-    )
-    possible = _rows(
-        cur,
-        """WITH mine AS (SELECT record_id FROM identity.identity_graph WHERE person_id = $p)
-           SELECT m.record_id_a, m.record_id_b, m.score, m.reason, g.person_id AS other_person
-           FROM identity.possible_matches m
-           JOIN identity.identity_graph g
-             ON g.record_id = CASE WHEN m.record_id_a IN (SELECT record_id FROM mine)
-                                   THEN m.record_id_b ELSE m.record_id_a END
-           WHERE (m.record_id_a IN (SELECT record_id FROM mine)
-                  OR m.record_id_b IN (SELECT record_id FROM mine))
-           ORDER BY m.score DESC""",
+        {
+            "records": (
+                "SELECT record_id, source_system, source_key, match_rule, best_score, "
+                f"edge_rules FROM {RECORDS} WHERE person_id = $p",
+                "source_system, source_key",
+            ),
+            "possible": (
+                "SELECT record_id_a, record_id_b, score, reason, other_person "
+                f"FROM {POSSIBLE} WHERE person_id = $p",
+                "score DESC, record_id_a, record_id_b",
+            ),
+        },
         {"p": person_id},
     )
-    return {"records": records, "possible": possible}
 
 
 def person_segments(cur: duckdb.DuckDBPyConnection, person_id: str) -> list[dict]:

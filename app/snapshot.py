@@ -1,4 +1,5 @@
-"""The app's connection to the serving snapshot, reopened when a newer one is published.
+"""The app's connection to the serving snapshot, reopened when a newer one is published, and
+the tables the app adds to each snapshot (its search index and per-person tables).
 
 One read-only DuckDB connection per snapshot file; each request takes its own cursor (DuckDB
 cursors are safe to use from one thread each). When `serving.duckdb` points at a new file the
@@ -13,8 +14,13 @@ from pathlib import Path
 
 import duckdb
 
+from app.person_tables import build_person_tables
+from app.search import build_search_index
 from cdp import serving
 from cdp.settings import Settings
+
+#: what the app adds to every snapshot at publication (cdp.serving.publish's builders)
+BUILDERS = (build_search_index, build_person_tables)
 
 
 class SnapshotReader:

@@ -134,18 +134,19 @@ def create_app(settings: Settings | None = None) -> Any:
             raise HTTPException(404)
         accounts.log_access(settings, request.session["user"], person_id, "profile")
         channel = request.query_params.get("channel") or None
+        timeline = queries.timeline(cur, person_id, channel)
         return render(
             request,
             "person.html",
             p=profile,
             channel=channel,
-            channels=queries.timeline_channels(cur, person_id),
-            timeline=queries.timeline(cur, person_id, channel),
+            channels=timeline["channels"],
+            timeline=timeline["events"],
             charts=queries.charts(cur, person_id),
             consent=queries.consent(cur, person_id),
             identity=queries.identity(cur, person_id),
             segments=queries.person_segments(cur, person_id),
-            scores=queries.scores(cur, person_id),
+            scores=profile["scores"],
         )
 
     @page(*SEE_MARKETING)

@@ -1,4 +1,4 @@
-"""The serving snapshot asset: publishes cdp.serving's snapshot with the app's search index."""
+"""The serving snapshot asset: publishes cdp.serving's snapshot with the app's tables."""
 
 from __future__ import annotations
 
@@ -31,18 +31,16 @@ def _keys(asset: object) -> list[dg.AssetKey]:
 
 
 def publish_snapshot(warehouse: str | None = None, schemas: tuple[str, ...] = SERVED_SCHEMAS):
-    """Publish the snapshot with the app's search index, under the warehouse's writer lock
-    (re-entrant: a run's resource already holds it)."""
-    from app.search import build_search_index
+    """Publish the snapshot with the app's tables (search index, per-person tables), under the
+    warehouse's writer lock (re-entrant: a run's resource already holds it)."""
+    from app.snapshot import BUILDERS
     from cdp.serving import publish
     from cdp.settings import get_settings
     from cdp.warehouse_lock import warehouse_lock
 
     settings = get_settings()
     with warehouse_lock(warehouse or settings.warehouse):
-        return publish(
-            settings, schemas=schemas, builders=[build_search_index], warehouse=warehouse
-        )
+        return publish(settings, schemas=schemas, builders=BUILDERS, warehouse=warehouse)
 
 
 def build_snapshot_asset(domains: list[dg.Definitions]) -> dg.AssetsDefinition:

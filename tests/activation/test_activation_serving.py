@@ -79,3 +79,39 @@ def _sqlite(env):
     from contextlib import closing
 
     return closing(sqlite3.connect(env.data_dir / "vip.db"))
+
+
+def test_a_dry_run_records_its_run_row_and_says_when_it_cannot(env, held_warehouse, capsys):
+    """The diff is computed on the snapshot; the run row goes to the warehouse's sync history
+    and the snapshot (`cdp syncs` shows it), as a real run's does. While a pipeline run holds
+    the warehouse the dry run still prints its diff and says the row was not recorded."""
+    from cdp import serving
+    from cli.main import main
+
+    assert main(["sync", "vip_table"]) == 0
+    assert main(["sync", "vip_table", "--dry-run"]) == 0
+    assert "dry run not recorded" not in capsys.readouterr().out
+    with duckdb.connect(str(env.warehouse), read_only=True) as con:
+        runs = con.execute(
+            "SELECT dry_run, status FROM activation.sync_runs ORDER BY started_at"
+        ).fetchall()
+    assert runs == [(False, "success"), (True, "dry_run")]
+    with serving.connect(env) as snap:
+        assert (
+            snap.execute("SELECT count(*) FROM activation.sync_runs WHERE dry_run").fetchone()[0]
+            == 1
+        )
+    assert main(["syncs"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("vip_table"))
+    assert "dry_run (dry run)" in line
+
+    held_warehouse()
+    assert main(["sync", "vip_table", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would add 0, change 0, remove 0" in out
+    assert "dry run not recorded in the sync history" in out
+    with serving.connect(env) as snap:
+        assert (
+            snap.execute("SELECT count(*) FROM activation.sync_runs WHERE dry_run").fetchone()[0]
+            == 1
+        )

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from app.cli import free_port, wait_until_listening
 
 CHROMIUM = Path(os.environ.get("CDP_CHROMIUM", "/usr/bin/chromium"))
 PASSWORD = "a long test password"
@@ -61,28 +61,13 @@ def site(tmp_path_factory):
             capture_output=True,
             text=True,
         )
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([*cdp, "app", "--port", str(port)], env=env, cwd=ROOT)
-    _wait_for(port, server)
+    wait_until_listening(port, server)
     snapshot = os.path.realpath(data / "serving" / "serving.duckdb")
     yield {"url": f"http://127.0.0.1:{port}", "snapshot": snapshot, "data": data}
     server.terminate()
     server.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(port: int, proc: subprocess.Popen) -> None:
-    while True:
-        assert proc.poll() is None, "cdp app exited"
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")

@@ -97,6 +97,7 @@ def test_query_parsing():
     assert parse("Élodie Lefèvre").names == ["elodie", "lefevre"]
     assert parse("06 12 34 56 78").phone == "612345678"
     assert parse("+33 6 12 34 56 78").phone == "612345678"
+    assert parse("06 12 34 56 78").names == []  # digits are never looked up as names
     assert parse("marie@example.com").names == []
     assert "LC00011700" in parse("lc00011700").exact
 
@@ -138,3 +139,63 @@ def test_search_tolerates_typos_and_finds_every_identifier(people):
     assert ids("100000042") == ["p2"]
     assert ids("p2") == ["p2"]
     assert ids("zzzz") == []
+
+
+def test_identity_panel_tables_are_keyed_by_person():
+    """app.person_tables: each record of a person with its best edge score and rules, and the
+    possible matches touching any of its records with the other record's person, from both
+    sides (what the profile's identity panel reads by person id)."""
+    from app import queries
+    from app.person_tables import build_person_tables
+
+    con = duckdb.connect()
+    con.execute("create schema identity")
+    con.execute(
+        """create table identity.identity_graph as select * from (values
+        ('shop:1', 'shop', '1', 'pa', 'email'), ('pos:9', 'pos', '9', 'pa', 'loyalty_card'),
+        ('esp:5', 'esp', '5', 'pa', 'email'), ('shop:2', 'shop', '2', 'pb', null))
+        t(record_id, source_system, source_key, person_id, match_rule)"""
+    )
+    con.execute(
+        """create table identity.identity_edges as select * from (values
+        ('shop:1', 'pos:9', 'loyalty_card', 1.0::DOUBLE), ('shop:1', 'esp:5', 'email', 0.97),
+        ('esp:5', 'shop:1', 'fuzzy', 0.80))
+        t(record_id_a, record_id_b, rule, score)"""
+    )
+    con.execute(
+        """create table identity.possible_matches as select * from (values
+        ('shop:2', 'esp:5', 0.71::DOUBLE, 'namesake_guard'))
+        t(record_id_a, record_id_b, score, reason)"""
+    )
+    build_person_tables(con)
+    pa, pb = queries.identity(con, "pa"), queries.identity(con, "pb")
+    best = {r["record_id"]: (r["best_score"], r["edge_rules"]) for r in pa["records"]}
+    assert best == {
+        "shop:1": (1.0, "email, fuzzy, loyalty_card"),
+        "pos:9": (1.0, "loyalty_card"),
+        "esp:5": (0.97, "email, fuzzy"),
+    }
+    assert [r["record_id"] for r in pb["records"]] == ["shop:2"]
+    assert pb["records"][0]["best_score"] is None
+    assert [(m["record_id_a"], m["other_person"]) for m in pa["possible"]] == [("shop:2", "pb")]
+    assert [(m["record_id_b"], m["other_person"]) for m in pb["possible"]] == [("esp:5", "pa")]
+    assert queries.identity(con, "nobody") == {"records": [], "possible": []}
+
+
+def test_two_names_looked_up_as_a_pair_give_what_joining_each_name_gives(people, monkeypatch):
+    """Two typed names are looked up in app.search_name_pairs; the same search joining the
+    postings of each name (the general path) finds the same people with the same scores."""
+    from app import search as search_module
+
+    queries = ["Mathilde Flerry", "fleury mathilde", "Mathieu Fleuret", "mathidle fleury"]
+    toks = ["mathilde", "flerry"]
+    assert search_module._pair_keys(toks, search_module._candidates(people, toks))  # pairs used
+    paired = {q: search(people, q, identified_only=False) for q in queries}
+    monkeypatch.setattr(search_module, "MAX_PAIR_KEYS", 0)  # every search on the general path
+    for q in queries:
+        assert search(people, q, identified_only=False) == paired[q], q
+    assert [r["person_id"] for r in paired["Mathieu Fleuret"]] == ["p2"]
+    monkeypatch.undo()
+    people.execute("drop table app.search_name_pairs")  # a snapshot published before pairs
+    for q in queries:
+        assert search(people, q, identified_only=False) == paired[q], q

@@ -205,3 +205,36 @@ def test_a_bi_client_library_reads_the_snapshot_while_a_run_holds_the_warehouse(
         names = sqlalchemy.inspect(conn).get_table_names(schema="marts")
     engine.dispose()
     assert rows == 3 and "customer_360" in names
+
+
+def test_person_tables_are_sorted_and_indexed_so_a_lookup_does_not_scan(cdp_env):
+    """A profile page looks people up by id in every served table: the snapshot stores each
+    table with a person_id sorted by it and with an ART index, so DuckDB answers
+    `person_id = ?` with an index scan; tables without a person id are copied as they are."""
+    settings = get_settings()
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.customer_timeline as select 'p' || (i * 7919 % 5000) "
+            "as person_id, i as n from range(20000) t(i)"
+        )
+        con.execute("create table marts.products as select i as sku from range(10) t(i)")
+    serving.publish(settings)
+    with serving.connect(settings) as con:
+        indexed = con.execute(
+            "select schema_name, table_name, sql from duckdb_indexes() order by all"
+        ).fetchall()
+        assert [(s, t) for s, t, _ in indexed] == [("marts", "customer_timeline")]
+        assert "(person_id)" in indexed[0][2]
+        ids = [
+            r[0] for r in con.execute("select person_id from marts.customer_timeline").fetchall()
+        ]
+        assert ids == sorted(ids)
+        plan = con.execute(
+            "explain analyze select * from marts.customer_timeline where person_id = 'p42'"
+        ).fetchall()[0][1]
+        assert "Type: Index Scan" in plan
+        assert con.execute(
+            "select count(*) from marts.customer_timeline where person_id = 'p42'"
+        ).fetchall() == [(4,)]
