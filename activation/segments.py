@@ -1,4 +1,5 @@
-"""Segments: SQL conditions over customer_360 (+ ml.churn_scores), materialised with history.
+"""Segments: SQL conditions over marts.customer_profiles (customer_360 with the ML scores),
+materialised with history.
 
 `activation.segment_membership(segment_name, person_id, entered_at, exited_at)` keeps one row
 per stay in a segment: a person who leaves gets `exited_at`, a later re-entry opens a new row.
@@ -15,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from activation.config import SegmentsFile, load_segments
-from activation.contract import base_sql, create_contract_tables
+from activation.contract import CUSTOMER_360, base_sql, create_contract_tables
 from cdp.config import ConfigError
 from cdp.warehouse import table_exists
 
@@ -51,9 +52,9 @@ def validate_conditions(
     otherwise against empty contract-shaped tables in an in-memory database.
     """
     own = None
-    if con is None or not table_exists(con, "marts.customer_360"):
+    if con is None or not table_exists(con, CUSTOMER_360):
         own = duckdb.connect(":memory:")
-        create_contract_tables(own, churn=False)
+        create_contract_tables(own)
         con = own
     try:
         base = base_sql(con)

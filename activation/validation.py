@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 
 from activation.config import Sync
-from activation.contract import base_sql
+from activation.contract import CUSTOMER_360, base_sql, create_contract_tables
 from activation.diff import _q, source_sql
 
 
@@ -17,13 +17,12 @@ def validate_sync_sql(
 ) -> None:
     """Compile each sync's source, key and fields in DuckDB; raise ConfigError naming the
     sync and file. Uses the real marts when they exist, else empty contract-shaped tables."""
-    from activation.contract import create_contract_tables
     from activation.segments import ensure_schema as ensure_seg
     from cdp.config import ConfigError
     from cdp.warehouse import table_exists
 
     own = None
-    if con is None or not table_exists(con, "marts.customer_360"):
+    if con is None or not table_exists(con, CUSTOMER_360):
         own = duckdb.connect(":memory:")
         create_contract_tables(own)
         con = own

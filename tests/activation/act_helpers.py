@@ -50,7 +50,9 @@ def grant(
 ) -> None:
     for pid in person_ids:
         con.execute(
-            "INSERT INTO marts.customer_consent VALUES (?, ?, ?, ?, ?, 'preference_centre')",
+            "INSERT INTO marts.customer_consent "
+            "(person_id, channel, purpose, is_granted, status_at, source) "
+            "VALUES (?, ?, ?, ?, ?, 'preference_centre')",
             [pid, channel, purpose, granted, NOW],
         )
 
