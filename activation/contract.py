@@ -11,6 +11,9 @@ SQL are validated before the marts exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 
 from cdp.dbt_contract import model_columns, model_schema, source_columns
@@ -43,6 +46,23 @@ def create_contract_tables(con: duckdb.DuckDBPyConnection) -> None:
     for name, columns in contract_columns().items():
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {name.split('.')[0]}")
         con.execute(create_table_sql(name, columns))
+
+
+@contextmanager
+def compile_target(
+    con: duckdb.DuckDBPyConnection | None,
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, bool]]:
+    """Where segment conditions and sync SQL compile: `(con, False)` when its marts exist, else
+    `(an in-memory database of empty contract-shaped tables, True)`, closed afterwards."""
+    if con is not None and table_exists(con, CUSTOMER_360):
+        yield con, False
+        return
+    own = duckdb.connect(":memory:")
+    try:
+        create_contract_tables(own)
+        yield own, True
+    finally:
+        own.close()
 
 
 def relation_columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
