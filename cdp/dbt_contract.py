@@ -38,7 +38,9 @@ def _columns(node: dict, what: str) -> dict[str, str]:
     columns = {}
     for column in node.get("columns") or []:
         if not column.get("data_type"):
-            raise ConfigError(f"{node['_path']}: {what}: column {column['name']!r} has no data_type")
+            raise ConfigError(
+                f"{node['_path']}: {what}: column {column['name']!r} has no data_type"
+            )
         columns[column["name"]] = str(column["data_type"])
     if not columns:
         raise ConfigError(f"{node['_path']}: {what}: declares no columns")
