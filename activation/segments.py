@@ -1,4 +1,5 @@
-"""Segments: SQL conditions over customer_360 (+ ml.churn_scores), materialised with history.
+"""Segments: SQL conditions over marts.customer_profiles (customer_360 with the ML scores),
+materialised with history.
 
 `activation.segment_membership(segment_name, person_id, entered_at, exited_at)` keeps one row
 per stay in a segment: a person who leaves gets `exited_at`, a later re-entry opens a new row.
@@ -15,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from activation.config import SegmentsFile, load_segments
-from activation.contract import base_sql, create_contract_tables
+from activation.contract import base_sql, compile_target
 from cdp.config import ConfigError
 from cdp.warehouse import table_exists
 
@@ -50,16 +51,11 @@ def validate_conditions(
     With a connection whose marts exist, conditions compile against the real columns;
     otherwise against empty contract-shaped tables in an in-memory database.
     """
-    own = None
-    if con is None or not table_exists(con, "marts.customer_360"):
-        own = duckdb.connect(":memory:")
-        create_contract_tables(own, churn=False)
-        con = own
-    try:
-        base = base_sql(con)
+    with compile_target(con) as (target, _):
+        base = base_sql(target)
         for seg in segments.segments:
             try:
-                con.execute(
+                target.execute(
                     f"SELECT person_id FROM ({base}) AS b WHERE ({seg.condition}) LIMIT 0"
                 ).fetchall()
             except duckdb.Error as exc:
@@ -67,9 +63,6 @@ def validate_conditions(
                 raise ConfigError(
                     f"{path}: segment {seg.name!r}: condition does not compile: {first}"
                 ) from None
-    finally:
-        if own is not None:
-            own.close()
 
 
 def load_and_validate(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> SegmentsFile:

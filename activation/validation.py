@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 
 from activation.config import Sync
-from activation.contract import base_sql
+from activation.contract import base_sql, compile_target
 from activation.diff import _q, source_sql
 
 
@@ -17,34 +17,24 @@ def validate_sync_sql(
 ) -> None:
     """Compile each sync's source, key and fields in DuckDB; raise ConfigError naming the
     sync and file. Uses the real marts when they exist, else empty contract-shaped tables."""
-    from activation.contract import create_contract_tables
     from activation.segments import ensure_schema as ensure_seg
     from cdp.config import ConfigError
-    from cdp.warehouse import table_exists
 
-    own = None
-    if con is None or not table_exists(con, "marts.customer_360"):
-        own = duckdb.connect(":memory:")
-        create_contract_tables(own)
-        con = own
-    try:
-        if own is not None:
-            ensure_seg(own)
+    with compile_target(con) as (target, contract_copy):
+        if contract_copy:
+            ensure_seg(target)
         for sync in syncs:
             exprs = [f"CAST(({sync.key}) AS VARCHAR) AS _key", "s.person_id"]
             exprs += [f"({e}) AS {_q(n)}" for n, e in sync.fields.items()]
             try:
-                if sync.source.segment is not None and own is None:
+                if sync.source.segment is not None and not contract_copy:
                     # the real warehouse: do not create anything, compile against the base
-                    src = f"SELECT * FROM ({base_sql(con)}) AS b"
+                    src = f"SELECT * FROM ({base_sql(target)}) AS b"
                 else:
-                    src = source_sql(con, sync)
-                con.execute(f"SELECT {', '.join(exprs)} FROM ({src}) AS s LIMIT 0").fetchall()
+                    src = source_sql(target, sync)
+                target.execute(f"SELECT {', '.join(exprs)} FROM ({src}) AS s LIMIT 0").fetchall()
             except duckdb.Error as exc:
                 first = str(exc).splitlines()[0]
                 raise ConfigError(
                     f"{path}: sync {sync.name!r}: source/key/fields do not compile: {first}"
                 ) from None
-    finally:
-        if own is not None:
-            own.close()

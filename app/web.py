@@ -28,7 +28,7 @@ from app import accounts, queries
 from app.search import search
 from app.snapshot import SnapshotReader
 from cdp.serving import NoSnapshot
-from cdp.settings import Settings, get_settings
+from cdp.settings import Settings, get_settings, secret_from_env
 
 HERE = Path(__file__).parent
 SECRET_ENV = "CDP_APP_SECRET_KEY"
@@ -46,13 +46,12 @@ class ConfigurationError(RuntimeError):
 
 
 def secret_key() -> str:
-    key = os.environ.get(SECRET_ENV, "")
-    if len(key) < MIN_SECRET:
-        raise ConfigurationError(
-            f"set {SECRET_ENV} to a random secret of at least {MIN_SECRET} characters "
-            '(e.g. `python -c "import secrets; print(secrets.token_urlsafe(48))"`)'
-        )
-    return key
+    return secret_from_env(
+        SECRET_ENV,
+        MIN_SECRET,
+        ConfigurationError,
+        'e.g. `python -c "import secrets; print(secrets.token_urlsafe(48))"`',
+    )
 
 
 def plotly_js() -> Path:

@@ -30,6 +30,17 @@ def disable_telemetry() -> None:
         os.environ.setdefault(key, value)
 
 
+def secret_from_env(variable: str, min_length: int, error: type[Exception], use: str) -> str:
+    """The secret held in `variable`, else `error` naming the variable: secrets come from the
+    environment only, never from a file or a default, and a short one is refused."""
+    value = os.environ.get(variable, "")
+    if len(value) < min_length:
+        raise error(
+            f"{variable} must be set to a random secret of at least {min_length} characters ({use})"
+        )
+    return value
+
+
 def _path(variable: str, default: Path | None = None, *, under_data_dir: str = "") -> Any:
     """A path read from `variable`; unset: `default`, or `<data_dir>/<under_data_dir>`."""
     if under_data_dir:

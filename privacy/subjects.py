@@ -8,11 +8,11 @@ in DuckDB (`hash_sql`) to find a subject's rows without holding the identifier i
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 
 from cdp.normalize import normalize_email, normalize_phone
+from cdp.settings import secret_from_env
 
 SALT_ENV = "CDP_PRIVACY_SALT"
 MIN_SALT = 16
@@ -29,13 +29,9 @@ class PrivacyConfigError(RuntimeError):
 
 
 def salt() -> str:
-    value = os.environ.get(SALT_ENV, "")
-    if len(value) < MIN_SALT:
-        raise PrivacyConfigError(
-            f"{SALT_ENV} must be set to a secret of at least {MIN_SALT} characters "
-            "(it salts the hashes of the subjects' identifiers)"
-        )
-    return value
+    return secret_from_env(
+        SALT_ENV, MIN_SALT, PrivacyConfigError, "it salts the hashes of the subjects' identifiers"
+    )
 
 
 def normalise(kind: str, value: str | None) -> str | None:

@@ -9,13 +9,13 @@ from sqlglot import exp
 
 from orchestration.automation import derived_condition, sync_condition
 from orchestration.shared.dbt import dbt_model_key
-from orchestration.shared.keys import CHURN_SCORES, PURCHASE_SCORES
 from orchestration.shared.resources import WarehouseResource
 
 log = logging.getLogger(__name__)
 
 SEGMENT_MEMBERSHIP = dg.AssetKey(["activation", "segment_membership"])
-CUSTOMER_360 = dbt_model_key("customer_360")
+# customer_360 with the ML scores: what segments and segment syncs read (activation.contract)
+CUSTOMER_PROFILES = dbt_model_key("customer_profiles")
 CUSTOMER_CONSENT = dbt_model_key("customer_consent")
 # schemas whose tables a sync's SQL may read as upstream assets (dbt marts, ml scores)
 READ_SCHEMAS = ("marts", "ml")
@@ -33,12 +33,12 @@ def sync_asset_key(name: str) -> dg.AssetKey:
 
 @dg.asset(
     key=SEGMENT_MEMBERSHIP,
-    deps=[CUSTOMER_360, CHURN_SCORES, PURCHASE_SCORES],
+    deps=[CUSTOMER_PROFILES],
     group_name="activation",
     automation_condition=derived_condition(),
     description=(
         "Segment membership history (entered_at/exited_at) from config/segments.yaml over "
-        "marts.customer_360 joined with ml.churn_scores and ml.purchase_scores; view "
+        "marts.customer_profiles (customer_360 with the ML scores); view "
         "activation.segment_membership_current."
     ),
 )
@@ -64,7 +64,7 @@ def segment_membership(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 def sync_deps(sync) -> list[dg.AssetKey]:
     deps = [SEGMENT_MEMBERSHIP, CUSTOMER_CONSENT]
     if sync.source.segment is not None:
-        deps += [CUSTOMER_360, CHURN_SCORES, PURCHASE_SCORES]
+        deps += [CUSTOMER_PROFILES]
     else:
         deps += sql_relations(sync.name, sync.source.sql or "")
     seen, out = set(), []

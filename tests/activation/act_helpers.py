@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from activation.config import Destination, Source, Sync
+from cdp.settings import PROJECT_ROOT, Settings, get_settings
 
 NOW = dt.datetime(2026, 11, 1, 12, 0, 0)
 
@@ -50,7 +53,9 @@ def grant(
 ) -> None:
     for pid in person_ids:
         con.execute(
-            "INSERT INTO marts.customer_consent VALUES (?, ?, ?, ?, ?, 'preference_centre')",
+            "INSERT INTO marts.customer_consent "
+            "(person_id, channel, purpose, is_granted, status_at, source) "
+            "VALUES (?, ?, ?, ?, ?, 'preference_centre')",
             [pid, channel, purpose, granted, NOW],
         )
 
@@ -106,3 +111,35 @@ def hs_sync(fake: Any, options: dict[str, Any] | None = None, **kw: Any) -> Sync
     return make_sync(
         "hubspot", {"token_env": "TEST_HS_TOKEN", "host": fake.url, **(options or {})}, **kw
     )
+
+
+# a SQL sync into a local SQLite table (DB: its path), shared by the tests on synthetic marts
+VIP_TABLE_SYNC = """
+  - name: vip_table
+    source: {sql: "SELECT * FROM marts.customer_360 WHERE revenue_total >= 2000"}
+    destination:
+      type: sql_table
+      options: {driver: sqlite, path: DB, table: vip, key_column: person_id,
+                columns: [first_name], channel: phone}
+    mode: upsert
+    key: person_id
+    fields: {first_name: first_name}
+"""
+
+
+def synthetic_env(cdp_env: Path, monkeypatch: Any, syncs_yaml: str) -> Settings:
+    """A config dir with the shipped segments and `syncs_yaml` (DIR and DB replaced by paths
+    under `cdp_env`), and a warehouse of 500 synthetic persons."""
+    from cdp_demo.fakes.synthetic import create_synthetic_marts
+
+    cfg = cdp_env / "config"
+    cfg.mkdir()
+    shutil.copy(PROJECT_ROOT / "config" / "segments.yaml", cfg / "segments.yaml")
+    (cfg / "syncs.yaml").write_text(
+        syncs_yaml.replace("DIR", str(cdp_env / "aud")).replace("DB", str(cdp_env / "vip.db"))
+    )
+    monkeypatch.setenv("CDP_CONFIG_DIR", str(cfg))
+    settings = get_settings()
+    with duckdb.connect(str(settings.warehouse)) as con:
+        create_synthetic_marts(con, 500)
+    return settings

@@ -5,14 +5,13 @@ from pathlib import Path
 import duckdb
 import pytest
 from cdp_demo.fakes.fake_hubspot import FakeHubSpot
-
-from activation.contract import create_contract_tables
+from cdp_demo.fakes.marts import create_contract_marts
 
 
 @pytest.fixture
 def con(tmp_path: Path):
     c = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    create_contract_tables(c, churn=True)
+    create_contract_marts(c)
     yield c
     c.close()
 

@@ -4,10 +4,10 @@ without valid consent (channel of the destination, purpose marketing, granted) i
 from __future__ import annotations
 
 import duckdb
+from cdp_demo.fakes.marts import create_contract_marts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from activation.contract import create_contract_tables
 from activation.destinations import destination_class
 from activation.destinations.base import KEY, BatchResult, Destination
 from activation.engine import run_sync
@@ -79,7 +79,7 @@ person_st = st.tuples(st.booleans(), st.lists(consent_row, max_size=4))
 )
 def test_no_record_without_consent_reaches_a_destination(persons, dest_type, mode, changes):
     con = duckdb.connect(":memory:")
-    create_contract_tables(con)
+    create_contract_marts(con)
     options = DEST_OPTIONS[dest_type]
     channel = destination_class(dest_type).consent_channel(options)
     for i, (has_email, rows) in enumerate(persons):
@@ -95,7 +95,9 @@ def test_no_record_without_consent_reaches_a_destination(persons, dest_type, mod
                 continue
             seen.add((ch, purpose))
             con.execute(
-                "INSERT INTO marts.customer_consent VALUES (?, ?, ?, ?, now(), 'test')",
+                "INSERT INTO marts.customer_consent "
+                "(person_id, channel, purpose, is_granted, status_at, source) "
+                "VALUES (?, ?, ?, ?, now(), 'test')",
                 [pid, ch, purpose, granted],
             )
     sync = make_sync(
@@ -135,7 +137,9 @@ def test_no_record_without_consent_reaches_a_destination(persons, dest_type, mod
                     [pid, ch],
                 )
                 con.execute(
-                    "INSERT INTO marts.customer_consent VALUES (?, ?, 'marketing', ?, now(), 't')",
+                    "INSERT INTO marts.customer_consent "
+                    "(person_id, channel, purpose, is_granted, status_at, source) "
+                    "VALUES (?, ?, 'marketing', ?, now(), 't')",
                     [pid, ch, granted],
                 )
             con.execute("UPDATE marts.customer_360 SET first_name = first_name || 'x'")
@@ -157,7 +161,7 @@ def test_consent_channel_cannot_be_disabled_by_sync_options():
 
 def test_missing_consent_mart_means_nobody_is_sent():
     con = duckdb.connect(":memory:")
-    create_contract_tables(con)
+    create_contract_marts(con)
     con.execute("DROP TABLE marts.customer_consent")
     con.execute("INSERT INTO marts.customer_360 (person_id, email) VALUES ('P1', 'a@b.co')")
     rec = Recorder()

@@ -19,9 +19,9 @@ import duckdb
 import pytest
 from cdp_demo.fakes.fake_hubspot import FakeHubSpot
 from cdp_demo.fakes.http import Fault
+from cdp_demo.fakes.marts import create_contract_marts
 from cdp_demo.fakes.webhook_receiver import WebhookReceiver
 
-from activation.contract import create_contract_tables
 from activation.engine import run_sync
 from tests.activation.act_helpers import Sleeps, hs_sync, make_sync, people
 
@@ -65,7 +65,7 @@ def _sync(dest: str, fake, mode: str):
 def kill_mid_batch(tmp_path: Path, dest: str, mode: str, applied: bool) -> None:
     db = tmp_path / "wh.duckdb"
     with duckdb.connect(str(db)) as con:
-        create_contract_tables(con, churn=True)
+        create_contract_marts(con)
         people(con, N)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with _fake(dest) as fake:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
-from cdp_demo.fakes.synthetic import create_synthetic_marts
 
-from cdp.settings import PROJECT_ROOT, get_settings
+from tests.activation.act_helpers import VIP_TABLE_SYNC, synthetic_env
 
 SYNCS_YAML = """
 syncs:
@@ -23,31 +21,12 @@ syncs:
     key: lower(email)
     fields: {email: email, phone: phone}
     schedule: "0 4 * * *"
-  - name: vip_table
-    source: {sql: "SELECT * FROM marts.customer_360 WHERE revenue_total >= 2000"}
-    destination:
-      type: sql_table
-      options: {driver: sqlite, path: DB, table: vip, key_column: person_id,
-                columns: [first_name], channel: phone}
-    mode: upsert
-    key: person_id
-    fields: {first_name: first_name}
-"""
+""" + VIP_TABLE_SYNC.lstrip("\n")
 
 
 @pytest.fixture
 def env(cdp_env: Path, monkeypatch):
-    cfg = cdp_env / "config"
-    cfg.mkdir()
-    shutil.copy(PROJECT_ROOT / "config" / "segments.yaml", cfg / "segments.yaml")
-    (cfg / "syncs.yaml").write_text(
-        SYNCS_YAML.replace("DIR", str(cdp_env / "aud")).replace("DB", str(cdp_env / "vip.db"))
-    )
-    monkeypatch.setenv("CDP_CONFIG_DIR", str(cfg))
-    settings = get_settings()
-    with duckdb.connect(str(settings.warehouse)) as con:
-        create_synthetic_marts(con, 500)
-    return settings
+    return synthetic_env(cdp_env, monkeypatch, SYNCS_YAML)
 
 
 def _metadata(result):
@@ -66,11 +45,8 @@ def test_dagster_assets_deps_schedules_and_metadata(env):
     defs = build_defs()  # loads alone: the domain binds `warehouse` itself
     graph = defs.resolve_asset_graph()
     seg = dg.AssetKey(["activation", "segment_membership"])
-    assert set(graph.get(seg).parent_keys) == {
-        dg.AssetKey(["marts", "customer_360"]),
-        dg.AssetKey(["ml", "churn_scores"]),
-        dg.AssetKey(["ml", "purchase_scores"]),
-    }
+    # segments read customer_profiles, which dbt builds from customer_360 and the ML scores
+    assert set(graph.get(seg).parent_keys) == {dg.AssetKey(["marts", "customer_profiles"])}
     vip = dg.AssetKey(["activation", "sync_vip_table"])
     assert {
         seg,

@@ -3,40 +3,19 @@ another process holds the warehouse (writer lock and a write connection), as dur
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-from cdp_demo.fakes.synthetic import create_synthetic_marts
 
-from cdp.settings import PROJECT_ROOT, get_settings
+from tests.activation.act_helpers import VIP_TABLE_SYNC, synthetic_env
 
-SYNCS_YAML = """
-syncs:
-  - name: vip_table
-    source: {sql: "SELECT * FROM marts.customer_360 WHERE revenue_total >= 2000"}
-    destination:
-      type: sql_table
-      options: {driver: sqlite, path: DB, table: vip, key_column: person_id,
-                columns: [first_name], channel: phone}
-    mode: upsert
-    key: person_id
-    fields: {first_name: first_name}
-"""
+SYNCS_YAML = "syncs:" + VIP_TABLE_SYNC
 
 
 @pytest.fixture
 def env(cdp_env: Path, monkeypatch):
-    cfg = cdp_env / "config"
-    cfg.mkdir()
-    shutil.copy(PROJECT_ROOT / "config" / "segments.yaml", cfg / "segments.yaml")
-    (cfg / "syncs.yaml").write_text(SYNCS_YAML.replace("DB", str(cdp_env / "vip.db")))
-    monkeypatch.setenv("CDP_CONFIG_DIR", str(cfg))
-    settings = get_settings()
-    with duckdb.connect(str(settings.warehouse)) as con:
-        create_synthetic_marts(con, 500)
-    return settings
+    return synthetic_env(cdp_env, monkeypatch, SYNCS_YAML)
 
 
 def test_readers_work_while_the_warehouse_is_held(env, held_warehouse, capsys):

@@ -323,11 +323,19 @@ def test_customer_profiles_join_the_scores_without_changing_customer_360(build: 
             "now() as scored_at from (select unnest(?) as person_id)",
             [scored],
         )
+        con.execute(
+            "create or replace table ml.purchase_scores as select person_id, "
+            "0.4 as purchase_propensity, 7 as propensity_decile, 'p-test' as "
+            "propensity_model_version, null as lead_score, null as leads_decile, null as "
+            "leads_model_version, false as is_lead, now() as scored_at "
+            "from (select unnest(?) as person_id)",
+            [scored[:1]],
+        )
     _dbt(["build", "--select", "customer_profiles"], build["root"])
     with duckdb.connect(str(build["warehouse"])) as con:
         profiles = con.execute("select * from marts.customer_profiles order by person_id").df()
         after = con.execute("select * from marts.customer_360 order by person_id").df()
-        con.execute("drop table ml.churn_scores")
+        con.execute("drop table ml.churn_scores; drop table ml.purchase_scores")
     assert after.equals(before)
     assert list(profiles.columns[: len(before.columns)]) == list(before.columns)
     assert profiles[before.columns].equals(before)
@@ -335,3 +343,5 @@ def test_customer_profiles_join_the_scores_without_changing_customer_360(build: 
     assert (with_score["churn_probability"] == 0.25).all()
     assert (with_score["prediction_model_version"] == "v-test").all()
     assert profiles.loc[~profiles["person_id"].isin(scored), "churn_probability"].isna().all()
+    assert profiles.loc[profiles["person_id"] == scored[0], "purchase_propensity"].eq(0.4).all()
+    assert profiles.loc[profiles["person_id"] != scored[0], "purchase_propensity"].isna().all()

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from cdp_demo.generator.sources.spreadsheets import SHEET_HEADER
 
 
 def _jsonl(path: Path, records: list[dict]) -> None:
@@ -130,17 +131,8 @@ def client_line(n: int, updated_at: str = "2025-01-05T10:00:00Z", first: str = "
     )
 
 
-SIGNUP_HEADER = [
-    "Nom",
-    "Prénom",
-    "E-mail",
-    "Téléphone",
-    "Date de naissance",
-    "Code postal",
-    "Ville",
-    "Événement",
-    "Date de l'événement",
-]
+# the header the sign-up sheets carry, read from config/sources.yaml by the generator
+SIGNUP_HEADER = SHEET_HEADER
 
 
 def write_landing(landing: Path) -> dict[str, int]:

@@ -76,18 +76,17 @@ def test_dbt_model_key_is_the_key_dagster_dbt_gives_every_model() -> None:
 
 
 def test_consumers_read_mart_keys_from_the_manifest() -> None:
-    from orchestration.activation.assets import CUSTOMER_360, segment_membership
+    from orchestration.activation.assets import CUSTOMER_PROFILES, segment_membership
     from orchestration.ml.assets import MART_DEPS
     from orchestration.shared.dbt import dbt_model_key
-    from orchestration.shared.keys import CHURN_SCORES, PURCHASE_SCORES
 
-    assert CUSTOMER_360 == dbt_model_key("customer_360") == dg.AssetKey(["marts", "customer_360"])
+    assert (
+        CUSTOMER_PROFILES
+        == dbt_model_key("customer_profiles")
+        == dg.AssetKey(["marts", "customer_profiles"])
+    )
     assert dbt_model_key("orders") in MART_DEPS
-    assert segment_membership.asset_deps[segment_membership.key] == {
-        CUSTOMER_360,
-        CHURN_SCORES,
-        PURCHASE_SCORES,
-    }
+    assert segment_membership.asset_deps[segment_membership.key] == {CUSTOMER_PROFILES}
 
 
 def test_quality_targets_what_ingestion_and_transform_declare() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import duckdb
 
-from activation.contract import create_contract_tables
+from cdp_demo.fakes.marts import create_contract_marts
 
 
 def create_synthetic_marts(con: duckdb.DuckDBPyConnection, persons: int) -> None:
-    create_contract_tables(con)
+    create_contract_marts(con)
     con.execute(
         f"""INSERT INTO marts.customer_360 (
             person_id, first_name, last_name, email, phone, country, shop_customer_ids,
@@ -52,6 +52,7 @@ def create_synthetic_marts(con: duckdb.DuckDBPyConnection, persons: int) -> None
     # ~80% e-mail consent, ~60% ads, ~50% phone; some explicit withdrawals
     con.execute(
         """INSERT INTO marts.customer_consent
+               (person_id, channel, purpose, is_granted, status_at, source)
            SELECT person_id, ch.channel, 'marketing',
                   (hash(person_id || ch.channel) % 100) < ch.pct,
                   TIMESTAMP '2026-01-01', 'preference_centre'

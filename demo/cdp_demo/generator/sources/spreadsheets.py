@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from cdp.settings import PROJECT_ROOT
 from cdp_demo.generator import noise as Z
 from cdp_demo.generator import writers as W
 from cdp_demo.generator.behaviour import DAY
@@ -15,6 +16,7 @@ from cdp_demo.generator.context import (
     Ctx,
 )
 from cdp_demo.generator.records import log_view, person_view
+from ingestion.config import load_sources_config
 
 EVENTS = (  # name, store index, month offset from window start, file kind
     ("Vernissage Croisière Saint-Honoré", 0, 4, "xlsx"),
@@ -24,17 +26,14 @@ EVENTS = (  # name, store index, month offset from window start, file kind
     ("Cocktail Bordeaux Grands Hommes", 10, 26, "csv"),
     ("Ventes privées Marais", 3, 32, "xlsx"),
 )
-SHEET_HEADER = [
-    "Nom",
-    "Prénom",
-    "E-mail",
-    "Téléphone",
-    "Date de naissance",
-    "Code postal",
-    "Ville",
-    "Événement",
-    "Date de l'événement",
-]
+# The header row the event teams type, as the platform reads it: the titles the shipped
+# config/sources.yaml maps (`column_mapping` of spreadsheets.event_signups, in sheet order).
+SHEET_HEADER = list(
+    load_sources_config(PROJECT_ROOT / "config" / "sources.yaml")
+    .sources["spreadsheets"]
+    .tables["event_signups"]
+    .column_mapping
+)
 
 
 def build_signups(ctx: Ctx) -> pd.DataFrame:
