@@ -116,9 +116,8 @@ class SqlTable(Destination):
         return _Tx()
 
     def _run(self, fn) -> Any:
-        conn = self._connect()
-        del conn
         try:
+            self._connect()  # inside: a lock or lost server while creating the table counts too
             with self._tx() as cur:
                 return fn(cur)
         except Exception as exc:

@@ -12,6 +12,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from activation.erasures import ERASURES
 from cli.main import main
 from privacy.erase import erase
 from privacy.subjects import Subject
@@ -111,6 +112,10 @@ def test_erasure_leaves_no_identifier_and_others_unchanged(tmp_path_factory, cas
         assert all(_dump(con)[k].equals(before[k]) for k in before)  # dry run: nothing gone
         done = erase(con, subject, "r1", db.parent)
         assert done.deleted == dry.deleted and done.persons == [target["person_id"]]
+        # the one copy kept: the key the destination holds, until it confirms the deletion
+        owed = con.execute(f"SELECT sync_name, key, status FROM {ERASURES}").fetchall()
+        assert owed == [("hubspot", target["email"], "pending")] and done.queued == 1
+        con.execute(f"UPDATE {ERASURES} SET key = NULL, status = 'confirmed'")
         text = _text(con)
         after = _dump(con)
         suppressed = con.execute("SELECT identifier_kind FROM privacy.suppressions").fetchall()
@@ -143,6 +148,9 @@ def test_erase_cli_dry_run_then_erase(settings_env):
         assert con.execute("SELECT count(*) FROM marts.orders").fetchall()[0][0] == 3
     assert main(["privacy", "erase", "--email", MARIE["email"]]) == 0
     with duckdb.connect(str(db)) as con:
+        owed = con.execute(f"SELECT key, status FROM {ERASURES}").fetchall()
+        assert owed == [(MARIE["email"], "pending")]  # until HubSpot confirms the deletion
+        con.execute(f"UPDATE {ERASURES} SET key = NULL, status = 'confirmed'")
         text = _text(con)
         steps = con.execute("SELECT kind, status, steps FROM privacy.requests").fetchall()
         assert con.execute("SELECT count(*) FROM marts.orders").fetchall()[0][0] == 1
