@@ -86,6 +86,8 @@ class SqlTable(Destination):
             self._conn = sqlite3.connect(
                 str(self.options["path"]), timeout=self.delivery.read_timeout
             )
+            # deleted rows (erasures, mirror removals) are overwritten, not left in free pages
+            self._conn.execute("PRAGMA secure_delete = ON")
         cols = ", ".join(f"{c} TEXT" for c in self.columns)
         cols = (", " + cols) if cols else ""
         with self._tx() as cur:

@@ -157,3 +157,25 @@ def test_erase_cli_dry_run_then_erase(settings_env):
     assert "marie" not in text and "12345678" not in text.replace(" ", "")
     assert "jean.martin@example.fr" in text
     assert steps[0][:2] == ("erase", "done") and "1 person(s)" in steps[0][2]
+
+
+def test_erasure_republishes_the_serving_snapshot_and_deletes_the_older_ones(settings_env):
+    from cdp import serving
+
+    with duckdb.connect(str(settings_env.warehouse)) as con:
+        build(con)
+        for column in ("last_name", "phone"):  # what the app's search index reads
+            con.execute(f"ALTER TABLE marts.customer_360 ADD COLUMN {column} VARCHAR")
+        for column in ("loyalty_card_ids", "shop_customer_ids", "clienteling_ids"):
+            con.execute(f"ALTER TABLE marts.customer_360 ADD COLUMN {column} VARCHAR[]")
+        con.execute("ALTER TABLE marts.customer_360 ADD COLUMN esp_contact_ids VARCHAR[]")
+        con.execute("ALTER TABLE marts.orders ADD COLUMN source_order_id VARCHAR")
+    first = serving.publish(settings_env)
+    second = serving.publish(settings_env)
+    with duckdb.connect(str(first), read_only=True) as snap:
+        assert MARIE["email"] in _text(snap)
+    assert main(["privacy", "erase", "--email", MARIE["email"]]) == 0
+    assert not first.exists() and not second.exists()
+    with serving.connect(settings_env) as snap:
+        served = _text(snap)
+    assert MARIE["email"] not in served and JEAN["email"] in served
