@@ -8,7 +8,7 @@ batch id (a batch sent again after a crash replaces its own file), written under
 name, then renamed, at most `rows_per_file` rows. Records need `email` and/or `phone`
 fields; the consent channel is `ads`. Plain values never reach the files. An erasure is a
 removal list (`..._remove.csv`) of the person's hashed key, which the platform upload applies
-as a removal. A file that cannot be written (full disk, missing folder) is a transient error:
+as a removal, and the hashed key is taken out of the add files written before. A file that cannot be written (full disk, missing folder) is a transient error:
 the batch is retried, then left to the next run.
 """
 
@@ -85,6 +85,23 @@ class AudienceFile(Destination):
 
     def upsert(self, records):
         return self._write("add", records)
+
+    def erase(self, keys):
+        """The removal list for the platform, then the erased hashes taken out of the add
+        files this sync wrote before (they are ours, under the data dir)."""
+        result = self.delete(keys)
+        _, phone_norm = PLATFORMS[self.platform]
+        gone = {hash_or_none(normalise_email(k)) for k in keys}
+        gone |= {hash_or_none(phone_norm(k)) for k in keys}
+        gone -= {None, ""}
+        for path in sorted(self.directory.glob(f"{self.prefix}_*_add.csv")):
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [ln for ln in lines if not gone.intersection(ln.strip().split(","))]
+            if len(kept) != len(lines):
+                tmp = path.with_name("." + path.name + ".tmp")
+                tmp.write_text("".join(kept), encoding="utf-8")
+                os.replace(tmp, path)
+        return result
 
     def delete(self, keys):
         # removal lists need the identifiers; the engine passes only keys for removals, so the

@@ -2,7 +2,8 @@
 the erased person remain? Their identifiers are found again from the landing files (every
 e-mail and phone there whose salted hash is on the suppression list), then looked for in every
 table of the warehouse and the serving snapshot (read through DuckDB), every Parquet file
-(through DuckDB) and every other file under data/ (bytes), the landing files excepted."""
+(through DuckDB) and every other file under data/ (bytes), the landing files, the generator's
+ground truth and the audience removal lists excepted."""
 
 from __future__ import annotations
 
@@ -77,6 +78,13 @@ def tables_holding(con: duckdb.DuckDBPyConnection, needles: list[str], catalog: 
     return hits
 
 
+def _source_side(path: Path) -> bool:
+    """Files that are not the platform's copies: the generator's ground truth (evaluation data
+    written with the landing files) and the audience removal lists (the deletion instruction
+    for the ad platform, hashed e-mails only)."""
+    return "ground_truth" in path.parts or path.name.endswith("_remove.csv")
+
+
 def leftovers(
     data_dir: Path, landing: Path, warehouse: Path, ids: dict[str, set[str]]
 ) -> list[str]:
@@ -86,7 +94,7 @@ def leftovers(
     out: list[str] = []
     with duckdb.connect() as con:
         for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
-            if landing in path.parents or path.suffix == ".wal":
+            if landing in path.parents or path.suffix == ".wal" or _source_side(path):
                 continue
             if path.suffix == ".duckdb" or path == warehouse:
                 con.execute(f"ATTACH '{path}' AS scan (READ_ONLY)")

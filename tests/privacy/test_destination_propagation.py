@@ -23,7 +23,7 @@ from activation.erasures import ERASURES
 from activation.hashing import normalise_email
 from privacy.erase import erase
 from privacy.subjects import Subject
-from tests.activation.act_helpers import Sleeps, grant, insert_persons, make_sync, person
+from tests.activation.act_helpers import NOW, Sleeps, grant, insert_persons, make_sync, person
 
 MARIE, JEAN = "user1@example.com", "user2@example.com"
 
@@ -274,4 +274,15 @@ def test_audience_removal_list_after_a_failed_write(con, tmp_path):
     (removal,) = folder.glob("*_remove.csv")
     digest = hashlib.sha256(normalise_email(MARIE).encode()).hexdigest()
     assert list(csv.reader(removal.open())) == [["email", "phone"], [digest, ""]]
+    (added,) = (tmp_path / "aud_sent").glob("*_add.csv")  # moved away: left as it was
+    assert digest in added.read_text()
+    added.rename(folder / added.name)
+    con.execute("UPDATE marts.customer_360 SET first_name = 'x'")  # any change: no new file
+    # a second erasure request for the same person: the hashed key leaves the earlier add file
+    from activation.erasures import queue
+
+    queue(con, "req-again", [("test_sync", MARIE, "h")], NOW)
+    assert run_sync(con, sync, sleep=Sleeps()).erased == 1
+    text = (folder / added.name).read_text()
+    assert digest not in text and hashlib.sha256(JEAN.encode()).hexdigest() in text
     _confirmed_without_identifier(con)
