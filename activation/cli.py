@@ -181,7 +181,8 @@ def _sync(args: argparse.Namespace) -> int:
     if not args.dry_run:
         print(
             f"sync {run.sync_name} run {run.run_id}: {run.status}; added {run.added}, "
-            f"changed {run.changed}, removed {run.removed}, failed {run.failed}, "
+            f"changed {run.changed}, removed {run.removed}, erased {run.erased}, "
+            f"failed {run.failed}, "
             f"skipped for consent {run.skipped_consent}"
         )
         if run.error:

@@ -97,7 +97,14 @@ def _call(
 ) -> BatchResult:
     if op == "remove":
         return dest.delete([r[KEY] for r in batch])
+    if op == "erase":
+        return dest.erase([r[KEY] for r in batch])
     payload = [{k: v for k, v in r.items() if k != "_hash"} for r in batch]
+    if op == "leave":
+        return dest.leave(payload)
+    if op == "unsubscribe":
+        return dest.unsubscribe(payload)
+    dest.operation = op
     if engine.sync.mode == "update_only":
         return dest.update(payload)
     if engine.sync.mode == "insert_only":

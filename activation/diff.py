@@ -14,10 +14,12 @@ import duckdb
 from activation.config import Sync
 from activation.consent import consent_table_sql
 from activation.contract import base_sql
+from activation.destinations import destination_class
 from activation.destinations.base import KEY
+from activation.erasures import ensure_erasures, owed_keys_sql
 from activation.segments import CURRENT
 from activation.segments import ensure_schema as ensure_segment_schema
-from activation.state import STATE, SyncRun
+from activation.state import REMOVING, STATE, SyncRun
 
 FETCH_ROWS = 20_000
 
@@ -67,6 +69,7 @@ class SyncDiff:
         con, sync = self.con, self.sync
         fields = sync.fields
         src = source_sql(con, sync)
+        ensure_erasures(con)
         cols = con.execute(f"DESCRIBE SELECT * FROM ({src}) AS s").fetchall()
         if "person_id" not in {c[0] for c in cols}:
             raise ValueError(f"sync {sync.name}: the source must return a person_id column")
@@ -94,11 +97,17 @@ class SyncDiff:
         ).fetchall()[0]
         # one row per key (the lowest person_id wins a shared key)
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE _act_desired AS
+            f"""CREATE OR REPLACE TEMP TABLE _act_desired AS
             SELECT _key, min(_person_id) AS _person_id, arg_min(_hash, _person_id) AS _hash,
                    count(*) AS _n
             FROM _act_src WHERE _consented AND _key IS NOT NULL
+              AND _key NOT IN ({owed_keys_sql(sync.name)})
             GROUP BY _key"""
+        )
+        # keys still in the source whose person lost consent (a withdrawal, not a departure)
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _act_unconsented AS
+            SELECT DISTINCT _key FROM _act_src WHERE NOT _consented AND _key IS NOT NULL"""
         )
         (duplicates,) = con.execute("SELECT coalesce(sum(_n - 1), 0) FROM _act_desired").fetchall()[
             0
@@ -112,18 +121,24 @@ class SyncDiff:
         conds = ["s.key IS NULL"]
         if mode != "insert_only":
             conds.append("(d._key IS NOT NULL AND s.key IS NOT NULL AND d._hash <> s.hash)")
+        gone = "'remove'"
         if mode == "mirror":
             conds.append("(d._key IS NULL AND s.created_by_sync)")
+        elif destination_class(sync.destination.type).withdraws:
+            conds.append("d._key IS NULL")
+            gone = "CASE WHEN u._key IS NULL THEN 'leave' ELSE 'unsubscribe' END"
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _act_ops AS
             SELECT CASE WHEN s.key IS NULL THEN 'add'
-                        WHEN d._key IS NULL THEN 'remove' ELSE 'change' END AS op,
+                        WHEN d._key IS NULL THEN {gone} ELSE 'change' END AS op,
                    coalesce(d._key, s.key) AS _key, d._hash, d._person_id
             FROM _act_desired d
             FULL JOIN (SELECT key, hash, created_by_sync FROM {STATE}
                        WHERE sync_name = '{name}') s ON s.key = d._key
+            LEFT JOIN _act_unconsented u ON u._key = s.key
             WHERE {" OR ".join(conds)}"""
         )
+        con.execute("DROP TABLE _act_unconsented")
         mapped = ", ".join(f"({expr}) AS {_q(n)}" for n, expr in fields.items())
         mapped = (", " + mapped) if mapped else ""
         m_fields = ", ".join(f"m.{_q(n)}" for n in fields)
@@ -141,17 +156,17 @@ class SyncDiff:
                            row_number() OVER (
                                PARTITION BY s.person_id, {key_expr}) AS _dup
                     FROM ({src}) AS s
-                    SEMI JOIN (SELECT _person_id FROM _act_ops WHERE op <> 'remove') p
+                    SEMI JOIN (SELECT _person_id FROM _act_ops WHERE op IN ('add', 'change')) p
                       ON p._person_id = s.person_id
                 ) WHERE _dup = 1
-            ) m ON o.op <> 'remove' AND m._key = o._key AND m._person_id = o._person_id
+            ) m ON o.op IN ('add', 'change') AND m._key = o._key AND m._person_id = o._person_id
             ORDER BY o.op, _rn"""
         )
         con.execute("DROP TABLE _act_ops")
         counts = dict(con.execute("SELECT op, count(*) FROM _act_diff GROUP BY op").fetchall())
         run.planned_added = int(counts.get("add", 0))
         run.planned_changed = int(counts.get("change", 0))
-        run.planned_removed = int(counts.get("remove", 0))
+        run.planned_removed = sum(int(counts.get(op, 0)) for op in REMOVING)
 
     def _rows(self, op: str) -> Iterator[list[dict[str, Any]]]:
         """The diff rows of `op` in chunks, minus those resumed under an old batch id."""
@@ -182,7 +197,7 @@ class SyncDiff:
             f"{run.planned_changed}, remove {run.planned_removed}; skipped for consent "
             f"{run.skipped_consent}, invalid/duplicate keys {run.skipped_invalid}"
         )
-        for op in ("add", "change", "remove"):
+        for op in ("add", "change", *REMOVING):
             rows = (
                 self.con.sql(
                     "SELECT * EXCLUDE (op, _rn, _hash) FROM _act_diff WHERE op = ? AND _rn <= ? "
@@ -194,7 +209,7 @@ class SyncDiff:
             )
             for r in rows:
                 key = r.pop(KEY)
-                echo(f"  {op:<6} {key}  {_json_safe(r) if op != 'remove' else ''}".rstrip())
+                echo(f"  {op:<6} {key}  {_json_safe(r) if op not in REMOVING else ''}".rstrip())
         total = run.planned_added + run.planned_changed + run.planned_removed
         if total > 3 * limit:
             echo(f"  ... ({total} records in total)")

@@ -9,6 +9,7 @@ For one sync:
    (Retry-After up to a cap, beyond it the rest is deferred to a later run), exponential
    backoff on transient errors (tenacity) and batch splitting to isolate rejected records;
    an authentication error stops the run at once;
+   Deletions owed to erased persons (activation/erasures.py) are sent first;
 4. each batch is journalled (activation/journal.py) before it is sent; state is written
    after it, in one transaction with the journal, for the keys the destination confirmed;
    failures go to `activation.sync_failures`, the run to `activation.sync_runs`.
@@ -39,6 +40,7 @@ from activation.delivery import Deferred, DestinationUnavailable
 from activation.destinations import Destination, build_destination, destination_class
 from activation.destinations.base import AuthError
 from activation.diff import SyncDiff, source_sql
+from activation.erasures import SyncErasures
 from activation.sending import SyncSending
 from activation.state import FAILURES, RUNS, STATE, SyncRun, SyncState, ensure_schema, last_runs
 from activation.validation import validate_sync_sql
@@ -59,7 +61,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class SyncEngine(SyncDiff, SyncSending, SyncState):
+class SyncEngine(SyncDiff, SyncErasures, SyncSending, SyncState):
     """Runs one sync. `sleep` is injectable so tests never wait."""
 
     def __init__(
@@ -126,6 +128,7 @@ class SyncEngine(SyncDiff, SyncSending, SyncState):
                 run.status = "dry_run"
             else:
                 dest = self._destination or build_destination(self.sync, self.run_id)
+                self._send_erasures(dest, run)
                 self._send_all(dest, run)
                 if self.sync.mode == "mirror":
                     self.con.execute(self._untracked_sql())
@@ -157,13 +160,14 @@ class SyncEngine(SyncDiff, SyncSending, SyncState):
                     log.warning("sync %s: closing destination failed: %s", self.sync.name, exc)
             self._finish(run)
         log.info(
-            "sync %s run %s: %s, sent +%d ~%d -%d, failed %d",
+            "sync %s run %s: %s, sent +%d ~%d -%d, erased %d, failed %d",
             run.sync_name,
             run.run_id,
             run.status,
             run.added,
             run.changed,
             run.removed,
+            run.erased,
             run.failed,
         )
         return run

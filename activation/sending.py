@@ -15,7 +15,7 @@ from activation.config import Sync
 from activation.delivery import DestinationUnavailable, deliver
 from activation.destinations import Destination
 from activation.destinations.base import KEY, BatchResult
-from activation.state import SyncRun
+from activation.state import REMOVING, SyncRun
 
 
 class SyncSending:
@@ -39,7 +39,7 @@ class SyncSending:
             run.resumed_batches += 1
         size = dest.batch_size
         n = 0
-        for op in ("remove", "add", "change"):
+        for op in (*REMOVING, "add", "change"):
             for chunk in self._rows(op):
                 for i in range(0, len(chunk), size):
                     batch = chunk[i : i + size]

@@ -15,11 +15,15 @@ import pyarrow as pa
 from activation import journal
 from activation.config import Sync
 from activation.destinations.base import KEY, BatchResult
+from activation.erasures import ensure_erasures
 from cdp.pii import mask_error_text
 
 STATE = "activation.sync_state"
 FAILURES = "activation.sync_failures"
 RUNS = "activation.sync_runs"
+#: operations after which the destination no longer holds the record for the sync: a mirror
+#: removal, and (other modes) leaving the audience or losing consent
+REMOVING = ("remove", "leave", "unsubscribe")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -62,7 +66,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     # added with the journal; older warehouses get them here
     con.execute(f"ALTER TABLE {RUNS} ADD COLUMN IF NOT EXISTS pid INTEGER")
     con.execute(f"ALTER TABLE {RUNS} ADD COLUMN IF NOT EXISTS deferred_until TIMESTAMPTZ")
+    con.execute(f"ALTER TABLE {RUNS} ADD COLUMN IF NOT EXISTS erased BIGINT")
     journal.ensure_journal(con)
+    ensure_erasures(con)
 
 
 def record_runs(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
@@ -84,6 +90,7 @@ class SyncRun:
     added: int = 0
     changed: int = 0
     removed: int = 0
+    erased: int = 0  # deletions of erased persons the destination confirmed
     failed: int = 0
     skipped_consent: int = 0
     skipped_invalid: int = 0
@@ -140,7 +147,7 @@ class SyncState:
         name = self.sync.name
         hashes = {r[KEY]: r.get("_hash") for r in batch}
         ok = [k for k in result.confirmed if k in hashes]
-        if op == "remove":
+        if op in REMOVING:
             if ok:
                 self.con.register("_act_tbl", pa.table({"key": pa.array(ok, pa.string())}))
                 self.con.execute(
@@ -220,7 +227,7 @@ class SyncState:
         self.con.execute(
             f"""UPDATE {RUNS} SET finished_at = ?, added = ?, changed = ?, removed = ?,
                 failed = ?, skipped_consent = ?, skipped_invalid = ?, not_found = ?,
-                status = ?, error = ?, deferred_until = ? WHERE run_id = ?""",
+                status = ?, error = ?, deferred_until = ?, erased = ? WHERE run_id = ?""",
             [
                 run.finished_at,
                 run.added,
@@ -233,6 +240,7 @@ class SyncState:
                 run.status,
                 mask_error_text(run.error) if run.error else None,
                 run.deferred_until,
+                run.erased,
                 run.run_id,
             ],
         )

@@ -38,8 +38,9 @@ SERVED_SCHEMAS = (
     "intermediate.int_campaign_events_attributed",
     "staging.stg_esp__campaigns",
 )
-#: operational tables readers have no use for (the send journal holds whole payloads)
-NOT_SERVED = frozenset({"activation.sync_journal"})
+#: operational tables readers have no use for (the send journal holds whole payloads, the
+#: erasure queue the keys of erased persons until the destinations confirm)
+NOT_SERVED = frozenset({"activation.sync_journal", "activation.sync_erasures"})
 MANIFEST = "serving.manifest"
 CLUSTER_BY = "person_id"
 CURRENT_NAME = "serving.duckdb"

@@ -107,6 +107,8 @@ def _process(args: argparse.Namespace) -> int:
     )
     for request_id, status in outcome.processed.items():
         print(f"{request_id}: {status}")
+    if outcome.erased:
+        _republish(settings)
     return 0 if all(s == "done" for s in outcome.processed.values()) else 1
 
 
@@ -144,7 +146,15 @@ def _erase(args: argparse.Namespace) -> int:
             print(f"erasure request {request_id}: {plan.detail()}")
     for place, n in sorted(plan.deleted.items()):
         print(f"  {place}: {n}")
+    if not args.dry_run:
+        _republish(settings)
     return 0 if plan.persons else 1
+
+
+def _republish(settings) -> None:
+    from privacy.serving import republish
+
+    print(f"serving snapshot republished; {republish(settings)} older snapshot(s) deleted")
 
 
 def _harden(args: argparse.Namespace) -> int:

@@ -5,7 +5,9 @@ For the persons a subject resolves to, every copy is deleted:
   features and scores, segment membership, ...), and the identity records of those persons;
 - rows of every base table with an e-mail or phone column holding one of the persons'
   identifiers, compared normalised (raw and staging tables of every source);
-- activation state, journal and failures whose key names them;
+- activation state, journal and failures whose key names them, once each key a destination
+  holds is queued for deletion there (activation/erasures.py: the next run of each sync
+  sends the vendor's deletion and records the confirmation with the key's hash only);
 - quarantine rows whose raw record holds one of their identifiers;
 - access exports written for them, and any dlt load package kept on disk.
 Every identifier of theirs then goes on the suppression list (salted hashes). `dry_run`
@@ -15,6 +17,7 @@ only (data_quality/redaction.py), so there is nothing of theirs to delete there.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +25,15 @@ from typing import Any
 
 import duckdb
 
+from activation import erasures
+from activation.journal import JOURNAL
+from activation.state import STATE
 from privacy import export, suppression
 from privacy.schema import REQUESTS
 from privacy.subjects import IDENTIFIER_COLUMNS, Subject, identifier_hash, matches, salt
 
 QUARANTINE = "quality.quarantine_rows"
+ERASURES_TABLE = erasures.ERASURES.split(".")[1]
 
 
 @dataclass
@@ -34,12 +41,14 @@ class Erasure:
     persons: list[str]
     deleted: dict[str, int] = field(default_factory=dict)  # "schema.table" or "files" -> rows
     suppressed: int = 0
+    queued: int = 0  # deletions queued for the destinations (activation.sync_erasures)
 
     def detail(self) -> str:
         rows = sum(v for k, v in self.deleted.items() if k != "files")
         return (
             f"{len(self.persons)} person(s), {rows} row(s) in {len(self.deleted)} place(s), "
-            f"{self.suppressed} identifier(s) suppressed"
+            f"{self.suppressed} identifier(s) suppressed, "
+            f"{self.queued} destination deletion(s) queued"
         )
 
 
@@ -127,7 +136,7 @@ def erase(
             where.append(("person_id IN (SELECT unnest(?))", [persons]))
         elif column == "record_id" and record_ids:
             where.append(("record_id IN (SELECT unnest(?))", [record_ids]))
-        elif column == "key" and schema == "activation" and keys:
+        elif column == "key" and schema == "activation" and keys and table != ERASURES_TABLE:
             where.append(("key IN (SELECT unnest(?))", [keys]))
         else:
             for kind, pattern in IDENTIFIER_COLUMNS:
@@ -135,6 +144,7 @@ def erase(
                     raw = _matching_values(con, f'"{schema}"."{table}"', column, kind, wanted[kind])
                     if raw:
                         where.append((f'"{column}" IN (SELECT unnest(?))', [raw]))
+    plan.queued = _queue_destinations(con, keys, request_id, secret, dry_run)
     for relation, where in conditions.items():
         if where:
             sql = " OR ".join(f"({w})" for w, _ in where)
@@ -145,6 +155,26 @@ def erase(
     if not dry_run:
         plan.suppressed = suppression.add(con, Subject(tuple(dict.fromkeys(hashes))), request_id)
     return plan
+
+
+def _queue_destinations(con, keys: list[str], request_id: str, secret: str, dry_run: bool) -> int:
+    """Queue a deletion at every destination that holds one of `keys`: confirmed in the
+    sync state, or sent in a batch whose outcome is unknown (unresolved journal rows)."""
+    if not keys or not export._exists(con, STATE):
+        return 0
+    sql = f"SELECT sync_name, key FROM {STATE} WHERE key IN (SELECT unnest(?))"
+    params = [keys]
+    if export._exists(con, JOURNAL):
+        sql += (
+            f" UNION SELECT sync_name, key FROM {JOURNAL} WHERE key IN (SELECT unnest(?))"
+            " AND resolved_at IS NULL AND op IN ('add', 'change')"
+        )
+        params.append(keys)
+    held = con.execute(f"SELECT DISTINCT * FROM ({sql}) ORDER BY 1, 2", params).fetchall()
+    if dry_run:
+        return len(held)
+    rows = [(sync, key, identifier_hash("key", key, secret)) for sync, key in held]
+    return erasures.queue(con, request_id, rows, dt.datetime.now(dt.UTC))
 
 
 def _erase_quarantine(con, plan: Erasure, ids: dict[str, set[str]], dry_run: bool) -> None:

@@ -27,6 +27,7 @@ Step = dict[str, Any]
 class Outcome:
     intake: dict[str, int] = field(default_factory=dict)
     processed: dict[str, str] = field(default_factory=dict)  # request id -> status
+    erased: int = 0  # erasures done: the serving snapshots must be republished
 
 
 def _suppress(con, req: Request, data_dir: Path) -> dict[str, Step]:
@@ -83,4 +84,6 @@ def process_open(con: duckdb.DuckDBPyConnection, landing_dir: Path, data_dir: Pa
                 detail = mask_error_text(f"{type(exc).__name__}: {exc}")
                 steps = {req.kind: {"status": "failed", "detail": detail}}
         out.processed[req.request_id] = requests.finish(con, req.request_id, steps)
+        if req.kind == "erase" and out.processed[req.request_id] == "done":
+            out.erased += 1
     return out

@@ -6,7 +6,10 @@ phone — SHA-256 of the normalised e-mail and of the digits-only phone with cou
 Each batch becomes one file `<prefix>_<batch>_<add|remove>.csv` named after the journal's
 batch id (a batch sent again after a crash replaces its own file), written under a temporary
 name, then renamed, at most `rows_per_file` rows. Records need `email` and/or `phone`
-fields; the consent channel is `ads`. Plain values never reach the files.
+fields; the consent channel is `ads`. Plain values never reach the files. An erasure is a
+removal list (`..._remove.csv`) of the person's hashed key, which the platform upload applies
+as a removal, and the hashed key is taken out of the add files written before. A file that cannot be written (full disk, missing folder) is a transient error:
+the batch is retried, then left to the next run.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from activation.destinations.base import KEY, BatchResult, Destination
+from activation.destinations.base import KEY, BatchResult, Destination, TransientError
 from activation.destinations.files import batch_file_name, csv_bytes
 from activation.hashing import (
     hash_or_none,
@@ -67,18 +70,38 @@ class AudienceFile(Destination):
             rows.append((email, phone))
             confirmed[r[KEY]] = True
         if rows:
-            self.directory.mkdir(parents=True, exist_ok=True)
             self._n += 1
             batch = self.batch_id or f"{self.run_id}_{self._n:04d}"
             final = self.directory / batch_file_name(self.prefix, batch, kind)
             tmp = final.with_name("." + final.name + ".tmp")
-            tmp.write_bytes(csv_bytes(header, rows))
-            os.replace(tmp, final)
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                tmp.write_bytes(csv_bytes(header, rows))
+                os.replace(tmp, final)
+            except OSError as exc:
+                raise TransientError(f"audience file not written: {type(exc).__name__}") from None
             self.files.append(final)
         return BatchResult(confirmed=confirmed, failed=failed)
 
     def upsert(self, records):
         return self._write("add", records)
+
+    def erase(self, keys):
+        """The removal list for the platform, then the erased hashes taken out of the add
+        files this sync wrote before (they are ours, under the data dir)."""
+        result = self.delete(keys)
+        _, phone_norm = PLATFORMS[self.platform]
+        gone = {hash_or_none(normalise_email(k)) for k in keys}
+        gone |= {hash_or_none(phone_norm(k)) for k in keys}
+        gone -= {None, ""}
+        for path in sorted(self.directory.glob(f"{self.prefix}_*_add.csv")):
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [ln for ln in lines if not gone.intersection(ln.strip().split(","))]
+            if len(kept) != len(lines):
+                tmp = path.with_name("." + path.name + ".tmp")
+                tmp.write_text("".join(kept), encoding="utf-8")
+                os.replace(tmp, path)
+        return result
 
     def delete(self, keys):
         # removal lists need the identifiers; the engine passes only keys for removals, so the

@@ -173,6 +173,11 @@ class Destination(ABC):
     #: the journal's id of the batch being sent, set by the engine before each call; a
     #: destination that supports idempotency keys sends it (retries reuse it)
     batch_id: str = ""
+    #: the diff operation of the records being written ("add" or "change"), set by the engine
+    operation: str = ""
+    #: sends `leave` / `unsubscribe` when a record leaves the audience or loses consent in the
+    #: modes without removals (upsert, update_only, insert_only)
+    withdraws: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any], sync_name: str, run_id: str) -> None:
         self.validate_options(options)
@@ -221,6 +226,19 @@ class Destination(ABC):
 
     def delete(self, keys: list[str]) -> BatchResult:
         raise NotImplementedError(f"{self.type} does not support deletes (mirror)")
+
+    def erase(self, keys: list[str]) -> BatchResult:
+        """Delete erased persons (GDPR art. 17) with the vendor's deletion path; by default
+        the destination's own delete."""
+        return self.delete(keys)
+
+    def leave(self, records: list[dict[str, Any]]) -> BatchResult:
+        """The records left the audience: their mapped fields, all None, are cleared."""
+        raise NotImplementedError(f"{self.type} does not support withdrawals")
+
+    def unsubscribe(self, records: list[dict[str, Any]]) -> BatchResult:
+        """The records' persons withdrew consent for the channel."""
+        raise NotImplementedError(f"{self.type} does not support withdrawals")
 
     def reconcile(self, op: str, records: list[dict[str, Any]]) -> dict[str, bool | None] | None:
         """Keys of `records` the destination already holds exactly as sent (key -> created?),

@@ -10,6 +10,12 @@ HubSpot documents no idempotency key for CRM writes, so after a send whose outco
 (a read timeout, a connection dropped after sending, a crash) `reconcile` reads the contacts
 back (POST /crm/v3/objects/contacts/batch/read with idProperty) and confirms those that
 already hold the values sent; only the others are sent again.
+Erasure: POST /crm/v3/objects/contacts/gdpr-delete ({"objectId": key, "idProperty"}), one
+contact per call (the SDK's `basic_api.purge`); HubSpot answers 204 whether or not the contact
+exists (an unknown e-mail goes on its blocklist), so each 204 confirms that key.
+Leaving the audience or withdrawing consent (upsert and update_only): a batch update that sets
+every mapped property to "" (HubSpot clears a property given an empty string); a contact
+HubSpot no longer has needs nothing, so it is confirmed.
 Options: `token_env` (env var holding the private-app token), `id_property` (default email),
 `host` (default https://api.hubapi.com; a local fake in tests and the demo), and the
 DeliveryOptions (`connect_timeout`, `read_timeout`, `max_retry_after`).
@@ -54,6 +60,7 @@ class HubSpotContacts(Destination):
     type = "hubspot"
     channel = "email"
     supported_modes = frozenset({"upsert", "update_only"})
+    withdraws = True
     default_batch_size = MAX_INPUTS
     max_batch_size = MAX_INPUTS
     required_options = ("token_env",)
@@ -72,6 +79,7 @@ class HubSpotContacts(Destination):
         self.id_property = str(options.get("id_property", "email"))
         self._client = Client.create(**kwargs)
         self._batch = self._client.crm.contacts.batch_api
+        self._basic = self._client.crm.contacts.basic_api
 
     def describe(self) -> str:
         return f"HubSpot contacts at {self.options.get('host', 'https://api.hubapi.com')}"
@@ -157,10 +165,28 @@ class HubSpotContacts(Destination):
         response = self._send(self._batch.update, body)
         return self._result(records, response, self._key_of)
 
+    def erase(self, keys):
+        from hubspot.crm.contacts import PublicGdprDeleteInput
+
+        result = BatchResult()
+        for key in keys:  # a 429 or 5xx raises: the whole batch is sent again (idempotent)
+            body = PublicGdprDeleteInput(object_id=key, id_property=self.id_property)
+            self._send(self._basic.purge, body)
+            result.confirmed[key] = None
+        return result
+
+    def leave(self, records):
+        result = self.update(records)
+        result.confirmed.update(dict.fromkeys(result.not_found))  # nothing left to clear
+        result.not_found = set()
+        return result
+
+    unsubscribe = leave
+
     def reconcile(self, op, records):
         from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
 
-        if op == "remove" or not records:
+        if op not in ("add", "change") or not records:
             return None
         wanted = {r[KEY]: self._properties(r) for r in records}
         names = sorted({n for props in wanted.values() for n in props})

@@ -14,6 +14,17 @@ that already hold the values sent; only the others are imported again. Options: 
 `max_retry_after`. Record fields named like Klaviyo profile attributes
 (email, phone_number, first_name, last_name, external_id, ...) are sent as attributes, the
 rest as custom `properties`.
+
+Nulls: the Bulk Import API ignores null values ("does not support setting fields to null to
+clear them"), so a changed record with a field that became null goes through Create or Update
+Profile (POST /api/profile-import, one profile per call, 200/201) with that field sent as null,
+which clears it; new records and records without nulls stay in bulk imports.
+Erasure: Request Profile Deletion (POST /api/data-privacy-deletion-jobs, one identifier per
+call, 202 Accepted, rate limit 3/s burst and 60/min steady) for each key.
+Withdrawals (upsert mode): a person who withdrew e-mail consent is suppressed (Bulk Suppress
+Profiles, POST /api/profile-suppression-bulk-create-jobs, up to 100 e-mails per job, 202); a
+person who left the audience keeps their subscription and gets the mapped fields cleared
+(Create or Update Profile with nulls).
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from activation.destinations.base import (
 )
 
 MAX_PROFILES = 10_000
+MAX_SUPPRESS = 100  # Bulk Suppress Profiles: e-mails per job
 MAX_BYTES = 5 * 1024 * 1024
 READ_PAGE = 100  # Get Profiles: page[size] at most 100
 ATTRIBUTES = {
@@ -52,6 +64,7 @@ class KlaviyoProfiles(Destination):
     type = "klaviyo"
     channel = "email"
     supported_modes = frozenset({"upsert"})
+    withdraws = True
     default_batch_size = 1_000
     max_batch_size = MAX_PROFILES
     required_options = ("api_key_env",)
@@ -75,11 +88,12 @@ class KlaviyoProfiles(Destination):
     def describe(self) -> str:
         return f"Klaviyo profiles at {self.options.get('test_host') or 'https://a.klaviyo.com'}"
 
-    def _profile(self, record: dict[str, Any]) -> dict[str, Any]:
+    def _profile(self, record: dict[str, Any], nulls: bool = False) -> dict[str, Any]:
+        """The profile resource; with `nulls`, fields that are None are sent as null."""
         attrs: dict[str, Any] = {self.key_attribute: record[KEY]}
         props = {}
         for k, v in record.items():
-            if k == KEY or v is None:
+            if k == KEY or (v is None and not nulls):
                 continue
             if k in ATTRIBUTES:
                 attrs[k] = v
@@ -103,7 +117,7 @@ class KlaviyoProfiles(Destination):
             ) from None
 
     def reconcile(self, op, records):
-        if op == "remove" or not records or self.key_attribute != "email":
+        if op not in ("add", "change") or not records or self.key_attribute != "email":
             return None
         wanted = {r[KEY]: self._profile(r)["attributes"] for r in records}
         held: dict[str, bool | None] = {}
@@ -122,7 +136,71 @@ class KlaviyoProfiles(Destination):
                     held[key] = None
         return held
 
+    def _write_one(self, record: dict[str, Any]) -> None:
+        """Create or Update Profile: the only write that clears a field given null."""
+        from openapi_client.models import ProfileUpsertQuery
+
+        body = {"data": self._profile(record, nulls=True)}
+        # model_validate keeps only the fields given: unset attributes are not sent as null
+        self._call(
+            self._api.Profiles.create_or_update_profile, ProfileUpsertQuery.model_validate(body)
+        )
+
     def upsert(self, records):
+        if self.operation == "change":
+            cleared = [r for r in records if any(v is None for k, v in r.items() if k != KEY)]
+            if cleared:
+                for r in cleared:
+                    self._write_one(r)
+                rest = [r for r in records if r not in cleared]
+                result = self._import(rest) if rest else BatchResult()
+                result.confirmed.update({r[KEY]: False for r in cleared})
+                return result
+        return self._import(records)
+
+    def leave(self, records):
+        for r in records:
+            self._write_one(r)
+        return BatchResult(confirmed={r[KEY]: None for r in records})
+
+    def unsubscribe(self, records):
+        from openapi_client.models import SuppressionCreateJobCreateQuery
+
+        if self.key_attribute != "email":
+            return BatchResult(
+                failed={r[KEY]: "Klaviyo suppresses by e-mail only" for r in records}
+            )
+        for i in range(0, len(records), MAX_SUPPRESS):
+            profiles = [
+                {"type": "profile", "attributes": {"email": r[KEY]}}
+                for r in records[i : i + MAX_SUPPRESS]
+            ]
+            body = {
+                "data": {
+                    "type": "profile-suppression-bulk-create-job",
+                    "attributes": {"profiles": {"data": profiles}},
+                }
+            }
+            query = SuppressionCreateJobCreateQuery.model_validate(body)
+            self._call(self._api.Profiles.bulk_suppress_profiles, query)
+        return BatchResult(confirmed={r[KEY]: None for r in records})
+
+    def erase(self, keys):
+        from openapi_client.models import DataPrivacyCreateDeletionJobQuery
+
+        for key in keys:  # one identifier per job; a retry asks again (idempotent)
+            profile = {"type": "profile", "attributes": {self.key_attribute: key}}
+            body = {
+                "data": {
+                    "type": "data-privacy-deletion-job",
+                    "attributes": {"profile": {"data": profile}},
+                }
+            }
+            query = DataPrivacyCreateDeletionJobQuery.model_validate(body)
+            self._call(self._api.Data_Privacy.request_profile_deletion, query)
+        return BatchResult(confirmed=dict.fromkeys(keys))
+
+    def _import(self, records):
         from openapi_client.models import ProfileImportJobCreateQuery
 
         profiles = [self._profile(r) for r in records]

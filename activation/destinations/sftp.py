@@ -3,7 +3,9 @@
 Each batch becomes one file of at most `rows_per_file` rows: UTF-8 without BOM, a header, the
 key column first (named `email` or `customer_key`, option `key_column`), then the mapped
 fields. Upload goes to `.<name>.tmp` and is renamed to the final name, so readers never see
-a partial file. Mirror removals go to `<prefix>_<run>_remove_<n>.csv` with the key column only.
+a partial file. Mirror removals go to `<prefix>_<batch>_remove.csv` with the key column only; erasures
+(GDPR) to `<prefix>_<batch>_erase.csv`, the same shape, which the receiver must apply to
+every copy it holds. A key whose erasure is pending is never written in an upsert file.
 Options: `host`, `port`, `username`, `remote_dir`, `key_path_env` (env var naming a private
 key file) or `password_env`, `known_hosts` (file; unknown host keys are rejected),
 `channel` (consent channel, default email), `rows_per_file`, `prefix`, and the
@@ -129,6 +131,10 @@ class SftpCsv(Destination):
     def delete(self, keys):
         self._upload("remove", [self.key_column], [[k] for k in keys])
         return BatchResult(confirmed={k: True for k in keys})
+
+    def erase(self, keys):
+        self._upload("erase", [self.key_column], [[k] for k in keys])
+        return BatchResult(confirmed={k: None for k in keys})
 
     def _close(self) -> None:
         for obj in (self._sftp, self._ssh):

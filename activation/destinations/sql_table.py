@@ -86,6 +86,8 @@ class SqlTable(Destination):
             self._conn = sqlite3.connect(
                 str(self.options["path"]), timeout=self.delivery.read_timeout
             )
+            # deleted rows (erasures, mirror removals) are overwritten, not left in free pages
+            self._conn.execute("PRAGMA secure_delete = ON")
         cols = ", ".join(f"{c} TEXT" for c in self.columns)
         cols = (", " + cols) if cols else ""
         with self._tx() as cur:
@@ -116,9 +118,8 @@ class SqlTable(Destination):
         return _Tx()
 
     def _run(self, fn) -> Any:
-        conn = self._connect()
-        del conn
         try:
+            self._connect()  # inside: a lock or lost server while creating the table counts too
             with self._tx() as cur:
                 return fn(cur)
         except Exception as exc:

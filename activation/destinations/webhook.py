@@ -1,7 +1,10 @@
 """Generic webhook: JSON batches POSTed to a URL, signed with HMAC-SHA256.
 
-Body: {"sync": name, "run_id": id, "operation": "upsert"|"insert"|"update"|"delete",
-"records": [...]} (deletes carry only `key`). Header `X-CDP-Signature: t=<unix seconds>,v1=<hex>`
+Body: {"sync": name, "run_id": id, "operation": "upsert"|"insert"|"update"|"delete"|"erase"|
+"leave"|"unsubscribe", "records": [...]}. `delete` (mirror) and `erase` carry only `key`;
+`erase` is a GDPR erasure: the receiver must delete everything it holds about the key, not
+only the record. `leave` (left the audience) and `unsubscribe` (consent withdrawn), sent in
+the modes without removals, carry the key and every mapped field as null. Header `X-CDP-Signature: t=<unix seconds>,v1=<hex>`
 is HMAC-SHA256 over `<t>.` followed by the exact body bytes, with the secret from the env var
 `secret_env`; a receiver recomputes it and refuses a timestamp more than `TOLERANCE` seconds
 from its clock, so a captured request cannot be replayed later (see `verify`).
@@ -71,6 +74,7 @@ class Webhook(Destination):
     type = "webhook"
     channel = None
     supported_modes = frozenset({"upsert", "insert_only", "update_only", "mirror"})
+    withdraws = True
     default_batch_size = 500
     max_batch_size = 10_000
     required_options = ("url", "secret_env", "channel")
@@ -144,3 +148,12 @@ class Webhook(Destination):
 
     def delete(self, keys):
         return self._post("delete", [{KEY: k} for k in keys])
+
+    def erase(self, keys):
+        return self._post("erase", [{KEY: k} for k in keys])
+
+    def leave(self, records):
+        return self._post("leave", records)
+
+    def unsubscribe(self, records):
+        return self._post("unsubscribe", records)

@@ -215,8 +215,16 @@ def run_demo(args: argparse.Namespace) -> int:
         from orchestration.serving.assets import publish_snapshot
 
         try:
-            print_section("Syncs", run_demo_syncs(settings))
-            publish_snapshot(schemas=("activation",))  # their runs, for `cdp syncs` and the app
+            privacy: list[str] = []
+            print_section("Syncs", run_demo_syncs(settings, privacy))
+            if any(line.startswith("erase") for line in privacy):
+                from privacy.serving import republish
+
+                n = republish(settings)  # older snapshots hold the erased person
+                privacy.append(f"serving snapshot republished, {n} older snapshot(s) deleted")
+            else:
+                publish_snapshot(schemas=("activation",))  # their runs, for `cdp syncs`
+            print_section("Privacy requests", "\n".join(privacy))
         except Exception as exc:  # a destination stand-in that cannot start: say which
             synced = False
             print_section("Syncs", f"FAILED: {type(exc).__name__}: {exc}")

@@ -57,7 +57,10 @@ def _demo_options(sync, targets: dict[str, Any], data_dir: Path) -> dict[str, An
     return o
 
 
-def run_demo_syncs(settings) -> str:
+def run_demo_syncs(settings, privacy: list[str] | None = None) -> str:
+    """Run the demo syncs twice; with a `privacy` list, then process an access and an
+    erasure request and run the syncs once more (cdp_demo/demo_privacy.py), its lines
+    appended to the list."""
     import duckdb
 
     from activation.config import Destination, load_syncs, segments_path, syncs_path
@@ -128,9 +131,12 @@ def run_demo_syncs(settings) -> str:
                 for s in syncs
                 if s.enabled
             ]
+
+            def run_all() -> list[Any]:
+                return [run_sync(con, s, sleep=lambda _s: None, backoff_base=0.0) for s in demo]
+
             for round_no in (1, 2):
-                for s in demo:
-                    run = run_sync(con, s, sleep=lambda _s: None, backoff_base=0.0)
+                for s, run in zip(demo, run_all(), strict=True):
                     history.append(
                         {
                             "round": round_no,
@@ -139,6 +145,10 @@ def run_demo_syncs(settings) -> str:
                             **run.metadata(),
                         }
                     )
+            if privacy is not None:
+                from cdp_demo.demo_privacy import run_privacy_round
+
+                privacy.extend(run_privacy_round(con, settings, targets, run_all))
     for k, v in previous.items():
         if v is None:
             os.environ.pop(k, None)

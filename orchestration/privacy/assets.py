@@ -29,6 +29,10 @@ def privacy_requests(
     settings = get_settings()
     with warehouse.connect() as con:
         outcome = process_open(con, settings.landing_dir, settings.data_dir)
+    if outcome.erased:  # every snapshot published before holds the erased persons
+        from privacy.serving import republish
+
+        republish(settings)
     statuses = list(outcome.processed.values())
     context.log.info(f"{len(statuses)} privacy request(s) processed")
     return dg.MaterializeResult(

@@ -9,7 +9,8 @@ import duckdb
 from cli.main import main
 
 
-def test_demo_builds_every_layer(cdp_env, capsys):
+def test_demo_builds_every_layer(cdp_env, capsys, monkeypatch):
+    monkeypatch.setenv("CDP_PRIVACY_SALT", "demo-test-salt-0123456789")
     exit_code = main(["demo", "--customers", "600", "--seed", "11", "--unseen-customers", "400"])
     out = capsys.readouterr().out
     assert exit_code == 0, out
@@ -21,6 +22,7 @@ def test_demo_builds_every_layer(cdp_env, capsys):
         "== Match quality (unseen noise) ==",
         "== Churn model ==",
         "== Syncs ==",
+        "== Privacy requests ==",
         "== Automation ==",
     ):
         assert section in out, f"missing {section} in demo output"
@@ -39,15 +41,28 @@ def test_demo_builds_every_layer(cdp_env, capsys):
     assert 0 < persons == graph_persons
     scored = con.execute("select count(*) from ml.churn_scores").fetchone()[0]
     assert scored > 0
-    # every demo sync ran twice and the second round sent nothing new
+    # every demo sync ran twice and the second round sent nothing new; the third, after the
+    # erasure, sent only the vendors' deletions, all confirmed, no identifier kept
     runs = con.execute(
-        "select sync_name, status, added + changed + removed as sent, "
+        "select sync_name, status, added + changed + removed as sent, erased, "
         "row_number() over (partition by sync_name order by started_at) as round "
         "from activation.sync_runs"
     ).df()
-    assert set(runs["round"]) == {1, 2} and (runs["status"] == "success").all(), runs
+    assert set(runs["round"]) == {1, 2, 3} and (runs["status"] == "success").all(), runs
     assert runs.loc[runs["round"] == 1, "sent"].sum() > 0
-    assert runs.loc[runs["round"] == 2, "sent"].sum() == 0, runs
+    assert runs.loc[runs["round"] > 1, "sent"].sum() == 0, runs
+    assert runs.loc[runs["round"] == 3, "erased"].sum() > 0, runs
+    owed = con.execute(
+        "select count(*), count(key), count(*) filter (where status <> 'confirmed') "
+        "from activation.sync_erasures"
+    ).fetchall()[0]
+    assert owed[0] > 0 and owed[1:] == (0, 0), owed
+    statuses = con.execute("select kind, status from privacy.requests order by 1").fetchall()
+    assert statuses == [("access", "done"), ("erase", "done")]
+    privacy = out.split("== Privacy requests ==")[1].split("==")[0]
+    assert "@" not in privacy and re.search(r"(?m)^access +req-\w+: done", privacy), privacy
+    assert re.search(r"(?m)^erase +req-\w+: done; 1 person", privacy), privacy
+    assert re.search(r"HubSpot/Klaviyo/webhook: [1-9]\d* before, 0 after", privacy), privacy
     con.close()
     # readers' snapshot: published by the run, then again with the demo syncs' history
     from cdp import serving
@@ -59,6 +74,36 @@ def test_demo_builds_every_layer(cdp_env, capsys):
             "(select count(*) from activation.sync_runs), (select count(*) from app.search_vocab)"
         ).fetchall()[0]
     assert served[:2] == (persons, len(runs)) and served[2] > 0
+    _erased_person_stays_out_after_a_full_rerun(persons)
+
+
+def _erased_person_stays_out_after_a_full_rerun(persons: int) -> None:
+    """A full re-run of every asset on the same landing files (dlt state dropped, files
+    touched): no table, snapshot or file under data/ holds the erased person again (the demo's
+    own output showed the stand-in vendors no longer hold them), and the other persons all
+    come back."""
+    import os
+    import shutil
+
+    from cdp_demo.demo import all_assets_but_syncs
+
+    from cdp.settings import get_settings
+    from cli.runner import run_pipeline
+    from tests.demo.erased_scan import erased_identifiers, leftovers
+
+    settings = get_settings()
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        ids = erased_identifiers(con, settings.landing_dir)
+    assert ids["email"] or ids["phone"], ids
+    shutil.rmtree(settings.data_dir / "dlt", ignore_errors=True)
+    for path in settings.landing_dir.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert run_pipeline(all_assets_but_syncs()).success
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        again = con.execute("select count(*) from marts.customer_360").fetchone()[0]
+    assert again == persons
+    assert leftovers(settings.data_dir, settings.landing_dir, settings.warehouse, ids) == []
 
 
 def test_bench_groups_steps_into_stages_and_compares_ingestion_with_the_floor():

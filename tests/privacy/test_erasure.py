@@ -12,6 +12,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from activation.erasures import ERASURES
 from cli.main import main
 from privacy.erase import erase
 from privacy.subjects import Subject
@@ -111,6 +112,10 @@ def test_erasure_leaves_no_identifier_and_others_unchanged(tmp_path_factory, cas
         assert all(_dump(con)[k].equals(before[k]) for k in before)  # dry run: nothing gone
         done = erase(con, subject, "r1", db.parent)
         assert done.deleted == dry.deleted and done.persons == [target["person_id"]]
+        # the one copy kept: the key the destination holds, until it confirms the deletion
+        owed = con.execute(f"SELECT sync_name, key, status FROM {ERASURES}").fetchall()
+        assert owed == [("hubspot", target["email"], "pending")] and done.queued == 1
+        con.execute(f"UPDATE {ERASURES} SET key = NULL, status = 'confirmed'")
         text = _text(con)
         after = _dump(con)
         suppressed = con.execute("SELECT identifier_kind FROM privacy.suppressions").fetchall()
@@ -143,9 +148,34 @@ def test_erase_cli_dry_run_then_erase(settings_env):
         assert con.execute("SELECT count(*) FROM marts.orders").fetchall()[0][0] == 3
     assert main(["privacy", "erase", "--email", MARIE["email"]]) == 0
     with duckdb.connect(str(db)) as con:
+        owed = con.execute(f"SELECT key, status FROM {ERASURES}").fetchall()
+        assert owed == [(MARIE["email"], "pending")]  # until HubSpot confirms the deletion
+        con.execute(f"UPDATE {ERASURES} SET key = NULL, status = 'confirmed'")
         text = _text(con)
         steps = con.execute("SELECT kind, status, steps FROM privacy.requests").fetchall()
         assert con.execute("SELECT count(*) FROM marts.orders").fetchall()[0][0] == 1
     assert "marie" not in text and "12345678" not in text.replace(" ", "")
     assert "jean.martin@example.fr" in text
     assert steps[0][:2] == ("erase", "done") and "1 person(s)" in steps[0][2]
+
+
+def test_erasure_republishes_the_serving_snapshot_and_deletes_the_older_ones(settings_env):
+    from cdp import serving
+
+    with duckdb.connect(str(settings_env.warehouse)) as con:
+        build(con)
+        for column in ("last_name", "phone"):  # what the app's search index reads
+            con.execute(f"ALTER TABLE marts.customer_360 ADD COLUMN {column} VARCHAR")
+        for column in ("loyalty_card_ids", "shop_customer_ids", "clienteling_ids"):
+            con.execute(f"ALTER TABLE marts.customer_360 ADD COLUMN {column} VARCHAR[]")
+        con.execute("ALTER TABLE marts.customer_360 ADD COLUMN esp_contact_ids VARCHAR[]")
+        con.execute("ALTER TABLE marts.orders ADD COLUMN source_order_id VARCHAR")
+    first = serving.publish(settings_env)
+    second = serving.publish(settings_env)
+    with duckdb.connect(str(first), read_only=True) as snap:
+        assert MARIE["email"] in _text(snap)
+    assert main(["privacy", "erase", "--email", MARIE["email"]]) == 0
+    assert not first.exists() and not second.exists()
+    with serving.connect(settings_env) as snap:
+        served = _text(snap)
+    assert MARIE["email"] not in served and JEAN["email"] in served

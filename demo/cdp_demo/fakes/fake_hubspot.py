@@ -8,6 +8,9 @@
 - update of an unknown contact: 207 with an OBJECT_NOT_FOUND error for that input;
 - POST /crm/v3/objects/contacts/batch/read with idProperty: the requested properties of
   the contacts found (values as strings), a 207 with OBJECT_NOT_FOUND for the others;
+- POST /crm/v3/objects/contacts/gdpr-delete {"objectId", "idProperty"}: 204 without a body;
+  the contact is deleted, and an e-mail without a contact goes on the blocklist (both are
+  recorded in `gdpr_deleted`); a missing objectId is a 400 VALIDATION_ERROR;
 - every response carries X-HubSpot-RateLimit-* headers; `inject(429, Retry_After="2")`
   and `inject(503)` script faults; `fail_after = n` answers 503 after n accepted batches.
 """
@@ -33,6 +36,8 @@ class FakeHubSpot(FakeServer):
         self.ids: dict[str, str] = {}
         self.reject_in_207: set[str] = set()
         self.upserted: list[str] = []  # every email accepted, in order (duplicates visible)
+        self.gdpr_deleted: list[str] = []  # every GDPR delete applied, in order
+        self.blocklist: set[str] = set()
 
     def is_write(self, method: str, path: str) -> bool:
         return method == "POST" and not path.endswith("/batch/read")
@@ -64,6 +69,8 @@ class FakeHubSpot(FakeServer):
         route = path.split("?")[0]
         if method == "POST" and route == "/crm/v3/objects/contacts/batch/read":
             return self._read(raw)
+        if method == "POST" and route == "/crm/v3/objects/contacts/gdpr-delete":
+            return self._gdpr_delete(raw)
         if method != "POST" or route not in (
             "/crm/v3/objects/contacts/batch/upsert",
             "/crm/v3/objects/contacts/batch/update",
@@ -109,6 +116,24 @@ class FakeHubSpot(FakeServer):
                 obj["new"] = new
             results.append(obj)
         return self._batch_answer(results, errors, now)
+
+    def _gdpr_delete(self, raw: bytes):
+        try:
+            req = json.loads(raw)
+            object_id = str(req["objectId"])
+        except (ValueError, KeyError, TypeError):
+            return self._error(400, "VALIDATION_ERROR", "objectId is required")
+        if req.get("idProperty") == "email":
+            email = object_id.lower()
+        else:
+            email = next((e for e, i in self.ids.items() if i == object_id), None)
+            if email is None:
+                return self._error(404, "OBJECT_NOT_FOUND", "resource not found")
+        if self.contacts.pop(email, None) is None:
+            self.blocklist.add(email)
+        self.ids.pop(email, None)
+        self.gdpr_deleted.append(email)
+        return 204, self._rate_headers(), None
 
     def _batch_answer(self, results: list[Any], errors: list[Any], now: str):
         """200 with the results, or 207 multi-status when some inputs failed."""

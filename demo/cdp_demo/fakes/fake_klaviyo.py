@@ -9,6 +9,13 @@
   next page in `links.next` (page[cursor]);
 - GET /api/profiles?filter=any(email,[...])&page[size]=n (n <= 100, default 20): the
   profiles with those e-mails, `links.next` while more remain;
+- POST /api/profile-import (Create or Update Profile): 201 created or 200 updated; an
+  attribute or custom property given as null is cleared (the bulk import ignores nulls);
+- POST /api/data-privacy-deletion-jobs: exactly one of email, phone_number or id (400
+  otherwise), 202 without a body, the matching profiles deleted (`deletion_requests` keeps
+  each identifier asked for); rate limit 3/s burst and 60/min steady: 429 with Retry-After;
+- POST /api/profile-suppression-bulk-create-jobs: at most 100 e-mails (400 otherwise), 202
+  with a job; each e-mail is added to `suppressed` (a missing profile is created suppressed);
 - `inject(429, Retry_After="1")`, `inject(503)`, `fail_after` and the scripted faults of
   FakeServer (write requests are the import POSTs).
 """
@@ -17,6 +24,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections import deque
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -25,6 +34,8 @@ from cdp_demo.fakes.http import FakeServer
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LIMIT = 10_000
 MAX_BYTES = 5 * 1024 * 1024
+SUPPRESS_LIMIT = 100
+DELETION_RATE = ((3, 1.0), (60, 60.0))  # (requests, seconds): burst and steady
 
 
 class FakeKlaviyo(FakeServer):
@@ -36,6 +47,9 @@ class FakeKlaviyo(FakeServer):
         self.imported: list[str] = []
         self.reject: set[str] = set()
         self.jobs: dict[str, dict[str, Any]] = {}
+        self.deletion_requests: list[str] = []  # identifiers of every deletion job accepted
+        self.suppressed: set[str] = set()
+        self._deletion_times: deque[float] = deque()
 
     @staticmethod
     def _errors(status: int, code: str, detail: str):
@@ -58,6 +72,12 @@ class FakeKlaviyo(FakeServer):
         parts = route.split("/")
         if method == "GET" and route == "/api/profiles":
             return self._profiles(parse_qs(path.partition("?")[2]))
+        if method == "POST" and route == "/api/profile-import":
+            return self._upsert_one(raw)
+        if method == "POST" and route == "/api/data-privacy-deletion-jobs":
+            return self._deletion_job(raw)
+        if method == "POST" and route == "/api/profile-suppression-bulk-create-jobs":
+            return self._suppress(raw)
         if method == "POST" and route == "/api/profile-bulk-import-jobs":
             if len(raw) > MAX_BYTES:
                 return self._errors(413, "payload_too_large", "Payload exceeds 5MB")
@@ -87,9 +107,7 @@ class FakeKlaviyo(FakeServer):
                         }
                     )
                     continue
-                self.profiles.setdefault(email.lower(), {}).update(
-                    {k: v for k, v in attrs.items() if v is not None}
-                )
+                self._merge(email.lower(), attrs, clear=False)
                 self.imported.append(email.lower())
             self.jobs[job_id] = {"total": len(profiles), "errors": errors, "polls": 0}
             return 202, {}, self._job(job_id, "queued")
@@ -109,6 +127,98 @@ class FakeKlaviyo(FakeServer):
             done = job["polls"] > self.polls_before_complete
             return 200, {}, self._job(job_id, "complete" if done else "processing")
         return self._errors(404, "not_found", "unknown route")
+
+    def _merge(self, email: str, attrs: dict[str, Any], clear: bool) -> bool:
+        """Apply a profile's attributes; custom properties merge. Nulls clear a value only
+        when `clear` (Create or Update Profile). Returns whether the profile is new."""
+        new = email not in self.profiles
+        profile = self.profiles.setdefault(email, {})
+        for k, v in attrs.items():
+            if k == "properties":
+                props = profile.setdefault("properties", {})
+                for pk, pv in (v or {}).items():
+                    if pv is not None:
+                        props[pk] = pv
+                    elif clear:
+                        props.pop(pk, None)
+            elif v is not None:
+                profile[k] = v
+            elif clear:
+                profile.pop(k, None)
+        return new
+
+    def _upsert_one(self, raw: bytes):
+        try:
+            attrs = json.loads(raw)["data"]["attributes"]
+        except (ValueError, KeyError, TypeError):
+            return self._errors(400, "invalid", "Invalid payload")
+        email = str(attrs.get("email") or "")
+        if not EMAIL_RE.match(email):
+            return self._errors(400, "invalid", "Invalid email address")
+        created = self._merge(email.lower(), attrs, clear=True)
+        body = {"type": "profile", "id": f"p-{email.lower()}", "attributes": {"email": email}}
+        return (201 if created else 200), {}, {"data": body}
+
+    def _rate_limited(self) -> float | None:
+        """Seconds to wait when the deletion endpoint's burst or steady limit is reached."""
+        now = time.monotonic()
+        times = self._deletion_times
+        while times and now - times[0] > DELETION_RATE[-1][1]:
+            times.popleft()
+        for limit, window in DELETION_RATE:
+            recent = [t for t in times if now - t < window]
+            if len(recent) >= limit:
+                return window - (now - recent[0])
+        times.append(now)
+        return None
+
+    def _deletion_job(self, raw: bytes):
+        try:
+            data = json.loads(raw)["data"]
+            profile = data["attributes"]["profile"]["data"]
+            assert data["type"] == "data-privacy-deletion-job"
+        except (ValueError, KeyError, TypeError, AssertionError):
+            return self._errors(400, "invalid", "Invalid payload")
+        given = {k: v for k, v in (profile.get("attributes") or {}).items() if v}
+        if profile.get("id"):
+            given["id"] = profile["id"]
+        if len(given) != 1 or not set(given) <= {"email", "phone_number", "id"}:
+            return self._errors(400, "invalid", "Exactly one identifier is required")
+        wait = self._rate_limited()
+        if wait is not None:
+            status, _, body = self._errors(429, "throttled", "Request was throttled")
+            return status, {"Retry-After": str(max(1, round(wait)))}, body
+        (kind, value) = next(iter(given.items()))
+        for email, prof in list(self.profiles.items()):
+            if (
+                (kind == "email" and email == str(value).lower())
+                or (kind == "id" and f"p-{email}" == value)
+                or (kind == "phone_number" and prof.get("phone_number") == value)
+            ):
+                del self.profiles[email]
+                self.suppressed.discard(email)
+        self.deletion_requests.append(str(value))
+        return 202, {}, None
+
+    def _suppress(self, raw: bytes):
+        try:
+            data = json.loads(raw)["data"]
+            profiles = data["attributes"]["profiles"]["data"]
+            emails = [str(p["attributes"]["email"]).lower() for p in profiles]
+        except (ValueError, KeyError, TypeError):
+            return self._errors(400, "invalid", "Invalid payload")
+        if len(emails) > SUPPRESS_LIMIT:
+            return self._errors(400, "invalid", f"More than {SUPPRESS_LIMIT} profiles")
+        for email in emails:
+            self.profiles.setdefault(email, {"email": email})
+            self.suppressed.add(email)
+        job_id = f"sup{len(self.jobs) + 1}"
+        job = {
+            "type": "profile-suppression-bulk-create-job",
+            "id": job_id,
+            "attributes": {"status": "queued", "total_count": len(emails)},
+        }
+        return 202, {}, {"data": job}
 
     def _profiles(self, query: dict[str, list[str]]):
         match = re.fullmatch(r"any\(email,(\[.*\])\)", (query.get("filter") or [""])[0])

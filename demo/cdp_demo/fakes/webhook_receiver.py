@@ -22,6 +22,8 @@ class WebhookReceiver(FakeServer):
         self.applied: list[str] = []  # every record key applied, in order (duplicates visible)
         self.answers: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> stored answer
         self.replays = 0  # requests answered from `answers` without applying
+        self.erased: list[str] = []  # keys of every signed erase event applied
+        self.withdrawn: list[tuple[str, str]] = []  # (leave|unsubscribe, key) applied
 
     def handle(self, method: str, path: str, headers: Any, raw: bytes):
         if method != "POST":
@@ -41,8 +43,12 @@ class WebhookReceiver(FakeServer):
         created = []
         for rec in payload["records"]:
             self.applied.append(rec["key"])
-            if payload["operation"] == "delete":
+            if payload["operation"] in ("delete", "erase", "leave", "unsubscribe"):
                 self.store.pop(rec["key"], None)
+                if payload["operation"] == "erase":
+                    self.erased.append(rec["key"])
+                elif payload["operation"] != "delete":
+                    self.withdrawn.append((payload["operation"], rec["key"]))
             else:
                 if rec["key"] not in self.store:
                     created.append(rec["key"])
