@@ -9,8 +9,9 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 export DO_NOT_TRACK := 1
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
-# the demo's privacy requests need a salt; this one is public: set your own secret for real data
-export CDP_PRIVACY_SALT ?= demo-only-salt-not-a-secret
+# the demo's privacy requests (and later loads of its data) need a salt: a public one for the
+# demo targets only; any other use reads yours from the environment
+demo ui: export CDP_PRIVACY_SALT ?= demo-only-salt-not-a-secret
 export UV_COMPILE_BYTECODE := 1
 
 CUSTOMERS ?= 100000
