@@ -64,7 +64,7 @@ def test_demo_builds_every_layer(cdp_env, capsys):
 def test_bench_groups_steps_into_stages_and_compares_ingestion_with_the_floor():
     from pathlib import Path
 
-    from cdp_demo.demo import format_stages, stage_totals
+    from cdp_demo.bench import format_stages, stage_totals
 
     from cli.runner import RunReport, StepReport
 
