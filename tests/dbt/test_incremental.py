@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from cdp.settings import get_settings
-from tests.dbt.test_marts import DBT_PROJECT
+from tests.dbt.test_marts import dbt_paths, point_at
 
 SELECT = ["--select", "config.materialized:incremental"]
 
@@ -55,18 +55,7 @@ def _dbt_apart(args: list[str], work: Path) -> None:
     """dbt in a child process, as Dagster runs it: dbt-duckdb run in this process would keep
     the warehouse file open, and the next load (dlt) could not open it."""
     done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT),
-            "--profiles-dir",
-            str(DBT_PROJECT),
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-        ],
+        [str(Path(sys.executable).parent / "dbt"), *args, *dbt_paths(work)],
         capture_output=True,
         text=True,
         env=os.environ.copy(),
@@ -85,11 +74,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("incremental")
     data_dir = root / "data"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CDP_DATA_DIR", str(data_dir))
-        for var in ("CDP_LANDING_DIR", "CDP_GROUND_TRUTH_DIR", "CDP_MODELS_DIR"):
-            mp.delenv(var, raising=False)
-        mp.setenv("CDP_WAREHOUSE", str(data_dir / "warehouse.duckdb"))
-        mp.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+        point_at(mp, data_dir)
         generate(customers=400, seed=5, out=data_dir)
         settings = get_settings()
         run_all(settings)

@@ -6,11 +6,7 @@
     A value the vocabulary does not know leaves the canonical column null and the row
     `is_readable = false`: it is kept (never dropped) so that the consent marts can treat an
     unreadable statement as a withdrawal until it is corrected. -#}
-{{ config(
-    materialized='incremental',
-    unique_key='consent_event_id',
-    incremental_strategy='cdp_upsert',
-) }}
+{{ config(materialized='incremental', unique_key='consent_event_id', incremental_strategy='cdp_upsert') }}
 
 with
 

@@ -1,10 +1,5 @@
-{#- Incremental: a daily run re-types only the keys whose raw rows changed
-    (macros/incremental.sql). -#}
-{{ config(
-    materialized='incremental',
-    unique_key='receipt_id',
-    incremental_strategy='cdp_upsert',
-) }}
+{#- Incremental: a run re-types only the keys whose raw rows changed (macros/incremental.sql). -#}
+{{ config(materialized='incremental', unique_key='receipt_id', incremental_strategy='cdp_upsert') }}
 
 with
 

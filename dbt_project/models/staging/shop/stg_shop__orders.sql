@@ -1,10 +1,6 @@
 {#- A table, not a view: it calls the Python normalisation UDFs, which exist only on dbt's
     connections (plugins/cdp_udfs.py); a view would be unreadable from any other client. -#}
-{{ config(
-    materialized='incremental',
-    unique_key='order_id',
-    incremental_strategy='cdp_upsert',
-) }}
+{{ config(materialized='incremental', unique_key='order_id', incremental_strategy='cdp_upsert') }}
 
 with
 
