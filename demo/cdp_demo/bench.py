@@ -235,8 +235,10 @@ def run_bench(args: argparse.Namespace) -> int:
     previous = previous_result(results, args.customers, result_kind(args))
     if previous is None and args.incremental:  # the first day: against the full build
         previous = previous_result(results, args.customers, "full")
+    commit = _commit()  # the code that runs, read before the run (a commit may land meanwhile)
     with data_dir_env(workdir, dagster_home=workdir / "dagster_home") as settings:
         report, floor, extra = _bench_in(args, workdir, settings)
+    extra["commit"] = commit
     return report_bench(args, report, floor, extra, results, previous)
 
 
@@ -314,7 +316,6 @@ def report_bench(
         "noise": args.noise,
         "kind": kind,
         "after": args.after,
-        "commit": _commit(),
         **extra,
         "duckdb_floor_seconds": floor,
         "steps": [step.__dict__ for step in report.steps],
