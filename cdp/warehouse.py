@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
+
+from cdp.settings import get_settings
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
@@ -13,3 +17,21 @@ def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
         [schema, name],
     ).fetchall()  # fetchone() would leave the result open and block the next query
     return bool(rows[0][0])
+
+
+def configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Set DuckDB's memory limit and threads from the settings (the machine, or the
+    `CDP_DUCKDB_MEMORY_LIMIT` / `CDP_DUCKDB_THREADS` overrides).
+
+    SET rather than connect(config=...): the settings belong to the database instance, and a
+    second connect() of one file in one process with another config is refused by DuckDB.
+    """
+    settings = get_settings()
+    con.execute(f"SET memory_limit = '{settings.duckdb_memory_limit}'")
+    con.execute(f"SET threads = {settings.duckdb_threads}")
+    return con
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse file with the platform's memory limit and threads."""
+    return configure(duckdb.connect(str(path), read_only=read_only))

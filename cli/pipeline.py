@@ -41,6 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also run the reverse-ETL syncs in the selection (they send data to destinations)",
     )
     run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental dbt models in full instead of taking only what changed",
+    )
+    run.add_argument(
         "--no-wait",
         action="store_true",
         help="exit with code 3 instead of waiting when another run is writing the warehouse",
@@ -94,6 +99,7 @@ def run_command(args: argparse.Namespace) -> int:
     from cdp.warehouse_lock import WarehouseBusy, warehouse_lock
     from cli.runner import run_pipeline
     from orchestration.monitoring import fail_dead_runs
+    from orchestration.transform.assets import FULL_REFRESH_TAG
 
     settings = get_settings()
     try:
@@ -115,7 +121,11 @@ def run_command(args: argparse.Namespace) -> int:
             for run_id in fail_dead_runs(dg.DagsterInstance.get()):
                 print(f"run {run_id} was interrupted (its process is gone): marked FAILED")
             print(f"Running {len(selection)} assets", flush=True)
-            report = run_pipeline(selection, on_step=lambda s: print(step_line(s), flush=True))
+            report = run_pipeline(
+                selection,
+                on_step=lambda s: print(step_line(s), flush=True),
+                tags={FULL_REFRESH_TAG: "true"} if args.full_refresh else None,
+            )
     except WarehouseBusy as exc:
         print(f"cdp run: {exc}", file=sys.stderr)
         return 3

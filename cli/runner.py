@@ -153,7 +153,9 @@ def run_all_assets(
     return run_assets(selection, log_level=log_level, checks=checks)
 
 
-def run_pipeline(selection: list[Any], on_step: StepCallback | None = None) -> RunReport:
+def run_pipeline(
+    selection: list[Any], on_step: StepCallback | None = None, tags: dict[str, str] | None = None
+) -> RunReport:
     """The selected assets in two runs: ingestion, then everything derived from the raw layer.
 
     In one run, a source whose ingestion fails would skip every dbt step downstream of it (dbt
@@ -163,7 +165,7 @@ def run_pipeline(selection: list[Any], on_step: StepCallback | None = None) -> R
     raw = [key for key in selection if is_raw_asset(key)]
     derived = [key for key in selection if not is_raw_asset(key)]
     reports = [
-        run_assets(keys, on_step=on_step, tags={"cdp/phase": phase})
+        run_assets(keys, on_step=on_step, tags={"cdp/phase": phase, **(tags or {})})
         for phase, keys in (("ingestion", raw), ("derived", derived))
         if keys
     ]

@@ -27,6 +27,8 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
+from cdp.warehouse import configure
+
 _CACHE_SIZE = 1_000_000
 
 
@@ -147,12 +149,14 @@ def _udfs(default_region: str) -> dict[str, tuple]:
 
 
 class Plugin(BasePlugin):
-    """Registers the `cdp_*` normalisation UDFs on every connection dbt opens."""
+    """Sets the platform's memory limit and threads, and registers the `cdp_*` normalisation
+    UDFs, on every connection dbt opens."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.default_region = str(plugin_config.get("default_phone_region") or "FR")
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
+        configure(conn)  # memory limit and threads from the machine (cdp.settings)
         register(conn, self.default_region)
 
 

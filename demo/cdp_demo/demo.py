@@ -1,15 +1,13 @@
-"""`cdp demo` and `cdp bench`: the whole platform end to end on a generated retailer.
+"""`cdp demo`: the whole platform end to end on a generated retailer.
 
 The demo is what a newcomer runs first: it generates the demo retailer, materialises every
-asset in one Dagster run (visible afterwards in `make ui`), and prints what happened. The
-benchmark runs the same graph on a chosen size in its own folder and reports seconds, rows/s
-and peak memory per stage, next to the time DuckDB alone needs to read the same files.
+asset in one Dagster run (visible afterwards in `make ui`), and prints what happened.
+`cdp bench` (cdp_demo/bench.py) times the same graph at a chosen size.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import time
@@ -24,7 +22,6 @@ from cli.runner import (
     RunReport,
     StepReport,
     format_checks,
-    format_mib,
     format_steps,
     is_sync_asset,
     run_all_assets,
@@ -60,28 +57,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"the match quality is also reported (in <data dir>/{UNSEEN_FOLDER}; 0 skips it)",
     )
     demo.set_defaults(func=run_demo)
-
-    bench = subparsers.add_parser(
-        "bench", help="time generation and every pipeline stage at a given size"
-    )
-    bench.add_argument("--customers", type=int, default=100_000)
-    bench.add_argument("--seed", type=int, default=1)
-    bench.add_argument(
-        "--workdir", type=Path, default=None, help="where to write (default data/bench/<N>)"
-    )
-    bench.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    bench.add_argument(
-        "--noise", default="standard", help="generator noise profile (standard or unseen)"
-    )
-    bench.add_argument(
-        "--after",
-        metavar="ASSET",
-        default=None,
-        help="reuse the workdir's data and warehouse as they are and run only the assets "
-        "downstream of ASSET (e.g. identity/identity_graph): re-times late stages without "
-        "generating and loading again",
-    )
-    bench.set_defaults(func=run_bench)
 
 
 def reset_data_dir(settings: Settings) -> None:
@@ -360,77 +335,6 @@ def sum_rows(gen_report: dict) -> int:
     return total
 
 
-def duckdb_read_floor(landing_dir: Path) -> dict[str, float]:
-    """Seconds DuckDB alone takes to read each source's files into tables (the floor)."""
-    import duckdb
-
-    readers = {
-        "jsonl": "read_json_auto('{glob}', format='newline_delimited')",
-        "csv": "read_csv_auto('{glob}', all_varchar=true)",
-        "parquet": "read_parquet('{glob}')",
-    }
-    timings: dict[str, float] = {}
-    con = duckdb.connect()
-    for source_dir in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
-        started = time.time()
-        read_any = False
-        for ext, reader in readers.items():
-            files = sorted(source_dir.rglob(f"*.{ext}"))
-            if source_dir.name == "spreadsheets" and ext == "csv":
-                continue  # Latin-1 with ';': not what read_csv_auto's floor measures
-            for file in files:
-                con.execute(
-                    f"create or replace table t as select * from {reader.format(glob=file)}"
-                )
-                read_any = True
-        if read_any:
-            timings[source_dir.name] = time.time() - started
-    con.close()
-    return timings
-
-
-STAGES = (  # (stage, test on the Dagster step key), first match wins
-    ("ingestion (dlt)", lambda k: k.startswith("ingest_")),
-    ("quality checks", lambda k: k.endswith("_quality_suite") or k == "quality__quarantine_rows"),
-    ("identity resolution", lambda k: k == "identity__identity_graph"),
-    ("match quality", lambda k: k.endswith("_match_quality")),
-    ("dbt (staging, golden record, marts)", lambda k: k.startswith("dbt_models")),
-    ("ml models and scores", lambda k: k.startswith("ml__")),
-    ("segments", lambda k: k.startswith("activation__")),
-)
-
-
-def stage_totals(report: RunReport) -> list[tuple[str, float, int]]:
-    """Seconds and peak RSS per pipeline stage (sum of its Dagster steps' wall time)."""
-    totals: dict[str, list] = {name: [0.0, 0] for name, _ in STAGES}
-    for step in report.steps:
-        name = next((n for n, test in STAGES if test(step.step)), "other")
-        entry = totals.setdefault(name, [0.0, 0])
-        entry[0] += step.seconds
-        entry[1] = max(entry[1], step.peak_rss)
-    return [(name, secs, peak) for name, (secs, peak) in totals.items() if secs]
-
-
-def format_stages(report: RunReport, floor: dict[str, float]) -> str:
-    lines = [f"{'stage':<40} {'seconds':>9} {'peak RSS':>10}"]
-    for name, secs, peak in stage_totals(report):
-        lines.append(f"{name:<40} {secs:>9.1f} {format_mib(peak):>10}")
-    lines.append("\ningestion versus DuckDB reading the same files (floor):")
-    lines.append(
-        f"{'source':<16} {'dlt s':>8} {'floor s':>8} {'ratio':>7} {'rows':>12} {'rows/s':>10}"
-    )
-    for step in report.steps:
-        source = step.step.removeprefix("ingest_")
-        if step.step.startswith("ingest_") and source in floor:
-            ratio = step.seconds / floor[source] if floor[source] else float("nan")
-            rate = step.rows / step.seconds if step.seconds else 0
-            lines.append(
-                f"{source:<16} {step.seconds:>8.1f} {floor[source]:>8.2f} {ratio:>7.1f} "
-                f"{step.rows:>12,} {rate:>10,.0f}"
-            )
-    return "\n".join(lines)
-
-
 def outside_of(asset: str, upstream: bool = False) -> Callable[[Any], bool]:
     """Exclusion test keeping the assets downstream of `asset` (itself and syncs excluded), or
     with `upstream`, `asset` and everything it is built from."""
@@ -445,70 +349,3 @@ def outside_of(asset: str, upstream: bool = False) -> Callable[[Any], bool]:
     selected = dg.AssetSelection.assets(key)
     keys = (selected.upstream() if upstream else selected.downstream() - selected).resolve(graph)
     return lambda k: is_sync_asset(k) or k not in keys
-
-
-def run_bench(args: argparse.Namespace) -> int:
-    workdir = (args.workdir or get_settings().data_dir / "bench" / str(args.customers)).resolve()
-    if args.after:
-        if not (workdir / "warehouse.duckdb").exists():
-            raise SystemExit(f"cdp bench --after: no warehouse in {workdir} to resume from")
-    else:
-        if workdir.exists():
-            shutil.rmtree(workdir)
-        workdir.mkdir(parents=True)
-    with data_dir_env(workdir, dagster_home=workdir / "dagster_home") as settings:
-        return _bench_in(args, workdir, settings)
-
-
-def _bench_in(args: argparse.Namespace, workdir: Path, settings: Settings) -> int:
-    if args.after:
-        print(f"Benchmark: assets after {args.after} in {workdir} (data kept)")
-        report = run_all_assets(exclude=outside_of(args.after))
-        return report_bench(args, report, floor={}, generation=None)
-
-    print(f"Benchmark: {args.customers:,} customers ({args.noise} noise) in {workdir}")
-    gen_report, gen_seconds, gen_peak = generate_data(
-        settings, args.customers, args.seed, noise=args.noise
-    )
-    gen_rows = sum_rows(gen_report)
-    print(
-        f"generate: {gen_rows:,} rows in {gen_seconds:.1f} s "
-        f"({gen_rows / gen_seconds:,.0f} rows/s), peak {format_mib(gen_peak)}"
-    )
-    floor = duckdb_read_floor(settings.landing_dir)
-    print("DuckDB read floor (s): " + ", ".join(f"{k}={v:.2f}" for k, v in floor.items()))
-    report = run_all_assets()
-    generation = {"rows": gen_rows, "seconds": gen_seconds, "peak_rss": gen_peak}
-    return report_bench(args, report, floor, generation)
-
-
-def report_bench(
-    args: argparse.Namespace, report: RunReport, floor: dict[str, float], generation: dict | None
-) -> int:
-    """Print the run's steps, stages, checks and match quality; write them as JSON if asked."""
-    print_section("Pipeline steps", format_steps(report))
-    print_section("Stages", format_stages(report, floor))
-    print_section("Quality", format_checks(report))
-    print_section("Match quality", format_match_quality(report))
-    print_section("Churn model", format_churn(report))
-    print_section("Predictions", format_predictions(report.materializations))
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "customers": args.customers,
-                    "noise": args.noise,
-                    "after": args.after,
-                    "generate": generation,
-                    "duckdb_floor_seconds": floor,
-                    "steps": [step.__dict__ for step in report.steps],
-                    "stages": stage_totals(report),
-                    "total_seconds": report.seconds,
-                    "peak_rss": report.peak_rss,
-                    "checks": [check.__dict__ for check in report.checks if not check.passed],
-                },
-                indent=2,
-                default=str,
-            )
-        )
-    return 0 if report.success else 1

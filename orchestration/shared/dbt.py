@@ -92,12 +92,14 @@ def _parse(project_dir: Path, target: Path) -> None:
 
 
 def warehouse_vars(warehouse: str) -> list[str]:
-    """`--vars` giving dbt the warehouse path (profiles.yml reads `var('cdp_warehouse')`).
+    """`--vars` giving dbt the warehouse path and the models built at once (profiles.yml reads
+    `var('cdp_warehouse')` and `var('cdp_threads')`: the machine's cores, cdp.settings).
 
     Passed on the command line rather than through the process environment, so a run never
     changes `os.environ` of the process it shares with other steps and sensors.
     """
-    return ["--vars", json.dumps({"cdp_warehouse": warehouse})]
+    threads = get_settings().duckdb_threads
+    return ["--vars", json.dumps({"cdp_warehouse": warehouse, "cdp_threads": threads})]
 
 
 dbt_project = build_dbt_project()

@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from cdp.settings import get_settings
+from cdp.warehouse import connect
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -44,7 +45,7 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.location).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.location, read_only=read_only)
+        con = connect(self.location, read_only=read_only)
         try:
             yield con
         finally:

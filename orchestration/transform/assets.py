@@ -23,6 +23,9 @@ from orchestration.shared.dbt import dbt_model_key, dbt_project, translator, war
 from orchestration.shared.resources import WarehouseResource
 
 IDENTITY_GRAPH_KEY = dg.AssetKey(["identity", "identity_graph"])
+# A run tagged so rebuilds the incremental dbt models in full (`cdp run --full-refresh`, or the
+# tag set on a launch in the UI); otherwise they take only what changed (macros/incremental.sql).
+FULL_REFRESH_TAG = "cdp/dbt_full_refresh"
 RECORDS_KEY = dbt_model_key("int_identity_records_unioned")
 IDENTIFIERS_KEY = dbt_model_key("int_identifiers_unioned")
 
@@ -36,14 +39,18 @@ IDENTIFIERS_KEY = dbt_model_key("int_identifiers_unioned")
 def dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """`dbt build` of the selected models (their data and unit tests become asset checks).
+    """`dbt build` of the selected models (their data and unit tests become asset checks);
+    with `--full-refresh` when the run carries the tag `cdp/dbt_full_refresh: true`.
 
     Each table model's materialisation carries `dagster/row_count`, counted once dbt has
     finished (DuckDB allows no second connection while dbt writes; views are not counted).
     dagster-dbt's own `fetch_row_counts()` does the same wait but leaves dbt-duckdb's
     connection open in this process, and every later step then fails to open the warehouse.
     """
-    events = list(dbt.cli(["build", *warehouse_vars(warehouse.location)], context=context).stream())
+    args = ["build", *warehouse_vars(warehouse.location)]
+    if context.run.tags.get(FULL_REFRESH_TAG) == "true":
+        args.append("--full-refresh")
+    events = list(dbt.cli(args, context=context).stream())
     with warehouse.connect() as con:
         tables = {
             (schema, name)

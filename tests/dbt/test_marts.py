@@ -30,23 +30,34 @@ MARTS = [
 ]
 
 
+def dbt_paths(work: Path) -> list[str]:
+    """The project, its profile, and a target and log folder of the test's own."""
+    return [
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
+
+
+def point_at(mp: pytest.MonkeyPatch, data_dir: Path) -> None:
+    """Every platform path (landing, warehouse, Dagster home) under `data_dir`."""
+    mp.setenv("CDP_DATA_DIR", str(data_dir))
+    for var in ("CDP_LANDING_DIR", "CDP_GROUND_TRUTH_DIR", "CDP_MODELS_DIR"):
+        mp.delenv(var, raising=False)
+    mp.setenv("CDP_WAREHOUSE", str(data_dir / "warehouse.duckdb"))
+    mp.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+
+
 def _dbt(args: list[str], work: Path) -> list:
     """Run dbt in-process on the project; returns the node results, fails on any error."""
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(
-        [
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT),
-            "--profiles-dir",
-            str(DBT_PROJECT),
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-        ]
-    )
+    result = dbtRunner().invoke([*args, *dbt_paths(work)])
     assert result.exception is None, f"dbt {' '.join(args)}: {result.exception}"
     failed = [
         f"{r.node.unique_id}: {r.status} {r.message}"
@@ -88,11 +99,7 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("marts")
     data_dir = root / "data"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CDP_DATA_DIR", str(data_dir))
-        for var in ("CDP_LANDING_DIR", "CDP_GROUND_TRUTH_DIR", "CDP_MODELS_DIR"):
-            mp.delenv(var, raising=False)
-        mp.setenv("CDP_WAREHOUSE", str(data_dir / "warehouse.duckdb"))
-        mp.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+        point_at(mp, data_dir)
         generate(customers=1500, seed=7, out=data_dir)
         settings = get_settings()
         run_all(settings)

@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from cdp.settings import PROJECT_ROOT
+from tests.dbt.test_marts import dbt_paths
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 FIXTURE = Path(__file__).parent / "raw_fixture.sql"
@@ -22,19 +23,7 @@ FIXTURE = Path(__file__).parent / "raw_fixture.sql"
 def _dbt(args: list[str], work: Path):
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(
-        [
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT),
-            "--profiles-dir",
-            str(DBT_PROJECT),
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-        ]
-    )
+    result = dbtRunner().invoke([*args, *dbt_paths(work)])
     assert result.exception is None, result.exception
     failed = [
         f"{r.node.unique_id}: {r.status} {r.message}"

@@ -109,7 +109,7 @@ def _erased_person_stays_out_after_a_full_rerun(persons: int) -> None:
 def test_bench_groups_steps_into_stages_and_compares_ingestion_with_the_floor():
     from pathlib import Path
 
-    from cdp_demo.demo import format_stages, stage_totals
+    from cdp_demo.bench import format_stages, stage_totals
 
     from cli.runner import RunReport, StepReport
 

@@ -6,7 +6,7 @@
     A value the vocabulary does not know leaves the canonical column null and the row
     `is_readable = false`: it is kept (never dropped) so that the consent marts can treat an
     unreadable statement as a withdrawal until it is corrected. -#}
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', unique_key='consent_event_id', incremental_strategy='cdp_upsert') }}
 
 with
 
@@ -14,7 +14,7 @@ source as (
     select * from {{ source('consent', 'consent_events') }}
 ),
 
-renamed as (
+renamed_all as (
     select
         {{ clean_text('event_id') }} as consent_event_id,
         {{ clean_text('occurred_at') }} as occurred_at_raw,
@@ -33,6 +33,12 @@ renamed as (
     where
         {{ exclude_quarantined('raw_consent', 'consent_events') }}
         or cdp_consent_term(status, 'status') is distinct from 'granted'
+),
+
+{{ incremental_touched_keys('renamed_all', 'consent_event_id') }}
+
+renamed as (
+    {{ incremental_touched_rows('renamed_all', 'consent_event_id') }}
 ),
 
 deduplicated as (
@@ -89,4 +95,4 @@ final as (
     from normalised
 )
 
-select * from final
+{{ incremental_select('final', 'consent_event_id') }}

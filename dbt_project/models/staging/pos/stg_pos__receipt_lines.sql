@@ -1,3 +1,6 @@
+{#- Incremental: a run re-types only the keys whose raw rows changed (macros/incremental.sql). -#}
+{{ config(materialized='incremental', unique_key='receipt_line_id', incremental_strategy='cdp_upsert') }}
+
 with
 
 source as (
@@ -7,7 +10,7 @@ source as (
         and {{ exclude_quarantined('raw_pos', 'receipts', 'receipt_id', parent_key='receipt_id') }}
 ),
 
-renamed as (
+renamed_all as (
     select
         {{ clean_text('receipt_id') }} || '#' || cast(cast(line_no as integer) as {{ dbt.type_string() }})
             as receipt_line_id,
@@ -21,6 +24,12 @@ renamed as (
         {{ to_utc_timestamp('updated_at') }} as updated_at,
         _dlt_load_id
     from source
+),
+
+{{ incremental_touched_keys('renamed_all', 'receipt_line_id') }}
+
+renamed as (
+    {{ incremental_touched_rows('renamed_all', 'receipt_line_id') }}
 ),
 
 deduplicated as (
@@ -42,4 +51,4 @@ final as (
     from deduplicated
 )
 
-select * from final
+{{ incremental_select('final', 'receipt_line_id') }}

@@ -1,3 +1,6 @@
+{#- Incremental: a run re-types only the keys whose raw rows changed (macros/incremental.sql). -#}
+{{ config(materialized='incremental', unique_key='receipt_id', incremental_strategy='cdp_upsert') }}
+
 with
 
 source as (
@@ -5,7 +8,7 @@ source as (
     where {{ exclude_quarantined('raw_pos', 'receipts') }}
 ),
 
-renamed as (
+renamed_all as (
     select
         {{ clean_text('receipt_id') }} as receipt_id,
         {{ clean_text('store_id') }} as store_id,
@@ -21,6 +24,12 @@ renamed as (
         {{ to_utc_timestamp('updated_at') }} as updated_at,
         _dlt_load_id
     from source
+),
+
+{{ incremental_touched_keys('renamed_all', 'receipt_id') }}
+
+renamed as (
+    {{ incremental_touched_rows('renamed_all', 'receipt_id') }}
 ),
 
 deduplicated as (
@@ -45,4 +54,4 @@ final as (
     from deduplicated
 )
 
-select * from final
+{{ incremental_select('final', 'receipt_id') }}

@@ -1,10 +1,13 @@
+{#- Incremental: a run re-types only the keys whose raw rows changed (macros/incremental.sql). -#}
+{{ config(materialized='incremental', unique_key='cart_item_id', incremental_strategy='cdp_upsert') }}
+
 with
 
 source as (
     select * from {{ source('shop', 'carts__items') }}
 ),
 
-renamed as (
+renamed_all as (
     select
         cast(item_id as bigint) as cart_item_id,
         cast(cart_entity_id as bigint) as cart_id,
@@ -13,6 +16,12 @@ renamed as (
         cast(price as decimal(12, 2)) as unit_price,
         _dlt_load_id
     from source
+),
+
+{{ incremental_touched_keys('renamed_all', 'cart_item_id') }}
+
+renamed as (
+    {{ incremental_touched_rows('renamed_all', 'cart_item_id') }}
 ),
 
 deduplicated as (
@@ -30,4 +39,4 @@ final as (
     from deduplicated
 )
 
-select * from final
+{{ incremental_select('final', 'cart_item_id') }}

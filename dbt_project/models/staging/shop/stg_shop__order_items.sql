@@ -1,3 +1,6 @@
+{#- Incremental: a run re-types only the keys whose raw rows changed (macros/incremental.sql). -#}
+{{ config(materialized='incremental', unique_key='order_item_id', incremental_strategy='cdp_upsert') }}
+
 with
 
 source as (
@@ -7,7 +10,7 @@ source as (
         and {{ exclude_quarantined('raw_shop', 'orders', 'order_entity_id', parent_key='entity_id') }}
 ),
 
-renamed as (
+renamed_all as (
     select
         cast(item_id as bigint) as order_item_id,
         cast(order_entity_id as bigint) as order_id,
@@ -20,6 +23,12 @@ renamed as (
         cast(row_total as decimal(12, 2)) as row_total,
         _dlt_load_id
     from source
+),
+
+{{ incremental_touched_keys('renamed_all', 'order_item_id') }}
+
+renamed as (
+    {{ incremental_touched_rows('renamed_all', 'order_item_id') }}
 ),
 
 deduplicated as (
@@ -41,4 +50,4 @@ final as (
     from deduplicated
 )
 
-select * from final
+{{ incremental_select('final', 'order_item_id') }}

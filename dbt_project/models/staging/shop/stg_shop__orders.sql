@@ -1,6 +1,6 @@
 {#- A table, not a view: it calls the Python normalisation UDFs, which exist only on dbt's
     connections (plugins/cdp_udfs.py); a view would be unreadable from any other client. -#}
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', unique_key='order_id', incremental_strategy='cdp_upsert') }}
 
 with
 
@@ -9,7 +9,7 @@ source as (
     where {{ exclude_quarantined('raw_shop', 'orders') }}
 ),
 
-renamed as (
+renamed_all as (
     select
         cast(entity_id as bigint) as order_id,
         {{ clean_text('increment_id') }} as increment_id,
@@ -39,6 +39,12 @@ renamed as (
         _dlt_load_id,
         _source_file as source_file
     from source
+),
+
+{{ incremental_touched_keys('renamed_all', 'order_id') }}
+
+renamed as (
+    {{ incremental_touched_rows('renamed_all', 'order_id') }}
 ),
 
 deduplicated as (
@@ -107,4 +113,4 @@ final as (
     from normalised
 )
 
-select * from final
+{{ incremental_select('final', 'order_id') }}

@@ -1,3 +1,6 @@
+{#- Incremental: a run re-types only the keys whose raw rows changed (macros/incremental.sql). -#}
+{{ config(materialized='incremental', unique_key='event_id', incremental_strategy='cdp_upsert') }}
+
 with
 
 source as (
@@ -5,7 +8,7 @@ source as (
     where {{ exclude_quarantined('raw_web', 'events') }}
 ),
 
-renamed as (
+renamed_all as (
     select
         {{ clean_text('event_id') }} as event_id,
         {{ to_utc_timestamp('occurred_at') }} as occurred_at,
@@ -23,6 +26,12 @@ renamed as (
         upper({{ clean_text('country') }}) as country,
         _dlt_load_id
     from source
+),
+
+{{ incremental_touched_keys('renamed_all', 'event_id') }}
+
+renamed as (
+    {{ incremental_touched_rows('renamed_all', 'event_id') }}
 ),
 
 deduplicated as (
@@ -54,4 +63,4 @@ final as (
     from deduplicated
 )
 
-select * from final
+{{ incremental_select('final', 'event_id') }}
