@@ -97,6 +97,44 @@ def test_sftp_drop_against_paramiko_server(con, tmp_path, monkeypatch):
 
 
 @pytest.mark.services
+def test_sftp_drop_killed_after_the_rename_is_not_dropped_again(con, tmp_path, monkeypatch):
+    """Killed after a file was renamed into place, before the warehouse recorded it, and the
+    reader took the files meanwhile: the rerun finds the receipt and drops nothing twice."""
+    from activation.destinations.sftp import SftpCsv
+
+    svc = start_sftp(tmp_path / "pm", prefer_openssh=False)
+    try:
+        monkeypatch.setenv("TEST_SFTP_KEY", svc.client_key_path)
+        people(con, 10)
+        sync = sftp_sync(svc, key="lower(email)", fields={"first_name": "first_name"})
+        original, calls = SftpCsv.upsert, []
+
+        def dies_after_second_file(self, records):
+            result = original(self, records)
+            calls.append(len(records))
+            if len(calls) == 2:
+                raise KeyboardInterrupt  # stands in for the process being killed
+            return result
+
+        monkeypatch.setattr(SftpCsv, "upsert", dies_after_second_file)
+        with pytest.raises(KeyboardInterrupt):
+            run_sync(con, sync, sleep=Sleeps())
+        monkeypatch.setattr(SftpCsv, "upsert", original)
+        taken = tmp_path / "taken"
+        taken.mkdir()
+        for f in svc.root.glob("*.csv"):
+            f.rename(taken / f.name)
+        r = run_sync(con, sync, sleep=Sleeps())
+        assert (r.status, r.added, r.resumed_batches) == ("success", 6, 1)
+        dropped = [*svc.root.glob("*.csv"), *taken.glob("*.csv")]
+        lines = [ln for f in dropped for ln in f.read_text().splitlines()[1:]]
+        assert len(dropped) == 3 and len(lines) == len(set(lines)) == 10
+        assert [f.name for f in svc.root.iterdir() if f.name.startswith(".")] == []
+    finally:
+        svc.stop()
+
+
+@pytest.mark.services
 def test_sftp_unknown_host_key_is_refused(con, tmp_path, monkeypatch):
     svc = start_sftp(tmp_path / "pm", prefer_openssh=False)
     try:
