@@ -106,3 +106,30 @@ def hs_sync(fake: Any, options: dict[str, Any] | None = None, **kw: Any) -> Sync
     return make_sync(
         "hubspot", {"token_env": "TEST_HS_TOKEN", "host": fake.url, **(options or {})}, **kw
     )
+
+
+def killed_after_second_drop(con, sync, cls, monkeypatch, reader_dir=None, taken=None) -> None:
+    """Run `sync` with `cls.upsert` dying (KeyboardInterrupt stands in for a kill) right after
+    its second file was renamed into place; then, if given, the reader takes every `*.csv` of
+    `reader_dir` into `taken`. The rerun is the caller's."""
+    import pytest
+
+    from activation.engine import run_sync
+
+    original, calls = cls.upsert, []
+
+    def dies_after_second_file(self, records):
+        result = original(self, records)
+        calls.append(len(records))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(cls, "upsert", dies_after_second_file)
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(con, sync, sleep=Sleeps())
+    monkeypatch.setattr(cls, "upsert", original)
+    if reader_dir is not None:
+        taken.mkdir(exist_ok=True)
+        for f in reader_dir.glob("*.csv"):
+            f.rename(taken / f.name)

@@ -21,7 +21,15 @@ from activation.config import load_syncs
 from activation.destinations.base import retry_after_seconds
 from activation.engine import run_sync
 from cdp.config import ConfigError
-from tests.activation.act_helpers import Sleeps, grant, hs_sync, make_sync, people, state
+from tests.activation.act_helpers import (
+    Sleeps,
+    grant,
+    hs_sync,
+    killed_after_second_drop,
+    make_sync,
+    people,
+    state,
+)
 
 FAST = {"connect_timeout": 5, "read_timeout": 1.0}
 LATE = 2.5  # seconds the fake takes to answer: beyond FAST's read timeout
@@ -267,25 +275,9 @@ def test_file_drop_interrupted_after_the_rename_is_not_dropped_again(
     from activation.destinations.audience import AudienceFile
 
     sync, out = _audience_sync(con, tmp_path)
-    original = AudienceFile.upsert
-    calls = []
-
-    def dies_after_second_file(self, records):
-        result = original(self, records)
-        calls.append(len(records))
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # stands in for the process being killed
-        return result
-
-    monkeypatch.setattr(AudienceFile, "upsert", dies_after_second_file)
-    with pytest.raises(KeyboardInterrupt):
-        run_sync(con, sync, sleep=Sleeps())
-    monkeypatch.setattr(AudienceFile, "upsert", original)
     taken = tmp_path / "taken"
-    taken.mkdir()
-    if reader_took_the_files:
-        for f in out.glob("*.csv"):
-            f.rename(taken / f.name)
+    reader = out if reader_took_the_files else None
+    killed_after_second_drop(con, sync, AudienceFile, monkeypatch, reader, taken)
     r = run_sync(con, sync, sleep=Sleeps())
     assert (r.status, r.added, r.resumed_batches) == ("success", 20, 1)
     assert [s for s, *_ in runs(con)] == ["interrupted", "success"]

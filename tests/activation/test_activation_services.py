@@ -17,7 +17,14 @@ from cdp_demo.fakes.services import (
 
 from activation.engine import run_sync
 from activation.hashing import normalise_email, normalise_phone_google, normalise_phone_meta
-from tests.activation.act_helpers import Sleeps, grant, insert_persons, make_sync, person
+from tests.activation.act_helpers import (
+    Sleeps,
+    grant,
+    insert_persons,
+    killed_after_second_drop,
+    make_sync,
+    person,
+)
 
 HAVE_SSHD = bool(sshd_binary() and sftp_server_binary())
 
@@ -107,23 +114,8 @@ def test_sftp_drop_killed_after_the_rename_is_not_dropped_again(con, tmp_path, m
         monkeypatch.setenv("TEST_SFTP_KEY", svc.client_key_path)
         people(con, 10)
         sync = sftp_sync(svc, key="lower(email)", fields={"first_name": "first_name"})
-        original, calls = SftpCsv.upsert, []
-
-        def dies_after_second_file(self, records):
-            result = original(self, records)
-            calls.append(len(records))
-            if len(calls) == 2:
-                raise KeyboardInterrupt  # stands in for the process being killed
-            return result
-
-        monkeypatch.setattr(SftpCsv, "upsert", dies_after_second_file)
-        with pytest.raises(KeyboardInterrupt):
-            run_sync(con, sync, sleep=Sleeps())
-        monkeypatch.setattr(SftpCsv, "upsert", original)
         taken = tmp_path / "taken"
-        taken.mkdir()
-        for f in svc.root.glob("*.csv"):
-            f.rename(taken / f.name)
+        killed_after_second_drop(con, sync, SftpCsv, monkeypatch, svc.root, taken)
         r = run_sync(con, sync, sleep=Sleeps())
         assert (r.status, r.added, r.resumed_batches) == ("success", 6, 1)
         dropped = [*svc.root.glob("*.csv"), *taken.glob("*.csv")]
