@@ -132,6 +132,7 @@ def deliver(
 
     def attempt() -> BatchResult:
         nonlocal todo, unknown
+        dest.batch_id = batch_id  # the file drops find a batch's file and receipt by it
         if unknown:
             payload = [{k: v for k, v in r.items() if k != "_hash"} for r in todo]
             found = dest.reconcile(op, payload) or {}
@@ -140,7 +141,6 @@ def deliver(
             unknown = False
         if not todo:
             return BatchResult()
-        dest.batch_id = batch_id
         try:
             return _call(engine, dest, op, todo)
         except TransientError as exc:

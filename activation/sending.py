@@ -75,3 +75,4 @@ class SyncSending:
         except BaseException:
             self.con.rollback()
             raise
+        dest.committed()

@@ -245,6 +245,10 @@ class Destination(ABC):
         read back after a send whose outcome is unknown; None when it cannot tell."""
         return None
 
+    def committed(self) -> None:  # noqa: B027 - optional hook
+        """Called once the warehouse has recorded the answer to the batches sent so far (the
+        file drops delete their receipts then)."""
+
     def finish(self) -> None:  # noqa: B027 - optional hook
         """Called once after the last batch (e.g. to close connections)."""
 

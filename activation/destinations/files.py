@@ -45,3 +45,30 @@ def batch_file_name(prefix: str, batch_id: str, kind: str) -> str:
     """One file per journal batch: a batch sent again (a retry, the resume of an
     interrupted run) rewrites the same file instead of dropping a second copy."""
     return f"{prefix}_{batch_id}_{kind}.csv"
+
+
+def temporary_name(name: str) -> str:
+    """Where a batch's file is written before it is renamed into place."""
+    return f".{name}.tmp"
+
+
+def receipt_name(name: str) -> str:
+    """The drop's receipt, written after the temporary file and before the rename.
+
+    A file drop cannot be asked what it holds: its reader may already have taken and deleted
+    the file. The receipt and the temporary file tell it instead. Receipt present and temporary
+    file gone: the rename happened, so the file was delivered (and perhaps consumed) and a
+    resumed batch must not be dropped again. Anything else: the rename did not happen, so the
+    batch is written again under the same name. The receipt is deleted once the warehouse has
+    recorded the batch (`Destination.committed`); it holds no personal data.
+    """
+    return f".{name}.sent"
+
+
+def receipt_text(batch_id: str, rows: int) -> bytes:
+    return f"batch {batch_id}: {rows} rows\n".encode()
+
+
+def drop_kind(op: str, upsert_kind: str) -> str:
+    """The file kind a journal operation is written as (`remove` files list removals)."""
+    return "remove" if op == "remove" else upsert_kind

@@ -12,7 +12,9 @@ key file) or `password_env`, `known_hosts` (file; unknown host keys are rejected
 DeliveryOptions: `connect_timeout` (TCP, banner and authentication), `read_timeout` (every
 SFTP operation). File names carry the
 journal's batch id (`<prefix>_<batch>_<upsert|remove>.csv`), so a batch sent again after a
-crash replaces its own file rather than adding a copy.
+crash replaces its own file rather than adding a copy; a receipt `.<name>.sent` uploaded before
+the rename tells a resumed batch already delivered (and perhaps taken by the reader) from one
+that was not (`files.receipt_name`), so a consumed file is not dropped again.
 """
 
 from __future__ import annotations
@@ -29,7 +31,15 @@ from activation.destinations.base import (
     TransientError,
     secret_from_env,
 )
-from activation.destinations.files import batch_file_name, cell, csv_bytes
+from activation.destinations.files import (
+    batch_file_name,
+    cell,
+    csv_bytes,
+    drop_kind,
+    receipt_name,
+    receipt_text,
+    temporary_name,
+)
 
 
 class SftpCsv(Destination):
@@ -58,6 +68,7 @@ class SftpCsv(Destination):
         self._ssh = None
         self._sftp = None
         self.uploaded: list[str] = []
+        self._receipts: list[str] = []
 
     def describe(self) -> str:
         return f"sftp://{self.options['host']}:{self.options.get('port', 22)}{self.remote_dir}"
@@ -106,20 +117,54 @@ class SftpCsv(Destination):
         self._sftp.get_channel().settimeout(self.delivery.read_timeout)
         return self._sftp
 
+    def _paths(self, kind: str) -> tuple[str, str, str]:
+        """The batch's final, temporary and receipt paths (files.receipt_name)."""
+        name = batch_file_name(self.prefix, self.batch_id or f"{self.run_id}_{self._n:04d}", kind)
+        return tuple(  # type: ignore[return-value]
+            f"{self.remote_dir}/{n}" for n in (name, temporary_name(name), receipt_name(name))
+        )
+
     def _upload(self, kind: str, header: list[str], rows: list[list[Any]]) -> None:
         sftp = self._connect()
         self._n += 1
-        name = batch_file_name(self.prefix, self.batch_id or f"{self.run_id}_{self._n:04d}", kind)
-        final = f"{self.remote_dir}/{name}"
-        tmp = f"{self.remote_dir}/.{name}.tmp"
+        final, tmp, receipt = self._paths(kind)
         try:
             with sftp.open(tmp, "wb") as fh:
                 fh.write(csv_bytes(header, rows))
+            with sftp.open(receipt, "wb") as fh:
+                fh.write(receipt_text(self.batch_id, len(rows)))
             sftp.posix_rename(tmp, final)
         except OSError as exc:
             self._close()
             raise TransientError(f"sftp upload failed: {type(exc).__name__}") from None
+        self._receipts.append(receipt)
         self.uploaded.append(final)
+
+    def _exists(self, path: str) -> bool:
+        try:
+            self._connect().stat(path)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            self._close()
+            raise TransientError(f"sftp stat failed: {type(exc).__name__}") from None
+        return True
+
+    def reconcile(self, op, records):
+        """A resumed batch whose file was renamed into place was delivered, even if the
+        reader has taken the file since (files.receipt_name)."""
+        _, tmp, receipt = self._paths(drop_kind(op, "upsert"))
+        if not self._exists(receipt) or self._exists(tmp):
+            return {}
+        self._receipts.append(receipt)
+        return {r[KEY]: True for r in records}
+
+    def committed(self) -> None:
+        sftp = self._sftp
+        for receipt in self._receipts if sftp is not None else ():
+            with contextlib.suppress(OSError):
+                sftp.remove(receipt)
+        self._receipts.clear()
 
     def upsert(self, records):
         fields = [k for k in records[0] if k != KEY] if records else []

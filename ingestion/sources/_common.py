@@ -52,6 +52,7 @@ from ingestion.sources._readers import (
     read_parquet,
     rename_schema,
 )
+from ingestion.sources._stale import items_of_newer, keep_newer
 from ingestion.sources._types import known_types, pin_types
 from privacy.ingest_filter import drop_suppressed
 
@@ -426,7 +427,8 @@ def file_table_resource(
 
     The resource state keeps `files: {relative path: "size:mtime_ns"}`; a file whose
     fingerprint is unchanged is skipped, a new or changed file is read again and merged on the
-    primary key (newest `updated_at` wins inside one load). The parent resource also writes the
+    primary key (newest `updated_at` wins inside one load, and a row older than the version
+    already loaded is left out: `_stale.py`). The parent resource also writes the
     rejected rows and the unreadable-file records; a child resource reads the same files and
     yields only its `<parent>__<field>` table.
     """
@@ -435,7 +437,8 @@ def file_table_resource(
     columns: dict[str, Any] = {}
     # Inside one load the newest version of a key wins: by `updated_at` where the table has
     # one, otherwise (and for child tables) by file name (monthly files sort chronologically).
-    has_cursor = child is None and spec.cursor and spec.cursor in spec.schema.names
+    parent_cursor = bool(spec.cursor and spec.cursor in spec.schema.names)
+    has_cursor = child is None and parent_cursor
     columns[spec.cursor if has_cursor else SOURCE_FILE_COLUMN] = {"dedup_sort": "desc"}
 
     declared = {SOURCE_FILE_COLUMN, *flatten_structs(spec.schema.empty_table()).column_names}
@@ -473,6 +476,8 @@ def file_table_resource(
                         keep[list(bad)] = False
                         table = table.filter(pa.array(keep))
                     seen.update({f.name: f.type for f in table.schema if f.name not in declared})
+                    if has_cursor:  # a late file never puts back an older version
+                        table = keep_newer(table_name, table, primary_key, spec.cursor, path.name)
                     yield table
                 if batch.rejects.num_rows:
                     logger.warning(
@@ -487,6 +492,15 @@ def file_table_resource(
                     )
             else:
                 child_table = batch.children.get(table_name)
+                if child_table is not None and child_table.num_rows and parent_cursor:
+                    child_table = items_of_newer(
+                        child_table,
+                        child.parent_key,
+                        spec.name,
+                        batch.table,
+                        cfg.primary_key[0],
+                        spec.cursor,
+                    )
                 if child_table is not None and child_table.num_rows:
                     yield child_table
             state[key] = stamp

@@ -14,8 +14,8 @@ from __future__ import annotations
 import fcntl
 import functools
 import json
+import logging
 import os
-import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,16 +26,23 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 
 from cdp.settings import PROJECT_ROOT, disable_telemetry, get_settings
 from orchestration.automation import derived_condition
+from orchestration.shared.dbt_child import plain_dbt
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+logger = logging.getLogger(__name__)
 
 disable_telemetry()
 
 
 def dbt_executable() -> str:
-    """The `dbt` installed next to this interpreter, so it works without an activated venv."""
-    sibling = Path(sys.executable).parent / "dbt"
-    return str(sibling) if sibling.exists() else shutil.which("dbt") or "dbt"
+    """dbt as the runs start it: `cdp-dbt` (orchestration/shared/dbt_child.py), installed next
+    to this interpreter, which makes dbt die with the run that started it; plain `dbt` where the
+    project is not installed (a warning says a killed run may then leave dbt running)."""
+    guard = Path(sys.executable).parent / "cdp-dbt"
+    if guard.exists():
+        return str(guard)
+    logger.warning("cdp-dbt not installed (make install): a killed run may leave dbt running")
+    return plain_dbt()
 
 
 SOURCE_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "plugins")

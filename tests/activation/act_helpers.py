@@ -143,3 +143,30 @@ def synthetic_env(cdp_env: Path, monkeypatch: Any, syncs_yaml: str) -> Settings:
     with duckdb.connect(str(settings.warehouse)) as con:
         create_synthetic_marts(con, 500)
     return settings
+
+
+def killed_after_second_drop(con, sync, cls, monkeypatch, reader_dir=None, taken=None) -> None:
+    """Run `sync` with `cls.upsert` dying (KeyboardInterrupt stands in for a kill) right after
+    its second file was renamed into place; then, if given, the reader takes every `*.csv` of
+    `reader_dir` into `taken`. The rerun is the caller's."""
+    import pytest
+
+    from activation.engine import run_sync
+
+    original, calls = cls.upsert, []
+
+    def dies_after_second_file(self, records):
+        result = original(self, records)
+        calls.append(len(records))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(cls, "upsert", dies_after_second_file)
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(con, sync, sleep=Sleeps())
+    monkeypatch.setattr(cls, "upsert", original)
+    if reader_dir is not None:
+        taken.mkdir(exist_ok=True)
+        for f in reader_dir.glob("*.csv"):
+            f.rename(taken / f.name)

@@ -8,7 +8,9 @@ second late, so nothing here waits long; sleeps between retries are injected.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 from cdp_demo.fakes.fake_klaviyo import FakeKlaviyo
@@ -19,7 +21,15 @@ from activation.config import load_syncs
 from activation.destinations.base import retry_after_seconds
 from activation.engine import run_sync
 from cdp.config import ConfigError
-from tests.activation.act_helpers import Sleeps, grant, hs_sync, make_sync, people, state
+from tests.activation.act_helpers import (
+    Sleeps,
+    grant,
+    hs_sync,
+    killed_after_second_drop,
+    make_sync,
+    people,
+    state,
+)
 
 FAST = {"connect_timeout": 5, "read_timeout": 1.0}
 LATE = 2.5  # seconds the fake takes to answer: beyond FAST's read timeout
@@ -254,11 +264,53 @@ def test_klaviyo_import_errors_are_read_page_by_page(con, klaviyo):
     assert any("page%5Bcursor%5D" in p or "page[cursor]" in p for p in pages)
 
 
-def test_file_drop_interrupted_after_writing_rewrites_its_own_file(con, tmp_path, monkeypatch):
-    """The process dies after a file is renamed into place but before the state commit:
-    the rerun writes that batch to the same file name, so the reader sees each record once."""
+@pytest.mark.parametrize("reader_took_the_files", [False, True], ids=["files_kept", "files_taken"])
+def test_file_drop_interrupted_after_the_rename_is_not_dropped_again(
+    con, tmp_path, monkeypatch, reader_took_the_files
+):
+    """The process dies after a file is renamed into place but before the state commit; the
+    uploader may have taken (moved away) the files meanwhile. The rerun finds the batch's receipt
+    and no temporary file: delivered, so it confirms the batch without writing it again, and
+    the reader sees each record once."""
     from activation.destinations.audience import AudienceFile
 
+    sync, out = _audience_sync(con, tmp_path)
+    taken = tmp_path / "taken"
+    reader = out if reader_took_the_files else None
+    killed_after_second_drop(con, sync, AudienceFile, monkeypatch, reader, taken)
+    r = run_sync(con, sync, sleep=Sleeps())
+    assert (r.status, r.added, r.resumed_batches) == ("success", 20, 1)
+    assert [s for s, *_ in runs(con)] == ["interrupted", "success"]
+    _assert_each_record_dropped_once(out, taken, files=3)
+
+
+def test_file_drop_interrupted_before_the_rename_is_written_again(con, tmp_path, monkeypatch):
+    """Killed between the temporary file (and its receipt) and the rename: nothing was
+    delivered, so the rerun writes the batch to its own file name."""
+    import activation.destinations.audience as audience
+
+    sync, out = _audience_sync(con, tmp_path)
+    renames = []
+    replace = os.replace
+
+    def dies_at_second_rename(src, dst):
+        if Path(dst).parent == out:
+            renames.append(dst)
+            if len(renames) == 2:
+                raise KeyboardInterrupt
+        replace(src, dst)
+
+    monkeypatch.setattr(audience.os, "replace", dies_at_second_rename)
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(con, sync, sleep=Sleeps())
+    assert len(list(out.glob(".*.tmp"))) == 1 and len(list(out.glob("*.csv"))) == 1
+    monkeypatch.undo()
+    r = run_sync(con, sync, sleep=Sleeps())
+    assert (r.status, r.added, r.resumed_batches) == ("success", 20, 1)
+    _assert_each_record_dropped_once(out, tmp_path / "none", files=3)
+
+
+def _audience_sync(con, tmp_path):
     rows = people(con, 30, consent=False)
     grant(con, [r["person_id"] for r in rows], channel="ads")
     out = tmp_path / "aud"
@@ -267,23 +319,12 @@ def test_file_drop_interrupted_after_writing_rewrites_its_own_file(con, tmp_path
         {"platform": "meta", "directory": str(out), "rows_per_file": 10},
         fields={"email": "email", "phone": "phone"},
     )
-    original = AudienceFile.upsert
-    calls = []
+    return sync, out
 
-    def dies_after_second_file(self, records):
-        result = original(self, records)
-        calls.append(len(records))
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # stands in for the process being killed
-        return result
 
-    monkeypatch.setattr(AudienceFile, "upsert", dies_after_second_file)
-    with pytest.raises(KeyboardInterrupt):
-        run_sync(con, sync, sleep=Sleeps())
-    monkeypatch.setattr(AudienceFile, "upsert", original)
-    r = run_sync(con, sync, sleep=Sleeps())
-    assert (r.status, r.added, r.resumed_batches) == ("success", 20, 1)
-    assert [s for s, *_ in runs(con)] == ["interrupted", "success"]
-    files = sorted(out.glob("*.csv"))
-    lines = [ln for f in files for ln in f.read_text().splitlines()[1:]]
-    assert len(files) == 3 and len(lines) == len(set(lines)) == 30
+def _assert_each_record_dropped_once(out, taken, files: int) -> None:
+    dropped = [*out.glob("*.csv"), *taken.glob("*.csv")]
+    lines = [ln for f in dropped for ln in f.read_text().splitlines()[1:]]
+    assert len(dropped) == files and len(lines) == len(set(lines)) == 30
+    # receipts and temporary files are gone once the warehouse recorded every batch
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []

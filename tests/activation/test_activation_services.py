@@ -17,7 +17,14 @@ from cdp_demo.fakes.services import (
 
 from activation.engine import run_sync
 from activation.hashing import normalise_email, normalise_phone_google, normalise_phone_meta
-from tests.activation.act_helpers import Sleeps, grant, insert_persons, make_sync, person
+from tests.activation.act_helpers import (
+    Sleeps,
+    grant,
+    insert_persons,
+    killed_after_second_drop,
+    make_sync,
+    person,
+)
 
 HAVE_SSHD = bool(sshd_binary() and sftp_server_binary())
 
@@ -92,6 +99,29 @@ def test_sftp_drop_against_paramiko_server(con, tmp_path, monkeypatch):
     svc = start_sftp(tmp_path / "pm", prefer_openssh=False)
     try:
         _check_drop(con, svc, monkeypatch)
+    finally:
+        svc.stop()
+
+
+@pytest.mark.services
+def test_sftp_drop_killed_after_the_rename_is_not_dropped_again(con, tmp_path, monkeypatch):
+    """Killed after a file was renamed into place, before the warehouse recorded it, and the
+    reader took the files meanwhile: the rerun finds the receipt and drops nothing twice."""
+    from activation.destinations.sftp import SftpCsv
+
+    svc = start_sftp(tmp_path / "pm", prefer_openssh=False)
+    try:
+        monkeypatch.setenv("TEST_SFTP_KEY", svc.client_key_path)
+        people(con, 10)
+        sync = sftp_sync(svc, key="lower(email)", fields={"first_name": "first_name"})
+        taken = tmp_path / "taken"
+        killed_after_second_drop(con, sync, SftpCsv, monkeypatch, svc.root, taken)
+        r = run_sync(con, sync, sleep=Sleeps())
+        assert (r.status, r.added, r.resumed_batches) == ("success", 6, 1)
+        dropped = [*svc.root.glob("*.csv"), *taken.glob("*.csv")]
+        lines = [ln for f in dropped for ln in f.read_text().splitlines()[1:]]
+        assert len(dropped) == 3 and len(lines) == len(set(lines)) == 10
+        assert [f.name for f in svc.root.iterdir() if f.name.startswith(".")] == []
     finally:
         svc.stop()
 

@@ -185,3 +185,33 @@ def test_newest_version_wins_inside_one_load(settings, landing):
         ("Newer",)
     ]
     assert count(settings, "raw_shop.customers") == 3
+
+
+def test_a_late_file_adds_its_new_records_but_never_puts_back_an_older_version(settings, landing):
+    """Across loads the version with the newest `updated_at` stays, whatever order the files
+    arrive in; a late file's new records load, and its older versions (and their addresses)
+    do not replace the loaded ones. An equal `updated_at` loads (a correction)."""
+    shop = settings.landing_dir / "shop/customers"
+    newer = customer(2, updated_at="2025-02-10T10:00:00Z", lastname="Newer")
+    newer["addresses"][0]["city"] = "Lyon"
+    (shop / "customers_2025-02.jsonl").write_text(json.dumps(newer) + "\n", encoding="utf-8")
+    run_all(settings, sources=["shop"])
+    older = customer(2, updated_at="2025-01-20T10:00:00Z", lastname="Older")
+    older["addresses"][0]["city"] = "Nantes"
+    late = [older, customer(7, lastname="Late"), {**newer, "firstname": "Corrected"}]
+    (shop / "customers_2024-12.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in late[:2]), encoding="utf-8"
+    )
+    report = run_all(settings, sources=["shop"])
+    assert report["errors"] == {}
+    assert query(
+        settings, "select lastname from raw_shop.customers where entity_id in (2, 7) order by 1"
+    ) == [("Late",), ("Newer",)]
+    assert query(
+        settings, "select city from raw_shop.customers__addresses where customer_entity_id = 2"
+    ) == [("Lyon",)]
+    (shop / "customers_2024-12.jsonl").write_text(json.dumps(late[2]) + "\n", encoding="utf-8")
+    run_all(settings, sources=["shop"])
+    assert query(settings, "select firstname from raw_shop.customers where entity_id = 2") == [
+        ("Corrected",)
+    ]

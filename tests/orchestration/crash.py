@@ -35,13 +35,16 @@ ORDER_DEPENDENT_TABLES = {"identity.identity_edges"}
 
 @dataclass(frozen=True)
 class KillPoint:
-    """Kill when step `step` (a step key or its prefix) has run for `after` seconds."""
+    """Kill when step `step` (a step key or its prefix) has run for `after` seconds: the whole
+    process group (a crash of the machine or container), or with `parent_only` the `cdp run`
+    process alone (an operator's `kill -9`, the OOM killer), whose dbt child must die with it."""
 
     step: str
     after: float
+    parent_only: bool = False
 
     def __str__(self) -> str:
-        return f"{self.step}+{self.after}s"
+        return f"{self.step}+{self.after}s" + ("-parent" if self.parent_only else "")
 
 
 def env_for(data_dir: Path) -> dict[str, str]:
@@ -98,10 +101,37 @@ def kill_at(data_dir: Path, point: KillPoint, log_name: str) -> list[str]:
         _wait_for(process, instance, point, data_dir / log_name)
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+            os.kill(process.pid, signal.SIGKILL)
+            if not point.parent_only:
+                os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+    if point.parent_only:
+        survivors = _wait_group_gone(process.pid)
+        if survivors:
+            os.killpg(process.pid, signal.SIGKILL)
+        assert not survivors, f"children outlived the killed cdp run: {survivors}"
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
     return [run.run_id for run in runs]
+
+
+def _group_members(pgid: int) -> list[str]:
+    """Command lines of the live (not zombie) processes of a process group."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if entry.name.isdigit() and int(fields[2]) == pgid and fields[0] != "Z":
+                members.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError, ValueError):
+            continue
+    return members
+
+
+def _wait_group_gone(pgid: int, wait: float = 30.0) -> list[str]:
+    deadline = time.monotonic() + wait
+    while (members := _group_members(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return members
 
 
 def _wait_for(process: subprocess.Popen, instance, point: KillPoint, log: Path) -> None:

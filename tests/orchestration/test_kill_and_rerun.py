@@ -2,7 +2,8 @@
 every table equals a clean run's, and the killed Dagster runs end FAILED, not STARTED.
 
 The kill reaches the whole process group (dbt runs as a child process), as a crash, an OOM kill
-of the container or a reboot does. The fast case chains three crashes (each rerun is killed at
+of the container or a reboot does; or `cdp run` alone, as an operator's `kill -9` does, and then
+no dbt child may outlive it (orchestration/shared/dbt_child.py). The fast case chains three crashes (each rerun is killed at
 the next point) before the final rerun; the slow case kills at many points, one rerun each.
 """
 
@@ -79,7 +80,9 @@ def test_crashes_in_ingestion_dbt_and_identity_then_rerun_equal_a_clean_run(
     data_dir = _data_dir(landing, tmp_path)
     points = [
         KillPoint("ingest_shop", 0.5),  # dlt extracting or loading the shop's files
-        KillPoint("dbt_models", 8.0),  # dbt building staging and intermediate models
+        # dbt building staging and intermediate models; `cdp run` alone is killed, its dbt
+        # child must die with it (else it holds DuckDB's lock and the rerun fails)
+        KillPoint("dbt_models", 8.0, parent_only=True),
         KillPoint("identity__identity_graph", 0.5),  # resolving or writing the graph
     ]
     killed, log = _crash_then_rerun(data_dir, points)
@@ -98,6 +101,9 @@ SLOW_POINTS = [
     KillPoint("identity__identity_graph", 1.0),
     KillPoint("dbt_models_2", 3.0),
     KillPoint("dbt_models_2", 15.0),
+    # `cdp run` alone (an operator's kill -9, the OOM killer): its dbt child dies with it
+    KillPoint("dbt_models", 6.0, parent_only=True),
+    KillPoint("dbt_models_2", 6.0, parent_only=True),
 ]
 
 
