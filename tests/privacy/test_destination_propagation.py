@@ -14,10 +14,10 @@ import duckdb
 import pytest
 from cdp_demo.fakes.fake_hubspot import FakeHubSpot
 from cdp_demo.fakes.fake_klaviyo import FakeKlaviyo
+from cdp_demo.fakes.marts import create_contract_marts
 from cdp_demo.fakes.services import start_sftp
 from cdp_demo.fakes.webhook_receiver import WebhookReceiver
 
-from activation.contract import create_contract_tables
 from activation.engine import run_sync
 from activation.erasures import ERASURES
 from activation.hashing import normalise_email
@@ -31,7 +31,7 @@ MARIE, JEAN = "user1@example.com", "user2@example.com"
 @pytest.fixture
 def con(tmp_path: Path):
     c = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    create_contract_tables(c, churn=True)
+    create_contract_marts(c)
     rows = [person(1), person(2)]
     insert_persons(c, rows)
     grant(c, ["P0000001", "P0000002"])
