@@ -3,8 +3,10 @@ every table equals a clean run's, and the killed Dagster runs end FAILED, not ST
 
 The kill reaches the whole process group (dbt runs as a child process), as a crash, an OOM kill
 of the container or a reboot does; or `cdp run` alone, as an operator's `kill -9` does, and then
-no dbt child may outlive it (orchestration/shared/dbt_child.py). The fast case chains three crashes (each rerun is killed at
-the next point) before the final rerun; the slow case kills at many points, one rerun each.
+no dbt child may outlive it (orchestration/shared/dbt_child.py). The chained case chains the crashes (each rerun is killed at
+the next point) before the final rerun; the many-points case kills at many points, one rerun
+each. Both are opt-in (`-m slow`); the default run keeps the fast fault tests (dbt dying with
+its parent, file drops, syncs).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def _assert_recovered(data_dir: Path, killed: list[str], log: str, clean: dict) 
     assert differences(snapshot(data_dir / "warehouse.duckdb"), clean) == []
 
 
+@pytest.mark.slow  # about 6 minutes on 2 cores: over the default run's budget
 def test_crashes_in_ingestion_dbt_and_identity_then_rerun_equal_a_clean_run(
     landing, clean, tmp_path
 ):
