@@ -63,24 +63,22 @@ def _key_codes(norm: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndar
 
 
 def key_agreement(
-    norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, config: IdentityConfig
+    key_codes: list[np.ndarray], a: np.ndarray, b: np.ndarray, config: IdentityConfig
 ) -> tuple[np.ndarray, list[list[int]]]:
-    """(pairs x blocking keys: is the pair equal on the key?, the comparisons each key reads).
+    """(pairs x blocking keys: is the pair equal on the key?, the comparisons each key reads),
+    from the per-record block codes :func:`candidate_pairs` returns.
 
     Candidate pairs were chosen for agreeing on their keys: on the pairs of one key, that
     key's fields are no evidence, which the EM has to know (see ``fellegi_sunter.fit``).
     """
     col_of = {c.field: i for i, c in enumerate(config.probabilistic.comparisons)}
-    keys = config.probabilistic.blocking_keys
-    same = np.zeros((len(a), len(keys)), dtype=bool)
+    same = np.zeros((len(a), len(key_codes)), dtype=bool)
     fields: list[list[int]] = []
-    for k, key in enumerate(keys):
+    for k, key in enumerate(config.probabilistic.blocking_keys):
         fields.append(
             sorted({col_of[f] for c in key for f in BASE_FIELD.get(c, (c,)) if f in col_of})
         )
-        recs, codes, _ = _key_codes(norm, list(key))
-        code = np.full(len(norm), -1, dtype=np.int64)
-        code[recs] = codes
+        code = key_codes[k]
         same[:, k] = (code[a] >= 0) & (code[a] == code[b])
     return same, fields
 
@@ -90,17 +88,22 @@ def candidate_pairs(
     config: IdentityConfig,
     report: list[dict],
     groups: np.ndarray | None = None,
-) -> np.ndarray:
-    """Unique candidate pairs (encoded ``a * n + b``, a < b) from the blocking keys.
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Unique candidate pairs (encoded ``a * n + b``, a < b) from the blocking keys, and per
+    key each record's block code (-1: a field of the key missing).
 
     With ``groups`` (link mode), pairs inside one group are left out.
     """
     n = len(norm)
     prob = config.probabilistic
     encoded = []
+    key_codes = []
     for key in prob.blocking_keys:
         cols = list(key)
         recs, codes, uniques = _key_codes(norm, cols)
+        per_record = np.full(n, -1, dtype=np.int64)
+        per_record[recs] = codes
+        key_codes.append(per_record)
         if len(recs) < 2:
             continue
         size = np.bincount(codes)
@@ -126,10 +129,10 @@ def candidate_pairs(
         a, b = pairs_within_groups(recs[order], codes[order])
         encoded.append(np.minimum(a, b) * n + np.maximum(a, b))
     if not encoded:
-        return np.empty(0, np.int64)
+        return np.empty(0, np.int64), key_codes
     allpairs = np.sort(np.concatenate(encoded))
     keep = np.ones(len(allpairs), dtype=bool)
     keep[1:] = allpairs[1:] != allpairs[:-1]
     if groups is not None:
         keep &= groups[allpairs // n] != groups[allpairs % n]
-    return allpairs[keep]
+    return allpairs[keep], key_codes

@@ -287,7 +287,6 @@ def _em(
     known: np.ndarray,
     u: dict[str, np.ndarray],
     config: IdentityConfig,
-    prior: float = 0.1,
     m_fixed: list[np.ndarray] | None = None,
 ) -> tuple[list[np.ndarray], float, int, bool, np.ndarray]:
     """EM with u held: (m per comparison, share of matches among the unknown pairs,
@@ -302,7 +301,7 @@ def _em(
     pat, counts, row_pattern = _patterns(flagged)
     is_known = pat[:, -1] == 1 if len(pat) else np.zeros(0, dtype=bool)
     pat = pat[:, :-1]
-    prior = float(np.clip(prior, 1e-6, est.max_prior))
+    prior = float(np.clip(0.1, 1e-6, est.max_prior))
     log_u = np.zeros(len(pat))
     for i, c in enumerate(comps):
         log_u += np.log(np.append(u[c.field], 1.0))[pat[:, i]]

@@ -49,7 +49,7 @@ def _probabilistic(
     """
     n = len(norm)
     prob = config.probabilistic
-    pairs = candidate_pairs(norm, config, report, groups)
+    pairs, key_codes = candidate_pairs(norm, config, report, groups)
     det_labels = components(n, det["a"].to_numpy(), det["b"].to_numpy())
     pa, pb = pairs // n, pairs % n
     model = fs.starting_model(config)
@@ -66,7 +66,7 @@ def _probabilistic(
             keep = groups[ra] != groups[rb]
             ra, rb = ra[keep], rb[keep]
         rg = fs.levels(coded, ra, rb, config, model)
-        blocked = key_agreement(norm, pa, pb, config)
+        blocked = key_agreement(key_codes, pa, pb, config)
         model = fs.fit(g, rg, config, known=anchors, blocked=blocked, joined=joined)
     model.evidence_required = required
     model.anchor_pairs = int(anchors.sum())
