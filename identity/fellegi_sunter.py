@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from identity import compare as cmp
-from identity.config import Comparison, IdentityConfig
+from identity.config import Comparison, ComparisonLevel, IdentityConfig
 
 NAME_FIELDS = ("first_name", "last_name")
 #: Why a pair is held for review whatever its probability (index = the code :func:`score` gives).
@@ -76,6 +76,9 @@ class FittedModel:
     #: candidate pairs that anchored the EM as known matches: deterministic links, or, in a
     #: file with too few of them, pairs equal on every field they both have
     anchor_pairs: int = 0
+    #: records resolved: with ``candidate_pairs`` and ``prior``, the expected duplicates of a
+    #: record, which weighs a slip in a file with little evidence (see :func:`score`)
+    records: int = 0
 
     def as_dict(self) -> dict:
         return {
@@ -89,6 +92,7 @@ class FittedModel:
             "namesake_pairs": self.namesake_pairs,
             "evidence_required": self.evidence_required,
             "anchor_pairs": self.anchor_pairs,
+            "records": self.records,
             "comparisons": {
                 f: [{**asdict(lv), "weight": round(lv.weight, 3)} for lv in levels]
                 for f, levels in self.comparisons.items()
@@ -335,6 +339,26 @@ def _em(
     return m, prior, iterations, converged, post[row_pattern]
 
 
+def _exact_weighs_most(m: np.ndarray, u: np.ndarray, comp: Comparison) -> np.ndarray:
+    """m with the exact level weighing at least as much as any other level.
+
+    A value typed identically is never weaker evidence than the same value with a typo. The EM
+    can conclude otherwise when a file's duplicates carry exactly one error each (the pairs of
+    one blocking key then differ, by selection, on the fields the key does not read): the exact
+    level's m is then raised to the best other level's likelihood ratio, and m renormalised
+    (which moves every weight by the same amount, so their order holds).
+    """
+    if comp.levels[0].kind != "exact" or comp.levels[0].fixed or len(m) < 2:
+        return m
+    ratio = m[1:] / u[1:]
+    best = float(ratio.max())
+    if m[0] / u[0] >= best:
+        return m
+    out = m.copy()
+    out[0] = u[0] * best
+    return out / out.sum()
+
+
 def fit(
     candidate_levels: np.ndarray,
     random_levels: np.ndarray,
@@ -405,6 +429,7 @@ def fit(
         else:
             _, prior, it, _, _ = _em(candidate_levels, known, u, config, m_fixed=m)
             iterations += it
+    m = [_exact_weighs_most(m[i], u[c.field], c) for i, c in enumerate(comps)]
     comparisons = {
         c.field: [
             LevelParams(lv.name, float(m[i][j]), float(u[c.field][j]), lv.review, lv.fixed)
@@ -459,6 +484,34 @@ def term_frequency_u(
     return out
 
 
+def _one_slip(level: ComparisonLevel) -> bool:
+    """A level that means one keystroke: a date typo or one edit."""
+    return level.kind == "date_typo" or (
+        level.kind == "damerau_levenshtein" and level.max_distance == 1
+    )
+
+
+def _namesake_odds(
+    model: FittedModel, config: IdentityConfig, tf_u: dict[int, np.ndarray], ratio: np.ndarray
+) -> np.ndarray:
+    """Odds that a namesake whose personal field shows one slip is the same person.
+
+    Among the records that bear one full name, a record's duplicate competes with the
+    strangers of that name: ``duplicates per record / expected namesakes x m/u of the slip``,
+    the namesakes counted from the names' frequencies (``n x share(first) x share(last)``,
+    at least one). A rare name with a mistyped birth date is one person; a common one may be
+    another person born a few days apart.
+    """
+    comps = config.probabilistic.comparisons
+    n = max(model.records, 1)
+    namesakes = np.full(len(ratio), float(n))
+    for i, comp in enumerate(comps):
+        if comp.field in NAME_FIELDS:
+            namesakes *= tf_u[i] if i in tf_u else model.comparisons[comp.field][0].u
+    duplicates = 2 * model.prior * model.candidate_pairs / n  # each pair: two records
+    return duplicates / np.maximum(namesakes, 1.0) * ratio
+
+
 def score(
     g: np.ndarray, model: FittedModel, config: IdentityConfig, tf_u: dict[int, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -501,6 +554,9 @@ def score(
     street_agrees = last_agrees = first_agrees = np.zeros(len(g), dtype=bool)
     agree_exact = np.zeros(len(g), dtype=np.int16)
     personal_exact = np.zeros(len(g), dtype=bool)
+    personal_slips = np.zeros(len(g), dtype=np.int16)
+    slip_ratio = np.zeros(len(g))
+    other_inexact = np.zeros(len(g), dtype=bool)
     grouped_exact = {group: np.zeros(len(g), dtype=bool) for group in grouped}
     for i, comp in enumerate(comps):
         params = model.comparisons[comp.field]
@@ -527,6 +583,12 @@ def score(
             personal_exact |= agrees & (g[:, i] == 0)
             personal_agree += agrees
             personal_disagree += differs
+            if len(comp.levels) > 1 and _one_slip(comp.levels[1]):
+                slipped = agrees & (g[:, i] == 1)
+                personal_slips += slipped
+                slip_ratio[slipped] = params[1].m / params[1].u
+        elif not comp.levels[0].fixed:
+            other_inexact |= g[:, i] > 0
         if comp.levels[0].fixed:
             continue
         if comp.field == "street":
@@ -551,8 +613,18 @@ def score(
     # in a file with fewer kinds of evidence than min_agreeing_fields, each must be exact (for
     # a name, one of its parts) and one must be personal: a common name and a mistyped birth
     # date go to review, and a name and a town are never enough
-    inexact = (required < config.probabilistic.min_agreeing_fields) & (
-        (agree_exact < required) | ~personal_exact
+    # ... unless the only inexact piece is one slip of a personal field (a birth date with one
+    # digit mistyped or day and month swapped), every other field is exact, and the name is
+    # rare enough that none of its namesakes is likely to show that slip by chance
+    one_slip = (personal_slips == 1) & ~personal_exact & ~other_inexact
+    one_slip &= agree_exact >= required - 1
+    one_slip &= _namesake_odds(model, config, tf_u, slip_ratio) >= (
+        config.probabilistic.match_probability / (1 - config.probabilistic.match_probability)
+    )
+    inexact = (
+        (required < config.probabilistic.min_agreeing_fields)
+        & ((agree_exact < required) | ~personal_exact)
+        & ~one_slip
     )
     strangers = (personal_disagree >= config.probabilistic.personal_disagreements) & (
         personal_disagree > personal_agree

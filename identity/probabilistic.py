@@ -69,6 +69,7 @@ def _probabilistic(
         blocked = key_agreement(key_codes, pa, pb, config)
         model = fs.fit(g, rg, config, known=anchors, blocked=blocked, joined=joined)
     model.evidence_required = required
+    model.records = n
     model.anchor_pairs = int(anchors.sum())
     fresh = ~joined
     pa, pb, g = pa[fresh], pb[fresh], g[fresh]

@@ -142,3 +142,69 @@ def test_a_file_of_names_and_towns_links_no_namesakes(config):
     result = resolve(records, None, config)
     assert result.stats["model"]["evidence_required"] == 2
     assert result.graph["person_id"].nunique() == len(records)
+
+
+COMMON_NAMES = [("Peter", "Mueller"), ("Anna", "Schmidt"), ("Thomas", "Schneider")]
+
+
+def _rare_and_common_names_file(seed: int) -> pd.DataFrame:
+    """Persons known by name and birth date, half of them typed twice with one digit of the
+    birth day mistyped: half bear a name nobody else bears, half one of a few very common
+    names (where strangers born a few days apart abound). Birth dates are distinct and fall on
+    even days, so that no slip lands on another person's date."""
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("bcdfghklmnprstvz"))
+    days = rng.choice(65 * 12 * 13, size=1_200, replace=False)
+    rows = []
+    for p, day_index in enumerate(days):
+        if p % 2:
+            first, last = COMMON_NAMES[p % 6 // 2]
+        else:
+            first = "".join(rng.choice(letters, 3)).title() + "o"
+            last = "".join(rng.choice(letters, 4)).title() + "er"
+        year, rest = divmod(int(day_index), 12 * 13)
+        month, day = divmod(rest, 13)
+        born = f"{1940 + year}-{month + 1:02d}-{2 * day + 2:02d}"
+        rows.append({"record_id": f"a:{p}", "person": p, "first_name": first,
+                     "last_name": last, "birth_date": born})  # fmt: skip
+        if p % 4 < 2:  # the last digit of the day, one up
+            rows.append({"record_id": f"b:{p}", "person": p, "first_name": first,
+                         "last_name": last, "birth_date": f"{born[:-2]}{2 * day + 3:02d}"})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_a_birth_date_slip_links_a_rare_name_and_holds_a_common_one(config):
+    """In a file of names and birth dates, a pair whose only difference is one slip of the
+    birth date links when the full name is rare (its duplicate has few namesakes to compete
+    with) and goes to review when the name is common."""
+    records = _rare_and_common_names_file(seed=3)
+    result = resolve(records.drop(columns="person"), None, config)
+    graph = result.graph.set_index("record_id")["person_id"]
+    person = records.set_index("record_id")["person"]
+    assert (person.reindex(graph.index).groupby(graph).nunique() == 1).all()
+
+    def linked(persons: range) -> float:
+        return float(np.mean([graph[f"a:{p}"] == graph[f"b:{p}"] for p in persons]))
+
+    assert linked(range(0, 1_200, 4)) > 0.95  # rare names (p % 4 == 0)
+    assert linked(range(1, 1_200, 4)) == 0.0  # common names (p % 4 == 1)
+    held = result.possible_matches
+    assert (held["reason"] == "inexact_evidence").sum() >= 100
+
+
+def test_an_exact_value_never_weighs_less_than_a_typo(config):
+    """When every duplicate of a file carries exactly one error, the pairs of a blocking key
+    differ, by selection, on the fields the key does not read, and the EM finds a typo likelier
+    than an exact value among matches. The fitted exact level is raised to the best other
+    level's ratio, so a clean record pair never scores below a mistyped one."""
+    comp = config.probabilistic.comparisons[0]
+    m = np.array([0.1, *[0.8 / (len(comp.levels) - 2)] * (len(comp.levels) - 2), 0.1])
+    u = np.array([0.01, *[0.001] * (len(comp.levels) - 2), 0.9])
+    fixed = fs._exact_weighs_most(m, u, comp)
+    weights = np.log2(fixed / u)
+    assert weights[0] == pytest.approx(weights[1:].max())
+    assert fixed.sum() == pytest.approx(1.0)
+    # the order of the other levels is kept: every weight moved by the same amount
+    np.testing.assert_allclose(np.diff(weights[1:]), np.diff(np.log2(m / u)[1:]))
+    untouched = np.array([0.8, *[0.1 / (len(comp.levels) - 2)] * (len(comp.levels) - 2), 0.1])
+    np.testing.assert_array_equal(fs._exact_weighs_most(untouched, u, comp), untouched)
