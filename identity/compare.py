@@ -165,6 +165,13 @@ class PairValues:
         one = (a.str.len() == 1) | (b.str.len() == 1)
         return (one & (a.str.slice(0, 1) == b.str.slice(0, 1))).to_numpy()
 
+    def truncation(self, min_length: int = 3) -> np.ndarray:
+        """One name cut short of the other: Isa/Isabelle, Chris/Christophe, Alex/Alejandro
+        (at least ``min_length`` letters; the other-gender forms are :meth:`gender_variant`)."""
+        short, long_ = self.short_long()
+        cut = np.char.str_len(short) >= min_length
+        return cut & (short != long_) & np.char.startswith(long_, short)
+
     def gender_variant(self) -> np.ndarray:
         """One stem, two gender endings: Louis/Louise, Julien/Julie, Julien/Juliette, Jean/
         Jeanne (the stem, their common prefix, at least two letters)."""
@@ -230,8 +237,8 @@ def first_names_compatible(
     """Guard of guarded rules: may records ``a`` and ``b`` be the same person, by first name?
 
     Compatible when a first name is missing, equal, a nickname of the other, an initial of the
-    other, or close (Jaro-Winkler >= ``threshold``) without being its other-gender form
-    (Julien/Julie). With ``crossed``, a pair whose first and last names are swapped is also
+    other, the other cut short (Isa/Isabelle), or close (Jaro-Winkler >= ``threshold``),
+    without being its other-gender form (Julien/Julie, Jean/Jeanne). With ``crossed``, a pair whose first and last names are swapped is also
     compatible when both crossed names are close.
     """
     fa, fb = first[a], first[b]
@@ -240,7 +247,7 @@ def first_names_compatible(
     if len(todo) == 0:
         return ok
     pv = PairValues(fa[todo], fb[todo], uniques)
-    sim_ok = (pv.similarity("jaro_winkler") >= threshold) | pv.initial()
+    sim_ok = (pv.similarity("jaro_winkler") >= threshold) | pv.initial() | pv.truncation()
     nick = nz.is_nickname_pair(pd.Series(pv.va), pd.Series(pv.vb))
     good_u = nick | (sim_ok & ~pv.gender_variant())
     good = good_u[pv.inverse]

@@ -709,3 +709,36 @@ def test_namesake_guard_follows_the_file(config, second_birth_date, linked):
     assert model["namesake_pairs"] >= config.probabilistic.namesake_min_pairs
     assert (model["namesake_rate"] <= config.probabilistic.namesake_rate_max) is linked
     assert same(result, "shop:t1", "pos:t2") is linked
+
+
+def test_a_first_name_cut_short_shares_an_email_but_not_its_other_gender_form(config):
+    """Isa/Isabelle on one e-mail is one person; Jean/Jeanne on one e-mail is a household."""
+    records = recs(
+        {
+            "record_id": "shop_customer:1",
+            "first_name": "Isa",
+            "last_name": "Lecomte",
+            "email": "isabelle.lecomte@hotmail.com",
+        },
+        {
+            "record_id": "esp_contact:1",
+            "first_name": "Isabelle",
+            "last_name": "Lecomte",
+            "email": "isabelle.lecomte@hotmail.com",
+        },
+        {
+            "record_id": "shop_customer:2",
+            "first_name": "Jean",
+            "last_name": "Roux",
+            "email": "famille.roux@orange.fr",
+        },
+        {
+            "record_id": "esp_contact:2",
+            "first_name": "Jeanne",
+            "last_name": "Roux",
+            "email": "famille.roux@orange.fr",
+        },
+    )
+    result = resolve(records, None, config)
+    assert same(result, "shop_customer:1", "esp_contact:1")
+    assert not same(result, "shop_customer:2", "esp_contact:2")
