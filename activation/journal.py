@@ -122,6 +122,18 @@ def plan_resume(con: duckdb.DuckDBPyConnection, sync_name: str, run_id: str, now
     return [(str(b), str(o)) for b, o in rows]
 
 
+def in_flight_keys_sql() -> str:
+    """SQL (parameters: the sync's name, then LIVE_RUNS): the keys of the unresolved batches
+    of runs no longer alive. Their outcome is unknown, so the destination may hold each of
+    them: the diff treats a key not in the state as held (activation/diff.py), and a key
+    that has left the audience meanwhile gets a removal instead of staying there, unknown
+    to the state."""
+    return (
+        f"SELECT DISTINCT key FROM {JOURNAL} "
+        f"WHERE sync_name = ? AND resolved_at IS NULL AND {NOT_LIVE}"
+    )
+
+
 def mark_interrupted(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> int:
     """Close the runs left `running` by a dead process; returns how many."""
     (n,) = con.execute(
