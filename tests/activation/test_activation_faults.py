@@ -241,6 +241,19 @@ def test_klaviyo_auth_error_and_timeout(con, klaviyo):
     assert len(state(con)) == 120
 
 
+@pytest.mark.parametrize("applied", [False, True])
+def test_klaviyo_dropped_connection_is_retried_without_duplicate(con, klaviyo, applied):
+    """The connection closes without an answer, before or after the import was accepted:
+    retried as transient, the profiles read back first, each imported once."""
+    fake, sync, delivered = klaviyo
+    people(con, 120)
+    fake.script(Fault(drop=True, apply=applied))
+    r = run_sync(con, sync, sleep=Sleeps())
+    assert (r.status, r.added, r.failed) == ("success", 120, 0)
+    assert sorted(delivered()) == sorted(EMAILS[:120])
+    assert DROPPED in [s for _, _, s in fake.requests]
+
+
 def test_klaviyo_import_answered_late_is_read_back_not_imported_twice(con, klaviyo):
     fake, sync, delivered = klaviyo
     people(con, 150)
