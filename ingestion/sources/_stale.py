@@ -48,7 +48,7 @@ class LoadedVersions:
             with dlt.current.pipeline().sql_client() as client:
                 target = client.make_qualified_table_name(self.table_name)
                 try:
-                    loaded = client.native_connection.execute(
+                    loaded = client.native_connection.sql(
                         f'SELECT {columns} FROM {target} WHERE "{self.cursor}" IS NOT NULL'
                     ).to_arrow_table()
                 except duckdb.CatalogException:
