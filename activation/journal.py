@@ -22,6 +22,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from cdp.warehouse import ensure_table
+
 JOURNAL = "activation.sync_journal"
 RUNS = "activation.sync_runs"
 
@@ -35,18 +37,12 @@ NOT_LIVE = "NOT list_contains(CAST(? AS VARCHAR[]), run_id)"
 
 
 def ensure_journal(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {JOURNAL} (
-            sync_name VARCHAR NOT NULL,
-            batch_id VARCHAR NOT NULL,
-            run_id VARCHAR NOT NULL,
-            op VARCHAR NOT NULL,
-            key VARCHAR NOT NULL,
-            hash VARCHAR,
-            written_at TIMESTAMPTZ NOT NULL,
-            resolved_at TIMESTAMPTZ,
-            resolution VARCHAR
-        )"""
+    ensure_table(
+        con,
+        JOURNAL,
+        """sync_name VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, run_id VARCHAR NOT NULL,
+           op VARCHAR NOT NULL, key VARCHAR NOT NULL, hash VARCHAR,
+           written_at TIMESTAMPTZ NOT NULL, resolved_at TIMESTAMPTZ, resolution VARCHAR""",
     )
 
 
