@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from activation import journal
 from activation.config import Sync
 from activation.consent import consent_table_sql
 from activation.contract import base_sql
@@ -127,16 +128,25 @@ class SyncDiff:
         elif destination_class(sync.destination.type).withdraws:
             conds.append("d._key IS NULL")
             gone = "CASE WHEN u._key IS NULL THEN 'leave' ELSE 'unsubscribe' END"
+        # What the destination may hold: the confirmed state, and the keys of batches a dead
+        # run sent without an answer (possibly delivered). Those still desired go out again
+        # as additions (resumed under their batch id); those that left get a removal.
+        held = f"""SELECT key, hash, created_by_sync FROM {STATE} WHERE sync_name = '{name}'
+            UNION ALL
+            SELECT f.key, NULL, true FROM ({journal.in_flight_keys_sql()}) f
+            WHERE f.key NOT IN (SELECT key FROM {STATE} WHERE sync_name = '{name}')
+              AND f.key NOT IN (SELECT _key FROM _act_desired)
+              AND f.key NOT IN ({owed_keys_sql(sync.name)})"""
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _act_ops AS
             SELECT CASE WHEN s.key IS NULL THEN 'add'
                         WHEN d._key IS NULL THEN {gone} ELSE 'change' END AS op,
                    coalesce(d._key, s.key) AS _key, d._hash, d._person_id
             FROM _act_desired d
-            FULL JOIN (SELECT key, hash, created_by_sync FROM {STATE}
-                       WHERE sync_name = '{name}') s ON s.key = d._key
+            FULL JOIN ({held}) s ON s.key = d._key
             LEFT JOIN _act_unconsented u ON u._key = s.key
-            WHERE {" OR ".join(conds)}"""
+            WHERE {" OR ".join(conds)}""",
+            [sync.name, sorted(journal.LIVE_RUNS)],
         )
         con.execute("DROP TABLE _act_unconsented")
         mapped = ", ".join(f"({expr}) AS {_q(n)}" for n, expr in fields.items())

@@ -25,6 +25,7 @@ from activation.config import Sync
 from activation.delivery import DestinationUnavailable, deliver
 from activation.destinations.base import KEY, BatchResult, Destination
 from cdp.pii import mask_error_text
+from cdp.warehouse import ensure_table
 
 ERASURES = "activation.sync_erasures"
 #: SQL condition over ERASURES: a deletion still owed (the key is kept until confirmed)
@@ -32,20 +33,13 @@ OWED = "status <> 'confirmed' AND key IS NOT NULL"
 
 
 def ensure_erasures(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE SCHEMA IF NOT EXISTS activation")
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {ERASURES} (
-            request_id VARCHAR NOT NULL,
-            sync_name VARCHAR NOT NULL,
-            key VARCHAR,
-            key_hash VARCHAR NOT NULL,
-            requested_at TIMESTAMPTZ NOT NULL,
-            status VARCHAR NOT NULL,
-            attempts INTEGER NOT NULL,
-            last_error VARCHAR,
-            run_id VARCHAR,
-            confirmed_at TIMESTAMPTZ
-        )"""
+    ensure_table(
+        con,
+        ERASURES,
+        """request_id VARCHAR NOT NULL, sync_name VARCHAR NOT NULL, key VARCHAR,
+           key_hash VARCHAR NOT NULL, requested_at TIMESTAMPTZ NOT NULL,
+           status VARCHAR NOT NULL, attempts INTEGER NOT NULL, last_error VARCHAR,
+           run_id VARCHAR, confirmed_at TIMESTAMPTZ""",
     )
 
 

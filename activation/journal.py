@@ -22,6 +22,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from cdp.warehouse import ensure_table
+
 JOURNAL = "activation.sync_journal"
 RUNS = "activation.sync_runs"
 
@@ -35,18 +37,12 @@ NOT_LIVE = "NOT list_contains(CAST(? AS VARCHAR[]), run_id)"
 
 
 def ensure_journal(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {JOURNAL} (
-            sync_name VARCHAR NOT NULL,
-            batch_id VARCHAR NOT NULL,
-            run_id VARCHAR NOT NULL,
-            op VARCHAR NOT NULL,
-            key VARCHAR NOT NULL,
-            hash VARCHAR,
-            written_at TIMESTAMPTZ NOT NULL,
-            resolved_at TIMESTAMPTZ,
-            resolution VARCHAR
-        )"""
+    ensure_table(
+        con,
+        JOURNAL,
+        """sync_name VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, run_id VARCHAR NOT NULL,
+           op VARCHAR NOT NULL, key VARCHAR NOT NULL, hash VARCHAR,
+           written_at TIMESTAMPTZ NOT NULL, resolved_at TIMESTAMPTZ, resolution VARCHAR""",
     )
 
 
@@ -120,6 +116,18 @@ def plan_resume(con: duckdb.DuckDBPyConnection, sync_name: str, run_id: str, now
            ORDER BY min(written_at), batch_id"""
     ).fetchall()
     return [(str(b), str(o)) for b, o in rows]
+
+
+def in_flight_keys_sql() -> str:
+    """SQL (parameters: the sync's name, then LIVE_RUNS): the keys of the unresolved batches
+    of runs no longer alive. Their outcome is unknown, so the destination may hold each of
+    them: the diff treats a key not in the state as held (activation/diff.py), and a key
+    that has left the audience meanwhile gets a removal instead of staying there, unknown
+    to the state."""
+    return (
+        f"SELECT DISTINCT key FROM {JOURNAL} "
+        f"WHERE sync_name = ? AND resolved_at IS NULL AND {NOT_LIVE}"
+    )
 
 
 def mark_interrupted(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> int:

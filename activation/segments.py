@@ -18,7 +18,7 @@ import duckdb
 from activation.config import SegmentsFile, load_segments
 from activation.contract import base_sql, compile_target
 from cdp.config import ConfigError
-from cdp.warehouse import table_exists
+from cdp.warehouse import ensure_table, table_exists
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +27,11 @@ CURRENT = "activation.segment_membership_current"
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE SCHEMA IF NOT EXISTS activation")
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {MEMBERSHIP} (
-            segment_name VARCHAR NOT NULL,
-            person_id VARCHAR NOT NULL,
-            entered_at TIMESTAMPTZ NOT NULL,
-            exited_at TIMESTAMPTZ
-        )"""
+    ensure_table(
+        con,
+        MEMBERSHIP,
+        """segment_name VARCHAR NOT NULL, person_id VARCHAR NOT NULL,
+           entered_at TIMESTAMPTZ NOT NULL, exited_at TIMESTAMPTZ""",
     )
     con.execute(
         f"""CREATE VIEW IF NOT EXISTS {CURRENT} AS

@@ -17,6 +17,7 @@ from activation.config import Sync
 from activation.destinations.base import KEY, BatchResult
 from activation.erasures import ensure_erasures
 from cdp.pii import mask_error_text
+from cdp.warehouse import ensure_table, table_exists
 
 STATE = "activation.sync_state"
 FAILURES = "activation.sync_failures"
@@ -27,41 +28,28 @@ REMOVING = ("remove", "leave", "unsubscribe")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE SCHEMA IF NOT EXISTS activation")
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {STATE} (
-            sync_name VARCHAR NOT NULL,
-            key VARCHAR NOT NULL,
-            hash VARCHAR NOT NULL,
-            created_by_sync BOOLEAN NOT NULL,
-            last_sent_at TIMESTAMPTZ NOT NULL,
-            PRIMARY KEY (sync_name, key)
-        )"""
+    ensure_table(
+        con,
+        STATE,
+        """sync_name VARCHAR NOT NULL, key VARCHAR NOT NULL, hash VARCHAR NOT NULL,
+           created_by_sync BOOLEAN NOT NULL, last_sent_at TIMESTAMPTZ NOT NULL,
+           PRIMARY KEY (sync_name, key)""",
     )
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {FAILURES} (
-            sync_name VARCHAR NOT NULL,
-            key VARCHAR NOT NULL,
-            operation VARCHAR NOT NULL,
-            error VARCHAR,
-            run_id VARCHAR NOT NULL,
-            failed_at TIMESTAMPTZ NOT NULL,
-            resolved_at TIMESTAMPTZ,
-            resolution VARCHAR
-        )"""
+    ensure_table(
+        con,
+        FAILURES,
+        """sync_name VARCHAR NOT NULL, key VARCHAR NOT NULL, operation VARCHAR NOT NULL,
+           error VARCHAR, run_id VARCHAR NOT NULL, failed_at TIMESTAMPTZ NOT NULL,
+           resolved_at TIMESTAMPTZ, resolution VARCHAR""",
     )
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {RUNS} (
-            run_id VARCHAR PRIMARY KEY,
-            sync_name VARCHAR NOT NULL,
-            started_at TIMESTAMPTZ NOT NULL,
-            finished_at TIMESTAMPTZ,
-            added BIGINT, changed BIGINT, removed BIGINT, failed BIGINT,
-            skipped_consent BIGINT, skipped_invalid BIGINT, not_found BIGINT,
-            dry_run BOOLEAN NOT NULL,
-            status VARCHAR,
-            error VARCHAR
-        )"""
+    ensure_table(
+        con,
+        RUNS,
+        """run_id VARCHAR PRIMARY KEY, sync_name VARCHAR NOT NULL,
+           started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
+           added BIGINT, changed BIGINT, removed BIGINT, failed BIGINT,
+           skipped_consent BIGINT, skipped_invalid BIGINT, not_found BIGINT,
+           dry_run BOOLEAN NOT NULL, status VARCHAR, error VARCHAR""",
     )
     # added with the journal; older warehouses get them here
     con.execute(f"ALTER TABLE {RUNS} ADD COLUMN IF NOT EXISTS pid INTEGER")
@@ -114,7 +102,6 @@ class SyncRun:
 
 
 def last_runs(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
-    from cdp.warehouse import table_exists
 
     if not table_exists(con, RUNS):
         return {}

@@ -19,6 +19,13 @@ def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     return bool(rows[0][0])
 
 
+def ensure_table(con: duckdb.DuckDBPyConnection, qualified: str, columns: str) -> None:
+    """Create `schema.name` and its schema unless they exist; `columns` is the column list
+    (the SQL between the parentheses of CREATE TABLE)."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified.split('.')[0]}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {qualified} ({columns})")
+
+
 def configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """Set DuckDB's memory limit and threads from the settings (the machine, or the
     `CDP_DUCKDB_MEMORY_LIMIT` / `CDP_DUCKDB_THREADS` overrides).

@@ -11,17 +11,16 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from ml.config import DriftConfig, _Strict, load_config_file
+from ml.config import DriftConfig, ModelParams, _Strict, load_config_file
 
 
-class BoosterCandidate(_Strict):
-    """One gradient-boosting setting tried by the validation inside the training window."""
+class BoosterCandidate(ModelParams):
+    """One gradient-boosting setting tried by the validation inside the training window: the
+    churn model's parameters with the smaller defaults and bounds of these smaller models."""
 
     max_iter: int = Field(150, ge=10, le=2000)
-    learning_rate: float = Field(0.05, gt=0, le=1)
     max_leaf_nodes: int = Field(15, ge=2, le=256)
     min_samples_leaf: int = Field(50, ge=1)
-    l2_regularization: float = Field(1.0, ge=0)
 
 
 class ClassifierConfig(_Strict):

@@ -29,6 +29,11 @@ def derived_condition() -> dg.AutomationCondition:
     return dg.AutomationCondition.eager() & BLOCKING_PASSED
 
 
+def derived_asset(*, group_name: str, **asset_kwargs):
+    """`dg.asset` for an asset rebuilt from others: in its group, under `derived_condition`."""
+    return dg.asset(group_name=group_name, automation_condition=derived_condition(), **asset_kwargs)
+
+
 def sync_condition(cron: str | None) -> dg.AutomationCondition:
     """Send on the sync's cadence, only data refreshed since the cron tick, checks passed."""
     if not cron:

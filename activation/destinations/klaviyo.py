@@ -60,6 +60,11 @@ ATTRIBUTES = {
 }
 
 
+def _job(job_type: str, relation: str, data: Any) -> dict[str, Any]:
+    """The JSON:API body of a Klaviyo job whose attributes hold one relationship."""
+    return {"data": {"type": job_type, "attributes": {relation: {"data": data}}}}
+
+
 class KlaviyoProfiles(Destination):
     type = "klaviyo"
     channel = "email"
@@ -175,12 +180,7 @@ class KlaviyoProfiles(Destination):
                 {"type": "profile", "attributes": {"email": r[KEY]}}
                 for r in records[i : i + MAX_SUPPRESS]
             ]
-            body = {
-                "data": {
-                    "type": "profile-suppression-bulk-create-job",
-                    "attributes": {"profiles": {"data": profiles}},
-                }
-            }
+            body = _job("profile-suppression-bulk-create-job", "profiles", profiles)
             query = SuppressionCreateJobCreateQuery.model_validate(body)
             self._call(self._api.Profiles.bulk_suppress_profiles, query)
         return BatchResult(confirmed={r[KEY]: None for r in records})
@@ -190,12 +190,7 @@ class KlaviyoProfiles(Destination):
 
         for key in keys:  # one identifier per job; a retry asks again (idempotent)
             profile = {"type": "profile", "attributes": {self.key_attribute: key}}
-            body = {
-                "data": {
-                    "type": "data-privacy-deletion-job",
-                    "attributes": {"profile": {"data": profile}},
-                }
-            }
+            body = _job("data-privacy-deletion-job", "profile", profile)
             query = DataPrivacyCreateDeletionJobQuery.model_validate(body)
             self._call(self._api.Data_Privacy.request_profile_deletion, query)
         return BatchResult(confirmed=dict.fromkeys(keys))
@@ -204,12 +199,7 @@ class KlaviyoProfiles(Destination):
         from openapi_client.models import ProfileImportJobCreateQuery
 
         profiles = [self._profile(r) for r in records]
-        body = {
-            "data": {
-                "type": "profile-bulk-import-job",
-                "attributes": {"profiles": {"data": profiles}},
-            }
-        }
+        body = _job("profile-bulk-import-job", "profiles", profiles)
         if len(json.dumps(body, default=str).encode()) > MAX_BYTES:
             raise BatchRejected("payload larger than 5 MB")
         query = ProfileImportJobCreateQuery.from_dict(body)

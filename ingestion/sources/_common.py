@@ -52,7 +52,7 @@ from ingestion.sources._readers import (
     read_parquet,
     rename_schema,
 )
-from ingestion.sources._stale import items_of_newer, keep_newer
+from ingestion.sources._stale import LoadedVersions, items_of_newer, keep_newer
 from ingestion.sources._types import known_types, pin_types
 from privacy.ingest_filter import drop_suppressed
 
@@ -445,6 +445,12 @@ def file_table_resource(
 
     def load_files() -> Iterator[Any]:
         state = dlt.current.resource_state().setdefault("files", {})
+        # the versions already loaded, read once per run (a late file's older rows left out)
+        versions = (
+            LoadedVersions(spec.name, [cfg.primary_key[0]] if child else primary_key, spec.cursor)
+            if parent_cursor
+            else None
+        )
         seen: dict[str, pa.DataType] = {}  # undeclared columns' types met earlier in this run
         for path, fileset in list_files(base_dir, cfg.files):
             key = path.relative_to(base_dir).as_posix()
@@ -476,8 +482,8 @@ def file_table_resource(
                         keep[list(bad)] = False
                         table = table.filter(pa.array(keep))
                     seen.update({f.name: f.type for f in table.schema if f.name not in declared})
-                    if has_cursor:  # a late file never puts back an older version
-                        table = keep_newer(table_name, table, primary_key, spec.cursor, path.name)
+                    if versions is not None:  # a late file never puts back an older version
+                        table = keep_newer(versions, table, path.name)
                     yield table
                 if batch.rejects.num_rows:
                     logger.warning(
@@ -492,14 +498,9 @@ def file_table_resource(
                     )
             else:
                 child_table = batch.children.get(table_name)
-                if child_table is not None and child_table.num_rows and parent_cursor:
+                if child_table is not None and child_table.num_rows and versions is not None:
                     child_table = items_of_newer(
-                        child_table,
-                        child.parent_key,
-                        spec.name,
-                        batch.table,
-                        cfg.primary_key[0],
-                        spec.cursor,
+                        child_table, child.parent_key, batch.table, versions
                     )
                 if child_table is not None and child_table.num_rows:
                     yield child_table

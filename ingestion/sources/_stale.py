@@ -24,47 +24,74 @@ import pyarrow.compute as pc
 logger = logging.getLogger("ingestion")
 
 _INCOMING = "_cdp_incoming_versions"
+_LOADED = "_cdp_loaded_versions"
 
 
-def older_than_loaded(
-    table_name: str, table: pa.Table, keys: Sequence[str], cursor: str
-) -> np.ndarray:
-    """Mask of the rows of `table` older, by `cursor`, than their key's loaded version."""
-    older = np.zeros(table.num_rows, dtype=bool)
-    if not table.num_rows or cursor not in table.column_names:
-        return older
-    pipeline = dlt.current.pipeline()
-    incoming = table.select([*keys, cursor]).append_column(
-        "__row", pa.array(np.arange(table.num_rows, dtype=np.int64))
-    )
-    with pipeline.sql_client() as client:
-        target = client.make_qualified_table_name(table_name)
-        con = client.native_connection
-        on = " AND ".join(f'i."{k}" = d."{k}"' for k in keys)
+class LoadedVersions:
+    """The loaded versions (key, cursor) of one raw table, read from the warehouse once per
+    resource run, on the first file that needs them, then compared with each file's rows in
+    an in-memory DuckDB: one warehouse query per table and run, not one per file (a
+    warehouse session costs about 0.1 s, so thousands of late files cost minutes;
+    `scripts/late_file_benchmark.py`). The memory held is the key and cursor columns of the
+    table. Rows loaded earlier in the same run are not in it, as before: inside one load,
+    dlt's `dedup_sort` keeps the newest version."""
+
+    def __init__(self, table_name: str, keys: Sequence[str], cursor: str) -> None:
+        self.table_name, self.keys, self.cursor = table_name, list(keys), cursor
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._empty = False
+
+    def _local(self) -> duckdb.DuckDBPyConnection | None:
+        """The in-memory connection holding the loaded versions (None: nothing loaded yet)."""
+        if self._con is None and not self._empty:
+            columns = ", ".join(f'"{c}"' for c in [*self.keys, self.cursor])
+            with dlt.current.pipeline().sql_client() as client:
+                target = client.make_qualified_table_name(self.table_name)
+                try:
+                    loaded = client.native_connection.sql(
+                        f'SELECT {columns} FROM {target} WHERE "{self.cursor}" IS NOT NULL'
+                    ).to_arrow_table()
+                except duckdb.CatalogException:
+                    loaded = None  # first load of the table: nothing to compare with
+            if loaded is None or not loaded.num_rows:
+                self._empty = True
+                return None
+            self._con = duckdb.connect()
+            self._con.register(_LOADED, loaded)
+        return self._con
+
+    def older(self, table: pa.Table) -> np.ndarray:
+        """Mask of the rows of `table` older, by the cursor, than their key's loaded version."""
+        older = np.zeros(table.num_rows, dtype=bool)
+        if not table.num_rows or self.cursor not in table.column_names:
+            return older
+        con = self._local()
+        if con is None:
+            return older
+        incoming = table.select([*self.keys, self.cursor]).append_column(
+            "__row", pa.array(np.arange(table.num_rows, dtype=np.int64))
+        )
+        on = " AND ".join(f'i."{k}" = d."{k}"' for k in self.keys)
         con.register(_INCOMING, incoming)
         try:
             rows = con.execute(
-                f"SELECT i.__row FROM {_INCOMING} i JOIN {target} d ON {on} "
-                f'WHERE d."{cursor}" > i."{cursor}"'
+                f"SELECT i.__row FROM {_INCOMING} i JOIN {_LOADED} d ON {on} "
+                f'WHERE d."{self.cursor}" > i."{self.cursor}"'
             ).fetchall()
-        except duckdb.CatalogException:
-            rows = []  # first load of the table: nothing to compare with
         finally:
             con.unregister(_INCOMING)
-    older[[r for (r,) in rows]] = True
-    return older
+        older[[r for (r,) in rows]] = True
+        return older
 
 
-def keep_newer(
-    table_name: str, table: pa.Table, keys: Sequence[str], cursor: str, source_file: str
-) -> pa.Table:
+def keep_newer(versions: LoadedVersions, table: pa.Table, source_file: str) -> pa.Table:
     """`table` without the rows older than their key's loaded version."""
-    older = older_than_loaded(table_name, table, keys, cursor)
+    older = versions.older(table)
     if not older.any():
         return table
     logger.info(
         "%s: %s: %d row(s) older than the version already loaded left out",
-        table_name,
+        versions.table_name,
         source_file,
         int(older.sum()),
     )
@@ -72,11 +99,12 @@ def keep_newer(
 
 
 def items_of_newer(
-    items: pa.Table, parent_key: str, parent_name: str, parents: pa.Table, key: str, cursor: str
+    items: pa.Table, parent_key: str, parents: pa.Table, versions: LoadedVersions
 ) -> pa.Table:
-    """Child rows (`items`) without those whose parent is older than its loaded version."""
-    older = older_than_loaded(parent_name, parents, [key], cursor)
+    """Child rows (`items`) without those whose parent is older than its loaded version
+    (`versions`: the parent table's, keyed by its one primary key)."""
+    older = versions.older(parents)
     if not older.any():
         return items
-    old_keys = pc.unique(parents.filter(pa.array(older))[key])
+    old_keys = pc.unique(parents.filter(pa.array(older))[versions.keys[0]])
     return items.filter(pc.invert(pc.is_in(items[parent_key], value_set=old_keys)))

@@ -7,7 +7,7 @@ import dagster as dg
 import sqlglot
 from sqlglot import exp
 
-from orchestration.automation import derived_condition, sync_condition
+from orchestration.automation import derived_asset, sync_condition
 from orchestration.shared.dbt import dbt_model_key
 from orchestration.shared.resources import WarehouseResource
 
@@ -31,11 +31,10 @@ def sync_asset_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["activation", f"sync_{name}"])
 
 
-@dg.asset(
+@derived_asset(
     key=SEGMENT_MEMBERSHIP,
     deps=[CUSTOMER_PROFILES],
     group_name="activation",
-    automation_condition=derived_condition(),
     description=(
         "Segment membership history (entered_at/exited_at) from config/segments.yaml over "
         "marts.customer_profiles (customer_360 with the ML scores); view "

@@ -1,9 +1,11 @@
 """Churn assets: `["ml", "churn_model"]` (backtest + versioned artifact) and
 `["ml", "churn_scores"]` (scores and scoring features in the warehouse)."""
 
+from functools import partial
+
 import dagster as dg
 
-from orchestration.automation import derived_condition
+from orchestration.automation import derived_asset
 from orchestration.shared.dbt import dbt_model_key
 from orchestration.shared.keys import CHURN_SCORES
 from orchestration.shared.resources import WarehouseResource
@@ -13,6 +15,8 @@ MART_DEPS = [
     dbt_model_key(name) for name in ("orders", "engagement", "service_tickets", "customer_timeline")
 ]
 CHURN_MODEL = dg.AssetKey(["ml", "churn_model"])
+#: the decorator of every asset of this domain
+ml_asset = partial(derived_asset, group_name="ml")
 
 
 def _importance_markdown(importances) -> str:
@@ -22,11 +26,9 @@ def _importance_markdown(importances) -> str:
     return "\n".join(lines)
 
 
-@dg.asset(
+@ml_asset(
     key=CHURN_MODEL,
     deps=MART_DEPS,
-    group_name="ml",
-    automation_condition=derived_condition(),
     description=(
         "Trains the churn and value models as of the latest order date: gradient boosting on "
         "SQL + BG/NBD features, or the label-free BG/NBD / Pareto/NBD model, chosen by a "
@@ -87,11 +89,9 @@ def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
+@ml_asset(
     key=CHURN_SCORES,
     deps=[*MART_DEPS, CHURN_MODEL],
-    group_name="ml",
-    automation_condition=derived_condition(),
     description=(
         "Churn probability, risk band, expected orders and revenue over the value horizon for "
         "every person with a purchase on or before the latest order date (ml.churn_scores, "

@@ -7,8 +7,7 @@ artifact with its model card, metrics as metadata. `ml/purchase_scores`,
 
 import dagster as dg
 
-from orchestration.automation import derived_condition
-from orchestration.ml.assets import MART_DEPS
+from orchestration.ml.assets import MART_DEPS, ml_asset
 from orchestration.shared.dbt import dbt_model_key
 from orchestration.shared.keys import PURCHASE_SCORES
 from orchestration.shared.resources import WarehouseResource
@@ -55,23 +54,30 @@ def _model_metadata(run) -> dict:
     return meta
 
 
+def _behaviour(warehouse: WarehouseResource, step=None):
+    """The behaviour data (`ml.prediction_scoring.load_behaviour`); with `step`, the result of
+    `step(data, models_dir, con)` on the same connection (the scoring writes its tables)."""
+    from cdp.settings import get_settings
+    from ml.prediction_scoring import load_behaviour
+
+    with warehouse.connect() as con:
+        data = load_behaviour(con)
+        return data if step is None else step(data, get_settings().models_dir, con)
+
+
 def _classifier_asset(key: dg.AssetKey, task: str, description: str):
-    @dg.asset(
+    @ml_asset(
         key=key,
         deps=BEHAVIOUR_DEPS,
-        group_name="ml",
-        automation_condition=derived_condition(),
         description=description,
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         from cdp.settings import get_settings
         from ml.prediction_config import load_predictions_config
-        from ml.prediction_scoring import load_behaviour, train_classifier
+        from ml.prediction_scoring import train_classifier
 
         cfg = load_predictions_config()
-        with warehouse.connect() as con:
-            data = load_behaviour(con)
-        run = train_classifier(data, task, cfg, get_settings().models_dir)
+        run = train_classifier(_behaviour(warehouse), task, cfg, get_settings().models_dir)
         meta = _model_metadata(run)
         meta["training_rows"] = dg.MetadataValue.int(run.card["training_rows"])
         meta["features"] = dg.MetadataValue.json(run.card["features"])
@@ -103,11 +109,9 @@ lead_model = _classifier_asset(
 )
 
 
-@dg.asset(
+@ml_asset(
     key=RECOMMENDATION_MODEL,
     deps=BEHAVIOUR_DEPS,
-    group_name="ml",
-    automation_condition=derived_condition(),
     description=(
         "Product recommender (implicit ALS or item-item cosine, chosen inside the training "
         "window; popularity fallback); back-test hit rate@5 and recall@10 next to popularity."
@@ -116,12 +120,10 @@ lead_model = _classifier_asset(
 def recommendation_model(warehouse: WarehouseResource):
     from cdp.settings import get_settings
     from ml.prediction_config import load_predictions_config
-    from ml.prediction_scoring import load_behaviour, train_recommender
+    from ml.prediction_scoring import train_recommender
 
     cfg = load_predictions_config()
-    with warehouse.connect() as con:
-        data = load_behaviour(con)
-    run = train_recommender(data, cfg, get_settings().models_dir)
+    run = train_recommender(_behaviour(warehouse), cfg, get_settings().models_dir)
     meta = _model_metadata(run)
     model = run.card["backtest"]["metrics"]["model"]
     meta["hit_rate_at_5"] = dg.MetadataValue.float(model["hit_rate_at_5"])
@@ -130,11 +132,9 @@ def recommendation_model(warehouse: WarehouseResource):
     return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(
+@ml_asset(
     key=PURCHASE_SCORES,
     deps=[*BEHAVIOUR_DEPS, PROPENSITY_MODEL, LEAD_MODEL],
-    group_name="ml",
-    automation_condition=derived_condition(),
     description=(
         "ml.purchase_scores: purchase_propensity and propensity_decile (buyers), lead_score "
         "and leads_decile (identified persons who never bought), with both model versions; "
@@ -142,12 +142,9 @@ def recommendation_model(warehouse: WarehouseResource):
     ),
 )
 def purchase_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    from cdp.settings import get_settings
-    from ml.prediction_scoring import load_behaviour, score_purchases
+    from ml.prediction_scoring import score_purchases
 
-    with warehouse.connect() as con:
-        data = load_behaviour(con)
-        scores, drift = score_purchases(data, get_settings().models_dir, con)
+    scores, drift = _behaviour(warehouse, score_purchases)
     drifted = drift[drift["drifted"]]
     if len(drifted):
         context.log.warning(
@@ -169,11 +166,9 @@ def purchase_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     )
 
 
-@dg.asset(
+@ml_asset(
     key=PRODUCT_RECOMMENDATIONS,
     deps=[*BEHAVIOUR_DEPS, CATALOG, RECOMMENDATION_MODEL],
-    group_name="ml",
-    automation_condition=derived_condition(),
     description=(
         "ml.product_recommendations (person_id, rank, sku, product_name, product_url, score, "
         "reason, model_version): in-stock products only, nothing bought in the last "
@@ -181,12 +176,9 @@ def purchase_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     ),
 )
 def product_recommendations(warehouse: WarehouseResource):
-    from cdp.settings import get_settings
-    from ml.prediction_scoring import load_behaviour, recommend_all
+    from ml.prediction_scoring import recommend_all
 
-    with warehouse.connect() as con:
-        data = load_behaviour(con)
-        recs = recommend_all(data, get_settings().models_dir, con)
+    recs = _behaviour(warehouse, recommend_all)
     reasons = recs["reason"].value_counts()
     return dg.MaterializeResult(
         metadata={
@@ -197,11 +189,9 @@ def product_recommendations(warehouse: WarehouseResource):
     )
 
 
-@dg.asset(
+@ml_asset(
     key=PRODUCT_RECOMMENDATIONS_TOP,
     deps=[PRODUCT_RECOMMENDATIONS],
-    group_name="ml",
-    automation_condition=derived_condition(),
     description=(
         "ml.product_recommendations_top: one row per person with product_<k>_name and "
         "product_<k>_url for k = 1..sync_top, for syncs (e.g. an e-mail tool)."

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -62,7 +63,11 @@ def _sync(dest: str, fake, mode: str):
     return make_sync("webhook", {**opts, "batch_size": BATCH}, mode=mode)
 
 
-def kill_mid_batch(tmp_path: Path, dest: str, mode: str, applied: bool) -> None:
+@contextmanager
+def killed_mid_batch(tmp_path: Path, dest: str, mode: str, applied: bool):
+    """A sync of N persons in batches of BATCH, killed with SIGKILL while the fake holds its
+    third batch (applied, the answer lost; or not yet applied). Yields the warehouse path
+    and the fake, still serving."""
     db = tmp_path / "wh.duckdb"
     with duckdb.connect(str(db)) as con:
         create_contract_marts(con)
@@ -91,16 +96,21 @@ def kill_mid_batch(tmp_path: Path, dest: str, mode: str, applied: bool) -> None:
             if child.poll() is None:
                 child.kill()
         assert len(_delivered(fake)) == (3 if applied else 2) * BATCH
+        with duckdb.connect(str(db)) as con:
+            pending = con.execute(
+                "SELECT count(*) FROM activation.sync_journal WHERE resolved_at IS NULL"
+            ).fetchall()[0][0]
+        assert pending == BATCH  # the in-flight batch, journalled before the send
+        yield db, fake
 
+
+def kill_mid_batch(tmp_path: Path, dest: str, mode: str, applied: bool) -> None:
+    with killed_mid_batch(tmp_path, dest, mode, applied) as (db, fake):
         with duckdb.connect(str(db)) as con:
             (dead,) = con.execute(
                 "SELECT status FROM activation.sync_runs WHERE NOT dry_run"
             ).fetchall()[0]
             assert dead == "running"  # as the killed process left it
-            pending = con.execute(
-                "SELECT count(*) FROM activation.sync_journal WHERE resolved_at IS NULL"
-            ).fetchall()[0][0]
-            assert pending == BATCH  # the in-flight batch, journalled before the send
             r = run_sync(con, _sync(dest, fake, mode), sleep=Sleeps())
             assert (r.status, r.added, r.failed, r.resumed_batches) == (
                 "success",
@@ -135,3 +145,47 @@ def test_kill_9_mid_batch_then_rerun_delivers_each_record_once(
     monkeypatch.setenv("TEST_WH_SECRET", "s3cret")
     monkeypatch.setenv("TEST_HS_TOKEN", "tok-123")
     kill_mid_batch(tmp_path, dest, mode, applied)
+
+
+@pytest.mark.parametrize("applied", [True, False])
+def test_mirror_in_flight_additions_that_leave_before_the_rerun_are_removed(
+    tmp_path, monkeypatch, applied
+):
+    """A mirror sync killed while its third batch of additions is in flight; before the
+    rerun, half of that batch leaves the audience. The records journalled as in flight may
+    have been delivered, so those that left get a removal (none stays a stale member), and
+    the others are sent once (0 lost, 0 duplicated)."""
+    monkeypatch.setenv("TEST_WH_SECRET", "s3cret")
+    in_flight = EMAILS[2 * BATCH : 3 * BATCH]  # the diff sends keys in order
+    left, stay = in_flight[:5], in_flight[5:]
+    with killed_mid_batch(tmp_path, "webhook", "mirror", applied) as (db, fake):
+        assert set(fake.store) == set(EMAILS[: (3 if applied else 2) * BATCH])
+        with duckdb.connect(str(db)) as con:
+            con.execute("DELETE FROM marts.customer_360 WHERE email IN (SELECT unnest(?))", [left])
+            r = run_sync(con, _sync("webhook", fake, "mirror"), sleep=Sleeps())
+            assert (r.status, r.added, r.removed, r.failed, r.resumed_batches) == (
+                "success",
+                N - 2 * BATCH - len(left),
+                len(left),
+                0,
+                1,
+            )
+            again = run_sync(con, _sync("webhook", fake, "mirror"), sleep=Sleeps())
+            assert (again.added, again.changed, again.removed) == (0, 0, 0)
+            (open_rows,) = con.execute(
+                "SELECT count(*) FROM activation.sync_journal WHERE resolved_at IS NULL"
+            ).fetchall()[0]
+            assert open_rows == 0
+        members = sorted(set(EMAILS) - set(left))
+        assert sorted(fake.store) == members  # no stale member, none lost
+        upserted = [
+            rec["key"] for b in fake.batches if b["operation"] == "upsert" for rec in b["records"]
+        ]
+        deleted = [
+            rec["key"] for b in fake.batches if b["operation"] == "delete" for rec in b["records"]
+        ]
+        # each member applied once; a record that left was applied at most once, then removed
+        assert sorted(k for k in upserted if k not in left) == members
+        assert len(upserted) == len(set(upserted))
+        assert sorted(deleted) == left
+        assert set(stay) <= set(fake.store)

@@ -241,6 +241,19 @@ def test_klaviyo_auth_error_and_timeout(con, klaviyo):
     assert len(state(con)) == 120
 
 
+@pytest.mark.parametrize("applied", [False, True])
+def test_klaviyo_dropped_connection_is_retried_without_duplicate(con, klaviyo, applied):
+    """The connection closes without an answer, before or after the import was accepted:
+    retried as transient, the profiles read back first, each imported once."""
+    fake, sync, delivered = klaviyo
+    people(con, 120)
+    fake.script(Fault(drop=True, apply=applied))
+    r = run_sync(con, sync, sleep=Sleeps())
+    assert (r.status, r.added, r.failed) == ("success", 120, 0)
+    assert sorted(delivered()) == sorted(EMAILS[:120])
+    assert DROPPED in [s for _, _, s in fake.requests]
+
+
 def test_klaviyo_import_answered_late_is_read_back_not_imported_twice(con, klaviyo):
     fake, sync, delivered = klaviyo
     people(con, 150)
@@ -328,3 +341,52 @@ def _assert_each_record_dropped_once(out, taken, files: int) -> None:
     assert len(dropped) == files and len(lines) == len(set(lines)) == 30
     # receipts and temporary files are gone once the warehouse recorded every batch
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+# ------------------------------------------------------------------ SFTP
+def test_sftp_server_that_never_answers_times_out_and_loses_nothing(con, monkeypatch, tmp_path):
+    """A host that accepts the TCP connection and never sends its SSH banner: each attempt
+    ends after connect_timeout as a transient error, the run fails as `destination
+    unavailable` after its retries instead of hanging, and nothing is marked sent."""
+    import socket
+    import threading
+
+    monkeypatch.setenv("TEST_SFTP_PASSWORD", "pw")
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    silent = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        silent.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(silent.accept()[0])  # held open, never written to
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    people(con, 20)
+    opts = {
+        "host": "127.0.0.1",
+        "port": silent.getsockname()[1],
+        "username": "cdp",
+        "password_env": "TEST_SFTP_PASSWORD",
+        "known_hosts": str(known),
+        "remote_dir": "/upload",
+        "channel": "email",
+        "connect_timeout": 0.5,
+    }
+    try:
+        r = run_sync(con, make_sync("sftp", opts), sleep=Sleeps(), max_retries=2)
+    finally:
+        stop.set()
+        thread.join(5)
+        for s in accepted:
+            s.close()
+        silent.close()
+    assert r.status == "failed" and r.error.startswith("destination unavailable")
+    assert len(accepted) == 3  # the first attempt and two retries, each timed out
+    assert state(con) == {} and open_failures(con) == 20

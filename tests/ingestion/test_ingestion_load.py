@@ -215,3 +215,44 @@ def test_a_late_file_adds_its_new_records_but_never_puts_back_an_older_version(s
     assert query(settings, "select firstname from raw_shop.customers where entity_id = 2") == [
         ("Corrected",)
     ]
+
+
+def test_the_late_file_check_reads_the_warehouse_once_per_table_and_run(
+    settings, landing, monkeypatch
+):
+    """Many late files in one run: their older versions are all left out, with one warehouse
+    session per table (customers and its addresses), not one per file."""
+    import dlt
+
+    run_all(settings, sources=["shop"])
+    shop = settings.landing_dir / "shop/customers"
+    newer = customer(2, updated_at="2025-02-10T10:00:00Z", lastname="Newer")
+    (shop / "customers_2025-02.jsonl").write_text(json.dumps(newer) + "\n", encoding="utf-8")
+    run_all(settings, sources=["shop"])
+    for n in range(25):
+        old = customer(2, updated_at=f"2025-01-{n + 1:02d}T10:00:00Z", lastname="Older")
+        old["addresses"][0]["city"] = "Nantes"
+        late = [old, customer(100 + n, lastname="Late")]
+        (shop / f"customers_2024-late-{n:02d}.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in late), encoding="utf-8"
+        )
+    sessions = []
+    original = dlt.Pipeline.sql_client
+
+    def counting(self, *args, **kwargs):
+        sessions.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(dlt.Pipeline, "sql_client", counting)
+    report = run_all(settings, sources=["shop"])
+    assert report["errors"] == {}
+    assert len(sessions) == 2
+    assert query(settings, "select lastname from raw_shop.customers where entity_id = 2") == [
+        ("Newer",)
+    ]
+    assert query(settings, "select count(*) from raw_shop.customers where lastname = 'Late'") == [
+        (25,)
+    ]
+    assert query(
+        settings, "select city from raw_shop.customers__addresses where customer_entity_id = 2"
+    ) == [("Paris",)]

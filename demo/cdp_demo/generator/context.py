@@ -48,6 +48,21 @@ class Ctx:
     def landing(self) -> Path:
         return self.out / "landing"
 
+    def write_monthly(self, path: str, table, month, sort_key: str, *, spec, drop=None) -> None:
+        """`<stem>_<YYYY-MM>.<ext>` files for `path` = `<folder>/<stem>.<ext>` under the landing
+        folder (`writers.copy_monthly`; ext jsonl or csv), recorded in `files`."""
+        from cdp_demo.generator import writers as W
+
+        where = self.landing / path
+        if isinstance(month, pd.Series):
+            month = month.to_numpy(dtype=object)
+        fmt = "json" if where.suffix == ".jsonl" else "csv"
+        self.files.update(
+            W.copy_monthly(
+                self.con, table, month, sort_key, where.parent, where.stem, fmt, drop, spec=spec
+            )
+        )
+
     def add_identity(self, system: str, keys, pidx: np.ndarray, test_ids=None) -> None:
         pidx = np.asarray(pidx)
         person = self.P["person_id"].to_numpy()[np.maximum(pidx, 0)]

@@ -162,18 +162,8 @@ def write_clienteling(ctx: Ctx, stores: pd.DataFrame, cards: pd.DataFrame) -> No
         "_sort",
         pa.array((df["client_id"] + "|" + df["updated_at"]).to_numpy(dtype=object), pa.string()),
     )
-    ctx.files.update(
-        W.copy_monthly(
-            ctx.con,
-            table,
-            df["month"].to_numpy(dtype=object),
-            "_sort",
-            ctx.landing / "clienteling",
-            "clients",
-            "csv",
-            drop=["_sort"],
-            spec=CLIENTS,
-        )
+    ctx.write_monthly(
+        "clienteling/clients.csv", table, df["month"], "_sort", spec=CLIENTS, drop=["_sort"]
     )
     ctx.add_identity("clienteling", client_id, persons)
     ctx.add_seen("clienteling", keys, r_p, email=email, phone=phone, street=view["street"])

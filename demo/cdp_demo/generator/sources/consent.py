@@ -238,15 +238,10 @@ def write_consent(ctx: Ctx, acc: pd.DataFrame, cards: pd.DataFrame, unsubs: pd.D
             "month": W.month_of(ev["t"].to_numpy()),
         }
     )
-    ctx.files.update(
-        W.copy_monthly(
-            ctx.con,
-            table.drop_columns("month"),
-            table["month"],
-            "event_id",
-            ctx.landing / "consent",
-            "consent_events",
-            "json",
-            spec=CONSENT_EVENTS,
-        )
+    ctx.write_monthly(
+        "consent/consent_events.jsonl",
+        table.drop_columns("month"),
+        table["month"],
+        "event_id",
+        spec=CONSENT_EVENTS,
     )

@@ -135,17 +135,12 @@ def write_service(ctx: Ctx, web_orders: pd.DataFrame) -> None:
             "month": W.month_of(t).to_numpy(zero_copy_only=False),
         }
     )
-    ctx.files.update(
-        W.copy_monthly(
-            ctx.con,
-            pa.Table.from_pandas(df.drop(columns="month"), preserve_index=False),
-            df["month"].to_numpy(dtype=object),
-            "ticket_id",
-            ctx.landing / "service",
-            "tickets",
-            "csv",
-            spec=TICKETS,
-        )
+    ctx.write_monthly(
+        "service/tickets.csv",
+        pa.Table.from_pandas(df.drop(columns="month"), preserve_index=False),
+        df["month"],
+        "ticket_id",
+        spec=TICKETS,
     )
     log_view(ctx.log, "service_ticket", keys, view, address=False)
     ctx.add_identity("service_ticket", keys, tp)

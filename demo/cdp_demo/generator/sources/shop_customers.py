@@ -228,15 +228,6 @@ def write_shop_customers(ctx: Ctx, acc: pd.DataFrame, cards: pd.DataFrame) -> No
             ),
         }
     )
-    ctx.files.update(
-        W.copy_monthly(
-            ctx.con,
-            table,
-            cust["month"].to_numpy(dtype=object),
-            "entity_id",
-            ctx.landing / "shop" / "customers",
-            "customers",
-            "json",
-            spec=CUSTOMERS,
-        )
+    ctx.write_monthly(
+        "shop/customers/customers.jsonl", table, cust["month"], "entity_id", spec=CUSTOMERS
     )

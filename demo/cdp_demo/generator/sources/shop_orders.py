@@ -158,18 +158,7 @@ def write_shop_orders(
             "items": W.nest(np.arange(n), ol["o"].to_numpy(), items),
         }
     )
-    ctx.files.update(
-        W.copy_monthly(
-            ctx.con,
-            table,
-            head["month"].to_numpy(dtype=object),
-            "entity_id",
-            ctx.landing / "shop" / "orders",
-            "orders",
-            "json",
-            spec=ORDERS,
-        )
-    )
+    ctx.write_monthly("shop/orders/orders.jsonl", table, head["month"], "entity_id", spec=ORDERS)
     g = np.flatnonzero(guest)
     ctx.add_identity("shop_guest_order", increment[g], pidx[g])
     ctx.add_seen(
@@ -299,16 +288,5 @@ def write_shop_orders(
             "items": W.nest(np.arange(m), np.arange(m), cart_items),
         }
     )
-    ctx.files.update(
-        W.copy_monthly(
-            ctx.con,
-            table,
-            ct["month"].to_numpy(dtype=object),
-            "entity_id",
-            ctx.landing / "shop" / "carts",
-            "carts",
-            "json",
-            spec=CARTS,
-        )
-    )
+    ctx.write_monthly("shop/carts/carts.jsonl", table, ct["month"], "entity_id", spec=CARTS)
     return web
