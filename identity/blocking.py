@@ -7,6 +7,8 @@ suffix, names in either order). Oversized blocks are skipped and reported.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import jellyfish
 import numpy as np
 import pandas as pd
@@ -83,30 +85,37 @@ def key_agreement(
     return same, fields
 
 
-def candidate_pairs(
-    norm: pd.DataFrame,
-    config: IdentityConfig,
-    report: list[dict],
-    groups: np.ndarray | None = None,
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Unique candidate pairs (encoded ``a * n + b``, a < b) from the blocking keys, and per
-    key each record's block code (-1: a field of the key missing).
+@dataclass
+class Blocks:
+    """Per blocking key: each record's block code (-1: a field of the key missing), whether
+    each block is used (2 to ``max_block_size`` records) and a hash of each block's value
+    (the blocks skipped as oversized are kept by hash for the next incremental run)."""
 
-    With ``groups`` (link mode), pairs inside one group are left out.
-    """
+    names: list[str]
+    codes: list[np.ndarray]
+    usable: list[np.ndarray]
+    hashes: list[np.ndarray]
+    oversized: list[np.ndarray]
+
+    def members(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(records in a used block of key ``k``, their block codes)."""
+        code = self.codes[k]
+        recs = np.flatnonzero(code >= 0)
+        recs = recs[self.usable[k][code[recs]]]
+        return recs, code[recs]
+
+
+def block_codes(norm: pd.DataFrame, config: IdentityConfig, report: list[dict]) -> Blocks:
+    """The blocks of every blocking key; oversized blocks are reported (and not used)."""
     n = len(norm)
     prob = config.probabilistic
-    encoded = []
-    key_codes = []
+    blocks = Blocks([], [], [], [], [])
     for key in prob.blocking_keys:
         cols = list(key)
         recs, codes, uniques = _key_codes(norm, cols)
         per_record = np.full(n, -1, dtype=np.int64)
         per_record[recs] = codes
-        key_codes.append(per_record)
-        if len(recs) < 2:
-            continue
-        size = np.bincount(codes)
+        size = np.bincount(codes, minlength=len(uniques))
         over = np.flatnonzero(size > prob.max_block_size)
         if len(over):
             report.append(
@@ -123,16 +132,61 @@ def candidate_pairs(
                     id_type="+".join(cols),
                 )
             )
-        ok = (size[codes] >= 2) & (size[codes] <= prob.max_block_size)
-        recs, codes = recs[ok], codes[ok]
-        order = np.argsort(codes, kind="stable")
-        a, b = pairs_within_groups(recs[order], codes[order])
-        encoded.append(np.minimum(a, b) * n + np.maximum(a, b))
+        blocks.names.append("+".join(cols))
+        blocks.codes.append(per_record)
+        blocks.usable.append((size >= 2) & (size <= prob.max_block_size))
+        blocks.hashes.append(
+            pd.util.hash_array(np.asarray(uniques, dtype=object)).view(np.int64)
+            if len(uniques)
+            else np.empty(0, np.int64)
+        )
+        blocks.oversized.append(over)
+    return blocks
+
+
+def still_candidates(blocks: Blocks, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Are the pairs ``a, b`` equal on some blocking key whose block is used?"""
+    out = np.zeros(len(a), dtype=bool)
+    for k in range(len(blocks.codes)):
+        ca, cb = blocks.codes[k][a], blocks.codes[k][b]
+        same = (ca >= 0) & (ca == cb)
+        out[same] |= blocks.usable[k][ca[same]]
+    return out
+
+
+def encode_pairs(parts: list[np.ndarray], n: int) -> np.ndarray:
+    """Unique pairs ``a * n + b`` (a < b) of the ``(a, b)`` arrays in ``parts``, a != b."""
+    encoded = [
+        np.minimum(a, b) * n + np.maximum(a, b)
+        for a, b in zip(parts[::2], parts[1::2], strict=True)
+    ]
     if not encoded:
-        return np.empty(0, np.int64), key_codes
-    allpairs = np.sort(np.concatenate(encoded))
-    keep = np.ones(len(allpairs), dtype=bool)
-    keep[1:] = allpairs[1:] != allpairs[:-1]
+        return np.empty(0, np.int64)
+    allpairs = np.concatenate(encoded)
+    allpairs = allpairs[allpairs // n != allpairs % n]
+    return np.unique(allpairs)
+
+
+def candidate_pairs(
+    norm: pd.DataFrame,
+    config: IdentityConfig,
+    report: list[dict],
+    groups: np.ndarray | None = None,
+    blocks: Blocks | None = None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Unique candidate pairs (encoded ``a * n + b``, a < b) from the blocking keys, and per
+    key each record's block code (-1: a field of the key missing).
+
+    With ``groups`` (link mode), pairs inside one group are left out.
+    """
+    n = len(norm)
+    blocks = blocks or block_codes(norm, config, report)
+    parts = []
+    for k in range(len(blocks.codes)):
+        recs, codes = blocks.members(k)
+        order = np.argsort(codes, kind="stable")
+        parts.extend(pairs_within_groups(recs[order], codes[order]))
+    allpairs = encode_pairs(parts, n)
     if groups is not None:
-        keep &= groups[allpairs // n] != groups[allpairs % n]
-    return allpairs[keep], key_codes
+        allpairs = allpairs[groups[allpairs // n] != groups[allpairs % n]]
+    return allpairs, blocks.codes

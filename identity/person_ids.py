@@ -16,8 +16,10 @@ def _person_hash(record_ids: pd.Series, salt: str = "") -> pd.Series:
 
 def _assign_person_ids(
     record_ids: pd.Series, labels: np.ndarray, previous: pd.DataFrame | None, now: dt.datetime
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """A stable person id per cluster, and the merges of previous persons."""
+) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """A stable person id per cluster, the merges of previous persons, and their splits
+    (``split_person_id, into_person_id, records, split_at``: the part of a previous person
+    that left it for another person, new or existing)."""
     frame = pd.DataFrame({"record_id": record_ids.to_numpy(), "cluster": labels})
     min_rec = frame.groupby("cluster")["record_id"].min()
     new_ids = _person_hash(min_rec)
@@ -28,6 +30,15 @@ def _assign_person_ids(
             "merged_at": pd.Series([], dtype="datetime64[us, UTC]"),
         }
     )
+    splits = pd.DataFrame(
+        {
+            "split_person_id": pd.Series([], dtype="str"),
+            "into_person_id": pd.Series([], dtype="str"),
+            "records": pd.Series([], dtype="int64"),
+            "split_at": pd.Series([], dtype="datetime64[us, UTC]"),
+        }
+    )
+    parts = None
     chosen = pd.Series(index=min_rec.index, dtype=object)
     reserved: set[str] = set()
     if previous is not None and len(previous):
@@ -44,6 +55,7 @@ def _assign_person_ids(
                 ["person_id", "n", "min_rec"], ascending=[True, False, True]
             )
             home = counts.drop_duplicates("person_id")
+            parts = counts[~counts.index.isin(home.index)]
             # each cluster keeps the previous person with the most records (tie: smaller id)
             home = home.sort_values(["cluster", "n", "person_id"], ascending=[True, False, True])
             winners = home.drop_duplicates("cluster")
@@ -69,4 +81,13 @@ def _assign_person_ids(
         salt += 1
         ids[clash] = _person_hash(min_rec[clash], f"#{salt}")
         clash = need & ids.isin(list(taken))
-    return ids.reindex(labels).to_numpy(), merges
+    if parts is not None and len(parts):
+        splits = pd.DataFrame(
+            {
+                "split_person_id": parts["person_id"].astype("str").to_numpy(),
+                "into_person_id": ids.loc[parts["cluster"]].astype("str").to_numpy(),
+                "records": parts["n"].astype("int64").to_numpy(),
+                "split_at": pd.Timestamp(now),
+            }
+        )
+    return ids.reindex(labels).to_numpy(), merges, splits
