@@ -53,15 +53,45 @@ BASE_FIELD = {
 }
 
 
-def _key_codes(norm: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(records carrying every field of the key, their block code, the block values)."""
-    present = norm[cols].notna().all(axis=1).to_numpy()
-    sub = norm.loc[present, cols].astype("str")
-    joined = sub[cols[0]]
-    for c in cols[1:]:
-        joined = joined + "\x1f" + sub[c]
-    codes, uniques = pd.factorize(joined)
-    return np.flatnonzero(present), codes, uniques
+class _ColumnCodes:
+    """Integer codes (-1: missing) and value hashes of the record fields, each factorised
+    once for all the keys that read it (joining the fields of each key as text and
+    factorising that took most of the blocking stage)."""
+
+    def __init__(self, norm: pd.DataFrame):
+        self.norm = norm
+        self.done: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        if col not in self.done:
+            codes, uniques = pd.factorize(self.norm[col])
+            values = np.asarray(uniques, dtype=object).astype(str).astype(object)
+            hashes = pd.util.hash_array(values) if len(values) else np.empty(0, np.uint64)
+            self.done[col] = (codes.astype(np.int64), hashes)
+        return self.done[col]
+
+
+def _key_codes(
+    columns: _ColumnCodes, cols: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(records carrying every field of the key, their block code, a record of each block,
+    a hash of each block's values)."""
+    parts = [columns(c) for c in cols]
+    present = np.logical_and.reduce([codes >= 0 for codes, _ in parts])
+    recs = np.flatnonzero(present)
+    combined = parts[0][0][recs]
+    for codes, hashes in parts[1:]:
+        combined, _ = pd.factorize(combined * (len(hashes) + 1) + codes[recs])
+    block, _ = pd.factorize(combined)
+    block = block.astype(np.int64)
+    first = np.full(int(block.max()) + 1 if len(block) else 0, len(recs), dtype=np.int64)
+    np.minimum.at(first, block, np.arange(len(recs)))
+    rep = recs[first]
+    with np.errstate(over="ignore"):
+        hashed = np.zeros(len(rep), dtype=np.uint64)
+        for codes, hashes in parts:
+            hashed = hashed * np.uint64(1_000_003) + hashes[codes[rep]]
+    return recs, block, rep, hashed.view(np.int64)
 
 
 def key_agreement(
@@ -110,12 +140,13 @@ def block_codes(norm: pd.DataFrame, config: IdentityConfig, report: list[dict]) 
     n = len(norm)
     prob = config.probabilistic
     blocks = Blocks([], [], [], [], [])
+    columns = _ColumnCodes(norm)
     for key in prob.blocking_keys:
         cols = list(key)
-        recs, codes, uniques = _key_codes(norm, cols)
+        recs, codes, rep, hashed = _key_codes(columns, cols)
         per_record = np.full(n, -1, dtype=np.int64)
         per_record[recs] = codes
-        size = np.bincount(codes, minlength=len(uniques))
+        size = np.bincount(codes, minlength=len(rep))
         over = np.flatnonzero(size > prob.max_block_size)
         if len(over):
             report.append(
@@ -125,8 +156,8 @@ def block_codes(norm: pd.DataFrame, config: IdentityConfig, report: list[dict]) 
                     f"{len(over)} blocks over max_block_size {prob.max_block_size} "
                     f"skipped ({int(size[over].sum())} records); largest: "
                     + ", ".join(
-                        f"{uniques[c].replace(chr(31), '|')} ({size[c]})"
-                        for c in over[np.argsort(-size[over])][:5]
+                        "|".join(str(norm[c].iat[rep[b]]) for c in cols) + f" ({size[b]})"
+                        for b in over[np.argsort(-size[over], kind="stable")][:5]
                     ),
                     rule="probabilistic",
                     id_type="+".join(cols),
@@ -135,11 +166,7 @@ def block_codes(norm: pd.DataFrame, config: IdentityConfig, report: list[dict]) 
         blocks.names.append("+".join(cols))
         blocks.codes.append(per_record)
         blocks.usable.append((size >= 2) & (size <= prob.max_block_size))
-        blocks.hashes.append(
-            pd.util.hash_array(np.asarray(uniques, dtype=object)).view(np.int64)
-            if len(uniques)
-            else np.empty(0, np.int64)
-        )
+        blocks.hashes.append(hashed)
         blocks.oversized.append(over)
     return blocks
 

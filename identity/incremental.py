@@ -71,25 +71,25 @@ def _positions(index: pd.Index, wanted: pd.Series) -> np.ndarray:
 
 
 def _regrouped(
-    record_ids: pd.Series, det: pd.DataFrame, prior: PriorState, new: np.ndarray
+    index: pd.Index, det: pd.DataFrame, prior: PriorState, new: np.ndarray
 ) -> np.ndarray:
     """Records whose group of deterministic links split or joined another since last time
     (both read on the old records of this run; a deleted record may have held a group
     together). A new record joining a group changes no pair of the others."""
-    n = len(record_ids)
+    n = len(index)
     old = prior.links[prior.links["rule"] != PROBABILISTIC]
-    ends = pd.concat([old["record_id_a"], old["record_id_b"]]).astype("str").unique()
-    gone = pd.Index(ends).difference(pd.Index(record_ids.to_numpy()))
-    universe = pd.Series(np.arange(n + len(gone)), index=pd.Index(record_ids).append(gone))
-    a = universe.reindex(old["record_id_a"].astype("str").to_numpy()).to_numpy(dtype=np.int64)
-    b = universe.reindex(old["record_id_b"].astype("str").to_numpy()).to_numpy(dtype=np.int64)
-    before = components(len(universe), a, b)[:n]
-    after = components(n, det["a"].to_numpy(np.int64), det["b"].to_numpy(np.int64))
-    frame = pd.DataFrame({"before": np.where(new, -1, before), "after": after})[~new]
-    split = frame.groupby("before")["after"].transform("nunique") > 1
-    joined = frame.groupby("after")["before"].transform("nunique") > 1
+    ends = [old[c].to_numpy(dtype=object) for c in ("record_id_a", "record_id_b")]
+    a, b = (index.get_indexer(e) for e in ends)
+    gone = np.concatenate([ends[0][a < 0], ends[1][b < 0]])
+    codes, uniques = pd.factorize(gone)
+    a[a < 0], b[b < 0] = n + codes[: int((a < 0).sum())], n + codes[int((a < 0).sum()) :]
+    before = components(n + len(uniques), a, b)[:n][~new].astype(np.int64)
+    after = components(n, det["a"].to_numpy(np.int64), det["b"].to_numpy(np.int64))[~new]
+    both = np.unique(before * n + after)
+    split = np.bincount(both // n, minlength=n) > 1
+    joined = np.bincount(both % n, minlength=n) > 1
     out = np.zeros(n, dtype=bool)
-    out[~new] = (split | joined).to_numpy()
+    out[~new] = split[before] | joined[after]
     return out
 
 
@@ -168,7 +168,7 @@ def incremental_edges(
         before["fingerprint"].to_numpy(dtype=np.int64)[np.maximum(last, 0)] if len(before) else last
     )
     changed = ~new & (was != prints)
-    regrouped = _regrouped(record_ids, det, prior, new)
+    regrouped = _regrouped(index, det, prior, new)
     affected = new | changed | regrouped
     parts = _pairs_of_affected(blocks, affected) + _pairs_of_reopened(blocks, prior)
     pairs = encode_pairs(parts, n)

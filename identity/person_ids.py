@@ -11,7 +11,17 @@ import pandas as pd
 
 
 def _person_hash(record_ids: pd.Series, salt: str = "") -> pd.Series:
-    return record_ids.map(lambda r: "p_" + hashlib.sha1(f"{r}{salt}".encode()).hexdigest()[:16])
+    hashed = [
+        "p_" + hashlib.sha1(f"{r}{salt}".encode()).hexdigest()[:16]
+        for r in record_ids.to_numpy(dtype=object)
+    ]
+    return pd.Series(hashed, index=record_ids.index, dtype=object)
+
+
+def _among(ids: pd.Series, taken: set[str]) -> np.ndarray:
+    """Is each id in ``taken``? (a set lookup: pandas' ``isin`` on Arrow strings builds one
+    Arrow scalar per value of the list, seconds for a few ten thousand ids)"""
+    return np.fromiter((i in taken for i in ids.to_numpy(dtype=object)), bool, len(ids))
 
 
 def _assign_person_ids(
@@ -45,7 +55,7 @@ def _assign_person_ids(
         prev = previous[["record_id", "person_id"]].dropna()
         prev = prev.assign(record_id=prev["record_id"].astype("str"))
         prev = prev.drop_duplicates("record_id")
-        reserved = set(prev["person_id"].astype("str"))
+        reserved = set(prev["person_id"].astype("str").to_numpy(dtype=object))
         joined = frame.merge(prev, on="record_id", how="inner")
         if len(joined):
             counts = joined.groupby(["person_id", "cluster"]).size().reset_index(name="n")
@@ -74,13 +84,13 @@ def _assign_person_ids(
     ids = new_ids.where(need, chosen)
     # a new id must not collide with a previous id (e.g. the smaller part of a split whose
     # smallest record gave the old id its name): salt the hash until it is unused
-    taken = set(chosen.dropna().astype(str)) | reserved
+    taken = set(chosen.dropna().astype(str).to_numpy(dtype=object)) | reserved
     salt = 0
-    clash = need & ids.isin(list(taken))
+    clash = need & _among(ids, taken)
     while clash.any():
         salt += 1
         ids[clash] = _person_hash(min_rec[clash], f"#{salt}")
-        clash = need & ids.isin(list(taken))
+        clash = need & _among(ids, taken)
     if parts is not None and len(parts):
         splits = pd.DataFrame(
             {
