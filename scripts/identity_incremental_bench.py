@@ -26,22 +26,12 @@ import pandas as pd
 
 from identity import load_config, resolve
 from identity.incremental import state_from_tables, state_tables
-
-COLUMNS = (
-    "record_id, source_system, first_name, last_name, full_name, email, phone, birth_date, "
-    "street, postcode, city, country, updated_at"
-)
+from identity.records import read_inputs
 
 
-def read_inputs(warehouse: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_warehouse(warehouse: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        records = con.execute(
-            f"select {COLUMNS} from intermediate.int_identity_records_unioned"
-        ).df()
-        identifiers = con.execute(
-            "select record_id, id_type, id_value from intermediate.int_identifiers_unioned"
-        ).df()
-    return records, identifiers
+        return read_inputs(con)
 
 
 def make_day(
@@ -90,7 +80,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     config = load_config()
-    records, identifiers = read_inputs(args.warehouse)
+    records, identifiers = read_warehouse(args.warehouse)
     day1, ids1, day2, ids2 = make_day(records, identifiers, args)
     print(f"records: day one {len(day1):,}, day two {len(day2):,}", flush=True)
     figures: dict = {"records_day_one": len(day1), "records_day_two": len(day2)}

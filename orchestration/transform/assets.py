@@ -125,18 +125,12 @@ def identity_graph(
     from identity import load_config, resolve
     from identity.fellegi_sunter import model_markdown
     from identity.incremental import STATE_TABLES, state_from_tables, state_tables
+    from identity.records import read_inputs
 
     started = time.perf_counter()
     config = load_config(get_settings().config_dir / "identity.yaml")
     with warehouse.connect() as con:
-        records = con.execute(
-            "select record_id, source_system, first_name, last_name, full_name, email, phone, "
-            "birth_date, street, postcode, city, country, updated_at "
-            "from intermediate.int_identity_records_unioned"
-        ).df()
-        identifiers = con.execute(
-            "select record_id, id_type, id_value from intermediate.int_identifiers_unioned"
-        ).df()
+        records, identifiers = read_inputs(con)
         previous = _read_table(con, "identity.identity_graph")
         prior = None
         if previous is not None and context.run.tags.get(FULL_REFRESH_TAG) != "true":

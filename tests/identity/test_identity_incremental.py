@@ -22,13 +22,10 @@ import pytest
 from cdp.settings import get_settings
 from identity import load_config, resolve
 from identity.incremental import state_from_tables, state_tables
+from identity.records import read_inputs
 from tests.dbt.test_marts import dbt_paths, point_at
 
 SELECT = ["--select", "+int_identity_records_unioned", "+int_identifiers_unioned"]
-RECORD_COLUMNS = (
-    "record_id, source_system, first_name, last_name, full_name, email, phone, birth_date, "
-    "street, postcode, city, country, updated_at"
-)
 BRIDGE = "shop_customer:bridge-test"
 
 
@@ -46,13 +43,7 @@ def _stage(work: Path) -> None:
 
 def _inputs(warehouse: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        records = con.execute(
-            f"select {RECORD_COLUMNS} from intermediate.int_identity_records_unioned"
-        ).df()
-        identifiers = con.execute(
-            "select record_id, id_type, id_value from intermediate.int_identifiers_unioned"
-        ).df()
-    return records, identifiers
+        return read_inputs(con)
 
 
 @pytest.fixture(scope="module")
