@@ -1,6 +1,6 @@
 """Incremental identity resolution: the last run's links kept, only what changed rescored.
 
-A run leaves a :class:`PriorState` (saved by the pipeline in the ``identity`` schema): a
+A run leaves a :class:`PriorState` (saved by the pipeline in the ``identity_state`` schema): a
 fingerprint of each record's normalised fields, every link before the conflict check and the
 cluster cap, the pairs held for review, the blocks skipped as oversized and the fitted model
 (with the value counts of its term-frequency levels). The next run, given that state, scores
@@ -245,13 +245,15 @@ def new_state(
     )
 
 
-#: the tables of :func:`state_tables`, in the ``identity`` schema
+#: the schema of the state's tables: the engine's own, not served to readers
+STATE_SCHEMA = "identity_state"
+#: the tables of :func:`state_tables` (besides ``resolution_state``), in ``STATE_SCHEMA``
 STATE_TABLES = ("record_fingerprints", "candidate_links", "capped_blocks", "term_frequencies")
 
 
 def state_tables(state: PriorState) -> dict[str, pd.DataFrame]:
-    """The state as frames for the warehouse (``identity.<name>``), the model and the config
-    digest in ``resolution_state``."""
+    """The state as frames for the warehouse (``STATE_SCHEMA.<name>``), the model and the
+    config digest in ``resolution_state``; the review pairs are ``identity.possible_matches``."""
     tf = state.model.term_frequencies or {}
     frequencies = pd.DataFrame(
         {

@@ -112,8 +112,9 @@ def _write_table(con, qualified: str, frame: pd.DataFrame, *, append: bool = Fal
         "identity.cluster_report, identity.possible_matches and appends identity.person_merges "
         "and identity.match_models (the model estimated by this run, as JSON). "
         "Person ids are kept stable across runs from the previous graph. Incremental when the "
-        "last run left its state (identity.record_fingerprints, candidate_links, "
-        "capped_blocks, term_frequencies, resolution_state) under the same config: only new "
+        "last run left its state (schema identity_state: record_fingerprints, "
+        "candidate_links, capped_blocks, term_frequencies, resolution_state) under the same "
+        "config: only new "
         "and changed records are scored, with the saved model; in full (model re-estimated) "
         "otherwise or on a run tagged cdp/dbt_full_refresh (`cdp run --full-refresh`)."
     ),
@@ -124,7 +125,7 @@ def identity_graph(
 ) -> Iterator[Any]:
     from identity import load_config, resolve
     from identity.fellegi_sunter import model_markdown
-    from identity.incremental import STATE_TABLES, state_from_tables, state_tables
+    from identity.incremental import STATE_SCHEMA, STATE_TABLES, state_from_tables, state_tables
     from identity.records import read_inputs
 
     started = time.perf_counter()
@@ -135,7 +136,7 @@ def identity_graph(
         prior = None
         if previous is not None and context.run.tags.get(FULL_REFRESH_TAG) != "true":
             tables = {
-                name: _read_table(con, f"identity.{name}")
+                name: _read_table(con, f"{STATE_SCHEMA}.{name}")
                 for name in (*STATE_TABLES, "resolution_state")
             }
             possible = _read_table(con, "identity.possible_matches")
@@ -164,8 +165,9 @@ def identity_graph(
             splits = result.splits.assign(resolved_at=resolved_at)
             _write_table(con, "identity.person_splits", splits, append=True)
         if result.state is not None:  # none for no records: the next run is a full one
+            con.execute(f"create schema if not exists {STATE_SCHEMA}")
             for name, frame in state_tables(result.state).items():
-                _write_table(con, f"identity.{name}", frame)
+                _write_table(con, f"{STATE_SCHEMA}.{name}", frame)
         model = pd.DataFrame({"resolved_at": [resolved_at], "model": [json.dumps(stats_model)]})
         _write_table(con, "identity.match_models", model, append=True)
         con.execute("commit")
