@@ -19,7 +19,7 @@ the millions of pairs, so it takes milliseconds.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -121,19 +121,10 @@ def model_from_dict(saved: dict, config: IdentityConfig) -> FittedModel:
         ]
     if set(saved["comparisons"]) != set(comps):
         raise ValueError("saved model: its comparisons are not the config's")
+    # every other field as saved (a field added to the model later is read back by name)
+    scalars = {f.name for f in fields(FittedModel)} - {"comparisons", "term_frequencies", "frozen"}
     return FittedModel(
-        prior=float(saved["prior"]),
-        comparisons=comps,
-        candidate_pairs=int(saved["candidate_pairs"]),
-        u_sample_pairs=int(saved["u_sample_pairs"]),
-        iterations=int(saved["iterations"]),
-        converged=bool(saved["converged"]),
-        estimated=bool(saved["estimated"]),
-        namesake_rate=saved.get("namesake_rate"),
-        namesake_pairs=int(saved.get("namesake_pairs") or 0),
-        evidence_required=saved.get("evidence_required"),
-        anchor_pairs=int(saved.get("anchor_pairs") or 0),
-        frozen=True,
+        comparisons=comps, frozen=True, **{k: saved[k] for k in scalars if k in saved}
     )
 
 
