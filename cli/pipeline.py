@@ -43,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--full-refresh",
         action="store_true",
-        help="rebuild the incremental dbt models in full instead of taking only what changed",
+        help="rebuild the incremental dbt models in full and re-resolve every identity (model "
+        "re-estimated) instead of taking only what changed",
     )
     run.add_argument(
         "--no-wait",

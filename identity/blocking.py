@@ -7,6 +7,8 @@ suffix, names in either order). Oversized blocks are skipped and reported.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import jellyfish
 import numpy as np
 import pandas as pd
@@ -51,15 +53,45 @@ BASE_FIELD = {
 }
 
 
-def _key_codes(norm: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(records carrying every field of the key, their block code, the block values)."""
-    present = norm[cols].notna().all(axis=1).to_numpy()
-    sub = norm.loc[present, cols].astype("str")
-    joined = sub[cols[0]]
-    for c in cols[1:]:
-        joined = joined + "\x1f" + sub[c]
-    codes, uniques = pd.factorize(joined)
-    return np.flatnonzero(present), codes, uniques
+class _ColumnCodes:
+    """Integer codes (-1: missing) and value hashes of the record fields, each factorised
+    once for all the keys that read it (joining the fields of each key as text and
+    factorising that took most of the blocking stage)."""
+
+    def __init__(self, norm: pd.DataFrame):
+        self.norm = norm
+        self.done: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        if col not in self.done:
+            codes, uniques = pd.factorize(self.norm[col])
+            values = np.asarray(uniques, dtype=object).astype(str).astype(object)
+            hashes = pd.util.hash_array(values) if len(values) else np.empty(0, np.uint64)
+            self.done[col] = (codes.astype(np.int64), hashes)
+        return self.done[col]
+
+
+def _key_codes(
+    columns: _ColumnCodes, cols: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(records carrying every field of the key, their block code, a record of each block,
+    a hash of each block's values)."""
+    parts = [columns(c) for c in cols]
+    present = np.logical_and.reduce([codes >= 0 for codes, _ in parts])
+    recs = np.flatnonzero(present)
+    combined = parts[0][0][recs]
+    for codes, hashes in parts[1:]:
+        combined, _ = pd.factorize(combined * (len(hashes) + 1) + codes[recs])
+    block, _ = pd.factorize(combined)
+    block = block.astype(np.int64)
+    first = np.full(int(block.max()) + 1 if len(block) else 0, len(recs), dtype=np.int64)
+    np.minimum.at(first, block, np.arange(len(recs)))
+    rep = recs[first]
+    with np.errstate(over="ignore"):
+        hashed = np.zeros(len(rep), dtype=np.uint64)
+        for codes, hashes in parts:
+            hashed = hashed * np.uint64(1_000_003) + hashes[codes[rep]]
+    return recs, block, rep, hashed.view(np.int64)
 
 
 def key_agreement(
@@ -83,30 +115,38 @@ def key_agreement(
     return same, fields
 
 
-def candidate_pairs(
-    norm: pd.DataFrame,
-    config: IdentityConfig,
-    report: list[dict],
-    groups: np.ndarray | None = None,
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Unique candidate pairs (encoded ``a * n + b``, a < b) from the blocking keys, and per
-    key each record's block code (-1: a field of the key missing).
+@dataclass
+class Blocks:
+    """Per blocking key: each record's block code (-1: a field of the key missing), whether
+    each block is used (2 to ``max_block_size`` records) and a hash of each block's value
+    (the blocks skipped as oversized are kept by hash for the next incremental run)."""
 
-    With ``groups`` (link mode), pairs inside one group are left out.
-    """
+    names: list[str]
+    codes: list[np.ndarray]
+    usable: list[np.ndarray]
+    hashes: list[np.ndarray]
+    oversized: list[np.ndarray]
+
+    def members(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(records in a used block of key ``k``, their block codes)."""
+        code = self.codes[k]
+        recs = np.flatnonzero(code >= 0)
+        recs = recs[self.usable[k][code[recs]]]
+        return recs, code[recs]
+
+
+def block_codes(norm: pd.DataFrame, config: IdentityConfig, report: list[dict]) -> Blocks:
+    """The blocks of every blocking key; oversized blocks are reported (and not used)."""
     n = len(norm)
     prob = config.probabilistic
-    encoded = []
-    key_codes = []
+    blocks = Blocks([], [], [], [], [])
+    columns = _ColumnCodes(norm)
     for key in prob.blocking_keys:
         cols = list(key)
-        recs, codes, uniques = _key_codes(norm, cols)
+        recs, codes, rep, hashed = _key_codes(columns, cols)
         per_record = np.full(n, -1, dtype=np.int64)
         per_record[recs] = codes
-        key_codes.append(per_record)
-        if len(recs) < 2:
-            continue
-        size = np.bincount(codes)
+        size = np.bincount(codes, minlength=len(rep))
         over = np.flatnonzero(size > prob.max_block_size)
         if len(over):
             report.append(
@@ -116,23 +156,64 @@ def candidate_pairs(
                     f"{len(over)} blocks over max_block_size {prob.max_block_size} "
                     f"skipped ({int(size[over].sum())} records); largest: "
                     + ", ".join(
-                        f"{uniques[c].replace(chr(31), '|')} ({size[c]})"
-                        for c in over[np.argsort(-size[over])][:5]
+                        "|".join(str(norm[c].iat[rep[b]]) for c in cols) + f" ({size[b]})"
+                        for b in over[np.argsort(-size[over], kind="stable")][:5]
                     ),
                     rule="probabilistic",
                     id_type="+".join(cols),
                 )
             )
-        ok = (size[codes] >= 2) & (size[codes] <= prob.max_block_size)
-        recs, codes = recs[ok], codes[ok]
-        order = np.argsort(codes, kind="stable")
-        a, b = pairs_within_groups(recs[order], codes[order])
-        encoded.append(np.minimum(a, b) * n + np.maximum(a, b))
+        blocks.names.append("+".join(cols))
+        blocks.codes.append(per_record)
+        blocks.usable.append((size >= 2) & (size <= prob.max_block_size))
+        blocks.hashes.append(hashed)
+        blocks.oversized.append(over)
+    return blocks
+
+
+def still_candidates(blocks: Blocks, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Are the pairs ``a, b`` equal on some blocking key whose block is used?"""
+    out = np.zeros(len(a), dtype=bool)
+    for k in range(len(blocks.codes)):
+        ca, cb = blocks.codes[k][a], blocks.codes[k][b]
+        same = (ca >= 0) & (ca == cb)
+        out[same] |= blocks.usable[k][ca[same]]
+    return out
+
+
+def encode_pairs(parts: list[np.ndarray], n: int) -> np.ndarray:
+    """Unique pairs ``a * n + b`` (a < b) of the ``(a, b)`` arrays in ``parts``, a != b."""
+    encoded = [
+        np.minimum(a, b) * n + np.maximum(a, b)
+        for a, b in zip(parts[::2], parts[1::2], strict=True)
+    ]
     if not encoded:
-        return np.empty(0, np.int64), key_codes
-    allpairs = np.sort(np.concatenate(encoded))
-    keep = np.ones(len(allpairs), dtype=bool)
-    keep[1:] = allpairs[1:] != allpairs[:-1]
+        return np.empty(0, np.int64)
+    allpairs = np.concatenate(encoded)
+    allpairs = allpairs[allpairs // n != allpairs % n]
+    return np.unique(allpairs)
+
+
+def candidate_pairs(
+    norm: pd.DataFrame,
+    config: IdentityConfig,
+    report: list[dict],
+    groups: np.ndarray | None = None,
+    blocks: Blocks | None = None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Unique candidate pairs (encoded ``a * n + b``, a < b) from the blocking keys, and per
+    key each record's block code (-1: a field of the key missing).
+
+    With ``groups`` (link mode), pairs inside one group are left out.
+    """
+    n = len(norm)
+    blocks = blocks or block_codes(norm, config, report)
+    parts = []
+    for k in range(len(blocks.codes)):
+        recs, codes = blocks.members(k)
+        order = np.argsort(codes, kind="stable")
+        parts.extend(pairs_within_groups(recs[order], codes[order]))
+    allpairs = encode_pairs(parts, n)
     if groups is not None:
-        keep &= groups[allpairs // n] != groups[allpairs % n]
-    return allpairs[keep], key_codes
+        allpairs = allpairs[groups[allpairs // n] != groups[allpairs % n]]
+    return allpairs, blocks.codes

@@ -15,6 +15,9 @@ scipy connected components; no Python loop over records or pairs):
    their weakest rules.
 5. stable person ids against the previous graph (merges and splits recorded).
 
+Given the state the last run left (``prior``), stage 3 scores only the pairs that can have
+changed, with the saved model, and keeps the other links (``incremental.py``).
+
 The stages live in their own modules: ``records.py`` (1), ``deterministic.py`` (2),
 ``probabilistic.py`` (3), ``clusters.py`` (4), ``person_ids.py`` (5) and ``result.py`` (the
 output frames and statistics); :func:`resolve` runs them in order.
@@ -28,9 +31,12 @@ import time
 import pandas as pd
 
 from identity import compare as cmp
+from identity import fellegi_sunter as fs
+from identity.blocking import block_codes
 from identity.clusters import link
 from identity.config import IdentityConfig
 from identity.deterministic import deterministic_edges
+from identity.incremental import PriorState, fingerprints, incremental_edges, new_state
 from identity.person_ids import _assign_person_ids
 from identity.probabilistic import _probabilistic, ignore_dropped_values, probabilistic_edges
 from identity.records import link_groups, prepare, valid_records
@@ -45,12 +51,21 @@ def resolve(
     config: IdentityConfig,
     previous: pd.DataFrame | None = None,
     link_column: str | None = None,
+    *,
+    model: fs.FittedModel | None = None,
+    prior: PriorState | None = None,
 ) -> ResolutionResult:
     """Group ``records`` into persons. See the module docstring and docs/identity.md.
 
     ``link_column``: records with the same value in this column (a source file) are never
     linked to each other directly: the sources are linked, not deduplicated inside each.
+    ``model``: a fitted model to score with as it is (no estimation).
+    ``prior``: the state the last run left (``result.state``): the run is incremental, only
+    the pairs that can have changed are scored, with the state's model unless ``model`` is
+    given (``identity/incremental.py``); the persons are those of a full run with that model.
     """
+    if prior is not None and link_column is not None:
+        raise ValueError("an incremental run does not take a link column")
     timings: dict[str, float] = {}
     report: list[dict] = []
     t0 = time.perf_counter()
@@ -71,10 +86,19 @@ def resolve(
     timings["deterministic"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    scored = None
-    if config.probabilistic.enabled and n > 1:
-        scored = _probabilistic(norm, coded, det, config, report, groups)
-    model, prob_edges, possible, n_candidates = probabilistic_edges(scored, config)
+    blocks = block_codes(norm, config, report)
+    fixed = model or (prior.model if prior is not None else None)
+    prints = fingerprints(norm)
+    changes: dict = {}
+    if prior is not None:
+        found, prob_edges, possible, n_candidates, changes = incremental_edges(
+            norm, coded, det, config, blocks, prior, fixed, prints
+        )
+    else:
+        scored = None
+        if config.probabilistic.enabled and n > 1:
+            scored = _probabilistic(norm, coded, det, config, report, groups, blocks, fixed)
+        found, prob_edges, possible, n_candidates = probabilistic_edges(scored, config, fixed)
     timings["probabilistic"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -82,10 +106,10 @@ def resolve(
     timings["cluster"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    person_ids, merges = _assign_person_ids(norm["record_id"], labels, previous, now)
+    person_ids, merges, splits = _assign_person_ids(norm["record_id"], labels, previous, now)
     timings["person_ids"] = time.perf_counter() - t
 
-    return build_result(
+    result = build_result(
         norm["record_id"],
         person_ids,
         match_rule,
@@ -94,8 +118,16 @@ def resolve(
         merges,
         report,
         labels,
-        model,
+        found,
         n_candidates,
         timings,
         started=t0,
     )
+    result.splits = splits
+    result.stats["splits"] = len(splits)
+    result.stats["mode"] = "incremental" if prior is not None else "full"
+    if changes:
+        result.stats["incremental"] = changes
+    if link_column is None:
+        result.state = new_state(norm, det, prob_edges, possible, blocks, found, config, prints)
+    return result

@@ -19,7 +19,7 @@ the millions of pairs, so it takes milliseconds.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -79,6 +79,12 @@ class FittedModel:
     #: records resolved: with ``candidate_pairs`` and ``prior``, the expected duplicates of a
     #: record, which weighs a slip in a file with little evidence (see :func:`score`)
     records: int = 0
+    #: per term-frequency field: (records per value, for values held by at least
+    #: ``term_frequency_min_count`` records; records with a value), counted when the model was
+    #: fitted and kept with it, so a pair scores the same in every run that uses this model
+    term_frequencies: dict[str, tuple[pd.Series, int]] | None = None
+    #: parameters read from a saved model: :func:`score` keeps its namesake rate
+    frozen: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -98,6 +104,32 @@ class FittedModel:
                 for f, levels in self.comparisons.items()
             },
         }
+
+
+def model_from_dict(saved: dict, config: IdentityConfig) -> FittedModel:
+    """A model saved by :meth:`FittedModel.as_dict`, frozen, for scoring under ``config``.
+
+    Raises ValueError when its comparisons or levels are not the configuration's (the config
+    changed since it was fitted: the caller resolves in full instead).
+    """
+    comps = {}
+    for c in config.probabilistic.comparisons:
+        levels_saved = saved["comparisons"].get(c.field)
+        if levels_saved is None or [lv["name"] for lv in levels_saved] != [
+            lv.name for lv in c.levels
+        ]:
+            raise ValueError(f"saved model: the levels of {c.field!r} are not the config's")
+        comps[c.field] = [
+            LevelParams(lv.name, float(s["m"]), float(s["u"]), lv.review, lv.fixed)
+            for lv, s in zip(c.levels, levels_saved, strict=True)
+        ]
+    if set(saved["comparisons"]) != set(comps):
+        raise ValueError("saved model: its comparisons are not the config's")
+    # every other field as saved (a field added to the model later is read back by name)
+    scalars = {f.name for f in fields(FittedModel)} - {"comparisons", "term_frequencies", "frozen"}
+    return FittedModel(
+        comparisons=comps, frozen=True, **{k: saved[k] for k in scalars if k in saved}
+    )
 
 
 def model_table(model: dict) -> pd.DataFrame:
@@ -451,6 +483,30 @@ def fit(
 # ---------------------------------------------------------------------------------------------
 # scoring
 # ---------------------------------------------------------------------------------------------
+def _value_counts(
+    c: cmp.Coded, field_name: str, model: FittedModel, min_count: int
+) -> tuple[np.ndarray, int]:
+    """(records per value of ``c.uniques``, records with a value) of one field: the model's
+    own counts when it has them, else counted here and kept in the model. Values held by
+    fewer than ``min_count`` records weigh as if unseen, so only the others are kept."""
+    if model.term_frequencies is not None and field_name in model.term_frequencies:
+        table, n_known = model.term_frequencies[field_name]
+        counts = pd.Series(c.uniques).map(table).fillna(0.0).to_numpy(dtype=float)
+        return counts, n_known
+    col = c.codes[field_name]
+    known = col[col >= 0]
+    counts = np.bincount(known, minlength=len(c.uniques)).astype(float)
+    n_known = max(len(known), 1)
+    frequent = counts >= min_count
+    if model.term_frequencies is None:
+        model.term_frequencies = {}
+    model.term_frequencies[field_name] = (
+        pd.Series(counts[frequent], index=pd.Index(np.asarray(c.uniques)[frequent], dtype=object)),
+        n_known,
+    )
+    return counts, n_known
+
+
 def term_frequency_u(
     coded: dict[str, cmp.Coded], a: np.ndarray, g: np.ndarray, config: IdentityConfig,
     model: FittedModel,
@@ -469,9 +525,7 @@ def term_frequency_u(
                 continue
             c = coded[comp.field]
             col = c.codes[comp.field]
-            known = col[col >= 0]
-            counts = np.bincount(known, minlength=len(c.uniques)).astype(float)
-            n_known = max(len(known), 1)
+            counts, n_known = _value_counts(c, comp.field, model, prob.term_frequency_min_count)
             level_u = model.comparisons[comp.field][j].u
             share = np.maximum(counts, prob.term_frequency_min_count) / n_known
             high = np.where(counts >= prob.term_frequency_min_count, np.maximum(share, level_u),
@@ -634,12 +688,13 @@ def score(
     contradicted = (held > 0) & (((held > 1) & (held > held_names)) | (disagree > 0) | ~personal)
     namesakes = same_home & ~personal
     told_apart = same_home & first_agrees & (personal | (personal_disagree > 0))
-    model.namesake_pairs = int(told_apart.sum())
-    model.namesake_rate = (
-        float((told_apart & ~personal).sum() / model.namesake_pairs)
-        if model.namesake_pairs
-        else None
-    )
+    if not model.frozen:  # a saved model keeps the rate of the run that fitted it
+        model.namesake_pairs = int(told_apart.sum())
+        model.namesake_rate = (
+            float((told_apart & ~personal).sum() / model.namesake_pairs)
+            if model.namesake_pairs
+            else None
+        )
     if (
         model.namesake_rate is not None
         and model.namesake_pairs >= config.probabilistic.namesake_min_pairs

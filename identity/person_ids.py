@@ -11,13 +11,25 @@ import pandas as pd
 
 
 def _person_hash(record_ids: pd.Series, salt: str = "") -> pd.Series:
-    return record_ids.map(lambda r: "p_" + hashlib.sha1(f"{r}{salt}".encode()).hexdigest()[:16])
+    hashed = [
+        "p_" + hashlib.sha1(f"{r}{salt}".encode()).hexdigest()[:16]
+        for r in record_ids.to_numpy(dtype=object)
+    ]
+    return pd.Series(hashed, index=record_ids.index, dtype=object)
+
+
+def _among(ids: pd.Series, taken: set[str]) -> np.ndarray:
+    """Is each id in ``taken``? (a set lookup: pandas' ``isin`` on Arrow strings builds one
+    Arrow scalar per value of the list, seconds for a few ten thousand ids)"""
+    return np.fromiter((i in taken for i in ids.to_numpy(dtype=object)), bool, len(ids))
 
 
 def _assign_person_ids(
     record_ids: pd.Series, labels: np.ndarray, previous: pd.DataFrame | None, now: dt.datetime
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """A stable person id per cluster, and the merges of previous persons."""
+) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """A stable person id per cluster, the merges of previous persons, and their splits
+    (``split_person_id, into_person_id, records, split_at``: the part of a previous person
+    that left it for another person, new or existing)."""
     frame = pd.DataFrame({"record_id": record_ids.to_numpy(), "cluster": labels})
     min_rec = frame.groupby("cluster")["record_id"].min()
     new_ids = _person_hash(min_rec)
@@ -28,13 +40,22 @@ def _assign_person_ids(
             "merged_at": pd.Series([], dtype="datetime64[us, UTC]"),
         }
     )
+    splits = pd.DataFrame(
+        {
+            "split_person_id": pd.Series([], dtype="str"),
+            "into_person_id": pd.Series([], dtype="str"),
+            "records": pd.Series([], dtype="int64"),
+            "split_at": pd.Series([], dtype="datetime64[us, UTC]"),
+        }
+    )
+    parts = None
     chosen = pd.Series(index=min_rec.index, dtype=object)
     reserved: set[str] = set()
     if previous is not None and len(previous):
         prev = previous[["record_id", "person_id"]].dropna()
         prev = prev.assign(record_id=prev["record_id"].astype("str"))
         prev = prev.drop_duplicates("record_id")
-        reserved = set(prev["person_id"].astype("str"))
+        reserved = set(prev["person_id"].astype("str").to_numpy(dtype=object))
         joined = frame.merge(prev, on="record_id", how="inner")
         if len(joined):
             counts = joined.groupby(["person_id", "cluster"]).size().reset_index(name="n")
@@ -44,6 +65,7 @@ def _assign_person_ids(
                 ["person_id", "n", "min_rec"], ascending=[True, False, True]
             )
             home = counts.drop_duplicates("person_id")
+            parts = counts[~counts.index.isin(home.index)]
             # each cluster keeps the previous person with the most records (tie: smaller id)
             home = home.sort_values(["cluster", "n", "person_id"], ascending=[True, False, True])
             winners = home.drop_duplicates("cluster")
@@ -62,11 +84,20 @@ def _assign_person_ids(
     ids = new_ids.where(need, chosen)
     # a new id must not collide with a previous id (e.g. the smaller part of a split whose
     # smallest record gave the old id its name): salt the hash until it is unused
-    taken = set(chosen.dropna().astype(str)) | reserved
+    taken = set(chosen.dropna().astype(str).to_numpy(dtype=object)) | reserved
     salt = 0
-    clash = need & ids.isin(list(taken))
+    clash = need & _among(ids, taken)
     while clash.any():
         salt += 1
         ids[clash] = _person_hash(min_rec[clash], f"#{salt}")
-        clash = need & ids.isin(list(taken))
-    return ids.reindex(labels).to_numpy(), merges
+        clash = need & _among(ids, taken)
+    if parts is not None and len(parts):
+        splits = pd.DataFrame(
+            {
+                "split_person_id": parts["person_id"].astype("str").to_numpy(),
+                "into_person_id": ids.loc[parts["cluster"]].astype("str").to_numpy(),
+                "records": parts["n"].astype("int64").to_numpy(),
+                "split_at": pd.Timestamp(now),
+            }
+        )
+    return ids.reindex(labels).to_numpy(), merges, splits

@@ -11,7 +11,7 @@ import pandas as pd
 
 from identity import compare as cmp
 from identity import fellegi_sunter as fs
-from identity.blocking import candidate_pairs, key_agreement
+from identity.blocking import Blocks, candidate_pairs, key_agreement
 from identity.config import IdentityConfig
 from identity.pairs import components
 
@@ -41,17 +41,23 @@ def _probabilistic(
     config: IdentityConfig,
     report: list[dict],
     groups: np.ndarray | None,
+    blocks: Blocks,
+    fixed: fs.FittedModel | None = None,
 ) -> tuple[fs.FittedModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fit the model on the candidate pairs, then score those not already linked.
 
     The EM sees every candidate pair, those the deterministic rules joined included: they are
-    mostly true matches and teach m what a match looks like in this data.
+    mostly true matches and teach m what a match looks like in this data. A ``fixed`` model
+    (saved by an earlier run) is used as it is: no estimation.
     """
     n = len(norm)
     prob = config.probabilistic
-    pairs, key_codes = candidate_pairs(norm, config, report, groups)
+    pairs, key_codes = candidate_pairs(norm, config, report, groups, blocks)
     det_labels = components(n, det["a"].to_numpy(), det["b"].to_numpy())
     pa, pb = pairs // n, pairs % n
+    if fixed is not None:
+        fresh = det_labels[pa] != det_labels[pb]
+        return score_pairs(coded, pa[fresh], pb[fresh], config, fixed)
     model = fs.starting_model(config)
     g = fs.levels(coded, pa, pb, config, model)
     joined = det_labels[pa] == det_labels[pb]
@@ -78,15 +84,35 @@ def _probabilistic(
     return model, pa, pb, probability, held
 
 
+def score_pairs(
+    coded: dict[str, cmp.Coded],
+    pa: np.ndarray,
+    pb: np.ndarray,
+    config: IdentityConfig,
+    model: fs.FittedModel,
+) -> tuple[fs.FittedModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Score pairs under a given model: (model, a, b, match probability, why held).
+
+    The orientation of crossed names is chosen under the configuration's starting weights, as
+    the estimating run chooses it, so that a pair scores the same in every run of one model.
+    """
+    g = fs.levels(coded, pa, pb, config, fs.starting_model(config))
+    tf_u = fs.term_frequency_u(coded, pa, g, config, model)
+    _weight, probability, held = fs.score(g, model, config, tf_u)
+    return model, pa, pb, probability, held
+
+
 def probabilistic_edges(
     scored: tuple[fs.FittedModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
     config: IdentityConfig,
+    model: fs.FittedModel | None = None,
 ) -> tuple[fs.FittedModel, pd.DataFrame, pd.DataFrame, int]:
     """(model, matched edges ``a, b, rule, score``, pairs for review ``a, b, score, reason``,
-    number of candidate pairs scored) from what :func:`_probabilistic` scored (None: nothing)."""
+    number of candidate pairs scored) from what :func:`_probabilistic` scored (None: nothing
+    scored; the model is then ``model`` or the configuration's starting one)."""
     prob_edges = pd.DataFrame({"a": [], "b": [], "rule": [], "score": []})
     possible = pd.DataFrame({"a": [], "b": [], "score": [], "reason": []})
-    model = fs.starting_model(config)
+    model = model or fs.starting_model(config)
     n_candidates = 0
     if scored is not None:
         model, pa, pb, probability, held = scored

@@ -29,6 +29,19 @@ RECORD_COLUMNS = (
 )
 
 
+def read_inputs(con) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(records, identifiers) of the pipeline's identity inputs, from a DuckDB connection to
+    the warehouse (the dbt models ``int_identity_records_unioned`` and
+    ``int_identifiers_unioned``)."""
+    records = con.execute(
+        f"select {', '.join(RECORD_COLUMNS)} from intermediate.int_identity_records_unioned"
+    ).df()
+    identifiers = con.execute(
+        "select record_id, id_type, id_value from intermediate.int_identifiers_unioned"
+    ).df()
+    return records, identifiers
+
+
 def valid_records(records: pd.DataFrame, report: list[dict]) -> pd.DataFrame:
     """The records that can be resolved, in record_id order; the others are reported.
 

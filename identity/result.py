@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,10 @@ class ResolutionResult:
     cluster_report: pd.DataFrame
     possible_matches: pd.DataFrame
     stats: dict = field(default_factory=dict)
+    #: ``split_person_id, into_person_id, records, split_at``: parts that left a previous person
+    splits: pd.DataFrame | None = None
+    #: what the next run needs to be incremental (``identity.incremental.PriorState``)
+    state: Any = None
 
 
 def _empty_result(report: list[dict], seconds: float) -> ResolutionResult:

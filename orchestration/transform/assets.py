@@ -111,7 +111,12 @@ def _write_table(con, qualified: str, frame: pd.DataFrame, *, append: bool = Fal
         "identity.identity_graph (record -> person), identity.identity_edges, "
         "identity.cluster_report, identity.possible_matches and appends identity.person_merges "
         "and identity.match_models (the model estimated by this run, as JSON). "
-        "Person ids are kept stable across runs from the previous graph."
+        "Person ids are kept stable across runs from the previous graph. Incremental when the "
+        "last run left its state (schema identity_state: record_fingerprints, "
+        "candidate_links, capped_blocks, term_frequencies, resolution_state) under the same "
+        "config: only new "
+        "and changed records are scored, with the saved model; in full (model re-estimated) "
+        "otherwise or on a run tagged cdp/dbt_full_refresh (`cdp run --full-refresh`)."
     ),
     check_specs=[dg.AssetCheckSpec("identity_graph_is_consistent", asset=IDENTITY_GRAPH_KEY)],
 )
@@ -120,21 +125,24 @@ def identity_graph(
 ) -> Iterator[Any]:
     from identity import load_config, resolve
     from identity.fellegi_sunter import model_markdown
+    from identity.incremental import STATE_SCHEMA, STATE_TABLES, state_from_tables, state_tables
+    from identity.records import read_inputs
 
     started = time.perf_counter()
     config = load_config(get_settings().config_dir / "identity.yaml")
     with warehouse.connect() as con:
-        records = con.execute(
-            "select record_id, source_system, first_name, last_name, full_name, email, phone, "
-            "birth_date, street, postcode, city, country, updated_at "
-            "from intermediate.int_identity_records_unioned"
-        ).df()
-        identifiers = con.execute(
-            "select record_id, id_type, id_value from intermediate.int_identifiers_unioned"
-        ).df()
+        records, identifiers = read_inputs(con)
         previous = _read_table(con, "identity.identity_graph")
+        prior = None
+        if previous is not None and context.run.tags.get(FULL_REFRESH_TAG) != "true":
+            tables = {
+                name: _read_table(con, f"{STATE_SCHEMA}.{name}")
+                for name in (*STATE_TABLES, "resolution_state")
+            }
+            possible = _read_table(con, "identity.possible_matches")
+            prior = state_from_tables(tables, possible, config)
 
-    result = resolve(records, identifiers, config, previous)
+    result = resolve(records, identifiers, config, previous, prior=prior)
 
     graph = result.graph.merge(
         records[["record_id", "source_system"]], on="record_id", how="left", validate="1:1"
@@ -153,6 +161,13 @@ def identity_graph(
         _write_table(con, "identity.cluster_report", result.cluster_report)
         _write_table(con, "identity.possible_matches", result.possible_matches)
         _write_table(con, "identity.person_merges", merges, append=True)
+        if result.splits is not None:
+            splits = result.splits.assign(resolved_at=resolved_at)
+            _write_table(con, "identity.person_splits", splits, append=True)
+        if result.state is not None:  # none for no records: the next run is a full one
+            con.execute(f"create schema if not exists {STATE_SCHEMA}")
+            for name, frame in state_tables(result.state).items():
+                _write_table(con, f"{STATE_SCHEMA}.{name}", frame)
         model = pd.DataFrame({"resolved_at": [resolved_at], "model": [json.dumps(stats_model)]})
         _write_table(con, "identity.match_models", model, append=True)
         con.execute("commit")
@@ -160,8 +175,8 @@ def identity_graph(
     stats = result.stats
     seconds = round(time.perf_counter() - started, 3)
     context.log.info(
-        f"{stats['records']} records -> {stats['persons']} persons in {seconds}s "
-        f"(edges per rule: {stats['edges_per_rule']})"
+        f"{stats.get('mode', 'full')} resolution: {stats['records']} records -> {stats['persons']} persons "
+        f"in {seconds}s (edges per rule: {stats['edges_per_rule']})"
     )
     yield dg.MaterializeResult(
         metadata={
@@ -172,6 +187,9 @@ def identity_graph(
             "edges_per_rule": dg.MetadataValue.json(stats["edges_per_rule"]),
             "records_per_rule": dg.MetadataValue.json(stats["records_per_rule"]),
             "merges": dg.MetadataValue.int(len(merges)),
+            "splits": dg.MetadataValue.int(int(stats.get("splits", 0))),
+            "mode": dg.MetadataValue.text(stats.get("mode", "full")),
+            "incremental": dg.MetadataValue.json(stats.get("incremental", {})),
             "possible_matches": dg.MetadataValue.int(len(result.possible_matches)),
             "report_rows": dg.MetadataValue.int(len(result.cluster_report)),
             "engine_seconds": dg.MetadataValue.json(stats.get("seconds", {})),

@@ -27,7 +27,7 @@ RUN_TIME_COLUMNS = {"resolved_at", "quarantined_at", "detected_at", "validated_a
 # The history of every check evaluation: one more run appends more rows, by design.
 # One row per run of their step: a run killed after the step and rerun adds one (the fitted
 # identity model of identity.match_models is the same row twice, seen in the slow test).
-HISTORY_TABLES = {"quality.validation_results", "identity.match_models"}
+HISTORY_TABLES = {"quality.validation_results", "identity.match_models", "identity.person_splits"}
 # Which edges of a group of records sharing a key are kept depends on the order rows are read
 # (two clean runs differ); the persons they make (identity.identity_graph) do not: rows only.
 ORDER_DEPENDENT_TABLES = {"identity.identity_edges"}

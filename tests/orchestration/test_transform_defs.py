@@ -206,6 +206,15 @@ def test_rerun_without_new_data_keeps_every_person_id(built) -> None:
     changed = joined[joined["person_id_before"] != joined["person_id_after"]]
     assert changed.empty, changed.head()
     assert merges == 0
+    # the second run took the incremental path: nothing changed, nothing was scored
+    [second] = [
+        e.event_specific_data.materialization.metadata
+        for e in built["second"].all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == IDENTITY
+    ]
+    assert second["mode"].value == "incremental"
+    changes = second["incremental"].value
+    assert changes["new_records"] == changes["changed_records"] == changes["pairs_scored"] == 0
 
 
 def test_dbt_gets_the_warehouse_without_changing_the_environment(built) -> None:
