@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from app import accounts
-from app.search import build_search_index, parse, search
+from app.search import parse, search
+from app.search_index import build_search_index
 from cdp.settings import get_settings
 
 PASSWORD = "a long test password"
