@@ -17,8 +17,10 @@ cost does not grow with the number of customers:
 - `app.search_name_pairs(key, person_id, identified)`: each pair of name tokens of one person,
   sorted (`"dupont marie"`): a first and a last name typed together are one key with a few
   postings, where a common first name has thousands.
-- `app.search_name_initials(key, person_id, identified)`: each name token with the initial of
-  another name of the person (`"dupont m"`, `"marie d"`), for "Dupont M." searches.
+- `app.search_name_initials(key, person_id, identified, surname)`: each name token with the
+  initial of another name of the person (`"dupont m"`, `"marie d"`), for "Dupont M."
+  searches; `surname` when the token is of the last name and the initial of the first (the
+  usual reading, ranked first).
 
 Every table is sorted by its key and has an ART index on it; `identified` lets the store
 staff's search filter before it ranks, without reading the customer table.
@@ -106,8 +108,20 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE INDEX search_name_pairs_key ON {PAIRS} (key)")
     con.execute(
         f"""CREATE OR REPLACE TABLE {INITIALS} AS
-        SELECT DISTINCT a.term || ' ' || left(b.term, 1) AS key, a.person_id, a.identified
-        FROM {names} a JOIN {names} b ON a.person_id = b.person_id AND a.term <> b.term
-        ORDER BY key"""
+        WITH parts AS (
+            SELECT person_id, coalesce(is_identified, false) AS identified,
+                   regexp_split_to_array(lower(strip_accents(first_name)), '[^a-z0-9]+') AS f,
+                   regexp_split_to_array(lower(strip_accents(last_name)), '[^a-z0-9]+') AS l
+            FROM marts.customer_360
+        ),
+        tokens AS (
+            SELECT person_id, identified, unnest(f) AS term, false AS surname FROM parts
+            UNION ALL SELECT person_id, identified, unnest(l), true FROM parts
+        )
+        SELECT a.term || ' ' || left(b.term, 1) AS key, a.person_id, a.identified,
+               bool_or(a.surname AND NOT b.surname) AS surname
+        FROM tokens a JOIN tokens b ON a.person_id = b.person_id AND a.term <> b.term
+        WHERE length(a.term) >= 2 AND b.term <> ''
+        GROUP BY ALL ORDER BY key"""
     )
     con.execute(f"CREATE INDEX search_name_initials_key ON {INITIALS} (key)")
