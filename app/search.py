@@ -25,7 +25,6 @@ typed names (at most 1); an exact id, e-mail or phone scores 2 and comes first.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -119,62 +118,55 @@ def _search(con: duckdb.DuckDBPyConnection, q: Query, identified_only: bool, lim
     general = [(t, m.term, weights[t] * m.sim / total) for t in toks for m in meanings[t]]
     general = general if table is None else []
     values = [*q.exact, *([q.phone] if q.phone else [])]
-    surname = "surname" if table == INITIALS else "true AS surname"
-    key_lookup = (
-        _lookup(table, "key", f"key, person_id, identified, {surname}", list(keys), len(keys))
-        if table and keys
-        else "SELECT NULL AS key, NULL AS person_id, NULL AS identified, NULL AS surname LIMIT 0"
+    shown = " AND identified" if identified_only else ""  # store staff: identified only
+    lookup = _lookup(
+        TERMS, "term", "term, kind, person_id, identified", [*(g[1] for g in general), *values]
     )
-    sql = f"""
-        WITH cand AS (
-            SELECT unnest($toks::VARCHAR[]) AS tok, unnest($terms::VARCHAR[]) AS term,
-                   unnest($wsims::DOUBLE[]) AS wsim
-        ),
-        keyed AS (
-            SELECT unnest($keys::VARCHAR[]) AS key, unnest($scores::DOUBLE[]) AS score
-        ),
-        hits AS MATERIALIZED (  -- only index lookups: no other filter merged into them
-            {_lookup(TERMS, "term", "term, kind, person_id, identified", [*(g[1] for g in general), *values])}
-        ),
-        key_hits AS MATERIALIZED (
-            {key_lookup}
-        ),
-        name_hits AS (
-            SELECT s.person_id, c.tok, max(c.wsim) AS wsim
-            FROM cand c JOIN hits s ON s.term = c.term AND s.kind = 'name'
-            WHERE s.identified OR NOT $identified_only
-            GROUP BY ALL
-        ),
-        scored AS (
-            SELECT person_id, sum(wsim) AS score FROM name_hits GROUP BY person_id
-            HAVING count(*) = $ntoks
-            UNION ALL
-            SELECT h.person_id,
-                   max(CASE WHEN h.surname THEN k.score ELSE k.score * {FIRST_NAME_READING} END)
-            FROM key_hits h JOIN keyed k USING (key)
-            WHERE h.identified OR NOT $identified_only
-            GROUP BY h.person_id
-            UNION ALL
-            SELECT person_id, {EXACT_SCORE} FROM hits
-            WHERE kind <> 'name' AND (identified OR NOT $identified_only)
-              AND (term IN ({_constants(q.exact)}) OR (kind = 'phone' AND term = $phone))
+    ctes = [f"hits AS MATERIALIZED ({lookup})"]  # only index lookups: no filter merged into them
+    parts = [
+        f"""SELECT person_id, {EXACT_SCORE} AS score FROM hits
+        WHERE kind <> 'name'{shown}
+          AND (term IN ({_constants(q.exact)}) OR (kind = 'phone' AND term = $phone))"""
+    ]
+    params: dict = {"phone": q.phone, "limit": limit}
+    if general:  # the postings of each name: every typed name must match
+        ctes.append(
+            """cand AS (SELECT unnest($toks::VARCHAR[]) AS tok, unnest($terms::VARCHAR[]) AS term,
+                              unnest($wsims::DOUBLE[]) AS wsim)"""
         )
-        SELECT person_id, round(max(score), 6) AS score FROM scored GROUP BY person_id
+        parts.append(
+            f"""SELECT person_id, sum(wsim) FROM (
+                SELECT s.person_id, c.tok, max(c.wsim) AS wsim
+                FROM cand c JOIN hits s ON s.term = c.term AND s.kind = 'name'{shown}
+                GROUP BY ALL)
+            GROUP BY person_id HAVING count(*) = {len(toks)}"""
+        )
+        params.update(
+            toks=[g[0] for g in general],
+            terms=[g[1] for g in general],
+            wsims=[g[2] for g in general],
+        )
+    if keys:  # pairs of names, or a name and an initial, of one person
+        surname = "surname" if table == INITIALS else "true AS surname"
+        columns = f"key, person_id, identified, {surname}"
+        ctes.append(
+            "keyed AS (SELECT unnest($keys::VARCHAR[]) AS key, unnest($scores::DOUBLE[]) AS score)"
+        )
+        ctes.append(
+            f"key_hits AS MATERIALIZED ({_lookup(table, 'key', columns, list(keys), len(keys))})"
+        )
+        parts.append(
+            f"""SELECT h.person_id,
+                   max(CASE WHEN h.surname THEN k.score ELSE k.score * {FIRST_NAME_READING} END)
+            FROM key_hits h JOIN keyed k USING (key) WHERE true{shown.replace("identified", "h.identified")}
+            GROUP BY h.person_id"""
+        )
+        params.update(keys=list(keys), scores=list(keys.values()))
+    union = "\n UNION ALL ".join(parts)
+    sql = f"""WITH {", ".join(ctes)}
+        SELECT person_id, round(max(score), 6) AS score FROM ({union}) GROUP BY person_id
         ORDER BY score DESC, person_id LIMIT $limit"""
-    ranked = con.execute(
-        sql,
-        {
-            "toks": [g[0] for g in general],
-            "terms": [g[1] for g in general],
-            "wsims": [g[2] for g in general],
-            "ntoks": len(toks),
-            "keys": list(keys),
-            "scores": list(keys.values()),
-            "phone": q.phone,
-            "identified_only": identified_only,
-            "limit": limit,
-        },
-    ).fetchall()
+    ranked = con.execute(sql, params).fetchall()
     return _display(con, ranked)
 
 

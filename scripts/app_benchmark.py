@@ -38,6 +38,7 @@ cpu_times: dict[str, list[float]] = {}
 sys.path.insert(0, str(ROOT))
 
 from app.search import LIMIT, parse  # noqa: E402
+
 PASSWORD = "benchmark password"
 SAMPLE = """
     SELECT c.person_id, c.first_name, c.last_name, c.email, c.phone, c.loyalty_card_ids[1],
@@ -100,8 +101,8 @@ def time_searches(cur, rows: list[tuple], seed: int) -> tuple[dict, dict]:
     ranks: dict[str, list[tuple]] = {}
     firsts, lasts = [fold(r[1]) for r in rows], [fold(r[2]) for r in rows]
     namesakes = {
-        (f, l): (same, initial)
-        for f, l, same, initial in cur.execute(NAMESAKES, [firsts, lasts]).fetchall()
+        (f, last): (same, initial)
+        for f, last, same, initial in cur.execute(NAMESAKES, [firsts, lasts]).fetchall()
     }
 
     def timed(kind: str, text: str | None, person_id: str) -> list[dict]:
@@ -114,17 +115,22 @@ def time_searches(cur, rows: list[tuple], seed: int) -> tuple[dict, dict]:
         found[kind] = found.get(kind, 0) + any(h["person_id"] == person_id for h in hits)
         return hits
 
-    for (person_id, first, last, email, phone, card, order), f, l in zip(
+    for (person_id, _, _, email, phone, card, order), f, last in zip(
         rows, firsts, lasts, strict=True
     ):
         # the typo in a name of 4 letters or more (first or last, at random), or none
-        long_ones = [n for n in ("first", "last") if len((f, l)[n == "last"]) >= 4]
+        long_ones = [n for n in ("first", "last") if len((f, last)[n == "last"]) >= 4]
         where = rng.choice(long_ones) if long_ones else None
         typed_f = typo(rng, f) if where == "first" else f
-        typed_l = typo(rng, l) if where == "last" else l
+        typed_l = typo(rng, last) if where == "last" else last
         for kind, text, key, count in (
-            (NAME_KINDS[0], f"{typed_f} {typed_l}", (f, l), 0),
-            (NAME_KINDS[1], f"{typo(rng, l) if len(l) >= 4 else l} {f[:1]}", (l, f[:1]), 1),
+            (NAME_KINDS[0], f"{typed_f} {typed_l}", (f, last), 0),
+            (
+                NAME_KINDS[1],
+                f"{typo(rng, last) if len(last) >= 4 else last} {f[:1]}",
+                (last, f[:1]),
+                1,
+            ),
         ):
             hits = timed(kind, text, person_id)[:TOP]
             top = [(fold(h["first_name"] or ""), fold(h["last_name"] or "")) for h in hits]
@@ -133,7 +139,7 @@ def time_searches(cur, rows: list[tuple], seed: int) -> tuple[dict, dict]:
                 (
                     any(h["person_id"] == person_id for h in hits),
                     key in keys,
-                    namesakes[(f, l)][count],
+                    namesakes[(f, last)][count],
                 )
             )
         timed("e-mail", email, person_id)

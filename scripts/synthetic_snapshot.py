@@ -36,9 +36,7 @@ def census(file: str) -> tuple[np.ndarray, np.ndarray]:
     """(names in title case, probabilities) of one census file of the `names` package."""
     import names
 
-    rows = [
-        line.split() for line in (Path(names.__file__).parent / file).read_text().splitlines()
-    ]
+    rows = [line.split() for line in (Path(names.__file__).parent / file).read_text().splitlines()]
     pool = np.array([r[0].title() for r in rows], dtype=object)
     freq = np.array([float(r[1]) for r in rows])
     covered = float(rows[-1][2])  # the cumulative share of the last name listed
@@ -50,8 +48,10 @@ def census(file: str) -> tuple[np.ndarray, np.ndarray]:
 
 def persons(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    female, male, last = census("dist.female.first"), census("dist.male.first"), census(
-        "dist.all.last"
+    female, male, last = (
+        census("dist.female.first"),
+        census("dist.male.first"),
+        census("dist.all.last"),
     )
     women = rng.random(n) < 0.5
     first = np.empty(n, dtype=object)

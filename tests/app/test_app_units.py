@@ -255,7 +255,7 @@ def test_a_misspelt_name_finds_the_person_first_among_close_names(typed):
     typo in the first or the last name, or in the last name typed with an initial, puts the
     person first."""
     con = _customers(duckdb.connect(), CLOSE_NAMES)
-    assert [r["person_id"] for r in search(con, typed, identified_only=False)][0] == "fleury"
+    assert search(con, typed, identified_only=False)[0]["person_id"] == "fleury"
 
 
 def test_an_initial_must_be_the_initial_of_another_name():
@@ -271,7 +271,7 @@ def test_an_initial_must_be_the_initial_of_another_name():
 
 
 def test_a_rare_name_matched_exactly_beats_a_common_one():
-    """"Marie Kowalsky" is one letter from both Maria Kowalsky and Marie Kowalski: a rare name
+    """ "Marie Kowalsky" is one letter from both Maria Kowalsky and Marie Kowalski: a rare name
     says more than a common one, so the person whose rare name matches exactly comes first,
     whichever of the two is typed first; with the common name matched exactly and the rare
     one not at all, nobody is found."""
