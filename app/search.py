@@ -43,6 +43,8 @@ MAX_KEYS = 1000  # more name pairs than this to look up: without the prefix mean
 IN_CHUNK = 4  # postings of common names: one index scan per few names (a scan beyond)
 EXACT_SCORE = 2.0  # an exact id, e-mail or phone ranks before any name (names score <= 1)
 INITIAL_WEIGHT = 1.0  # the weight of an initial: about a very common name's (1 person in e)
+CAP = 5  # persons of a common reading of the typed names before the other readings' (_search)
+FEW = 10  # a reading held by at most this many persons shows them all first
 FIRST_NAME_READING = 0.95  # "Dupont M": a first name Dupont with an M surname ranks lower
 
 
@@ -124,7 +126,7 @@ def _search(con: duckdb.DuckDBPyConnection, q: Query, identified_only: bool, lim
     )
     ctes = [f"hits AS MATERIALIZED ({lookup})"]  # only index lookups: no filter merged into them
     parts = [
-        f"""SELECT person_id, {EXACT_SCORE} AS score FROM hits
+        f"""SELECT person_id, {EXACT_SCORE} AS score, NULL AS reading FROM hits
         WHERE kind <> 'name'{shown}
           AND (term IN ({_constants(q.exact)}) OR (kind = 'phone' AND term = $phone))"""
     ]
@@ -135,7 +137,7 @@ def _search(con: duckdb.DuckDBPyConnection, q: Query, identified_only: bool, lim
                               unnest($wsims::DOUBLE[]) AS wsim)"""
         )
         parts.append(
-            f"""SELECT person_id, sum(wsim) FROM (
+            f"""SELECT person_id, sum(wsim), NULL FROM (
                 SELECT s.person_id, c.tok, max(c.wsim) AS wsim
                 FROM cand c JOIN hits s ON s.term = c.term AND s.kind = 'name'{shown}
                 GROUP BY ALL)
@@ -157,15 +159,27 @@ def _search(con: duckdb.DuckDBPyConnection, q: Query, identified_only: bool, lim
         )
         parts.append(
             f"""SELECT h.person_id,
-                   max(CASE WHEN h.surname THEN k.score ELSE k.score * {FIRST_NAME_READING} END)
+                   max(CASE WHEN h.surname THEN k.score ELSE k.score * {FIRST_NAME_READING} END),
+                   key
             FROM key_hits h JOIN keyed k USING (key) WHERE true{shown.replace("identified", "h.identified")}
-            GROUP BY h.person_id"""
+            GROUP BY h.person_id, key"""
         )
         params.update(keys=list(keys), scores=list(keys.values()))
     union = "\n UNION ALL ".join(parts)
-    sql = f"""WITH {", ".join(ctes)}
-        SELECT person_id, round(max(score), 6) AS score FROM ({union}) GROUP BY person_id
-        ORDER BY score DESC, person_id LIMIT $limit"""
+    # a reading held by more than FEW persons shows its best CAP first, then the other
+    # readings: an ambiguous typo shows each name it may mean, not only the holders of the
+    # closest one (the searched person may be any of its many holders anyway)
+    sql = f"""WITH {", ".join(ctes)},
+        best AS (
+            SELECT person_id, round(max(score), 6) AS score,
+                   coalesce(arg_max(reading, score), person_id) AS reading
+            FROM ({union}) GROUP BY person_id
+        )
+        SELECT person_id, score FROM best
+        ORDER BY row_number() OVER (PARTITION BY reading ORDER BY score DESC, person_id) > {CAP}
+                     AND count(*) OVER (PARTITION BY reading) > {FEW},
+                 score DESC, person_id
+        LIMIT $limit"""
     ranked = con.execute(sql, params).fetchall()
     return _display(con, ranked)
 
