@@ -14,13 +14,15 @@ the names typed, not the number of customers:
    numbers, phone digits) in `app.search_terms`. Ranked and cut to the page in the database;
 3. the display columns of the page's persons from `marts.customer_360`.
 
-Ranking: each typed name counts with the idf of its likeliest meaning (ln(named persons /
+Ranking: each typed name counts with the idf of its most similar meaning (ln(named persons /
 persons with that name)): a rare name says more than a common one, so matching it exactly
 outweighs matching the common one exactly. A name matched exactly scores 1, one edit away
-0.9 plus 0.05 x Jaro-Winkler (a swap of two letters close to the original scores higher
-than another letter), a name the token begins 0.8 plus up to 0.05 (the share typed), two
-edits away 0.75 plus 0.05 x Jaro-Winkler. A person's score is the weighted mean over the
-typed names (at most 1); an exact id, e-mail or phone scores 2 and comes first.
+0.9 plus 0.05 x Jaro-Winkler (a typo near the end keeps more of the name than one at its
+start), a name the token begins 0.8 plus up to 0.05 (the share typed), two edits away 0.75
+plus 0.05 x Jaro-Winkler. A person's score is the weighted mean over the typed names (at most
+1); "Dupont M" read as a first name Dupont scores x 0.95 (the surname reading first); an
+exact id, e-mail or phone scores 2 and comes first. A reading of the typed names held by
+more than FEW persons shows its best CAP, then the other readings. Nothing typed is logged.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def _search(con: duckdb.DuckDBPyConnection, q: Query, identified_only: bool, lim
     meanings = candidates(con, toks)
     if any(not meanings[t] for t in toks):
         toks = []  # a typed name means no name: no person can match them all
-    weights = {t: max(m.idf for m in meanings[t] if m.sim == _best(meanings[t])) for t in toks}
+    weights = {t: _weight(meanings[t]) for t in toks}
     table, keys = _keys(toks, q.initials, meanings, weights)
     total = sum(weights.values()) or 1.0
     general = [(t, m.term, weights[t] * m.sim / total) for t in toks for m in meanings[t]]
@@ -234,8 +236,11 @@ def _keep(found: dict[str, Meaning], meaning: Meaning) -> None:
         found[meaning.term] = meaning
 
 
-def _best(meanings: list[Meaning]) -> float:
-    return max(m.sim for m in meanings)
+def _weight(meanings: list[Meaning]) -> float:
+    """A typed token's weight: the idf of its most similar meaning (the rarest of them if
+    several are as similar), the same whichever meaning a person has."""
+    best = max(m.sim for m in meanings)
+    return max(m.idf for m in meanings if m.sim == best)
 
 
 def _deletes(token: str) -> set[str]:
