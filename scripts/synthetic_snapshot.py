@@ -112,7 +112,7 @@ def main() -> int:
 
     import duckdb
 
-    from app.search_index import build_search_index
+    from app.search_index import DELETES, INITIALS, PAIRS, TERMS, VOCAB, build_search_index
 
     if args.out.exists() != args.reindex:
         raise SystemExit(f"{args.out}: give a new file, or an existing one with --reindex")
@@ -125,15 +125,13 @@ def main() -> int:
         else:
             _people(con, persons(args.persons, args.seed))
         build_search_index(con)
-        persons_n, terms = con.execute(
-            "SELECT (SELECT count(*) FROM marts.customer_360), "
-            "(SELECT count(*) FROM app.search_terms)"
-        ).fetchall()[0]
         con.execute("CHECKPOINT")
-    print(
-        f"{args.out}: {persons_n:,} persons, {terms:,} search terms, "
-        f"{time.perf_counter() - started:.0f} s"
-    )
+        sizes = {
+            table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            for table in ("marts.customer_360", TERMS, VOCAB, DELETES, PAIRS, INITIALS)
+        }
+    rows = ", ".join(f"{table} {n:,}" for table, n in sizes.items())
+    print(f"{args.out} in {time.perf_counter() - started:.0f} s: {rows}")
     return 0
 
 
