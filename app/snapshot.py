@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from app.person_tables import build_person_tables
-from app.search import build_search_index
+from app.search_index import build_search_index
 from cdp import serving
 from cdp.settings import Settings
 

@@ -14,7 +14,7 @@ from cdp.settings import Settings
 def republish(settings: Settings) -> int:
     """Publish a full snapshot and delete the older ones; returns how many were deleted
     (0 when nothing has been published yet)."""
-    from app.search import build_search_index
+    from app.search_index import build_search_index
     from cdp.serving import current_snapshot, publish, serving_dir
     from cdp.warehouse_lock import warehouse_lock
 

@@ -9,7 +9,7 @@ with new ids: person ids, e-mails, phone numbers, loyalty cards, shop/clientelin
 order numbers are made unique per copy (so an exact search still finds one person), names are
 kept (so a name is shared by `--copies` times more people: the fuzzy name search has that many
 more postings to join). The search index is then built by the app's own builder
-(app.search.build_search_index) and `customer_360` is sorted and indexed by person id as
+(app.search_index.build_search_index) and `customer_360` is sorted and indexed by person id as
 cdp.serving publishes it. Only the columns the search and the benchmark read are copied.
 """
 
@@ -48,7 +48,7 @@ def main() -> int:
 
     import duckdb
 
-    from app.search import build_search_index
+    from app.search_index import build_search_index
     from cdp.serving import create_person_table
 
     if args.out.exists():

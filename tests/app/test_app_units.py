@@ -10,7 +10,9 @@ import duckdb
 import pytest
 
 from app import accounts
-from app.search import build_search_index, parse, search
+from app.search import parse, search
+from app.search_index import DELETES, PAIRS, build_search_index
+from cdp.serving import NoSnapshot
 from cdp.settings import get_settings
 
 PASSWORD = "a long test password"
@@ -188,14 +190,112 @@ def test_two_names_looked_up_as_a_pair_give_what_joining_each_name_gives(people,
     from app import search as search_module
 
     queries = ["Mathilde Flerry", "fleury mathilde", "Mathieu Fleuret", "mathidle fleury"]
-    toks = ["mathilde", "flerry"]
-    assert search_module._pair_keys(toks, search_module._candidates(people, toks))  # pairs used
+    for q in queries:
+        toks = search_module.parse(q).names
+        meanings = search_module.candidates(people, toks)
+        weights = {t: 1.0 for t in toks}
+        assert search_module._keys(toks, [], meanings, weights)[0] == PAIRS  # pairs used
     paired = {q: search(people, q, identified_only=False) for q in queries}
-    monkeypatch.setattr(search_module, "MAX_PAIR_KEYS", 0)  # every search on the general path
+    monkeypatch.setattr(search_module, "MAX_KEYS", 0)  # every search on the general path
     for q in queries:
         assert search(people, q, identified_only=False) == paired[q], q
     assert [r["person_id"] for r in paired["Mathieu Fleuret"]] == ["p2"]
-    monkeypatch.undo()
-    people.execute("drop table app.search_name_pairs")  # a snapshot published before pairs
-    for q in queries:
-        assert search(people, q, identified_only=False) == paired[q], q
+
+
+def test_a_snapshot_without_the_name_keys_asks_for_a_new_publication(people):
+    people.execute(f"drop table {DELETES}")
+    with pytest.raises(NoSnapshot, match="publish it again"):
+        search(people, "Mathilde Fleury", identified_only=False)
+
+
+def _customers(con, rows):
+    """marts.customer_360 of (person_id, first name, last name) identified customers, no orders."""
+    con.execute("create schema marts")
+    con.execute(
+        """create table marts.customer_360 as
+        select t.person_id, true as is_identified, t.first_name, t.last_name,
+               null::varchar as email, null::varchar as phone, null::varchar[] as loyalty_card_ids,
+               null::varchar[] as shop_customer_ids, null::varchar[] as clienteling_ids,
+               null::varchar[] as esp_contact_ids, null::varchar as city
+        from (select unnest($p) as person_id, unnest($f) as first_name, unnest($l) as last_name) t""",
+        {"p": [r[0] for r in rows], "f": [r[1] for r in rows], "l": [r[2] for r in rows]},
+    )
+    con.execute("create table marts.orders (person_id varchar, source_order_id varchar)")
+    build_search_index(con)
+    return con
+
+
+CLOSE_NAMES = [
+    ("fleury", "Mathilde", "Fleury"),
+    ("fleuret", "Mathieu", "Fleuret"),
+    ("fleur", "Matilda", "Fleur"),
+    ("fleurot", "Mathilde", "Fleurot"),
+    ("fleurie", "Mathis", "Fleurie"),
+    ("flery", "Clothilde", "Flery"),
+    ("duval", "Mathilde", "Duval"),
+    ("fleuryd", "Marc", "Fleury"),
+]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Mathilde Fleurry",  # a letter added
+        "Mathilde Fleuy",  # a letter left out
+        "Mathilde Fleuty",  # a letter changed
+        "Mathilde Fluery",  # two letters swapped
+        "Matihlde Fleury",  # the typo in the first name
+        "fleury mathlde",  # the other order
+        "Fleurry M",  # the last name and the first initial
+        "M. Fleurry",
+    ],
+)
+def test_a_misspelt_name_finds_the_person_first_among_close_names(typed):
+    """Persons whose names are all one or two letters from each other and none the same: one
+    typo in the first or the last name, or in the last name typed with an initial, puts the
+    person first."""
+    con = _customers(duckdb.connect(), CLOSE_NAMES)
+    assert search(con, typed, identified_only=False)[0]["person_id"] == "fleury"
+
+
+def test_an_initial_must_be_the_initial_of_another_name():
+    con = _customers(duckdb.connect(), CLOSE_NAMES)
+
+    def ids(typed):
+        return [r["person_id"] for r in search(con, typed, identified_only=False)]
+
+    # both Fleury with an M first (tied: by id), then the Fleur- one edit away with an M
+    assert ids("Fleury M") == ["fleury", "fleuryd", "fleur"]
+    assert ids("Fleury C") == ["flery"]  # Clothilde Flery: one edit, the right initial
+    assert ids("Fleury Z") == []
+
+
+def test_a_rare_name_matched_exactly_beats_a_common_one():
+    """ "Marie Kowalsky" is one letter from both Maria Kowalsky and Marie Kowalski: a rare name
+    says more than a common one, so the person whose rare name matches exactly comes first,
+    whichever of the two is typed first; with the common name matched exactly and the rare
+    one not at all, nobody is found."""
+    common = [(f"m{i}", "Marie", last) for i, last in enumerate(["Martin", "Bernard"] * 10)]
+    maria = [(f"a{i}", "Maria", last) for i, last in enumerate(["Petit", "Robert", "Durand"])]
+    con = _customers(
+        duckdb.connect(),
+        [*common, *maria, ("rare", "Maria", "Kowalsky"), ("other", "Marie", "Kowalski")],
+    )
+    for typed in ("Marie Kowalsky", "kowalsky marie"):
+        assert [r["person_id"] for r in search(con, typed, identified_only=False)] == [
+            "rare",
+            "other",
+        ], typed
+    assert search(con, "Marie Zzyzx", identified_only=False) == []
+
+
+def test_rare_keys_rank_by_similarity_then_idf_weight():
+    """The score is the mean of the typed names' similarities weighted by their idf: an exact
+    match scores 1, a name one edit away less, and the exact one ranks first."""
+    con = _customers(
+        duckdb.connect(),
+        [("exact", "Jean", "Dupont"), ("typo", "Jean", "Dupond"), ("jeanne", "Jeanne", "Dupont")],
+    )
+    results = search(con, "jean dupont", identified_only=False)
+    assert [r["person_id"] for r in results] == ["exact", "typo", "jeanne"]
+    assert results[0]["score"] == 1.0 and 0.9 < results[1]["score"] < 1.0

@@ -169,6 +169,7 @@ def test_erasure_republishes_the_serving_snapshot_and_deletes_the_older_ones(set
         for column in ("loyalty_card_ids", "shop_customer_ids", "clienteling_ids"):
             con.execute(f"ALTER TABLE marts.customer_360 ADD COLUMN {column} VARCHAR[]")
         con.execute("ALTER TABLE marts.customer_360 ADD COLUMN esp_contact_ids VARCHAR[]")
+        con.execute("ALTER TABLE marts.customer_360 ADD COLUMN is_identified BOOLEAN DEFAULT true")
         con.execute("ALTER TABLE marts.orders ADD COLUMN source_order_id VARCHAR")
     first = serving.publish(settings_env)
     second = serving.publish(settings_env)
