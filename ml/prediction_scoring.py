@@ -218,7 +218,7 @@ def score_purchases(
     parts, drifts = [], []
     for task, column in ((clf.PROPENSITY, "purchase_propensity"), (clf.LEADS, "lead_score")):
         trained, card = load_named(models_dir, task)
-        frame = clf.features_at(data, task, cutoff)
+        frame = clf.features_at(data, task, cutoff, trained.horizon_days)
         p = trained.predict(frame)
         part = pd.DataFrame({"person_id": frame["customer_id"].astype(str), column: p})
         part[f"{task}_decile"] = (
