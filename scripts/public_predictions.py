@@ -92,6 +92,10 @@ def movielens(wheel: Path) -> pd.DataFrame:
     )
 
 
+def _fit(data, cutoff, cand, rcfg, cfg):
+    return rec._fit(data, cutoff, cand, rcfg, cfg.seed, cfg.threads)
+
+
 def recommendations(args: argparse.Namespace) -> dict:
     cfg = load_predictions_config(args.config)
     rcfg = cfg.recommendations.model_copy(update={"exclude_bought_days": 3650})
@@ -119,6 +123,12 @@ def recommendations(args: argparse.Namespace) -> dict:
                 rec.POPULARITY: rec.grade(pop, data, e, last, tcfg),
             },
         }
+        # every candidate on the test window, for information only: the choice above was
+        # made on the window before it and is not revisited
+        result["each_candidate_on_test"] = {
+            f"{cand.kind}_{i}": rec.grade(_fit(data, e, cand, tcfg, cfg), data, e, last, tcfg)
+            for i, cand in enumerate(tcfg.candidates, start=1)
+        }
         out[str(test_days)] = result
         m = result["metrics"]["model"]
         print(
@@ -126,7 +136,7 @@ def recommendations(args: argparse.Namespace) -> dict:
             f"{m['with_history']:,} with history; chosen {trained.validation['chosen']} "
             f"({time.perf_counter() - started:.0f} s)"
         )
-        for name, m in result["metrics"].items():
+        for name, m in [*result["metrics"].items(), *result["each_candidate_on_test"].items()]:
             print(
                 f"  {name:<12} hit rate@5 {m['hit_rate_at_5']:.4f}  recall@10 {m['recall_at_10']:.4f}"
             )
