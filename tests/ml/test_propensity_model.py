@@ -71,3 +71,18 @@ def test_logistic_and_blend_candidates_score_rows_with_missing_values():
         "booster_0",
         "logistic_C0.5",
     }
+
+
+def test_paired_bootstrap_interval_of_a_difference():
+    """Identical scorers differ by exactly 0; a scorer that knows the labels beats noise with
+    an interval above 0; the interval holds the point difference."""
+    from ml.metrics import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(2000) < 0.07).astype(int)
+    noise = rng.random(2000)
+    same = paired_bootstrap(y, noise, noise, n_boot=50)
+    assert same["pr_auc"] == same["pr_auc_low"] == same["pr_auc_high"] == 0.0
+    good = paired_bootstrap(y, y + 0.5 * noise, noise, n_boot=50)
+    assert 0 < good["pr_auc_low"] <= good["pr_auc"] <= good["pr_auc_high"]
+    assert 0 < good["roc_auc_low"] <= good["roc_auc"] <= good["roc_auc_high"]
