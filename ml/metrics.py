@@ -48,6 +48,33 @@ def metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     }
 
 
+def paired_bootstrap(
+    y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, n_boot: int = 200, seed: int = 0
+) -> dict[str, float]:
+    """PR AUC and ROC AUC of scorer a minus scorer b on the same rows, with the 2.5 and 97.5
+    percentiles of that difference over `n_boot` resamples of the rows (both scorers on the
+    same resample): whether a margin on one back-test is more than the luck of who bought."""
+    y, p_a, p_b = np.asarray(y), np.asarray(p_a), np.asarray(p_b)
+    rng = np.random.default_rng(seed)
+    out: dict[str, float] = {}
+    for name, fn in (("pr_auc", average_precision_score), ("roc_auc", roc_auc_score)):
+        if len(np.unique(y)) < 2:
+            out.update(
+                {name: float("nan"), f"{name}_low": float("nan"), f"{name}_high": float("nan")}
+            )
+            continue
+        diffs = []
+        for _ in range(n_boot):
+            idx = rng.integers(0, len(y), len(y))
+            if 0 < y[idx].sum() < len(idx):
+                diffs.append(fn(y[idx], p_a[idx]) - fn(y[idx], p_b[idx]))
+        out[name] = float(fn(y, p_a) - fn(y, p_b))
+        out[f"{name}_low"], out[f"{name}_high"] = (
+            float(q) for q in np.percentile(diffs, [2.5, 97.5])
+        )
+    return out
+
+
 def top_decile_share(actual: np.ndarray, predicted: np.ndarray) -> float:
     """Share of the actual revenue made by the 10 % of customers with the highest prediction."""
     actual = np.asarray(actual, dtype="float64")

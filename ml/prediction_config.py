@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, PositiveFloat, model_validator
 
 from ml.config import DriftConfig, ModelParams, _Strict, load_config_file
 
@@ -39,6 +39,11 @@ class ClassifierConfig(_Strict):
         ),
         min_length=1,
     )
+    # logistic-regression candidates (L2 strength C) tried next to the boosters; () for none
+    logistic_c: tuple[PositiveFloat, ...] = Field(default=(0.1,), max_length=5)
+    blend: bool = True  # also try the mean of each booster and each logistic regression
+    # the choice is the mean PR AUC over this many latest labelled cutoffs
+    n_validation_cutoffs: int = Field(3, ge=1, le=12)
     drift: DriftConfig = DriftConfig(exclude=())
 
 

@@ -170,19 +170,10 @@ def train_recommender(data: BehaviourData, cfg: PredictionsConfig, models_dir: P
     rcfg = cfg.recommendations
     _first, scoring_cutoff = data.base.date_range()
     eval_cutoff = scoring_cutoff - timedelta(days=rcfg.test_days)
-    bt = rec.train(data, eval_cutoff, rcfg, cfg.seed, cfg.threads)
-    bt_pop = rec._fit(data, eval_cutoff, None, rcfg, cfg.seed, cfg.threads)
-    backtest = {
-        "cutoff": eval_cutoff.isoformat(),
-        "until": scoring_cutoff.isoformat(),
-        "chosen": bt.kind,
-        "validation": bt.validation,
-        "metrics": {
-            "model": rec.grade(bt, data, eval_cutoff, scoring_cutoff, rcfg),
-            rec.POPULARITY: rec.grade(bt_pop, data, eval_cutoff, scoring_cutoff, rcfg),
-        },
-        "note": "graded without the stock filter: stock is known today only, not as of the cutoff",
-    }
+    backtest = rec.backtest(data, eval_cutoff, scoring_cutoff, rcfg, cfg.seed, cfg.threads)
+    backtest["note"] = (
+        "graded without the stock filter: stock is known today only, not as of the cutoff"
+    )
     trained = rec.train(data, scoring_cutoff, rcfg, cfg.seed, cfg.threads)
     version = versioned(
         RECOMMENDER, scoring_cutoff, data.base.data_hash(), cfg.model_dump(mode="json")
@@ -218,7 +209,7 @@ def score_purchases(
     parts, drifts = [], []
     for task, column in ((clf.PROPENSITY, "purchase_propensity"), (clf.LEADS, "lead_score")):
         trained, card = load_named(models_dir, task)
-        frame = clf.features_at(data, task, cutoff)
+        frame = clf.features_at(data, task, cutoff, trained.horizon_days)
         p = trained.predict(frame)
         part = pd.DataFrame({"person_id": frame["customer_id"].astype(str), column: p})
         part[f"{task}_decile"] = (

@@ -25,32 +25,65 @@ from threadpoolctl import threadpool_limits
 
 from ml.behaviour import BehaviourData
 from ml.drift import build_reference
-from ml.metrics import metrics
+from ml.metrics import metrics, paired_bootstrap
 from ml.model import InsufficientHistoryError, _rfm_transform
 from ml.prediction_config import ClassifierConfig
+from ml.purchase import PURCHASE_FEATURES, fit_purchase_models, purchase_features, summary_at
 
 PROPENSITY = "propensity"
 LEADS = "leads"
 BASELINE = "recency_frequency_baseline"
+LOGISTIC = "logistic"
+BLEND = "blend"
 # Recency-frequency baseline inputs per task (log1p, then logistic regression).
 BASELINE_FEATURES = {
     PROPENSITY: ("recency_days", "orders_all"),
     LEADS: ("days_since_last_touch", "identified_touches_90d"),
 }
 MIN_HISTORY_DAYS = 90
+# a PR AUC over fewer buyers says nothing: such a validation cutoff is skipped
+MIN_VALIDATION_POSITIVES = 10
+BGNBD_FIT_ROWS = 20_000  # population parameters: a deterministic sample is enough
 
 
-def features_at(data: BehaviourData, task: str, cutoff: date) -> pd.DataFrame:
-    """`customer_id, cutoff` + the task's features for its population at `cutoff`."""
+def features_at(
+    data: BehaviourData, task: str, cutoff: date, horizon_days: int, seed: int = 0
+) -> pd.DataFrame:
+    """`customer_id, cutoff` + the task's features for its population at `cutoff`. Buyers
+    also get the BG/NBD outputs for the label horizon (`purchase_model_at`)."""
     if task == PROPENSITY:
         base = data.base.features_at(cutoff)
         activity = data.activity_at(
             cutoff, data.buyer_population_sql(cutoff), skip=set(base.columns)
         )
-        return base.merge(activity, on="customer_id", how="left")
+        frame = base.merge(activity, on="customer_id", how="left")
+        return frame.merge(
+            purchase_model_at(data, cutoff, horizon_days, seed), on="customer_id", how="left"
+        )
     activity = data.activity_at(cutoff, data.lead_population_sql(cutoff))
     activity.insert(1, "cutoff", pd.Timestamp(cutoff))
     return activity
+
+
+def purchase_model_at(
+    data: BehaviourData, cutoff: date, horizon_days: int, seed: int
+) -> pd.DataFrame:
+    """BG/NBD fitted on the purchase summaries as of `cutoff` (nothing after it) and its
+    P(alive), P(no purchase within the horizon) and expected purchases within it: a rate
+    estimate that weighs frequency by the customer's age, which recency and counts alone do
+    not. Kept in `data.cache` (scoring and both trainings share cutoffs)."""
+    key = ("bgnbd", cutoff, horizon_days, seed)
+    if key not in data.cache:
+        summary = summary_at(data.base, cutoff)
+        if summary.empty:
+            out = pd.DataFrame(columns=["customer_id", *PURCHASE_FEATURES])
+        else:
+            fit = fit_purchase_models(
+                summary, cutoff, max_rows=BGNBD_FIT_ROWS, seed=seed, pareto=False, spend=False
+            )
+            out = purchase_features(fit, summary, horizon_days)
+        data.cache[key] = out
+    return data.cache[key]
 
 
 def feature_names(frame: pd.DataFrame) -> list[str]:
@@ -62,7 +95,7 @@ def labelled_at(data: BehaviourData, task: str, cutoff: date, horizon_days: int)
     final training share all but one of their cutoffs."""
     key = (task, cutoff, horizon_days)
     if key not in data.cache:
-        frame = features_at(data, task, cutoff)
+        frame = features_at(data, task, cutoff, horizon_days)
         buyers = set(data.bought_within(cutoff, horizon_days)["customer_id"])
         frame["bought"] = frame["customer_id"].isin(buyers).astype("int8")
         data.cache[key] = frame
@@ -96,7 +129,7 @@ class TrainedClassifier:
     feature_names: list[str]
     chosen: str  # "model" or BASELINE
     chosen_params: dict | None
-    model: HistGradientBoostingClassifier | None
+    model: HistGradientBoostingClassifier | Pipeline | Blend | None
     baseline: Pipeline
     threads: int = 1
     n_training_rows: int = 0
@@ -137,6 +170,66 @@ def _fit_baseline(task: str, rows: pd.DataFrame, prior: bool = False):
     return _baseline().fit(rows[cols].fillna(3650.0), y)
 
 
+def _glm_inputs(x) -> np.ndarray:
+    """Sign-preserving log1p of every feature with missing values at 0, plus a missing flag
+    per feature (a "days since" with nothing yet, a gap with one purchase)."""
+    v = np.asarray(x, dtype="float64")
+    missing = np.isnan(v)
+    v = np.where(missing, 0.0, v)
+    return np.hstack([np.sign(v) * np.log1p(np.abs(v)), missing.astype("float64")])
+
+
+def _fit_logistic(rows: pd.DataFrame, names: list[str], c: float):
+    """L2 logistic regression on `_glm_inputs`: few parameters, so it learns from a small
+    base what the booster needs many rows for."""
+    y = rows["bought"].to_numpy()
+    if len(np.unique(y)) < 2:
+        return None
+    model = make_pipeline(
+        FunctionTransformer(_glm_inputs),
+        StandardScaler(),
+        LogisticRegression(C=c, max_iter=2000),
+    )
+    return model.fit(rows[names], y)
+
+
+class Blend:
+    """The mean probability of a booster and a logistic regression: their errors differ (trees
+    cut, the linear model extrapolates), so the mean varies less than either on a small base."""
+
+    def __init__(self, members: list) -> None:
+        self.members = members
+
+    def predict_proba(self, x) -> np.ndarray:
+        return np.mean([m.predict_proba(x) for m in self.members], axis=0)
+
+
+def _fit_candidate(rows: pd.DataFrame, names: list[str], params: dict, seed: int):
+    if params.get("kind") == BLEND:
+        members = [_fit_candidate(rows, names, p, seed) for p in params["members"]]
+        return None if any(m is None for m in members) else Blend(members)
+    if params.get("kind") == LOGISTIC:
+        return _fit_logistic(rows, names, params["C"])
+    return _fit_booster(rows, names, params, seed)
+
+
+def _candidates(cfg: ClassifierConfig) -> dict[str, dict]:
+    """Boosters, logistic regressions and, when `blend`, each booster x logistic pair."""
+    boosters = {f"booster_{i}": cand.model_dump() for i, cand in enumerate(cfg.candidates)}
+    logistic = {f"{LOGISTIC}_C{c:g}": {"kind": LOGISTIC, "C": c} for c in cfg.logistic_c}
+    blends = {
+        f"{BLEND}_{b}_{g}": {"kind": BLEND, "members": [bp, gp]}
+        for b, bp in boosters.items()
+        for g, gp in logistic.items()
+        if cfg.blend
+    }
+    return {**boosters, **logistic, **blends}
+
+
+def _day_of(frame: pd.DataFrame) -> date:
+    return pd.Timestamp(frame["cutoff"].iloc[0]).date()
+
+
 def _choose(
     task: str,
     frames: list[pd.DataFrame],
@@ -144,41 +237,65 @@ def _choose(
     cfg: ClassifierConfig,
     seed: int,
 ) -> dict:
-    """Validation at the latest labelled cutoff: each candidate and the baseline are fitted on
-    the cutoffs whose label windows end on or before it, then graded there by PR AUC."""
-    val = frames[-1]
-    val_cutoff = pd.Timestamp(val["cutoff"].iloc[0]).date()
-    train_frames = [
-        f
-        for f in frames[:-1]
-        if pd.Timestamp(f["cutoff"].iloc[0]).date() + timedelta(days=cfg.horizon_days) <= val_cutoff
-    ]
-    if not train_frames:
-        raise InsufficientHistoryError(f"{task}: no labelled cutoff before the validation one")
-    rows = pd.concat(train_frames, ignore_index=True)
-    y = val["bought"].to_numpy()
-    table, params = {}, {}
-    baseline = _fit_baseline(task, rows)
-    if baseline is not None:
-        cols = list(BASELINE_FEATURES[task])
-        table[BASELINE] = metrics(y, baseline.predict_proba(val[cols].fillna(3650.0))[:, 1])
-    for i, cand in enumerate(cfg.candidates):
-        model = _fit_booster(rows, names, cand.model_dump(), seed)
-        if model is not None:
-            table[f"booster_{i}"] = metrics(y, model.predict_proba(val[names])[:, 1])
-            params[f"booster_{i}"] = cand.model_dump()
-    if not table:
+    """Validation at the latest `n_validation_cutoffs` labelled cutoffs: at each, every
+    candidate and the baseline are fitted on the cutoffs whose label windows end on or before
+    it and graded there; the highest mean PR AUC wins (one cutoff holds few buyers on a small
+    base, so a single one picks by chance)."""
+    h = timedelta(days=cfg.horizon_days)
+    candidates = _candidates(cfg)
+    per_cutoff: dict[str, dict] = {}
+    training: list[str] = []
+    for k in range(len(frames) - 1, max(len(frames) - 1 - cfg.n_validation_cutoffs, 0), -1):
+        val, val_cutoff = frames[k], _day_of(frames[k])
+        train_frames = [f for f in frames[:k] if _day_of(f) + h <= val_cutoff]
+        if not train_frames:
+            continue
+        rows = pd.concat(train_frames, ignore_index=True)
+        y = val["bought"].to_numpy()
+        if y.sum() < MIN_VALIDATION_POSITIVES or y.sum() == len(y):
+            continue
+        table = {}
+        baseline = _fit_baseline(task, rows)
+        if baseline is not None:
+            cols = list(BASELINE_FEATURES[task])
+            table[BASELINE] = metrics(y, baseline.predict_proba(val[cols].fillna(3650.0))[:, 1])
+        scores: dict[str, np.ndarray] = {}
+        for name, params in candidates.items():
+            if params.get("kind") == BLEND:  # the members' scores, already computed
+                parts = [n for n, p in candidates.items() if p in params["members"]]
+                if all(n in scores for n in parts):
+                    scores[name] = np.mean([scores[n] for n in parts], axis=0)
+            else:
+                model = _fit_candidate(rows, names, params, seed)
+                if model is not None:
+                    scores[name] = model.predict_proba(val[names])[:, 1]
+            if name in scores:
+                table[name] = metrics(y, scores[name])
+        if table:
+            per_cutoff[val_cutoff.isoformat()] = table
+            training = training or [_day_of(f).isoformat() for f in train_frames]
+    if not per_cutoff:
+        raise InsufficientHistoryError(f"{task}: no labelled cutoff to validate on")
+    scored = [n for n in [BASELINE, *candidates] if all(n in t for t in per_cutoff.values())]
+    mean = {
+        n: {
+            m: float(np.mean([t[n][m] for t in per_cutoff.values()]))
+            for m in ("pr_auc", "roc_auc", "brier", "lift_top_decile")
+        }
+        for n in scored
+    }
+    if not mean:
         raise InsufficientHistoryError(f"{task}: single-class labels in the training window")
-    chosen = max(table, key=lambda n: (np.nan_to_num(table[n]["pr_auc"]), n != BASELINE))
+    chosen = max(mean, key=lambda n: (np.nan_to_num(mean[n]["pr_auc"]), n != BASELINE))
     return {
-        "cutoff": val_cutoff.isoformat(),
-        "training_cutoffs": [
-            pd.Timestamp(f["cutoff"].iloc[0]).date().isoformat() for f in train_frames
-        ],
-        "criterion": "highest PR AUC at the validation cutoff",
-        "metrics": table,
+        "cutoff": max(per_cutoff),
+        "cutoffs": sorted(per_cutoff),
+        "training_cutoffs": training,
+        "criterion": "highest mean PR AUC over the validation cutoffs",
+        "metrics": mean,
+        "per_cutoff": per_cutoff,
         "chosen": chosen,
-        "chosen_params": params.get(chosen),
+        "chosen_params": candidates.get(chosen),
     }
 
 
@@ -213,7 +330,7 @@ def train(
         baseline = _fit_baseline(task, rows, prior=True)
         model = None
         if validation["chosen"] != BASELINE:
-            model = _fit_booster(rows, names, validation["chosen_params"], seed)
+            model = _fit_candidate(rows, names, validation["chosen_params"], seed)
     trained = TrainedClassifier(
         task=task,
         as_of=as_of,
@@ -241,10 +358,9 @@ def evaluate(trained: TrainedClassifier, data: BehaviourData, cutoff: date) -> d
     the horizon after it (`data` must reach that far)."""
     frame = labelled_at(data, trained.task, cutoff, trained.horizon_days)
     y = frame["bought"].to_numpy()
+    p_model, p_base = trained.predict(frame), trained.predict_baseline(frame)
     return {
         "cutoff": cutoff.isoformat(),
-        "metrics": {
-            "model": metrics(y, trained.predict(frame)),
-            BASELINE: metrics(y, trained.predict_baseline(frame)),
-        },
+        "metrics": {"model": metrics(y, p_model), BASELINE: metrics(y, p_base)},
+        "model_minus_baseline": paired_bootstrap(y, p_model, p_base),
     }

@@ -278,3 +278,27 @@ def train(
         "chosen": chosen,
     }
     return rec
+
+
+def backtest(
+    data: BehaviourData,
+    cutoff: date,
+    end: date,
+    cfg: RecommendationsConfig,
+    seed: int,
+    threads: int,
+) -> dict:
+    """Train as of `cutoff` (the choice made before it) and grade the chosen recommender and
+    popularity on the purchases of `(cutoff, end]`."""
+    trained = train(data, cutoff, cfg, seed, threads)
+    pop = _fit(data, cutoff, None, cfg, seed, threads)
+    return {
+        "cutoff": cutoff.isoformat(),
+        "until": end.isoformat(),
+        "chosen": trained.kind,
+        "validation": trained.validation,
+        "metrics": {
+            "model": grade(trained, data, cutoff, end, cfg),
+            POPULARITY: grade(pop, data, cutoff, end, cfg),
+        },
+    }

@@ -32,6 +32,27 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _print_backtest(backtest: dict | None) -> None:
+    """The back-test figures of a classifier card: model and baseline, and their difference
+    with its bootstrap interval."""
+    if not backtest:
+        return
+    print(f"  back-test at {backtest['cutoff']} (chosen {backtest['validation']['chosen']}):")
+    for name, m in backtest["metrics"].items():
+        print(
+            f"    {name:<28} PR AUC {m['pr_auc']:.4f} ROC AUC {m['roc_auc']:.4f} "
+            f"Brier {m['brier']:.4f} lift {m['lift_top_decile']:.2f} "
+            f"({m['churn_rate']:.1%} of {m['n']:,})"
+        )
+    d = backtest.get("model_minus_baseline")
+    if d:
+        print(
+            f"    model - baseline: PR AUC {d['pr_auc']:+.4f} [{d['pr_auc_low']:+.4f}, "
+            f"{d['pr_auc_high']:+.4f}], ROC AUC {d['roc_auc']:+.4f} [{d['roc_auc_low']:+.4f}, "
+            f"{d['roc_auc_high']:+.4f}]"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warehouse", required=True, type=Path)
@@ -61,10 +82,17 @@ def main() -> None:
             lambda task=task: train_classifier(data, task, cfg, args.models),
         )
         print(f"  chosen {run.card['chosen']}, training rows {run.card['training_rows']:,}")
+        _print_backtest(run.card.get("backtest"))
     run = step(
         "train recommendations (+ back-test)", lambda: train_recommender(data, cfg, args.models)
     )
     print(f"  chosen {run.card['chosen']}, interactions {run.card['interactions']:,}")
+    for name, m in run.card["backtest"]["metrics"].items():
+        print(
+            f"  back-test {name:<12} hit rate@5 {m['hit_rate_at_5']:.4f} "
+            f"recall@10 {m['recall_at_10']:.4f} ({m['n']:,} buyers, {m['with_history']:,} "
+            "with history)"
+        )
     scores, _ = step("score buyers and leads", lambda: score_purchases(data, args.models, con))
     recs = step("recommend", lambda: recommend_all(data, args.models, con))
     step("top-3 table", lambda: write_top(con, cfg.recommendations.sync_top))

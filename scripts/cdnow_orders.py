@@ -26,10 +26,8 @@ def cdnow_master() -> Path:
     return Path(spec.origin).parent / "datasets" / "CDNOW_master.txt"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+def read_orders() -> pd.DataFrame:
+    """`customer_id, order_id, ordered_at (YYYY-MM-DD), amount`: one row per CDNOW purchase."""
     raw = pd.read_csv(
         cdnow_master(),
         sep=r"\s+",
@@ -37,7 +35,7 @@ def main() -> None:
         names=["customer_id", "date", "cds", "amount"],
         dtype={"customer_id": str, "date": str},
     )
-    orders = pd.DataFrame(
+    return pd.DataFrame(
         {
             "customer_id": raw["customer_id"],
             "order_id": "L" + pd.Series(range(1, len(raw) + 1)).astype(str),
@@ -45,6 +43,13 @@ def main() -> None:
             "amount": raw["amount"],
         }
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    orders = read_orders()
     orders.to_csv(args.out, index=False)
     print(
         f"wrote {len(orders)} orders of {orders['customer_id'].nunique()} customers to {args.out}"

@@ -24,6 +24,8 @@ def test_the_shipped_file_is_valid():
     [
         ("propensity: {horizon_days: 3}", "propensity.horizon_days"),
         ("leads: {candidates: [{max_iter: 5}]}", "leads.candidates.0.max_iter"),
+        ("propensity: {logistic_c: [0.1, 0]}", "propensity.logistic_c.1"),
+        ("propensity: {n_validation_cutoffs: 0}", "propensity.n_validation_cutoffs"),
         ("recommendations: {candidates: [{kind: svd}]}", "recommendations.candidates.0.kind"),
         ("recommendations: {top_n: 2, sync_top: 3}", "recommendations"),
         ("recommendation: {top_n: 5}", "recommendation"),  # unknown key (typo)

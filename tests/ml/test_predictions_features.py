@@ -64,8 +64,8 @@ def worlds():
 @pytest.mark.parametrize("task", [PROPENSITY, LEADS])
 def test_every_feature_ignores_events_after_the_cutoff(worlds, task):
     small, big = worlds
-    a = features_at(small, task, CUTOFF)
-    b = features_at(big, task, CUTOFF)
+    a = features_at(small, task, CUTOFF, 30)
+    b = features_at(big, task, CUTOFF, 30)
     names = feature_names(a)
     assert len(a) > 100
     # each feature varies across persons, so a leak into any one of them would show
@@ -80,18 +80,18 @@ def test_every_feature_ignores_events_after_the_cutoff(worlds, task):
 
 def test_feature_lists_cover_product_cart_web_email_and_identity_signals(worlds):
     small, _ = worlds
-    prop = set(feature_names(features_at(small, PROPENSITY, CUTOFF)))
+    prop = set(feature_names(features_at(small, PROPENSITY, CUTOFF, 30)))
     assert {"product_views_7d", "add_to_carts_30d", "days_since_last_abandoned_cart"} <= prop
     assert {"recency_days", "orders_all", "email_opens_90d", "web_sessions_7d"} <= prop
-    leads = set(feature_names(features_at(small, LEADS, CUTOFF)))
+    leads = set(feature_names(features_at(small, LEADS, CUTOFF, 30)))
     assert {"days_since_identified", "identified_touches_90d", "product_views_30d"} <= leads
     assert "recency_days" not in leads  # leads have no purchase history
 
 
 def test_lead_population_is_identified_before_the_cutoff_and_never_bought(worlds):
     _small, big = worlds
-    leads = set(features_at(big, LEADS, CUTOFF)["customer_id"])
-    buyers = set(features_at(big, PROPENSITY, CUTOFF)["customer_id"])
+    leads = set(features_at(big, LEADS, CUTOFF, 30)["customer_id"])
+    buyers = set(features_at(big, PROPENSITY, CUTOFF, 30)["customer_id"])
     assert leads and not leads & buyers
     assert not any(p.startswith("NEW") for p in leads | buyers)
     # a lead who buys after the cutoff is still a lead at the cutoff

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
+
 from ml import propensity as clf
 from ml.behaviour import BehaviourData
 from ml.prediction_config import LeadsConfig, PropensityConfig
@@ -23,8 +25,17 @@ def test_training_reads_only_labels_that_end_before_the_as_of_date():
     assert date.fromisoformat(v["cutoff"]) == trained.cutoffs[-1]
     for c in v["training_cutoffs"]:
         assert date.fromisoformat(c) + horizon <= date.fromisoformat(v["cutoff"])
-    assert set(v["metrics"]) == {clf.BASELINE, "booster_0"}
-    scores = trained.predict(clf.features_at(data, clf.PROPENSITY, AS_OF))
+    # several validation cutoffs, the latest ones, each graded with models fitted before it
+    assert v["cutoffs"] == [c.isoformat() for c in trained.cutoffs[-len(v["cutoffs"]) :]]
+    assert 1 < len(v["cutoffs"]) <= cfg.n_validation_cutoffs
+    assert set(v["per_cutoff"]) == set(v["cutoffs"])
+    blend = "blend_booster_0_logistic_C0.1"
+    assert set(v["metrics"]) == {clf.BASELINE, "booster_0", "logistic_C0.1", blend}
+    for name, m in v["metrics"].items():  # the criterion is the mean over the cutoffs
+        mean = sum(t[name]["pr_auc"] for t in v["per_cutoff"].values()) / len(v["cutoffs"])
+        assert abs(m["pr_auc"] - mean) < 1e-12
+    assert v["metrics"][v["chosen"]]["pr_auc"] == max(m["pr_auc"] for m in v["metrics"].values())
+    scores = trained.predict(clf.features_at(data, clf.PROPENSITY, AS_OF, cfg.horizon_days))
     assert ((scores >= 0) & (scores <= 1)).all()
     # the back-test grades at a cutoff whose labels the training as of it never read
     result = clf.evaluate(trained, data, AS_OF)
@@ -36,5 +47,42 @@ def test_a_tiny_population_falls_back_to_the_baseline():
     for task in (clf.PROPENSITY, clf.LEADS):
         trained = clf.train(data, task, AS_OF, LeadsConfig(), seed=1, threads=1)
         assert trained.chosen == clf.BASELINE and trained.model is None
-        scores = trained.predict(clf.features_at(data, task, AS_OF))
+        scores = trained.predict(clf.features_at(data, task, AS_OF, trained.horizon_days))
         assert len(scores) and ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_logistic_and_blend_candidates_score_rows_with_missing_values():
+    """The logistic inputs take missing "days since" values (flagged), and a blend is the mean
+    of its members' probabilities."""
+    data = BehaviourData.from_frames(**synth_behaviour(500, 200, seed=5))
+    rows = clf.labelled_at(data, clf.PROPENSITY, AS_OF - timedelta(days=60), 30)
+    names = clf.feature_names(rows)
+    assert rows[names].isna().any().any()
+    cfg = PropensityConfig(candidates=[{"max_iter": 30}], logistic_c=[0.5])
+    params = clf._candidates(cfg)
+    assert set(params) == {"booster_0", "logistic_C0.5", "blend_booster_0_logistic_C0.5"}
+    blend = clf._fit_candidate(rows, names, params["blend_booster_0_logistic_C0.5"], seed=1)
+    booster = clf._fit_candidate(rows, names, params["booster_0"], seed=1)
+    logistic = clf._fit_candidate(rows, names, params["logistic_C0.5"], seed=1)
+    p = [m.predict_proba(rows[names])[:, 1] for m in (blend, booster, logistic)]
+    assert np.isfinite(p[2]).all() and ((p[2] > 0) & (p[2] < 1)).all()
+    np.testing.assert_allclose(p[0], (p[1] + p[2]) / 2)
+    assert set(clf._candidates(cfg.model_copy(update={"blend": False}))) == {
+        "booster_0",
+        "logistic_C0.5",
+    }
+
+
+def test_paired_bootstrap_interval_of_a_difference():
+    """Identical scorers differ by exactly 0; a scorer that knows the labels beats noise with
+    an interval above 0; the interval holds the point difference."""
+    from ml.metrics import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(2000) < 0.07).astype(int)
+    noise = rng.random(2000)
+    same = paired_bootstrap(y, noise, noise, n_boot=50)
+    assert same["pr_auc"] == same["pr_auc_low"] == same["pr_auc_high"] == 0.0
+    good = paired_bootstrap(y, y + 0.5 * noise, noise, n_boot=50)
+    assert 0 < good["pr_auc_low"] <= good["pr_auc"] <= good["pr_auc_high"]
+    assert 0 < good["roc_auc_low"] <= good["roc_auc"] <= good["roc_auc_high"]
