@@ -42,6 +42,7 @@ DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     data = tmp_path_factory.mktemp("retailer") / "data"
+    (data / "dagster_home").mkdir(parents=True)
     with data_dir_env(data, data / "dagster_home") as cfg:
         generate_data(cfg, CUSTOMERS, SEED)
         assert run_pipeline(all_assets_but_syncs()).success
