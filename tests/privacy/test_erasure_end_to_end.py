@@ -41,6 +41,10 @@ DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
+    """The retailer built once; `CDP_ERASURE_RETAILER` names the data folder of one built
+    before by this fixture (kept by pytest's basetemp), to repeat the examples faster."""
+    if os.environ.get("CDP_ERASURE_RETAILER"):
+        return Path(os.environ["CDP_ERASURE_RETAILER"])
     data = tmp_path_factory.mktemp("retailer") / "data"
     (data / "dagster_home").mkdir(parents=True)
     with data_dir_env(data, data / "dagster_home") as cfg:
@@ -139,10 +143,10 @@ def test_erased_persons_are_gone_everywhere_and_nobody_else_changes(built, tmp_p
             con = duckdb.connect(str(cfg.warehouse))
             erased = _dump(con)
             for table, rows in before.items():  # the erasure removed rows, changed none
-                assert not (erased.get(table, Counter()) - rows), table
-                assert _of_others(erased.get(table, Counter()), victims) == _of_others(
-                    rows, victims
-                ), table
+                now = erased.get(table, Counter())
+                assert not (now - rows), table
+                if any("person_id" in json.loads(r) for r in rows):  # nobody else's went
+                    assert _of_others(now, victims) == _of_others(rows, victims), table
             raw_erased = _dump(con, DLT_COLUMNS)
             assert all(r.status == "success" for r in syncs.run_all(con))  # the deletions
             con.close()
