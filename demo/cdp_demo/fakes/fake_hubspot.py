@@ -28,19 +28,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from activation.destinations.hubspot import LEGAL_BASES  # HubSpot's documented list
 from cdp_demo.fakes.http import FakeServer
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LIMIT = 100
-LEGAL_BASES = (
-    "LEGITIMATE_INTEREST_PQL",
-    "LEGITIMATE_INTEREST_CLIENT",
-    "PERFORMANCE_OF_CONTRACT",
-    "CONSENT_WITH_NOTICE",
-    "NON_GDPR",
-    "PROCESS_AND_STORE",
-    "LEGITIMATE_INTEREST_OTHER",
-)
 
 
 class FakeHubSpot(FakeServer):
