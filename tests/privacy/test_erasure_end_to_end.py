@@ -26,7 +26,7 @@ import duckdb
 import pytest
 from cdp_demo.demo import all_assets_but_syncs, data_dir_env, generate_data
 from cdp_demo.demo_syncs import demo_syncs
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from cli.main import main
@@ -109,6 +109,7 @@ def _rerun(cfg) -> None:
     max_examples=int(os.environ.get("CDP_ERASURE_EXAMPLES", "2")),
     deadline=None,
     database=None,
+    phases=(Phase.explicit, Phase.generate),  # no shrinking: each example costs a pipeline run
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())
