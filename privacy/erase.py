@@ -159,6 +159,7 @@ def erase(
             _count(plan, relation.replace('"', ""), _delete(con, relation, sql, params, dry_run))
     _erase_quarantine(con, plan, ids, dry_run)
     _count(plan, "files", _erase_files(con, subject, data_dir, dry_run))
+    _count(plan, "files", _erase_models(data_dir, persons, dry_run))
     if not dry_run:
         plan.suppressed = suppression.add(con, Subject(tuple(dict.fromkeys(hashes))), request_id)
     return plan
@@ -267,6 +268,24 @@ def _erase_quarantine(con, plan: Erasure, ids: dict[str, set[str]], dry_run: boo
     )
     params = [sorted(ids["email"]) or [""], sorted({p[-9:] for p in ids["phone"]}) or [""]]
     _count(plan, QUARANTINE, _delete(con, QUARANTINE, where, params, dry_run))
+
+
+def _erase_models(data_dir: Path, persons: list[str], dry_run: bool) -> int:
+    """Model versions whose artifact holds one of the person ids (a recommendation model
+    keeps its users' ids) are deleted whole: the next training writes one without them."""
+    needles = [p.encode() for p in persons]
+    models = data_dir / "models"
+    found = [
+        path
+        for path in models.rglob("*")
+        if needles and path.is_file() and any(n in path.read_bytes() for n in needles)
+    ]
+    # <model>/<version>/<file>: the version folder; anything else: the file alone
+    gone = {p.parent if len(p.relative_to(models).parts) >= 3 else p for p in found}
+    if not dry_run:
+        for path in gone:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return len(gone)
 
 
 def _erase_files(con, subject: Subject, data_dir: Path, dry_run: bool) -> int:
