@@ -28,7 +28,7 @@ import duckdb
 from activation import erasures
 from activation.journal import JOURNAL
 from activation.state import STATE
-from privacy import export, suppression
+from privacy import export, links, suppression
 from privacy.schema import REQUESTS
 from privacy.subjects import IDENTIFIER_COLUMNS, Subject, identifier_hash, matches, salt
 
@@ -144,6 +144,13 @@ def erase(
                     raw = _matching_values(con, f'"{schema}"."{table}"', column, kind, wanted[kind])
                     if raw:
                         where.append((f'"{column}" IN (SELECT unnest(?))', [raw]))
+    seeds = _linked_rows(con, conditions, record_ids)
+    hashes += [
+        (kind, identifier_hash(kind, v, secret))
+        for entity, values in sorted(seeds.items())
+        for kind in [links.KIND_PREFIX + entity]
+        for v in sorted(values)
+    ]
     plan.queued = _queue_destinations(con, keys, request_id, secret, dry_run)
     for relation, where in conditions.items():
         if where:
@@ -152,9 +159,80 @@ def erase(
             _count(plan, relation.replace('"', ""), _delete(con, relation, sql, params, dry_run))
     _erase_quarantine(con, plan, ids, dry_run)
     _count(plan, "files", _erase_files(con, subject, data_dir, dry_run))
+    _count(plan, "files", _erase_models(data_dir, persons, dry_run))
     if not dry_run:
         plan.suppressed = suppression.add(con, Subject(tuple(dict.fromkeys(hashes))), request_id)
     return plan
+
+
+def _linked_rows(con, conditions: dict[str, list[tuple[str, list[Any]]]], record_ids: list[str]):
+    """Add to `conditions` the raw rows that belong to the persons through a key rather than
+    an identifier (privacy/links.py): the rows their identity records name, the rows that
+    reference those (a receipt naming their loyalty card), and so on to a fixpoint. Returns
+    the keys found, per entity (they go on the suppression list)."""
+    existing = {
+        f"{s}.{t}.{c}"
+        for s, t, c in con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns c "
+            "JOIN information_schema.tables USING (table_schema, table_name) "
+            "WHERE table_type = 'BASE TABLE' AND table_schema LIKE 'raw\\_%' ESCAPE '\\'"
+        ).fetchall()
+    }
+    layout = {
+        table: (
+            [k for k in keys if all(f"{table}.{c}" in existing for c in k.columns)],
+            [r for r in refs if f"{table}.{r.column}" in existing],
+        )
+        for table, (keys, refs) in links.by_table().items()
+    }
+    seeds: dict[str, set[str]] = {k.entity: set() for k in links.KEYS}
+    for record_id in record_ids:
+        system, _, source_key = record_id.partition(":")
+        for key in links.KEYS:
+            value = links.record_key(source_key, key) if key.entity == system else None
+            if value:
+                seeds[key.entity].add(value)
+    referenced = {r.entity for r in links.REFERENCES}
+
+    def where(table: str) -> list[tuple[str, list[Any]]]:
+        keys, refs = layout[table]
+        out = [
+            (f"({links.key_sql(k)}) IN (SELECT unnest(?))", [sorted(seeds[k.entity])])
+            for k in keys
+            if seeds[k.entity]
+        ]
+        out += [
+            (
+                f"({links.canonical_sql(links.quoted(r.column))}) IN (SELECT unnest(?))",
+                [sorted(seeds[r.entity])],
+            )
+            for r in refs
+            if seeds[r.entity]
+        ]
+        return out
+
+    for _ in range(len(links.KEYS) + 1):  # a row's keys only reach tables further down
+        grown = False
+        for table, (keys, _refs) in layout.items():
+            relation = '"{}"."{}"'.format(*table.split("."))
+            clauses = conditions.get(relation, []) + where(table)
+            for key in (k for k in keys if k.entity in referenced and clauses):
+                found = con.execute(
+                    f"SELECT DISTINCT {links.key_sql(key)} FROM {relation} WHERE "
+                    + " OR ".join(f"({w})" for w, _ in clauses),
+                    [p for _, ps in clauses for p in ps],
+                ).fetchall()
+                new = {v for (v,) in found if v} - seeds[key.entity]
+                if new:
+                    seeds[key.entity] |= new
+                    grown = True
+        if not grown:
+            break
+    for table in layout:
+        relation = '"{}"."{}"'.format(*table.split("."))
+        if where(table):
+            conditions.setdefault(relation, []).extend(where(table))
+    return {entity: values for entity, values in seeds.items() if values}
 
 
 def _queue_destinations(con, keys: list[str], request_id: str, secret: str, dry_run: bool) -> int:
@@ -190,6 +268,24 @@ def _erase_quarantine(con, plan: Erasure, ids: dict[str, set[str]], dry_run: boo
     )
     params = [sorted(ids["email"]) or [""], sorted({p[-9:] for p in ids["phone"]}) or [""]]
     _count(plan, QUARANTINE, _delete(con, QUARANTINE, where, params, dry_run))
+
+
+def _erase_models(data_dir: Path, persons: list[str], dry_run: bool) -> int:
+    """Model versions whose artifact holds one of the person ids (a recommendation model
+    keeps its users' ids) are deleted whole: the next training writes one without them."""
+    needles = [p.encode() for p in persons]
+    models = data_dir / "models"
+    found = [
+        path
+        for path in models.rglob("*")
+        if needles and path.is_file() and any(n in path.read_bytes() for n in needles)
+    ]
+    # <model>/<version>/<file>: the version folder; anything else: the file alone
+    gone = {p.parent if len(p.relative_to(models).parts) >= 3 else p for p in found}
+    if not dry_run:
+        for path in gone:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return len(gone)
 
 
 def _erase_files(con, subject: Subject, data_dir: Path, dry_run: bool) -> int:

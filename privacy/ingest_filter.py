@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from privacy import links
 from privacy.schema import SUPPRESSIONS
-from privacy.subjects import IDENTIFIER_COLUMNS, matches, salt
+from privacy.subjects import IDENTIFIER_COLUMNS, identifier_hash, matches, salt
 
 _ACTIVE: dict[str, set[str]] = {}
 _SALT: list[str] = []
@@ -48,8 +49,12 @@ def load(warehouse: Path) -> int:
     return len(rows)
 
 
-def drop_suppressed(table: pa.Table, name: str) -> tuple[pa.Table, np.ndarray]:
-    """`table` without the rows of suppressed persons, and the mask of the rows kept."""
+def drop_suppressed(
+    table: pa.Table, name: str, source: str | None = None
+) -> tuple[pa.Table, np.ndarray]:
+    """`table` without the rows of suppressed persons, and the mask of the rows kept: rows
+    with a suppressed e-mail or phone, and (given the `source`) rows whose key or reference
+    names an erased person's record (privacy/links.py)."""
     keep = np.ones(table.num_rows, dtype=bool)
     if not _ACTIVE or not table.num_rows:
         return table, keep
@@ -58,8 +63,27 @@ def drop_suppressed(table: pa.Table, name: str) -> tuple[pa.Table, np.ndarray]:
             field = table.schema.field(column)
             if kind in _ACTIVE and pattern.search(column) and pa.types.is_string(field.type):
                 keep &= ~matches(table.column(column).to_pylist(), kind, _SALT[0], _ACTIVE[kind])
+    if source:
+        keep &= ~_linked(table, f"raw_{source}.{name}")
     dropped = int((~keep).sum())
     if dropped:
         DROPPED[name] += dropped
         table = table.filter(pa.array(keep))
     return table, keep
+
+
+def _linked(table: pa.Table, relation: str) -> np.ndarray:
+    """Rows of `relation` whose key or reference hashes into a `key:<entity>` suppression."""
+    hit = np.zeros(table.num_rows, dtype=bool)
+    keys, refs = links.by_table().get(relation, ([], []))
+    checks = [(k.entity, list(k.columns)) for k in keys]
+    checks += [(r.entity, [r.column]) for r in refs]
+    for entity, columns in checks:
+        kind = links.KIND_PREFIX + entity
+        if kind not in _ACTIVE or not all(c in table.column_names for c in columns):
+            continue
+        parts = [table.column(c).to_pylist() for c in columns]
+        values = [links.key_of_values(list(row)) for row in zip(*parts, strict=True)]
+        digests = {v: identifier_hash(kind, v, _SALT[0]) for v in set(values) if v is not None}
+        hit |= np.array([v is not None and digests[v] in _ACTIVE[kind] for v in values])
+    return hit

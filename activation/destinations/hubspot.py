@@ -15,7 +15,11 @@ contact per call (the SDK's `basic_api.purge`); HubSpot answers 204 whether or n
 exists (an unknown e-mail goes on its blocklist), so each 204 confirms that key.
 Leaving the audience or withdrawing consent (upsert and update_only): a batch update that sets
 every mapped property to "" (HubSpot clears a property given an empty string); a contact
-HubSpot no longer has needs nothing, so it is confirmed.
+HubSpot no longer has needs nothing, so it is confirmed. With `unsubscribe_from` (a list of
+subscription type ids), a withdrawal also unsubscribes the address from each type through the
+Communication Preferences API (POST /communication-preferences/v3/unsubscribe, one address
+and type per call, with `legal_basis` and `legal_basis_explanation`); a 400 saying the
+address is already unsubscribed confirms it, so a retried batch is harmless.
 Options: `token_env` (env var holding the private-app token), `id_property` (default email),
 `host` (default https://api.hubapi.com; a local fake in tests and the demo), and the
 DeliveryOptions (`connect_timeout`, `read_timeout`, `max_retry_after`).
@@ -27,6 +31,7 @@ from typing import Any
 
 from activation.destinations.base import (
     KEY,
+    BatchRejected,
     BatchResult,
     Destination,
     TransientError,
@@ -36,6 +41,18 @@ from activation.destinations.base import (
 )
 
 MAX_INPUTS = 100
+#: the legal bases HubSpot accepts on a subscription status change
+LEGAL_BASES = (
+    "LEGITIMATE_INTEREST_PQL",
+    "LEGITIMATE_INTEREST_CLIENT",
+    "PERFORMANCE_OF_CONTRACT",
+    "CONSENT_WITH_NOTICE",
+    "NON_GDPR",
+    "PROCESS_AND_STORE",
+    "LEGITIMATE_INTEREST_OTHER",
+)
+DEFAULT_BASIS = "CONSENT_WITH_NOTICE"
+DEFAULT_EXPLANATION = "Consent withdrawn; recorded in the customer data platform"
 
 
 def rate_window_seconds(headers: Any, default: float = 1.0) -> float:
@@ -80,6 +97,29 @@ class HubSpotContacts(Destination):
         self._client = Client.create(**kwargs)
         self._batch = self._client.crm.contacts.batch_api
         self._basic = self._client.crm.contacts.basic_api
+        self.unsubscribe_from = [str(v) for v in options.get("unsubscribe_from") or []]
+        self.legal_basis = str(options.get("legal_basis", DEFAULT_BASIS))
+        self.explanation = str(options.get("legal_basis_explanation", DEFAULT_EXPLANATION))
+
+    @classmethod
+    def validate_options(cls, options) -> None:
+        super().validate_options(options)
+        ids = options.get("unsubscribe_from")
+        if ids is None:
+            return
+        if not isinstance(ids, list) or not ids or not all(isinstance(v, str | int) for v in ids):
+            raise ValueError(
+                "hubspot: option 'unsubscribe_from' must be a list of subscription type ids"
+            )
+        if options.get("id_property", "email") != "email":
+            raise ValueError(
+                "hubspot: option 'unsubscribe_from' needs id_property email (the Communication "
+                "Preferences API takes the e-mail address)"
+            )
+        if options.get("legal_basis", DEFAULT_BASIS) not in LEGAL_BASES:
+            raise ValueError(
+                f"hubspot: option 'legal_basis' must be one of {', '.join(LEGAL_BASES)}"
+            )
 
     def describe(self) -> str:
         return f"HubSpot contacts at {self.options.get('host', 'https://api.hubapi.com')}"
@@ -89,13 +129,18 @@ class HubSpotContacts(Destination):
         props.setdefault(self.id_property, record[KEY])
         return props
 
-    def _send(self, call, body) -> Any:
+    def _send(self, call, body, answered=lambda status, body: False) -> Any:
+        """`call(body)`, HubSpot's errors mapped to the engine's (http_error), except those
+        `answered(status, body)` accepts as the outcome wanted (None is returned)."""
+        from hubspot.communication_preferences.exceptions import ApiException as PrefsError
         from hubspot.crm.contacts.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
         try:
             return call(body, _request_timeout=self.delivery.timeout)
-        except ApiException as exc:
+        except (ApiException, PrefsError) as exc:
+            if answered(exc.status or 0, str(exc.body or "")):
+                return None
             raise http_error(
                 "HubSpot",
                 exc.status or 0,
@@ -181,7 +226,41 @@ class HubSpotContacts(Destination):
         result.not_found = set()
         return result
 
-    unsubscribe = leave
+    def unsubscribe(self, records):
+        """Clear the properties, then unsubscribe each address from the configured types."""
+        result = self.leave(records)
+        for key in list(result.confirmed) if self.unsubscribe_from else []:
+            for type_id in self.unsubscribe_from:
+                error = self._unsubscribe_one(key, type_id)
+                if error:
+                    result.failed[key] = error
+                    del result.confirmed[key]
+                    break
+        return result
+
+    def _unsubscribe_one(self, email: str, type_id: str) -> str | None:
+        """None once HubSpot has the address unsubscribed from the type; the reason otherwise.
+        A 429, 5xx, 401/403 or a lost connection raises (the batch is sent again)."""
+        from hubspot.communication_preferences import PublicUpdateSubscriptionStatusRequest
+
+        body = PublicUpdateSubscriptionStatusRequest(
+            email_address=email,
+            subscription_id=type_id,
+            legal_basis=self.legal_basis,
+            legal_basis_explanation=self.explanation,
+        )
+        status_api = self._client.communication_preferences.status_api
+        try:
+            self._send(
+                lambda b, **kw: status_api.unsubscribe(
+                    public_update_subscription_status_request=b, **kw
+                ),
+                body,
+                answered=lambda status, text: status == 400 and "already unsubscribed" in text,
+            )
+        except BatchRejected as exc:  # another 4xx: this address only
+            return f"unsubscribe from subscription type {type_id}: {exc}"
+        return None
 
     def reconcile(self, op, records):
         from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectId

@@ -17,6 +17,8 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +59,24 @@ def _demo_options(sync, targets: dict[str, Any], data_dir: Path) -> dict[str, An
     return o
 
 
-def run_demo_syncs(settings, privacy: list[str] | None = None) -> str:
-    """Run the demo syncs twice; with a `privacy` list, then process an access and an
-    erasure request and run the syncs once more (cdp_demo/demo_privacy.py), its lines
-    appended to the list."""
-    import duckdb
+@dataclass
+class DemoSyncs:
+    """The running stand-ins (`targets`), notes on the servers used, the `demo_<sync>`
+    copies of the enabled syncs, and `run_all`: one run of each (on the block's connection,
+    or the one given, e.g. after the warehouse was rebuilt), returning their SyncRuns."""
 
+    targets: dict[str, Any]
+    notes: list[str]
+    syncs: list[Any]
+    run_all: Callable[..., list[Any]]
+
+
+@contextlib.contextmanager
+def demo_syncs(settings, con, services: bool = True) -> Iterator[DemoSyncs]:
+    """The stand-ins started and the segments materialised, for the block.
+
+    Without `services` no SFTP or PostgreSQL server is started: the SFTP syncs are left out
+    and the SQL table goes to a SQLite file under the data folder."""
     from activation.config import Destination, load_syncs, segments_path, syncs_path
     from activation.engine import run_sync
     from activation.segments import load_and_validate, materialise
@@ -82,34 +96,30 @@ def run_demo_syncs(settings, privacy: list[str] | None = None) -> str:
     }
     previous = {k: os.environ.get(k) for k in [*creds, "CDP_DEMO_SFTP_KEY", "CDP_DEMO_PG_DSN"]}
     os.environ.update(creds)
-    history: list[dict[str, Any]] = []
     notes: list[str] = []
-    with contextlib.ExitStack() as stack:
-        targets: dict[str, Any] = {
-            "hubspot": stack.enter_context(FakeHubSpot(token=creds["CDP_DEMO_HUBSPOT_TOKEN"])),
-            "klaviyo": stack.enter_context(FakeKlaviyo(api_key=creds["CDP_DEMO_KLAVIYO_KEY"])),
-            "webhook": stack.enter_context(WebhookReceiver(creds["CDP_DEMO_WEBHOOK_SECRET"])),
-        }
-        work = Path(tempfile.mkdtemp(prefix="cdp-demo-sftp-"))
-        stack.callback(shutil.rmtree, work, True)
-        sftp = start_sftp(work)
-        stack.callback(sftp.stop)
-        targets["sftp"] = sftp
-        os.environ["CDP_DEMO_SFTP_KEY"] = sftp.client_key_path
-        notes.append(f"SFTP: local {sftp.kind} server on 127.0.0.1:{sftp.port}")
-        try:
-            pg = start_postgres()
-            stack.callback(pg.stop)
-            targets["postgres"] = pg
-            os.environ["CDP_DEMO_PG_DSN"] = pg.dsn
-            notes.append(f"SQL table: throw-away PostgreSQL on 127.0.0.1:{pg.port}")
-        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-            notes.append(f"SQL table: SQLite file (PostgreSQL unavailable: {exc})")
-        # the first run meets a rate limit and a transient error, handled by the engine
-        targets["hubspot"].inject(429, Retry_After="0")
-        targets["hubspot"].inject(503)
-
-        with duckdb.connect(str(settings.warehouse)) as con:
+    try:
+        with contextlib.ExitStack() as stack:
+            targets: dict[str, Any] = {
+                "hubspot": stack.enter_context(FakeHubSpot(token=creds["CDP_DEMO_HUBSPOT_TOKEN"])),
+                "klaviyo": stack.enter_context(FakeKlaviyo(api_key=creds["CDP_DEMO_KLAVIYO_KEY"])),
+                "webhook": stack.enter_context(WebhookReceiver(creds["CDP_DEMO_WEBHOOK_SECRET"])),
+            }
+            if services:
+                work = Path(tempfile.mkdtemp(prefix="cdp-demo-sftp-"))
+                stack.callback(shutil.rmtree, work, True)
+                sftp = start_sftp(work)
+                stack.callback(sftp.stop)
+                targets["sftp"] = sftp
+                os.environ["CDP_DEMO_SFTP_KEY"] = sftp.client_key_path
+                notes.append(f"SFTP: local {sftp.kind} server on 127.0.0.1:{sftp.port}")
+                try:
+                    pg = start_postgres()
+                    stack.callback(pg.stop)
+                    targets["postgres"] = pg
+                    os.environ["CDP_DEMO_PG_DSN"] = pg.dsn
+                    notes.append(f"SQL table: throw-away PostgreSQL on 127.0.0.1:{pg.port}")
+                except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                    notes.append(f"SQL table: SQLite file (PostgreSQL unavailable: {exc})")
             if not table_exists(con, "marts.customer_360"):
                 raise RuntimeError(
                     f"{settings.warehouse}: marts.customer_360 is missing; build the marts first"
@@ -129,32 +139,51 @@ def run_demo_syncs(settings, privacy: list[str] | None = None) -> str:
                     }
                 )
                 for s in syncs
-                if s.enabled
+                if s.enabled and (services or s.destination.type != "sftp")
             ]
 
-            def run_all() -> list[Any]:
-                return [run_sync(con, s, sleep=lambda _s: None, backoff_base=0.0) for s in demo]
+            def run_all(other=None) -> list[Any]:
+                on = other or con
+                return [run_sync(on, s, sleep=lambda _s: None, backoff_base=0.0) for s in demo]
 
-            for round_no in (1, 2):
-                for s, run in zip(demo, run_all(), strict=True):
-                    history.append(
-                        {
-                            "round": round_no,
-                            "sync": s.name,
-                            "dest": s.destination.type,
-                            **run.metadata(),
-                        }
-                    )
-            if privacy is not None:
-                from cdp_demo.demo_privacy import run_privacy_round
+            yield DemoSyncs(targets, notes, demo, run_all)
+    finally:
+        for k, v in previous.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
-                privacy.extend(run_privacy_round(con, settings, targets, run_all))
-    for k, v in previous.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    return format_history(history, notes)
+
+def run_demo_syncs(settings, privacy: list[str] | None = None) -> str:
+    """Run the demo syncs twice; with a `privacy` list, then process an access and an
+    erasure request and run the syncs once more (cdp_demo/demo_privacy.py), its lines
+    appended to the list."""
+    import duckdb
+
+    history: list[dict[str, Any]] = []
+    with (
+        duckdb.connect(str(settings.warehouse)) as con,
+        demo_syncs(settings, con) as demo,
+    ):
+        # the first run meets a rate limit and a transient error, handled by the engine
+        demo.targets["hubspot"].inject(429, Retry_After="0")
+        demo.targets["hubspot"].inject(503)
+        for round_no in (1, 2):
+            for s, run in zip(demo.syncs, demo.run_all(), strict=True):
+                history.append(
+                    {
+                        "round": round_no,
+                        "sync": s.name,
+                        "dest": s.destination.type,
+                        **run.metadata(),
+                    }
+                )
+        if privacy is not None:
+            from cdp_demo.demo_privacy import run_privacy_round
+
+            privacy.extend(run_privacy_round(con, settings, demo.targets, demo.run_all))
+    return format_history(history, demo.notes)
 
 
 def format_history(history: list[dict[str, Any]], notes: list[str]) -> str:

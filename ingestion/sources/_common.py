@@ -286,7 +286,9 @@ def _strip_controls(table: pa.Table, what: str, notes: list[Reject]) -> pa.Table
     return table
 
 
-def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) -> FileBatch:
+def parse_file(
+    path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig, source: str | None = None
+) -> FileBatch:
     """Read one file into the parent table, its child tables and the rejected rows."""
     if spec.reader is not None:
         parsed = spec.reader(path, fileset, spec, cfg)
@@ -325,7 +327,7 @@ def parse_file(path: Path, fileset: FileSet, spec: TableSpec, cfg: TableConfig) 
         ]
         table = table.take(pa.array(keep))
         kept = kept[keep]
-    table, unsuppressed = drop_suppressed(table, spec.name)  # erased persons never land
+    table, unsuppressed = drop_suppressed(table, spec.name, source)  # erased persons never land
     kept = kept[unsuppressed]
     numbers = parsed.line_numbers[kept]
     rejects: list[pa.Table] = []
@@ -458,7 +460,7 @@ def file_table_resource(
             if state.get(key) == stamp:
                 continue
             try:
-                batch = parse_file(path, fileset, spec, cfg)
+                batch = parse_file(path, fileset, spec, cfg, source_name)
             except (FileProblem, OSError, pa.ArrowException, ValueError) as exc:
                 problem = f"unreadable file: {exc}"
                 if child is None:

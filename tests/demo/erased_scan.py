@@ -46,13 +46,14 @@ def erased_identifiers(con: duckdb.DuckDBPyConnection, landing: Path) -> dict[st
 
 
 def _needles(ids: dict[str, set[str]]) -> list[str]:
-    """Lower-case e-mails, the last 9 digits of the phones, and the SHA-256 of each e-mail
-    (what audience files hold)."""
+    """Lower-case e-mails, the last 9 digits of the phones, the SHA-256 of each e-mail
+    (what audience files hold), and the person ids when `ids` has them."""
     emails = sorted(ids["email"])
     return [
         *emails,
         *(hashlib.sha256(e.encode()).hexdigest() for e in emails),
         *sorted(p[-9:] for p in ids["phone"]),
+        *sorted(p.lower() for p in ids.get("person_id", ())),
     ]
 
 
@@ -67,10 +68,11 @@ def tables_holding(con: duckdb.DuckDBPyConnection, needles: list[str], catalog: 
     ).fetchall()
     for schema, table, column in cols:
         ref = f'"{catalog}"."{schema}"."{table}"'
-        text = f"lower(regexp_replace(\"{column}\", '[ .()-]', '', 'g'))"
+        text = f'lower("{column}")'
+        digits = f"regexp_replace({text}, '[ .()-]', '', 'g')"
         (n,) = con.execute(
-            f"SELECT count(*) FROM {ref} WHERE EXISTS "
-            f"(SELECT 1 FROM unnest(?) t(v) WHERE contains({text}, v))",
+            f"SELECT count(*) FROM {ref} WHERE EXISTS (SELECT 1 FROM unnest(?) t(v) "
+            f"WHERE contains({text}, v) OR contains({digits}, v))",
             [needles],
         ).fetchall()[0]
         if n:
@@ -105,7 +107,8 @@ def leftovers(
                     f"SELECT lower(CAST(to_json(t) AS VARCHAR)) FROM read_parquet('{path}') t"
                 ).fetchall()
                 flat = "\n".join(r[0] for r in text)
-                if any(n in re.sub(r"[ .()-]", "", flat) for n in needles):
+                digits = re.sub(r"[ .()-]", "", flat)
+                if any(n in flat or n in digits for n in needles):
                     out.append(str(path.relative_to(data_dir)))
             else:
                 data = path.read_bytes().lower()

@@ -14,10 +14,12 @@ import duckdb
 import pytest
 from cdp_demo.fakes.fake_hubspot import FakeHubSpot
 from cdp_demo.fakes.fake_klaviyo import FakeKlaviyo
+from cdp_demo.fakes.http import Fault
 from cdp_demo.fakes.marts import create_contract_marts
 from cdp_demo.fakes.services import start_sftp
 from cdp_demo.fakes.webhook_receiver import WebhookReceiver
 
+from activation.destinations.hubspot import HubSpotContacts
 from activation.engine import run_sync
 from activation.erasures import ERASURES
 from activation.hashing import normalise_email
@@ -111,6 +113,50 @@ def test_hubspot_withdrawal_and_leaving_clear_the_properties(con, monkeypatch):
         for email in (MARIE, JEAN):
             assert fake.contacts[email]["firstname"] == "" == fake.contacts[email]["lastname"]
         assert run_sync(con, sync, sleep=Sleeps()).removed == 0
+
+
+def test_hubspot_withdrawal_unsubscribes_from_the_subscription_types(con, monkeypatch):
+    """With `unsubscribe_from`, a withdrawal also goes through the Communication Preferences
+    API; an answer lost after HubSpot applied it is sent again and HubSpot's 'already
+    unsubscribed' confirms it. Leaving the audience unsubscribes nobody."""
+    monkeypatch.setenv("TEST_HS_TOKEN", "tok")
+    with FakeHubSpot(token="tok") as fake:
+        opts = {"token_env": "TEST_HS_TOKEN", "host": fake.url, "unsubscribe_from": ["7"]}
+        sync = make_sync("hubspot", opts, sql=SOURCE)
+        run_sync(con, sync, sleep=Sleeps())
+        _withdraw_marie_leave_jean(con)
+        con.execute("UPDATE marts.customer_360 SET orders_count = 1 WHERE person_id = 'P0000002'")
+        fake.script(Fault())  # the properties cleared; then the unsubscribe applied, answer lost
+        fake.script(Fault(503, apply=True))
+        assert run_sync(con, sync, sleep=Sleeps(), max_retries=0).status == "failed"
+        assert fake.subscriptions == {MARIE: {"7": "NOT_SUBSCRIBED"}}
+        r = run_sync(con, sync, sleep=Sleeps())
+        assert (r.status, r.removed, r.failed) == ("success", 1, 0)
+        assert fake.contacts[MARIE]["firstname"] == "" and fake.contacts[JEAN]["firstname"]
+        assert run_sync(con, sync, sleep=Sleeps()).removed == 0
+        con.execute("UPDATE marts.customer_360 SET orders_count = 0 WHERE person_id = 'P0000002'")
+        assert run_sync(con, sync, sleep=Sleeps()).removed == 1  # Jean left: properties only
+        assert JEAN not in fake.subscriptions
+
+
+def test_hubspot_unknown_subscription_type_fails_the_record_without_its_address(con, monkeypatch):
+    monkeypatch.setenv("TEST_HS_TOKEN", "tok")
+    with FakeHubSpot(token="tok") as fake:
+        opts = {"token_env": "TEST_HS_TOKEN", "host": fake.url, "unsubscribe_from": ["404"]}
+        sync = make_sync("hubspot", opts, sql=SOURCE)
+        run_sync(con, sync, sleep=Sleeps())
+        _withdraw_marie_leave_jean(con)
+        r = run_sync(con, sync, sleep=Sleeps())
+        assert r.failed == 1 and fake.subscriptions == {}
+        errors = con.execute("SELECT error FROM activation.sync_failures").fetchall()
+        assert errors and all("404" in e and "@" not in e for (e,) in errors)
+    bad = {"token_env": "T", "unsubscribe_from": ["7"], "id_property": "hs_object_id"}
+    with pytest.raises(ValueError, match="id_property email"):
+        HubSpotContacts.validate_options(bad)
+    with pytest.raises(ValueError, match="legal_basis"):
+        HubSpotContacts.validate_options(
+            {"token_env": "T", "unsubscribe_from": [7], "legal_basis": "X"}
+        )
 
 
 def _klaviyo(fake, **kw):

@@ -121,7 +121,8 @@ def test_erasure_leaves_no_identifier_and_others_unchanged(tmp_path_factory, cas
         suppressed = con.execute("SELECT identifier_kind FROM privacy.suppressions").fetchall()
     assert target["email"] not in text and target["phone"][-9:] not in text.replace(" ", "")
     assert f"shop_customer:{target['person_id'].lower()}," not in text
-    assert sorted(k for (k,) in suppressed) == ["email", "person_id", "phone"]
+    # the identifiers, and the key of their shop record (raw rows are found by it too)
+    assert sorted(k for (k,) in suppressed) == ["email", "key:shop_customer", "person_id", "phone"]
     for table, frame in before.items():
         others = frame.astype(str).apply(
             lambda r: (
@@ -180,3 +181,21 @@ def test_erasure_republishes_the_serving_snapshot_and_deletes_the_older_ones(set
     with serving.connect(settings_env) as snap:
         served = _text(snap)
     assert MARIE["email"] not in served and JEAN["email"] in served
+
+
+def test_erasure_deletes_the_model_versions_that_hold_the_person(tmp_path):
+    """A model artifact that keeps its users' ids (recommendations) goes whole; others stay.
+    Found by the end-to-end test: the version trained before the erasure still held them."""
+    models = tmp_path / "models" / "recommendations"
+    (models / "v1").mkdir(parents=True)
+    (models / "v2").mkdir()
+    (models / "v1" / "model.joblib").write_bytes(b"\x80\x04users\x94P1\x94P2")
+    (models / "v2" / "model.joblib").write_bytes(b"\x80\x04users\x94P2")
+    (models / "LATEST").write_text('{"version": "v2"}')
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        build(con)
+        dry = erase(con, Subject.from_values(person_id="P1"), "dry", tmp_path, dry_run=True)
+        assert dry.deleted["files"] == 1 and (models / "v1").exists()
+        erase(con, Subject.from_values(person_id="P1"), "r1", tmp_path)
+    assert not (models / "v1").exists() and (models / "v2" / "model.joblib").exists()
+    assert (models / "LATEST").exists()

@@ -11,6 +11,12 @@
 - POST /crm/v3/objects/contacts/gdpr-delete {"objectId", "idProperty"}: 204 without a body;
   the contact is deleted, and an e-mail without a contact goes on the blocklist (both are
   recorded in `gdpr_deleted`); a missing objectId is a 400 VALIDATION_ERROR;
+- POST /communication-preferences/v3/unsubscribe {"emailAddress", "subscriptionId",
+  "legalBasis", "legalBasisExplanation"}: 200 with the subscription's status object
+  (`status: NOT_SUBSCRIBED`, `sourceOfStatus: SUBSCRIPTION_STATUS`); an unknown subscription
+  id, a missing field or a legal basis outside HubSpot's list is a 400 VALIDATION_ERROR; an
+  address already unsubscribed from that type is a 400 ("... is already unsubscribed ...");
+  the statuses are kept in `subscriptions` (email -> {subscription id: status});
 - every response carries X-HubSpot-RateLimit-* headers; `inject(429, Retry_After="2")`
   and `inject(503)` script faults; `fail_after = n` answers 503 after n accepted batches.
 """
@@ -22,6 +28,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from activation.destinations.hubspot import LEGAL_BASES  # HubSpot's documented list
 from cdp_demo.fakes.http import FakeServer
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -38,6 +45,9 @@ class FakeHubSpot(FakeServer):
         self.upserted: list[str] = []  # every email accepted, in order (duplicates visible)
         self.gdpr_deleted: list[str] = []  # every GDPR delete applied, in order
         self.blocklist: set[str] = set()
+        #: the portal's subscription types (id -> name) and each address's status per type
+        self.subscription_types: dict[str, str] = {"7": "Marketing Information"}
+        self.subscriptions: dict[str, dict[str, str]] = {}
 
     def is_write(self, method: str, path: str) -> bool:
         return method == "POST" and not path.endswith("/batch/read")
@@ -71,6 +81,8 @@ class FakeHubSpot(FakeServer):
             return self._read(raw)
         if method == "POST" and route == "/crm/v3/objects/contacts/gdpr-delete":
             return self._gdpr_delete(raw)
+        if method == "POST" and route == "/communication-preferences/v3/unsubscribe":
+            return self._unsubscribe(raw)
         if method != "POST" or route not in (
             "/crm/v3/objects/contacts/batch/upsert",
             "/crm/v3/objects/contacts/batch/update",
@@ -134,6 +146,43 @@ class FakeHubSpot(FakeServer):
         self.ids.pop(email, None)
         self.gdpr_deleted.append(email)
         return 204, self._rate_headers(), None
+
+    def _unsubscribe(self, raw: bytes):
+        try:
+            req = json.loads(raw)
+            email, type_id = str(req["emailAddress"]).lower(), str(req["subscriptionId"])
+        except (ValueError, KeyError, TypeError):
+            return self._error(
+                400,
+                "VALIDATION_ERROR",
+                "Cannot build PublicUpdateSubscriptionStatusRequest, some of required "
+                "attributes are not set [emailAddress, subscriptionId]",
+            )
+        if type_id not in self.subscription_types:
+            return self._error(400, "VALIDATION_ERROR", f"Subscription {type_id} does not exist")
+        if req.get("legalBasis") is not None and req["legalBasis"] not in LEGAL_BASES:
+            return self._error(400, "VALIDATION_ERROR", "Invalid legalBasis")
+        statuses = self.subscriptions.setdefault(email, {})
+        if statuses.get(type_id) == "NOT_SUBSCRIBED":
+            return self._error(
+                400,
+                "VALIDATION_ERROR",
+                f"{email} is already unsubscribed from subscription {type_id}",
+            )
+        statuses[type_id] = "NOT_SUBSCRIBED"
+        return (
+            200,
+            self._rate_headers(),
+            {
+                "id": type_id,
+                "name": self.subscription_types[type_id],
+                "description": "",
+                "status": "NOT_SUBSCRIBED",
+                "sourceOfStatus": "SUBSCRIPTION_STATUS",
+                "legalBasis": req.get("legalBasis"),
+                "legalBasisExplanation": req.get("legalBasisExplanation"),
+            },
+        )
 
     def _batch_answer(self, results: list[Any], errors: list[Any], now: str):
         """200 with the results, or 207 multi-status when some inputs failed."""

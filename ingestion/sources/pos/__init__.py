@@ -41,6 +41,7 @@ from ingestion.sources._common import (
     rejects_table,
     require_keys,
 )
+from privacy.ingest_filter import drop_suppressed
 
 TEXT, INTEGER, REAL = pa.string(), pa.int64(), pa.float64()
 
@@ -209,17 +210,17 @@ def pos_table(
                 take = [i for i in range(len(rows)) if not skip[i] and not bads[i]]
                 if take:
                     every = len(take) == len(rows)
-                    yield require_keys(
-                        pa.table(
-                            {
-                                c: pa.array(
-                                    cols[j] if every else [cols[j][i] for i in take], types[c][0]
-                                )
-                                for j, c in enumerate(names)
-                            }
-                        ),
-                        cfg.primary_key,
+                    batch = pa.table(
+                        {
+                            c: pa.array(
+                                cols[j] if every else [cols[j][i] for i in take], types[c][0]
+                            )
+                            for j, c in enumerate(names)
+                        }
                     )
+                    batch, _ = drop_suppressed(batch, name, "pos")  # erased persons never land
+                    if batch.num_rows:
+                        yield require_keys(batch, cfg.primary_key)
                 rejects = [
                     _reject(rowids[i], names, rows[i][: len(names)], types)
                     for i in range(len(rows))
