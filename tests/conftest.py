@@ -12,8 +12,19 @@ from pathlib import Path
 import pytest
 
 from cdp.settings import disable_telemetry
+from tests.demo_build import DemoBuild, build
 
 disable_telemetry()
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
+    """The session's one `cdp demo` run (tests/demo_build.py), shared by the xdist workers:
+    read it in place, or `copy_to` a folder of your own before writing anything."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' temporary folders sit side by side in one session root
+    return build(root)
 
 
 @pytest.fixture
