@@ -75,16 +75,9 @@ def build(shared_root: Path) -> DemoBuild:
         if not result.exists():
             folder.mkdir(exist_ok=True)
             data_dir = folder / "data"
-            args = [
-                "--customers",
-                CUSTOMERS,
-                "--seed",
-                SEED,
-                "--unseen-customers",
-                UNSEEN_CUSTOMERS,
-            ]
+            args = f"--customers {CUSTOMERS} --seed {SEED} --unseen-customers {UNSEEN_CUSTOMERS}"
             run = subprocess.run(
-                [sys.executable, "-m", "cli.main", "demo", *map(str, args)],
+                [sys.executable, "-m", "cli.main", "demo", *args.split()],
                 env=environment(data_dir),
                 cwd=ROOT,
                 capture_output=True,
