@@ -20,14 +20,19 @@ disable_telemetry()
 # Files that take a minute or more, put at the head of the run (longest-first scheduling): with
 # `--dist loadfile` one file runs on one worker, and a long file started last keeps the run going
 # while the other worker has nothing left. xdist's own reordering (files with the most tests
-# first) is turned off in pyproject.toml's addopts so that this order holds. The first builds
-# the shared demo (`demo_build`); the second keeps the other worker busy meanwhile.
+# first, which put the one-test demo files last) is turned off below so that this order holds.
+# The first builds the shared demo (`demo_build`); the second keeps the other worker busy.
 SCHEDULED_FIRST = (
     "app/test_app_browser.py",
     "orchestration/test_transform_defs.py",
     "demo/test_demo_rerun.py",
     "demo/test_generator_noise.py",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config.option, "loadscopereorder"):  # xdist loaded (`-p no:xdist` leaves it out)
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

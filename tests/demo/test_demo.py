@@ -75,9 +75,10 @@ def test_demo_builds_every_layer(demo_build, monkeypatch):
     with serving.connect(get_settings()) as snap:
         served = snap.execute(
             "select (select count(*) from marts.customer_360), "
-            "(select count(*) from activation.sync_runs), (select count(*) from app.search_vocab)"
+            "(select count(*) from activation.sync_runs), (select count(*) from app.search_vocab), "
+            "(select count(*) from app.person_records)"  # republished after the erasure
         ).fetchall()[0]
-    assert served[:2] == (persons, len(runs)) and served[2] > 0
+    assert served[:2] == (persons, len(runs)) and served[2] > 0 and served[3] > 0
 
 
 def test_bench_groups_steps_into_stages_and_compares_ingestion_with_the_floor():
