@@ -12,8 +12,49 @@ from pathlib import Path
 import pytest
 
 from cdp.settings import disable_telemetry
+from tests.demo_build import DemoBuild, build
 
 disable_telemetry()
+
+
+# Files that take a minute or more, put at the head of the run (longest-first scheduling): with
+# `--dist loadfile` one file runs on one worker, and a long file started last keeps the run going
+# while the other worker has nothing left. xdist's own reordering (files with the most tests
+# first, which put the one-test demo files last) is turned off below so that this order holds.
+# The first builds the shared demo (`demo_build`) on one worker while the next two keep the
+# other busy: a worker takes its next file when two tests of its current one are left, and one
+# that reached the re-run before the build was done would wait for it (seen with the re-run
+# third: the worker that ran test_transform_defs.py then waited for the build).
+SCHEDULED_FIRST = (
+    "app/test_app_browser.py",
+    "orchestration/test_transform_defs.py",
+    "demo/test_generator_noise.py",
+    "demo/test_demo_rerun.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config.option, "loadscopereorder"):  # xdist loaded (`-p no:xdist` leaves it out)
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    missing = [name for name in SCHEDULED_FIRST if not (here / name).is_file()]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py: SCHEDULED_FIRST names no file {missing}")
+    rank = {here / name: i for i, name in enumerate(SCHEDULED_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path, len(rank)))  # stable: the rest as collected
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
+    """The session's one `cdp demo` run (tests/demo_build.py), shared by the xdist workers:
+    read it in place, or `copy_to` a folder of your own before writing anything."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' temporary folders sit side by side in one session root
+    return build(root)
 
 
 @pytest.fixture

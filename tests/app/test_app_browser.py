@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from app.cli import free_port, wait_until_listening
+from tests.demo_build import environment
 
 CHROMIUM = Path(os.environ.get("CDP_CHROMIUM", "/usr/bin/chromium"))
 PASSWORD = "a long test password"
@@ -31,26 +32,13 @@ if not CHROMIUM.exists():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """A demo retailer run through the pipeline, three accounts, and `cdp app` serving it."""
-    data = tmp_path_factory.mktemp("app") / "data"
-    env = {
-        **os.environ,
-        "CDP_DATA_DIR": str(data),
-        "DAGSTER_HOME": str(data / "dagster_home"),
-        "CDP_APP_SECRET_KEY": "k" * 48,
-    }
-    for name in ("CDP_LANDING_DIR", "CDP_GROUND_TRUTH_DIR", "CDP_WAREHOUSE", "CDP_MODELS_DIR"):
-        env.pop(name, None)
+def site(tmp_path_factory, demo_build):
+    """A copy of the session's demo run (tests/demo_build.py), three accounts, and `cdp app`
+    serving it."""
+    assert demo_build.returncode == 0, demo_build.output
+    data = demo_build.copy_to(tmp_path_factory.mktemp("app") / "data")
+    env = {**environment(data), "CDP_APP_SECRET_KEY": "k" * 48}
     cdp = [sys.executable, "-m", "cli.main"]
-    demo = subprocess.run(
-        [*cdp, "demo", "--customers", "400", "--seed", "7", "--unseen-customers", "0"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     for user, role in (("ada", "admin"), ("mia", "marketing"), ("sam", "store_staff")):
         subprocess.run(
             [*cdp, "app", "user", "add", user, "--role", role, "--password-stdin"],

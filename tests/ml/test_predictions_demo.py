@@ -1,7 +1,7 @@
-"""`cdp demo` on a small demo retailer (2,000 customers, seed 42): the three models are
-trained, back-tested against their baselines and beat them, the scores and recommendations are
-written with their model versions, the filters hold on the real catalogue, and the predictive
-segments are materialised."""
+"""`cdp demo` on a small demo retailer (2,000 customers, seed 42: the session's shared run,
+tests/demo_build.py): the three models are trained, back-tested against their baselines and
+beat them, the scores and recommendations are written with their model versions, the filters
+hold on the real catalogue, and the predictive segments are materialised."""
 
 from __future__ import annotations
 
@@ -11,26 +11,13 @@ from datetime import timedelta
 import duckdb
 import pytest
 
-from cli.main import main
-
-CUSTOMERS, SEED = 2000, 42
-
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("predictions_demo") / "data"
-    data_dir.mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CDP_DATA_DIR", str(data_dir))
-        for var in ("CDP_LANDING_DIR", "CDP_GROUND_TRUTH_DIR", "CDP_WAREHOUSE", "CDP_MODELS_DIR"):
-            mp.delenv(var, raising=False)
-        mp.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
-        code = main(
-            ["demo", "--customers", str(CUSTOMERS), "--seed", str(SEED), "--unseen-customers", "0"]
-        )
-    assert code == 0
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
-    yield data_dir, con
+def demo(demo_build):
+    """The session's shared demo run (tests/demo_build.py), read in place."""
+    assert demo_build.returncode == 0, demo_build.output
+    con = duckdb.connect(str(demo_build.data_dir / "warehouse.duckdb"), read_only=True)
+    yield demo_build.data_dir, con
     con.close()
 
 

@@ -172,6 +172,13 @@ def test_erasure_republishes_the_serving_snapshot_and_deletes_the_older_ones(set
         con.execute("ALTER TABLE marts.customer_360 ADD COLUMN esp_contact_ids VARCHAR[]")
         con.execute("ALTER TABLE marts.customer_360 ADD COLUMN is_identified BOOLEAN DEFAULT true")
         con.execute("ALTER TABLE marts.orders ADD COLUMN source_order_id VARCHAR")
+        for column in ("source_system", "source_key", "match_rule"):  # the app's person tables
+            con.execute(f"ALTER TABLE identity.identity_graph ADD COLUMN {column} VARCHAR")
+        for table in ("identity_edges", "possible_matches"):
+            con.execute(
+                f"CREATE TABLE identity.{table} (record_id_a VARCHAR, record_id_b VARCHAR, "
+                "rule VARCHAR, score DOUBLE, reason VARCHAR)"
+            )
     first = serving.publish(settings_env)
     second = serving.publish(settings_env)
     with duckdb.connect(str(first), read_only=True) as snap:
