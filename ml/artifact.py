@@ -172,6 +172,25 @@ def save_named(models_dir: Path, name: str, version: str, model: object, card: d
     return target
 
 
+def rewrite_named(models_dir: Path, name: str, version: str, model: object, note: str) -> None:
+    """Replace the model of an existing version (erasure rewrote it): new SHA-256 in its card,
+    with ``note`` in its ``rewritten`` list, and in LATEST when LATEST names this version."""
+    root = Path(models_dir) / name
+    target = root / _checked_version(version)
+    card = json.loads((target / CARD_FILE).read_text())
+    tmp = target / (MODEL_FILE + ".tmp")
+    joblib.dump(model, tmp)
+    digest = _sha256(tmp)
+    card = {**card, "artifact_sha256": digest, "rewritten": [*card.get("rewritten", []), note]}
+    os.replace(tmp, target / MODEL_FILE)
+    (target / CARD_FILE).write_text(json.dumps(card, indent=2, default=str) + "\n")
+    latest = root / "LATEST"
+    if latest.exists() and json.loads(latest.read_text()).get("version") == version:
+        pointer = root / "LATEST.tmp"
+        pointer.write_text(json.dumps({"version": version, "sha256": digest}) + "\n")
+        os.replace(pointer, latest)
+
+
 def load_named(models_dir: Path, name: str, version: str | None = None) -> tuple[object, dict]:
     """The model of `version` (default: LATEST), after its SHA-256 is checked."""
     root = Path(models_dir) / name

@@ -15,7 +15,8 @@ products, and a personal list cut short by the filters is filled with popular on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -175,6 +176,20 @@ class Recommender:
         out["rank"] = out.groupby("customer_id").cumcount() + 1
         out = out[out["rank"] <= top_n]
         return out[["customer_id", "rank", "sku", "score", "reason"]].reset_index(drop=True)
+
+    def without(self, persons: list[str]) -> Recommender:
+        """This model with no trace of ``persons`` (right to erasure): their rows of the
+        interactions and, in a factor model, their factors go; the items, their similarities
+        and the popularity (aggregates over everyone) stay."""
+        keep = np.flatnonzero(~self.interactions.users.isin(persons))
+        inter = self.interactions
+        inter = Interactions(inter.users[keep], inter.items, inter.matrix[keep])
+        model = self.model
+        if getattr(model, "user_factors", None) is not None:
+            model = copy.copy(model)
+            model.user_factors = model.user_factors[keep]
+            model._user_norms = None  # implicit's cache of the factors' norms
+        return replace(self, interactions=inter, model=model)
 
     def _personal(self, known: pd.Index, k: int, allowed: set[str] | None) -> pd.DataFrame:
         inter = self.interactions

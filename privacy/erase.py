@@ -28,6 +28,7 @@ import duckdb
 from activation import erasures
 from activation.journal import JOURNAL
 from activation.state import STATE
+from ml.artifact import ArtifactError, load_named, rewrite_named
 from privacy import export, links, suppression
 from privacy.schema import REQUESTS
 from privacy.subjects import IDENTIFIER_COLUMNS, Subject, identifier_hash, matches, salt
@@ -271,21 +272,44 @@ def _erase_quarantine(con, plan: Erasure, ids: dict[str, set[str]], dry_run: boo
 
 
 def _erase_models(data_dir: Path, persons: list[str], dry_run: bool) -> int:
-    """Model versions whose artifact holds one of the person ids (a recommendation model
-    keeps its users' ids) are deleted whole: the next training writes one without them."""
+    """Model versions whose files hold one of the person ids (a recommendation model keeps
+    its users' ids and rows): a model that can drop persons (``without``) is rewritten in
+    place, with a new SHA-256, and stays usable; any other such version is deleted whole
+    (the next training writes one without them). Returns the versions touched."""
     needles = [p.encode() for p in persons]
     models = data_dir / "models"
-    found = [
-        path
-        for path in models.rglob("*")
-        if needles and path.is_file() and any(n in path.read_bytes() for n in needles)
-    ]
+
+    def holds(path: Path) -> bool:
+        return path.is_file() and any(n in path.read_bytes() for n in needles)
+
+    found = [path for path in models.rglob("*") if needles and holds(path)]
     # <model>/<version>/<file>: the version folder; anything else: the file alone
-    gone = {p.parent if len(p.relative_to(models).parts) >= 3 else p for p in found}
-    if not dry_run:
-        for path in gone:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    return len(gone)
+    touched = {p.parent if len(p.relative_to(models).parts) >= 3 else p for p in found}
+    if dry_run:
+        return len(touched)
+    for path in touched:
+        if (
+            path.is_dir()
+            and _rewrite_model(models, path, persons)
+            and not any(holds(f) for f in path.iterdir())
+        ):
+            continue
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return len(touched)
+
+
+def _rewrite_model(models: Path, version_dir: Path, persons: list[str]) -> bool:
+    """Rewrite one version's model without ``persons``; False when it cannot drop persons or
+    its artifact does not verify (it is then deleted)."""
+    name, version = version_dir.parent.name, version_dir.name
+    try:
+        model, _card = load_named(models, name, version)
+    except (ArtifactError, FileNotFoundError, ValueError):
+        return False
+    if not hasattr(model, "without"):
+        return False
+    rewrite_named(models, name, version, model.without(persons), "erasure")
+    return True
 
 
 def _erase_files(con, subject: Subject, data_dir: Path, dry_run: bool) -> int:

@@ -206,3 +206,44 @@ def test_erasure_deletes_the_model_versions_that_hold_the_person(tmp_path):
         erase(con, Subject.from_values(person_id="P1"), "r1", tmp_path)
     assert not (models / "v1").exists() and (models / "v2" / "model.joblib").exists()
     assert (models / "LATEST").exists()
+
+
+def test_erasure_rewrites_a_recommendation_model_without_the_person(tmp_path):
+    """A model that can drop persons is rewritten, not deleted: the latest version still
+    verifies and recommends for everyone else, and holds nothing of the erased person."""
+    from datetime import date
+
+    import numpy as np
+    import pandas as pd
+    import scipy.sparse as sp
+    from implicit.als import AlternatingLeastSquares
+
+    from ml.artifact import load_named, save_named
+    from ml.recommend import FALLBACK, PERSONAL, Interactions, Recommender
+
+    users = pd.Index([f"P{i}" for i in range(1, 7)])
+    items = pd.Index(["A", "B", "C", "D"])
+    rows, cols = np.divmod(np.arange(24), 4)
+    weights = (np.arange(24) % 3 + 1).astype(np.float32)
+    matrix = sp.csr_matrix((weights, (rows, cols)), shape=(6, 4))
+    als = AlternatingLeastSquares(factors=2, iterations=2, random_state=1, num_threads=1)
+    als.fit(matrix, show_progress=False)
+    model = Recommender(
+        date(2026, 1, 1), "als", {}, Interactions(users, items, matrix),
+        pd.Series([0.5, 0.3, 0.2, 0.1], index=items), als,
+    )  # fmt: skip
+    models = tmp_path / "models"
+    folder = save_named(models, "recommendations", "recommendations-v1", model, {})
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        build(con)
+        erase(con, Subject.from_values(person_id="P2"), "r1", tmp_path)
+    assert b"P2" not in (folder / "model.joblib").read_bytes()
+    kept, card = load_named(models, "recommendations")  # SHA-256 verified
+    assert card["rewritten"] == ["erasure"]
+    assert list(kept.interactions.users) == ["P1", "P3", "P4", "P5", "P6"]
+    assert kept.model.user_factors.shape[0] == 5
+    np.testing.assert_allclose(kept.model.user_factors[1], als.user_factors[2])
+    recs = kept.recommend(pd.Index(["P4", "P2"]), 2)
+    assert set(recs["customer_id"]) == {"P4", "P2"}  # P2 now gets the popularity fallback
+    reasons = recs.groupby("customer_id")["reason"].agg(set)
+    assert reasons["P2"] == {FALLBACK} and f"{PERSONAL}:als" in reasons["P4"]
