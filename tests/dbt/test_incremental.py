@@ -20,8 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cdp.settings import get_settings
-from tests.dbt.test_marts import dbt_paths, point_at
+from tests.dbt.test_marts import dbt_paths, ingest_generated
 
 SELECT = ["--select", "config.materialized:incremental"]
 
@@ -67,17 +66,12 @@ def _dbt_apart(args: list[str], work: Path) -> None:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from cdp_demo.daily import land_day
-    from cdp_demo.generator import generate
 
     from ingestion.pipeline import run_all
 
     root = tmp_path_factory.mktemp("incremental")
-    data_dir = root / "data"
     with pytest.MonkeyPatch.context() as mp:
-        point_at(mp, data_dir)
-        generate(customers=400, seed=5, out=data_dir)
-        settings = get_settings()
-        run_all(settings)
+        settings = ingest_generated(mp, root / "data", customers=400, seed=5)
         with duckdb.connect(str(settings.warehouse)) as con:
             released = _quarantine(con, "raw_web", "events", "event_type = 'page_view'")
         _dbt_apart(["run", *SELECT], root)

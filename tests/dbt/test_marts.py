@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cdp.settings import PROJECT_ROOT, get_settings
+from cdp.settings import PROJECT_ROOT, Settings, get_settings
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 
@@ -51,6 +51,20 @@ def point_at(mp: pytest.MonkeyPatch, data_dir: Path) -> None:
         mp.delenv(var, raising=False)
     mp.setenv("CDP_WAREHOUSE", str(data_dir / "warehouse.duckdb"))
     mp.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+
+
+def ingest_generated(mp: pytest.MonkeyPatch, data_dir: Path, customers: int, seed: int) -> Settings:
+    """A generated retailer landed under `data_dir` (paths pointed there) and ingested."""
+    from cdp_demo.generator import generate
+
+    from ingestion.pipeline import run_all
+
+    point_at(mp, data_dir)
+    generate(customers=customers, seed=seed, out=data_dir)
+    settings = get_settings()
+    report = run_all(settings)
+    assert not report["errors"], report["errors"]
+    return settings
 
 
 def _dbt(args: list[str], work: Path) -> list:
@@ -92,17 +106,9 @@ def _write_identity_graph(warehouse: Path) -> None:
 @pytest.fixture(scope="module")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """Generate ~1500 customers, ingest, run dbt + identity resolution; yields the results."""
-    from cdp_demo.generator import generate
-
-    from ingestion.pipeline import run_all
-
     root = tmp_path_factory.mktemp("marts")
-    data_dir = root / "data"
     with pytest.MonkeyPatch.context() as mp:
-        point_at(mp, data_dir)
-        generate(customers=1500, seed=7, out=data_dir)
-        settings = get_settings()
-        run_all(settings)
+        settings = ingest_generated(mp, root / "data", customers=1500, seed=7)
         _dbt(["build", "--select", "staging intermediate.identity"], root)
         _write_identity_graph(settings.warehouse)
         # customer_profiles reads ml.churn_scores, written by the ML domain from these marts

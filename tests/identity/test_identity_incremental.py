@@ -19,11 +19,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from cdp.settings import get_settings
 from identity import load_config, resolve
 from identity.incremental import state_from_tables, state_tables
 from identity.records import read_inputs
-from tests.dbt.test_marts import dbt_paths, point_at
+from tests.dbt.test_marts import dbt_paths, ingest_generated
 
 SELECT = ["--select", "+int_identity_records_unioned", "+int_identifiers_unioned"]
 BRIDGE = "shop_customer:bridge-test"
@@ -54,17 +53,12 @@ def config():
 @pytest.fixture(scope="module")
 def retailer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from cdp_demo.daily import land_day
-    from cdp_demo.generator import generate
 
     from ingestion.pipeline import run_all
 
     root = tmp_path_factory.mktemp("identity_incremental")
-    data_dir = root / "data"
     with pytest.MonkeyPatch.context() as mp:
-        point_at(mp, data_dir)
-        generate(customers=500, seed=11, out=data_dir)
-        settings = get_settings()
-        assert not run_all(settings)["errors"]
+        settings = ingest_generated(mp, root / "data", customers=500, seed=11)
         _stage(root)
         first = _inputs(settings.warehouse)
         land_day(settings.landing_dir, n=1, share=1 / 8, seed=4)
