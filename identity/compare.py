@@ -238,8 +238,9 @@ def first_names_compatible(
 
     Compatible when a first name is missing, equal, a nickname of the other, an initial of the
     other, the other cut short (Isa/Isabelle), or close (Jaro-Winkler >= ``threshold``),
-    without being its other-gender form (Julien/Julie, Jean/Jeanne). With ``crossed``, a pair whose first and last names are swapped is also
-    compatible when both crossed names are close.
+    without being its other-gender form (Julien/Julie, Jean/Jeanne). With ``crossed``, a pair
+    whose first and last names are swapped is also compatible when both crossed names are
+    close.
     """
     fa, fb = first[a], first[b]
     ok = (fa < 0) | (fb < 0) | (fa == fb)

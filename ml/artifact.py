@@ -164,12 +164,20 @@ def save_named(models_dir: Path, name: str, version: str, model: object, card: d
     target.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, target / MODEL_FILE)
     digest = _sha256(target / MODEL_FILE)
-    card = {**card, "artifact_sha256": digest}
+    _write_card(target, {**card, "artifact_sha256": digest})
+    _point_latest(root, version, digest)
+    return target
+
+
+def _write_card(target: Path, card: dict) -> None:
     (target / CARD_FILE).write_text(json.dumps(card, indent=2, default=str) + "\n")
+
+
+def _point_latest(root: Path, version: str, digest: str) -> None:
+    """LATEST names ``version`` and its model's SHA-256 (written aside, then renamed)."""
     tmp = root / "LATEST.tmp"
     tmp.write_text(json.dumps({"version": version, "sha256": digest}) + "\n")
     os.replace(tmp, root / "LATEST")
-    return target
 
 
 def rewrite_named(models_dir: Path, name: str, version: str, model: object, note: str) -> None:
@@ -183,12 +191,10 @@ def rewrite_named(models_dir: Path, name: str, version: str, model: object, note
     digest = _sha256(tmp)
     card = {**card, "artifact_sha256": digest, "rewritten": [*card.get("rewritten", []), note]}
     os.replace(tmp, target / MODEL_FILE)
-    (target / CARD_FILE).write_text(json.dumps(card, indent=2, default=str) + "\n")
+    _write_card(target, card)
     latest = root / "LATEST"
     if latest.exists() and json.loads(latest.read_text()).get("version") == version:
-        pointer = root / "LATEST.tmp"
-        pointer.write_text(json.dumps({"version": version, "sha256": digest}) + "\n")
-        os.replace(pointer, latest)
+        _point_latest(root, version, digest)
 
 
 def load_named(models_dir: Path, name: str, version: str | None = None) -> tuple[object, dict]:
