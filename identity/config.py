@@ -85,8 +85,8 @@ class ComparisonLevel(_Strict):
     """One agreement level of a comparison, tried in order; the first that holds is used.
 
     ``kind``: ``exact`` (equal keys), ``jaro_winkler`` / ``token_set`` / ``levenshtein``
-    (similarity >= ``threshold``, in [0, 1]; ``token_set`` with ``same_numbers`` also needs the
-    numbers of both values (a street number) to be equal), ``damerau_levenshtein`` (at most
+    (similarity >= ``threshold``, in [0, 1]; with ``same_numbers`` the numbers of both values
+    (a street number) must also be equal), ``damerau_levenshtein`` (at most
     ``max_distance`` insertions, deletions, substitutions or adjacent transpositions),
     ``prefix`` / ``suffix`` (first / last ``length`` characters equal: a phone's last digits),
     ``contains`` (one key, at least ``length`` long, inside the other: a compound or married
@@ -155,8 +155,8 @@ class ComparisonLevel(_Strict):
             raise ValueError(f"level {self.name!r}: kind {self.kind} needs a length")
         if self.kind in ("damerau_levenshtein", "date_close") and self.max_distance is None:
             raise ValueError(f"level {self.name!r}: kind {self.kind} needs a max_distance")
-        if self.same_numbers and self.kind != "token_set":
-            raise ValueError(f"level {self.name!r}: same_numbers needs kind token_set")
+        if self.same_numbers and self.kind not in ("jaro_winkler", "token_set", "levenshtein"):
+            raise ValueError(f"level {self.name!r}: same_numbers needs a similarity kind")
         return self
 
     @property

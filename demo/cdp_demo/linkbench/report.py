@@ -64,7 +64,7 @@ def markdown_table(rows: list[dict]) -> str:
     """One line per data set and linker."""
     head = (
         "| data set | records | true pairs | linker | precision | recall | F1 "
-        "| predicted pairs | wall s | peak MiB |"
+        "| predicted pairs | wall s | CPU s | peak MiB |"
     )
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     for r in rows:
@@ -80,6 +80,7 @@ def markdown_table(rows: list[dict]) -> str:
             f" ({r['mode']})" if r["mode"] not in ("dedupe", "link_only") else ""
         )
         cells = [r["dataset"], _fmt(r["records"]), true_pairs, linker, *scores]
-        cells += [_fmt(r["wall_s"], 1), _fmt(r["peak_rss_mib"], 0)]
+        cpu = _fmt(r["cpu_s"], 1) if "cpu_s" in r else ""  # runs recorded before it was kept
+        cells += [_fmt(r["wall_s"], 1), cpu, _fmt(r["peak_rss_mib"], 0)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -116,12 +116,13 @@ def check_available(linker: Linker) -> None:
 @dataclass(frozen=True)
 class Measured:
     wall_s: float
+    cpu_s: float  # user + system: comparable across linkers when other work shares the cores
     peak_rss_mib: float
     exit_code: int
 
 
 def measure(argv: list[str], log: Path) -> Measured:
-    """Run ``argv`` to completion; wall time and the child's own peak resident memory."""
+    """Run ``argv`` to completion; wall time, the child's own CPU time and peak resident memory."""
     env = {**os.environ, **CHILD_ENV}
     with log.open("wb") as sink:
         started = time.perf_counter()
@@ -129,7 +130,8 @@ def measure(argv: list[str], log: Path) -> Measured:
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(wall, usage.ru_maxrss / 1024, proc.returncode)  # ru_maxrss: KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(wall, cpu, usage.ru_maxrss / 1024, proc.returncode)  # ru_maxrss: KiB
 
 
 def score_output(linker: Linker, out: Path, dataset: Dataset) -> PairwiseScore:
@@ -154,6 +156,7 @@ def run_one(linker: Linker, dataset: Dataset, workdir: Path) -> dict:
         "mode": invocation.mode,
         "command": [Path(a).name if a.startswith("/") else a for a in invocation.argv],
         "wall_s": round(measured.wall_s, 2),
+        "cpu_s": round(measured.cpu_s, 2),
         "peak_rss_mib": round(measured.peak_rss_mib, 1),
         "exit_code": measured.exit_code,
     }

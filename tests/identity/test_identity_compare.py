@@ -1,0 +1,33 @@
+"""Comparison levels of the shipped config on value pairs written by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from identity import load_config
+from identity.compare import level_index
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "identity.yaml"
+
+
+def _levels_of(field: str, pairs: list[tuple[str, str]]) -> list[str]:
+    comparison = next(c for c in load_config(CONFIG).probabilistic.comparisons if c.field == field)
+    values = sorted({v for pair in pairs for v in pair})
+    code = {v: i for i, v in enumerate(values)}
+    ca = np.array([code[a] for a, _ in pairs], dtype=np.int64)
+    cb = np.array([code[b] for _, b in pairs], dtype=np.int64)
+    idx = level_index(comparison.levels, ca, cb, np.array(values, dtype=object))
+    return [comparison.levels[i].name for i in idx]
+
+
+def test_street_typos_keep_the_number_and_fall_below_same():
+    pairs = [
+        ("16 wilshire street erinsvale", "16 erinsvale wilshire street"),  # order
+        ("16 wilshiredstreet erinsavle", "16 wilshire street erinsvale"),  # run together, swap
+        ("2 lambrigg treet craigie ela garden", "2 lambrigg street craigie lea garden"),
+        ("16 wilshiredstreet erinsavle", "18 wilshire street erinsvale"),  # another number
+        ("16 wilshire street erinsvale", "7 ferguson circuit crown allotment"),
+    ]
+    assert _levels_of("street", pairs) == ["same", "typo", "same", "different", "different"]
