@@ -161,8 +161,8 @@ def build_inputs(frame, args):
     )
     street = None
     if args.address:
-        parts = frame[args.address].fillna("")
-        street = parts.apply(lambda c: c.str.strip()).agg(" ".join, axis=1).str.strip()
+        parts = [frame[c].fillna("").astype(str).str.strip() for c in args.address]
+        street = (parts[0].str.cat(parts[1:], sep=" ") if len(parts) > 1 else parts[0]).str.strip()
         street = street.where(street != "", None)
     country = col(args.country)
     if args.country:

@@ -66,6 +66,7 @@ class PairValues:
         self.ukeys, self.inverse = np.asarray(ukeys, dtype=np.int64), inverse
         self.ia = self.ukeys // size
         self.ib = self.ukeys % size
+        self.uniques = uniques
         self.va = uniques[self.ia]
         self.vb = uniques[self.ib]
         self._sims: dict[str, np.ndarray] = {}
@@ -112,14 +113,14 @@ class PairValues:
         if kind == "initial":
             return self.initial()
         if kind == "nickname":
-            return nz.is_nickname_pair(pd.Series(self.va), pd.Series(self.vb))
+            return self.nickname()
         if kind == "gender_variant":
             return self.gender_variant()
         if kind == "date_typo":
             return date_typo(self.va, self.vb)
         if kind == "date_close":
-            a = [x.replace("-", "") for x in self.va]
-            b = [y.replace("-", "") for y in self.vb]
+            digits = np.array([x.replace("-", "") for x in self.uniques], dtype=object)
+            a, b = digits[self.ia].tolist(), digits[self.ib].tolist()
             dist = np.asarray(cpdist(a, b, scorer=OSA.distance, workers=-1))
             return dist <= (level.max_distance or 1)
         if kind == "local_part_typo":
@@ -156,9 +157,15 @@ class PairValues:
 
     def short_long(self) -> tuple[np.ndarray, np.ndarray]:
         """The shorter and the longer value of each distinct pair (numpy unicode arrays)."""
-        a, b = np.asarray(self.va, dtype=str), np.asarray(self.vb, dtype=str)
+        text = np.asarray(self.uniques, dtype=str)  # per distinct value, not per pair
+        a, b = text[self.ia], text[self.ib]
         a_short = np.char.str_len(a) <= np.char.str_len(b)
         return np.where(a_short, a, b), np.where(a_short, b, a)
+
+    def nickname(self) -> np.ndarray:
+        """:func:`cdp.normalize.is_nickname_pair`, looked up once per distinct value."""
+        codes, _ = pd.factorize(nz.nickname_keys(pd.Series(self.uniques, dtype=object)))
+        return (codes[self.ia] == codes[self.ib]) & (self.ia != self.ib)
 
     def initial(self) -> np.ndarray:
         a, b = self.text()
@@ -177,7 +184,11 @@ class PairValues:
         Jeanne (the stem, their common prefix, at least two letters)."""
         short, long_ = self.short_long()
         out = np.zeros(len(short), dtype=bool)
-        for i, (x, y) in enumerate(zip(short.tolist(), long_.tolist(), strict=True)):
+        # a stem of two letters at least: only pairs that share their first two need the loop
+        maybe = (short != long_) & (short.astype("U2") == long_.astype("U2"))
+        maybe &= np.char.str_len(short) >= 2
+        for i in np.flatnonzero(maybe).tolist():
+            x, y = str(short[i]), str(long_[i])
             stem = next((k for k, (p, q) in enumerate(zip(x, y, strict=False)) if p != q), len(x))
             out[i] = (
                 stem >= 2
@@ -249,7 +260,7 @@ def first_names_compatible(
         return ok
     pv = PairValues(fa[todo], fb[todo], uniques)
     sim_ok = (pv.similarity("jaro_winkler") >= threshold) | pv.initial() | pv.truncation()
-    nick = nz.is_nickname_pair(pd.Series(pv.va), pd.Series(pv.vb))
+    nick = pv.nickname()
     good_u = nick | (sim_ok & ~pv.gender_variant())
     good = good_u[pv.inverse]
     if crossed:

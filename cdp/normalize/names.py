@@ -46,12 +46,16 @@ def is_nickname_pair(a: pd.Series, b: pd.Series) -> np.ndarray:
     One is the diminutive or foreign form of the other, or both are forms of a third name
     (Sasha and Alex, both Alexander).
     """
-    canon = nickname_canon()
-    a, b = a.astype(object), b.astype(object)
-    ca = a.map(canon).fillna(a)
-    cb = b.map(canon).fillna(b)
-    same = (ca == cb) & ca.notna() & (a != b)
+    ca, cb = nickname_keys(a), nickname_keys(b)
+    same = (ca == cb) & ca.notna() & (a.astype(object) != b.astype(object))
     return same.to_numpy(dtype=bool)
+
+
+def nickname_keys(values: pd.Series) -> pd.Series:
+    """The name each first-name key stands for: itself unless it is a diminutive or a foreign
+    form (two keys are a nickname pair when they differ and their nickname keys are equal)."""
+    values = values.astype(object)
+    return values.map(nickname_canon()).fillna(values)
 
 
 _NON_ALNUM = re.compile(r"[^a-z0-9 ]+")
