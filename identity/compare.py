@@ -124,16 +124,7 @@ class PairValues:
             dist = np.asarray(cpdist(a, b, scorer=OSA.distance, workers=-1))
             return dist <= (level.max_distance or 1)
         if kind == "local_part_typo":
-            a, b = self.text()
-            la, da = a.str.extract(r"^(.*)@(.*)$")[0], a.str.extract(r"^(.*)@(.*)$")[1]
-            lb, db = b.str.extract(r"^(.*)@(.*)$")[0], b.str.extract(r"^(.*)@(.*)$")[1]
-            bare_a = la.str.replace(r"[._-]", "", regex=True)
-            bare_b = lb.str.replace(r"[._-]", "", regex=True)
-            dist = np.asarray(cpdist(la.fillna("").tolist(), lb.fillna("").tolist(),
-                                     scorer=DamerauLevenshtein.distance, workers=-1))  # fmt: skip
-            same_domain = (da == db).fillna(False).to_numpy(dtype=bool)
-            other_letters = (bare_a != bare_b).fillna(False).to_numpy(dtype=bool)
-            return same_domain & other_letters & (dist <= 1)
+            return self.local_part_typo()
         if kind == "date_year":
             a, b = self.text()
             return ((a.str.len() == 10) & (a.str.slice(4) == b.str.slice(4))).to_numpy()
@@ -161,6 +152,25 @@ class PairValues:
         a, b = text[self.ia], text[self.ib]
         a_short = np.char.str_len(a) <= np.char.str_len(b)
         return np.where(a_short, a, b), np.where(a_short, b, a)
+
+    def local_part_typo(self) -> np.ndarray:
+        """E-mails on one domain whose local parts (before the last ``@``) differ by one
+        typo, not only by separators; split once per distinct address, not per pair."""
+        parts = pd.Series(self.uniques, dtype=object).str.rpartition("@")
+        has_at = (parts[1] == "@").to_numpy()
+        local = parts[0].to_numpy(dtype=object)
+        domain, _ = pd.factorize(parts[2])
+        bare, _ = pd.factorize(parts[0].str.replace(r"[._-]", "", regex=True))
+        ia, ib = self.ia, self.ib
+        maybe = np.flatnonzero(
+            has_at[ia] & has_at[ib] & (domain[ia] == domain[ib]) & (bare[ia] != bare[ib])
+        )
+        out = np.zeros(len(ia), dtype=bool)
+        if len(maybe):
+            a, b = local[ia[maybe]].tolist(), local[ib[maybe]].tolist()
+            dist = cpdist(a, b, scorer=DamerauLevenshtein.distance, workers=-1)
+            out[maybe] = np.asarray(dist) <= 1
+        return out
 
     def nickname(self) -> np.ndarray:
         """:func:`cdp.normalize.is_nickname_pair`, looked up once per distinct value."""
