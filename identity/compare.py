@@ -155,15 +155,28 @@ class PairValues:
 
     def local_part_typo(self) -> np.ndarray:
         """E-mails on one domain whose local parts (before the last ``@``) differ by one
-        typo, not only by separators; split once per distinct address, not per pair."""
+        typo; split once per distinct address, not per pair.
+
+        Not a typo, but another mailbox of the household or of a namesake: local parts that
+        differ only by separators (``marie.d`` / ``marie_d``) or only by digits
+        (``jeanrobert`` / ``jeanrobert2``), or in their first letter (``e.willems`` /
+        ``l.willems``: Emma and Louise)."""
         parts = pd.Series(self.uniques, dtype=object).str.rpartition("@")
         has_at = (parts[1] == "@").to_numpy()
         local = parts[0].to_numpy(dtype=object)
         domain, _ = pd.factorize(parts[2])
-        bare, _ = pd.factorize(parts[0].str.replace(r"[._-]", "", regex=True))
+        bare = parts[0].str.replace(r"[._-]", "", regex=True)
+        letters, _ = pd.factorize(bare.str.replace(r"[0-9]", "", regex=True))
+        first, _ = pd.factorize(parts[0].str.slice(0, 1))
+        bare, _ = pd.factorize(bare)
         ia, ib = self.ia, self.ib
         maybe = np.flatnonzero(
-            has_at[ia] & has_at[ib] & (domain[ia] == domain[ib]) & (bare[ia] != bare[ib])
+            has_at[ia]
+            & has_at[ib]
+            & (domain[ia] == domain[ib])
+            & (bare[ia] != bare[ib])
+            & (letters[ia] != letters[ib])
+            & (first[ia] == first[ib])
         )
         out = np.zeros(len(ia), dtype=bool)
         if len(maybe):

@@ -93,8 +93,9 @@ class ComparisonLevel(_Strict):
     surname written in part), ``date_typo`` (dates equal but for day/month swapped or one
     differing digit), ``date_close`` (at most ``max_distance`` digit edits), ``date_year``
     (same day and month, another year), ``local_part_typo`` (e-mails on one domain whose
-    local parts differ by one typo, not by a separator: ``marie.d`` / ``marie_d`` are two
-    members of a family more often than one typo), ``initial`` (one side is a single letter equal to the
+    local parts differ by one typo, not by separators or digits alone nor in the first letter:
+    ``marie.d`` / ``marie_d``, ``jeanrobert`` / ``jeanrobert2`` and ``e.willems`` /
+    ``l.willems`` are two members of a family more often than one typo), ``initial`` (one side is a single letter equal to the
     other's first letter), ``nickname`` (a diminutive and its name, from a general multilingual
     list: Max/Maximilian, Adrien/Adrian), ``gender_variant`` (Louis/Louise, Julien/Julie), ``else``.
 

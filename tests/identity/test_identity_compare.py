@@ -31,3 +31,17 @@ def test_street_typos_keep_the_number_and_fall_below_same():
         ("16 wilshire street erinsvale", "7 ferguson circuit crown allotment"),
     ]
     assert _levels_of("street", pairs) == ["same", "typo", "same", "different", "different"]
+
+
+def test_an_email_typo_is_not_another_mailbox_of_the_home():
+    pairs = [
+        ("jean.martin@gmail.com", "jean.martin@gmail.com"),
+        ("jean.martin@gmail.com", "jean.matrin@gmail.com"),  # letters swapped
+        ("jean.martin@gmail.com", "jean.marti@gmail.com"),  # one dropped
+        ("jean.martin@gmail.com", "jean.matrin@orange.fr"),  # another domain
+        ("marie.d@gmail.com", "marie_d@gmail.com"),  # separators only
+        ("jeanrobert@gmail.com", "jeanrobert2@gmail.com"),  # digits only
+        ("e.willems@outlook.com", "l.willems@outlook.com"),  # Emma and Louise
+    ]
+    levels = _levels_of("email", pairs)
+    assert levels == ["same", "one_typo", "one_typo"] + ["different"] * 4
