@@ -562,8 +562,12 @@ def _namesake_odds(
     for i, comp in enumerate(comps):
         if comp.field in NAME_FIELDS:
             namesakes *= tf_u[i] if i in tf_u else model.comparisons[comp.field][0].u
-    duplicates = 2 * model.prior * model.candidate_pairs / n  # each pair: two records
-    return duplicates / np.maximum(namesakes, 1.0) * ratio
+    return _duplicates_per_record(model) / np.maximum(namesakes, 1.0) * ratio
+
+
+def _duplicates_per_record(model: FittedModel) -> float:
+    """How many other records of its person a record has, on average (each pair: two)."""
+    return 2 * model.prior * model.candidate_pairs / max(model.records, 1)
 
 
 def score(
@@ -686,6 +690,15 @@ def score(
     # both names replaced (a name written in another order, a misfiled form) with the birth
     # date and everything else equal is one change, not two
     contradicted = (held > 0) & (((held > 1) & (held > held_names)) | (disagree > 0) | ~personal)
+    # a name that differs is outweighed only by evidence rare in the whole file, not just
+    # among the candidate pairs: the pair's weight must reach the match odds from the prior
+    # of two random records (a married name with a common first name, a birth date and a big
+    # city is a coincidence at 100,000 customers)
+    match_odds = config.probabilistic.match_probability / (
+        1 - config.probabilistic.match_probability
+    )
+    random_odds = max(_duplicates_per_record(model) / max(model.records, 1), 1e-300)
+    contradicted |= (held > 0) & (weight + math.log2(random_odds) < math.log2(match_odds))
     namesakes = same_home & ~personal
     told_apart = same_home & first_agrees & (personal | (personal_disagree > 0))
     if not model.frozen:  # a saved model keeps the rate of the run that fitted it
