@@ -591,7 +591,10 @@ def score(
       disagree (``model.namesake_rate``, an upper bound: a mistyped birth date counts too) is
       at most ``namesake_rate_max`` over at least ``namesake_min_pairs`` pairs;
     * on an ``if_contradicted`` level, unless a personal field agrees and at most one other
-      field differs (a first name replaced, or both names, at one address on one birth date).
+      field differs (a first name replaced, or both names, at one address on one birth date)
+      and the pair's weight reaches the match odds from the prior of two random records of
+      the file, not only of the candidate pairs (a common first name, a birth date and a big
+      city are a coincidence in a large file).
     A personal field agrees when its weight reaches ``personal_min_weight`` bits: a birth date
     that a form fills in for thousands is not a fingerprint.
     E-mail and phone agreement weighs nothing here (``fixed``: it is the deterministic rules'
