@@ -283,16 +283,26 @@ def _single_class(y: np.ndarray) -> bool:
     return len(np.unique(y)) < 2
 
 
-def _trees(frames: list[pd.DataFrame], names: list[str], cfg: ChurnConfig):
-    """Gradient boosting on the rows of `frames`; None when the labels have a single class."""
+def _trees(
+    frames: list[pd.DataFrame],
+    names: list[str],
+    cfg: ChurnConfig,
+    later: pd.DataFrame | None = None,
+):
+    """Gradient boosting on the rows of `frames`; None when the labels have a single class.
+    With `later` (a later labelled cutoff) the number of trees is chosen there: boosting
+    stops after `model.n_iter_no_change` rounds without a lower log-loss on it."""
     rows = pd.concat(frames, ignore_index=True)
     y = rows["churned"].to_numpy()
     if _single_class(y):
         return None
+    stop = later is not None and not _single_class(later["churned"].to_numpy())
     hgb = HistGradientBoostingClassifier(
-        **cfg.model.model_dump(), early_stopping=False, random_state=cfg.seed
+        **cfg.model.model_dump(), early_stopping=stop, scoring="loss", random_state=cfg.seed
     )
-    return hgb.fit(rows[names], y)
+    if not stop:
+        return hgb.fit(rows[names], y)
+    return hgb.fit(rows[names], y, X_val=later[names], y_val=later["churned"].to_numpy())
 
 
 def _calibrated(trees, frame: pd.DataFrame, names: list[str], method: str):
@@ -338,8 +348,9 @@ def _validate(
         if glm is not None:
             scores[GLM_NAME] = glm_predict(glm, val)
     if len(frames) >= 3:
-        # trees on the earliest cutoffs, calibrated on the one before the validation cutoff
-        trees = _trees(frames[:-2], names, cfg)
+        # trees on the earliest cutoffs, stopped early and calibrated on the one before the
+        # validation cutoff
+        trees = _trees(frames[:-2], names, cfg, later=frames[-2])
         calibrated = _calibrated(trees, frames[-2], names, cfg.calibration)
         if calibrated is not None:
             scores[MODEL] = calibrated.predict_proba(val[names])[:, 1]

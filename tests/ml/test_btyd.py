@@ -150,3 +150,22 @@ def test_many_purchases_stay_finite():
         assert np.all(np.isfinite(m.p_alive(x, t_x, T)))
         assert np.all(np.isfinite(m.expected_purchases(52.0, x, t_x, T)))
     assert np.all(np.isfinite(BGNBD.log_likelihood_terms((0.24, 4.4, 0.79, 2.4), x, t_x, T)))
+
+
+@pytest.mark.parametrize(
+    ("model", "params"),
+    [(BGNBD, (0.243, 4.414, 0.793, 2.426)), (ParetoNBD, (0.553, 10.578, 0.606, 11.669))],
+)
+def test_analytic_gradient_matches_finite_differences(cdnow, model, params):
+    # the fits use these derivatives instead of finite differences: they must be the same
+    # (central differences of the per-row log-likelihood, on CDNOW rows incl. t_x = T and x = 0)
+    x, t_x, T = _xtT(cdnow)
+    ll, grad = model.log_likelihood_gradient(np.array(params), x, t_x, T)
+    np.testing.assert_allclose(ll, model.log_likelihood_terms(np.array(params), x, t_x, T))
+    for i in range(4):
+        step = np.zeros(4)
+        step[i] = 1e-6 * params[i]
+        up = model.log_likelihood_terms(np.array(params) + step, x, t_x, T)
+        down = model.log_likelihood_terms(np.array(params) - step, x, t_x, T)
+        numeric = (up - down) / (2 * step[i])
+        np.testing.assert_allclose(grad[:, i], numeric, rtol=1e-4, atol=1e-6)

@@ -17,6 +17,7 @@ from ml.model import (
     RECENCY,
     RFM,
     InsufficientHistoryError,
+    _trees,
     _value_choice,
     build_frame,
     evaluate,
@@ -24,6 +25,7 @@ from ml.model import (
     training_cutoffs,
     training_plan,
 )
+from ml.purchase import PURCHASE_FEATURES
 from tests.ml.churn_synth import synth_orders
 
 EVAL = date(2025, 6, 30)
@@ -253,3 +255,25 @@ def test_value_model_is_the_label_free_model_that_ranked_revenue_best():
     assert _value_choice(swapped, revenue)[0] == "bgnbd"
     # nothing to rank against (no revenue in the window): BG/NBD, unvalidated
     assert _value_choice(val, np.zeros(6)) == ("bgnbd", {})
+
+
+def test_booster_stops_early_on_the_later_cutoff_only(planted):
+    """The number of trees is chosen on a later labelled cutoff (time-based early stopping):
+    a later cutoff whose labels carry no signal stops boosting after a few rounds; without a
+    later cutoff every configured round runs."""
+    _orders, _tickets, data = planted
+    first, _last = data.date_range()
+    cutoffs = training_cutoffs(EVAL, first, CFG)
+    frames = [
+        build_frame(data, c, CFG, CFG.horizon_days, labelled=True, label_free=False)[0]
+        for c in cutoffs[:2]
+    ]
+    names = [*data.feature_names(), *PURCHASE_FEATURES]
+    full = _trees(frames[:1], names, CFG)
+    assert full.n_iter_ == CFG.model.max_iter
+    noise = frames[1].copy()
+    noise["churned"] = np.random.default_rng(0).permutation(noise["churned"].to_numpy())
+    stopped = _trees(frames[:1], names, CFG, later=noise)
+    assert stopped.n_iter_ < CFG.model.max_iter // 2
+    again = _trees(frames[:1], names, CFG, later=noise)
+    assert again.n_iter_ == stopped.n_iter_
