@@ -10,6 +10,8 @@ find identified customers only.
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -24,16 +26,38 @@ PASSWORD = "a long test password"
 
 @pytest.fixture(scope="module")
 def demo(demo_build, tmp_path_factory):
-    """(signed-in client per role, snapshot connection): the app reads the demo build's
-    snapshot; its accounts and access log go to a private file."""
+    """(signed-in client per role, snapshot connection): the app reads a copy of the demo
+    build's snapshot, where one segment membership has ended and one sync run has two failed
+    records (a demo run materialises the segments on one day and its destinations accept
+    every record: neither happens in it); its accounts and access log go to a private file."""
     from starlette.testclient import TestClient
 
     from app.web import create_app
+    from cdp import serving
 
     assert demo_build.returncode == 0, demo_build.output
+    folder = tmp_path_factory.mktemp("profile")
+    snapshot = folder / "snapshot.duckdb"
+    shutil.copy(serving.current_link(_settings_of(demo_build.data_dir)), snapshot)
+    with duckdb.connect(str(snapshot)) as con:
+        con.execute(
+            """UPDATE activation.segment_membership SET exited_at = entered_at + INTERVAL 3 DAY
+               WHERE (person_id, segment_name) = (SELECT (person_id, segment_name)
+                   FROM activation.segment_membership ORDER BY person_id, segment_name LIMIT 1)"""
+        )
+        con.execute(
+            """INSERT INTO activation.sync_failures (sync_name, key, operation, error, run_id,
+                   failed_at)
+               SELECT sync_name, unnest(['k-1', 'k-2']), 'upsert',
+                      unnest(['HTTP 400: invalid email', 'HTTP 422: missing field']), run_id,
+                      started_at
+               FROM activation.sync_runs ORDER BY started_at, run_id LIMIT 1"""
+        )
+    (folder / serving.CURRENT_NAME).symlink_to(snapshot)
     with pytest.MonkeyPatch.context() as mp:
         use(mp, demo_build.data_dir)
-        mp.setenv("CDP_APP_DB", str(tmp_path_factory.mktemp("profile") / "app.sqlite"))
+        mp.setenv("CDP_SERVING_DIR", str(folder))
+        mp.setenv("CDP_APP_DB", str(folder / "app.sqlite"))
         mp.setenv("CDP_APP_SECRET_KEY", "p" * 40)
         mp.setenv("CDP_APP_INSECURE_COOKIES", "1")
         settings = get_settings()
@@ -45,10 +69,14 @@ def demo(demo_build, tmp_path_factory):
             form = {"username": user, "password": PASSWORD, "csrftoken": token}
             assert client.post("/login", data=form).status_code == 303
             clients[role] = client
-        from cdp import serving
-
         with serving.connect(settings) as con:
             yield clients, con
+
+
+def _settings_of(data_dir: Path):
+    with pytest.MonkeyPatch.context() as mp:
+        use(mp, data_dir)
+        return get_settings()
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:
@@ -219,3 +247,18 @@ def test_store_staff_find_identified_customers_only(demo):
     assert link in clients["admin"].get("/", params={"q": person_id}).text
     assert link not in clients["store_staff"].get("/", params={"q": person_id}).text
     assert clients["store_staff"].get(f"/person/{person_id}").status_code == 404
+
+
+def test_a_sync_run_page_lists_its_failed_records_with_their_reasons(demo):
+    clients, con = demo
+    run_id, name = _one(
+        con,
+        "SELECT DISTINCT run_id, sync_name FROM activation.sync_failures ORDER BY run_id",
+    )
+    html = clients["admin"].get(f"/runs/{run_id}").text
+    assert name in html and "<span>added</span>" in html and "<span>failed</span>" in html
+    for key, operation, error in con.execute(
+        "SELECT key, operation, error FROM activation.sync_failures WHERE run_id = ?", [run_id]
+    ).fetchall():
+        assert f"{_cells(key, operation, error)}<td>open</td>" in html
+    assert clients["store_staff"].get(f"/runs/{run_id}").status_code == 403
