@@ -204,7 +204,10 @@ def main() -> int:
         con.execute("CHECKPOINT")
         sizes = {
             table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-            for table in ("marts.customer_360", TERMS, VOCAB, DELETES, PAIRS, INITIALS)
+            for table in (
+                *(PROFILE_TABLES if args.profiles_from else ["marts.customer_360"]),
+                *(TERMS, VOCAB, DELETES, PAIRS, INITIALS),
+            )
         }
     rows = ", ".join(f"{table} {n:,}" for table, n in sizes.items())
     print(f"{args.out} in {time.perf_counter() - started:.0f} s: {rows}")
