@@ -17,6 +17,7 @@ from cdp.settings import Settings
 from cdp.warehouse import table_exists
 
 TIMELINE_LIMIT = 300
+CONTACT_POINTS = "intermediate.int_contact_points_resolved"
 MEMBERS_LIMIT = 200
 GOLDEN_FIELDS = (  # (label, value columns, source column, date column) of the golden record
     ("Name", ("first_name", "last_name"), "name_source", "name_updated_at"),
@@ -89,11 +90,20 @@ def profile(cur: duckdb.DuckDBPyConnection, person_id: str) -> dict | None:
     return p
 
 
-def consent(cur: duckdb.DuckDBPyConnection, person_id: str) -> dict[str, list[dict]]:
-    """Current consent per channel and purpose, and its history (newest first)."""
+def contact(cur: duckdb.DuckDBPyConnection, person_id: str) -> dict[str, list[dict]]:
+    """Contact points (every e-mail and phone seen on the person's records, with how many
+    persons share each; none in a snapshot published before they were served), current
+    consent per channel and purpose, and its history (newest first)."""
+    points = (
+        "SELECT contact_point_type AS kind, contact_point_value AS value, persons_count "
+        f"FROM {CONTACT_POINTS} WHERE person_id = $p"
+        if table_exists(cur, CONTACT_POINTS)
+        else "SELECT NULL AS kind, NULL AS value, NULL AS persons_count WHERE false"
+    )
     return _lists(
         cur,
         {
+            "points": (points, "kind, value"),
             "current": (
                 "SELECT channel, purpose, is_granted, status_at, source, "
                 "has_unreadable_statement FROM marts.customer_consent WHERE person_id = $p",

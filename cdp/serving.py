@@ -27,14 +27,16 @@ import duckdb
 from cdp.settings import Settings
 
 #: what readers need, as whole schemas or single tables: marts, scores, segments and sync
-#: history, identity for review, the golden record with the date of each value, and the
-#: campaign of each e-mail event with the campaign's name
+#: history, identity for review, the golden record with the date of each value, every
+#: e-mail and phone seen on a person's records (contact points), and the campaign of each
+#: e-mail event with the campaign's name
 SERVED_SCHEMAS = (
     "marts",
     "ml",
     "activation",
     "identity",
     "intermediate.int_persons_golden",
+    "intermediate.int_contact_points_resolved",
     "intermediate.int_campaign_events_attributed",
     "staging.stg_esp__campaigns",
 )

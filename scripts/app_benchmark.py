@@ -1,7 +1,7 @@
 """Latency of the app's search and profile page on a serving snapshot (a benchmark, not a test).
 
     .venv/bin/python scripts/app_benchmark.py --data-dir data/bench/100000 [--people 200]
-    .venv/bin/python scripts/app_benchmark.py --snapshot scratch.duckdb --search-only
+    .venv/bin/python scripts/app_benchmark.py --snapshot scratch.duckdb [--search-only]
 
 Picks identified customers of the snapshot at random (seeded) and, for each, times: a search by
 the first and last name with one typo (a letter left out, added or changed, or two swapped, in
@@ -13,7 +13,9 @@ connection: request, every query and the HTML rendering, each person opened once
 Prints the median and 95th percentile in milliseconds per kind, and the CPU time (median CPU
 ms of a search, all threads; the server process's mean CPU ms per profile page): on a shared,
 loaded machine the wall-clock time is mostly waiting for a core, the CPU time is the work.
-`--snapshot` reads any snapshot file (e.g. a synthetic one); it times the search only.
+`--snapshot` reads any snapshot file (e.g. a synthetic one, scripts/synthetic_snapshot.py);
+its profile pages are served from it too unless `--search-only` (they need the tables a
+publication writes: a synthetic snapshot made with `--profiles-from`).
 
 For the names it also prints how often the searched person is in the top 10, how often a
 person with the same name is (the name was found; several people may hold it), and the first
@@ -150,20 +152,26 @@ def time_searches(cur, rows: list[tuple], seed: int) -> tuple[dict, dict]:
     return timings, found, ranks
 
 
-def time_profiles(data_dir: Path, rows: list[tuple]) -> list[float]:
-    """Each sampled profile page once, from a `cdp app` process, over one HTTP connection."""
+def time_profiles(snapshot: Path, rows: list[tuple]) -> list[float]:
+    """Each sampled profile page once, from a `cdp app` process serving `snapshot` (a serving
+    folder of its own points at it), over one HTTP connection."""
     import httpx
 
     from app import accounts
     from app.cli import free_port, wait_until_listening
+    from cdp.serving import CURRENT_NAME
     from cdp.settings import get_settings
 
+    work = Path(tempfile.mkdtemp(prefix="app-benchmark-"))
+    (work / "serving").mkdir()
+    (work / "serving" / CURRENT_NAME).symlink_to(snapshot)
     env = {
         **os.environ,
-        "CDP_DATA_DIR": str(data_dir),
+        "CDP_DATA_DIR": str(work),
+        "CDP_SERVING_DIR": str(work / "serving"),
         "CDP_APP_SECRET_KEY": "b" * 48,
         "CDP_APP_INSECURE_COOKIES": "1",
-        "CDP_APP_DB": str(Path(tempfile.mkdtemp()) / "bench.sqlite"),
+        "CDP_APP_DB": str(work / "bench.sqlite"),
     }
     os.environ["CDP_APP_DB"] = env["CDP_APP_DB"]  # the account, in the server's store
     accounts.add_user(get_settings(), "bench", "admin", PASSWORD)
@@ -203,7 +211,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--data-dir", type=Path, help="a data dir with a published snapshot")
-    where.add_argument("--snapshot", type=Path, help="a snapshot file (search only)")
+    where.add_argument("--snapshot", type=Path, help="a snapshot file")
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--search-only", action="store_true")
@@ -219,18 +227,20 @@ def main() -> int:
         path = serving.current_snapshot(get_settings())
     else:
         path = args.snapshot.resolve()
+    load = os.getloadavg()[0]
     cur = duckdb.connect(str(path), read_only=True).cursor()
     persons = cur.execute(
         "SELECT count(*) FILTER (WHERE is_identified), count(*) FROM marts.customer_360"
     ).fetchall()[0]
     rows = cur.execute(SAMPLE, [args.seed, args.people]).fetchall()
     timings, found, ranks = time_searches(cur, rows, args.seed)
-    if args.data_dir is not None and not args.search_only:
-        timings["profile page (HTTP)"] = time_profiles(args.data_dir.resolve(), rows)
+    if not args.search_only:
+        timings["profile page (HTTP)"] = time_profiles(path, rows)
 
     print(
         f"snapshot {path}: {persons[1]:,} persons ({persons[0]:,} identified), "
-        f"{len(rows)} sampled; load average {os.getloadavg()[0]:.1f}"
+        f"{len(rows)} sampled; load average {load:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end (1 min, {os.cpu_count()} cores)"
     )
     print(
         f"{'query':<24} {'n':>5} {'median ms':>10} {'p95 ms':>8} {'CPU ms':>7} "

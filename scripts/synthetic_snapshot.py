@@ -15,6 +15,13 @@ all unique. Only the columns the search and its benchmark read are written; the 
 is then built by the app's own builder (app.search_index.build_search_index) and `customer_360`
 is sorted and indexed by person id as cdp.serving publishes it. Memory: DuckDB is capped at
 3 GB (spilling to a folder next to the output file).
+
+`--profiles-from SNAPSHOT` (a snapshot published by `cdp demo`) also makes the profile page
+servable: each synthetic person gets the rows of one identified demo person (its template,
+assigned in turn) in every table the page reads (PROFILE_TABLES: timeline, orders and lines,
+consent, golden record, scores, segments, identity, contact points), under the synthetic
+person id and with the synthetic name, e-mail, phone and ids; so per-person volumes follow
+the demo's, and the tables are sorted and indexed by person id as a publication does.
 """
 
 from __future__ import annotations
@@ -30,6 +37,24 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CITIES = ("Paris", "Lyon", "Marseille", "Lille", "Nantes", "Bordeaux", "Toulouse", "Nice")
+#: per-person tables the profile page reads (app/queries.py), copied from the templates
+PROFILE_TABLES = (
+    "marts.customer_360",
+    "marts.orders",
+    "marts.order_lines",
+    "marts.customer_timeline",
+    "marts.customer_consent",
+    "marts.consent_history",
+    "intermediate.int_persons_golden",
+    "intermediate.int_contact_points_resolved",
+    "intermediate.int_campaign_events_attributed",
+    "ml.churn_scores",
+    "activation.segment_membership",
+    "app.person_records",
+    "app.person_possible_matches",
+)
+#: tables without a person id the page joins (copied as they are)
+SHARED_TABLES = ("staging.stg_esp__campaigns",)
 
 
 def census(file: str) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +125,51 @@ def _people(con, people: pd.DataFrame) -> None:
     con.unregister("people")
 
 
+def _profiles(con, people: pd.DataFrame, source: Path) -> None:
+    """PROFILE_TABLES from the templates' rows of `source` (see the module docstring); the
+    order numbers are renumbered so that each stays unique."""
+    from cdp.serving import create_person_table
+
+    con.execute(f"ATTACH '{source}' AS demo (READ_ONLY)")
+    con.execute(
+        """CREATE TEMP TABLE templates AS
+        SELECT person_id AS template, row_number() OVER (ORDER BY hash(person_id)) - 1 AS k
+        FROM demo.marts.customer_360 WHERE is_identified AND first_name IS NOT NULL"""
+    )
+    con.register("people", people.drop(columns="orders"))
+    con.execute(
+        """CREATE TEMP TABLE persons AS SELECT p.*, t.template FROM people p
+        JOIN templates t ON t.k = substr(p.person_id, 2)::BIGINT % (SELECT count(*) FROM templates)"""
+    )
+    own = set(people.columns)
+    for table in PROFILE_TABLES:
+        schema = table.split(".")[0]
+        types = dict(
+            con.execute(f"SELECT column_name, column_type FROM (DESCRIBE demo.{table})").fetchall()
+        )
+        mine = [c for c in types if c in own]
+        if table == "marts.orders":
+            mine.append("source_order_id")
+        replace = ", ".join(
+            "(100000000 + row_number() OVER ())::VARCHAR AS source_order_id"
+            if c == "source_order_id"
+            else f"p.{c}::{types[c]} AS {c}"
+            for c in mine
+        )
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        create_person_table(
+            con,
+            table,
+            f"SELECT t.* REPLACE ({replace}) FROM persons p "
+            f"JOIN demo.{table} t ON t.person_id = p.template",
+        )
+    for table in SHARED_TABLES:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM demo.{table}")
+    con.unregister("people")
+    con.execute("DETACH demo")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--persons", type=int, required=True)
@@ -107,6 +177,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--reindex", action="store_true", help="only build the search index of --out again"
+    )
+    parser.add_argument(
+        "--profiles-from", type=Path, help="a demo snapshot whose persons' rows fill the profiles"
     )
     args = parser.parse_args()
 
@@ -121,14 +194,20 @@ def main() -> int:
         spill = args.out.with_suffix(".spill")
         con.execute(f"SET memory_limit = '3GB'; SET temp_directory = '{spill}'")
         if args.reindex:
-            con.execute("DROP SCHEMA IF EXISTS app CASCADE")
+            for table in (TERMS, VOCAB, DELETES, PAIRS, INITIALS):
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+        elif args.profiles_from:
+            _profiles(con, persons(args.persons, args.seed), args.profiles_from.resolve())
         else:
             _people(con, persons(args.persons, args.seed))
         build_search_index(con)
         con.execute("CHECKPOINT")
         sizes = {
             table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-            for table in ("marts.customer_360", TERMS, VOCAB, DELETES, PAIRS, INITIALS)
+            for table in (
+                *(PROFILE_TABLES if args.profiles_from else ["marts.customer_360"]),
+                *(TERMS, VOCAB, DELETES, PAIRS, INITIALS),
+            )
         }
     rows = ", ".join(f"{table} {n:,}" for table, n in sizes.items())
     print(f"{args.out} in {time.perf_counter() - started:.0f} s: {rows}")

@@ -42,8 +42,9 @@ def dbt_models(
     """`dbt build` of the selected models (their data and unit tests become asset checks);
     with `--full-refresh` when the run carries the tag `cdp/dbt_full_refresh: true`.
 
-    Each table model's materialisation carries `dagster/row_count`, counted once dbt has
-    finished (DuckDB allows no second connection while dbt writes; views are not counted).
+    Each model's materialisation carries `dagster/row_count` (a view's is the rows it reads
+    as now), counted once dbt has finished (DuckDB allows no second connection while dbt
+    writes).
     dagster-dbt's own `fetch_row_counts()` does the same wait but leaves dbt-duckdb's
     connection open in this process, and every later step then fails to open the warehouse.
     """
@@ -55,7 +56,8 @@ def dbt_models(
         tables = {
             (schema, name)
             for schema, name in con.execute(
-                "select schema_name, table_name from duckdb_tables() where not internal"
+                "select schema_name, table_name from duckdb_tables() where not internal "
+                "union select schema_name, view_name from duckdb_views() where not internal"
             ).fetchall()
         }
         for event in events:

@@ -68,8 +68,9 @@ def browser():
         b.close()
 
 
-def _page(browser, site, user: str | None):
-    context = browser.new_context(viewport={"width": 1180, "height": 820}, base_url=site["url"])
+def _page(browser, site, user: str | None, viewport: tuple[int, int] = (1180, 820)):
+    size = {"width": viewport[0], "height": viewport[1]}
+    context = browser.new_context(viewport=size, base_url=site["url"], has_touch=True)
     page = context.new_page()
     if user:
         page.goto("/login")
@@ -190,3 +191,27 @@ def test_signed_out_requests_get_no_personal_data(browser, site):
     page.goto(f"/person/{who['id']}")
     assert page.url.startswith(site["url"] + "/login")
     assert who["last"] not in page.content()
+
+
+@pytest.mark.parametrize("viewport", [(768, 1024), (1024, 768)], ids=["portrait", "landscape"])
+def test_pages_fit_a_tablet_screen(browser, site, viewport):
+    """On a tablet (portrait and landscape) nothing is wider than the screen, the profile's
+    cards stack in one column in portrait, and controls are touch-sized (44 px)."""
+    who = _customer(site)
+    page = _page(browser, site, "sam", viewport)
+    page.goto("/?q=" + who["last"])
+    heights = page.evaluate(
+        "[...document.querySelectorAll('main input, main button')]"
+        ".map(e => e.getBoundingClientRect().height)"
+    )
+    assert len(heights) == 2 and min(heights) >= 44, heights  # the search box and its button
+    for path in ("/?q=" + who["last"], f"/person/{who['id']}"):
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport[0], (path, width)
+    lefts = page.evaluate(
+        "[...document.querySelectorAll('.grid > .card')].map(c => c.getBoundingClientRect().x)"
+    )
+    assert len(lefts) >= 4 and (len(set(lefts)) == 1) == (viewport[0] < 900), lefts
+    if viewport[0] < 900:
+        _shot(page, "tablet-profile")

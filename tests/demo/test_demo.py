@@ -29,6 +29,11 @@ def test_demo_builds_every_layer(demo_build, monkeypatch):
         "== Automation ==",
     ):
         assert section in out, f"missing {section} in demo output"
+    # a line per finished step while the run goes on, named by what it built (not op names)
+    progress = out.split("== Steps ==")[0]
+    assert re.search(r"(?m)^  ok +ingest shop: \d+ tables \(raw_shop/", progress), progress
+    assert re.search(r"(?m)^  ok +dbt build: \d+ tables \(", progress), progress
+    assert re.search(r"(?m)^  ok +serving/snapshot \(", progress), progress
     unseen = out.split("== Match quality (unseen noise) ==")[1].split("==")[0]
     scores = re.search(r"precision (\d\.\d{4})\s+recall (\d\.\d{4})\s+F1 (\d\.\d{4})", unseen)
     assert scores and 0 < float(scores[2]) <= 1 and float(scores[1]) > 0.9, unseen
