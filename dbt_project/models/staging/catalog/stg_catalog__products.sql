@@ -1,8 +1,10 @@
+{#- A view: no normalisation UDF is called here. -#}
+{{ config(materialized='view') }}
+
 with
 
 source as (
-    select * from {{ source('catalog', 'products') }}
-    where {{ exclude_quarantined('raw_catalog', 'products') }}
+    {{ staging_source('catalog', 'products') }}
 ),
 
 renamed as (
@@ -28,21 +30,7 @@ deduplicated as (
 ),
 
 final as (
-    select
-        sku,
-        product_name,
-        category,
-        subcategory,
-        collection,
-        price,
-        cost,
-        currency,
-        stock_quantity,
-        is_active,
-        launched_at,
-        updated_at,
-        _dlt_load_id
-    from deduplicated
+    select * exclude (_dedupe_rank) from deduplicated
 )
 
 select * from final
