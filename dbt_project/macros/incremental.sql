@@ -29,9 +29,9 @@
 -#}
 
 {#- The CTEs `touched_keys` (incremental run only), `renamed` (the rows of `relation` whose key
-    is touched) and `deduplicated` (one row per key, the first by `order_by`; see
-    `deduplicate`), with no comma after the last. -#}
-{% macro incremental_deduplicated(relation, key, order_by) -%}
+    is touched) and `deduplicated` (one row per key, the first by `order_by`, by default the
+    latest version; see `deduplicate`), with no comma after the last. -#}
+{% macro incremental_deduplicated(relation, key, order_by='updated_at desc nulls last, _dlt_load_id desc') -%}
 {{ incremental_touched_keys(relation, key) }}
 
 renamed as (

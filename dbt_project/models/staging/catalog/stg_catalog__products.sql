@@ -26,7 +26,7 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'sku', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'sku') }}
 ),
 
 final as (

@@ -34,7 +34,7 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'client_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'client_id') }}
 ),
 
 normalised as (

@@ -18,7 +18,7 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'contact_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'contact_id') }}
 ),
 
 normalised as (

@@ -21,7 +21,7 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'loyalty_card_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'loyalty_card_id') }}
 ),
 
 stores as (

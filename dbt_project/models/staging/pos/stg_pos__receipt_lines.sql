@@ -25,7 +25,7 @@ renamed_all as (
     from source
 ),
 
-{{ incremental_deduplicated('renamed_all', 'receipt_line_id', 'updated_at desc nulls last, _dlt_load_id desc') }},
+{{ incremental_deduplicated('renamed_all', 'receipt_line_id') }},
 
 final as (
     select * exclude (_dedupe_rank) from deduplicated

@@ -21,7 +21,7 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'store_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'store_id') }}
 ),
 
 final as (

@@ -20,7 +20,7 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'cart_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'cart_id') }}
 ),
 
 final as (

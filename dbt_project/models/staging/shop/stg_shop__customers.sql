@@ -22,7 +22,7 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'customer_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'customer_id') }}
 ),
 
 normalised as (

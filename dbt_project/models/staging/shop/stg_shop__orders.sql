@@ -39,7 +39,7 @@ renamed_all as (
     from source
 ),
 
-{{ incremental_deduplicated('renamed_all', 'order_id', 'updated_at desc nulls last, _dlt_load_id desc') }},
+{{ incremental_deduplicated('renamed_all', 'order_id') }},
 
 normalised as (
     select
