@@ -12,11 +12,11 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- The identity records of every source in `sources` (a list of `identity_record` arguments),
-    one union. -#}
-{% macro identity_records(sources) -%}
-    {%- for source in sources %}
-    {{ identity_record(**source) }}
+{#- One union of the selects that the macro `select` writes for each argument set of `specs`
+    (a declared list: the sources of `identity_record`, the keys of `identity_identifier`). -#}
+{% macro union_each(select, specs) -%}
+    {%- for spec in specs %}
+    {{ select(**spec) }}
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -74,17 +74,6 @@
     {%- if where %}
     where {{ where }}
     {%- endif %}
-{%- endmacro %}
-
-{#- The exact keys declared in `identifiers` (a list of `identity_identifier` arguments), one
-    union. -#}
-{% macro identity_identifiers(identifiers) -%}
-    {%- for identifier in identifiers %}
-    {{ identity_identifier(**identifier) }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
 {%- endmacro %}
 
 {#- One kind of exact key of one source's records: `record_id` = '<source_system>:<key>',

@@ -48,7 +48,7 @@ receipts as (
 ] %}
 
 declared as (
-    {{ identity_identifiers(identifiers) }}
+    {{ union_each(identity_identifier, identifiers) }}
 ),
 
 web_purchases as (

@@ -68,7 +68,7 @@ shop_customers as (
 ] %}
 
 unioned as (
-    {{ identity_records(sources) }}
+    {{ union_each(identity_record, sources) }}
 ),
 
 final as (
