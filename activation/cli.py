@@ -36,6 +36,17 @@ def _load(settings):
     return segments, syncs
 
 
+def _load_syncs(settings):
+    """The syncs of the config, or None after printing why the config is unreadable."""
+    from activation.config import ConfigError
+
+    try:
+        return _load(settings)[1]
+    except ConfigError as exc:
+        print(f"error: {exc}")
+        return None
+
+
 def _connect(settings):
     """The warehouse, for writers (who hold its writer lock)."""
     import duckdb
@@ -101,16 +112,13 @@ def _segments(args: argparse.Namespace) -> int:
 
 
 def _syncs(args: argparse.Namespace) -> int:
-    from activation.config import ConfigError
     from activation.engine import last_runs
     from cdp.serving import connect_or_empty
     from cdp.settings import get_settings
 
     settings = get_settings()
-    try:
-        _, syncs = _load(settings)
-    except ConfigError as exc:
-        print(f"error: {exc}")
+    syncs = _load_syncs(settings)
+    if syncs is None:
         return 2
     with connect_or_empty(settings) as con:
         runs = last_runs(con)
@@ -142,17 +150,14 @@ def format_syncs(syncs, runs) -> str:
 def _sync(args: argparse.Namespace) -> int:
     import logging
 
-    from activation.config import ConfigError
     from activation.engine import run_sync
     from cdp.settings import get_settings
     from cdp.warehouse_lock import warehouse_lock
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    try:
-        _, syncs = _load(settings)
-    except ConfigError as exc:
-        print(f"error: {exc}")
+    syncs = _load_syncs(settings)
+    if syncs is None:
         return 2
     by_name = {s.name: s for s in syncs.syncs}
     if args.name not in by_name:

@@ -82,17 +82,16 @@ class QuarantineReport:
         return [o for o in self.outcomes if o.error]
 
     def by_table(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for o in self.outcomes:
-            key = f"{o.schema_name}.{o.table_name}"
-            out[key] = out.get(key, 0) + o.rows
-        return out
+        return self._rows_by(lambda o: f"{o.schema_name}.{o.table_name}")
 
     def by_rule(self) -> dict[str, int]:
+        return self._rows_by(lambda o: f"{o.schema_name}.{o.table_name}:{o.rule}")
+
+    def _rows_by(self, key) -> dict[str, int]:
+        """Quarantined rows summed per `key(outcome)`, in first-seen order."""
         out: dict[str, int] = {}
         for o in self.outcomes:
-            key = f"{o.schema_name}.{o.table_name}:{o.rule}"
-            out[key] = out.get(key, 0) + o.rows
+            out[key(o)] = out.get(key(o), 0) + o.rows
         return out
 
 

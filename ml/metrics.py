@@ -105,39 +105,36 @@ def _markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def metrics_markdown(table: dict[str, dict[str, float]]) -> str:
-    header = ["scorer", "ROC AUC", "PR AUC", "Brier", "lift top decile", "churn rate", "n"]
+def _metric_table(first: str, columns: list[tuple[str, str, str]], table) -> str:
+    """A markdown table, a row per scorer: `columns` are (title, metric key, format)."""
+    header = [first, *(title for title, _, _ in columns), "n"]
     rows = [
-        [
-            name,
-            f"{m['roc_auc']:.4f}",
-            f"{m['pr_auc']:.4f}",
-            f"{m['brier']:.4f}",
-            f"{m['lift_top_decile']:.2f}",
-            f"{m['churn_rate']:.3f}",
-            str(m["n"]),
-        ]
+        [name, *(format(m[key], spec) for _, key, spec in columns), str(m["n"])]
         for name, m in table.items()
     ]
     return _markdown(header, rows)
+
+
+def metrics_markdown(table: dict[str, dict[str, float]]) -> str:
+    columns = [
+        ("ROC AUC", "roc_auc", ".4f"),
+        ("PR AUC", "pr_auc", ".4f"),
+        ("Brier", "brier", ".4f"),
+        ("lift top decile", "lift_top_decile", ".2f"),
+        ("churn rate", "churn_rate", ".3f"),
+    ]
+    return _metric_table("scorer", columns, table)
 
 
 def value_markdown(table: dict[str, dict[str, float]]) -> str:
-    header = ["value model", "Spearman", "MAE", "top-decile revenue share"]
-    header += ["actual mean", "predicted mean", "n"]
-    rows = [
-        [
-            name,
-            f"{m['spearman']:.4f}",
-            f"{m['mae']:.2f}",
-            f"{m['top_decile_share']:.3f}",
-            f"{m['actual_mean']:.2f}",
-            f"{m['predicted_mean']:.2f}",
-            str(m["n"]),
-        ]
-        for name, m in table.items()
+    columns = [
+        ("Spearman", "spearman", ".4f"),
+        ("MAE", "mae", ".2f"),
+        ("top-decile revenue share", "top_decile_share", ".3f"),
+        ("actual mean", "actual_mean", ".2f"),
+        ("predicted mean", "predicted_mean", ".2f"),
     ]
-    return _markdown(header, rows)
+    return _metric_table("value model", columns, table)
 
 
 def calibration_markdown(calibration: dict[str, pd.DataFrame]) -> str:

@@ -176,9 +176,31 @@ class HubSpotContacts(Destination):
             SimplePublicObjectBatchInputUpsert,
         )
 
-        body = BatchInputSimplePublicObjectBatchInputUpsert(
+        return self._write(
+            records,
+            self._batch.upsert,
+            BatchInputSimplePublicObjectBatchInputUpsert,
+            SimplePublicObjectBatchInputUpsert,
+        )
+
+    def update(self, records):
+        from hubspot.crm.contacts import (
+            BatchInputSimplePublicObjectBatchInput,
+            SimplePublicObjectBatchInput,
+        )
+
+        return self._write(
+            records,
+            self._batch.update,
+            BatchInputSimplePublicObjectBatchInput,
+            SimplePublicObjectBatchInput,
+        )
+
+    def _write(self, records, call, batch_type, input_type):
+        """One batch call (upsert or update: same body shape, other SDK types) by id_property."""
+        body = batch_type(
             inputs=[
-                SimplePublicObjectBatchInputUpsert(
+                input_type(
                     id=r[KEY],
                     id_property=self.id_property,
                     object_write_trace_id=r[KEY],
@@ -187,27 +209,7 @@ class HubSpotContacts(Destination):
                 for r in records
             ]
         )
-        response = self._send(self._batch.upsert, body)
-        return self._result(records, response, self._key_of)
-
-    def update(self, records):
-        from hubspot.crm.contacts import (
-            BatchInputSimplePublicObjectBatchInput,
-            SimplePublicObjectBatchInput,
-        )
-
-        body = BatchInputSimplePublicObjectBatchInput(
-            inputs=[
-                SimplePublicObjectBatchInput(
-                    id=r[KEY],
-                    id_property=self.id_property,
-                    object_write_trace_id=r[KEY],
-                    properties={k: v for k, v in self._properties(r).items()},
-                )
-                for r in records
-            ]
-        )
-        response = self._send(self._batch.update, body)
+        response = self._send(call, body)
         return self._result(records, response, self._key_of)
 
     def erase(self, keys):

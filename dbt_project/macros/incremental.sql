@@ -22,12 +22,26 @@
                   incremental_strategy='cdp_upsert') }}
         ...
         renamed_all as (... every kept raw row, typed, with the key and _dlt_load_id ...),
-        {{ incremental_touched_keys('renamed_all', 'event_id') }}
-        renamed as ({{ incremental_touched_rows('renamed_all', 'event_id') }}),
+        {{ incremental_deduplicated('renamed_all', 'event_id', '_dlt_load_id desc') }},
         ...
         final as (...)
         {{ incremental_select('final', 'event_id') }}
 -#}
+
+{#- The CTEs `touched_keys` (incremental run only), `renamed` (the rows of `relation` whose key
+    is touched) and `deduplicated` (one row per key, the first by `order_by`, by default the
+    latest version; see `deduplicate`), with no comma after the last. -#}
+{% macro incremental_deduplicated(relation, key, order_by='updated_at desc nulls last, _dlt_load_id desc') -%}
+{{ incremental_touched_keys(relation, key) }}
+
+renamed as (
+    {{ incremental_touched_rows(relation, key) }}
+),
+
+deduplicated as (
+    {{ deduplicate('renamed', key, order_by) }}
+)
+{%- endmacro %}
 
 {#- The CTE `touched_keys` (followed by a comma) on an incremental run; nothing on a full one.
     `relation` is the CTE of every kept raw row, typed, with `key` and `_dlt_load_id`. -#}

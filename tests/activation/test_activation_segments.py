@@ -20,6 +20,14 @@ def write(tmp_path: Path, text: str) -> Path:
     return p
 
 
+def one_segment(tmp_path: Path, name: str, condition: str, extra: str = "") -> Path:
+    """segments.yaml with one segment `name` on `condition` (and any `extra` YAML lines)."""
+    return write(
+        tmp_path,
+        f"segments:\n  - name: {name}\n    description: x\n    condition: {condition}\n{extra}",
+    )
+
+
 def test_shipped_segments_compile_against_the_contract():
     segs = load_and_validate(PROJECT_ROOT / "config" / "segments.yaml")
     names = {s.name for s in segs.segments}
@@ -34,30 +42,21 @@ def test_shipped_segments_compile_against_the_contract():
 
 
 def test_condition_that_does_not_compile_names_segment_and_file(tmp_path):
-    p = write(
-        tmp_path,
-        "segments:\n  - name: broken\n    description: x\n    condition: no_such_column > 1\n",
-    )
+    p = one_segment(tmp_path, "broken", "no_such_column > 1")
     with pytest.raises(ConfigError) as exc:
         load_and_validate(p)
     assert "broken" in str(exc.value) and str(p) in str(exc.value)
 
 
 def test_unknown_key_is_rejected_with_file_and_segment(tmp_path):
-    p = write(
-        tmp_path,
-        "segments:\n  - name: s1\n    description: x\n    condition: true\n    colour: red\n",
-    )
+    p = one_segment(tmp_path, "s1", "true", "    colour: red\n")
     with pytest.raises(ConfigError) as exc:
         load_segments(p)
     assert str(p) in str(exc.value) and "s1" in str(exc.value) and "colour" in str(exc.value)
 
 
 def test_membership_history_exit_and_reentry(con, tmp_path):
-    p = write(
-        tmp_path,
-        "segments:\n  - name: big\n    description: x\n    condition: revenue_total >= 1000\n",
-    )
+    p = one_segment(tmp_path, "big", "revenue_total >= 1000")
     segs = load_segments(p)
     insert_persons(con, [person(1, revenue_total=2000), person(2, revenue_total=10)])
     res = materialise(con, segs, p, now=T0)
@@ -83,10 +82,7 @@ def test_membership_history_exit_and_reentry(con, tmp_path):
 
 
 def test_churn_scores_are_joined_when_present(con, tmp_path):
-    p = write(
-        tmp_path,
-        "segments:\n  - name: risky\n    description: x\n    condition: churn_probability >= 0.6\n",
-    )
+    p = one_segment(tmp_path, "risky", "churn_probability >= 0.6")
     segs = load_segments(p)
     insert_persons(con, [person(1), person(2)])
     con.execute(
@@ -102,11 +98,7 @@ def test_expected_value_columns_are_segment_and_sync_vocabulary(con, tmp_path):
     from activation.config import load_syncs
     from activation.engine import validate_sync_sql
 
-    p = write(
-        tmp_path,
-        "segments:\n  - name: valuable\n    description: x\n"
-        "    condition: expected_revenue >= 100 AND expected_orders >= 1\n",
-    )
+    p = one_segment(tmp_path, "valuable", "expected_revenue >= 100 AND expected_orders >= 1")
     segs = load_segments(p)
     insert_persons(con, [person(1), person(2)])
     con.execute(
@@ -129,10 +121,7 @@ def test_segment_on_churn_columns_compiles_without_scores_table(con, tmp_path):
     # ML has never run: dbt has not built customer_profiles (it reads the score tables)
     con.execute("DROP VIEW marts.customer_profiles")
     con.execute("DROP TABLE ml.churn_scores")
-    p = write(
-        tmp_path,
-        "segments:\n  - name: risky\n    description: x\n    condition: churn_risk_band = 'high'\n",
-    )
+    p = one_segment(tmp_path, "risky", "churn_risk_band = 'high'")
     segs = load_segments(p)
     insert_persons(con, [person(1)])
     assert materialise(con, segs, p, now=T0)[0].members == 0

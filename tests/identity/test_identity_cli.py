@@ -7,6 +7,11 @@ import pandas as pd
 from cli.main import main
 
 
+def _resolve(src, out, options: str) -> int:
+    """`cdp resolve SRC --out OUT` with the column options (names without spaces)."""
+    return main(["resolve", str(src), "--out", str(out), *options.split()])
+
+
 def test_resolve_latin1_semicolon_numbers_and_dates(tmp_path, capsys):
     text = (
         "Nom;Prénom;Mail;Tél;Naissance;CP;Ville;Pays\n"
@@ -19,31 +24,11 @@ def test_resolve_latin1_semicolon_numbers_and_dates(tmp_path, capsys):
     src = tmp_path / "in.csv"
     src.write_bytes(text.encode("latin-1"))
     out = tmp_path / "out.csv"
-    rc = main(
-        [
-            "resolve",
-            str(src),
-            "--out",
-            str(out),
-            "--id",
-            "Nom",
-            "--first-name",
-            "Prénom",
-            "--last-name",
-            "Nom",
-            "--email",
-            "Mail",
-            "--phone",
-            "Tél",
-            "--birth-date",
-            "Naissance",
-            "--postcode",
-            "CP",
-            "--city",
-            "Ville",
-            "--country",
-            "Pays",
-        ]
+    rc = _resolve(
+        src,
+        out,
+        "--id Nom --first-name Prénom --last-name Nom --email Mail --phone Tél"
+        " --birth-date Naissance --postcode CP --city Ville --country Pays",
     )
     assert rc == 0
     result = pd.read_csv(out, dtype=str)
@@ -72,27 +57,11 @@ def test_resolve_utf8_comma_full_name_keys_and_addresses(tmp_path, capsys):
     src = tmp_path / "in.csv"
     frame.to_csv(src, index=False)
     out = tmp_path / "out.csv"
-    rc = main(
-        [
-            "resolve",
-            str(src),
-            "--out",
-            str(out),
-            "--id",
-            "id",
-            "--full-name",
-            "name",
-            "--address",
-            "line1",
-            "--address",
-            "line2",
-            "--postcode",
-            "zip",
-            "--birth-date",
-            "dob",
-            "--key",
-            "card",
-        ]
+    rc = _resolve(
+        src,
+        out,
+        "--id id --full-name name --address line1 --address line2 --postcode zip"
+        " --birth-date dob --key card",
     )
     assert rc == 0
     pid = pd.read_csv(out, dtype=str)["person_id"].tolist()

@@ -29,6 +29,11 @@ def recs(*rows: dict) -> pd.DataFrame:
     return frame
 
 
+def rec(record_id: str, first_name=None, last_name=None, **columns) -> dict:
+    """One record of `recs`: its id, first and last name, any other column by name."""
+    return {"record_id": record_id, "first_name": first_name, "last_name": last_name, **columns}
+
+
 def ids(*rows: tuple[str, str, str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["record_id", "id_type", "id_value"])
 
@@ -65,9 +70,7 @@ def test_default_config_loads_and_rejects_unknown_keys(tmp_path, config):
 )
 def test_each_identifier_rule_links_records(config, id_type, value):
     records = recs(
-        {"record_id": "a:1", "first_name": "Marie", "last_name": "Dupont"},
-        {"record_id": "b:1", "first_name": "Lucie", "last_name": "Bernard"},
-        {"record_id": "c:1", "first_name": "Zoé", "last_name": "Petit"},
+        rec("a:1", "Marie", "Dupont"), rec("b:1", "Lucie", "Bernard"), rec("c:1", "Zoé", "Petit")
     )
     result = resolve(records, ids(("a:1", id_type, value), ("b:1", id_type, value)), config)
     assert same(result, "a:1", "b:1")
@@ -78,7 +81,7 @@ def test_each_identifier_rule_links_records(config, id_type, value):
 
 
 def test_identifier_numbers_stored_as_floats_still_match(config):
-    records = recs({"record_id": "web_visitor:x"}, {"record_id": "shop_customer:100234"})
+    records = recs(rec("web_visitor:x"), rec("shop_customer:100234"))
     identifiers = pd.DataFrame(
         {
             "record_id": ["web_visitor:x", "shop_customer:100234"],
@@ -91,24 +94,9 @@ def test_identifier_numbers_stored_as_floats_still_match(config):
 
 def test_email_rule_uses_match_key(config):
     records = recs(
-        {
-            "record_id": "a:1",
-            "first_name": "Marie",
-            "last_name": "Dupont",
-            "email": "Marie.Dupont@gmail.com",
-        },
-        {
-            "record_id": "b:1",
-            "first_name": "Marie",
-            "last_name": "Dupont",
-            "email": "mariedupont+shop@gmial.com",
-        },
-        {
-            "record_id": "c:1",
-            "first_name": "Marie",
-            "last_name": "Dupont",
-            "email": "marie.dupont@free.fr",
-        },
+        rec("a:1", "Marie", "Dupont", email="Marie.Dupont@gmail.com"),
+        rec("b:1", "Marie", "Dupont", email="mariedupont+shop@gmial.com"),
+        rec("c:1", "Marie", "Dupont", email="marie.dupont@free.fr"),
     )
     dots = config.model_copy(update={"email_ignore_gmail_dots": True})
     result = resolve(records, None, dots)
@@ -127,25 +115,10 @@ def test_email_rule_uses_match_key(config):
 
 def test_phone_rule_links_same_person_across_formats(config):
     records = recs(
-        {
-            "record_id": "a:1",
-            "first_name": "Marie",
-            "last_name": "Dupont",
-            "phone": "06 12 34 56 79",
-        },
-        {"record_id": "b:1", "full_name": "DUPONT Marie", "phone": "612345679"},
-        {
-            "record_id": "c:1",
-            "first_name": "Cathy",
-            "last_name": "Lenoir",
-            "phone": "+33 7 61 22 33 44",
-        },
-        {
-            "record_id": "d:1",
-            "first_name": "Catherine",
-            "last_name": "Lenoir",
-            "phone": "0761223344",
-        },
+        rec("a:1", "Marie", "Dupont", phone="06 12 34 56 79"),
+        rec("b:1", full_name="DUPONT Marie", phone="612345679"),
+        rec("c:1", "Cathy", "Lenoir", phone="+33 7 61 22 33 44"),
+        rec("d:1", "Catherine", "Lenoir", phone="0761223344"),
     )
     result = resolve(records, None, config)
     assert same(result, "a:1", "b:1")
@@ -155,21 +128,9 @@ def test_phone_rule_links_same_person_across_formats(config):
 
 def test_phone_guard_household_phone_not_merged(config):
     records = recs(
-        {
-            "record_id": "a:1",
-            "first_name": "Marie",
-            "last_name": "Dupont",
-            "phone": "01 45 67 89 12",
-            "birth_date": "1980-01-01",
-        },
-        {
-            "record_id": "b:1",
-            "first_name": "Paul",
-            "last_name": "Dupont",
-            "phone": "0145678912",
-            "birth_date": "1978-05-05",
-        },
-        {"record_id": "c:1", "first_name": "Léa", "last_name": "Dupont", "phone": "+33145678912"},
+        rec("a:1", "Marie", "Dupont", phone="01 45 67 89 12", birth_date="1980-01-01"),
+        rec("b:1", "Paul", "Dupont", phone="0145678912", birth_date="1978-05-05"),
+        rec("c:1", "Léa", "Dupont", phone="+33145678912"),
     )
     result = resolve(records, None, config)
     assert result.graph["person_id"].nunique() == 3
@@ -237,20 +198,8 @@ def test_frequency_cap_ignores_repeated_names_of_one_person(config):
 )
 def test_blocklisted_values_do_not_link(config, email, phone):
     records = recs(
-        {
-            "record_id": "a:1",
-            "first_name": "Marie",
-            "last_name": "Dupont",
-            "email": email,
-            "phone": phone,
-        },
-        {
-            "record_id": "b:1",
-            "first_name": "Marie",
-            "last_name": "Durand",
-            "email": email,
-            "phone": phone,
-        },
+        rec("a:1", "Marie", "Dupont", email=email, phone=phone),
+        rec("b:1", "Marie", "Durand", email=email, phone=phone),
     )
     result = resolve(records, None, config)
     assert not same(result, "a:1", "b:1")
@@ -259,21 +208,21 @@ def test_blocklisted_values_do_not_link(config, email, phone):
 
 def test_probabilistic_typo_same_birth_date_same_postcode_merged(config):
     records = recs(
-        {
-            "record_id": "clienteling:CL-1",
-            "first_name": "Stéphanie",
-            "last_name": "Lefebvre",
-            "birth_date": "14/07/1979",
-            "postcode": "69003",
-            "city": "Lyon",
-        },
-        {
-            "record_id": "spreadsheet:f.xlsx#3",
-            "first_name": "Stephanie",
-            "last_name": "Lefebre",
-            "birth_date": "1979-07-14",
-            "postcode": "69003",
-        },
+        rec(
+            "clienteling:CL-1",
+            "Stéphanie",
+            "Lefebvre",
+            birth_date="14/07/1979",
+            postcode="69003",
+            city="Lyon",
+        ),
+        rec(
+            "spreadsheet:f.xlsx#3",
+            "Stephanie",
+            "Lefebre",
+            birth_date="1979-07-14",
+            postcode="69003",
+        ),
     )
     result = resolve(records, None, config)
     assert same(result, "clienteling:CL-1", "spreadsheet:f.xlsx#3")
@@ -283,24 +232,24 @@ def test_probabilistic_typo_same_birth_date_same_postcode_merged(config):
 
 def test_probabilistic_homonym_other_city_other_birth_date_not_merged(config):
     records = recs(
-        {
-            "record_id": "pos_card:LC1",
-            "first_name": "Marie",
-            "last_name": "Martin",
-            "birth_date": "1985-03-12",
-            "street": "3 rue de la Paix",
-            "postcode": "75002",
-            "city": "Paris",
-        },
-        {
-            "record_id": "pos_card:LC2",
-            "first_name": "Marie",
-            "last_name": "Martin",
-            "birth_date": "1962-11-30",
-            "street": "8 cours Lafayette",
-            "postcode": "69003",
-            "city": "Lyon",
-        },
+        rec(
+            "pos_card:LC1",
+            "Marie",
+            "Martin",
+            birth_date="1985-03-12",
+            street="3 rue de la Paix",
+            postcode="75002",
+            city="Paris",
+        ),
+        rec(
+            "pos_card:LC2",
+            "Marie",
+            "Martin",
+            birth_date="1962-11-30",
+            street="8 cours Lafayette",
+            postcode="69003",
+            city="Lyon",
+        ),
     )
     result = resolve(records, None, config)
     assert not same(result, "pos_card:LC1", "pos_card:LC2")
@@ -326,17 +275,8 @@ def test_probabilistic_household_same_address_other_first_name_not_merged(config
 
 def test_full_name_in_last_first_order_matches(config):
     records = recs(
-        {
-            "record_id": "service_ticket:T-1",
-            "full_name": "GARNIER Sophie",
-            "email": "sophie.g@orange.fr",
-        },
-        {
-            "record_id": "shop_customer:1",
-            "first_name": "Sophie",
-            "last_name": "Garnier",
-            "email": "sophie.g@orange.fr",
-        },
+        rec("service_ticket:T-1", full_name="GARNIER Sophie", email="sophie.g@orange.fr"),
+        rec("shop_customer:1", "Sophie", "Garnier", email="sophie.g@orange.fr"),
     )
     assert same(resolve(records, None, config), "service_ticket:T-1", "shop_customer:1")
 
@@ -362,9 +302,9 @@ def test_max_cluster_size_splits_and_reports(config):
 
 def test_stable_ids_rerun_unchanged(config):
     records = recs(
-        {"record_id": "a:1", "first_name": "Marie", "last_name": "Dupont", "email": "m@free.fr"},
-        {"record_id": "b:1", "first_name": "Marie", "last_name": "Dupont", "email": "m@free.fr"},
-        {"record_id": "c:1", "first_name": "Paul", "last_name": "Roux"},
+        rec("a:1", "Marie", "Dupont", email="m@free.fr"),
+        rec("b:1", "Marie", "Dupont", email="m@free.fr"),
+        rec("c:1", "Paul", "Roux"),
     )
     first = resolve(records, None, config)
     assert first.graph["person_id"].str.startswith("p_").all()
@@ -376,22 +316,15 @@ def test_stable_ids_rerun_unchanged(config):
 
 def test_new_record_joins_existing_person_and_keeps_its_id(config):
     records = recs(
-        {"record_id": "b:1", "first_name": "Marie", "last_name": "Dupont", "email": "m@free.fr"},
-        {"record_id": "c:1", "first_name": "Marie", "last_name": "Dupont", "email": "m@free.fr"},
+        rec("b:1", "Marie", "Dupont", email="m@free.fr"),
+        rec("c:1", "Marie", "Dupont", email="m@free.fr"),
     )
     first = resolve(records, None, config)
     old_id = person(first, "b:1")
     grown = pd.concat(
         [
             records,
-            recs(
-                {
-                    "record_id": "a:0",
-                    "first_name": "Marie",
-                    "last_name": "Dupont",
-                    "email": "m@free.fr",
-                }
-            ),
+            recs(rec("a:0", "Marie", "Dupont", email="m@free.fr")),
         ],
         ignore_index=True,
     )
@@ -402,9 +335,9 @@ def test_new_record_joins_existing_person_and_keeps_its_id(config):
 
 def test_merge_of_two_persons_larger_survives(config):
     records = recs(
-        {"record_id": "a:1", "first_name": "Marie", "last_name": "Dupont", "email": "m@free.fr"},
-        {"record_id": "a:2", "first_name": "Marie", "last_name": "Dupont", "email": "m@free.fr"},
-        {"record_id": "z:1", "first_name": "Marie", "last_name": "Dupont", "phone": "0698765431"},
+        rec("a:1", "Marie", "Dupont", email="m@free.fr"),
+        rec("a:2", "Marie", "Dupont", email="m@free.fr"),
+        rec("z:1", "Marie", "Dupont", phone="0698765431"),
     )
     first = resolve(records, None, config)
     big, small = person(first, "a:1"), person(first, "z:1")
@@ -423,7 +356,7 @@ def test_split_keeps_id_on_larger_part(config):
     ]
     records = recs(
         *rows,
-        {"record_id": "q:0", "first_name": "Marie", "last_name": "Dupont", "email": "m@free.fr"},
+        rec("q:0", "Marie", "Dupont", email="m@free.fr"),
     )
     first = resolve(records, None, config)
     assert first.graph["person_id"].nunique() == 1
@@ -439,8 +372,8 @@ def test_split_keeps_id_on_larger_part(config):
 
 def test_bad_input_reported_not_crashing(config):
     records = recs(
-        {"record_id": "a:1", "first_name": "Marie", "last_name": "Dupont"},
-        {"record_id": "a:1", "first_name": "Marie", "last_name": "Dupont"},
+        rec("a:1", "Marie", "Dupont"),
+        rec("a:1", "Marie", "Dupont"),
     )
     identifiers = ids(("nope:1", "shop_customer_id", "5"), ("a:1", "mystery_id", "5"))
     result = resolve(records, identifiers, config)
@@ -486,67 +419,19 @@ def test_birth_date_conflict_keeps_father_and_son_apart(config):
 
 def test_birth_date_conflict_shared_email_of_homonyms(config):
     records = recs(
-        {
-            "record_id": "a:1",
-            "first_name": "Arthur",
-            "last_name": "Dubois",
-            "email": "arthurdubois@gmail.com",
-            "birth_date": "1976-05-16",
-        },
-        {
-            "record_id": "b:1",
-            "first_name": "Arthur",
-            "last_name": "Dubois",
-            "email": "arthurdubois@gmail.com",
-            "birth_date": "05/16/1990",
-        },
-        {
-            "record_id": "c:1",
-            "first_name": "Arthur",
-            "last_name": "Dubois",
-            "email": "arthurdubois@gmail.com",
-            "birth_date": "1990-16-05",
-        },
-        {
-            "record_id": "d:1",
-            "first_name": "Arthur",
-            "last_name": "Dubois",
-            "email": "arthurdubois@gmail.com",
-            "birth_date": "16/05/1976",
-        },
-        {
-            "record_id": "e:1",
-            "first_name": "Arthur",
-            "last_name": "Dubois",
-            "email": "arthurdubois@gmail.com",
-            "birth_date": "1976-05-61",
-        },
+        rec("a:1", "Arthur", "Dubois", email="arthurdubois@gmail.com", birth_date="1976-05-16"),
+        rec("b:1", "Arthur", "Dubois", email="arthurdubois@gmail.com", birth_date="05/16/1990"),
+        rec("c:1", "Arthur", "Dubois", email="arthurdubois@gmail.com", birth_date="1990-16-05"),
+        rec("d:1", "Arthur", "Dubois", email="arthurdubois@gmail.com", birth_date="16/05/1976"),
+        rec("e:1", "Arthur", "Dubois", email="arthurdubois@gmail.com", birth_date="1976-05-61"),
     )
     result = resolve(records, None, config)
     # d (same date, other format) joins a; b, c, e have unparseable dates and join too
     assert same(result, "a:1", "d:1", "b:1", "c:1", "e:1")
     other = recs(
-        {
-            "record_id": "a:1",
-            "first_name": "Arthur",
-            "last_name": "Dubois",
-            "email": "arthurdubois@gmail.com",
-            "birth_date": "1976-05-16",
-        },
-        {
-            "record_id": "b:1",
-            "first_name": "Arthur",
-            "last_name": "Dubois",
-            "email": "arthurdubois@gmail.com",
-            "birth_date": "1990-02-03",
-        },
-        {
-            "record_id": "c:1",
-            "first_name": "Arthur",
-            "last_name": "Dubois",
-            "email": "arthurdubois@gmail.com",
-            "birth_date": "1976-16-05",
-        },
+        rec("a:1", "Arthur", "Dubois", email="arthurdubois@gmail.com", birth_date="1976-05-16"),
+        rec("b:1", "Arthur", "Dubois", email="arthurdubois@gmail.com", birth_date="1990-02-03"),
+        rec("c:1", "Arthur", "Dubois", email="arthurdubois@gmail.com", birth_date="1976-16-05"),
     )
     result = resolve(other, None, config)
     assert not same(result, "a:1", "b:1")
@@ -554,41 +439,24 @@ def test_birth_date_conflict_shared_email_of_homonyms(config):
 
 def test_mobile_conflict_keeps_homonyms_sharing_an_email_apart(config):
     records = recs(
-        {
-            "record_id": "shop_customer:1",
-            "first_name": "Daniel",
-            "last_name": "Leroy",
-            "email": "danielleroy@gmail.com",
-            "phone": "06 16 91 22 83",
-        },
-        {
-            "record_id": "esp_contact:2",
-            "first_name": "Daniel",
-            "last_name": "Leroy",
-            "email": "danielleroy@gmail.com",
-            "phone": "06 64 24 31 79",
-        },
-        {
-            "record_id": "esp_contact:3",
-            "first_name": "Daniel",
-            "last_name": "Leroy",
-            "email": "danielleroy@gmail.com",
-        },
+        rec(
+            "shop_customer:1",
+            "Daniel",
+            "Leroy",
+            email="danielleroy@gmail.com",
+            phone="06 16 91 22 83",
+        ),
+        rec(
+            "esp_contact:2",
+            "Daniel",
+            "Leroy",
+            email="danielleroy@gmail.com",
+            phone="06 64 24 31 79",
+        ),
+        rec("esp_contact:3", "Daniel", "Leroy", email="danielleroy@gmail.com"),
         # a shared landline is no conflict
-        {
-            "record_id": "pos_card:4",
-            "first_name": "Lucie",
-            "last_name": "Roy",
-            "email": "lucie@free.fr",
-            "phone": "01 45 67 89 12",
-        },
-        {
-            "record_id": "pos_card:5",
-            "first_name": "Lucie",
-            "last_name": "Roy",
-            "email": "lucie@free.fr",
-            "phone": "06 12 44 55 66",
-        },
+        rec("pos_card:4", "Lucie", "Roy", email="lucie@free.fr", phone="01 45 67 89 12"),
+        rec("pos_card:5", "Lucie", "Roy", email="lucie@free.fr", phone="06 12 44 55 66"),
     )
     result = resolve(records, None, config)
     assert not same(result, "shop_customer:1", "esp_contact:2")
@@ -714,30 +582,10 @@ def test_namesake_guard_follows_the_file(config, second_birth_date, linked):
 def test_a_first_name_cut_short_shares_an_email_but_not_its_other_gender_form(config):
     """Isa/Isabelle on one e-mail is one person; Jean/Jeanne on one e-mail is a household."""
     records = recs(
-        {
-            "record_id": "shop_customer:1",
-            "first_name": "Isa",
-            "last_name": "Lecomte",
-            "email": "isabelle.lecomte@hotmail.com",
-        },
-        {
-            "record_id": "esp_contact:1",
-            "first_name": "Isabelle",
-            "last_name": "Lecomte",
-            "email": "isabelle.lecomte@hotmail.com",
-        },
-        {
-            "record_id": "shop_customer:2",
-            "first_name": "Jean",
-            "last_name": "Roux",
-            "email": "famille.roux@orange.fr",
-        },
-        {
-            "record_id": "esp_contact:2",
-            "first_name": "Jeanne",
-            "last_name": "Roux",
-            "email": "famille.roux@orange.fr",
-        },
+        rec("shop_customer:1", "Isa", "Lecomte", email="isabelle.lecomte@hotmail.com"),
+        rec("esp_contact:1", "Isabelle", "Lecomte", email="isabelle.lecomte@hotmail.com"),
+        rec("shop_customer:2", "Jean", "Roux", email="famille.roux@orange.fr"),
+        rec("esp_contact:2", "Jeanne", "Roux", email="famille.roux@orange.fr"),
     )
     result = resolve(records, None, config)
     assert same(result, "shop_customer:1", "esp_contact:1")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -81,10 +82,17 @@ def _withdraw_marie_leave_jean(con) -> None:
 SOURCE = "SELECT * FROM marts.customer_360 WHERE orders_count > 0"
 
 
-def test_hubspot_gdpr_delete_retried_then_confirmed(con, tmp_path, monkeypatch):
+@contextmanager
+def _hubspot(monkeypatch, sql: str | None = None, **options):
+    """The HubSpot fake and a sync to it (token from TEST_HS_TOKEN), with extra `options`."""
     monkeypatch.setenv("TEST_HS_TOKEN", "tok")
     with FakeHubSpot(token="tok") as fake:
-        sync = make_sync("hubspot", {"token_env": "TEST_HS_TOKEN", "host": fake.url})
+        opts = {"token_env": "TEST_HS_TOKEN", "host": fake.url, **options}
+        yield fake, make_sync("hubspot", opts, **({"sql": sql} if sql else {}))
+
+
+def test_hubspot_gdpr_delete_retried_then_confirmed(con, tmp_path, monkeypatch):
+    with _hubspot(monkeypatch) as (fake, sync):
         assert run_sync(con, sync, sleep=Sleeps()).added == 2
         _erase_marie(con, tmp_path)
         fake.inject(503)
@@ -100,9 +108,7 @@ def test_hubspot_gdpr_delete_retried_then_confirmed(con, tmp_path, monkeypatch):
 
 
 def test_hubspot_withdrawal_and_leaving_clear_the_properties(con, monkeypatch):
-    monkeypatch.setenv("TEST_HS_TOKEN", "tok")
-    with FakeHubSpot(token="tok") as fake:
-        sync = make_sync("hubspot", {"token_env": "TEST_HS_TOKEN", "host": fake.url}, sql=SOURCE)
+    with _hubspot(monkeypatch, sql=SOURCE) as (fake, sync):
         run_sync(con, sync, sleep=Sleeps())
         _withdraw_marie_leave_jean(con)
         fake.inject(503)
@@ -119,10 +125,7 @@ def test_hubspot_withdrawal_unsubscribes_from_the_subscription_types(con, monkey
     """With `unsubscribe_from`, a withdrawal also goes through the Communication Preferences
     API; an answer lost after HubSpot applied it is sent again and HubSpot's 'already
     unsubscribed' confirms it. Leaving the audience unsubscribes nobody."""
-    monkeypatch.setenv("TEST_HS_TOKEN", "tok")
-    with FakeHubSpot(token="tok") as fake:
-        opts = {"token_env": "TEST_HS_TOKEN", "host": fake.url, "unsubscribe_from": ["7"]}
-        sync = make_sync("hubspot", opts, sql=SOURCE)
+    with _hubspot(monkeypatch, sql=SOURCE, unsubscribe_from=["7"]) as (fake, sync):
         run_sync(con, sync, sleep=Sleeps())
         _withdraw_marie_leave_jean(con)
         con.execute("UPDATE marts.customer_360 SET orders_count = 1 WHERE person_id = 'P0000002'")
@@ -140,10 +143,7 @@ def test_hubspot_withdrawal_unsubscribes_from_the_subscription_types(con, monkey
 
 
 def test_hubspot_unknown_subscription_type_fails_the_record_without_its_address(con, monkeypatch):
-    monkeypatch.setenv("TEST_HS_TOKEN", "tok")
-    with FakeHubSpot(token="tok") as fake:
-        opts = {"token_env": "TEST_HS_TOKEN", "host": fake.url, "unsubscribe_from": ["404"]}
-        sync = make_sync("hubspot", opts, sql=SOURCE)
+    with _hubspot(monkeypatch, sql=SOURCE, unsubscribe_from=["404"]) as (fake, sync):
         run_sync(con, sync, sleep=Sleeps())
         _withdraw_marie_leave_jean(con)
         r = run_sync(con, sync, sleep=Sleeps())

@@ -6,10 +6,7 @@
 with
 
 identity_graph as (
-    select
-        record_id,
-        person_id
-    from {{ source('identity', 'identity_graph') }}
+    {{ identity_graph_links() }}
 ),
 
 as_of as (

@@ -21,10 +21,7 @@ receipt_lines as (
 ),
 
 identity_graph as (
-    select
-        record_id,
-        person_id
-    from {{ source('identity', 'identity_graph') }}
+    {{ identity_graph_links() }}
 ),
 
 shop_order_units as (

@@ -8,10 +8,7 @@ tickets as (
 ),
 
 identity_graph as (
-    select
-        record_id,
-        person_id
-    from {{ source('identity', 'identity_graph') }}
+    {{ identity_graph_links() }}
 ),
 
 orders as (

@@ -23,79 +23,38 @@ receipts as (
     from {{ ref('stg_pos__receipts') }}
 ),
 
-shop_customers as (
-    select
-        'shop_customer:' || cast(customer_id as {{ dbt.type_string() }}) as record_id,
-        'shop_customer_id' as id_type,
-        cast(customer_id as {{ dbt.type_string() }}) as id_value
-    from {{ ref('stg_shop__customers') }}
-    union all
-    select
-        'shop_customer:' || cast(customer_id as {{ dbt.type_string() }}) as record_id,
-        'loyalty_card_id' as id_type,
-        loyalty_card_id as id_value
-    from {{ ref('stg_shop__customers') }}
-    where loyalty_card_id is not null
-),
+{#- The exact keys each source's records carry. -#}
+{%- set customer_id = 'cast(customer_id as ' ~ dbt.type_string() ~ ')' -%}
+{%- set identifiers = [
+    {'source_system': 'shop_customer', 'relation': ref('stg_shop__customers'),
+     'source_key': customer_id, 'id_type': 'shop_customer_id'},
+    {'source_system': 'shop_customer', 'relation': ref('stg_shop__customers'),
+     'source_key': customer_id, 'id_type': 'loyalty_card_id', 'id_value': 'loyalty_card_id',
+     'where': 'loyalty_card_id is not null'},
+    {'source_system': 'shop_guest_order', 'relation': 'orders', 'source_key': 'increment_id',
+     'id_type': 'shop_order_id', 'where': 'customer_id is null and increment_id is not null'},
+    {'source_system': 'pos_card', 'relation': ref('stg_pos__loyalty_cards'),
+     'source_key': 'loyalty_card_id', 'id_type': 'loyalty_card_id'},
+    {'source_system': 'clienteling', 'relation': ref('stg_clienteling__clients'),
+     'source_key': 'client_id', 'id_type': 'clienteling_id'},
+    {'source_system': 'clienteling', 'relation': ref('stg_clienteling__clients'),
+     'source_key': 'client_id', 'id_type': 'loyalty_card_id', 'id_value': 'loyalty_card_id',
+     'where': 'loyalty_card_id is not null'},
+    {'source_system': 'esp_contact', 'relation': ref('stg_esp__contacts'),
+     'source_key': 'contact_id', 'id_type': 'esp_contact_id'},
+    {'source_system': 'web_visitor', 'relation': ref('int_web_visitors_stitched'),
+     'source_key': 'anonymous_id', 'id_type': 'shop_customer_id', 'id_value': customer_id,
+     'where': 'customer_id is not null'},
+] %}
 
-shop_guest_orders as (
-    select
-        'shop_guest_order:' || increment_id as record_id,
-        'shop_order_id' as id_type,
-        increment_id as id_value
-    from orders
-    where customer_id is null and increment_id is not null
-),
-
-pos_cards as (
-    select
-        'pos_card:' || loyalty_card_id as record_id,
-        'loyalty_card_id' as id_type,
-        loyalty_card_id as id_value
-    from {{ ref('stg_pos__loyalty_cards') }}
-),
-
-clienteling_clients as (
-    select
-        'clienteling:' || client_id as record_id,
-        'clienteling_id' as id_type,
-        client_id as id_value
-    from {{ ref('stg_clienteling__clients') }}
-    union all
-    select
-        'clienteling:' || client_id as record_id,
-        'loyalty_card_id' as id_type,
-        loyalty_card_id as id_value
-    from {{ ref('stg_clienteling__clients') }}
-    where loyalty_card_id is not null
-),
-
-esp_contacts as (
-    select
-        'esp_contact:' || contact_id as record_id,
-        'esp_contact_id' as id_type,
-        contact_id as id_value
-    from {{ ref('stg_esp__contacts') }}
-),
-
-web_logins as (
-    select
-        'web_visitor:' || anonymous_id as record_id,
-        'shop_customer_id' as id_type,
-        cast(customer_id as {{ dbt.type_string() }}) as id_value
-    from {{ ref('int_web_visitors_stitched') }}
-    where customer_id is not null
+declared as (
+    {{ union_each(identity_identifier, identifiers) }}
 ),
 
 web_purchases as (
     select distinct
         'web_visitor:' || web_events.anonymous_id as record_id,
-        case
-            when orders.customer_id is not null then 'shop_customer_id'
-            else 'shop_order_id'
-        end as id_type,
-        coalesce(cast(orders.customer_id as {{ dbt.type_string() }}), orders.increment_id)
-            as id_value
+        {{ order_identifier('orders') }}
     from {{ ref('stg_web__events') }} as web_events
     inner join orders
         on web_events.order_increment_id = orders.increment_id
@@ -105,12 +64,7 @@ web_purchases as (
 ticket_orders as (
     select
         'service_ticket:' || tickets.ticket_id as record_id,
-        case
-            when orders.customer_id is not null then 'shop_customer_id'
-            else 'shop_order_id'
-        end as id_type,
-        coalesce(cast(orders.customer_id as {{ dbt.type_string() }}), orders.increment_id)
-            as id_value
+        {{ order_identifier('orders') }}
     from {{ ref('stg_service__tickets') }} as tickets
     inner join orders
         on tickets.order_reference = orders.increment_id
@@ -128,23 +82,7 @@ ticket_receipts as (
 ),
 
 unioned as (
-    select * from shop_customers
-    union all
-    select * from shop_guest_orders
-    union all
-    select * from pos_cards
-    union all
-    select * from clienteling_clients
-    union all
-    select * from esp_contacts
-    union all
-    select * from web_logins
-    union all
-    select * from web_purchases
-    union all
-    select * from ticket_orders
-    union all
-    select * from ticket_receipts
+    {{ union_all(['declared', 'web_purchases', 'ticket_orders', 'ticket_receipts']) }}
 ),
 
 final as (

@@ -23,21 +23,13 @@ customer_addresses as (
 
 shop_customers as (
     select
-        'shop_customer' as source_system,
-        cast(customers.customer_id as {{ dbt.type_string() }}) as source_key,
-        customers.first_name,
-        customers.last_name,
-        customers.first_name_key,
-        customers.last_name_key,
-        case when not customers.is_placeholder_email then customers.email end as email,
-        case when not customer_addresses.is_placeholder_phone then customer_addresses.phone end
-            as phone,
-        customers.birth_date,
+        customers.*,
         customer_addresses.street,
         customer_addresses.postcode,
         customer_addresses.city,
         customer_addresses.country,
-        customers.updated_at
+        customer_addresses.phone,
+        customer_addresses.is_placeholder_phone
     from {{ ref('stg_shop__customers') }} as customers
     left join customer_addresses
         on
@@ -45,156 +37,38 @@ shop_customers as (
             and customer_addresses.address_rank = 1
 ),
 
-shop_guest_orders as (
-    select
-        'shop_guest_order' as source_system,
-        increment_id as source_key,
-        first_name,
-        last_name,
-        first_name_key,
-        last_name_key,
-        case when not is_placeholder_email then email end as email,
-        case when not is_placeholder_phone then billing_phone end as phone,
-        cast(null as date) as birth_date,
-        billing_street as street,
-        billing_postcode as postcode,
-        billing_city as city,
-        billing_country as country,
-        updated_at
-    from {{ ref('stg_shop__orders') }}
-    where customer_id is null
-),
-
-pos_cards as (
-    select
-        'pos_card' as source_system,
-        loyalty_card_id as source_key,
-        first_name,
-        last_name,
-        first_name_key,
-        last_name_key,
-        case when not (is_placeholder_email or is_store_email) then email end as email,
-        case when not is_placeholder_phone then phone end as phone,
-        birth_date,
-        street,
-        postcode,
-        city,
-        country,
-        updated_at
-    from {{ ref('stg_pos__loyalty_cards') }}
-),
-
-clienteling_clients as (
-    select
-        'clienteling' as source_system,
-        client_id as source_key,
-        first_name,
-        last_name,
-        first_name_key,
-        last_name_key,
-        case when not (is_placeholder_email or is_store_email) then email end as email,
-        case when not is_placeholder_phone then phone end as phone,
-        birth_date,
-        street,
-        postcode,
-        city,
-        country,
-        updated_at
-    from {{ ref('stg_clienteling__clients') }}
-),
-
-esp_contacts as (
-    select
-        'esp_contact' as source_system,
-        contact_id as source_key,
-        first_name,
-        last_name,
-        first_name_key,
-        last_name_key,
-        case when not is_placeholder_email then email end as email,
-        case when not is_placeholder_phone then phone end as phone,
-        cast(null as date) as birth_date,
-        cast(null as {{ dbt.type_string() }}) as street,
-        cast(null as {{ dbt.type_string() }}) as postcode,
-        cast(null as {{ dbt.type_string() }}) as city,
-        cast(null as {{ dbt.type_string() }}) as country,
-        updated_at
-    from {{ ref('stg_esp__contacts') }}
-),
-
-web_visitors as (
-    select
-        'web_visitor' as source_system,
-        anonymous_id as source_key,
-        cast(null as {{ dbt.type_string() }}) as first_name,
-        cast(null as {{ dbt.type_string() }}) as last_name,
-        cast(null as {{ dbt.type_string() }}) as first_name_key,
-        cast(null as {{ dbt.type_string() }}) as last_name_key,
-        cast(null as {{ dbt.type_string() }}) as email,
-        cast(null as {{ dbt.type_string() }}) as phone,
-        cast(null as date) as birth_date,
-        cast(null as {{ dbt.type_string() }}) as street,
-        cast(null as {{ dbt.type_string() }}) as postcode,
-        cast(null as {{ dbt.type_string() }}) as city,
-        cast(null as {{ dbt.type_string() }}) as country,
-        last_seen_at as updated_at
-    from {{ ref('int_web_visitors_stitched') }}
-),
-
-service_tickets as (
-    select
-        'service_ticket' as source_system,
-        ticket_id as source_key,
-        first_name,
-        last_name,
-        first_name_key,
-        last_name_key,
-        case when not is_placeholder_email then email end as email,
-        case when not is_placeholder_phone then phone end as phone,
-        cast(null as date) as birth_date,
-        cast(null as {{ dbt.type_string() }}) as street,
-        cast(null as {{ dbt.type_string() }}) as postcode,
-        cast(null as {{ dbt.type_string() }}) as city,
-        cast(null as {{ dbt.type_string() }}) as country,
-        coalesce(solved_at, created_at) as updated_at
-    from {{ ref('stg_service__tickets') }}
-),
-
-spreadsheet_signups as (
-    select
-        'spreadsheet' as source_system,
-        signup_id as source_key,
-        first_name,
-        last_name,
-        first_name_key,
-        last_name_key,
-        case when not is_placeholder_email then email end as email,
-        case when not is_placeholder_phone then phone end as phone,
-        birth_date,
-        cast(null as {{ dbt.type_string() }}) as street,
-        postcode,
-        city,
-        country,
-        cast(event_date as timestamp) as updated_at
-    from {{ ref('stg_spreadsheets__event_signups') }}
-),
+{#- The sources of identity records: the person fields each one has, under which names. -#}
+{%- set sources = [
+    {'source_system': 'shop_customer', 'relation': 'shop_customers',
+     'source_key': 'cast(customer_id as ' ~ dbt.type_string() ~ ')',
+     'has': ['names', 'email', 'phone', 'birth_date', 'address']},
+    {'source_system': 'shop_guest_order', 'relation': ref('stg_shop__orders'),
+     'source_key': 'increment_id', 'has': ['names', 'email', 'phone', 'address'],
+     'columns': {'phone': 'billing_phone', 'street': 'billing_street',
+                 'postcode': 'billing_postcode', 'city': 'billing_city',
+                 'country': 'billing_country'},
+     'where': 'customer_id is null'},
+    {'source_system': 'pos_card', 'relation': ref('stg_pos__loyalty_cards'),
+     'source_key': 'loyalty_card_id', 'store_email': true,
+     'has': ['names', 'email', 'phone', 'birth_date', 'address']},
+    {'source_system': 'clienteling', 'relation': ref('stg_clienteling__clients'),
+     'source_key': 'client_id', 'store_email': true,
+     'has': ['names', 'email', 'phone', 'birth_date', 'address']},
+    {'source_system': 'esp_contact', 'relation': ref('stg_esp__contacts'),
+     'source_key': 'contact_id', 'has': ['names', 'email', 'phone']},
+    {'source_system': 'web_visitor', 'relation': ref('int_web_visitors_stitched'),
+     'source_key': 'anonymous_id', 'has': [], 'updated_at': 'last_seen_at'},
+    {'source_system': 'service_ticket', 'relation': ref('stg_service__tickets'),
+     'source_key': 'ticket_id', 'has': ['names', 'email', 'phone'],
+     'updated_at': 'coalesce(solved_at, created_at)'},
+    {'source_system': 'spreadsheet', 'relation': ref('stg_spreadsheets__event_signups'),
+     'source_key': 'signup_id',
+     'has': ['names', 'email', 'phone', 'birth_date', 'postcode', 'city', 'country'],
+     'updated_at': 'cast(event_date as timestamp)'},
+] %}
 
 unioned as (
-    select * from shop_customers
-    union all
-    select * from shop_guest_orders
-    union all
-    select * from pos_cards
-    union all
-    select * from clienteling_clients
-    union all
-    select * from esp_contacts
-    union all
-    select * from web_visitors
-    union all
-    select * from service_tickets
-    union all
-    select * from spreadsheet_signups
+    {{ union_each(identity_record, sources) }}
 ),
 
 final as (

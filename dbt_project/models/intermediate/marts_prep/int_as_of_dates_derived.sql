@@ -3,22 +3,22 @@
     generator's --end-date) and a warehouse is often rebuilt from old extracts; anchoring the
     windows to the data keeps results reproducible and meaningful. One row. -#}
 
+{%- set event_times = [
+    ('stg_shop__orders', 'created_at'), ('stg_pos__receipts', 'sold_at'),
+    ('stg_esp__events', 'occurred_at'), ('stg_web__events', 'occurred_at'),
+    ('stg_service__tickets', 'created_at'), ('stg_consent__events', 'occurred_at'),
+    ('stg_shop__carts', 'updated_at'),
+] %}
+
 with
 
 event_times as (
-    select max(created_at) as occurred_at from {{ ref('stg_shop__orders') }}
-    union all
-    select max(sold_at) as occurred_at from {{ ref('stg_pos__receipts') }}
-    union all
-    select max(occurred_at) as occurred_at from {{ ref('stg_esp__events') }}
-    union all
-    select max(occurred_at) as occurred_at from {{ ref('stg_web__events') }}
-    union all
-    select max(created_at) as occurred_at from {{ ref('stg_service__tickets') }}
-    union all
-    select max(occurred_at) as occurred_at from {{ ref('stg_consent__events') }}
-    union all
-    select max(updated_at) as occurred_at from {{ ref('stg_shop__carts') }}
+    {%- for model, column in event_times %}
+        select max({{ column }}) as occurred_at from {{ ref(model) }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 ),
 
 final as (

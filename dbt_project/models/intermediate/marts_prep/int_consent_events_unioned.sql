@@ -24,10 +24,7 @@
 with
 
 identity_graph as (
-    select
-        record_id,
-        person_id
-    from {{ source('identity', 'identity_graph') }}
+    {{ identity_graph_links() }}
 ),
 
 contact_points as (
@@ -85,38 +82,13 @@ preference_by_account as (
             = identity_graph.record_id
 ),
 
+-- an event not attached through its account is attached through its e-mail, else its phone
 preference_by_email as (
-    select
-        preference_events.consent_event_id,
-        contact_points.person_id,
-        contact_points.persons_count
-    from preference_events
-    inner join contact_points
-        on
-            contact_points.contact_point_type = 'email'
-            and preference_events.email = contact_points.contact_point_value
-    where preference_events.consent_event_id not in (
-        select preference_by_account.consent_event_id from preference_by_account
-    )
+    {{ preference_by_contact_point('email', ['preference_by_account']) }}
 ),
 
 preference_by_phone as (
-    select
-        preference_events.consent_event_id,
-        contact_points.person_id,
-        contact_points.persons_count
-    from preference_events
-    inner join contact_points
-        on
-            contact_points.contact_point_type = 'phone'
-            and preference_events.phone = contact_points.contact_point_value
-    where
-        preference_events.consent_event_id not in (
-            select preference_by_account.consent_event_id from preference_by_account
-        )
-        and preference_events.consent_event_id not in (
-            select preference_by_email.consent_event_id from preference_by_email
-        )
+    {{ preference_by_contact_point('phone', ['preference_by_account', 'preference_by_email']) }}
 ),
 
 preference_persons as (
@@ -125,24 +97,17 @@ preference_persons as (
         person_id,
         'shop_customer_id' as resolved_by
     from preference_by_account
-    union all
-    select
-        preference_by_email.consent_event_id,
-        preference_by_email.person_id,
-        'email' as resolved_by
-    from preference_by_email
-    inner join preference_events
-        on preference_by_email.consent_event_id = preference_events.consent_event_id
-    where preference_by_email.persons_count = 1 or not preference_events.is_granted
-    union all
-    select
-        preference_by_phone.consent_event_id,
-        preference_by_phone.person_id,
-        'phone' as resolved_by
-    from preference_by_phone
-    inner join preference_events
-        on preference_by_phone.consent_event_id = preference_events.consent_event_id
-    where preference_by_phone.persons_count = 1 or not preference_events.is_granted
+    {%- for contact_point_type in ['email', 'phone'] %}
+        union all
+        select
+            preference_by_{{ contact_point_type }}.consent_event_id,
+            preference_by_{{ contact_point_type }}.person_id,
+            '{{ contact_point_type }}' as resolved_by
+        from preference_by_{{ contact_point_type }}
+        inner join preference_events
+            on preference_by_{{ contact_point_type }}.consent_event_id = preference_events.consent_event_id
+        where preference_by_{{ contact_point_type }}.persons_count = 1 or not preference_events.is_granted
+    {%- endfor %}
 ),
 
 preference_statements as (
@@ -172,61 +137,38 @@ preference_statements as (
         on coalesce(preference_events.purpose, consent_purposes.purpose) = consent_purposes.purpose
 ),
 
+{#- The opt-in flags of other systems: (source_system, record prefix, relation, key, source,
+    channel, flag column). -#}
+{%- set customer_id = 'cast(customer_id as ' ~ dbt.type_string() ~ ')' %}
+{%- set opt_in_flags = [
+    ('clienteling', 'clienteling', 'clienteling_clients', 'client_id', 'clienteling_opt_in',
+     'email', 'is_opted_in_email'),
+    ('clienteling', 'clienteling', 'clienteling_clients', 'client_id', 'clienteling_opt_in',
+     'sms', 'is_opted_in_sms'),
+    ('esp', 'esp_contact', 'esp_contacts', 'contact_id', 'esp_subscription',
+     'email', 'is_subscribed_email'),
+    ('esp', 'esp_contact', 'esp_contacts', 'contact_id', 'esp_subscription',
+     'sms', 'is_subscribed_sms'),
+    ('shop', 'shop_customer', 'shop_customers', customer_id, 'shop_newsletter',
+     'email', 'is_subscribed'),
+] %}
+
 flags as (
-    select
-        'clienteling' as source_system,
-        'clienteling:' || client_id as record_id,
-        client_id as reference,
-        'clienteling_opt_in' as source,
-        'email' as channel,
-        is_opted_in_email as is_granted,
-        created_at,
-        updated_at
-    from clienteling_clients
-    union all
-    select
-        'clienteling' as source_system,
-        'clienteling:' || client_id as record_id,
-        client_id as reference,
-        'clienteling_opt_in' as source,
-        'sms' as channel,
-        is_opted_in_sms as is_granted,
-        created_at,
-        updated_at
-    from clienteling_clients
-    union all
-    select
-        'esp' as source_system,
-        'esp_contact:' || contact_id as record_id,
-        contact_id as reference,
-        'esp_subscription' as source,
-        'email' as channel,
-        is_subscribed_email as is_granted,
-        created_at,
-        updated_at
-    from esp_contacts
-    union all
-    select
-        'esp' as source_system,
-        'esp_contact:' || contact_id as record_id,
-        contact_id as reference,
-        'esp_subscription' as source,
-        'sms' as channel,
-        is_subscribed_sms as is_granted,
-        created_at,
-        updated_at
-    from esp_contacts
-    union all
-    select
-        'shop' as source_system,
-        'shop_customer:' || cast(customer_id as {{ dbt.type_string() }}) as record_id,
-        cast(customer_id as {{ dbt.type_string() }}) as reference,
-        'shop_newsletter' as source,
-        'email' as channel,
-        is_subscribed as is_granted,
-        created_at,
-        updated_at
-    from shop_customers
+    {%- for source_system, record, relation, key, source, channel, flag in opt_in_flags %}
+        select
+            '{{ source_system }}' as source_system,
+            '{{ record }}:' || {{ key }} as record_id,
+            {{ key }} as reference,
+            '{{ source }}' as source,
+            '{{ channel }}' as channel,
+            {{ flag }} as is_granted,
+            created_at,
+            updated_at
+        from {{ relation }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 ),
 
 flag_statements as (

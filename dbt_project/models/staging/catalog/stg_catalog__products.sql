@@ -1,8 +1,10 @@
+{#- A view: no normalisation UDF is called here. -#}
+{{ config(materialized='view') }}
+
 with
 
 source as (
-    select * from {{ source('catalog', 'products') }}
-    where {{ exclude_quarantined('raw_catalog', 'products') }}
+    {{ staging_source('catalog', 'products') }}
 ),
 
 renamed as (
@@ -24,25 +26,11 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'sku', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'sku') }}
 ),
 
 final as (
-    select
-        sku,
-        product_name,
-        category,
-        subcategory,
-        collection,
-        price,
-        cost,
-        currency,
-        stock_quantity,
-        is_active,
-        launched_at,
-        updated_at,
-        _dlt_load_id
-    from deduplicated
+    select * exclude (_dedupe_rank) from deduplicated
 )
 
 select * from final

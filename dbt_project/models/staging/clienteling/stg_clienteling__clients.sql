@@ -1,12 +1,7 @@
-{#- A table, not a view: it calls the Python normalisation UDFs, which exist only on dbt's
-    connections (plugins/cdp_udfs.py); a view would be unreadable from any other client. -#}
-{{ config(materialized='table') }}
-
 with
 
 source as (
-    select * from {{ source('clienteling', 'clients') }}
-    where {{ exclude_quarantined('raw_clienteling', 'clients') }}
+    {{ staging_source('clienteling', 'clients') }}
 ),
 
 renamed as (
@@ -19,14 +14,10 @@ renamed as (
             when 'mme' then 'Mme'
             when 'mlle' then 'Mlle'
         end as civility,
-        {{ clean_text('first_name') }} as first_name_raw,
-        {{ clean_text('last_name') }} as last_name_raw,
-        {{ clean_text('email') }} as email_raw,
-        {{ clean_text('mobile') }} as phone_raw,
-        {{ clean_text('birth_date') }} as birth_date_raw,
-        {{ clean_text('address_line') }} as street_raw,
-        {{ clean_text('postcode') }} as postcode_raw,
-        {{ clean_text('city') }} as city_raw,
+        {{ raw_person_fields(
+            first_name='first_name', last_name='last_name', email='email', phone='mobile',
+            birth_date='birth_date', street='address_line', postcode='postcode', city='city',
+        ) }},
         coalesce({{ normalize_country('country') }}, '{{ var("default_country") }}') as country,
         lower({{ clean_text('preferred_category') }}) as preferred_category,
         {{ clean_text('size_top') }} as size_top,
@@ -43,7 +34,7 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'client_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'client_id') }}
 ),
 
 normalised as (
@@ -67,21 +58,9 @@ final as (
         store_id,
         advisor_id,
         civility,
-        first_name,
-        last_name,
-        first_name_key,
-        last_name_key,
-        email,
-        {{ is_placeholder_email('email') }} as is_placeholder_email,
+        {{ person_columns(['names', 'email']) }},
         coalesce(email in (select stores.generic_email from stores), false) as is_store_email,
-        phone,
-        {{ is_placeholder_phone('phone') }} as is_placeholder_phone,
-        birth_date,
-        street,
-        {{ address_key('street') }} as street_key,
-        postcode,
-        city,
-        country,
+        {{ person_columns(['phone', 'birth_date', 'address']) }},
         preferred_category,
         size_top,
         size_shoe,
@@ -91,14 +70,11 @@ final as (
         notes,
         created_at,
         updated_at,
-        {{ issue_list([
-            ('invalid_email', 'email_raw is not null and email is null'),
-            ('placeholder_email', is_placeholder_email('email')),
-            ('store_generic_email', 'email in (select stores.generic_email from stores)'),
-            ('invalid_phone', 'phone_raw is not null and phone is null'),
-            ('placeholder_phone', is_placeholder_phone('phone')),
-            ('invalid_birth_date', 'birth_date_raw is not null and birth_date is null'),
-        ]) }} as normalisation_issues,
+        {{ issue_list(
+            person_issues(['email'])
+            + [('store_generic_email', 'email in (select stores.generic_email from stores)')]
+            + person_issues(['phone', 'birth_date'])
+        ) }} as normalisation_issues,
         email_raw,
         phone_raw,
         birth_date_raw,

@@ -1,8 +1,6 @@
-{#- A table, not a view: it calls the Python normalisation UDFs, which exist only on dbt's
-    connections (plugins/cdp_udfs.py); a view would be unreadable from any other client.
-
-    Status, channel and purpose are read through the vocabulary of config/consent.yaml
-    (`cdp_consent_term`), dates as ISO 8601 or one of its `date_formats` (`cdp_consent_time`).
+{#- Incremental (macros/incremental.sql). Status, channel and purpose are read through the
+    vocabulary of config/consent.yaml (`cdp_consent_term`), dates as ISO 8601 or one of its
+    `date_formats` (`cdp_consent_time`).
     A value the vocabulary does not know leaves the canonical column null and the row
     `is_readable = false`: it is kept (never dropped) so that the consent marts can treat an
     unreadable statement as a withdrawal until it is corrected. -#}
@@ -35,15 +33,7 @@ renamed_all as (
         or cdp_consent_term(status, 'status') is distinct from 'granted'
 ),
 
-{{ incremental_touched_keys('renamed_all', 'consent_event_id') }}
-
-renamed as (
-    {{ incremental_touched_rows('renamed_all', 'consent_event_id') }}
-),
-
-deduplicated as (
-    {{ deduplicate('renamed', 'consent_event_id', '_dlt_load_id desc') }}
-),
+{{ incremental_deduplicated('renamed_all', 'consent_event_id', '_dlt_load_id desc') }},
 
 normalised as (
     select

@@ -1,3 +1,6 @@
+{#- A view: no normalisation UDF is called here. -#}
+{{ config(materialized='view') }}
+
 with
 
 source as (
@@ -21,15 +24,7 @@ deduplicated as (
 ),
 
 final as (
-    select
-        campaign_id,
-        campaign_name,
-        channel,
-        category,
-        subject,
-        sent_at,
-        _dlt_load_id
-    from deduplicated
+    select * exclude (_dedupe_rank) from deduplicated
 )
 
 select * from final

@@ -1,21 +1,13 @@
-{#- A table, not a view: it calls the Python normalisation UDFs, which exist only on dbt's
-    connections (plugins/cdp_udfs.py); a view would be unreadable from any other client. -#}
-{{ config(materialized='table') }}
-
 with
 
 source as (
-    select * from {{ source('esp', 'contacts') }}
-    where {{ exclude_quarantined('raw_esp', 'contacts') }}
+    {{ staging_source('esp', 'contacts') }}
 ),
 
 renamed as (
     select
         upper({{ clean_text('contact_id') }}) as contact_id,
-        {{ clean_text('email') }} as email_raw,
-        {{ clean_text('first_name') }} as first_name_raw,
-        {{ clean_text('last_name') }} as last_name_raw,
-        {{ clean_text('cellphone') }} as phone_raw,
+        {{ raw_person_fields(first_name='first_name', last_name='last_name', email='email', phone='cellphone') }},
         {{ text_to_bool('subscribed_email') }} as is_subscribed_email,
         {{ text_to_bool('subscribed_sms') }} as is_subscribed_sms,
         lower({{ clean_text('origin') }}) as origin,
@@ -26,7 +18,7 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'contact_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'contact_id') }}
 ),
 
 normalised as (
@@ -42,25 +34,13 @@ normalised as (
 final as (
     select
         contact_id,
-        email,
-        {{ is_placeholder_email('email') }} as is_placeholder_email,
-        first_name,
-        last_name,
-        first_name_key,
-        last_name_key,
-        phone,
-        {{ is_placeholder_phone('phone') }} as is_placeholder_phone,
+        {{ person_columns(['email', 'names', 'phone']) }},
         is_subscribed_email,
         is_subscribed_sms,
         origin,
         created_at,
         updated_at,
-        {{ issue_list([
-            ('invalid_email', 'email_raw is not null and email is null'),
-            ('placeholder_email', is_placeholder_email('email')),
-            ('invalid_phone', 'phone_raw is not null and phone is null'),
-            ('placeholder_phone', is_placeholder_phone('phone')),
-        ]) }} as normalisation_issues,
+        {{ issue_list(person_issues(['email', 'phone'])) }} as normalisation_issues,
         email_raw,
         phone_raw,
         _dlt_load_id

@@ -4,8 +4,7 @@
 with
 
 source as (
-    select * from {{ source('esp', 'events') }}
-    where {{ exclude_quarantined('raw_esp', 'events') }}
+    {{ staging_source('esp', 'events') }}
 ),
 
 renamed_all as (
@@ -22,15 +21,7 @@ renamed_all as (
     from source
 ),
 
-{{ incremental_touched_keys('renamed_all', 'event_id') }}
-
-renamed as (
-    {{ incremental_touched_rows('renamed_all', 'event_id') }}
-),
-
-deduplicated as (
-    {{ deduplicate('renamed', 'event_id', 'occurred_at desc nulls last, _dlt_load_id desc') }}
-),
+{{ incremental_deduplicated('renamed_all', 'event_id', 'occurred_at desc nulls last, _dlt_load_id desc') }},
 
 final as (
     select

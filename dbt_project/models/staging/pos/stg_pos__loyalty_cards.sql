@@ -1,7 +1,3 @@
-{#- A table, not a view: it calls the Python normalisation UDFs, which exist only on dbt's
-    connections (plugins/cdp_udfs.py); a view would be unreadable from any other client. -#}
-{{ config(materialized='table') }}
-
 with
 
 source as (
@@ -13,14 +9,10 @@ renamed as (
         {{ normalize_card_id('card_id') }} as loyalty_card_id,
         {{ clean_text('store_id') }} as store_id,
         {{ to_utc_timestamp('issued_at') }} as issued_at,
-        {{ clean_text('first_name') }} as first_name_raw,
-        {{ clean_text('last_name') }} as last_name_raw,
-        {{ clean_text('email') }} as email_raw,
-        {{ clean_text('phone') }} as phone_raw,
-        {{ clean_text('birth_date') }} as birth_date_raw,
-        {{ clean_text('street') }} as street_raw,
-        {{ clean_text('postcode') }} as postcode_raw,
-        {{ clean_text('city') }} as city_raw,
+        {{ raw_person_fields(
+            first_name='first_name', last_name='last_name', email='email', phone='phone',
+            birth_date='birth_date', street='street', postcode='postcode', city='city',
+        ) }},
         coalesce({{ normalize_country('country') }}, '{{ var("default_country") }}') as country,
         lower({{ clean_text('status') }}) as card_status,
         {{ to_utc_timestamp('updated_at') }} as updated_at,
@@ -29,7 +21,7 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'loyalty_card_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'loyalty_card_id') }}
 ),
 
 stores as (
@@ -57,33 +49,18 @@ final as (
         normalised.loyalty_card_id,
         normalised.store_id,
         normalised.issued_at,
-        normalised.first_name,
-        normalised.last_name,
-        normalised.first_name_key,
-        normalised.last_name_key,
-        normalised.email,
-        {{ is_placeholder_email('normalised.email') }} as is_placeholder_email,
+        {{ person_columns(['names', 'email'], prefix='normalised.') }},
         -- staff typed the boutique's own address for a walk-in client
         coalesce(normalised.email in (select stores.generic_email from stores), false)
             as is_store_email,
-        normalised.phone,
-        {{ is_placeholder_phone('normalised.phone') }} as is_placeholder_phone,
-        normalised.birth_date,
-        normalised.street,
-        {{ address_key('normalised.street') }} as street_key,
-        normalised.postcode,
-        normalised.city,
-        normalised.country,
+        {{ person_columns(['phone', 'birth_date', 'address'], prefix='normalised.') }},
         normalised.card_status,
         normalised.updated_at,
-        {{ issue_list([
-            ('invalid_email', 'normalised.email_raw is not null and normalised.email is null'),
-            ('placeholder_email', is_placeholder_email('normalised.email')),
-            ('store_generic_email', 'normalised.email in (select stores.generic_email from stores)'),
-            ('invalid_phone', 'normalised.phone_raw is not null and normalised.phone is null'),
-            ('placeholder_phone', is_placeholder_phone('normalised.phone')),
-            ('invalid_birth_date', 'normalised.birth_date_raw is not null and normalised.birth_date is null'),
-        ]) }} as normalisation_issues,
+        {{ issue_list(
+            person_issues(['email'], prefix='normalised.')
+            + [('store_generic_email', 'normalised.email in (select stores.generic_email from stores)')]
+            + person_issues(['phone', 'birth_date'], prefix='normalised.')
+        ) }} as normalisation_issues,
         normalised.email_raw,
         normalised.phone_raw,
         normalised.birth_date_raw,

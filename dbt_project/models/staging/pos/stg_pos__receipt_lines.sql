@@ -4,10 +4,9 @@
 with
 
 source as (
-    select * from {{ source('pos', 'receipt_lines') }}
-    where
-        {{ exclude_quarantined('raw_pos', 'receipt_lines') }}
-        and {{ exclude_quarantined('raw_pos', 'receipts', 'receipt_id', parent_key='receipt_id') }}
+    {{ staging_source(
+        'pos', 'receipt_lines', parent='receipts', parent_id='receipt_id', parent_key='receipt_id'
+    ) }}
 ),
 
 renamed_all as (
@@ -26,29 +25,10 @@ renamed_all as (
     from source
 ),
 
-{{ incremental_touched_keys('renamed_all', 'receipt_line_id') }}
-
-renamed as (
-    {{ incremental_touched_rows('renamed_all', 'receipt_line_id') }}
-),
-
-deduplicated as (
-    {{ deduplicate('renamed', 'receipt_line_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
-),
+{{ incremental_deduplicated('renamed_all', 'receipt_line_id') }},
 
 final as (
-    select
-        receipt_line_id,
-        receipt_id,
-        line_number,
-        sku,
-        quantity,
-        unit_price,
-        discount_amount,
-        line_amount,
-        updated_at,
-        _dlt_load_id
-    from deduplicated
+    select * exclude (_dedupe_rank) from deduplicated
 )
 
 {{ incremental_select('final', 'receipt_line_id') }}

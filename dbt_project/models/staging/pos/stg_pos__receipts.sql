@@ -4,8 +4,7 @@
 with
 
 source as (
-    select * from {{ source('pos', 'receipts') }}
-    where {{ exclude_quarantined('raw_pos', 'receipts') }}
+    {{ staging_source('pos', 'receipts') }}
 ),
 
 renamed_all as (
@@ -26,32 +25,10 @@ renamed_all as (
     from source
 ),
 
-{{ incremental_touched_keys('renamed_all', 'receipt_id') }}
-
-renamed as (
-    {{ incremental_touched_rows('renamed_all', 'receipt_id') }}
-),
-
-deduplicated as (
-    {{ deduplicate('renamed', 'receipt_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
-),
+{{ incremental_deduplicated('renamed_all', 'receipt_id') }},
 
 final as (
-    select
-        receipt_id,
-        store_id,
-        register_id,
-        staff_id,
-        loyalty_card_id,
-        sold_at,
-        total_amount,
-        currency,
-        payment_method,
-        is_return,
-        original_receipt_id,
-        updated_at,
-        _dlt_load_id
-    from deduplicated
+    select * exclude (_dedupe_rank) from deduplicated
 )
 
 {{ incremental_select('final', 'receipt_id') }}

@@ -1,12 +1,7 @@
-{#- A table, not a view: it calls the Python normalisation UDFs, which exist only on dbt's
-    connections (plugins/cdp_udfs.py); a view would be unreadable from any other client. -#}
-{{ config(materialized='table') }}
-
 with
 
 source as (
-    select * from {{ source('service', 'tickets') }}
-    where {{ exclude_quarantined('raw_service', 'tickets') }}
+    {{ staging_source('service', 'tickets') }}
 ),
 
 renamed as (
@@ -15,8 +10,7 @@ renamed as (
         {{ to_utc_timestamp('created_at') }} as created_at,
         lower({{ clean_text('channel') }}) as channel,
         {{ clean_text('requester_name') }} as requester_name,
-        {{ clean_text('requester_email') }} as email_raw,
-        {{ clean_text('requester_phone') }} as phone_raw,
+        {{ raw_person_fields(email='requester_email', phone='requester_phone') }},
         lower({{ clean_text('category') }}) as category,
         {{ clean_text('subject') }} as subject,
         upper({{ clean_text('order_reference') }}) as order_reference,
@@ -58,14 +52,7 @@ final as (
         created_at,
         channel,
         requester_name,
-        first_name,
-        last_name,
-        first_name_key,
-        last_name_key,
-        email,
-        {{ is_placeholder_email('email') }} as is_placeholder_email,
-        phone,
-        {{ is_placeholder_phone('phone') }} as is_placeholder_phone,
+        {{ person_columns(['names', 'email', 'phone']) }},
         category,
         subject,
         order_reference,
@@ -77,13 +64,9 @@ final as (
         status,
         satisfaction,
         solved_at,
-        {{ issue_list([
-            ('invalid_email', 'email_raw is not null and email is null'),
-            ('placeholder_email', is_placeholder_email('email')),
-            ('invalid_phone', 'phone_raw is not null and phone is null'),
-            ('placeholder_phone', is_placeholder_phone('phone')),
-            ('invalid_satisfaction', 'satisfaction not between 1 and 5'),
-        ]) }} as normalisation_issues,
+        {{ issue_list(
+            person_issues(['email', 'phone']) + [('invalid_satisfaction', 'satisfaction not between 1 and 5')]
+        ) }} as normalisation_issues,
         email_raw,
         phone_raw,
         source_file,

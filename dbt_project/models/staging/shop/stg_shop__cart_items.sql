@@ -18,25 +18,10 @@ renamed_all as (
     from source
 ),
 
-{{ incremental_touched_keys('renamed_all', 'cart_item_id') }}
-
-renamed as (
-    {{ incremental_touched_rows('renamed_all', 'cart_item_id') }}
-),
-
-deduplicated as (
-    {{ deduplicate('renamed', 'cart_item_id', '_dlt_load_id desc') }}
-),
+{{ incremental_deduplicated('renamed_all', 'cart_item_id', '_dlt_load_id desc') }},
 
 final as (
-    select
-        cart_item_id,
-        cart_id,
-        sku,
-        quantity,
-        unit_price,
-        _dlt_load_id
-    from deduplicated
+    select * exclude (_dedupe_rank) from deduplicated
 )
 
 {{ incremental_select('final', 'cart_item_id') }}

@@ -1,7 +1,3 @@
-{#- A table, not a view: it calls the Python normalisation UDFs, which exist only on dbt's
-    connections (plugins/cdp_udfs.py); a view would be unreadable from any other client. -#}
-{{ config(materialized='table') }}
-
 with
 
 source as (
@@ -24,7 +20,7 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'cart_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'cart_id') }}
 ),
 
 final as (

@@ -1,7 +1,3 @@
-{#- A table, not a view: it calls the Python normalisation UDFs, which exist only on dbt's
-    connections (plugins/cdp_udfs.py); a view would be unreadable from any other client. -#}
-{{ config(materialized='table') }}
-
 with
 
 source as (

@@ -1,21 +1,13 @@
-{#- A table, not a view: it calls the Python normalisation UDFs, which exist only on dbt's
-    connections (plugins/cdp_udfs.py); a view would be unreadable from any other client. -#}
-{{ config(materialized='table') }}
-
 with
 
 source as (
-    select * from {{ source('shop', 'customers') }}
-    where {{ exclude_quarantined('raw_shop', 'customers') }}
+    {{ staging_source('shop', 'customers') }}
 ),
 
 renamed as (
     select
         cast(entity_id as bigint) as customer_id,
-        {{ clean_text('email') }} as email_raw,
-        {{ clean_text('firstname') }} as first_name_raw,
-        {{ clean_text('lastname') }} as last_name_raw,
-        {{ clean_text('dob') }} as birth_date_raw,
+        {{ raw_person_fields(first_name='firstname', last_name='lastname', email='email', birth_date='dob') }},
         case cast(gender as integer) when 1 then 'male' when 2 then 'female' end as gender,
         cast(group_id as integer) as customer_group_id,
         cast(store_id as integer) as store_view_id,
@@ -30,7 +22,7 @@ renamed as (
 ),
 
 deduplicated as (
-    {{ deduplicate('renamed', 'customer_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
+    {{ deduplicate('renamed', 'customer_id') }}
 ),
 
 normalised as (
@@ -47,13 +39,7 @@ normalised as (
 final as (
     select
         customer_id,
-        email,
-        {{ is_placeholder_email('email') }} as is_placeholder_email,
-        first_name,
-        last_name,
-        first_name_key,
-        last_name_key,
-        birth_date,
+        {{ person_columns(['email', 'names', 'birth_date']) }},
         gender,
         loyalty_card_id,
         is_subscribed,
@@ -62,13 +48,10 @@ final as (
         website_id,
         created_at,
         updated_at,
-        {{ issue_list([
-            ('invalid_email', 'email_raw is not null and email is null'),
-            ('placeholder_email', is_placeholder_email('email')),
-            ('missing_email', 'email_raw is null'),
-            ('invalid_birth_date', 'birth_date_raw is not null and birth_date is null'),
-            ('missing_name', 'first_name is null and last_name is null'),
-        ]) }} as normalisation_issues,
+        {{ issue_list(
+            person_issues(['email']) + [('missing_email', 'email_raw is null')]
+            + person_issues(['birth_date']) + [('missing_name', 'first_name is null and last_name is null')]
+        ) }} as normalisation_issues,
         email_raw,
         birth_date_raw,
         source_file,

@@ -4,10 +4,9 @@
 with
 
 source as (
-    select * from {{ source('shop', 'orders__items') }}
-    where
-        {{ exclude_quarantined('raw_shop', 'orders__items') }}
-        and {{ exclude_quarantined('raw_shop', 'orders', 'order_entity_id', parent_key='entity_id') }}
+    {{ staging_source(
+        'shop', 'orders__items', parent='orders', parent_id='order_entity_id', parent_key='entity_id'
+    ) }}
 ),
 
 renamed_all as (
@@ -25,29 +24,10 @@ renamed_all as (
     from source
 ),
 
-{{ incremental_touched_keys('renamed_all', 'order_item_id') }}
-
-renamed as (
-    {{ incremental_touched_rows('renamed_all', 'order_item_id') }}
-),
-
-deduplicated as (
-    {{ deduplicate('renamed', 'order_item_id', '_dlt_load_id desc') }}
-),
+{{ incremental_deduplicated('renamed_all', 'order_item_id', '_dlt_load_id desc') }},
 
 final as (
-    select
-        order_item_id,
-        order_id,
-        sku,
-        product_name,
-        quantity_ordered,
-        quantity_refunded,
-        unit_price,
-        discount_amount,
-        row_total,
-        _dlt_load_id
-    from deduplicated
+    select * exclude (_dedupe_rank) from deduplicated
 )
 
 {{ incremental_select('final', 'order_item_id') }}

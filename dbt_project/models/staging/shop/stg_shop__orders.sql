@@ -1,12 +1,10 @@
-{#- A table, not a view: it calls the Python normalisation UDFs, which exist only on dbt's
-    connections (plugins/cdp_udfs.py); a view would be unreadable from any other client. -#}
+{#- Incremental: a run re-types only the keys whose raw rows changed (macros/incremental.sql). -#}
 {{ config(materialized='incremental', unique_key='order_id', incremental_strategy='cdp_upsert') }}
 
 with
 
 source as (
-    select * from {{ source('shop', 'orders') }}
-    where {{ exclude_quarantined('raw_shop', 'orders') }}
+    {{ staging_source('shop', 'orders') }}
 ),
 
 renamed_all as (
@@ -41,15 +39,7 @@ renamed_all as (
     from source
 ),
 
-{{ incremental_touched_keys('renamed_all', 'order_id') }}
-
-renamed as (
-    {{ incremental_touched_rows('renamed_all', 'order_id') }}
-),
-
-deduplicated as (
-    {{ deduplicate('renamed', 'order_id', 'updated_at desc nulls last, _dlt_load_id desc') }}
-),
+{{ incremental_deduplicated('renamed_all', 'order_id') }},
 
 normalised as (
     select

@@ -4,8 +4,7 @@
 with
 
 source as (
-    select * from {{ source('web', 'events') }}
-    where {{ exclude_quarantined('raw_web', 'events') }}
+    {{ staging_source('web', 'events') }}
 ),
 
 renamed_all as (
@@ -28,15 +27,7 @@ renamed_all as (
     from source
 ),
 
-{{ incremental_touched_keys('renamed_all', 'event_id') }}
-
-renamed as (
-    {{ incremental_touched_rows('renamed_all', 'event_id') }}
-),
-
-deduplicated as (
-    {{ deduplicate('renamed', 'event_id', '_dlt_load_id desc') }}
-),
+{{ incremental_deduplicated('renamed_all', 'event_id', '_dlt_load_id desc') }},
 
 final as (
     select
