@@ -80,16 +80,15 @@ class RecommendationsConfig(_Strict):
     test_days: int = Field(90, ge=7, le=365)
     candidates: tuple[RecommendationCandidate, ...] = Field(
         default=(
-            RecommendationCandidate(kind="als", factors=4, regularization=1.0),
+            RecommendationCandidate(kind="category"),
+            RecommendationCandidate(kind="item_cooccurrence", neighbours=300),
             RecommendationCandidate(kind="als", factors=8, regularization=0.5),
-            RecommendationCandidate(kind="als", factors=16, regularization=1.0),
-            RecommendationCandidate(kind="item_cosine", neighbours=300),
         ),
         min_length=1,
     )
     # weights `a` of the personal distribution next to popularity, each tried by the validation
     blend_weights: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
-        default=(0.25, 0.5, 0.75, 1.0), min_length=1, max_length=10
+        default=(0.1, 0.25, 0.5, 0.75, 1.0), min_length=1, max_length=10
     )
     sync_top: int = Field(3, ge=1, le=10)
 

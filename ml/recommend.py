@@ -112,8 +112,8 @@ class CategoryAffinity:
     interactions x category membership) and each product's share of its category's
     popularity (`item_factors`); their product is sum_c weight(person, c) * P(product | c)."""
 
-    user_factors: np.ndarray  # persons x categories
-    item_factors: np.ndarray  # products x categories
+    user_factors: sp.csr_matrix  # persons x categories (sparse: a person is in few of them)
+    item_factors: sp.csr_matrix  # products x categories
 
 
 def _category_model(data: BehaviourData, inter: Interactions, pop: pd.Series) -> CategoryAffinity:
@@ -136,7 +136,7 @@ def _category_model(data: BehaviourData, inter: Interactions, pop: pd.Series) ->
     totals = np.asarray(share.sum(axis=0)).ravel()
     share = share @ sp.diags(1.0 / np.where(totals > 0, totals, 1.0))
     users = inter.matrix.astype(np.float64) @ member
-    return CategoryAffinity(np.asarray(users.todense()), np.asarray(share.todense()))
+    return CategoryAffinity(users.tocsr(), share.tocsr())
 
 
 def _make_model(cand: RecommendationCandidate, seed: int, threads: int):
@@ -281,8 +281,10 @@ class Recommender:
             similarity = getattr(self.model, "similarity", None)
             if similarity is not None:
                 return (self.interactions.matrix[rows] @ similarity).toarray().astype(np.float64)
-            factors = np.asarray(self.model.user_factors[rows], dtype=np.float64)
-            return factors @ np.asarray(self.model.item_factors, dtype=np.float64).T
+            users, items = self.model.user_factors[rows], self.model.item_factors
+            if sp.issparse(users):
+                return (users @ items.T).toarray()
+            return np.asarray(users, dtype=np.float64) @ np.asarray(items, dtype=np.float64).T
 
 
 def _fit(
