@@ -21,6 +21,7 @@ def test_the_shipped_file_is_valid():
         "item_cooccurrence",
         "item_cosine",
         "bm25",
+        "category",
     }
     assert all(0 < a <= 1 for a in cfg.recommendations.blend_weights)
 
