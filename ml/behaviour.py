@@ -132,6 +132,20 @@ class BehaviourData:
             given.append(name)
         return cls(base=base, tables=tuple(given))
 
+    def with_item_groups(self, frame: pd.DataFrame) -> BehaviourData:
+        """Add `item_groups(sku, item_group)`: the catalogue's categories (several rows for a
+        product in several). Read as they are today: a category is a product attribute, not
+        an event, so it has no date to cut at."""
+        self.con.register("_src_item_groups", frame)
+        self.con.execute(
+            f"""CREATE OR REPLACE TABLE {self.ns}.item_groups AS
+            SELECT DISTINCT upper(CAST(sku AS VARCHAR)) AS sku,
+                   CAST(item_group AS VARCHAR) AS item_group
+            FROM _src_item_groups WHERE sku IS NOT NULL AND item_group IS NOT NULL"""
+        )
+        self.con.unregister("_src_item_groups")
+        return BehaviourData(self.base, (*self.tables, "item_groups"), self.cache)
+
     # ------------------------------------------------------------------ populations
     def has(self, table: str) -> bool:
         return table in self.tables or table in self.base.extras

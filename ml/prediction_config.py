@@ -8,6 +8,7 @@ window among the `candidates` listed here, never on the data a model is graded o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, PositiveFloat, model_validator
 
@@ -60,7 +61,7 @@ class LeadsConfig(ClassifierConfig):
 class RecommendationCandidate(_Strict):
     """A recommender tried by the validation inside the training window."""
 
-    kind: str = Field("als", pattern="^(als|item_cosine|bm25)$")
+    kind: str = Field("als", pattern="^(als|item_cooccurrence|item_cosine|bm25|category)$")
     factors: int = Field(32, ge=2, le=512)
     regularization: float = Field(0.05, ge=0)
     iterations: int = Field(15, ge=1, le=200)
@@ -79,12 +80,15 @@ class RecommendationsConfig(_Strict):
     test_days: int = Field(90, ge=7, le=365)
     candidates: tuple[RecommendationCandidate, ...] = Field(
         default=(
-            RecommendationCandidate(kind="als", factors=4, regularization=1.0),
+            RecommendationCandidate(kind="category"),
+            RecommendationCandidate(kind="item_cooccurrence", neighbours=300),
             RecommendationCandidate(kind="als", factors=8, regularization=0.5),
-            RecommendationCandidate(kind="als", factors=16, regularization=1.0),
-            RecommendationCandidate(kind="item_cosine", neighbours=300),
         ),
         min_length=1,
+    )
+    # weights `a` of the personal distribution next to popularity, each tried by the validation
+    blend_weights: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
+        default=(0.1, 0.25, 0.5, 0.75, 1.0), min_length=1, max_length=10
     )
     sync_top: int = Field(3, ge=1, le=10)
 

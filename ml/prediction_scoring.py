@@ -41,7 +41,8 @@ IDENTIFYING = "event_type <> 'web_session'"
 
 def load_behaviour(con: duckdb.DuckDBPyConnection) -> BehaviourData:
     """`load_marts` plus product views and add-to-carts (web events of the person's sessions),
-    order lines and the identifying moments of `marts.customer_timeline`."""
+    order lines, the identifying moments of `marts.customer_timeline` and the catalogue's
+    categories."""
     product_events = con.sql(
         """SELECT s.person_id AS customer_id, e.occurred_at, e.product_sku AS sku,
                   CASE e.event_type WHEN 'product_view' THEN 'view' ELSE e.event_type END
@@ -61,12 +62,15 @@ def load_behaviour(con: duckdb.DuckDBPyConnection) -> BehaviourData:
         f"""SELECT person_id AS customer_id, occurred_at FROM marts.customer_timeline
             WHERE person_id IS NOT NULL AND {IDENTIFYING}"""
     ).to_arrow_table()
+    categories = con.sql(
+        "SELECT sku, category AS item_group FROM staging.stg_catalog__products"
+    ).df()
     return BehaviourData.extend(
         load_marts(con),
         product_events=product_events,
         order_lines=order_lines,
         identified=identified,
-    )
+    ).with_item_groups(categories)
 
 
 def load_products(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -16,7 +16,14 @@ def test_the_shipped_file_is_valid():
     cfg = load_predictions_config(SHIPPED)
     assert cfg.propensity.horizon_days == 30 and cfg.leads.horizon_days == 90
     assert cfg.recommendations.sync_top <= cfg.recommendations.top_n
-    assert {c.kind for c in cfg.recommendations.candidates} <= {"als", "item_cosine", "bm25"}
+    assert {c.kind for c in cfg.recommendations.candidates} <= {
+        "als",
+        "item_cooccurrence",
+        "item_cosine",
+        "bm25",
+        "category",
+    }
+    assert all(0 < a <= 1 for a in cfg.recommendations.blend_weights)
 
 
 @pytest.mark.parametrize(
@@ -28,6 +35,8 @@ def test_the_shipped_file_is_valid():
         ("propensity: {n_validation_cutoffs: 0}", "propensity.n_validation_cutoffs"),
         ("recommendations: {candidates: [{kind: svd}]}", "recommendations.candidates.0.kind"),
         ("recommendations: {top_n: 2, sync_top: 3}", "recommendations"),
+        ("recommendations: {blend_weights: [0.5, 1.5]}", "recommendations.blend_weights.1"),
+        ("recommendations: {blend_weights: [0]}", "recommendations.blend_weights.0"),
         ("recommendation: {top_n: 5}", "recommendation"),  # unknown key (typo)
     ],
 )

@@ -1,10 +1,13 @@
 """Recommendation filters: nothing out of stock, nothing just bought, popular products for a
-person with no history, lists filled when the filters cut them short; the metrics."""
+person with no history, lists filled when the filters cut them short; the blend of personal and
+popular scores; the metrics and the choice inside the training window."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -91,3 +94,79 @@ def test_candidate_is_chosen_inside_the_training_window(fitted):
     assert v["until"] == CUTOFF.isoformat() and v["cutoff"] < CUTOFF.isoformat()
     assert rec.POPULARITY in v["metrics"] and v["chosen"] in v["metrics"]
     assert trained.as_of == CUTOFF
+
+
+@pytest.mark.parametrize("kind", ["als", "item_cooccurrence", "item_cosine", "bm25"])
+def test_score_is_the_blend_of_personal_and_popular_distributions(fitted, kind):
+    data, _ = fitted
+    model = rec._fit(data, CUTOFF, RecommendationCandidate(kind=kind, neighbours=50), CFG, 1, 1)
+    persons = model.interactions.users[:50]
+    personal = np.clip(model._scores(model.interactions.users.get_indexer(persons)), 0, None)
+    personal /= personal.sum(axis=1, keepdims=True)
+    pop = model.popularity.reindex(model.interactions.items, fill_value=0).to_numpy()
+    pop = pop / pop.sum()
+    for a in (0.25, 1.0):
+        recs = replace(model, blend=a).recommend(persons, 10)
+        assert (recs["reason"] == f"personalised:{kind}").all()
+        want = a * personal + (1 - a) * pop
+        row = persons.get_indexer(recs["customer_id"])
+        col = model.interactions.items.get_indexer(recs["sku"])
+        assert np.allclose(recs["score"], want[row, col])
+        # each list is the person's top 10 of the blend (ties aside)
+        tenth = -np.sort(-want, axis=1)[:, 9]
+        assert (recs["score"].to_numpy() >= tenth[row] - 1e-12).all()
+
+
+def test_an_item_is_not_its_own_neighbour(fitted):
+    data, _ = fitted
+    model = rec._fit(data, CUTOFF, RecommendationCandidate(kind="item_cooccurrence"), CFG, 1, 1)
+    assert model.model.similarity.diagonal().max() == 0
+    assert model.model.similarity.nnz > 0
+
+
+def test_validation_tries_every_blend_weight_of_every_candidate(fitted):
+    data, _ = fitted
+    cfg = CFG.model_copy(
+        update={
+            "candidates": (RecommendationCandidate(kind="item_cosine", neighbours=50),),
+            "blend_weights": (0.3, 1.0),
+        }
+    )
+    trained = rec.train(data, CUTOFF, cfg, 1, 1)
+    names = set(trained.validation["metrics"])
+    assert names == {rec.POPULARITY, "item_cosine_1@0.3", "item_cosine_1@1"}
+    best = max(names, key=lambda n: rec._criterion(trained.validation["metrics"][n]))
+    assert trained.validation["chosen"] == best
+    if best != rec.POPULARITY:
+        assert trained.blend == float(best.split("@")[1])
+
+
+def test_category_affinity_is_the_persons_category_share_times_in_category_popularity():
+    lines = pd.DataFrame(
+        {
+            "customer_id": ["p", "p", "p", "q", "q", "r", "r"],
+            "ordered_at": pd.to_datetime(["2025-06-01"] * 7),
+            "sku": ["A1", "A1", "B1", "A2", "B1", "A1", "B2"],
+            "quantity": 1.0,
+        }
+    )
+    orders = lines.assign(order_id=lambda d: d["customer_id"] + d["sku"], amount=1.0)
+    groups = pd.DataFrame({"sku": ["A1", "A2", "B1", "B2"], "item_group": list("AABB")})
+    data = BehaviourData.from_frames(
+        orders[["customer_id", "order_id", "ordered_at", "amount"]], order_lines=lines
+    ).with_item_groups(groups)
+    model = rec._fit(data, CUTOFF, RecommendationCandidate(kind="category"), CFG, 1, 1)
+    recs = model.recommend(pd.Index(["p"]), 4).set_index("sku")["score"]
+    # p: 2 of 3 lines in A, 1 in B; buyers: A1 2 of 3, A2 1, B1 2, B2 1
+    assert recs["A1"] == pytest.approx(2 / 3 * 2 / 3)
+    assert recs["A2"] == pytest.approx(2 / 3 * 1 / 3)
+    assert recs["B1"] == pytest.approx(1 / 3 * 2 / 3)
+    assert recs["B2"] == pytest.approx(1 / 3 * 1 / 3)
+    # without the catalogue's categories the candidate is skipped by the validation
+    bare = BehaviourData.from_frames(
+        orders[["customer_id", "order_id", "ordered_at", "amount"]], order_lines=lines
+    )
+    cfg = CFG.model_copy(update={"candidates": (RecommendationCandidate(kind="category"),)})
+    trained = rec.train(bare, CUTOFF, cfg, 1, 1)
+    assert trained.validation["skipped"] == ["category_1: no catalogue categories"]
+    assert trained.kind == rec.POPULARITY
