@@ -3,12 +3,16 @@
 `load` reads the suppression list (salted hashes) from the warehouse once per load, with a
 connection closed before dlt opens its own. `drop_suppressed` then removes every row of a
 parsed file whose e-mail or phone column, normalised and hashed, is on the list, and counts
-them in `DROPPED` (source table -> rows), which the load reports. With an empty list
-nothing is hashed and no salt is needed.
+them in `DROPPED` (source table -> rows). `drop_suppressed_rejects` does the same for the
+rows a source rejects (`rejected_rows`, copied to `quality.quarantine_rows`) before they are
+written: a rejected row's raw text may not parse, so it is cut into fields and every field
+that reads as a suppressed e-mail, phone or (for the row's table) erased key drops the row.
+With an empty list nothing is hashed and no salt is needed.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +22,9 @@ import pyarrow as pa
 from privacy import links
 from privacy.schema import SUPPRESSIONS
 from privacy.subjects import IDENTIFIER_COLUMNS, identifier_hash, matches, salt
+
+#: what separates the fields of a raw record: CSV and sheet delimiters, JSON punctuation
+_FIELD_BREAK = re.compile(r'[,;|\t"{}\[\]:\\\r\n]')
 
 _ACTIVE: dict[str, set[str]] = {}
 _SALT: list[str] = []
@@ -87,3 +94,47 @@ def _linked(table: pa.Table, relation: str) -> np.ndarray:
         digests = {v: identifier_hash(kind, v, _SALT[0]) for v in set(values) if v is not None}
         hit |= np.array([v is not None and digests[v] in _ACTIVE[kind] for v in values])
     return hit
+
+
+def drop_suppressed_rejects(rejects: pa.Table, source: str | None = None) -> pa.Table:
+    """`rejects` (`rejected_rows` of one file or batch) without the rows of suppressed persons,
+    counted in `DROPPED` under their table. A raw record is cut at `_FIELD_BREAK` into fields;
+    a row goes when one field normalises and hashes into a suppressed e-mail or phone (any
+    field: a bad row's columns cannot be trusted), or, given the `source`, into an erased key
+    of an entity its table holds or references (single-column keys, privacy/links.py)."""
+    if not _ACTIVE or not rejects.num_rows:
+        return rejects
+    owner: list[int] = []
+    fields: list[str] = []
+    for i, raw in enumerate(rejects.column("raw_record").to_pylist()):
+        for part in _FIELD_BREAK.split(raw or ""):
+            if part.strip():
+                owner.append(i)
+                fields.append(part.strip())
+    hit = np.zeros(len(fields), dtype=bool)
+    for kind in ("email", "phone"):
+        if kind in _ACTIVE and fields:
+            hit |= matches(fields, kind, _SALT[0], _ACTIVE[kind])
+    tables = rejects.column("table_name").to_pylist()
+    for j, value in enumerate(fields):
+        if not hit[j] and source:
+            hit[j] = _names_erased_key(f"raw_{source}.{tables[owner[j]]}", value)
+    drop = np.zeros(rejects.num_rows, dtype=bool)
+    drop[np.asarray(owner, dtype=np.int64)[hit]] = True
+    if not drop.any():
+        return rejects
+    for i in np.flatnonzero(drop):
+        DROPPED[tables[i]] += 1
+    return rejects.filter(pa.array(~drop))
+
+
+def _names_erased_key(relation: str, value: str) -> bool:
+    """`value` is, in canonical form, an erased key of an entity `relation` holds or references."""
+    keys, refs = links.by_table().get(relation, ([], []))
+    entities = {k.entity for k in keys if len(k.columns) == 1} | {r.entity for r in refs}
+    active = [e for e in entities if links.KIND_PREFIX + e in _ACTIVE]
+    key = links.canonical_key(value) if active else None
+    return key is not None and any(
+        identifier_hash(links.KIND_PREFIX + e, key, _SALT[0]) in _ACTIVE[links.KIND_PREFIX + e]
+        for e in active
+    )

@@ -54,7 +54,7 @@ from ingestion.sources._readers import (
 )
 from ingestion.sources._stale import LoadedVersions, items_of_newer, keep_newer
 from ingestion.sources._types import known_types, pin_types
-from privacy.ingest_filter import drop_suppressed
+from privacy.ingest_filter import drop_suppressed, drop_suppressed_rejects
 
 __all__ = ["ChildSpec", "FileProblem", "ParsedFile", "Reject", "TableSpec"]
 
@@ -487,6 +487,8 @@ def file_table_resource(
                     if versions is not None:  # a late file never puts back an older version
                         table = keep_newer(versions, table, path.name)
                     yield table
+                # erased persons' bad rows are not quarantined either
+                batch.rejects = drop_suppressed_rejects(batch.rejects, source_name)
                 if batch.rejects.num_rows:
                     logger.warning(
                         "%s.%s: %s: %d row(s) rejected",

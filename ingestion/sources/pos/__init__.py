@@ -41,7 +41,7 @@ from ingestion.sources._common import (
     rejects_table,
     require_keys,
 )
-from privacy.ingest_filter import drop_suppressed
+from privacy.ingest_filter import drop_suppressed, drop_suppressed_rejects
 
 TEXT, INTEGER, REAL = pa.string(), pa.int64(), pa.float64()
 
@@ -226,9 +226,10 @@ def pos_table(
                     for i in range(len(rows))
                     if bads[i] and not skip[i]
                 ]
-                if rejects:
+                bad = drop_suppressed_rejects(rejects_table(name, database.name, rejects), "pos")
+                if bad.num_rows:
                     yield dlt.mark.with_hints(
-                        rejects_table(name, database.name, rejects),
+                        bad,
                         rejected_hints(),
                         create_table_variant=True,
                     )
