@@ -18,6 +18,7 @@ only (data_quality/redaction.py), so there is nothing of theirs to delete there.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,15 +81,39 @@ def _identifiers(con: duckdb.DuckDBPyConnection, persons: list[str]) -> dict[str
 
 
 def _matching_values(
-    con: duckdb.DuckDBPyConnection, relation: str, column: str, kind: str, hashes: set[str]
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    column: str,
+    kind: str,
+    hashes: set[str],
+    known: set[str] | None,
 ) -> list[str]:
-    """Raw values of `column` whose normalised form hashes into `hashes`."""
-    values = con.execute(
-        f'SELECT DISTINCT "{column}" AS v FROM {relation} WHERE "{column}" IS NOT NULL'
-    ).df()["v"]
+    """Raw values of `column` whose normalised form hashes into `hashes`. When those are the
+    hashes of the `known` normalised values, only the values that may normalise to one of them
+    (`_may_be`, a superset checked in DuckDB) are normalised and hashed; otherwise (a subject
+    hash no identity record explains) every distinct value is."""
+    col = f'"{column}"'
+    where = f"{col} IS NOT NULL" + (f" AND {_may_be(col, kind, known)}" if known else "")
+    values = con.execute(f"SELECT DISTINCT {col} AS v FROM {relation} WHERE {where}").df()["v"]
     if values.empty:
         return []
     return values[matches(values, kind, salt(), hashes)].astype(str).tolist()
+
+
+def _may_be(expr: str, kind: str, known: set[str]) -> str:
+    """SQL: the raw value `expr` may normalise to one of `known` (every value that does, and
+    a few more). An e-mail normalises by trimming, lower-casing and deleting characters
+    (spaces, `<>`, a `mailto:` prefix), so the letters, digits and `@` of the normal form
+    appear, in order and together, among the raw value's lower-cased ones. A phone's last 7
+    digits (the subscriber number, which E.164 formatting never rewrites) appear among the raw
+    value's digits. The needles hold only `[a-z0-9@]`, so they are safe in the pattern."""
+    if kind == "email":
+        text, keep = f"regexp_replace(lower({expr}), '[^a-z0-9@]', '', 'g')", "[^a-z0-9@]"
+        needles = {re.sub(keep, "", v) for v in known}
+    else:
+        text = f"regexp_replace({expr}, '[^0-9]', '', 'g')"
+        needles = {re.sub(r"[^0-9]", "", v)[-7:] for v in known}
+    return f"regexp_matches({text}, '{'|'.join(sorted(needles))}')"
 
 
 def _delete(con, relation: str, where: str, params: list[Any], dry_run: bool) -> int:
@@ -120,6 +145,11 @@ def erase(
         hashes += [(kind, identifier_hash(kind, v, secret)) for v in sorted(ids[kind])]
     hashes += [("person_id", identifier_hash("person_id", p, secret)) for p in persons]
     wanted = {k: {h for kk, h in hashes if kk == k} for k in ("email", "phone")}
+    # the identifiers to look for are known in clear when every hash is one of the records'
+    known = {
+        k: ids[k] if wanted[k] <= {identifier_hash(k, v, secret) for v in ids[k]} else None
+        for k in wanted
+    }
     columns = _base_tables(con)
     record_ids: list[str] = []
     if persons:
@@ -142,7 +172,9 @@ def erase(
         else:
             for kind, pattern in IDENTIFIER_COLUMNS:
                 if pattern.search(column) and wanted[kind]:
-                    raw = _matching_values(con, f'"{schema}"."{table}"', column, kind, wanted[kind])
+                    raw = _matching_values(
+                        con, f'"{schema}"."{table}"', column, kind, wanted[kind], known[kind]
+                    )
                     if raw:
                         where.append((f'"{column}" IN (SELECT unnest(?))', [raw]))
     seeds = _linked_rows(con, conditions, record_ids)

@@ -34,7 +34,10 @@ CARD, VISITOR = "LC00000077", "A-ERASED-9"
 def _suppress(settings, secret: str) -> None:
     keys = [("pos_card", CARD), ("web_visitor", VISITOR)]
     hashes = Subject.from_values(email=EMAIL, phone=PHONE).hashes + tuple(
-        (links.KIND_PREFIX + e, identifier_hash(links.KIND_PREFIX + e, links.canonical_key(k), secret))
+        (
+            links.KIND_PREFIX + e,
+            identifier_hash(links.KIND_PREFIX + e, links.canonical_key(k), secret),
+        )
         for e, k in keys
     )
     with duckdb.connect(str(settings.warehouse)) as con:
