@@ -69,7 +69,15 @@ CUSTOMERS = TableSpec(
             ),
         ]
     ),
-    children=(ChildSpec("addresses", "customer_entity_id", ("id",)),),
+    children=(
+        ChildSpec(
+            "addresses",
+            "customer_entity_id",
+            ("id",),
+            references=(("customer_entity_id", "shop_customer"),),
+        ),
+    ),
+    records=(("shop_customer", ("entity_id",)),),
 )
 
 ORDERS = TableSpec(
@@ -115,7 +123,16 @@ ORDERS = TableSpec(
             ),
         ]
     ),
-    children=(ChildSpec("items", "order_entity_id", ("item_id",)),),
+    children=(
+        ChildSpec(
+            "items",
+            "order_entity_id",
+            ("item_id",),
+            references=(("order_entity_id", "shop_order"),),
+        ),
+    ),
+    records=(("shop_guest_order", ("increment_id",)), ("shop_order", ("entity_id",))),
+    references=(("customer_id", "shop_customer"),),
 )
 
 CARTS = TableSpec(
@@ -146,7 +163,13 @@ CARTS = TableSpec(
             ),
         ]
     ),
-    children=(ChildSpec("items", "cart_entity_id", ("item_id",)),),
+    children=(
+        ChildSpec(
+            "items", "cart_entity_id", ("item_id",), references=(("cart_entity_id", "shop_cart"),)
+        ),
+    ),
+    records=(("shop_cart", ("entity_id",)),),
+    references=(("customer_id", "shop_customer"),),
 )
 
 TABLES: Sequence[TableSpec] = (CUSTOMERS, ORDERS, CARTS)
