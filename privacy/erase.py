@@ -102,18 +102,20 @@ def _matching_values(
 
 def _may_be(expr: str, kind: str, known: set[str]) -> str:
     """SQL: the raw value `expr` may normalise to one of `known` (every value that does, and
-    a few more). An e-mail normalises by trimming, lower-casing and deleting characters
-    (spaces, `<>`, a `mailto:` prefix), so the letters, digits and `@` of the normal form
-    appear, in order and together, among the raw value's lower-cased ones. A phone's last 7
-    digits (the subscriber number, which E.164 formatting never rewrites) appear among the raw
-    value's digits. The needles hold only `[a-z0-9@]`, so they are safe in the pattern."""
+    a few more), one regular-expression pass per row. An e-mail normalises by trimming,
+    lower-casing and deleting characters (spaces, `<>`, a `mailto:` prefix), so the letters,
+    digits and `@` of the normal form appear in order in the raw value, any other characters
+    between them, case aside. A phone's last 7 digits (the subscriber number, which E.164
+    formatting never rewrites) appear in order among the raw value's digits. The needles hold
+    only `[a-z0-9@]`, so they are safe in the pattern."""
     if kind == "email":
-        text, keep = f"regexp_replace(lower({expr}), '[^a-z0-9@]', '', 'g')", "[^a-z0-9@]"
-        needles = {re.sub(keep, "", v) for v in known}
+        gap, flags = "[^a-z0-9@]*", "i"
+        needles = {re.sub(r"[^a-z0-9@]", "", v) for v in known}
     else:
-        text = f"regexp_replace({expr}, '[^0-9]', '', 'g')"
+        gap, flags = "[^0-9]*", ""
         needles = {re.sub(r"[^0-9]", "", v)[-7:] for v in known}
-    return f"regexp_matches({text}, '{'|'.join(sorted(needles))}')"
+    pattern = "|".join(gap.join(n) for n in sorted(needles))
+    return f"regexp_matches({expr}, '{pattern}', '{flags}')"
 
 
 def _delete(con, relation: str, where: str, params: list[Any], dry_run: bool) -> int:
