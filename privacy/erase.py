@@ -231,20 +231,12 @@ def _linked_rows(con, conditions: dict[str, list[tuple[str, list[Any]]]], record
 
     def where(table: str) -> list[tuple[str, list[Any]]]:
         keys, refs = layout[table]
-        out = [
-            (f"({links.key_sql(k)}) IN (SELECT unnest(?))", [sorted(seeds[k.entity])])
-            for k in keys
-            if seeds[k.entity]
+        named = [(k.columns, k.entity) for k in keys] + [((r.column,), r.entity) for r in refs]
+        return [
+            (_key_in(table, columns), [sorted(seeds[entity])])
+            for columns, entity in named
+            if seeds[entity]
         ]
-        out += [
-            (
-                f"({links.canonical_sql(links.quoted(r.column))}) IN (SELECT unnest(?))",
-                [sorted(seeds[r.entity])],
-            )
-            for r in refs
-            if seeds[r.entity]
-        ]
-        return out
 
     for _ in range(len(links.KEYS) + 1):  # a row's keys only reach tables further down
         grown = False
@@ -268,6 +260,19 @@ def _linked_rows(con, conditions: dict[str, list[tuple[str, list[Any]]]], record
         if where(table):
             conditions.setdefault(relation, []).extend(where(table))
     return {entity: values for entity, values in seeds.items() if values}
+
+
+def _key_in(table: str, columns: tuple[str, ...]) -> str:
+    """SQL: the canonical key of a row of `table` (its `columns`) is in the list bound to `?`.
+    A one-column key is put in canonical form once per distinct value of the column (a
+    visitor id repeats on each of their events), not once per row."""
+    if len(columns) > 1:
+        return f"({links.key_sql(links.Key('', table, columns))}) IN (SELECT unnest(?))"
+    column, relation = links.quoted(columns[0]), '"{}"."{}"'.format(*table.split("."))
+    return (
+        f"{column} IN (SELECT v FROM (SELECT DISTINCT {column} AS v FROM {relation}) "
+        f"WHERE {links.canonical_sql('v')} IN (SELECT unnest(?)))"
+    )
 
 
 def _queue_destinations(con, keys: list[str], request_id: str, secret: str, dry_run: bool) -> int:
