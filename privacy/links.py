@@ -5,8 +5,8 @@ order line its order. The identity graph says which source records (`<entity>:<k
 person's; `KEYS` says which raw rows each entity's key names, `REFERENCES` which raw columns
 point at an entity's key (the rows are the entity owner's). Both are read from the sources'
 raw schemas, where each table declares them once (`records` and `references` of its
-`TableSpec` and `ChildSpec`s, ingestion/sources/<source>/__init__.py), so a new source or a new
-linking column is declared beside its columns. Erasure follows them from the person's records
+`TableSpec`, `owner` of a `ChildSpec`: ingestion/sources/<source>/__init__.py), so a new
+source or a new linking column is declared beside its columns. Erasure follows them from the person's records
 to every row that belongs to them (privacy/erase.py), and puts the keys on the suppression
 list (kind `key:<entity>`) so that a re-load drops those rows at ingestion
 (privacy/ingest_filter.py, which gets each table's links from the loader), before any raw copy.

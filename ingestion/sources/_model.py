@@ -45,7 +45,7 @@ class ChildSpec:
     field: str
     parent_key: str
     primary_key: tuple[str, ...]
-    references: tuple[tuple[str, str], ...] = ()  # (column, entity), as for `TableSpec`
+    owner: str | None = None  # the entity whose key `parent_key` holds (privacy/links.py)
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,8 @@ class TableSpec:
         }
         for child in self.children:
             name = f"{self.name}__{child.field}"
-            out[name] = ([], refs(name, child.references))
+            owned = ((child.parent_key, child.owner),) if child.owner else ()
+            out[name] = ([], refs(name, owned))
         return out
 
 

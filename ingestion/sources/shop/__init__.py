@@ -69,14 +69,7 @@ CUSTOMERS = TableSpec(
             ),
         ]
     ),
-    children=(
-        ChildSpec(
-            "addresses",
-            "customer_entity_id",
-            ("id",),
-            references=(("customer_entity_id", "shop_customer"),),
-        ),
-    ),
+    children=(ChildSpec("addresses", "customer_entity_id", ("id",), owner="shop_customer"),),
     records=(("shop_customer", ("entity_id",)),),
 )
 
@@ -123,14 +116,7 @@ ORDERS = TableSpec(
             ),
         ]
     ),
-    children=(
-        ChildSpec(
-            "items",
-            "order_entity_id",
-            ("item_id",),
-            references=(("order_entity_id", "shop_order"),),
-        ),
-    ),
+    children=(ChildSpec("items", "order_entity_id", ("item_id",), owner="shop_order"),),
     records=(("shop_guest_order", ("increment_id",)), ("shop_order", ("entity_id",))),
     references=(("customer_id", "shop_customer"),),
 )
@@ -163,11 +149,7 @@ CARTS = TableSpec(
             ),
         ]
     ),
-    children=(
-        ChildSpec(
-            "items", "cart_entity_id", ("item_id",), references=(("cart_entity_id", "shop_cart"),)
-        ),
-    ),
+    children=(ChildSpec("items", "cart_entity_id", ("item_id",), owner="shop_cart"),),
     records=(("shop_cart", ("entity_id",)),),
     references=(("customer_id", "shop_customer"),),
 )
