@@ -18,6 +18,7 @@ only (data_quality/redaction.py), so there is nothing of theirs to delete there.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,22 +81,48 @@ def _identifiers(con: duckdb.DuckDBPyConnection, persons: list[str]) -> dict[str
 
 
 def _matching_values(
-    con: duckdb.DuckDBPyConnection, relation: str, column: str, kind: str, hashes: set[str]
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    column: str,
+    kind: str,
+    hashes: set[str],
+    known: set[str] | None,
 ) -> list[str]:
-    """Raw values of `column` whose normalised form hashes into `hashes`."""
-    values = con.execute(
-        f'SELECT DISTINCT "{column}" AS v FROM {relation} WHERE "{column}" IS NOT NULL'
-    ).df()["v"]
+    """Raw values of `column` whose normalised form hashes into `hashes`. When those are the
+    hashes of the `known` normalised values, only the values that may normalise to one of them
+    (`_may_be`, a superset checked in DuckDB) are normalised and hashed; otherwise (a subject
+    hash no identity record explains) every distinct value is."""
+    col = f'"{column}"'
+    where = f"{col} IS NOT NULL" + (f" AND {_may_be(col, kind, known)}" if known else "")
+    values = con.execute(f"SELECT DISTINCT {col} AS v FROM {relation} WHERE {where}").df()["v"]
     if values.empty:
         return []
     return values[matches(values, kind, salt(), hashes)].astype(str).tolist()
 
 
+def _may_be(expr: str, kind: str, known: set[str]) -> str:
+    """SQL: the raw value `expr` may normalise to one of `known` (every value that does, and
+    a few more), one regular-expression pass per row. An e-mail normalises by trimming,
+    lower-casing and deleting characters (spaces, `<>`, a `mailto:` prefix), so the letters,
+    digits and `@` of the normal form appear in order in the raw value, any other characters
+    between them, case aside. A phone's last 7 digits (the subscriber number, which E.164
+    formatting never rewrites) appear in order among the raw value's digits. The needles hold
+    only `[a-z0-9@]`, so they are safe in the pattern."""
+    if kind == "email":
+        gap, flags = "[^a-z0-9@]*", "i"
+        needles = {re.sub(r"[^a-z0-9@]", "", v) for v in known}
+    else:
+        gap, flags = "[^0-9]*", ""
+        needles = {re.sub(r"[^0-9]", "", v)[-7:] for v in known}
+    pattern = "|".join(gap.join(n) for n in sorted(needles))
+    return f"regexp_matches({expr}, '{pattern}', '{flags}')"
+
+
 def _delete(con, relation: str, where: str, params: list[Any], dry_run: bool) -> int:
-    n = con.execute(f"SELECT count(*) FROM {relation} WHERE {where}", params).fetchall()[0][0]
-    if n and not dry_run:
-        con.execute(f"DELETE FROM {relation} WHERE {where}", params).fetchall()
-    return int(n)
+    """Rows of `relation` matching `where`, deleted unless `dry_run`: one scan either way
+    (DuckDB's DELETE returns the count)."""
+    verb = "SELECT count(*) FROM" if dry_run else "DELETE FROM"
+    return int(con.execute(f"{verb} {relation} WHERE {where}", params).fetchall()[0][0])
 
 
 def _count(plan: Erasure, key: str, n: int) -> None:
@@ -120,6 +147,11 @@ def erase(
         hashes += [(kind, identifier_hash(kind, v, secret)) for v in sorted(ids[kind])]
     hashes += [("person_id", identifier_hash("person_id", p, secret)) for p in persons]
     wanted = {k: {h for kk, h in hashes if kk == k} for k in ("email", "phone")}
+    # the identifiers to look for are known in clear when every hash is one of the records'
+    known = {
+        k: ids[k] if wanted[k] <= {identifier_hash(k, v, secret) for v in ids[k]} else None
+        for k in wanted
+    }
     columns = _base_tables(con)
     record_ids: list[str] = []
     if persons:
@@ -142,7 +174,9 @@ def erase(
         else:
             for kind, pattern in IDENTIFIER_COLUMNS:
                 if pattern.search(column) and wanted[kind]:
-                    raw = _matching_values(con, f'"{schema}"."{table}"', column, kind, wanted[kind])
+                    raw = _matching_values(
+                        con, f'"{schema}"."{table}"', column, kind, wanted[kind], known[kind]
+                    )
                     if raw:
                         where.append((f'"{column}" IN (SELECT unnest(?))', [raw]))
     seeds = _linked_rows(con, conditions, record_ids)
@@ -197,20 +231,12 @@ def _linked_rows(con, conditions: dict[str, list[tuple[str, list[Any]]]], record
 
     def where(table: str) -> list[tuple[str, list[Any]]]:
         keys, refs = layout[table]
-        out = [
-            (f"({links.key_sql(k)}) IN (SELECT unnest(?))", [sorted(seeds[k.entity])])
-            for k in keys
-            if seeds[k.entity]
+        named = [(k.columns, k.entity) for k in keys] + [((r.column,), r.entity) for r in refs]
+        return [
+            (_key_in(table, columns), [sorted(seeds[entity])])
+            for columns, entity in named
+            if seeds[entity]
         ]
-        out += [
-            (
-                f"({links.canonical_sql(links.quoted(r.column))}) IN (SELECT unnest(?))",
-                [sorted(seeds[r.entity])],
-            )
-            for r in refs
-            if seeds[r.entity]
-        ]
-        return out
 
     for _ in range(len(links.KEYS) + 1):  # a row's keys only reach tables further down
         grown = False
@@ -234,6 +260,19 @@ def _linked_rows(con, conditions: dict[str, list[tuple[str, list[Any]]]], record
         if where(table):
             conditions.setdefault(relation, []).extend(where(table))
     return {entity: values for entity, values in seeds.items() if values}
+
+
+def _key_in(table: str, columns: tuple[str, ...]) -> str:
+    """SQL: the canonical key of a row of `table` (its `columns`) is in the list bound to `?`.
+    A one-column key is put in canonical form once per distinct value of the column (a
+    visitor id repeats on each of their events), not once per row."""
+    if len(columns) > 1:
+        return f"({links.key_sql(links.Key('', table, columns))}) IN (SELECT unnest(?))"
+    column, relation = links.quoted(columns[0]), '"{}"."{}"'.format(*table.split("."))
+    return (
+        f"{column} IN (SELECT v FROM (SELECT DISTINCT {column} AS v FROM {relation}) "
+        f"WHERE {links.canonical_sql('v')} IN (SELECT unnest(?)))"
+    )
 
 
 def _queue_destinations(con, keys: list[str], request_id: str, secret: str, dry_run: bool) -> int:

@@ -3,21 +3,28 @@
 `load` reads the suppression list (salted hashes) from the warehouse once per load, with a
 connection closed before dlt opens its own. `drop_suppressed` then removes every row of a
 parsed file whose e-mail or phone column, normalised and hashed, is on the list, and counts
-them in `DROPPED` (source table -> rows), which the load reports. With an empty list
-nothing is hashed and no salt is needed.
+them in `DROPPED` (source table -> rows). `drop_suppressed_rejects` does the same for the
+rows a source rejects (`rejected_rows`, copied to `quality.quarantine_rows`) before they are
+written: a rejected row's raw text may not parse, so it is cut into fields and every field
+that reads as a suppressed e-mail, phone or (for the row's table) erased key drops the row.
+With an empty list nothing is hashed and no salt is needed.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from privacy import links
+from privacy.keys import KIND_PREFIX, Key, Reference, canonical_key, key_of_values
 from privacy.schema import SUPPRESSIONS
 from privacy.subjects import IDENTIFIER_COLUMNS, identifier_hash, matches, salt
+
+#: what separates the fields of a raw record: CSV and sheet delimiters, JSON punctuation
+_FIELD_BREAK = re.compile(r'[,;|\t"{}\[\]:\\\r\n]')
 
 _ACTIVE: dict[str, set[str]] = {}
 _SALT: list[str] = []
@@ -49,12 +56,17 @@ def load(warehouse: Path) -> int:
     return len(rows)
 
 
+#: the keys a table's rows hold and the references they make (`TableSpec.links`)
+TableLinks = tuple[list[Key], list[Reference]]
+NO_LINKS: TableLinks = ([], [])
+
+
 def drop_suppressed(
-    table: pa.Table, name: str, source: str | None = None
+    table: pa.Table, name: str, links_of: TableLinks = NO_LINKS
 ) -> tuple[pa.Table, np.ndarray]:
     """`table` without the rows of suppressed persons, and the mask of the rows kept: rows
-    with a suppressed e-mail or phone, and (given the `source`) rows whose key or reference
-    names an erased person's record (privacy/links.py)."""
+    with a suppressed e-mail or phone, and rows whose key or reference (`links_of` the table,
+    privacy/links.py) names an erased person's record."""
     keep = np.ones(table.num_rows, dtype=bool)
     if not _ACTIVE or not table.num_rows:
         return table, keep
@@ -63,8 +75,7 @@ def drop_suppressed(
             field = table.schema.field(column)
             if kind in _ACTIVE and pattern.search(column) and pa.types.is_string(field.type):
                 keep &= ~matches(table.column(column).to_pylist(), kind, _SALT[0], _ACTIVE[kind])
-    if source:
-        keep &= ~_linked(table, f"raw_{source}.{name}")
+    keep &= ~_linked(table, links_of)
     dropped = int((~keep).sum())
     if dropped:
         DROPPED[name] += dropped
@@ -72,18 +83,61 @@ def drop_suppressed(
     return table, keep
 
 
-def _linked(table: pa.Table, relation: str) -> np.ndarray:
-    """Rows of `relation` whose key or reference hashes into a `key:<entity>` suppression."""
+def _linked(table: pa.Table, links_of: TableLinks) -> np.ndarray:
+    """Rows whose key or reference hashes into a `key:<entity>` suppression."""
     hit = np.zeros(table.num_rows, dtype=bool)
-    keys, refs = links.by_table().get(relation, ([], []))
+    keys, refs = links_of
     checks = [(k.entity, list(k.columns)) for k in keys]
     checks += [(r.entity, [r.column]) for r in refs]
     for entity, columns in checks:
-        kind = links.KIND_PREFIX + entity
+        kind = KIND_PREFIX + entity
         if kind not in _ACTIVE or not all(c in table.column_names for c in columns):
             continue
         parts = [table.column(c).to_pylist() for c in columns]
-        values = [links.key_of_values(list(row)) for row in zip(*parts, strict=True)]
+        values = [key_of_values(list(row)) for row in zip(*parts, strict=True)]
         digests = {v: identifier_hash(kind, v, _SALT[0]) for v in set(values) if v is not None}
         hit |= np.array([v is not None and digests[v] in _ACTIVE[kind] for v in values])
     return hit
+
+
+def drop_suppressed_rejects(rejects: pa.Table, links_of: dict[str, TableLinks]) -> pa.Table:
+    """`rejects` (`rejected_rows` of one file or batch) without the rows of suppressed persons,
+    counted in `DROPPED` under their table. A raw record is cut at `_FIELD_BREAK` into fields;
+    a row goes when one field normalises and hashes into a suppressed e-mail or phone (any
+    field: a bad row's columns cannot be trusted), or into an erased key of an entity its
+    table holds or references (single-column keys; `links_of` each table by name)."""
+    if not _ACTIVE or not rejects.num_rows:
+        return rejects
+    owner: list[int] = []
+    fields: list[str] = []
+    for i, raw in enumerate(rejects.column("raw_record").to_pylist()):
+        for part in _FIELD_BREAK.split(raw or ""):
+            if part.strip():
+                owner.append(i)
+                fields.append(part.strip())
+    hit = np.zeros(len(fields), dtype=bool)
+    for kind in ("email", "phone"):
+        if kind in _ACTIVE and fields:
+            hit |= matches(fields, kind, _SALT[0], _ACTIVE[kind])
+    tables = rejects.column("table_name").to_pylist()
+    for j, value in enumerate(fields):
+        if not hit[j]:
+            hit[j] = _names_erased_key(links_of.get(tables[owner[j]], NO_LINKS), value)
+    drop = np.zeros(rejects.num_rows, dtype=bool)
+    drop[np.asarray(owner, dtype=np.int64)[hit]] = True
+    if not drop.any():
+        return rejects
+    for i in np.flatnonzero(drop):
+        DROPPED[tables[i]] += 1
+    return rejects.filter(pa.array(~drop))
+
+
+def _names_erased_key(links_of: TableLinks, value: str) -> bool:
+    """`value` is, in canonical form, an erased key of an entity the table holds or references."""
+    keys, refs = links_of
+    entities = {k.entity for k in keys if len(k.columns) == 1} | {r.entity for r in refs}
+    active = [e for e in entities if KIND_PREFIX + e in _ACTIVE]
+    key = canonical_key(value) if active else None
+    return key is not None and any(
+        identifier_hash(KIND_PREFIX + e, key, _SALT[0]) in _ACTIVE[KIND_PREFIX + e] for e in active
+    )

@@ -54,7 +54,7 @@ from ingestion.sources._readers import (
 )
 from ingestion.sources._stale import LoadedVersions, items_of_newer, keep_newer
 from ingestion.sources._types import known_types, pin_types
-from privacy.ingest_filter import drop_suppressed
+from privacy.ingest_filter import NO_LINKS, drop_suppressed, drop_suppressed_rejects
 
 __all__ = ["ChildSpec", "FileProblem", "ParsedFile", "Reject", "TableSpec"]
 
@@ -327,7 +327,8 @@ def parse_file(
         ]
         table = table.take(pa.array(keep))
         kept = kept[keep]
-    table, unsuppressed = drop_suppressed(table, spec.name, source)  # erased persons never land
+    links_of = spec.links(source)[spec.name] if source else NO_LINKS
+    table, unsuppressed = drop_suppressed(table, spec.name, links_of)  # erased persons never land
     kept = kept[unsuppressed]
     numbers = parsed.line_numbers[kept]
     rejects: list[pa.Table] = []
@@ -487,6 +488,8 @@ def file_table_resource(
                     if versions is not None:  # a late file never puts back an older version
                         table = keep_newer(versions, table, path.name)
                     yield table
+                # erased persons' bad rows are not quarantined either
+                batch.rejects = drop_suppressed_rejects(batch.rejects, spec.links(source_name))
                 if batch.rejects.num_rows:
                     logger.warning(
                         "%s.%s: %s: %d row(s) rejected",

@@ -11,6 +11,11 @@ import numpy as np
 import pyarrow as pa
 
 from ingestion.config import FileSet, TableConfig
+from privacy.keys import Key, Reference
+
+#: per table (`<name>` or `<name>__<field>`): the keys its rows hold and the references to
+#: other tables' keys they make (privacy/keys.py)
+Links = dict[str, tuple[list[Key], list[Reference]]]
 
 CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
@@ -40,6 +45,7 @@ class ChildSpec:
     field: str
     parent_key: str
     primary_key: tuple[str, ...]
+    owner: str | None = None  # the entity whose key `parent_key` holds (privacy/links.py)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,10 @@ class TableSpec:
     columns not declared are loaded as found (schema evolution). `key` is the primary key
     the source system itself declares, where the spec also describes how its tables are
     created (the till database); the merge key of the raw table is `config/sources.yaml`'s.
+    `records` says which identity records (`<entity>:<key>`, the `source_system` of the identity
+    models) a row is, by the columns holding the key; `references` which columns hold another
+    record's key (`(column, entity)`): erasure follows both to the rows that belong to a
+    person but carry no e-mail or phone, and ingestion drops them once erased (privacy/links.py).
     """
 
     name: str
@@ -59,6 +69,27 @@ class TableSpec:
     cursor: str | None = "updated_at"
     reader: Callable[[Path, FileSet, TableSpec, TableConfig], ParsedFile] | None = None
     key: tuple[str, ...] = ()
+    records: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    references: tuple[tuple[str, str], ...] = ()
+
+    def links(self, source: str) -> Links:
+        """The keys and references of this table and of its child tables, by table name."""
+        schema = f"raw_{source}"
+
+        def refs(table: str, pairs: tuple[tuple[str, str], ...]) -> list[Reference]:
+            return [Reference(f"{schema}.{table}", column, entity) for column, entity in pairs]
+
+        out: Links = {
+            self.name: (
+                [Key(entity, f"{schema}.{self.name}", cols) for entity, cols in self.records],
+                refs(self.name, self.references),
+            )
+        }
+        for child in self.children:
+            name = f"{self.name}__{child.field}"
+            owned = ((child.parent_key, child.owner),) if child.owner else ()
+            out[name] = ([], refs(name, owned))
+        return out
 
 
 @dataclass

@@ -44,6 +44,7 @@ CLIENTS = TableSpec(
     name="clients",
     description="Clients captured by store advisors, one row per `client_id`, all text.",
     schema=pa.schema([(name, pa.string()) for name in COLUMNS]),
+    records=(("clienteling", ("client_id",)),),
 )
 
 TABLES = (CLIENTS,)

@@ -33,6 +33,7 @@ CONSENT_EVENTS = TableSpec(
         ]
     ),
     cursor=None,
+    references=(("shop_customer_id", "shop_customer"),),
 )
 
 TABLES = (CONSENT_EVENTS,)

@@ -33,6 +33,7 @@ CONTACTS = TableSpec(
             ("origin", TEXT),
         ]
     ),
+    records=(("esp_contact", ("contact_id",)),),
 )
 
 CAMPAIGNS = TableSpec(
@@ -63,6 +64,7 @@ EVENTS = TableSpec(
         ]
     ),
     cursor=None,
+    references=(("contact_id", "esp_contact"),),
 )
 
 TABLES = (CONTACTS, CAMPAIGNS, EVENTS)

@@ -41,7 +41,7 @@ from ingestion.sources._common import (
     rejects_table,
     require_keys,
 )
-from privacy.ingest_filter import drop_suppressed
+from privacy.ingest_filter import NO_LINKS, drop_suppressed, drop_suppressed_rejects
 
 TEXT, INTEGER, REAL = pa.string(), pa.int64(), pa.float64()
 
@@ -72,6 +72,7 @@ TABLES = (
             + _text("updated_at")
         ),
         key=("card_id",),
+        records=(("pos_card", ("card_id",)),),
     ),
     TableSpec(
         name="receipts",
@@ -86,6 +87,9 @@ TABLES = (
             ]
         ),
         key=("receipt_id",),
+        records=(("pos_receipt", ("receipt_id",)),),
+        # a return names the receipt it returns: it is that receipt's owner's
+        references=(("card_id", "pos_card"), ("original_receipt_id", "pos_receipt")),
     ),
     TableSpec(
         name="receipt_lines",
@@ -103,9 +107,11 @@ TABLES = (
             ]
         ),
         key=("receipt_id", "line_no"),
+        references=(("receipt_id", "pos_receipt"),),
     ),
 )
 DESCRIPTIONS = {spec.name: spec.description for spec in TABLES}
+LINKS = {name: links for spec in TABLES for name, links in spec.links("pos").items()}
 
 # SQLite type affinity (https://www.sqlite.org/datatype3.html#determination_of_column_affinity)
 # -> the Arrow type loaded and the storage classes a value of that column may have.
@@ -218,7 +224,9 @@ def pos_table(
                             for j, c in enumerate(names)
                         }
                     )
-                    batch, _ = drop_suppressed(batch, name, "pos")  # erased persons never land
+                    batch, _ = drop_suppressed(
+                        batch, name, LINKS.get(name, NO_LINKS)
+                    )  # erased persons never land
                     if batch.num_rows:
                         yield require_keys(batch, cfg.primary_key)
                 rejects = [
@@ -226,9 +234,10 @@ def pos_table(
                     for i in range(len(rows))
                     if bads[i] and not skip[i]
                 ]
-                if rejects:
+                bad = drop_suppressed_rejects(rejects_table(name, database.name, rejects), LINKS)
+                if bad.num_rows:
                     yield dlt.mark.with_hints(
-                        rejects_table(name, database.name, rejects),
+                        bad,
                         rejected_hints(),
                         create_table_variant=True,
                     )

@@ -36,6 +36,7 @@ TICKETS = TableSpec(
         ]
     ),
     cursor=None,
+    records=(("service_ticket", ("ticket_id",)),),
 )
 
 TABLES = (TICKETS,)

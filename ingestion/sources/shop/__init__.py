@@ -69,7 +69,8 @@ CUSTOMERS = TableSpec(
             ),
         ]
     ),
-    children=(ChildSpec("addresses", "customer_entity_id", ("id",)),),
+    children=(ChildSpec("addresses", "customer_entity_id", ("id",), owner="shop_customer"),),
+    records=(("shop_customer", ("entity_id",)),),
 )
 
 ORDERS = TableSpec(
@@ -115,7 +116,9 @@ ORDERS = TableSpec(
             ),
         ]
     ),
-    children=(ChildSpec("items", "order_entity_id", ("item_id",)),),
+    children=(ChildSpec("items", "order_entity_id", ("item_id",), owner="shop_order"),),
+    records=(("shop_guest_order", ("increment_id",)), ("shop_order", ("entity_id",))),
+    references=(("customer_id", "shop_customer"),),
 )
 
 CARTS = TableSpec(
@@ -146,7 +149,9 @@ CARTS = TableSpec(
             ),
         ]
     ),
-    children=(ChildSpec("items", "cart_entity_id", ("item_id",)),),
+    children=(ChildSpec("items", "cart_entity_id", ("item_id",), owner="shop_cart"),),
+    records=(("shop_cart", ("entity_id",)),),
+    references=(("customer_id", "shop_customer"),),
 )
 
 TABLES: Sequence[TableSpec] = (CUSTOMERS, ORDERS, CARTS)

@@ -178,6 +178,7 @@ EVENT_SIGNUPS = TableSpec(
     ),
     cursor=None,
     reader=read_signups,
+    records=(("spreadsheet", ("source_file", "source_row")),),
 )
 
 TABLES = (EVENT_SIGNUPS,)

@@ -43,6 +43,8 @@ EVENTS = TableSpec(
         ]
     ),
     cursor=None,
+    records=(("web_visitor", ("anonymous_id",)),),
+    references=(("user_id", "shop_customer"),),  # logged in as them
 )
 
 TABLES = (EVENTS,)
