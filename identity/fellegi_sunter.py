@@ -565,6 +565,13 @@ def _namesake_odds(
     return _duplicates_per_record(model) / np.maximum(namesakes, 1.0) * ratio
 
 
+def _near(level: ComparisonLevel) -> bool:
+    """An exact value or one typo away (what a person's own records show)."""
+    return level.kind == "exact" or (
+        level.kind == "damerau_levenshtein" and (level.max_distance or 1) <= 1
+    )
+
+
 def _duplicates_per_record(model: FittedModel) -> float:
     """How many other records of its person a record has, on average (each pair: two)."""
     return 2 * model.prior * model.candidate_pairs / max(model.records, 1)
@@ -590,6 +597,9 @@ def score(
       and last name at one home whose personal fields are known on both sides, the share that
       disagree (``model.namesake_rate``, an upper bound: a mistyped birth date counts too) is
       at most ``namesake_rate_max`` over at least ``namesake_min_pairs`` pairs;
+    * at one address (street and place agree) with no personal field agreeing, when the last
+      names are more than one typo apart: housemates with close names share the home, not an
+      identity (held under the same reason, whatever the file's namesake rate);
     * on an ``if_contradicted`` level, unless a personal field agrees and at most one other
       field differs (a first name replaced, or both names, at one address on one birth date)
       and the pair's weight reaches the match odds from the prior of two random records of
@@ -612,7 +622,7 @@ def score(
     personal_agree = np.zeros(len(g), dtype=np.int16)
     personal_disagree = np.zeros(len(g), dtype=np.int16)
     personal_fields = set(config.probabilistic.personal_fields)
-    street_agrees = last_agrees = first_agrees = np.zeros(len(g), dtype=bool)
+    street_agrees = last_agrees = first_agrees = last_far = np.zeros(len(g), dtype=bool)
     agree_exact = np.zeros(len(g), dtype=np.int16)
     personal_exact = np.zeros(len(g), dtype=bool)
     personal_slips = np.zeros(len(g), dtype=np.int16)
@@ -656,6 +666,8 @@ def score(
             street_agrees = pair_w > 1
         if comp.field == "last_name":
             last_agrees = pair_w > 1
+            near = np.array([_near(lv) for lv in comp.levels] + [True])[g[:, i]]
+            last_far = (g[:, i] >= 0) & ~near
         if comp.field == "first_name":
             first_agrees = g[:, i] == 0
         exact = (pair_w > 1) & (g[:, i] == 0)
@@ -703,6 +715,9 @@ def score(
     random_odds = max(_duplicates_per_record(model) / max(model.records, 1), 1e-300)
     contradicted |= (held > 0) & (weight + math.log2(random_odds) < math.log2(match_odds))
     namesakes = same_home & ~personal
+    # two people of one home whose last names are more than one typo apart (Léa Gerber and
+    # Lena Weber, Isabelle Martin and Isabelle Marie): the home is what they share
+    housemates = grouped["place"] & street_agrees & last_far & ~personal
     told_apart = same_home & first_agrees & (personal | (personal_disagree > 0))
     if not model.frozen:  # a saved model keeps the rate of the run that fitted it
         model.namesake_pairs = int(told_apart.sum())
@@ -719,7 +734,7 @@ def score(
         namesakes &= personal_disagree > 0
     # the first reason that holds, in this order (0: none)
     reason = np.select(
-        [always, too_few, strangers, namesakes, contradicted, inexact],
+        [always, too_few, strangers, namesakes | housemates, contradicted, inexact],
         [1, 2, 3, 4, 5, 6],
         default=0,
     ).astype(np.int8)
