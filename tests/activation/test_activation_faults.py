@@ -28,6 +28,8 @@ from tests.activation.act_helpers import (
     killed_after_second_drop,
     make_sync,
     people,
+    pg_sync,
+    silent_server,
     state,
 )
 
@@ -348,45 +350,53 @@ def test_sftp_server_that_never_answers_times_out_and_loses_nothing(con, monkeyp
     """A host that accepts the TCP connection and never sends its SSH banner: each attempt
     ends after connect_timeout as a transient error, the run fails as `destination
     unavailable` after its retries instead of hanging, and nothing is marked sent."""
-    import socket
-    import threading
-
     monkeypatch.setenv("TEST_SFTP_PASSWORD", "pw")
     known = tmp_path / "known_hosts"
     known.write_text("")
-    silent = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        silent.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(silent.accept()[0])  # held open, never written to
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
     people(con, 20)
-    opts = {
-        "host": "127.0.0.1",
-        "port": silent.getsockname()[1],
-        "username": "cdp",
-        "password_env": "TEST_SFTP_PASSWORD",
-        "known_hosts": str(known),
-        "remote_dir": "/upload",
-        "channel": "email",
-        "connect_timeout": 0.5,
-    }
-    try:
+    with silent_server() as (port, accepted):
+        opts = {
+            "host": "127.0.0.1",
+            "port": port,
+            "username": "cdp",
+            "password_env": "TEST_SFTP_PASSWORD",
+            "known_hosts": str(known),
+            "remote_dir": "/upload",
+            "channel": "email",
+            "connect_timeout": 0.5,
+        }
         r = run_sync(con, make_sync("sftp", opts), sleep=Sleeps(), max_retries=2)
-    finally:
-        stop.set()
-        thread.join(5)
-        for s in accepted:
-            s.close()
-        silent.close()
+        attempts = len(accepted)
     assert r.status == "failed" and r.error.startswith("destination unavailable")
-    assert len(accepted) == 3  # the first attempt and two retries, each timed out
+    assert attempts == 3  # the first attempt and two retries, each timed out
     assert state(con) == {} and open_failures(con) == 20
+
+
+# ------------------------------------------------------------------ PostgreSQL
+def test_postgres_server_that_never_answers_the_connection_times_out(con, monkeypatch):
+    """A host that accepts the TCP connection and never answers libpq's start-up: each
+    attempt ends after connect_timeout (psycopg's default would wait 130 s), the run fails
+    as `destination unavailable` naming the timeout, and nothing is marked sent. The silent
+    host closes each connection after 20 s, so a client without the timeout fails the
+    assertions instead of hanging."""
+    people(con, 20, channel="phone")
+    with silent_server(close_after=20) as (port, accepted):
+        monkeypatch.setenv("TEST_PG_DSN", f"host=127.0.0.1 port={port} user=cdp dbname=cdp")
+        r = run_sync(con, pg_sync("upsert", connect_timeout=2), sleep=Sleeps(), max_retries=1)
+        attempts = len(accepted)
+    assert r.status == "failed" and r.error.startswith("destination unavailable")
+    assert "postgres: cannot connect: timed out after 2 s" in r.error
+    assert attempts == 2  # the first attempt and one retry
+    assert state(con) == {} and open_failures(con) == 20
+
+
+def test_postgres_port_nobody_listens_on_is_a_transient_error(con, monkeypatch):
+    people(con, 5, channel="phone")
+    with silent_server() as (port, _):
+        pass  # the port is free again: connections are refused
+    monkeypatch.setenv("TEST_PG_DSN", f"host=127.0.0.1 port={port} user=cdp dbname=cdp")
+    sleeps = Sleeps()
+    r = run_sync(con, pg_sync("upsert", connect_timeout=2), sleep=sleeps, max_retries=2)
+    assert r.status == "failed" and "postgres: cannot connect (gave up after 2 retries)" in r.error
+    assert len(sleeps) == 2  # retried as transient, never split into single records
+    assert state(con) == {} and open_failures(con) == 5
