@@ -233,3 +233,51 @@ def silent_server(close_after: float | None = None) -> Iterator[tuple[int, list[
         for conn in accepted:
             conn.close()
         server.close()
+
+
+@contextlib.contextmanager
+def port_that_accepts_late(target_url: str, accept_after: float) -> Iterator[str]:
+    """A loopback URL whose accept queue is full, so a client's TCP connect hangs (its SYN is
+    dropped, as by a host behind a dead route) until `accept_after` seconds have passed; then
+    each connection is accepted and forwarded to `target_url`. A client without a connect
+    timeout thus gets through late, which its test can tell from a timed-out connect."""
+    target = ("127.0.0.1", int(target_url.rsplit(":", 1)[1]))
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    opened = [socket.create_connection(("127.0.0.1", port))]  # fills the one-place queue
+    stop = threading.Event()
+
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        if stop.wait(accept_after):
+            return
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                client = server.accept()[0]
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection(target)
+            opened.extend((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pump, args=(a, b), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        thread.join(5)
+        for sock in opened:
+            sock.close()
+        server.close()

@@ -29,6 +29,7 @@ from tests.activation.act_helpers import (
     make_sync,
     people,
     pg_sync,
+    port_that_accepts_late,
     silent_server,
     state,
 )
@@ -227,6 +228,27 @@ def test_retry_after_over_the_cap_defers_the_rest(con, vendor):
     r3 = run_sync(con, sync, sleep=Sleeps(), now=lambda: later)
     assert (r3.status, r3.changed) == ("success", 150)
     assert sorted(delivered()) == sorted(EMAILS * 2)  # each record: first send + its change
+
+
+def test_a_connect_that_hangs_times_out_and_sends_nothing(con, vendor):
+    """The vendor's host drops the TCP handshake: each attempt ends after connect_timeout
+    (0.5 s), the run fails as `destination unavailable` after its retries and nothing is
+    sent or marked sent. The host starts accepting after 20 s, so a client without a connect
+    timeout would get through and deliver, failing the assertions."""
+    fake, sync, delivered = vendor
+    people(con, 150)
+    with port_that_accepts_late(fake.url, accept_after=20) as late_url:
+        options = {
+            name: value.replace(fake.url, late_url) if isinstance(value, str) else value
+            for name, value in sync.destination.options.items()
+        }
+        options["connect_timeout"] = 0.5
+        late = sync.model_copy(
+            update={"destination": sync.destination.model_copy(update={"options": options})}
+        )
+        r = run_sync(con, late, sleep=Sleeps(), max_retries=2)
+    assert r.status == "failed" and r.error.startswith("destination unavailable"), r.error
+    assert delivered() == [] and state(con) == {}
 
 
 def test_klaviyo_auth_error_and_timeout(con, klaviyo):
