@@ -422,3 +422,32 @@ def test_postgres_port_nobody_listens_on_is_a_transient_error(con, monkeypatch):
     assert r.status == "failed" and "postgres: cannot connect (gave up after 2 retries)" in r.error
     assert len(sleeps) == 2  # retried as transient, never split into single records
     assert state(con) == {} and open_failures(con) == 5
+
+
+# ------------------------------------------------------------------ SQLite
+def test_sqlite_table_locked_by_another_writer_waits_read_timeout(con, tmp_path):
+    """Another process holds the database file's write lock: each attempt gives up after
+    read_timeout (0.2 s) as a transient error, the run fails as `destination unavailable`
+    and nothing is written. The holder lets go after 10 s, so a client waiting longer (the
+    driver's default is 5 s) would get through and fail the assertions."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "vip.db"
+    people(con, 5)
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(10, holder.rollback)
+    release.start()
+    options = {"driver": "sqlite", "path": str(path), "table": "vip", "key_column": "person_id"}
+    options |= {"columns": ["first_name"], "channel": "email", "read_timeout": 0.2}
+    sync = make_sync("sql_table", options, key="person_id", fields={"first_name": "first_name"})
+    try:
+        r = run_sync(con, sync, sleep=Sleeps(), max_retries=2)
+    finally:
+        release.cancel()
+        holder.close()
+    assert r.status == "failed" and "sqlite: database locked" in r.error, r.error
+    assert state(con) == {} and open_failures(con) == 5
+    again = run_sync(con, sync, sleep=Sleeps())
+    assert (again.status, again.added) == ("success", 5)
