@@ -8,12 +8,25 @@ error rolls the batch back and the engine splits it.
 Options: `driver` (postgres|sqlite), `dsn_env` (env var with the libpq conninfo, postgres)
 or `path` (sqlite file), `table` (schema.table), `key_column`, `columns` (list of field
 names, creates the table if missing), `channel` (consent channel); `connect_timeout`
-(libpq) and `read_timeout` (PostgreSQL statement_timeout, SQLite lock wait).
+(libpq) and `read_timeout` (SQLite: the lock wait).
+
+PostgreSQL timeouts, each a TransientError the engine retries: `connect_timeout` for the
+whole connection start-up; `read_timeout` as the server's `statement_timeout` (a statement
+waiting on a lock or running long is cancelled and rolled back); and, for a server that
+stops answering altogether (a frozen process or host, where no server-side timer runs), a
+client deadline `read_timeout` + `DEADLINE_GRACE` after which the socket is shut. A
+connection lost after a statement was sent may have committed: `reconcile` reads the rows
+back so that nothing is written twice and the rows keep their "created by the sync" flag.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import socket
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from activation.destinations.base import (
@@ -27,6 +40,9 @@ from activation.destinations.base import (
 from activation.destinations.files import cell
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+#: seconds past `read_timeout` before the client gives up on a server that does not answer
+#: (after the server's own statement_timeout, which cancels cleanly, had its chance)
+DEADLINE_GRACE = 5.0
 
 
 class SqlTable(Destination):
@@ -58,6 +74,7 @@ class SqlTable(Destination):
         self.key_column = str(options["key_column"])
         self.columns = [str(c) for c in options["columns"] if c != self.key_column]
         self._conn = None
+        self._severed = False  # the client deadline shut the socket
 
     def describe(self) -> str:
         return f"{self.driver} table {self.table}"
@@ -78,6 +95,11 @@ class SqlTable(Destination):
                     # a statement the server has not finished in time is cancelled
                     options=f"-c statement_timeout={round(self.delivery.read_timeout * 1000)}",
                 )
+            except psycopg.errors.ConnectionTimeout:
+                raise TransientError(
+                    f"postgres: cannot connect: timed out after "
+                    f"{max(2, round(self.delivery.connect_timeout))} s"
+                ) from None
             except psycopg.OperationalError:
                 raise TransientError("postgres: cannot connect") from None
         else:
@@ -90,7 +112,7 @@ class SqlTable(Destination):
             self._conn.execute("PRAGMA secure_delete = ON")
         cols = ", ".join(f"{c} TEXT" for c in self.columns)
         cols = (", " + cols) if cols else ""
-        with self._tx() as cur:
+        with self._deadline(), self._tx() as cur:
             if self.driver == "postgres" and "." in self.table:
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {self.table.split('.')[0]}")
             cur.execute(
@@ -98,6 +120,30 @@ class SqlTable(Destination):
                 f"({self.key_column} TEXT PRIMARY KEY{cols})"
             )
         return self._conn
+
+    @contextlib.contextmanager
+    def _deadline(self) -> Iterator[None]:
+        """PostgreSQL: shut the socket if the server has not answered `read_timeout` +
+        DEADLINE_GRACE seconds into the block; libpq then fails the call at once."""
+        if self.driver != "postgres":
+            yield
+            return
+        fd = self._conn.fileno()
+
+        def sever() -> None:
+            self._severed = True
+            with contextlib.suppress(OSError):
+                sock = socket.socket(fileno=os.dup(fd))  # shutdown acts on the shared socket
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+        timer = threading.Timer(self.delivery.read_timeout + DEADLINE_GRACE, sever)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
 
     def _tx(self):
         destination = self
@@ -120,7 +166,7 @@ class SqlTable(Destination):
     def _run(self, fn) -> Any:
         try:
             self._connect()  # inside: a lock or lost server while creating the table counts too
-            with self._tx() as cur:
+            with self._deadline(), self._tx() as cur:
                 return fn(cur)
         except Exception as exc:
             raise self._translate(exc) from None
@@ -129,9 +175,21 @@ class SqlTable(Destination):
         if self.driver == "postgres":
             import psycopg
 
+            if isinstance(exc, psycopg.errors.QueryCanceled):  # rolled back by the server
+                return TransientError(
+                    f"postgres: statement timeout ({self.delivery.read_timeout:g} s) reached"
+                )
             if isinstance(exc, psycopg.OperationalError):
-                self._conn = None
-                return TransientError("postgres: connection lost")
+                severed, self._severed = self._severed, False
+                self._drop_connection()
+                # the statement, even its commit, may have been applied: read back first
+                if severed:
+                    return TransientError(
+                        f"postgres: no answer within "
+                        f"{self.delivery.read_timeout + DEADLINE_GRACE:g} s",
+                        maybe_applied=True,
+                    )
+                return TransientError("postgres: connection lost", maybe_applied=True)
             if isinstance(exc, psycopg.Error):
                 return BatchRejected(f"postgres: {type(exc).__name__}")
         else:
@@ -142,6 +200,32 @@ class SqlTable(Destination):
             if isinstance(exc, sqlite3.Error):
                 return BatchRejected(f"sqlite: {type(exc).__name__}")
         return exc
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
+    def reconcile(self, op, records):
+        """After a connection lost mid-batch: the keys whose row already holds every value
+        as sent (the lost transaction committed); created is unknown (None)."""
+        if op not in ("add", "change") or not records:
+            return None
+        ph = self._ph()
+        cols = [self.key_column, *self.columns]
+        sql = (
+            f"SELECT {', '.join(cols)} FROM {self.table} "
+            f"WHERE {self.key_column} IN ({', '.join([ph] * len(records))})"
+        )
+        wanted = {row[0]: tuple(row) for row in self._values(records)}
+
+        def go(cur):
+            cur.execute(sql, list(wanted))
+            return cur.fetchall()
+
+        rows = self._run(go)
+        return {row[0]: None for row in rows if wanted.get(row[0]) == tuple(row)}
 
     def _values(self, records) -> list[list[Any]]:
         out = []
@@ -247,6 +331,4 @@ class SqlTable(Destination):
         return BatchResult(confirmed={k: None for k in keys})
 
     def finish(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._drop_connection()

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,12 +94,14 @@ class Sleeps(list):
         self.append(seconds)
 
 
-def people(con: duckdb.DuckDBPyConnection, n: int, consent: bool = True, **over: Any):
-    """Persons 1..n in customer_360, with e-mail marketing consent unless told otherwise."""
+def people(
+    con: duckdb.DuckDBPyConnection, n: int, consent: bool = True, channel: str = "email", **over
+):
+    """Persons 1..n in customer_360, with marketing consent on `channel` unless told otherwise."""
     rows = [person(i, **over) for i in range(1, n + 1)]
     insert_persons(con, rows)
     if consent:
-        grant(con, [r["person_id"] for r in rows])
+        grant(con, [r["person_id"] for r in rows], channel=channel)
     return rows
 
 
@@ -110,6 +117,26 @@ def hs_sync(fake: Any, options: dict[str, Any] | None = None, **kw: Any) -> Sync
     """A sync to the fake HubSpot whose token is in TEST_HS_TOKEN (the `hubspot` fixture)."""
     return make_sync(
         "hubspot", {"token_env": "TEST_HS_TOKEN", "host": fake.url, **(options or {})}, **kw
+    )
+
+
+def pg_sync(mode: str = "mirror", table: str = "cdp.vip_clients", **options: Any) -> Sync:
+    """A sync of first name and phone into a PostgreSQL table (DSN in TEST_PG_DSN), by 3."""
+    return make_sync(
+        "sql_table",
+        {
+            "driver": "postgres",
+            "dsn_env": "TEST_PG_DSN",
+            "table": table,
+            "key_column": "person_id",
+            "columns": ["first_name", "phone"],
+            "channel": "phone",
+            "batch_size": 3,
+            **options,
+        },
+        mode=mode,
+        key="person_id",
+        fields={"first_name": "first_name", "phone": "phone"},
     )
 
 
@@ -170,3 +197,87 @@ def killed_after_second_drop(con, sync, cls, monkeypatch, reader_dir=None, taken
         taken.mkdir(exist_ok=True)
         for f in reader_dir.glob("*.csv"):
             f.rename(taken / f.name)
+
+
+@contextlib.contextmanager
+def silent_server(close_after: float | None = None) -> Iterator[tuple[int, list[socket.socket]]]:
+    """A loopback TCP port that accepts connections and never sends a byte (a host that hangs
+    after the TCP handshake); yields the port and the accepted sockets. With `close_after`,
+    each connection is closed after that many seconds, so that a client without a timeout
+    makes its test fail instead of hang."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    accepted: list[socket.socket] = []
+    opened: dict[socket.socket, float] = {}
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                conn = server.accept()[0]
+                accepted.append(conn)
+                opened[conn] = time.monotonic()
+            if close_after is not None:
+                for conn, since in list(opened.items()):
+                    if time.monotonic() - since > close_after:
+                        conn.close()
+                        del opened[conn]
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1], accepted
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in accepted:
+            conn.close()
+        server.close()
+
+
+@contextlib.contextmanager
+def port_that_accepts_late(target_url: str, accept_after: float) -> Iterator[str]:
+    """A loopback URL whose accept queue is full, so a client's TCP connect hangs (its SYN is
+    dropped, as by a host behind a dead route) until `accept_after` seconds have passed; then
+    each connection is accepted and forwarded to `target_url`. A client without a connect
+    timeout thus gets through late, which its test can tell from a timed-out connect."""
+    target = ("127.0.0.1", int(target_url.rsplit(":", 1)[1]))
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    opened = [socket.create_connection(("127.0.0.1", port))]  # fills the one-place queue
+    stop = threading.Event()
+
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        if stop.wait(accept_after):
+            return
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                client = server.accept()[0]
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection(target)
+            opened.extend((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pump, args=(a, b), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        thread.join(5)
+        for sock in opened:
+            sock.close()
+        server.close()

@@ -28,6 +28,9 @@ from tests.activation.act_helpers import (
     killed_after_second_drop,
     make_sync,
     people,
+    pg_sync,
+    port_that_accepts_late,
+    silent_server,
     state,
 )
 
@@ -227,6 +230,27 @@ def test_retry_after_over_the_cap_defers_the_rest(con, vendor):
     assert sorted(delivered()) == sorted(EMAILS * 2)  # each record: first send + its change
 
 
+def test_a_connect_that_hangs_times_out_and_sends_nothing(con, vendor):
+    """The vendor's host drops the TCP handshake: each attempt ends after connect_timeout
+    (0.5 s), the run fails as `destination unavailable` after its retries and nothing is
+    sent or marked sent. The host starts accepting after 20 s, so a client without a connect
+    timeout would get through and deliver, failing the assertions."""
+    fake, sync, delivered = vendor
+    people(con, 150)
+    with port_that_accepts_late(fake.url, accept_after=20) as late_url:
+        options = {
+            name: value.replace(fake.url, late_url) if isinstance(value, str) else value
+            for name, value in sync.destination.options.items()
+        }
+        options["connect_timeout"] = 0.5
+        late = sync.model_copy(
+            update={"destination": sync.destination.model_copy(update={"options": options})}
+        )
+        r = run_sync(con, late, sleep=Sleeps(), max_retries=2)
+    assert r.status == "failed" and r.error.startswith("destination unavailable"), r.error
+    assert delivered() == [] and state(con) == {}
+
+
 def test_klaviyo_auth_error_and_timeout(con, klaviyo):
     fake, sync, delivered = klaviyo
     people(con, 120)
@@ -348,45 +372,82 @@ def test_sftp_server_that_never_answers_times_out_and_loses_nothing(con, monkeyp
     """A host that accepts the TCP connection and never sends its SSH banner: each attempt
     ends after connect_timeout as a transient error, the run fails as `destination
     unavailable` after its retries instead of hanging, and nothing is marked sent."""
-    import socket
-    import threading
-
     monkeypatch.setenv("TEST_SFTP_PASSWORD", "pw")
     known = tmp_path / "known_hosts"
     known.write_text("")
-    silent = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        silent.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(silent.accept()[0])  # held open, never written to
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
     people(con, 20)
-    opts = {
-        "host": "127.0.0.1",
-        "port": silent.getsockname()[1],
-        "username": "cdp",
-        "password_env": "TEST_SFTP_PASSWORD",
-        "known_hosts": str(known),
-        "remote_dir": "/upload",
-        "channel": "email",
-        "connect_timeout": 0.5,
-    }
-    try:
+    with silent_server() as (port, accepted):
+        opts = {
+            "host": "127.0.0.1",
+            "port": port,
+            "username": "cdp",
+            "password_env": "TEST_SFTP_PASSWORD",
+            "known_hosts": str(known),
+            "remote_dir": "/upload",
+            "channel": "email",
+            "connect_timeout": 0.5,
+        }
         r = run_sync(con, make_sync("sftp", opts), sleep=Sleeps(), max_retries=2)
-    finally:
-        stop.set()
-        thread.join(5)
-        for s in accepted:
-            s.close()
-        silent.close()
+        attempts = len(accepted)
     assert r.status == "failed" and r.error.startswith("destination unavailable")
-    assert len(accepted) == 3  # the first attempt and two retries, each timed out
+    assert attempts == 3  # the first attempt and two retries, each timed out
     assert state(con) == {} and open_failures(con) == 20
+
+
+# ------------------------------------------------------------------ PostgreSQL
+def test_postgres_server_that_never_answers_the_connection_times_out(con, monkeypatch):
+    """A host that accepts the TCP connection and never answers libpq's start-up: each
+    attempt ends after connect_timeout (psycopg's default would wait 130 s), the run fails
+    as `destination unavailable` naming the timeout, and nothing is marked sent. The silent
+    host closes each connection after 20 s, so a client without the timeout fails the
+    assertions instead of hanging."""
+    people(con, 20, channel="phone")
+    with silent_server(close_after=20) as (port, accepted):
+        monkeypatch.setenv("TEST_PG_DSN", f"host=127.0.0.1 port={port} user=cdp dbname=cdp")
+        r = run_sync(con, pg_sync("upsert", connect_timeout=2), sleep=Sleeps(), max_retries=1)
+        attempts = len(accepted)
+    assert r.status == "failed" and r.error.startswith("destination unavailable")
+    assert "postgres: cannot connect: timed out after 2 s" in r.error
+    assert attempts == 2  # the first attempt and one retry
+    assert state(con) == {} and open_failures(con) == 3  # the batch in flight; the rest unsent
+
+
+def test_postgres_port_nobody_listens_on_is_a_transient_error(con, monkeypatch):
+    people(con, 5, channel="phone")
+    with silent_server() as (port, _):
+        pass  # the port is free again: connections are refused
+    monkeypatch.setenv("TEST_PG_DSN", f"host=127.0.0.1 port={port} user=cdp dbname=cdp")
+    sleeps = Sleeps()
+    r = run_sync(con, pg_sync("upsert", connect_timeout=2), sleep=sleeps, max_retries=2)
+    assert r.status == "failed" and "postgres: cannot connect (gave up after 2 retries)" in r.error
+    assert len(sleeps) == 2  # retried as transient, never split into single records
+    assert state(con) == {} and open_failures(con) == 3  # the batch in flight; the rest unsent
+
+
+# ------------------------------------------------------------------ SQLite
+def test_sqlite_table_locked_by_another_writer_waits_read_timeout(con, tmp_path):
+    """Another process holds the database file's write lock: each attempt gives up after
+    read_timeout (0.2 s) as a transient error, the run fails as `destination unavailable`
+    and nothing is written. The holder lets go after 10 s, so a client waiting longer (the
+    driver's default is 5 s) would get through and fail the assertions."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "vip.db"
+    people(con, 5)
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(10, holder.rollback)
+    release.start()
+    options = {"driver": "sqlite", "path": str(path), "table": "vip", "key_column": "person_id"}
+    options |= {"columns": ["first_name"], "channel": "email", "read_timeout": 0.2}
+    sync = make_sync("sql_table", options, key="person_id", fields={"first_name": "first_name"})
+    try:
+        r = run_sync(con, sync, sleep=Sleeps(), max_retries=2)
+    finally:
+        release.cancel()
+        holder.close()
+    assert r.status == "failed" and "sqlite: database locked" in r.error, r.error
+    assert state(con) == {} and open_failures(con) == 5
+    again = run_sync(con, sync, sleep=Sleeps())
+    assert (again.status, again.added) == ("success", 5)

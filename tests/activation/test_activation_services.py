@@ -8,10 +8,8 @@ import hashlib
 
 import pytest
 from cdp_demo.fakes.services import (
-    postgres_bindir,
     sftp_server_binary,
     sshd_binary,
-    start_postgres,
     start_sftp,
 )
 
@@ -23,17 +21,13 @@ from tests.activation.act_helpers import (
     insert_persons,
     killed_after_second_drop,
     make_sync,
+    people,
     person,
+    pg_sync,
 )
+from tests.ci import missing_service
 
 HAVE_SSHD = bool(sshd_binary() and sftp_server_binary())
-
-
-def people(con, n, channel="email"):
-    rows = [person(i) for i in range(1, n + 1)]
-    insert_persons(con, rows)
-    grant(con, [r["person_id"] for r in rows], channel=channel)
-    return rows
 
 
 def sftp_sync(svc, **kw):
@@ -81,11 +75,11 @@ def _check_drop(con, svc, monkeypatch):
 
 
 @pytest.mark.services
-@pytest.mark.skipif(
-    not HAVE_SSHD,
-    reason="OpenSSH sshd/sftp-server not installed (scripts/install-services.sh installs them)",
-)
 def test_sftp_drop_against_openssh(con, tmp_path, monkeypatch):
+    if not HAVE_SSHD:
+        missing_service(
+            "OpenSSH sshd/sftp-server not installed (scripts/install-services.sh installs them)"
+        )
     svc = start_sftp(tmp_path / "sshd", prefer_openssh=True)
     try:
         assert svc.kind == "openssh"
@@ -141,33 +135,6 @@ def test_sftp_unknown_host_key_is_refused(con, tmp_path, monkeypatch):
         assert list(svc.root.iterdir()) == []
     finally:
         svc.stop()
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory):
-    if postgres_bindir() is None:
-        pytest.skip("PostgreSQL binaries not installed (scripts/install-services.sh installs them)")
-    svc = start_postgres(tmp_path_factory.mktemp("pg"))
-    yield svc
-    svc.stop()
-
-
-def pg_sync(mode="mirror", table="cdp.vip_clients"):
-    return make_sync(
-        "sql_table",
-        {
-            "driver": "postgres",
-            "dsn_env": "TEST_PG_DSN",
-            "table": table,
-            "key_column": "person_id",
-            "columns": ["first_name", "phone"],
-            "channel": "phone",
-            "batch_size": 3,
-        },
-        mode=mode,
-        key="person_id",
-        fields={"first_name": "first_name", "phone": "phone"},
-    )
 
 
 @pytest.mark.services

@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from app.cli import free_port, wait_until_listening
+from tests.ci import missing_service
 from tests.demo_build import environment
 
 CHROMIUM = Path(os.environ.get("CDP_CHROMIUM", "/usr/bin/chromium"))
@@ -25,10 +26,7 @@ PASSWORD = "a long test password"
 ROOT = Path(__file__).resolve().parents[2]
 
 if not CHROMIUM.exists():
-    message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    if os.environ.get("CI", "").lower() == "true":
-        raise RuntimeError(message)  # CI must run the browser tests, never skip them
-    pytest.skip(message, allow_module_level=True)
+    missing_service(f"no Chromium at {CHROMIUM} (apt-get install chromium)", module=True)
 
 
 @pytest.fixture(scope="module")

@@ -267,6 +267,96 @@ CASES = (
         {"raw_pos.receipts": 4},
         quarantined=(("receipts", "absurd_amount", "error"),),
     ),
+    # the first cases of the corpus; test_bad_inputs.py checks their expectations further
+    Case(
+        "truncated_file",
+        "jsonl",
+        {"raw_shop.orders": 2, "raw_shop.orders__items": 2, "raw_shop.customers": 3},
+        (("orders_2026-01.jsonl", 3, None, "unparsable JSON line", "error"),),
+    ),
+    Case(
+        "not_json",
+        "jsonl",
+        {"raw_consent.consent_events": 3},
+        (
+            ("consent_events_2026-01.jsonl", 3, None, "unparsable JSON line", "error"),
+            ("consent_events_2026-01.jsonl", 4, None, "unparsable JSON line", "error"),
+        ),
+    ),
+    Case(
+        "very_long_line",
+        "jsonl",
+        {"raw_consent.consent_events": 2},
+        (("consent_events_2026-01.jsonl", 2, None, "block", "error"),),
+    ),
+    Case(
+        "empty_file",
+        "jsonl",
+        {"raw_shop.customers": 2},
+        (("customers_2026-02.jsonl", None, None, "unreadable file: empty file", "error"),),
+    ),
+    Case(
+        "future_dates",
+        "jsonl",
+        {"raw_shop.orders": 2},
+        quarantined=(("orders", "future_date", "error"),),
+    ),
+    Case(
+        "negative_amounts",
+        "jsonl",
+        {"raw_shop.orders": 2},
+        quarantined=(("orders", "negative_amount", "error"),),
+    ),
+    Case(
+        "wrong_encoding",
+        "latin-1 csv",
+        {"raw_clienteling.clients": 4},
+        values=(
+            (
+                "select first_name from raw_clienteling.clients where client_id = 'CL-0000004'",
+                [("François",)],
+            ),
+        ),
+    ),
+    Case(
+        "wrong_delimiter",
+        "csv",
+        {"raw_clienteling.clients": 2},
+        (("clients_2026-02.csv", None, None, "wrong delimiter? (configured ',')", "error"),),
+    ),
+    Case(
+        "missing_columns",
+        "csv",
+        {"raw_catalog.products": 2},
+        (("products.csv", None, "price, cost", "missing column(s) price, cost", "warn"),),
+    ),
+    Case("extra_columns", "csv", {"raw_catalog.products": 2}),
+    Case(
+        "wrong_types",
+        "csv",
+        {"raw_catalog.products": 2},
+        (
+            ("products.csv", 3, "price", "cannot read a 11-character text of letters", "error"),
+            ("products.csv", 4, "stock_qty", "cannot read a 4-character text of letters", "error"),
+        ),
+    ),
+    Case(
+        "duplicate_keys",
+        "csv",
+        {"raw_catalog.products": 3},
+        (("products.csv", 3, None, "duplicate primary key sku=HZ-BAG-0002", "error"),),
+    ),
+    Case(
+        "excel_merged_header",
+        "xlsx",
+        {"raw_spreadsheets.event_signups": 3},
+        values=(
+            (
+                "select last_name from raw_spreadsheets.event_signups order by source_row",
+                [("Dupont",), ("Martin",), ("Bernard",)],
+            ),
+        ),
+    ),
 )
 
 
@@ -373,8 +463,11 @@ def test_bad_input(case: Case, cdp_env: Path, generated: Path) -> None:
         assert_no_consent_statement_vanished(con, settings.landing_dir)
 
 
-def test_corpus_covers_every_source_format() -> None:
+def test_corpus_covers_every_source_format(generated: Path) -> None:
+    """At least 30 kinds, every source format, and every stored or generated case run here."""
+    names = [c.name for c in CASES]
+    assert len(names) == len(set(names)) >= 30
     formats = {c.source_format for c in CASES}
-    assert formats >= {"jsonl", "csv", "latin-1 csv", "xlsx", "parquet", "sqlite"}
-    stored = {p.name for p in CORPUS.iterdir() if p.is_dir()}
-    assert len({c.name for c in CASES} | stored | {"excel_merged_header", "very_long_line"}) >= 30
+    assert formats == {"jsonl", "csv", "latin-1 csv", "xlsx", "parquet", "sqlite"}
+    on_disk = {p.name for root in (CORPUS, generated) for p in root.iterdir() if p.is_dir()}
+    assert on_disk - {"__pycache__"} == set(names)

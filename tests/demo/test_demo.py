@@ -84,6 +84,16 @@ def test_demo_builds_every_layer(demo_build, monkeypatch):
             "(select count(*) from app.person_records)"  # republished after the erasure
         ).fetchall()[0]
     assert served[:2] == (persons, len(runs)) and served[2] > 0 and served[3] > 0
+    # `make demo`: the automation is on in the demo's own instance, as `make ui` reads it
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:  # DAGSTER_HOME of the build, set by `use`
+        running = {
+            state.name
+            for state in instance.all_instigator_state()
+            if state.status.value == "RUNNING"
+        }
+    assert running == {"cdp_automation", "landing_files_sensor", "daily_ingestion"}
 
 
 def test_bench_groups_steps_into_stages_and_compares_ingestion_with_the_floor():
