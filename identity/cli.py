@@ -162,7 +162,7 @@ def build_inputs(frame, args):
     street = None
     if args.address:
         parts = [frame[c].fillna("").astype(str).str.strip() for c in args.address]
-        street = (parts[0].str.cat(parts[1:], sep=" ") if len(parts) > 1 else parts[0]).str.strip()
+        street = parts[0].str.cat(parts[1:], sep=" ").str.strip()
         street = street.where(street != "", None)
     country = col(args.country)
     if args.country:

@@ -95,8 +95,8 @@ class ComparisonLevel(_Strict):
     (same day and month, another year), ``local_part_typo`` (e-mails on one domain whose
     local parts differ by one typo, not by separators or digits alone nor in the first letter:
     ``marie.d`` / ``marie_d``, ``jeanrobert`` / ``jeanrobert2`` and ``e.willems`` /
-    ``l.willems`` are two members of a family more often than one typo), ``initial`` (one side is a single letter equal to the
-    other's first letter), ``nickname`` (a diminutive and its name, from a general multilingual
+    ``l.willems`` are two members of a family more often than one typo), ``initial`` (one
+    side is a single letter equal to the other's first letter), ``nickname`` (a diminutive and its name, from a general multilingual
     list: Max/Maximilian, Adrien/Adrian), ``gender_variant`` (Louis/Louise, Julien/Julie), ``else``.
 
     ``m`` = P(level | same person) and ``u`` = P(level | different persons) are starting

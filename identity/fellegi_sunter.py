@@ -568,7 +568,7 @@ def _namesake_odds(
 def _near(level: ComparisonLevel) -> bool:
     """An exact value or one typo away (what a person's own records show)."""
     return level.kind == "exact" or (
-        level.kind == "damerau_levenshtein" and (level.max_distance or 1) <= 1
+        level.kind == "damerau_levenshtein" and level.max_distance == 1
     )
 
 
@@ -691,9 +691,10 @@ def score(
     # rare enough that none of its namesakes is likely to show that slip by chance
     one_slip = (personal_slips == 1) & ~personal_exact & ~other_inexact
     one_slip &= agree_exact >= required - 1
-    one_slip &= _namesake_odds(model, config, tf_u, slip_ratio) >= (
-        config.probabilistic.match_probability / (1 - config.probabilistic.match_probability)
+    match_odds = config.probabilistic.match_probability / (
+        1 - config.probabilistic.match_probability
     )
+    one_slip &= _namesake_odds(model, config, tf_u, slip_ratio) >= match_odds
     inexact = (
         (required < config.probabilistic.min_agreeing_fields)
         & ((agree_exact < required) | ~personal_exact)
@@ -709,9 +710,6 @@ def score(
     # among the candidate pairs: the pair's weight must reach the match odds from the prior
     # of two random records (a married name with a common first name, a birth date and a big
     # city is a coincidence at 100,000 customers)
-    match_odds = config.probabilistic.match_probability / (
-        1 - config.probabilistic.match_probability
-    )
     random_odds = max(_duplicates_per_record(model) / max(model.records, 1), 1e-300)
     contradicted |= (held > 0) & (weight + math.log2(random_odds) < math.log2(match_odds))
     namesakes = same_home & ~personal
