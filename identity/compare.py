@@ -113,7 +113,7 @@ class PairValues:
         if kind == "initial":
             return self.initial()
         if kind == "nickname":
-            return self.nickname()
+            return nz.is_nickname_pair(pd.Series(self.va), pd.Series(self.vb))
         if kind == "gender_variant":
             return self.gender_variant()
         if kind == "date_typo":
@@ -184,11 +184,6 @@ class PairValues:
             dist = cpdist(a, b, scorer=DamerauLevenshtein.distance, workers=-1)
             out[maybe] = np.asarray(dist) <= 1
         return out
-
-    def nickname(self) -> np.ndarray:
-        """:func:`cdp.normalize.is_nickname_pair`, looked up once per distinct value."""
-        codes, _ = pd.factorize(nz.nickname_keys(pd.Series(self.uniques, dtype=object)))
-        return (codes[self.ia] == codes[self.ib]) & (self.ia != self.ib)
 
     def initial(self) -> np.ndarray:
         a, b = self.text()
@@ -283,7 +278,7 @@ def first_names_compatible(
         return ok
     pv = PairValues(fa[todo], fb[todo], uniques)
     sim_ok = (pv.similarity("jaro_winkler") >= threshold) | pv.initial() | pv.truncation()
-    nick = pv.nickname()
+    nick = nz.is_nickname_pair(pd.Series(pv.va), pd.Series(pv.vb))
     good_u = nick | (sim_ok & ~pv.gender_variant())
     good = good_u[pv.inverse]
     if crossed:

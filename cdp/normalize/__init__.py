@@ -63,7 +63,6 @@ from cdp.normalize.names import (
     name_key,
     name_key_series,
     nickname_canon,
-    nickname_keys,
     split_full_name,
 )
 from cdp.normalize.phone import is_mobile_series, normalize_phone, normalize_phone_series
@@ -101,7 +100,6 @@ __all__ = [
     "name_key",
     "name_key_series",
     "nickname_canon",
-    "nickname_keys",
     "normalize_city",
     "normalize_city_series",
     "normalize_email",

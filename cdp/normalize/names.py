@@ -46,16 +46,14 @@ def is_nickname_pair(a: pd.Series, b: pd.Series) -> np.ndarray:
     One is the diminutive or foreign form of the other, or both are forms of a third name
     (Sasha and Alex, both Alexander).
     """
-    ca, cb = nickname_keys(a), nickname_keys(b)
-    same = (ca == cb) & ca.notna() & (a.astype(object) != b.astype(object))
-    return same.to_numpy(dtype=bool)
-
-
-def nickname_keys(values: pd.Series) -> pd.Series:
-    """The name each first-name key stands for: itself unless it is a diminutive or a foreign
-    form (two keys are a nickname pair when they differ and their nickname keys are equal)."""
-    values = values.astype(object)
-    return values.map(nickname_canon()).fillna(values)
+    # looked up once per distinct value: candidate pairs repeat a few thousand first names
+    codes, uniques = pd.factorize(pd.concat([a, b], ignore_index=True).astype(object))
+    names = pd.Series(uniques, dtype=object)
+    canon, _ = pd.factorize(names.map(nickname_canon()).fillna(names))
+    canon = np.append(canon, -1)  # code -1 (missing) reads this last slot
+    ca, cb = codes[: len(a)], codes[len(a) :]
+    known = (ca >= 0) & (cb >= 0)
+    return known & (ca != cb) & (canon[ca] == canon[cb])
 
 
 _NON_ALNUM = re.compile(r"[^a-z0-9 ]+")
