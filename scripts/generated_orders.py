@@ -51,12 +51,14 @@ def export(generated: Path, out: Path) -> int:
                  round(o.grand_total - coalesce(o.total_refunded, 0), 2) AS amount,
                  'web' AS channel, NULL AS store_id
           FROM read_json_auto('{shop}') o
-          JOIN ids i ON (
-            (i.source_system = 'shop_customer' AND NOT o.customer_is_guest
-             AND i.source_key = CAST(o.customer_id AS VARCHAR))
-            OR (i.source_system = 'shop_guest_order' AND o.customer_is_guest
-             AND i.source_key = CAST(o.increment_id AS VARCHAR)))
+          JOIN ids i  -- one equi-join: an OR of two join conditions is a nested loop
+            ON i.source_system = CASE WHEN o.customer_is_guest THEN 'shop_guest_order'
+                                      ELSE 'shop_customer' END
+           AND i.source_key = CASE WHEN o.customer_is_guest
+                                   THEN CAST(o.increment_id AS VARCHAR)
+                                   ELSE CAST(o.customer_id AS VARCHAR) END
           WHERE lower(o.status) NOT IN ('canceled', 'cancelled')
+            AND o.customer_is_guest IS NOT NULL
           UNION ALL
           SELECT i.person_id, 'R' || r.receipt_id, r.sold_at, r.total_amount, 'store',
                  r.store_id
