@@ -28,6 +28,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
@@ -69,16 +70,24 @@ def interactions_at(data: BehaviourData, cutoff: date, cfg: RecommendationsConfi
         )
     if not parts:
         raise ValueError("recommendations need order lines or product events")
-    frame = data.con.execute(
-        f"""SELECT customer_id, sku, sum(w) AS w FROM ({" UNION ALL ".join(parts)})
-        WHERE sku IS NOT NULL GROUP BY ALL HAVING sum(w) > 0 ORDER BY customer_id, sku"""
-    ).df()
-    users = pd.Index(frame["customer_id"].unique())
-    items = pd.Index(np.sort(frame["sku"].unique()))
+    with data.con.cursor() as cur:  # its own result: the connection may hold an open one
+        table = cur.sql(
+            f"""SELECT customer_id, sku, sum(w) AS w FROM ({" UNION ALL ".join(parts)})
+            WHERE sku IS NOT NULL GROUP BY ALL HAVING sum(w) > 0"""
+        ).to_arrow_table()
+    # integer codes by Arrow's hash lookup into the sorted distinct ids (codes in id order)
+    ids, skus = table["customer_id"], table["sku"]
+    user_ids, item_ids = pc.unique(ids), pc.unique(skus)
+    user_ids = user_ids.take(pc.sort_indices(user_ids))
+    item_ids = item_ids.take(pc.sort_indices(item_ids))
+    users, items = pd.Index(user_ids.to_pandas()), pd.Index(item_ids.to_pandas())
     matrix = sp.csr_matrix(
         (
-            frame["w"].to_numpy(np.float32),
-            (users.get_indexer(frame["customer_id"]), items.get_indexer(frame["sku"])),
+            table["w"].to_numpy().astype(np.float32),
+            (
+                pc.index_in(ids, value_set=user_ids).to_numpy(),
+                pc.index_in(skus, value_set=item_ids).to_numpy(),
+            ),
         ),
         shape=(len(users), len(items)),
     )
@@ -193,7 +202,7 @@ class Recommender:
         `allowed` only (all when None), never a `(customer_id, sku)` of `exclude`."""
         cat = self.catalogue(allowed)
         parts = []
-        for start, lists in self.ranked(persons, top_n, cat, exclude=exclude):
+        for start, (lists,) in self.ranked(persons, top_n, cat, exclude=exclude):
             row, col = np.nonzero(lists.filled)
             parts.append(
                 pd.DataFrame(
@@ -233,18 +242,26 @@ class Recommender:
         cat: Catalogue,
         *,
         exclude: pd.DataFrame | None = None,
-    ) -> Iterator[tuple[int, Lists]]:
-        """`(start, lists)` per block of persons (`persons[start:]`), at most `BATCH_CELLS`
-        persons x products scored at once: the persons x products frame is never formed."""
+        blends: tuple[float, ...] | None = None,
+    ) -> Iterator[tuple[int, list[Lists]]]:
+        """`(start, lists)` per block of persons (`persons[start:]`), one `Lists` per weight
+        of `blends` (default: this model's), at most `BATCH_CELLS` persons x products scored
+        at once: the persons x products frame is never formed, and the personal scores of a
+        block are computed once for every weight."""
+        blends = (self.blend,) if blends is None else blends
         rows = self.interactions.users.get_indexer(persons)  # -1: no interaction
         excluded = pair_matrix(exclude, persons, cat.items)
         step = max(1, BATCH_CELLS // max(len(cat.items), 1))
         for start in range(0, len(persons), step):
             block = rows[start : start + step]
             known = np.flatnonzero(block >= 0) if self.model is not None else block[:0]
-            personal = self._blended(block[known]) if len(known) else None
+            personal = self._distribution(block[known]) if len(known) else None
             ex = None if excluded is None else excluded[start : start + step].toarray()
-            yield start, top_lists(personal, known, len(block), ex, cat, top_n)
+            lists = []
+            for a in blends:
+                mixed = None if personal is None else self._blend(personal, a)
+                lists.append(top_lists(mixed, known, len(block), ex, cat, top_n))
+            yield start, lists
 
     def without(self, persons: list[str]) -> Recommender:
         """This model with no trace of ``persons`` (right to erasure): their rows of the
@@ -260,17 +277,18 @@ class Recommender:
             model._user_norms = None  # implicit's cache of the factors' norms
         return replace(self, interactions=inter, model=model)
 
-    def _blended(self, rows: np.ndarray) -> np.ndarray:
-        """`a * personal + (1 - a) * popularity` of the persons at `rows` over the model's
-        products, each term a distribution over them."""
-        pop = self.popularity.reindex(self.interactions.items, fill_value=0.0).to_numpy(np.float64)
-        pop = pop / pop.sum() if pop.sum() > 0 else pop
+    def _distribution(self, rows: np.ndarray) -> np.ndarray:
+        """The personal scores of the persons at `rows` clipped at 0 and divided by their sum
+        over the model's products (a distribution; all 0 without a positive score)."""
         s = np.clip(self._scores(rows), 0.0, None)
         total = s.sum(axis=1, keepdims=True)
-        s = np.divide(s, total, out=np.zeros_like(s), where=total > 0)
-        s *= self.blend
-        s += (1.0 - self.blend) * pop
-        return s
+        return np.divide(s, total, out=s, where=total > 0)
+
+    def _blend(self, personal: np.ndarray, a: float) -> np.ndarray:
+        """`a * personal + (1 - a) * popularity`, both distributions over the model's products."""
+        pop = self.popularity.reindex(self.interactions.items, fill_value=0.0).to_numpy(np.float64)
+        pop = pop / pop.sum() if pop.sum() > 0 else pop
+        return a * personal + (1.0 - a) * pop
 
     def _scores(self, rows: np.ndarray) -> np.ndarray:
         """Dense personal scores of the persons at `rows` over every product: the person's
@@ -357,23 +375,54 @@ def grade(
 ) -> dict[str, float]:
     """Recommend (top 10, the exclusion filter of scoring) for everyone who bought in
     `(cutoff, end]` and grade against what they bought."""
-    bought = purchases_between(data, cutoff, end)
+    return grade_blends(rec, data, cutoff, end, cfg, (rec.blend,))[rec.blend]
+
+
+def grade_blends(
+    rec: Recommender,
+    data: BehaviourData,
+    cutoff: date,
+    end: date,
+    cfg: RecommendationsConfig,
+    blends: tuple[float, ...],
+) -> dict[float, dict[str, float]]:
+    """`grade` of `rec` at every blend weight of `blends`, the personal scores computed once."""
+    bought, exclude = _window(data, cutoff, end, cfg.exclude_bought_days)
     persons = pd.Index(bought["customer_id"].unique())
     if not len(persons):
-        return {**rates(np.zeros(0), np.zeros(0), np.zeros(0)), "with_history": 0}
-    exclude = recently_bought(data, cutoff, cfg.exclude_bought_days)
+        return {a: {**rates(*[np.zeros(0)] * 3), "with_history": 0} for a in blends}
     cat = rec.catalogue()
     got = pair_matrix(bought, persons, cat.items)
-    hit5, found10 = [], []
-    for start, lists in rec.ranked(persons, max(10, cfg.top_n), cat, exclude=exclude):
-        block = got[start : start + len(lists.items)].toarray()
-        h, f = hits(lists, block)
-        hit5.append(h)
-        found10.append(f)
+    hit5 = {a: [] for a in blends}
+    found10 = {a: [] for a in blends}
+    top = max(10, cfg.top_n)
+    for start, lists in rec.ranked(persons, top, cat, exclude=exclude, blends=blends):
+        block = got[start : start + len(lists[0].items)].toarray()
+        for a, one in zip(blends, lists, strict=True):
+            h, f = hits(one, block)
+            hit5[a].append(h)
+            found10[a].append(f)
     wanted = bought.groupby("customer_id").size()[persons].to_numpy()
-    out = rates(np.concatenate(hit5), np.concatenate(found10), wanted)
-    out["with_history"] = int((rec.interactions.users.get_indexer(persons) >= 0).sum())
-    return out
+    known = int((rec.interactions.users.get_indexer(persons) >= 0).sum())
+    return {
+        a: {
+            **rates(np.concatenate(hit5[a]), np.concatenate(found10[a]), wanted),
+            "with_history": known,
+        }
+        for a in blends
+    }
+
+
+def _window(data: BehaviourData, cutoff: date, end: date, exclude_days: int):
+    """What was bought in `(cutoff, end]` and in the exclusion window before `cutoff`, read
+    once per window (`data.cache`): every option is graded on the same window."""
+    key = ("recommend-window", cutoff, end, exclude_days)
+    if key not in data.cache:
+        data.cache[key] = (
+            purchases_between(data, cutoff, end),
+            recently_bought(data, cutoff, exclude_days),
+        )
+    return data.cache[key]
 
 
 def recently_bought(data: BehaviourData, cutoff: date, days: int) -> pd.DataFrame:
@@ -383,16 +432,25 @@ def recently_bought(data: BehaviourData, cutoff: date, days: int) -> pd.DataFram
 
 
 def _graded(
-    rec: Recommender, data: BehaviourData, cutoff: date, end: date, cfg: RecommendationsConfig
-) -> dict[str, float]:
-    """`grade`, kept in `data.cache`: the training's validation window is the back-test's
-    test window, so the back-test's two grades are among the validation's."""
+    rec: Recommender,
+    data: BehaviourData,
+    cutoff: date,
+    end: date,
+    cfg: RecommendationsConfig,
+    blends: tuple[float, ...] | None = None,
+) -> dict[float, dict[str, float]]:
+    """`grade_blends` (default: the model's own weight), kept in `data.cache`: the training's
+    validation window is the back-test's test window, so the back-test's two grades are
+    among the validation's."""
+    blends = (rec.blend,) if blends is None else blends
     # the fitted objects are themselves kept in the cache (`_fitted`), so their ids are stable
-    key = ("recommend-grade", id(rec.interactions), id(rec.model), rec.kind, rec.blend)
+    key = ("recommend-grade", id(rec.interactions), id(rec.model), rec.kind)
     key += (cutoff, end, cfg.model_dump_json())
-    if key not in data.cache:
-        data.cache[key] = grade(rec, data, cutoff, end, cfg)
-    return dict(data.cache[key])
+    done = data.cache.setdefault(key, {})
+    missing = tuple(a for a in blends if a not in done)
+    if missing:
+        done.update(grade_blends(rec, data, cutoff, end, cfg, missing))
+    return {a: dict(done[a]) for a in blends}
 
 
 def _criterion(m: dict) -> float:
@@ -408,17 +466,18 @@ def train(
     table: dict[str, dict] = {}
     options: dict[str, tuple[RecommendationCandidate | None, float]] = {POPULARITY: (None, 0.0)}
     pop = _fitted(data, val, None, cfg, seed, threads)
-    table[POPULARITY] = _graded(pop, data, val, as_of, cfg)
+    table[POPULARITY] = _graded(pop, data, val, as_of, cfg)[pop.blend]
     skipped = []
     for i, cand in enumerate(cfg.candidates, start=1):
         if cand.kind == "category" and not data.has("item_groups"):
             skipped.append(f"{cand.kind}_{i}: no catalogue categories")
             continue
         fitted = _fitted(data, val, cand, cfg, seed, threads)
+        graded = _graded(fitted, data, val, as_of, cfg, cfg.blend_weights)
         for a in cfg.blend_weights:
             name = f"{cand.kind}_{i}@{a:g}"
             options[name] = (cand, a)
-            table[name] = _graded(replace(fitted, blend=a), data, val, as_of, cfg)
+            table[name] = graded[a]
     chosen = max(table, key=lambda n: (_criterion(table[n]), n == POPULARITY))
     cand, a = options[chosen]
     rec = replace(_fitted(data, as_of, cand, cfg, seed, threads), blend=a)
@@ -452,7 +511,7 @@ def backtest(
         "chosen": trained.kind,
         "validation": trained.validation,
         "metrics": {
-            "model": _graded(trained, data, cutoff, end, cfg),
-            POPULARITY: _graded(pop, data, cutoff, end, cfg),
+            "model": _graded(trained, data, cutoff, end, cfg)[trained.blend],
+            POPULARITY: _graded(pop, data, cutoff, end, cfg)[pop.blend],
         },
     }

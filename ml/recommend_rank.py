@@ -119,8 +119,10 @@ def top_lists(
         count[known] = ok.sum(axis=1)
         r, c = np.nonzero(ok)
         taken[known[r], codes[r, c]] = True
-    # the popular products not offered yet, in popularity order, up to top_n
-    free = ~taken[:, cat.popular]
+    # the popular products not offered yet, in popularity order, up to top_n: among the
+    # first top_n + (most exclusions of a person) of them there are always enough
+    most = 0 if excluded is None else int(excluded.sum(axis=1).max(initial=0))
+    free = ~taken[:, cat.popular[: top_n + most]]
     rank = np.cumsum(free, axis=1)
     fill = free & (rank <= (top_n - count)[:, None])
     r, c = np.nonzero(fill)
