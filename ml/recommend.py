@@ -41,7 +41,7 @@ POPULARITY = "popularity"
 PERSONAL = "personalised"
 FALLBACK = "popular"
 EXTRA_CANDIDATES = 50  # fetched beyond top_n so that the per-person filter rarely runs dry
-BATCH_CELLS = 4_000_000  # persons x products scored at once (dense float64: 32 MB)
+BATCH_CELLS = 1_000_000  # persons x products scored at once (dense float64: 8 MB per array)
 
 
 @dataclass

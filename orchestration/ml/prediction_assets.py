@@ -125,9 +125,8 @@ def recommendation_model(warehouse: WarehouseResource):
     from ml.recommend_scoring import load_recommendation_data
 
     cfg = load_predictions_config()
-    with warehouse.connect() as con:
-        data = load_recommendation_data(con)
-    run = train_recommender(data, cfg, get_settings().models_dir)
+    with warehouse.connect() as con:  # the inputs are views over the warehouse
+        run = train_recommender(load_recommendation_data(con), cfg, get_settings().models_dir)
     meta = _model_metadata(run)
     model = run.card["backtest"]["metrics"]["model"]
     meta["hit_rate_at_5"] = dg.MetadataValue.float(model["hit_rate_at_5"])
