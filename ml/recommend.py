@@ -22,23 +22,26 @@ products, and a personal list cut short by the filters is filled with popular on
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from ml.behaviour import BehaviourData
 from ml.features import _ts
 from ml.prediction_config import RecommendationCandidate, RecommendationsConfig
+from ml.recommend_rank import Catalogue, Lists, hits, pair_matrix, rates, top_lists
 
 POPULARITY = "popularity"
 PERSONAL = "personalised"
 FALLBACK = "popular"
 EXTRA_CANDIDATES = 50  # fetched beyond top_n so that the per-person filter rarely runs dry
-BATCH_CELLS = 4_000_000  # persons x products scored at once (dense float64: 32 MB)
+BATCH_CELLS = 1_000_000  # persons x products scored at once (dense float64: 8 MB per array)
 
 
 @dataclass
@@ -67,16 +70,24 @@ def interactions_at(data: BehaviourData, cutoff: date, cfg: RecommendationsConfi
         )
     if not parts:
         raise ValueError("recommendations need order lines or product events")
-    frame = data.con.execute(
-        f"""SELECT customer_id, sku, sum(w) AS w FROM ({" UNION ALL ".join(parts)})
-        WHERE sku IS NOT NULL GROUP BY ALL HAVING sum(w) > 0 ORDER BY customer_id, sku"""
-    ).df()
-    users = pd.Index(frame["customer_id"].unique())
-    items = pd.Index(np.sort(frame["sku"].unique()))
+    with data.con.cursor() as cur:  # its own result: the connection may hold an open one
+        table = cur.sql(
+            f"""SELECT customer_id, sku, sum(w) AS w FROM ({" UNION ALL ".join(parts)})
+            WHERE sku IS NOT NULL GROUP BY ALL HAVING sum(w) > 0"""
+        ).to_arrow_table()
+    # integer codes by Arrow's hash lookup into the sorted distinct ids (codes in id order)
+    ids, skus = table["customer_id"], table["sku"]
+    user_ids, item_ids = pc.unique(ids), pc.unique(skus)
+    user_ids = user_ids.take(pc.sort_indices(user_ids))
+    item_ids = item_ids.take(pc.sort_indices(item_ids))
+    users, items = pd.Index(user_ids.to_pandas()), pd.Index(item_ids.to_pandas())
     matrix = sp.csr_matrix(
         (
-            frame["w"].to_numpy(np.float32),
-            (users.get_indexer(frame["customer_id"]), items.get_indexer(frame["sku"])),
+            table["w"].to_numpy().astype(np.float32),
+            (
+                pc.index_in(ids, value_set=user_ids).to_numpy(),
+                pc.index_in(skus, value_set=item_ids).to_numpy(),
+            ),
         ),
         shape=(len(users), len(items)),
     )
@@ -189,42 +200,68 @@ class Recommender:
     ) -> pd.DataFrame:
         """`customer_id, rank, sku, score, reason` for every person of `persons`: products in
         `allowed` only (all when None), never a `(customer_id, sku)` of `exclude`."""
-        pop = self.popularity
-        if allowed is not None:
-            pop = pop[pop.index.isin(allowed)]
-        # enough candidates that the exclusions can never leave a list short
-        extra = 0
-        if exclude is not None and len(exclude):
-            extra = min(int(exclude.groupby("customer_id").size().max()), EXTRA_CANDIDATES)
-        k = top_n + extra
-        frames = []
-        known = persons[persons.isin(self.interactions.users)]
-        if self.model is not None and len(known):
-            frames.append(self._personal(known, k, allowed))
-        pop = pop.iloc[:k]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "customer_id": np.repeat(persons.to_numpy(), len(pop)),
-                    "sku": np.tile(pop.index.to_numpy(), len(persons)),
-                    "score": np.tile(pop.to_numpy(), len(persons)),
-                    "reason": FALLBACK,
-                    "order": 1,
-                }
+        cat = self.catalogue(allowed)
+        parts = []
+        for start, (lists,) in self.ranked(persons, top_n, cat, exclude=exclude):
+            row, col = np.nonzero(lists.filled)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "customer_id": persons[start + row],
+                        "rank": col + 1,
+                        "sku": cat.items[lists.items[row, col]],
+                        "score": lists.scores[row, col],
+                        "reason": np.where(
+                            lists.personal[row, col], f"{PERSONAL}:{self.kind}", FALLBACK
+                        ),
+                    }
+                )
             )
+        columns = ["customer_id", "rank", "sku", "score", "reason"]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+    def catalogue(self, allowed: set[str] | None = None) -> Catalogue:
+        """The model's products and the popular ones, the allowed popular ones in order."""
+        inter = self.interactions
+        items = inter.items.union(self.popularity.index)
+        blocked = None if allowed is None else ~items.isin(list(allowed))
+        codes = items.get_indexer(self.popularity.index)
+        keep = np.ones(len(codes), dtype=bool) if blocked is None else ~blocked[codes]
+        return Catalogue(
+            items,
+            items.get_indexer(inter.items),
+            codes[keep],
+            self.popularity.to_numpy(np.float64)[keep],
+            blocked,
         )
-        out = pd.concat(frames, ignore_index=True)
-        if exclude is not None and len(exclude):
-            key = exclude[["customer_id", "sku"]].drop_duplicates().assign(_x=1)
-            out = out.merge(key, on=["customer_id", "sku"], how="left")
-            out = out[out["_x"].isna()].drop(columns="_x")
-        out = out.drop_duplicates(["customer_id", "sku"], keep="first")
-        out = out.sort_values(
-            ["customer_id", "order", "score", "sku"], ascending=[True, True, False, True]
-        )
-        out["rank"] = out.groupby("customer_id").cumcount() + 1
-        out = out[out["rank"] <= top_n]
-        return out[["customer_id", "rank", "sku", "score", "reason"]].reset_index(drop=True)
+
+    def ranked(
+        self,
+        persons: pd.Index,
+        top_n: int,
+        cat: Catalogue,
+        *,
+        exclude: pd.DataFrame | None = None,
+        blends: tuple[float, ...] | None = None,
+    ) -> Iterator[tuple[int, list[Lists]]]:
+        """`(start, lists)` per block of persons (`persons[start:]`), one `Lists` per weight
+        of `blends` (default: this model's), at most `BATCH_CELLS` persons x products scored
+        at once: the persons x products frame is never formed, and the personal scores of a
+        block are computed once for every weight."""
+        blends = (self.blend,) if blends is None else blends
+        rows = self.interactions.users.get_indexer(persons)  # -1: no interaction
+        excluded = pair_matrix(exclude, persons, cat.items)
+        step = max(1, BATCH_CELLS // max(len(cat.items), 1))
+        for start in range(0, len(persons), step):
+            block = rows[start : start + step]
+            known = np.flatnonzero(block >= 0) if self.model is not None else block[:0]
+            personal = self._distribution(block[known]) if len(known) else None
+            ex = None if excluded is None else excluded[start : start + step].toarray()
+            lists = []
+            for a in blends:
+                mixed = None if personal is None else self._blend(personal, a)
+                lists.append(top_lists(mixed, known, len(block), ex, cat, top_n))
+            yield start, lists
 
     def without(self, persons: list[str]) -> Recommender:
         """This model with no trace of ``persons`` (right to erasure): their rows of the
@@ -240,39 +277,18 @@ class Recommender:
             model._user_norms = None  # implicit's cache of the factors' norms
         return replace(self, interactions=inter, model=model)
 
-    def _personal(self, known: pd.Index, k: int, allowed: set[str] | None) -> pd.DataFrame:
-        """The top `k` of `a * personal + (1 - a) * popularity` per person, in batches."""
-        inter = self.interactions
-        rows = inter.users.get_indexer(known)
-        n_items = len(inter.items)
-        pop = self.popularity.reindex(inter.items, fill_value=0.0).to_numpy(np.float64)
+    def _distribution(self, rows: np.ndarray) -> np.ndarray:
+        """The personal scores of the persons at `rows` clipped at 0 and divided by their sum
+        over the model's products (a distribution; all 0 without a positive score)."""
+        s = np.clip(self._scores(rows), 0.0, None)
+        total = s.sum(axis=1, keepdims=True)
+        return np.divide(s, total, out=s, where=total > 0)
+
+    def _blend(self, personal: np.ndarray, a: float) -> np.ndarray:
+        """`a * personal + (1 - a) * popularity`, both distributions over the model's products."""
+        pop = self.popularity.reindex(self.interactions.items, fill_value=0.0).to_numpy(np.float64)
         pop = pop / pop.sum() if pop.sum() > 0 else pop
-        blocked = None if allowed is None else ~inter.items.isin(allowed)
-        k = min(k, n_items)
-        step = max(1, BATCH_CELLS // max(n_items, 1))
-        ids, scores = [], []
-        for start in range(0, len(rows), step):
-            s = np.clip(self._scores(rows[start : start + step]), 0.0, None)
-            total = s.sum(axis=1, keepdims=True)
-            s = np.divide(s, total, out=np.zeros_like(s), where=total > 0)
-            s = self.blend * s + (1.0 - self.blend) * pop
-            if blocked is not None:
-                s[:, blocked] = -np.inf
-            top = np.argpartition(-s, k - 1, axis=1)[:, :k]
-            ids.append(top)
-            scores.append(np.take_along_axis(s, top, axis=1))
-        ids, scores = np.vstack(ids), np.vstack(scores)
-        valid = np.isfinite(scores) & (scores > 0)
-        person = np.repeat(known.to_numpy(), ids.shape[1]).reshape(ids.shape)
-        return pd.DataFrame(
-            {
-                "customer_id": person[valid],
-                "sku": inter.items.to_numpy()[ids[valid]],
-                "score": scores[valid],
-                "reason": f"{PERSONAL}:{self.kind}",
-                "order": 0,
-            }
-        )
+        return a * personal + (1.0 - a) * pop
 
     def _scores(self, rows: np.ndarray) -> np.ndarray:
         """Dense personal scores of the persons at `rows` over every product: the person's
@@ -287,6 +303,19 @@ class Recommender:
             return np.asarray(users, dtype=np.float64) @ np.asarray(items, dtype=np.float64).T
 
 
+def _inputs(data: BehaviourData, cutoff: date, cfg: RecommendationsConfig):
+    """Interactions and popularity as of `cutoff`, computed once per data, cutoff and weights
+    (`data.cache`): the back-test and the training share their cutoffs."""
+    key = ("recommend", cutoff, cfg.history_days, cfg.view_weight, cfg.cart_weight)
+    key += (cfg.popularity_days,)
+    if key not in data.cache:
+        data.cache[key] = (
+            interactions_at(data, cutoff, cfg),
+            popularity_at(data, cutoff, cfg.popularity_days),
+        )
+    return data.cache[key]
+
+
 def _fit(
     data: BehaviourData,
     cutoff: date,
@@ -295,8 +324,7 @@ def _fit(
     seed: int,
     threads: int,
 ) -> Recommender:
-    inter = interactions_at(data, cutoff, cfg)
-    pop = popularity_at(data, cutoff, cfg.popularity_days)
+    inter, pop = _inputs(data, cutoff, cfg)
     if cand is None or inter.matrix.nnz == 0:
         return Recommender(cutoff, POPULARITY, None, inter, pop, threads=threads)
     if cand.kind == "category":
@@ -314,18 +342,32 @@ def _fit(
     return Recommender(cutoff, cand.kind, cand.model_dump(), inter, pop, model, threads)
 
 
+def _fitted(data, cutoff, cand, cfg, seed, threads) -> Recommender:
+    """`_fit`, kept in `data.cache`: the back-test's final fit as of `E` is the training's
+    validation fit of the same candidate."""
+    key = ("recommend-fit", cutoff, None if cand is None else cand.model_dump_json())
+    key += (cfg.model_dump_json(include={"history_days", "view_weight", "cart_weight"}),)
+    key += (cfg.popularity_days, seed, threads)
+    if key not in data.cache:
+        data.cache[key] = _fit(data, cutoff, cand, cfg, seed, threads)
+    return data.cache[key]
+
+
 def hit_rate_recall(recs: pd.DataFrame, bought: pd.DataFrame) -> dict[str, float]:
     """Hit rate@5 (share of buyers with a bought product in their top 5) and recall@10 (mean
     share of each buyer's bought products found in the top 10), over the buyers of `bought`."""
-    persons = bought["customer_id"].unique()
+    persons = pd.Index(bought["customer_id"].unique())
     if not len(persons):
-        return {"hit_rate_at_5": float("nan"), "recall_at_10": float("nan"), "n": 0}
-    hits = recs.merge(bought, on=["customer_id", "sku"])
-    hit5 = hits.loc[hits["rank"] <= 5, "customer_id"].nunique()
-    found10 = hits[hits["rank"] <= 10].groupby("customer_id").size()
-    wanted = bought.groupby("customer_id").size()
-    recall = (found10.reindex(wanted.index, fill_value=0) / wanted).mean()
-    return {"hit_rate_at_5": hit5 / len(persons), "recall_at_10": float(recall), "n": len(persons)}
+        return rates(np.zeros(0), np.zeros(0), np.zeros(0))
+    items = pd.Index(pd.concat([recs["sku"], bought["sku"]]).unique())
+    top = np.full((len(persons), 10), -1, dtype=np.int64)
+    recs = recs[recs["rank"] <= 10]
+    row = persons.get_indexer(recs["customer_id"])
+    ok = row >= 0
+    top[row[ok], recs["rank"].to_numpy()[ok] - 1] = items.get_indexer(recs["sku"])[ok]
+    lists = Lists(top, np.zeros(top.shape), np.zeros(top.shape, dtype=bool))
+    hit5, found10 = hits(lists, pair_matrix(bought, persons, items).toarray())
+    return rates(hit5, found10, bought.groupby("customer_id").size()[persons].to_numpy())
 
 
 def grade(
@@ -333,19 +375,82 @@ def grade(
 ) -> dict[str, float]:
     """Recommend (top 10, the exclusion filter of scoring) for everyone who bought in
     `(cutoff, end]` and grade against what they bought."""
-    bought = purchases_between(data, cutoff, end)
+    return grade_blends(rec, data, cutoff, end, cfg, (rec.blend,))[rec.blend]
+
+
+def grade_blends(
+    rec: Recommender,
+    data: BehaviourData,
+    cutoff: date,
+    end: date,
+    cfg: RecommendationsConfig,
+    blends: tuple[float, ...],
+) -> dict[float, dict[str, float]]:
+    """`grade` of `rec` at every blend weight of `blends`, the personal scores computed once."""
+    bought, exclude = _window(data, cutoff, end, cfg.exclude_bought_days)
     persons = pd.Index(bought["customer_id"].unique())
-    exclude = recently_bought(data, cutoff, cfg.exclude_bought_days)
-    recs = rec.recommend(persons, max(10, cfg.top_n), exclude=exclude)
-    out = hit_rate_recall(recs, bought)
-    out["with_history"] = int(persons.isin(rec.interactions.users).sum())
-    return out
+    if not len(persons):
+        return {a: {**rates(*[np.zeros(0)] * 3), "with_history": 0} for a in blends}
+    cat = rec.catalogue()
+    got = pair_matrix(bought, persons, cat.items)
+    hit5 = {a: [] for a in blends}
+    found10 = {a: [] for a in blends}
+    top = max(10, cfg.top_n)
+    for start, lists in rec.ranked(persons, top, cat, exclude=exclude, blends=blends):
+        block = got[start : start + len(lists[0].items)].toarray()
+        for a, one in zip(blends, lists, strict=True):
+            h, f = hits(one, block)
+            hit5[a].append(h)
+            found10[a].append(f)
+    wanted = bought.groupby("customer_id").size()[persons].to_numpy()
+    known = int((rec.interactions.users.get_indexer(persons) >= 0).sum())
+    return {
+        a: {
+            **rates(np.concatenate(hit5[a]), np.concatenate(found10[a]), wanted),
+            "with_history": known,
+        }
+        for a in blends
+    }
+
+
+def _window(data: BehaviourData, cutoff: date, end: date, exclude_days: int):
+    """What was bought in `(cutoff, end]` and in the exclusion window before `cutoff`, read
+    once per window (`data.cache`): every option is graded on the same window."""
+    key = ("recommend-window", cutoff, end, exclude_days)
+    if key not in data.cache:
+        data.cache[key] = (
+            purchases_between(data, cutoff, end),
+            recently_bought(data, cutoff, exclude_days),
+        )
+    return data.cache[key]
 
 
 def recently_bought(data: BehaviourData, cutoff: date, days: int) -> pd.DataFrame:
     if days <= 0:
         return pd.DataFrame(columns=["customer_id", "sku"])
     return purchases_between(data, cutoff - timedelta(days=days), cutoff)
+
+
+def _graded(
+    rec: Recommender,
+    data: BehaviourData,
+    cutoff: date,
+    end: date,
+    cfg: RecommendationsConfig,
+    blends: tuple[float, ...] | None = None,
+) -> dict[float, dict[str, float]]:
+    """`grade_blends` (default: the model's own weight), kept in `data.cache`: the training's
+    validation window is the back-test's test window, so the back-test's two grades are
+    among the validation's."""
+    blends = (rec.blend,) if blends is None else blends
+    # the fitted objects are themselves kept in the cache (`_fitted`), so their ids are stable
+    key = ("recommend-grade", id(rec.interactions), id(rec.model), rec.kind)
+    key += (cutoff, end, cfg.model_dump_json())
+    done = data.cache.setdefault(key, {})
+    missing = tuple(a for a in blends if a not in done)
+    if missing:
+        done.update(grade_blends(rec, data, cutoff, end, cfg, missing))
+    return {a: dict(done[a]) for a in blends}
 
 
 def _criterion(m: dict) -> float:
@@ -360,20 +465,22 @@ def train(
     val = as_of - timedelta(days=cfg.test_days)
     table: dict[str, dict] = {}
     options: dict[str, tuple[RecommendationCandidate | None, float]] = {POPULARITY: (None, 0.0)}
-    table[POPULARITY] = grade(_fit(data, val, None, cfg, seed, threads), data, val, as_of, cfg)
+    pop = _fitted(data, val, None, cfg, seed, threads)
+    table[POPULARITY] = _graded(pop, data, val, as_of, cfg)[pop.blend]
     skipped = []
     for i, cand in enumerate(cfg.candidates, start=1):
         if cand.kind == "category" and not data.has("item_groups"):
             skipped.append(f"{cand.kind}_{i}: no catalogue categories")
             continue
-        fitted = _fit(data, val, cand, cfg, seed, threads)
+        fitted = _fitted(data, val, cand, cfg, seed, threads)
+        graded = _graded(fitted, data, val, as_of, cfg, cfg.blend_weights)
         for a in cfg.blend_weights:
             name = f"{cand.kind}_{i}@{a:g}"
             options[name] = (cand, a)
-            table[name] = grade(replace(fitted, blend=a), data, val, as_of, cfg)
+            table[name] = graded[a]
     chosen = max(table, key=lambda n: (_criterion(table[n]), n == POPULARITY))
     cand, a = options[chosen]
-    rec = replace(_fit(data, as_of, cand, cfg, seed, threads), blend=a)
+    rec = replace(_fitted(data, as_of, cand, cfg, seed, threads), blend=a)
     rec.validation = {
         "cutoff": val.isoformat(),
         "until": as_of.isoformat(),
@@ -397,14 +504,14 @@ def backtest(
     """Train as of `cutoff` (the choice made before it) and grade the chosen recommender and
     popularity on the purchases of `(cutoff, end]`."""
     trained = train(data, cutoff, cfg, seed, threads)
-    pop = _fit(data, cutoff, None, cfg, seed, threads)
+    pop = _fitted(data, cutoff, None, cfg, seed, threads)
     return {
         "cutoff": cutoff.isoformat(),
         "until": end.isoformat(),
         "chosen": trained.kind,
         "validation": trained.validation,
         "metrics": {
-            "model": grade(trained, data, cutoff, end, cfg),
-            POPULARITY: grade(pop, data, cutoff, end, cfg),
+            "model": _graded(trained, data, cutoff, end, cfg)[trained.blend],
+            POPULARITY: _graded(pop, data, cutoff, end, cfg)[pop.blend],
         },
     }

@@ -1,10 +1,13 @@
 """Time propensity, lead scoring and recommendations on a built warehouse (benchmark, not a test).
 
-    .venv/bin/python scripts/bench_predictions.py --warehouse WAREHOUSE.duckdb --models DIR
+    .venv/bin/python scripts/bench_predictions.py --warehouse WAREHOUSE.duckdb --models DIR \
+        [--only classifiers|recommendations]
 
 The warehouse needs the marts (e.g. from `cdp bench --customers N` or `cdp demo`); the ml.*
-tables are written into it. Prints the persons, the wall time of each step (each model's
-training includes its back-test: two trainings) and the peak RSS of the process.
+tables are written into it. Prints the persons, the wall and CPU time of each step (each
+model's training includes its back-test: two trainings) and the peak RSS of the process.
+`--only recommendations` runs the recommender's steps alone, on its own inputs
+(`ml.recommend_scoring.load_recommendation_data`), as its Dagster assets do.
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from ml.prediction_config import load_predictions_config
 from ml.prediction_scoring import (
     TASKS,
     load_behaviour,
-    recommend_all,
     score_purchases,
     train_classifier,
     train_recommender,
     write_top,
 )
+from ml.recommend_scoring import load_recommendation_data, write_recommendations
 
 
 def _peak_mib() -> float:
@@ -53,39 +56,9 @@ def _print_backtest(backtest: dict | None) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--warehouse", required=True, type=Path)
-    parser.add_argument("--models", required=True, type=Path)
-    parser.add_argument("--config", default=None)
-    args = parser.parse_args()
-    cfg = load_predictions_config(args.config)
-    con = duckdb.connect(str(args.warehouse))
-    persons, identified = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE is_identified) FROM marts.customer_360"
-    ).fetchall()[0]
-    print(f"persons {persons:,} (identified {identified:,})")
-    timings: list[tuple[str, float]] = []
-    total = time.perf_counter()
-
-    def step(name, fn):
-        start = time.perf_counter()
-        out = fn()
-        timings.append((name, time.perf_counter() - start))
-        print(f"{name:<36} {timings[-1][1]:>7.1f} s   peak RSS {_peak_mib():,.0f} MiB", flush=True)
-        return out
-
-    data = step("load marts", lambda: load_behaviour(con))
-    for task in TASKS:
-        run = step(
-            f"train {task} (+ back-test)",
-            lambda task=task: train_classifier(data, task, cfg, args.models),
-        )
-        print(f"  chosen {run.card['chosen']}, training rows {run.card['training_rows']:,}")
-        _print_backtest(run.card.get("backtest"))
-    run = step(
-        "train recommendations (+ back-test)", lambda: train_recommender(data, cfg, args.models)
-    )
+def _recommender(step, data, con, cfg, models: Path) -> None:
+    """Train (+ back-test) the recommender, write the recommendations and the top-3 table."""
+    run = step("train recommendations (+ back-test)", lambda: train_recommender(data, cfg, models))
     print(f"  chosen {run.card['chosen']}, interactions {run.card['interactions']:,}")
     for name, m in run.card["backtest"]["metrics"].items():
         print(
@@ -93,15 +66,62 @@ def main() -> None:
             f"recall@10 {m['recall_at_10']:.4f} ({m['n']:,} buyers, {m['with_history']:,} "
             "with history)"
         )
-    scores, _ = step("score buyers and leads", lambda: score_purchases(data, args.models, con))
-    recs = step("recommend", lambda: recommend_all(data, args.models, con))
+    summary = step("recommend", lambda: write_recommendations(data, models, con))
     step("top-3 table", lambda: write_top(con, cfg.recommendations.sync_top))
     print(
-        f"buyers scored {scores['purchase_propensity'].notna().sum():,}, leads scored "
-        f"{scores['lead_score'].notna().sum():,}, recommendation rows {len(recs):,} for "
-        f"{recs['person_id'].nunique():,} persons"
+        f"recommendation rows {summary['rows']:,} for {summary['persons']:,} persons "
+        f"{summary['reasons']}"
     )
-    print(f"total {time.perf_counter() - total:.1f} s, peak RSS {_peak_mib():,.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warehouse", required=True, type=Path)
+    parser.add_argument("--models", required=True, type=Path)
+    parser.add_argument("--config", default=None)
+    parser.add_argument("--only", choices=("classifiers", "recommendations"), default=None)
+    args = parser.parse_args()
+    cfg = load_predictions_config(args.config)
+    con = duckdb.connect(str(args.warehouse))
+    persons, identified = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE is_identified) FROM marts.customer_360"
+    ).fetchall()[0]
+    print(f"persons {persons:,} (identified {identified:,})")
+    total, total_cpu = time.perf_counter(), time.process_time()
+
+    def step(name, fn):
+        start, cpu = time.perf_counter(), time.process_time()
+        out = fn()
+        print(
+            f"{name:<36} {time.perf_counter() - start:>7.1f} s wall "
+            f"{time.process_time() - cpu:>7.1f} s CPU   peak RSS {_peak_mib():,.0f} MiB",
+            flush=True,
+        )
+        return out
+
+    if args.only == "recommendations":
+        data = step("load recommendation inputs", lambda: load_recommendation_data(con))
+        _recommender(step, data, con, cfg, args.models)
+    else:
+        data = step("load marts", lambda: load_behaviour(con))
+        for task in TASKS:
+            run = step(
+                f"train {task} (+ back-test)",
+                lambda task=task: train_classifier(data, task, cfg, args.models),
+            )
+            print(f"  chosen {run.card['chosen']}, training rows {run.card['training_rows']:,}")
+            _print_backtest(run.card.get("backtest"))
+        scores, _ = step("score buyers and leads", lambda: score_purchases(data, args.models, con))
+        print(
+            f"buyers scored {scores['purchase_propensity'].notna().sum():,}, leads scored "
+            f"{scores['lead_score'].notna().sum():,}"
+        )
+        if args.only is None:
+            _recommender(step, data, con, cfg, args.models)
+    print(
+        f"total {time.perf_counter() - total:.1f} s wall, {time.process_time() - total_cpu:.1f} s "
+        f"CPU, peak RSS {_peak_mib():,.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

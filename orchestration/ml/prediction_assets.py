@@ -113,17 +113,20 @@ lead_model = _classifier_asset(
     key=RECOMMENDATION_MODEL,
     deps=BEHAVIOUR_DEPS,
     description=(
-        "Product recommender (implicit ALS or item-item cosine, chosen inside the training "
-        "window; popularity fallback); back-test hit rate@5 and recall@10 next to popularity."
+        "Product recommender (category affinity, item co-occurrence or implicit ALS blended "
+        "with popularity, chosen inside the training window; popularity fallback); back-test "
+        "hit rate@5 and recall@10 next to popularity."
     ),
 )
 def recommendation_model(warehouse: WarehouseResource):
     from cdp.settings import get_settings
     from ml.prediction_config import load_predictions_config
     from ml.prediction_scoring import train_recommender
+    from ml.recommend_scoring import load_recommendation_data
 
     cfg = load_predictions_config()
-    run = train_recommender(_behaviour(warehouse), cfg, get_settings().models_dir)
+    with warehouse.connect() as con:  # the inputs are views over the warehouse
+        run = train_recommender(load_recommendation_data(con), cfg, get_settings().models_dir)
     meta = _model_metadata(run)
     model = run.card["backtest"]["metrics"]["model"]
     meta["hit_rate_at_5"] = dg.MetadataValue.float(model["hit_rate_at_5"])
@@ -176,15 +179,18 @@ def purchase_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     ),
 )
 def product_recommendations(warehouse: WarehouseResource):
-    from ml.prediction_scoring import recommend_all
+    from cdp.settings import get_settings
+    from ml.recommend_scoring import load_recommendation_data, write_recommendations
 
-    recs = _behaviour(warehouse, recommend_all)
-    reasons = recs["reason"].value_counts()
+    with warehouse.connect() as con:
+        summary = write_recommendations(
+            load_recommendation_data(con), get_settings().models_dir, con
+        )
     return dg.MaterializeResult(
         metadata={
-            "persons": dg.MetadataValue.int(int(recs["person_id"].nunique())),
-            "rows": dg.MetadataValue.int(len(recs)),
-            "reasons": dg.MetadataValue.json({k: int(v) for k, v in reasons.items()}),
+            "persons": dg.MetadataValue.int(summary["persons"]),
+            "rows": dg.MetadataValue.int(summary["rows"]),
+            "reasons": dg.MetadataValue.json(summary["reasons"]),
         }
     )
 
