@@ -30,10 +30,6 @@ PURCHASE_DRIFT = "ml.purchase_score_drift"
 RECOMMENDATIONS = "ml.product_recommendations"
 RECOMMENDATIONS_TOP = "ml.product_recommendations_top"
 TASKS = (clf.PROPENSITY, clf.LEADS)
-RECOMMENDATION_COLUMNS = (
-    *("person_id", "rank", "sku", "product_name", "product_url", "score", "reason"),
-    *("model_version", "scored_at"),
-)
 RECOMMENDER = "recommendations"
 # moments a person is known (name, e-mail or account): every timeline row but anonymous visits
 IDENTIFYING = "event_type <> 'web_session'"
@@ -240,37 +236,6 @@ def score_purchases(
     _replace(warehouse, PURCHASE_SCORES, scores)
     _replace(warehouse, PURCHASE_DRIFT, drift)
     return scores, drift
-
-
-def recommend_all(
-    data: BehaviourData,
-    models_dir: Path,
-    warehouse: duckdb.DuckDBPyConnection,
-) -> pd.DataFrame:
-    """Top-N for every identified person and every person with an interaction, written to
-    `ml.product_recommendations` with product name, URL and the model version."""
-    trained, card = load_named(models_dir, RECOMMENDER)
-    rcfg = card["config"]
-    _first, cutoff = data.base.date_range()
-    products = load_products(warehouse)
-    persons = data.con.execute(
-        f"""SELECT customer_id FROM {data.ns}.identified
-            UNION SELECT customer_id FROM {data.ns}.orders ORDER BY 1"""
-    ).df()["customer_id"]
-    persons = pd.Index(persons).union(trained.interactions.users)
-    recs = trained.recommend(
-        persons,
-        rcfg["top_n"],
-        exclude=rec.recently_bought(data, cutoff, rcfg["exclude_bought_days"]),
-        allowed=in_stock(products, rcfg["min_stock"]),
-    )
-    out = recs.merge(products[["sku", "product_name", "product_url"]], on="sku", how="left")
-    out = out.rename(columns={"customer_id": "person_id"})
-    out["model_version"] = card["version"]
-    out["scored_at"] = pd.Timestamp(datetime.now(UTC))
-    out = out[[*RECOMMENDATION_COLUMNS]]
-    _replace(warehouse, RECOMMENDATIONS, out)
-    return out
 
 
 def write_top(warehouse: duckdb.DuckDBPyConnection, top: int) -> int:
