@@ -52,6 +52,7 @@ from ingestion.sources._readers import (
     read_parquet,
     rename_schema,
 )
+from ingestion.sources._row_ids import ROW_ID_COLUMN
 from ingestion.sources._stale import LoadedVersions, items_of_newer, keep_newer
 from ingestion.sources._types import known_types, pin_types
 from privacy.ingest_filter import NO_LINKS, drop_suppressed, drop_suppressed_rejects
@@ -415,7 +416,7 @@ def rejected_hints() -> Any:
         table_name=REJECTED_TABLE,
         write_disposition="append",
         primary_key=[],
-        columns={},
+        columns=ROW_ID_COLUMN,
     )
 
 
