@@ -23,7 +23,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -440,12 +442,41 @@ def run_disposition(
     )
 
 
+class ParsedFiles:
+    """The files of one table parsed in this run, shared by its parent and child resources.
+
+    dlt takes one item from each resource in turn, and each reads one file per item, so the
+    parent and its children move through the files in step: the first to reach a file parses
+    it, the others take the same batch instead of parsing the JSON again. A batch is dropped
+    once every reader took it, and at most `keep` are held (a reader that falls behind parses
+    for itself, as without this)."""
+
+    def __init__(self, readers: int, keep: int = 2) -> None:
+        self.readers, self.keep = readers, keep
+        self._batches: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
+
+    def get(self, key: tuple[str, str], parse: Callable[[], FileBatch]) -> FileBatch:
+        entry = self._batches.get(key)
+        if entry is None:
+            batch = parse()
+            if self.readers > 1:
+                self._batches[key] = [batch, self.readers - 1]
+                while len(self._batches) > self.keep:
+                    self._batches.popitem(last=False)
+            return batch
+        entry[1] -= 1
+        if not entry[1]:
+            del self._batches[key]
+        return entry[0]
+
+
 def file_table_resource(
     source_name: str,
     spec: TableSpec,
     cfg: TableConfig,
     base_dir: Path,
     child: ChildSpec | None = None,
+    parsed: ParsedFiles | None = None,
 ) -> DltResource:
     """A dlt resource loading one raw table from the files of `cfg`, incrementally by file.
 
@@ -466,6 +497,7 @@ def file_table_resource(
     columns: dict[str, Any] = {dedup_sort: {"dedup_sort": "desc"}}
 
     declared = {SOURCE_FILE_COLUMN, *flatten_structs(spec.schema.empty_table()).column_names}
+    shared = parsed or ParsedFiles(readers=1)
 
     def load_files() -> Iterator[Any]:
         state = dlt.current.resource_state().setdefault("files", {})
@@ -493,7 +525,9 @@ def file_table_resource(
 
         for path, fileset, key, stamp in todo:
             try:
-                batch = parse_file(path, fileset, spec, cfg, source_name)
+                batch = shared.get(
+                    (key, stamp), partial(parse_file, path, fileset, spec, cfg, source_name)
+                )
             except (FileProblem, OSError, pa.ArrowException, ValueError) as exc:
                 problem = f"unreadable file: {exc}"
                 if child is None:
@@ -575,7 +609,10 @@ def file_source_resources(
         if not cfg.enabled:
             continue
         spec = by_name[name]
-        resources.append(file_table_resource(source_name, spec, cfg, base_dir))
+        parsed = ParsedFiles(readers=1 + len(spec.children))
+        resources.append(file_table_resource(source_name, spec, cfg, base_dir, parsed=parsed))
         for child in spec.children:
-            resources.append(file_table_resource(source_name, spec, cfg, base_dir, child))
+            resources.append(
+                file_table_resource(source_name, spec, cfg, base_dir, child, parsed=parsed)
+            )
     return resources
