@@ -25,7 +25,7 @@ from privacy import ingest_filter as suppression
 logger = logging.getLogger("ingestion")
 
 # dlt adds `_dlt_load_id` to Arrow tables only when asked; the contract wants it. `_dlt_id` is
-# added by the sources' map step `add_row_ids` (dlt's would rewrite every extracted file).
+# added by the sources themselves (`_row_ids.py`: dlt's would rewrite every extracted file).
 _DLT_ENV = {
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "false",
@@ -133,15 +133,8 @@ def make_source(
     module = importlib.import_module(f"ingestion.sources.{source}")
     factory = getattr(module, source)
     if source_cfg.format == "sqlite":
-        dlt_source = factory(database=location, tables=source_cfg.active_tables())
-    else:
-        dlt_source = factory(base_dir=location, tables=source_cfg.active_tables())
-    from ingestion.sources._row_ids import ROW_ID_COLUMN, add_row_ids
-
-    for resource in dlt_source.resources.values():
-        resource.add_map(add_row_ids)
-        resource.apply_hints(columns=ROW_ID_COLUMN)
-    return dlt_source
+        return factory(database=location, tables=source_cfg.active_tables())
+    return factory(base_dir=location, tables=source_cfg.active_tables())
 
 
 @dataclass

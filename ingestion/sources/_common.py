@@ -54,7 +54,7 @@ from ingestion.sources._readers import (
     read_parquet,
     rename_schema,
 )
-from ingestion.sources._row_ids import ROW_ID_COLUMN
+from ingestion.sources._row_ids import ROW_ID_COLUMN, with_row_ids
 from ingestion.sources._stale import LoadedVersions, items_of_newer, keep_newer
 from ingestion.sources._types import known_types, pin_types
 from privacy.ingest_filter import NO_LINKS, drop_suppressed, drop_suppressed_rejects
@@ -494,7 +494,7 @@ def file_table_resource(
     # one, otherwise (and for child tables) by file name (monthly files sort chronologically).
     parent_cursor = bool(spec.cursor and spec.cursor in spec.schema.names)
     dedup_sort = spec.cursor if child is None and parent_cursor else SOURCE_FILE_COLUMN
-    columns: dict[str, Any] = {dedup_sort: {"dedup_sort": "desc"}}
+    columns: dict[str, Any] = {dedup_sort: {"dedup_sort": "desc"}, **ROW_ID_COLUMN}
 
     declared = {SOURCE_FILE_COLUMN, *flatten_structs(spec.schema.empty_table()).column_names}
     shared = parsed or ParsedFiles(readers=1)
@@ -587,7 +587,7 @@ def file_table_resource(
     )
     load_files.__name__ = table_name
     return dlt.resource(
-        load_files,
+        with_row_ids(load_files),
         name=table_name,
         table_name=table_name,
         write_disposition="append" if spec.append_only else "merge",

@@ -11,12 +11,15 @@ imports the extracted files as they are. The column carries dlt's own hints (`ro
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from dlt.common.schema.utils import dlt_id_column
+from dlt.extract.items import DataItemWithMeta
 
 ROW_ID = "_dlt_id"
 ROW_ID_COLUMN = {ROW_ID: dlt_id_column()}
@@ -31,9 +34,22 @@ def row_ids(n: int) -> pa.Array:
 
 
 def add_row_ids(item: Any) -> Any:
-    """A dlt map step: `item` (an Arrow table) with a `_dlt_id` column."""
-    if isinstance(item, pa.Table) and ROW_ID not in item.column_names:
-        return item.append_column(
-            pa.field(ROW_ID, pa.string(), nullable=False), row_ids(item.num_rows)
-        )
+    """`item` (an Arrow table, maybe marked with hints) with a `_dlt_id` column."""
+    if isinstance(item, DataItemWithMeta):
+        item.data = add_row_ids(item.data)
+    elif isinstance(item, pa.Table) and ROW_ID not in item.column_names:
+        field = pa.field(ROW_ID, pa.string(), nullable=False)
+        return item.append_column(field, row_ids(item.num_rows))
     return item
+
+
+def with_row_ids(read: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    """The generator function `read` yielding its tables with row ids. One callable (not a
+    dlt map step), so the resource keeps its docstring as its Dagster description."""
+
+    @functools.wraps(read)
+    def read_with_row_ids(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for item in read(*args, **kwargs):
+            yield add_row_ids(item)
+
+    return read_with_row_ids

@@ -35,9 +35,7 @@ def disposition(settings, source: str, table: str) -> str:
 
 
 def event_ids(settings) -> list[tuple[str, int]]:
-    return query(
-        settings, "select event_id, count(*) from raw_web.events group by 1 order by 1"
-    )
+    return query(settings, "select event_id, count(*) from raw_web.events group by 1 order by 1")
 
 
 def test_the_event_tables_are_declared_append_only_and_no_other():
@@ -148,3 +146,25 @@ def test_a_killed_load_whose_package_was_lost_is_read_again_once(settings, landi
     assert report["rows"]["raw_web.events"] == 5
     assert [n for _, n in event_ids(settings)] == [1] * 5
     assert count(settings, "raw_web.rejected_rows") == 1
+
+
+def test_a_nested_file_is_parsed_once_for_its_table_and_child_tables(
+    settings, landing, monkeypatch
+):
+    """The shop's parent and child resources share each parsed file (`ParsedFiles`)."""
+    from ingestion.sources import _common
+
+    parsed = []
+    parse = _common.parse_file
+
+    def counting(path, *args, **kwargs):
+        parsed.append(path.name)
+        return parse(path, *args, **kwargs)
+
+    monkeypatch.setattr(_common, "parse_file", counting)
+    report = run_all(settings, sources=["shop"])
+    assert report["errors"] == {}
+    assert sorted(parsed) == sorted(set(parsed))  # no file parsed twice
+    assert len(parsed) == len(list((settings.landing_dir / "shop").rglob("*.jsonl")))
+    for table in ("customers__addresses", "orders__items", "carts__items"):
+        assert count(settings, f"raw_shop.{table}") == landing[f"raw_shop.{table}"]
