@@ -60,7 +60,11 @@ def duckdb_baseline(
                 try:
                     con.execute("LOAD sqlite")
                 except duckdb.Error as exc:
-                    results[name] = {"seconds": None, "rows": 0, "note": f"no sqlite: {exc}"}
+                    results[name] = {
+                        "seconds": None,
+                        "rows": 0,
+                        "note": f"no sqlite: {exc}".splitlines()[0],
+                    }
                     continue
                 for table in source.active_tables():
                     con.execute(
