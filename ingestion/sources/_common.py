@@ -430,7 +430,7 @@ def run_disposition(
     Files seen the first time are appended: their keys are new by the table's declaration,
     so dlt's staging dataset and delete/insert on the key would change nothing. When the run
     re-reads a file already loaded (its fingerprint changed), its keys are in the table: the
-    whole run merges on the key, newest file first (`dedup_sort` on `dedup_sort`), exactly as
+    whole run merges on the key, newest first by the column `dedup_sort`, exactly as
     the other tables do. dlt warns about a `dedup_sort` left on an appended table: unset.
     """
     if not spec.append_only:
