@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from cdp.settings import Settings, get_settings
+from ingestion.append_guard import appended_tables, drop_unfinished, exactly_once
 from ingestion.config import SourceConfig, SourcesConfig, load_sources_config
 from privacy import ingest_filter as suppression
 
 logger = logging.getLogger("ingestion")
 
-# dlt adds `_dlt_load_id` / `_dlt_id` to Arrow tables only when asked; the contract wants both.
+# dlt adds `_dlt_load_id` to Arrow tables only when asked; the contract wants it. `_dlt_id` is
+# added by the sources themselves (`_row_ids.py`: dlt's would rewrite every extracted file).
 _DLT_ENV = {
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
-    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
+    "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "false",
     "RUNTIME__DLTHUB_TELEMETRY": "false",
     # the job files (Parquet with plain e-mails) go once loaded; see prune_loaded_packages
     "LOAD__DELETE_COMPLETED_JOBS": "true",
@@ -69,14 +71,16 @@ def explain_failure(source: str, exc: BaseException, files: dict[str, list[str]]
     return f"source {source}: load failed{where}: {cause}"
 
 
-def abort_pending(pipeline: Any) -> None:
+def abort_pending(pipeline: Any, source: str, warehouse: Path) -> None:
     """Drop the packages of a failed load and restore the state from before it.
 
     The files of that load are then read again on the next run (after they are fixed, or
-    with the fix in the reader); without this every later run retries the same package.
+    with the fix in the reader); without this every later run retries the same package. What
+    the aborted package had already appended is deleted (`append_guard`).
     """
     try:
         pipeline.abort_packages()
+        drop_unfinished(warehouse, pipeline.dataset_name, appended_tables(source))
     except Exception as exc:  # the abort itself failing must not hide the original error
         logger.error("aborting the pending packages of %s failed: %s", pipeline.pipeline_name, exc)
 
@@ -173,10 +177,11 @@ def run_source(
     pipeline = make_pipeline(source, settings)
     FILES_READ[source] = {}
     try:
-        info = pipeline.run(dlt_source)
-        info.raise_on_failed_jobs()
+        with exactly_once(pipeline, source, settings.warehouse):
+            info = pipeline.run(dlt_source)
+            info.raise_on_failed_jobs()
     except Exception as exc:
-        abort_pending(pipeline)
+        abort_pending(pipeline, source, settings.warehouse)
         raise SourceLoadFailed(explain_failure(source, exc, FILES_READ.get(source, {}))) from exc
     result.seconds = time.perf_counter() - started
     result.rows = loaded_rows(pipeline)

@@ -23,7 +23,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,7 @@ from ingestion.sources._readers import (
     read_parquet,
     rename_schema,
 )
+from ingestion.sources._row_ids import ROW_ID_COLUMN, with_row_ids
 from ingestion.sources._stale import LoadedVersions, items_of_newer, keep_newer
 from ingestion.sources._types import known_types, pin_types
 from privacy.ingest_filter import NO_LINKS, drop_suppressed, drop_suppressed_rejects
@@ -415,8 +418,56 @@ def rejected_hints() -> Any:
         table_name=REJECTED_TABLE,
         write_disposition="append",
         primary_key=[],
-        columns={},
+        columns=ROW_ID_COLUMN,
     )
+
+
+def run_disposition(
+    spec: TableSpec, to_read: Sequence[str], state: dict[str, str], dedup_sort: str
+) -> Any:
+    """The hints of one run of an `append_only` table (None for the other tables: merge).
+
+    Files seen the first time are appended: their keys are new by the table's declaration,
+    so dlt's staging dataset and delete/insert on the key would change nothing. When the run
+    re-reads a file already loaded (its fingerprint changed), its keys are in the table: the
+    whole run merges on the key, newest first by the column `dedup_sort`, exactly as
+    the other tables do. dlt warns about a `dedup_sort` left on an appended table: unset.
+    """
+    if not spec.append_only:
+        return None
+    reread = any(key in state for key in to_read)
+    return dlt.mark.make_hints(
+        write_disposition="merge" if reread else "append",
+        columns={dedup_sort: {"name": dedup_sort, "dedup_sort": "desc" if reread else None}},
+    )
+
+
+class ParsedFiles:
+    """The files of one table parsed in this run, shared by its parent and child resources.
+
+    dlt takes one item from each resource in turn, and each reads one file per item, so the
+    parent and its children move through the files in step: the first to reach a file parses
+    it, the others take the same batch instead of parsing the JSON again. A batch is dropped
+    once every reader took it, and at most `keep` are held (a reader that falls behind parses
+    for itself, as without this)."""
+
+    def __init__(self, readers: int, keep: int = 2) -> None:
+        self.readers, self.keep = readers, keep
+        self._batches: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
+
+    def get(self, key: tuple[str, str], parse: Callable[[], FileBatch]) -> FileBatch:
+        entry = self._batches.get(key)
+        if entry is None:
+            batch = parse()
+            if self.readers > 1:
+                self._batches[key] = [batch, self.readers - 1]
+                while len(self._batches) > self.keep:
+                    self._batches.popitem(last=False)
+            return batch
+        entry[1] -= 1
+        if not entry[1]:
+            del self._batches[key]
+        return entry[0]
 
 
 def file_table_resource(
@@ -425,26 +476,28 @@ def file_table_resource(
     cfg: TableConfig,
     base_dir: Path,
     child: ChildSpec | None = None,
+    parsed: ParsedFiles | None = None,
 ) -> DltResource:
     """A dlt resource loading one raw table from the files of `cfg`, incrementally by file.
 
     The resource state keeps `files: {relative path: "size:mtime_ns"}`; a file whose
     fingerprint is unchanged is skipped, a new or changed file is read again and merged on the
     primary key (newest `updated_at` wins inside one load, and a row older than the version
-    already loaded is left out: `_stale.py`). The parent resource also writes the
-    rejected rows and the unreadable-file records; a child resource reads the same files and
-    yields only its `<parent>__<field>` table.
+    already loaded is left out: `_stale.py`). An `append_only` table is appended instead in a
+    run that reads only files seen the first time (`run_disposition`). The parent resource
+    also writes the rejected rows and the unreadable-file records; a child resource reads the
+    same files and yields only its `<parent>__<field>` table.
     """
     table_name = f"{spec.name}__{child.field}" if child else spec.name
     primary_key = list(child.primary_key) if child else list(cfg.primary_key)
-    columns: dict[str, Any] = {}
     # Inside one load the newest version of a key wins: by `updated_at` where the table has
     # one, otherwise (and for child tables) by file name (monthly files sort chronologically).
     parent_cursor = bool(spec.cursor and spec.cursor in spec.schema.names)
-    has_cursor = child is None and parent_cursor
-    columns[spec.cursor if has_cursor else SOURCE_FILE_COLUMN] = {"dedup_sort": "desc"}
+    dedup_sort = spec.cursor if child is None and parent_cursor else SOURCE_FILE_COLUMN
+    columns: dict[str, Any] = {dedup_sort: {"dedup_sort": "desc"}, **ROW_ID_COLUMN}
 
     declared = {SOURCE_FILE_COLUMN, *flatten_structs(spec.schema.empty_table()).column_names}
+    shared = parsed or ParsedFiles(readers=1)
 
     def load_files() -> Iterator[Any]:
         state = dlt.current.resource_state().setdefault("files", {})
@@ -455,13 +508,26 @@ def file_table_resource(
             else None
         )
         seen: dict[str, pa.DataType] = {}  # undeclared columns' types met earlier in this run
+        todo: list[tuple[Path, FileSet, str, str]] = []  # new and changed files
         for path, fileset in list_files(base_dir, cfg.files):
-            key = path.relative_to(base_dir).as_posix()
-            stamp = fingerprint(path)
-            if state.get(key) == stamp:
-                continue
+            key, stamp = path.relative_to(base_dir).as_posix(), fingerprint(path)
+            if state.get(key) != stamp:
+                todo.append((path, fileset, key, stamp))
+        # the run's write disposition rides on the table's first item (dlt reads it there)
+        first_hints = run_disposition(spec, [k for _, _, k, _ in todo], state, dedup_sort)
+
+        def own(table: pa.Table) -> Any:
+            nonlocal first_hints
+            if first_hints is None:
+                return table
+            marked, first_hints = dlt.mark.with_hints(table, first_hints), None
+            return marked
+
+        for path, fileset, key, stamp in todo:
             try:
-                batch = parse_file(path, fileset, spec, cfg, source_name)
+                batch = shared.get(
+                    (key, stamp), partial(parse_file, path, fileset, spec, cfg, source_name)
+                )
             except (FileProblem, OSError, pa.ArrowException, ValueError) as exc:
                 problem = f"unreadable file: {exc}"
                 if child is None:
@@ -487,7 +553,7 @@ def file_table_resource(
                     seen.update({f.name: f.type for f in table.schema if f.name not in declared})
                     if versions is not None:  # a late file never puts back an older version
                         table = keep_newer(versions, table, path.name)
-                    yield table
+                    yield own(table)
                 # erased persons' bad rows are not quarantined either
                 batch.rejects = drop_suppressed_rejects(batch.rejects, spec.links(source_name))
                 if batch.rejects.num_rows:
@@ -508,7 +574,7 @@ def file_table_resource(
                         child_table, child.parent_key, batch.table, versions
                     )
                 if child_table is not None and child_table.num_rows:
-                    yield child_table
+                    yield own(child_table)
             state[key] = stamp
 
     load_files.__doc__ = (
@@ -521,12 +587,12 @@ def file_table_resource(
     )
     load_files.__name__ = table_name
     return dlt.resource(
-        load_files,
+        with_row_ids(load_files),
         name=table_name,
         table_name=table_name,
-        write_disposition="merge",
+        write_disposition="append" if spec.append_only else "merge",
         primary_key=primary_key,
-        columns=columns or None,
+        columns=columns,
     )
 
 
@@ -543,7 +609,10 @@ def file_source_resources(
         if not cfg.enabled:
             continue
         spec = by_name[name]
-        resources.append(file_table_resource(source_name, spec, cfg, base_dir))
+        parsed = ParsedFiles(readers=1 + len(spec.children))
+        resources.append(file_table_resource(source_name, spec, cfg, base_dir, parsed=parsed))
         for child in spec.children:
-            resources.append(file_table_resource(source_name, spec, cfg, base_dir, child))
+            resources.append(
+                file_table_resource(source_name, spec, cfg, base_dir, child, parsed=parsed)
+            )
     return resources

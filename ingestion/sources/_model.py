@@ -60,6 +60,9 @@ class TableSpec:
     models) a row is, by the columns holding the key; `references` which columns hold another
     record's key (`(column, entity)`): erasure follows both to the rows that belong to a
     person but carry no e-mail or phone, and ingestion drops them once erased (privacy/links.py).
+    `append_only` says the rows never change once written and a key never appears in two files
+    (events): a file seen the first time is appended (no staging dataset, no delete/insert on
+    the key); a run that re-reads a changed file merges on the key as the other tables do.
     """
 
     name: str
@@ -71,6 +74,7 @@ class TableSpec:
     key: tuple[str, ...] = ()
     records: tuple[tuple[str, tuple[str, ...]], ...] = ()
     references: tuple[tuple[str, str], ...] = ()
+    append_only: bool = False
 
     def links(self, source: str) -> Links:
         """The keys and references of this table and of its child tables, by table name."""

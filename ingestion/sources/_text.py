@@ -93,6 +93,29 @@ def _string_columns(table: pa.Table) -> list[int]:
     ]
 
 
+# The UTF-8 bytes a control character (C0 but tab and newlines, DEL) starts with; C1 controls
+# (U+0080-U+009F) and the replacement character U+FFFD start with the lead bytes below.
+_CONTROL_BYTES = np.zeros(256, dtype=bool)
+_CONTROL_BYTES[[*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, 0xC2]] = True
+_REPLACEMENT_BYTES = np.zeros(256, dtype=bool)
+_REPLACEMENT_BYTES[0xEF] = True
+
+
+def _may_hold(column: pa.ChunkedArray, lead_bytes: np.ndarray) -> bool:
+    """False when no byte of the column's text is one of `lead_bytes`: the string kernels
+    (regular expressions over every value) are then skipped. A byte-level screen, so True
+    only means "look closer" (a slice's buffer may also hold bytes outside the slice)."""
+    for chunk in column.chunks:
+        data = chunk.buffers()[2] if len(chunk.buffers()) == 3 else None
+        if data is None:
+            if len(chunk) - chunk.null_count:
+                return True  # not the plain string layout: no screen
+            continue
+        if lead_bytes[np.frombuffer(data, dtype=np.uint8)].any():
+            return True
+    return False
+
+
 def _is_utf8(value: bytes | None) -> bool:
     try:
         value is None or value.decode("utf-8")
@@ -113,6 +136,8 @@ def invalid_text_rows(table: pa.Table, encoding: str) -> tuple[pa.Table, dict[in
         column = table.column(i)
         try:
             column.validate(full=True)
+            if not _may_hold(column, _REPLACEMENT_BYTES):
+                continue
             bad = pc.fill_null(pc.match_substring(column, REPLACEMENT), False)
         except pa.ArrowInvalid:  # invalid UTF-8 inside Arrow itself (e.g. from a Parquet file)
             bad = pa.array([not _is_utf8(v) for v in column.cast(pa.binary()).to_pylist()])
@@ -144,6 +169,8 @@ def strip_control_characters(table: pa.Table) -> tuple[pa.Table, dict[str, int]]
     counts: dict[str, int] = {}
     for i in _string_columns(table):
         column = table.column(i)
+        if not _may_hold(column, _CONTROL_BYTES):
+            continue
         found = pc.sum(pc.count_substring_regex(column, CONTROL_CHARACTERS)).as_py() or 0
         if found:
             counts[table.column_names[i]] = int(found)

@@ -20,6 +20,7 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from cdp.settings import get_settings
+from ingestion.append_guard import exactly_once
 from ingestion.config import load_sources_config
 from ingestion.pipeline import (
     SourceUnavailable,
@@ -102,12 +103,16 @@ def build_source_assets(source: str) -> dg.AssetsDefinition:
             raise dg.Failure(description=str(exc)) from exc
         suppression.load(run_settings.warehouse)  # erased persons dropped at ingestion
         pipeline = make_pipeline(source, run_settings)
-        for event in dlt.run(
-            context=context,
-            dlt_source=run_source,
-            dlt_pipeline=pipeline,
-            dagster_dlt_translator=translator,
-        ):
+        with exactly_once(pipeline, source, run_settings.warehouse):
+            events = list(
+                dlt.run(
+                    context=context,
+                    dlt_source=run_source,
+                    dlt_pipeline=pipeline,
+                    dagster_dlt_translator=translator,
+                )
+            )
+        for event in events:
             table = event.asset_key.path[-1]
             trace = pipeline.last_trace
             load_info = trace.last_load_info if trace else None

@@ -34,6 +34,7 @@ CONSENT_EVENTS = TableSpec(
     ),
     cursor=None,
     references=(("shop_customer_id", "shop_customer"),),
+    append_only=True,  # events never change: first-seen files are appended
 )
 
 TABLES = (CONSENT_EVENTS,)

@@ -65,6 +65,7 @@ EVENTS = TableSpec(
     ),
     cursor=None,
     references=(("contact_id", "esp_contact"),),
+    append_only=True,  # events never change: first-seen files are appended
 )
 
 TABLES = (CONTACTS, CAMPAIGNS, EVENTS)

@@ -41,6 +41,7 @@ from ingestion.sources._common import (
     rejects_table,
     require_keys,
 )
+from ingestion.sources._row_ids import ROW_ID_COLUMN, with_row_ids
 from privacy.ingest_filter import NO_LINKS, drop_suppressed, drop_suppressed_rejects
 
 TEXT, INTEGER, REAL = pa.string(), pa.int64(), pa.float64()
@@ -250,11 +251,12 @@ def pos_table(
     read.__name__ = name
     read.__doc__ = DESCRIPTIONS.get(name)
     return dlt.resource(
-        read,
+        with_row_ids(read),
         name=name,
         table_name=name,
         write_disposition="merge",
         primary_key=list(cfg.primary_key),
+        columns=ROW_ID_COLUMN,
     )
 
 

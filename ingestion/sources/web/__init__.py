@@ -45,6 +45,7 @@ EVENTS = TableSpec(
     cursor=None,
     records=(("web_visitor", ("anonymous_id",)),),
     references=(("user_id", "shop_customer"),),  # logged in as them
+    append_only=True,  # events never change: first-seen files are appended
 )
 
 TABLES = (EVENTS,)
