@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -37,16 +37,23 @@ class Segment(_Strict):
         return value
 
 
-class SegmentsFile(_Strict):
-    segments: list[Segment]
+class _NamedEntries(_Strict):
+    """A file of one list, `<KIND>s`, whose entries' names must be unique."""
+
+    KIND: ClassVar[str]
 
     @model_validator(mode="after")
-    def _unique(self) -> SegmentsFile:
-        names = [s.name for s in self.segments]
+    def _unique(self) -> Self:
+        names = [entry.name for entry in getattr(self, f"{self.KIND}s")]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"duplicate segment names: {', '.join(dupes)}")
+            raise ValueError(f"duplicate {self.KIND} names: {', '.join(dupes)}")
         return self
+
+
+class SegmentsFile(_NamedEntries):
+    KIND: ClassVar[str] = "segment"
+    segments: list[Segment]
 
 
 class Source(_Strict):
@@ -117,16 +124,9 @@ def is_valid_cron(value: str) -> bool:
     return not (months == [2] and len(days) == 1 and days[0] in (30, 31))
 
 
-class SyncsFile(_Strict):
+class SyncsFile(_NamedEntries):
+    KIND: ClassVar[str] = "sync"
     syncs: list[Sync]
-
-    @model_validator(mode="after")
-    def _unique(self) -> SyncsFile:
-        names = [s.name for s in self.syncs]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicate sync names: {', '.join(dupes)}")
-        return self
 
 
 def load_segments(path: Path) -> SegmentsFile:

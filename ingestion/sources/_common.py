@@ -547,3 +547,19 @@ def file_source_resources(
         for child in spec.children:
             resources.append(file_table_resource(source_name, spec, cfg, base_dir, child))
     return resources
+
+
+def file_source(name: str, specs: Sequence[TableSpec], doc: str) -> Any:
+    """The dlt source `name` of a file source package: its enabled `specs` under `base_dir`.
+
+    Each file source package declares its tables and calls this once, so the signature the
+    pipeline calls (`base_dir`, `tables`: the `sources.<name>.tables` section of
+    config/sources.yaml) and the config section (`sources.<name>`) are the same for all.
+    """
+
+    def source(base_dir: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
+        return file_source_resources(name, specs, tables, Path(base_dir))
+
+    source.__name__ = source.__qualname__ = name
+    source.__doc__ = doc
+    return dlt.source(name=name, section=name, schema_contract=SCHEMA_CONTRACT)(source)

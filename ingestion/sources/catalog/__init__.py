@@ -6,14 +6,9 @@ integer, `is_active` a boolean.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import dlt
 import pyarrow as pa
-from dlt.extract.resource import DltResource
 
-from ingestion.config import TableConfig
-from ingestion.sources._common import SCHEMA_CONTRACT, TableSpec, file_source_resources
+from ingestion.sources._common import TableSpec, file_source
 
 TEXT = pa.string()
 MONEY = pa.decimal128(12, 2)
@@ -42,7 +37,6 @@ PRODUCTS = TableSpec(
 TABLES = (PRODUCTS,)
 
 
-@dlt.source(name="catalog", schema_contract=SCHEMA_CONTRACT)
-def catalog(base_dir: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
-    """The catalogue export under `base_dir` (default `<landing>/catalog`)."""
-    return file_source_resources("catalog", TABLES, tables, Path(base_dir))
+catalog = file_source(
+    "catalog", TABLES, "The catalogue export under `base_dir` (default `<landing>/catalog`)."
+)
