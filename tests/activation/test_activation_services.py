@@ -137,29 +137,49 @@ def test_sftp_unknown_host_key_is_refused(con, tmp_path, monkeypatch):
         svc.stop()
 
 
-@pytest.mark.services
-def test_postgres_upsert_mirror_and_own_records_only(con, postgres, monkeypatch):
+PG_COLUMNS = "person_id TEXT PRIMARY KEY, first_name TEXT, phone TEXT"
+
+
+def _pg_table(con, postgres, monkeypatch, persons: int, table: str, columns: str, *values):
+    """Point TEST_PG_DSN at `postgres`, add `persons` people with phone consent, and create
+    `table` (`columns`) there holding the rows `values` (SQL tuples)."""
     import psycopg
 
     monkeypatch.setenv("TEST_PG_DSN", postgres.dsn)
-    people(con, 5, channel="phone")
+    people(con, persons, channel="phone")
     with psycopg.connect(postgres.dsn, autocommit=True) as pg:
         pg.execute("CREATE SCHEMA IF NOT EXISTS cdp")
-        pg.execute(
-            "CREATE TABLE cdp.vip_clients (person_id TEXT PRIMARY KEY, first_name TEXT, phone TEXT)"
-        )
-        pg.execute(
-            "INSERT INTO cdp.vip_clients VALUES ('P0000001', 'Store', NULL), "
-            "('MANUAL-1', 'Advisor entry', NULL)"
-        )
+        pg.execute(f"CREATE TABLE {table} ({columns})")
+        if values:
+            pg.execute(f"INSERT INTO {table} VALUES {', '.join(values)}")
+
+
+def _pg_first_names(postgres, table: str) -> dict[str, str]:
+    import psycopg
+
+    with psycopg.connect(postgres.dsn) as pg:
+        return dict(pg.execute(f"SELECT person_id, first_name FROM {table}").fetchall())
+
+
+@pytest.mark.services
+def test_postgres_upsert_mirror_and_own_records_only(con, postgres, monkeypatch):
+    _pg_table(
+        con,
+        postgres,
+        monkeypatch,
+        5,
+        "cdp.vip_clients",
+        PG_COLUMNS,
+        "('P0000001', 'Store', NULL)",
+        "('MANUAL-1', 'Advisor entry', NULL)",
+    )
     r = run_sync(con, pg_sync(), sleep=Sleeps())
     assert (r.added, r.failed) == (5, 0)
     con.execute("UPDATE marts.customer_360 SET first_name = 'Changed' WHERE person_id = 'P0000003'")
     con.execute("DELETE FROM marts.customer_360 WHERE person_id IN ('P0000001', 'P0000002')")
     r = run_sync(con, pg_sync(), sleep=Sleeps())
     assert (r.added, r.changed, r.removed) == (0, 1, 1)
-    with psycopg.connect(postgres.dsn) as pg:
-        rows = dict(pg.execute("SELECT person_id, first_name FROM cdp.vip_clients").fetchall())
+    rows = _pg_first_names(postgres, "cdp.vip_clients")
     # P0000001 pre-existed (not created by the sync) and MANUAL-1 was never ours: both stay
     assert rows == {
         "P0000001": "First1",
@@ -172,16 +192,14 @@ def test_postgres_upsert_mirror_and_own_records_only(con, postgres, monkeypatch)
 
 @pytest.mark.services
 def test_postgres_rejected_row_is_isolated(con, postgres, monkeypatch):
-    import psycopg
-
-    monkeypatch.setenv("TEST_PG_DSN", postgres.dsn)
-    people(con, 6, channel="phone")
-    with psycopg.connect(postgres.dsn, autocommit=True) as pg:
-        pg.execute("CREATE SCHEMA IF NOT EXISTS cdp")
-        pg.execute(
-            "CREATE TABLE cdp.checked (person_id TEXT PRIMARY KEY, first_name TEXT "
-            "CHECK (first_name <> 'First4'), phone TEXT)"
-        )
+    _pg_table(
+        con,
+        postgres,
+        monkeypatch,
+        6,
+        "cdp.checked",
+        "person_id TEXT PRIMARY KEY, first_name TEXT CHECK (first_name <> 'First4'), phone TEXT",
+    )
     r = run_sync(con, pg_sync("upsert", table="cdp.checked"), sleep=Sleeps())
     assert (r.added, r.failed) == (5, 1)
     failed = con.execute("SELECT key FROM activation.sync_failures").fetchall()
@@ -190,16 +208,7 @@ def test_postgres_rejected_row_is_isolated(con, postgres, monkeypatch):
 
 @pytest.mark.services
 def test_postgres_insert_only_and_update_only(con, postgres, monkeypatch):
-    import psycopg
-
-    monkeypatch.setenv("TEST_PG_DSN", postgres.dsn)
-    people(con, 3, channel="phone")
-    with psycopg.connect(postgres.dsn, autocommit=True) as pg:
-        pg.execute("CREATE SCHEMA IF NOT EXISTS cdp")
-        pg.execute(
-            "CREATE TABLE cdp.modes (person_id TEXT PRIMARY KEY, first_name TEXT, phone TEXT)"
-        )
-        pg.execute("INSERT INTO cdp.modes VALUES ('P0000002', 'Keep', NULL)")
+    _pg_table(con, postgres, monkeypatch, 3, "cdp.modes", PG_COLUMNS, "('P0000002', 'Keep', NULL)")
     r = run_sync(con, pg_sync("update_only", table="cdp.modes"), sleep=Sleeps())
     assert (r.added, r.not_found) == (1, 2)
     r = run_sync(
@@ -215,8 +224,7 @@ def test_postgres_insert_only_and_update_only(con, postgres, monkeypatch):
         sleep=Sleeps(),
     )
     assert r.added == 3
-    with psycopg.connect(postgres.dsn) as pg:
-        rows = dict(pg.execute("SELECT person_id, first_name FROM cdp.modes").fetchall())
+    rows = _pg_first_names(postgres, "cdp.modes")
     assert rows == {"P0000001": "First1", "P0000002": "First2", "P0000003": "First3"}
 
 

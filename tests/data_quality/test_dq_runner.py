@@ -77,12 +77,24 @@ def test_planted_problems_are_found_with_masked_samples(warehouse, tmp_path):
     assert customers.status == orders.status == items.status == "error"
 
 
-def test_missing_column_is_reported_not_crashed(warehouse, tmp_path):
+def _checks_after(warehouse, tmp_path, make, change: str, relation: str) -> dict:
+    """The check results by id of `relation`'s suite, on the tables `make` builds and the
+    SQL `change` alters."""
     with duckdb.connect(str(warehouse)) as con:
-        make_raw_shop(con, bad=False)
-        con.execute("ALTER TABLE raw_shop.orders DROP COLUMN grand_total")
-        [orders] = _run(con, ["raw_shop.orders"], tmp_path)
-    r = _by_id(orders)
+        make(con)
+        con.execute(change)
+        [result] = _run(con, [relation], tmp_path)
+    return _by_id(result)
+
+
+def test_missing_column_is_reported_not_crashed(warehouse, tmp_path):
+    r = _checks_after(
+        warehouse,
+        tmp_path,
+        lambda con: make_raw_shop(con, bad=False),
+        "ALTER TABLE raw_shop.orders DROP COLUMN grand_total",
+        "raw_shop.orders",
+    )
     assert not r["grand_total_non_negative"].success
     assert "missing column(s) grand_total" in r["grand_total_non_negative"].message
     assert not r["required_columns_present"].success
@@ -101,11 +113,13 @@ def test_optional_checks_skip_when_column_absent(warehouse, tmp_path):
 
 
 def test_e164_and_duplicate_person_fail_as_errors(warehouse, tmp_path):
-    with duckdb.connect(str(warehouse)) as con:
-        make_marts(con, duplicate_person=True)
-        con.execute("UPDATE marts.customer_360 SET phone = '0612345678' WHERE person_id = 'P2'")
-        [c360] = _run(con, ["marts.customer_360"], tmp_path)
-    ids = _by_id(c360)
+    ids = _checks_after(
+        warehouse,
+        tmp_path,
+        lambda con: make_marts(con, duplicate_person=True),
+        "UPDATE marts.customer_360 SET phone = '0612345678' WHERE person_id = 'P2'",
+        "marts.customer_360",
+    )
     assert not ids["person_id_unique"].success
     assert not ids["phone_e164"].success and ids["phone_e164"].severity == "error"
     assert ids["phone_e164"].failing_rows == [{"person_id": "P2", "phone": "********78"}]
