@@ -24,17 +24,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Segment(_Strict):
+class _Named(_Strict):
+    """An entry whose `name` is lower_snake_case; errors call it by its class (segment, sync)."""
+
     name: str
-    description: str
-    condition: str = Field(min_length=1)
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         if not NAME_RE.match(value):
-            raise ValueError("segment names are lower_snake_case")
+            raise ValueError(f"{cls.__name__.lower()} names are lower_snake_case")
         return value
+
+
+class Segment(_Named):
+    description: str
+    condition: str = Field(min_length=1)
 
 
 class _NamedEntries(_Strict):
@@ -74,8 +79,7 @@ class Destination(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class Sync(_Strict):
-    name: str
+class Sync(_Named):
     description: str = ""
     source: Source
     destination: Destination
@@ -86,13 +90,6 @@ class Sync(_Strict):
     )
     schedule: str | None = Field(default=None, description="cron expression")
     enabled: bool = True
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME_RE.match(value):
-            raise ValueError("sync names are lower_snake_case")
-        return value
 
     @field_validator("fields")
     @classmethod

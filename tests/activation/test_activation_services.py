@@ -88,53 +88,54 @@ def test_sftp_drop_against_openssh(con, tmp_path, monkeypatch):
         svc.stop()
 
 
-@pytest.mark.services
-def test_sftp_drop_against_paramiko_server(con, tmp_path, monkeypatch):
+@pytest.fixture
+def paramiko_sftp(tmp_path, monkeypatch):
+    """A paramiko SFTP server for the test, its client key in TEST_SFTP_KEY."""
     svc = start_sftp(tmp_path / "pm", prefer_openssh=False)
+    monkeypatch.setenv("TEST_SFTP_KEY", svc.client_key_path)
     try:
-        _check_drop(con, svc, monkeypatch)
+        yield svc
     finally:
         svc.stop()
 
 
 @pytest.mark.services
-def test_sftp_drop_killed_after_the_rename_is_not_dropped_again(con, tmp_path, monkeypatch):
+def test_sftp_drop_against_paramiko_server(con, paramiko_sftp, monkeypatch):
+    _check_drop(con, paramiko_sftp, monkeypatch)
+
+
+@pytest.mark.services
+def test_sftp_drop_killed_after_the_rename_is_not_dropped_again(
+    con, paramiko_sftp, tmp_path, monkeypatch
+):
     """Killed after a file was renamed into place, before the warehouse recorded it, and the
     reader took the files meanwhile: the rerun finds the receipt and drops nothing twice."""
     from activation.destinations.sftp import SftpCsv
 
-    svc = start_sftp(tmp_path / "pm", prefer_openssh=False)
-    try:
-        monkeypatch.setenv("TEST_SFTP_KEY", svc.client_key_path)
-        people(con, 10)
-        sync = sftp_sync(svc, key="lower(email)", fields={"first_name": "first_name"})
-        taken = tmp_path / "taken"
-        killed_after_second_drop(con, sync, SftpCsv, monkeypatch, svc.root, taken)
-        r = run_sync(con, sync, sleep=Sleeps())
-        assert (r.status, r.added, r.resumed_batches) == ("success", 6, 1)
-        dropped = [*svc.root.glob("*.csv"), *taken.glob("*.csv")]
-        lines = [ln for f in dropped for ln in f.read_text().splitlines()[1:]]
-        assert len(dropped) == 3 and len(lines) == len(set(lines)) == 10
-        assert [f.name for f in svc.root.iterdir() if f.name.startswith(".")] == []
-    finally:
-        svc.stop()
+    svc = paramiko_sftp
+    people(con, 10)
+    sync = sftp_sync(svc, key="lower(email)", fields={"first_name": "first_name"})
+    taken = tmp_path / "taken"
+    killed_after_second_drop(con, sync, SftpCsv, monkeypatch, svc.root, taken)
+    r = run_sync(con, sync, sleep=Sleeps())
+    assert (r.status, r.added, r.resumed_batches) == ("success", 6, 1)
+    dropped = [*svc.root.glob("*.csv"), *taken.glob("*.csv")]
+    lines = [ln for f in dropped for ln in f.read_text().splitlines()[1:]]
+    assert len(dropped) == 3 and len(lines) == len(set(lines)) == 10
+    assert [f.name for f in svc.root.iterdir() if f.name.startswith(".")] == []
 
 
 @pytest.mark.services
-def test_sftp_unknown_host_key_is_refused(con, tmp_path, monkeypatch):
-    svc = start_sftp(tmp_path / "pm", prefer_openssh=False)
-    try:
-        monkeypatch.setenv("TEST_SFTP_KEY", svc.client_key_path)
-        (tmp_path / "empty_known_hosts").write_text("")
-        people(con, 2)
-        sync = sftp_sync(svc)
-        opts = {**sync.destination.options, "known_hosts": str(tmp_path / "empty_known_hosts")}
-        sync = make_sync("sftp", opts)
-        with pytest.raises(Exception, match="unknown host key"):
-            run_sync(con, sync, sleep=Sleeps())
-        assert list(svc.root.iterdir()) == []
-    finally:
-        svc.stop()
+def test_sftp_unknown_host_key_is_refused(con, paramiko_sftp, tmp_path):
+    svc = paramiko_sftp
+    (tmp_path / "empty_known_hosts").write_text("")
+    people(con, 2)
+    sync = sftp_sync(svc)
+    opts = {**sync.destination.options, "known_hosts": str(tmp_path / "empty_known_hosts")}
+    sync = make_sync("sftp", opts)
+    with pytest.raises(Exception, match="unknown host key"):
+        run_sync(con, sync, sleep=Sleeps())
+    assert list(svc.root.iterdir()) == []
 
 
 PG_COLUMNS = "person_id TEXT PRIMARY KEY, first_name TEXT, phone TEXT"
