@@ -9,9 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ingestion.sources._common import TableSpec, file_source
-
-TEXT = pa.string()
-MONEY = pa.decimal128(12, 2)
+from ingestion.sources._model import MONEY, TEXT
 
 PRODUCTS = TableSpec(
     name="products",

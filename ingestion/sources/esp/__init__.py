@@ -8,8 +8,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ingestion.sources._common import TableSpec, file_source
-
-TEXT = pa.string()
+from ingestion.sources._model import TEXT
 
 CONTACTS = TableSpec(
     name="contacts",

@@ -17,9 +17,7 @@ from ingestion.sources._common import (
     TableSpec,
     file_source,
 )
-
-MONEY = pa.decimal128(12, 2)
-TEXT = pa.string()
+from ingestion.sources._model import MONEY, TEXT
 
 # The postal part shared by account addresses and order billing addresses.
 _POSTAL = [
