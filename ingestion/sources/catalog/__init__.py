@@ -35,6 +35,4 @@ PRODUCTS = TableSpec(
 TABLES = (PRODUCTS,)
 
 
-catalog = file_source(
-    "catalog", TABLES, "The catalogue export under `base_dir` (default `<landing>/catalog`)."
-)
+catalog = file_source("catalog", TABLES, "The catalogue export")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ingestion.sources._common import TableSpec, file_source
+from ingestion.sources._model import TEXT
 
 COLUMNS = [
     "client_id",
@@ -38,15 +39,11 @@ COLUMNS = [
 CLIENTS = TableSpec(
     name="clients",
     description="Clients captured by store advisors, one row per `client_id`, all text.",
-    schema=pa.schema([(name, pa.string()) for name in COLUMNS]),
+    schema=pa.schema([(name, TEXT) for name in COLUMNS]),
     records=(("clienteling", ("client_id",)),),
 )
 
 TABLES = (CLIENTS,)
 
 
-clienteling = file_source(
-    "clienteling",
-    TABLES,
-    "The clienteling CSV exports under `base_dir` (default `<landing>/clienteling`).",
-)
+clienteling = file_source("clienteling", TABLES, "The clienteling CSV exports")

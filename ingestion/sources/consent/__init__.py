@@ -33,8 +33,4 @@ CONSENT_EVENTS = TableSpec(
 TABLES = (CONSENT_EVENTS,)
 
 
-consent = file_source(
-    "consent",
-    TABLES,
-    "The preference-centre exports under `base_dir` (default `<landing>/consent`).",
-)
+consent = file_source("consent", TABLES, "The preference-centre exports")

@@ -64,4 +64,4 @@ EVENTS = TableSpec(
 TABLES = (CONTACTS, CAMPAIGNS, EVENTS)
 
 
-esp = file_source("esp", TABLES, "The ESP exports under `base_dir` (default `<landing>/esp`).")
+esp = file_source("esp", TABLES, "The ESP exports")

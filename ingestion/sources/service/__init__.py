@@ -36,8 +36,4 @@ TICKETS = TableSpec(
 TABLES = (TICKETS,)
 
 
-service = file_source(
-    "service",
-    TABLES,
-    "The service-desk CSV exports under `base_dir` (default `<landing>/service`).",
-)
+service = file_source("service", TABLES, "The service-desk CSV exports")

@@ -150,8 +150,4 @@ CARTS = TableSpec(
 TABLES: Sequence[TableSpec] = (CUSTOMERS, ORDERS, CARTS)
 
 
-shop = file_source(
-    "shop",
-    TABLES,
-    "The shop extracts (`customers/`, `orders/`, `carts/`) under `base_dir` (default `<landing>/shop`).",
-)
+shop = file_source("shop", TABLES, "The shop extracts (`customers/`, `orders/`, `carts/`)")

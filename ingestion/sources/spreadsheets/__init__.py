@@ -181,8 +181,4 @@ EVENT_SIGNUPS = TableSpec(
 TABLES = (EVENT_SIGNUPS,)
 
 
-spreadsheets = file_source(
-    "spreadsheets",
-    TABLES,
-    "The sign-up workbooks and CSV exports under `base_dir` (default `<landing>/spreadsheets`).",
-)
+spreadsheets = file_source("spreadsheets", TABLES, "The sign-up workbooks and CSV exports")

@@ -44,6 +44,4 @@ EVENTS = TableSpec(
 TABLES = (EVENTS,)
 
 
-web = file_source(
-    "web", TABLES, "The web analytics Parquet files under `base_dir` (default `<landing>/web`)."
-)
+web = file_source("web", TABLES, "The web analytics Parquet files")
