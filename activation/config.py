@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,29 +24,41 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Segment(_Strict):
+class _Named(_Strict):
+    """An entry whose `name` is lower_snake_case; errors call it by its class (segment, sync)."""
+
     name: str
-    description: str
-    condition: str = Field(min_length=1)
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         if not NAME_RE.match(value):
-            raise ValueError("segment names are lower_snake_case")
+            raise ValueError(f"{cls.__name__.lower()} names are lower_snake_case")
         return value
 
 
-class SegmentsFile(_Strict):
-    segments: list[Segment]
+class Segment(_Named):
+    description: str
+    condition: str = Field(min_length=1)
+
+
+class _NamedEntries(_Strict):
+    """A file of one list, `<KIND>s`, whose entries' names must be unique."""
+
+    KIND: ClassVar[str]
 
     @model_validator(mode="after")
-    def _unique(self) -> SegmentsFile:
-        names = [s.name for s in self.segments]
+    def _unique(self) -> Self:
+        names = [entry.name for entry in getattr(self, f"{self.KIND}s")]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"duplicate segment names: {', '.join(dupes)}")
+            raise ValueError(f"duplicate {self.KIND} names: {', '.join(dupes)}")
         return self
+
+
+class SegmentsFile(_NamedEntries):
+    KIND: ClassVar[str] = "segment"
+    segments: list[Segment]
 
 
 class Source(_Strict):
@@ -67,8 +79,7 @@ class Destination(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class Sync(_Strict):
-    name: str
+class Sync(_Named):
     description: str = ""
     source: Source
     destination: Destination
@@ -79,13 +90,6 @@ class Sync(_Strict):
     )
     schedule: str | None = Field(default=None, description="cron expression")
     enabled: bool = True
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME_RE.match(value):
-            raise ValueError("sync names are lower_snake_case")
-        return value
 
     @field_validator("fields")
     @classmethod
@@ -117,16 +121,9 @@ def is_valid_cron(value: str) -> bool:
     return not (months == [2] and len(days) == 1 and days[0] in (30, 31))
 
 
-class SyncsFile(_Strict):
+class SyncsFile(_NamedEntries):
+    KIND: ClassVar[str] = "sync"
     syncs: list[Sync]
-
-    @model_validator(mode="after")
-    def _unique(self) -> SyncsFile:
-        names = [s.name for s in self.syncs]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicate sync names: {', '.join(dupes)}")
-        return self
 
 
 def load_segments(path: Path) -> SegmentsFile:

@@ -1,4 +1,8 @@
-"""`cdp app` (the web app on the serving snapshot) and `cdp app user add|list` (its accounts)."""
+"""`cdp app` (the web app on the serving snapshot) and `cdp app user add|list` (its accounts).
+
+Serve the web app. Needs CDP_APP_SECRET_KEY (a random secret, 32+ chars) and at least one
+account (`cdp app user add NAME --role admin`).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "app",
         help="the single customer view web app (http://127.0.0.1:8000), on the serving snapshot",
-        description="Serve the web app. Needs CDP_APP_SECRET_KEY (a random secret, 32+ chars) "
-        "and at least one account (`cdp app user add NAME --role admin`).",
+        description=__doc__.split("\n\n")[1],
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000)

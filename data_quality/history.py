@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cdp import warehouse
 from cdp.warehouse import table_exists
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -17,46 +18,28 @@ if TYPE_CHECKING:  # pragma: no cover
 
 RESULTS_TABLE = "quality.validation_results"
 
-DDL = """
-CREATE SCHEMA IF NOT EXISTS quality;
-CREATE TABLE IF NOT EXISTS quality.validation_results (
-    run_id VARCHAR NOT NULL,
-    validated_at TIMESTAMPTZ NOT NULL,
-    asset VARCHAR NOT NULL,
-    suite VARCHAR NOT NULL,
-    expectation VARCHAR NOT NULL,
-    expectation_type VARCHAR,
-    kind VARCHAR,
-    "column" VARCHAR,
-    severity VARCHAR NOT NULL,
-    success BOOLEAN NOT NULL,
-    observed_value VARCHAR,
-    unexpected_count BIGINT,
-    unexpected_percent DOUBLE,
-    details JSON
-);
-"""
-
-COLUMNS = [
-    "run_id",
-    "validated_at",
-    "asset",
-    "suite",
-    "expectation",
-    "expectation_type",
-    "kind",
-    "column",
-    "severity",
-    "success",
-    "observed_value",
-    "unexpected_count",
-    "unexpected_percent",
-    "details",
-]
+#: each column of RESULTS_TABLE and its type, in table order
+SCHEMA = {
+    "run_id": "VARCHAR NOT NULL",
+    "validated_at": "TIMESTAMPTZ NOT NULL",
+    "asset": "VARCHAR NOT NULL",
+    "suite": "VARCHAR NOT NULL",
+    "expectation": "VARCHAR NOT NULL",
+    "expectation_type": "VARCHAR",
+    "kind": "VARCHAR",
+    "column": "VARCHAR",
+    "severity": "VARCHAR NOT NULL",
+    "success": "BOOLEAN NOT NULL",
+    "observed_value": "VARCHAR",
+    "unexpected_count": "BIGINT",
+    "unexpected_percent": "DOUBLE",
+    "details": "JSON",
+}
+COLUMNS = list(SCHEMA)
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
+    warehouse.ensure_table(con, RESULTS_TABLE, ", ".join(f'"{c}" {t}' for c, t in SCHEMA.items()))
 
 
 def append(con: duckdb.DuckDBPyConnection, results: Iterable[SuiteResult]) -> int:

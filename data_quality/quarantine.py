@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from cdp import warehouse
 from cdp.warehouse import table_exists
 from data_quality.config import QualityConfig, QuarantineRule
 from data_quality.masking import mask_row
@@ -32,21 +33,9 @@ log = logging.getLogger(__name__)
 QUARANTINE_TABLE = "quality.quarantine_rows"
 REJECTED_RULE = "ingestion_rejected"
 
-DDL = """
-CREATE SCHEMA IF NOT EXISTS quality;
-CREATE TABLE IF NOT EXISTS quality.quarantine_rows (
-    schema_name VARCHAR NOT NULL,
-    table_name VARCHAR NOT NULL,
-    row_id VARCHAR NOT NULL,
-    rule VARCHAR NOT NULL,
-    severity VARCHAR NOT NULL,
-    reason VARCHAR,
-    source_file VARCHAR,
-    load_id VARCHAR,
-    raw_record JSON,
-    quarantined_at TIMESTAMPTZ NOT NULL
-);
-"""
+COLUMN_SQL = """schema_name VARCHAR NOT NULL, table_name VARCHAR NOT NULL, row_id VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL, severity VARCHAR NOT NULL, reason VARCHAR, source_file VARCHAR,
+    load_id VARCHAR, raw_record JSON, quarantined_at TIMESTAMPTZ NOT NULL"""
 
 _FIELDS = (
     "schema_name, table_name, row_id, rule, severity, reason, source_file, load_id, raw_record"
@@ -96,7 +85,7 @@ class QuarantineReport:
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
+    warehouse.ensure_table(con, QUARANTINE_TABLE, COLUMN_SQL)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:

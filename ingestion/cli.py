@@ -1,4 +1,8 @@
-"""`cdp ingest`: run the dlt pipelines outside Dagster and print what they loaded."""
+"""`cdp ingest`: run the dlt pipelines outside Dagster and print what they loaded.
+
+Load the source extracts configured in config/sources.yaml into DuckDB. Already loaded files
+are skipped; new or changed files are merged on the primary keys.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "ingest",
         help="load the landing files into the raw_<source> schemas of the warehouse (dlt)",
-        description="Load the source extracts configured in config/sources.yaml into DuckDB. "
-        "Already loaded files are skipped; new or changed files are merged on the primary keys.",
+        description=__doc__.split("\n\n")[1],
     )
     parser.add_argument(
         "--source",

@@ -13,7 +13,9 @@ Fader & Hardie (2013) "The Gamma-Gamma model of monetary value".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.optimize import minimize
@@ -102,9 +104,33 @@ def _fit(
     return params, ll, bool(best.success)
 
 
+# ---------------------------------------------------------------------- both models
+@dataclass(frozen=True)
+class _Fitted:
+    """Fit and parameter view shared by the two models: their own (positional) fields are
+    the model's parameters, in the order the likelihood takes them."""
+
+    log_likelihood: float = field(default=float("nan"), kw_only=True)
+    converged: bool = field(default=True, kw_only=True)
+
+    log_likelihood_terms: ClassVar[Callable[..., np.ndarray]]
+    log_likelihood_gradient: ClassVar[Callable[..., tuple[np.ndarray, np.ndarray]]]
+
+    @classmethod
+    def _fitted(cls, rows: tuple[np.ndarray, ...], x0: np.ndarray, penalizer: float) -> Any:
+        params, ll, ok = _fit(
+            cls.log_likelihood_terms, rows, x0, penalizer, cls.log_likelihood_gradient
+        )
+        return cls(*params, log_likelihood=ll, converged=ok)
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.kw_only}
+
+
 # ---------------------------------------------------------------------- BG/NBD
 @dataclass(frozen=True)
-class BGNBD:
+class BGNBD(_Fitted):
     """BG/NBD (Fader, Hardie & Lee 2005): Poisson purchases at rate lambda ~ Gamma(r, alpha),
     after each purchase the customer drops out with probability p ~ Beta(a, b)."""
 
@@ -112,8 +138,6 @@ class BGNBD:
     alpha: float
     a: float
     b: float
-    log_likelihood: float = float("nan")
-    converged: bool = True
 
     @staticmethod
     def _parts(params, x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -157,14 +181,7 @@ class BGNBD:
         """Maximum likelihood; `start` = parameters to start from (e.g. an earlier fit)."""
         x, t_x, T = _arrays(x, t_x, T)
         x0 = np.log(start or [0.5, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
-        params, ll, ok = _fit(
-            cls.log_likelihood_terms, (x, t_x, T), x0, penalizer, cls.log_likelihood_gradient
-        )
-        return cls(*params, log_likelihood=ll, converged=ok)
-
-    @property
-    def params(self) -> dict[str, float]:
-        return {"r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b}
+        return cls._fitted((x, t_x, T), x0, penalizer)
 
     def _log_odds_dead(self, x, t_x, T) -> np.ndarray:
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
@@ -200,7 +217,7 @@ class BGNBD:
 
 # ---------------------------------------------------------------------- Pareto/NBD
 @dataclass(frozen=True)
-class ParetoNBD:
+class ParetoNBD(_Fitted):
     """Pareto/NBD (Schmittlein, Morrison & Colombo 1987): Poisson purchases at rate
     lambda ~ Gamma(r, alpha) during an exponential lifetime of rate mu ~ Gamma(s, beta)."""
 
@@ -208,8 +225,6 @@ class ParetoNBD:
     alpha: float
     s: float
     beta: float
-    log_likelihood: float = float("nan")
-    converged: bool = True
 
     @staticmethod
     def _dead_nodes(params, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
@@ -284,14 +299,7 @@ class ParetoNBD:
         x, t_x, T = _arrays(x, t_x, T)
         m = max(float(np.mean(T)), 1e-3)
         x0 = np.log(start or [0.5, m, 0.5, m])
-        params, ll, ok = _fit(
-            cls.log_likelihood_terms, (x, t_x, T), x0, penalizer, cls.log_likelihood_gradient
-        )
-        return cls(*params, log_likelihood=ll, converged=ok)
-
-    @property
-    def params(self) -> dict[str, float]:
-        return {"r": self.r, "alpha": self.alpha, "s": self.s, "beta": self.beta}
+        return cls._fitted((x, t_x, T), x0, penalizer)
 
     def p_alive(self, x, t_x, T) -> np.ndarray:
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta

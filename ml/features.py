@@ -36,6 +36,60 @@ def _ts(day: date) -> str:
     return f"TIMESTAMP '{(day + timedelta(days=1)).isoformat()} 00:00:00'"
 
 
+#: the (event kind, days) windows the e-mail features count events in
+EMAIL_WINDOWS = (
+    ("open", 30),
+    ("open", 90),
+    ("open", 365),
+    ("delivered", 90),
+    ("delivered", 365),
+    ("click", 90),
+)
+
+#: the features of each optional table (`extras`): the alias of its aggregate per customer
+#: (`_extra_aggregates`) and each feature's expression over it and name
+EXTRA_FEATURES: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "tickets": (
+        "t",
+        [
+            ("coalesce(t.n90, 0)", "tickets_90d"),
+            ("coalesce(t.n365, 0)", "tickets_365d"),
+            ("coalesce(t.low365, 0)", "tickets_low_sat_365d"),
+            ("t.since_last", "days_since_last_ticket"),
+        ],
+    ),
+    "email": (
+        "e",
+        [
+            ("coalesce(e.o30, 0)", "email_opens_30d"),
+            ("coalesce(e.o90, 0)", "email_opens_90d"),
+            ("coalesce(e.o365, 0)", "email_opens_365d"),
+            ("least(e.o90 / nullif(e.d90, 0), 1)", "email_open_rate_90d"),
+            ("least(e.o365 / nullif(e.d365, 0), 1)", "email_open_rate_365d"),
+            ("coalesce(e.c90, 0)", "email_clicks_90d"),
+            ("coalesce(e.unsub, 0)", "email_unsubscribes_all"),
+            ("e.since_open", "days_since_last_email_open"),
+        ],
+    ),
+    "web": (
+        "w",
+        [
+            ("coalesce(w.s30, 0)", "web_sessions_30d"),
+            ("coalesce(w.s90, 0)", "web_sessions_90d"),
+            ("coalesce(w.s365, 0)", "web_sessions_365d"),
+            ("w.since_visit", "days_since_last_web_visit"),
+        ],
+    ),
+    "carts": (
+        "k",
+        [
+            ("coalesce(k.n90, 0)", "abandoned_carts_90d"),
+            ("coalesce(k.v90, 0)", "abandoned_cart_value_90d"),
+        ],
+    ),
+}
+
+
 @dataclass
 class ChurnData:
     """Standardised event tables inside one DuckDB connection.
@@ -236,34 +290,50 @@ class ChurnData:
             names += ["share_web", "share_store"]
         if self.has_store:
             names += ["distinct_stores"]
-        if "tickets" in self.extras:
-            names += [
-                "tickets_90d",
-                "tickets_365d",
-                "tickets_low_sat_365d",
-                "days_since_last_ticket",
-            ]
-        if "email" in self.extras:
-            names += [
-                "email_opens_30d",
-                "email_opens_90d",
-                "email_opens_365d",
-                "email_open_rate_90d",
-                "email_open_rate_365d",
-                "email_clicks_90d",
-                "email_unsubscribes_all",
-                "days_since_last_email_open",
-            ]
-        if "web" in self.extras:
-            names += [
-                "web_sessions_30d",
-                "web_sessions_90d",
-                "web_sessions_365d",
-                "days_since_last_web_visit",
-            ]
-        if "carts" in self.extras:
-            names += ["abandoned_carts_90d", "abandoned_cart_value_90d"]
+        for extra, (_alias, columns) in EXTRA_FEATURES.items():
+            if extra in self.extras:
+                names += [name for _expr, name in columns]
         return names
+
+    def _extra_aggregates(self, c: str) -> dict[str, str]:
+        """The query of each optional table's aggregate per customer before cutoff `c`."""
+        # e-mail events of a kind within a window: o30 = opens in the last 30 days, ...
+        email_counts = ", ".join(
+            f"count(*) FILTER (WHERE event_type = '{kind}' "
+            f"AND occurred_at >= {c} - INTERVAL {days} DAY) AS {kind[0]}{days}"
+            for kind, days in EMAIL_WINDOWS
+        )
+        return {
+            "tickets": f"""
+                SELECT customer_id,
+                       count(*) FILTER (WHERE created_at >= {c} - INTERVAL 90 DAY) AS n90,
+                       count(*) FILTER (WHERE created_at >= {c} - INTERVAL 365 DAY) AS n365,
+                       count(*) FILTER (WHERE created_at >= {c} - INTERVAL 365 DAY
+                                        AND satisfaction <= {LOW_SATISFACTION}) AS low365,
+                       date_diff('second', max(created_at), {c}) / 86400.0 AS since_last
+                FROM {self.ns}.tickets WHERE created_at < {c} GROUP BY customer_id""",
+            "email": f"""
+                SELECT customer_id, {email_counts},
+                       count(*) FILTER (WHERE event_type = 'unsubscribe') AS unsub,
+                       date_diff('second', max(occurred_at) FILTER (WHERE event_type = 'open'),
+                                 {c}) / 86400.0 AS since_open
+                FROM {self.ns}.email WHERE occurred_at < {c} GROUP BY customer_id""",
+            "web": f"""
+                SELECT customer_id,
+                       count(DISTINCT session_id) FILTER (
+                           WHERE occurred_at >= {c} - INTERVAL 30 DAY) AS s30,
+                       count(DISTINCT session_id) FILTER (
+                           WHERE occurred_at >= {c} - INTERVAL 90 DAY) AS s90,
+                       count(DISTINCT session_id) FILTER (
+                           WHERE occurred_at >= {c} - INTERVAL 365 DAY) AS s365,
+                       date_diff('second', max(occurred_at), {c}) / 86400.0 AS since_visit
+                FROM {self.ns}.web WHERE occurred_at < {c} GROUP BY customer_id""",
+            "carts": f"""
+                SELECT customer_id, count(*) AS n90, sum(value) AS v90
+                FROM {self.ns}.carts
+                WHERE abandoned_at < {c} AND abandoned_at >= {c} - INTERVAL 90 DAY
+                GROUP BY customer_id""",
+        }
 
     def _feature_sql(self, cutoff: date, horizon_days: int | None) -> str:
         c = _ts(cutoff)
@@ -327,89 +397,12 @@ class ChurnData:
             "LEFT JOIN g USING (customer_id)",
             "LEFT JOIN r USING (customer_id)",
         ]
-        if "tickets" in self.extras:
-            ctes.append(
-                f"""t AS (
-                SELECT customer_id,
-                       count(*) FILTER (WHERE created_at >= {c} - INTERVAL 90 DAY) AS n90,
-                       count(*) FILTER (WHERE created_at >= {c} - INTERVAL 365 DAY) AS n365,
-                       count(*) FILTER (WHERE created_at >= {c} - INTERVAL 365 DAY
-                                        AND satisfaction <= {LOW_SATISFACTION}) AS low365,
-                       date_diff('second', max(created_at), {c}) / 86400.0 AS since_last
-                FROM {self.ns}.tickets WHERE created_at < {c} GROUP BY customer_id)"""
-            )
-            select += [
-                "coalesce(t.n90, 0) AS tickets_90d",
-                "coalesce(t.n365, 0) AS tickets_365d",
-                "coalesce(t.low365, 0) AS tickets_low_sat_365d",
-                "t.since_last AS days_since_last_ticket",
-            ]
-            joins.append("LEFT JOIN t USING (customer_id)")
-        if "email" in self.extras:
-            ctes.append(
-                f"""e AS (
-                SELECT customer_id,
-                       count(*) FILTER (WHERE event_type = 'open'
-                           AND occurred_at >= {c} - INTERVAL 30 DAY) AS o30,
-                       count(*) FILTER (WHERE event_type = 'open'
-                           AND occurred_at >= {c} - INTERVAL 90 DAY) AS o90,
-                       count(*) FILTER (WHERE event_type = 'open'
-                           AND occurred_at >= {c} - INTERVAL 365 DAY) AS o365,
-                       count(*) FILTER (WHERE event_type = 'delivered'
-                           AND occurred_at >= {c} - INTERVAL 90 DAY) AS d90,
-                       count(*) FILTER (WHERE event_type = 'delivered'
-                           AND occurred_at >= {c} - INTERVAL 365 DAY) AS d365,
-                       count(*) FILTER (WHERE event_type = 'click'
-                           AND occurred_at >= {c} - INTERVAL 90 DAY) AS c90,
-                       count(*) FILTER (WHERE event_type = 'unsubscribe') AS unsub,
-                       date_diff('second', max(occurred_at) FILTER (WHERE event_type = 'open'),
-                                 {c}) / 86400.0 AS since_open
-                FROM {self.ns}.email WHERE occurred_at < {c} GROUP BY customer_id)"""
-            )
-            select += [
-                "coalesce(e.o30, 0) AS email_opens_30d",
-                "coalesce(e.o90, 0) AS email_opens_90d",
-                "coalesce(e.o365, 0) AS email_opens_365d",
-                "least(e.o90 / nullif(e.d90, 0), 1) AS email_open_rate_90d",
-                "least(e.o365 / nullif(e.d365, 0), 1) AS email_open_rate_365d",
-                "coalesce(e.c90, 0) AS email_clicks_90d",
-                "coalesce(e.unsub, 0) AS email_unsubscribes_all",
-                "e.since_open AS days_since_last_email_open",
-            ]
-            joins.append("LEFT JOIN e USING (customer_id)")
-        if "web" in self.extras:
-            ctes.append(
-                f"""w AS (
-                SELECT customer_id,
-                       count(DISTINCT session_id) FILTER (
-                           WHERE occurred_at >= {c} - INTERVAL 30 DAY) AS s30,
-                       count(DISTINCT session_id) FILTER (
-                           WHERE occurred_at >= {c} - INTERVAL 90 DAY) AS s90,
-                       count(DISTINCT session_id) FILTER (
-                           WHERE occurred_at >= {c} - INTERVAL 365 DAY) AS s365,
-                       date_diff('second', max(occurred_at), {c}) / 86400.0 AS since_visit
-                FROM {self.ns}.web WHERE occurred_at < {c} GROUP BY customer_id)"""
-            )
-            select += [
-                "coalesce(w.s30, 0) AS web_sessions_30d",
-                "coalesce(w.s90, 0) AS web_sessions_90d",
-                "coalesce(w.s365, 0) AS web_sessions_365d",
-                "w.since_visit AS days_since_last_web_visit",
-            ]
-            joins.append("LEFT JOIN w USING (customer_id)")
-        if "carts" in self.extras:
-            ctes.append(
-                f"""k AS (
-                SELECT customer_id, count(*) AS n90, sum(value) AS v90
-                FROM {self.ns}.carts
-                WHERE abandoned_at < {c} AND abandoned_at >= {c} - INTERVAL 90 DAY
-                GROUP BY customer_id)"""
-            )
-            select += [
-                "coalesce(k.n90, 0) AS abandoned_carts_90d",
-                "coalesce(k.v90, 0) AS abandoned_cart_value_90d",
-            ]
-            joins.append("LEFT JOIN k USING (customer_id)")
+        aggregates = self._extra_aggregates(c)
+        for extra, (alias, columns) in EXTRA_FEATURES.items():
+            if extra in self.extras:
+                ctes.append(f"{alias} AS ({aggregates[extra]})")
+                select += [f"{expr} AS {name}" for expr, name in columns]
+                joins.append(f"LEFT JOIN {alias} USING (customer_id)")
         if horizon_days is not None:
             ctes.append(
                 f"""y AS (

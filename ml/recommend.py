@@ -150,6 +150,10 @@ def _category_model(data: BehaviourData, inter: Interactions, pop: pd.Series) ->
     return CategoryAffinity(users.tocsr(), share.tocsr())
 
 
+#: the fields of a RecommendationCandidate that are ALS hyper-parameters
+ALS_PARAMETERS = {"factors", "regularization", "alpha", "iterations"}
+
+
 def _make_model(cand: RecommendationCandidate, seed: int, threads: int):
     from implicit.als import AlternatingLeastSquares
     from implicit.nearest_neighbours import (
@@ -159,11 +163,9 @@ def _make_model(cand: RecommendationCandidate, seed: int, threads: int):
     )
 
     if cand.kind == "als":
+        # the candidate's fields are named after implicit's ALS parameters
         return AlternatingLeastSquares(
-            factors=cand.factors,
-            regularization=cand.regularization,
-            alpha=cand.alpha,
-            iterations=cand.iterations,
+            **cand.model_dump(include=ALS_PARAMETERS),
             random_state=seed,
             num_threads=threads,
             use_gpu=False,

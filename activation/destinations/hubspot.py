@@ -73,6 +73,16 @@ def _stringify(value: Any) -> str:
     return str(value)
 
 
+#: the SDK's batch and input types of each batch write
+_WRITE_TYPES = {
+    "upsert": (
+        "BatchInputSimplePublicObjectBatchInputUpsert",
+        "SimplePublicObjectBatchInputUpsert",
+    ),
+    "update": ("BatchInputSimplePublicObjectBatchInput", "SimplePublicObjectBatchInput"),
+}
+
+
 class HubSpotContacts(Destination):
     type = "hubspot"
     channel = "email"
@@ -171,33 +181,17 @@ class HubSpotContacts(Destination):
         return result
 
     def upsert(self, records):
-        from hubspot.crm.contacts import (
-            BatchInputSimplePublicObjectBatchInputUpsert,
-            SimplePublicObjectBatchInputUpsert,
-        )
-
-        return self._write(
-            records,
-            self._batch.upsert,
-            BatchInputSimplePublicObjectBatchInputUpsert,
-            SimplePublicObjectBatchInputUpsert,
-        )
+        return self._write(records, "upsert")
 
     def update(self, records):
-        from hubspot.crm.contacts import (
-            BatchInputSimplePublicObjectBatchInput,
-            SimplePublicObjectBatchInput,
-        )
+        return self._write(records, "update")
 
-        return self._write(
-            records,
-            self._batch.update,
-            BatchInputSimplePublicObjectBatchInput,
-            SimplePublicObjectBatchInput,
-        )
+    def _write(self, records, operation: str):
+        """One batch `operation` (upsert or update: same body shape, other SDK types) by
+        id_property."""
+        import hubspot.crm.contacts as sdk
 
-    def _write(self, records, call, batch_type, input_type):
-        """One batch call (upsert or update: same body shape, other SDK types) by id_property."""
+        batch_type, input_type = (getattr(sdk, name) for name in _WRITE_TYPES[operation])
         body = batch_type(
             inputs=[
                 input_type(
@@ -209,6 +203,7 @@ class HubSpotContacts(Destination):
                 for r in records
             ]
         )
+        call = getattr(self._batch, operation)
         response = self._send(call, body)
         return self._result(records, response, self._key_of)
 

@@ -401,45 +401,51 @@ def volume() -> MetricCheck:
     )
 
 
-def load_freshness() -> MetricCheck:
-    """Hours since the newest dlt load of this table."""
+def _freshness(
+    check_id: str, newest: str, seconds_per_unit: float, setting: str, column: str, what: str
+) -> MetricCheck:
+    """The time from the newest value (the SQL expression `newest`) of `column` to the run's
+    now, in units of `seconds_per_unit`, at most the setting `setting`."""
 
     def sql(ctx: SuiteContext) -> str:
         now = ctx.now.isoformat()
         return (
-            f"SELECT date_diff('second', to_timestamp(max(try_cast(_dlt_load_id AS DOUBLE))), "
-            f"TIMESTAMPTZ '{now}') / 3600.0 FROM {ctx.relation}"
+            f"SELECT date_diff('second', {newest}, TIMESTAMPTZ '{now}') / {seconds_per_unit} "
+            f"FROM {ctx.relation}"
         )
 
     return MetricCheck(
-        "load_freshness_hours",
+        check_id,
         "freshness",
         sql=sql,
-        bounds=lambda ctx: (None, float(ctx.setting("load_freshness_hours"))),
-        column="_dlt_load_id",
-        requires=("_dlt_load_id",),
-        description="hours since the newest load",
+        bounds=lambda ctx: (None, float(ctx.setting(setting))),
+        column=column,
+        requires=(column,),
+        description=what,
+    )
+
+
+def load_freshness() -> MetricCheck:
+    """Hours since the newest dlt load of this table."""
+    return _freshness(
+        "load_freshness_hours",
+        "to_timestamp(max(try_cast(_dlt_load_id AS DOUBLE)))",
+        3600.0,
+        "load_freshness_hours",
+        "_dlt_load_id",
+        "hours since the newest load",
     )
 
 
 def event_freshness(column: str, *, parser: Callable[[str], str] = ts) -> MetricCheck:
     """Days since the newest event/update time of the table."""
-
-    def sql(ctx: SuiteContext) -> str:
-        now = ctx.now.isoformat()
-        return (
-            f"SELECT date_diff('second', max({parser(column)}), TIMESTAMPTZ '{now}') / 86400.0 "
-            f"FROM {ctx.relation}"
-        )
-
-    return MetricCheck(
+    return _freshness(
         f"{column}_freshness_days",
-        "freshness",
-        sql=sql,
-        bounds=lambda ctx: (None, float(ctx.setting("event_freshness_days"))),
-        column=column,
-        requires=(column,),
-        description=f"days since the newest {column}",
+        f"max({parser(column)})",
+        86400.0,
+        "event_freshness_days",
+        column,
+        f"days since the newest {column}",
     )
 
 

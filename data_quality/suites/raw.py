@@ -28,7 +28,7 @@ from data_quality.suites.base import (
     sign_matches_return,
     volume,
 )
-from ingestion.sources.specs import raw_tables
+from ingestion.sources.specs import raw_tables, table_spec
 
 
 def raw_suite(
@@ -66,6 +66,22 @@ def raw_suite(
     if undeclared := sorted(read - declared):
         raise ValueError(f"{suite.name}: the suite reads undeclared columns {undeclared}")
     return suite
+
+
+def child_suite(source: str, table: str, *checks):
+    """The suite of the child table `<parent>__<field>`: its key, and the check that every row
+    has its parent, come from the `ChildSpec` the source declares."""
+    parent_name, field = table.split("__")
+    parent = table_spec(source, parent_name)
+    child = next(c for c in parent.children if c.field == field)
+    parent_key = parent.schema.field(0).name  # the parent's key leads its columns (specs.py)
+    has_parent = orphans(child.parent_key, f"raw_{source}.{parent_name}", parent_key)
+    return raw_suite(source, table, child.primary_key, has_parent, *checks)
+
+
+def line_item_checks(quantity: str) -> tuple:
+    """What a line of an order or a cart must hold: a plausible quantity, a price >= 0."""
+    return (between(quantity, 0, 1000, check_id=f"{quantity}_range"), non_negative("price"))
 
 
 def absurd_amounts(amount: AmountColumn) -> MetricCheck:
@@ -107,12 +123,7 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         null_share("email", 0.05),
         event_time="updated_at",
     ),
-    raw_suite(
-        "shop",
-        "customers__addresses",
-        ("id",),
-        orphans("customer_entity_id", "raw_shop.customers", "entity_id"),
-    ),
+    child_suite("shop", "customers__addresses"),
     raw_suite(
         "shop",
         "orders",
@@ -137,14 +148,8 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         absurd_amounts(AMOUNTS[0]),
         event_time="created_at",
     ),
-    raw_suite(
-        "shop",
-        "orders__items",
-        ("item_id",),
-        orphans("order_entity_id", "raw_shop.orders", "entity_id"),
-        between("qty_ordered", 0, 1000, check_id="qty_ordered_range"),
-        non_negative("price"),
-        non_negative("row_total"),
+    child_suite(
+        "shop", "orders__items", *line_item_checks("qty_ordered"), non_negative("row_total")
     ),
     raw_suite(
         "shop",
@@ -156,14 +161,7 @@ RAW_SUITES: tuple[TableSuite, ...] = (
         non_negative("grand_total"),
         event_time="updated_at",
     ),
-    raw_suite(
-        "shop",
-        "carts__items",
-        ("item_id",),
-        orphans("cart_entity_id", "raw_shop.carts", "entity_id"),
-        between("qty", 0, 1000, check_id="qty_range"),
-        non_negative("price"),
-    ),
+    child_suite("shop", "carts__items", *line_item_checks("qty")),
     # 2. pos ------------------------------------------------------------------------------
     raw_suite(
         "pos",

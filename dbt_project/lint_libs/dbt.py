@@ -5,9 +5,7 @@ exposed to the templates as `dbt` (sqlfluff `library_path`) so `{{ dbt.type_stri
 `{{ dbt.listagg(...) }}` render to the DuckDB SQL dbt-duckdb would produce.
 """
 
-
-def type_string() -> str:
-    return "varchar"
+from collections.abc import Callable
 
 
 def listagg(measure, delimiter_text="','", order_by_clause=None, limit_num=None) -> str:
@@ -47,33 +45,29 @@ def hash(field) -> str:
     return f"md5(cast({field} as varchar))"
 
 
-def type_timestamp() -> str:
-    return "timestamp"
-
-
-def type_int() -> str:
-    return "integer"
-
-
-def type_bigint() -> str:
-    return "bigint"
-
-
-def type_numeric() -> str:
-    return "numeric(28, 6)"
-
-
-def type_float() -> str:
-    return "double"
-
-
-def type_boolean() -> str:
-    return "boolean"
-
-
 def cast_bool_to_text(field) -> str:
     return f"cast({field} as varchar)"
 
 
 def array_agg(field) -> str:
     return f"array_agg({field})"
+
+
+#: dbt's `type_<name>()` macros and the DuckDB type each renders to
+TYPES = {
+    "string": "varchar",
+    "timestamp": "timestamp",
+    "int": "integer",
+    "bigint": "bigint",
+    "numeric": "numeric(28, 6)",
+    "float": "double",
+    "boolean": "boolean",
+}
+
+
+def __getattr__(name: str) -> Callable[[], str]:
+    """`dbt.type_<name>()` of the templates: a macro without arguments rendering TYPES[name]."""
+    kind = name.removeprefix("type_")
+    if kind == name or kind not in TYPES:
+        raise AttributeError(name)
+    return lambda: TYPES[kind]

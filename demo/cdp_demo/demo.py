@@ -8,7 +8,6 @@ asset in one Dagster run (visible afterwards in `make ui`), and prints what happ
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cdp.settings import Settings, get_settings
+from cdp_demo.env import scoped_env
 from cli.runner import (
     MemorySampler,
     RunReport,
@@ -79,21 +79,12 @@ def data_dir_env(data_dir: Path, dagster_home: Path | None = None) -> Iterator[S
     The Dagster instance stays the current one unless `dagster_home` is given, so runs made
     in the block show in the same UI.
     """
-    names = ("CDP_DATA_DIR", "DAGSTER_HOME", *PATH_VARIABLES)
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ["CDP_DATA_DIR"] = str(data_dir)
-    for name in PATH_VARIABLES:
-        os.environ.pop(name, None)
+    values: dict[str, str | None] = {"CDP_DATA_DIR": str(data_dir)}
+    values.update(dict.fromkeys(PATH_VARIABLES))
     if dagster_home is not None:
-        os.environ["DAGSTER_HOME"] = str(dagster_home)
-    try:
+        values["DAGSTER_HOME"] = str(dagster_home)
+    with scoped_env(values):
         yield get_settings()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def generate_data(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import secrets
 import shutil
 import subprocess
@@ -81,6 +80,7 @@ def demo_syncs(settings, con, services: bool = True) -> Iterator[DemoSyncs]:
     from activation.engine import run_sync
     from activation.segments import load_and_validate, materialise
     from cdp.warehouse import table_exists
+    from cdp_demo.env import scoped_env
     from cdp_demo.fakes.fake_hubspot import FakeHubSpot
     from cdp_demo.fakes.fake_klaviyo import FakeKlaviyo
     from cdp_demo.fakes.services import start_postgres, start_sftp
@@ -94,65 +94,56 @@ def demo_syncs(settings, con, services: bool = True) -> Iterator[DemoSyncs]:
         "CDP_DEMO_KLAVIYO_KEY": "pk_" + secrets.token_hex(16),
         "CDP_DEMO_WEBHOOK_SECRET": secrets.token_hex(32),
     }
-    previous = {k: os.environ.get(k) for k in [*creds, "CDP_DEMO_SFTP_KEY", "CDP_DEMO_PG_DSN"]}
-    os.environ.update(creds)
     notes: list[str] = []
-    try:
-        with contextlib.ExitStack() as stack:
-            targets: dict[str, Any] = {
-                "hubspot": stack.enter_context(FakeHubSpot(token=creds["CDP_DEMO_HUBSPOT_TOKEN"])),
-                "klaviyo": stack.enter_context(FakeKlaviyo(api_key=creds["CDP_DEMO_KLAVIYO_KEY"])),
-                "webhook": stack.enter_context(WebhookReceiver(creds["CDP_DEMO_WEBHOOK_SECRET"])),
-            }
-            if services:
-                work = Path(tempfile.mkdtemp(prefix="cdp-demo-sftp-"))
-                stack.callback(shutil.rmtree, work, True)
-                sftp = start_sftp(work)
-                stack.callback(sftp.stop)
-                targets["sftp"] = sftp
-                os.environ["CDP_DEMO_SFTP_KEY"] = sftp.client_key_path
-                notes.append(f"SFTP: local {sftp.kind} server on 127.0.0.1:{sftp.port}")
-                try:
-                    pg = start_postgres()
-                    stack.callback(pg.stop)
-                    targets["postgres"] = pg
-                    os.environ["CDP_DEMO_PG_DSN"] = pg.dsn
-                    notes.append(f"SQL table: throw-away PostgreSQL on 127.0.0.1:{pg.port}")
-                except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-                    notes.append(f"SQL table: SQLite file (PostgreSQL unavailable: {exc})")
-            if not table_exists(con, "marts.customer_360"):
-                raise RuntimeError(
-                    f"{settings.warehouse}: marts.customer_360 is missing; build the marts first"
-                )
-            seg_path = segments_path(cfg)
-            segments = load_and_validate(seg_path, con)
-            materialise(con, segments, seg_path)
-            syncs = load_syncs(syncs_path(cfg), segments).syncs
-            demo = [
-                s.model_copy(
-                    update={
-                        "name": f"demo_{s.name}",
-                        "destination": Destination(
-                            type=s.destination.type,
-                            options=_demo_options(s, targets, data_dir),
-                        ),
-                    }
-                )
-                for s in syncs
-                if s.enabled and (services or s.destination.type != "sftp")
-            ]
+    with scoped_env(creds) as env, contextlib.ExitStack() as stack:
+        targets: dict[str, Any] = {
+            "hubspot": stack.enter_context(FakeHubSpot(token=creds["CDP_DEMO_HUBSPOT_TOKEN"])),
+            "klaviyo": stack.enter_context(FakeKlaviyo(api_key=creds["CDP_DEMO_KLAVIYO_KEY"])),
+            "webhook": stack.enter_context(WebhookReceiver(creds["CDP_DEMO_WEBHOOK_SECRET"])),
+        }
+        if services:
+            work = Path(tempfile.mkdtemp(prefix="cdp-demo-sftp-"))
+            stack.callback(shutil.rmtree, work, True)
+            sftp = start_sftp(work)
+            stack.callback(sftp.stop)
+            targets["sftp"] = sftp
+            env.set("CDP_DEMO_SFTP_KEY", sftp.client_key_path)
+            notes.append(f"SFTP: local {sftp.kind} server on 127.0.0.1:{sftp.port}")
+            try:
+                pg = start_postgres()
+                stack.callback(pg.stop)
+                targets["postgres"] = pg
+                env.set("CDP_DEMO_PG_DSN", pg.dsn)
+                notes.append(f"SQL table: throw-away PostgreSQL on 127.0.0.1:{pg.port}")
+            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                notes.append(f"SQL table: SQLite file (PostgreSQL unavailable: {exc})")
+        if not table_exists(con, "marts.customer_360"):
+            raise RuntimeError(
+                f"{settings.warehouse}: marts.customer_360 is missing; build the marts first"
+            )
+        seg_path = segments_path(cfg)
+        segments = load_and_validate(seg_path, con)
+        materialise(con, segments, seg_path)
+        syncs = load_syncs(syncs_path(cfg), segments).syncs
+        demo = [
+            s.model_copy(
+                update={
+                    "name": f"demo_{s.name}",
+                    "destination": Destination(
+                        type=s.destination.type,
+                        options=_demo_options(s, targets, data_dir),
+                    ),
+                }
+            )
+            for s in syncs
+            if s.enabled and (services or s.destination.type != "sftp")
+        ]
 
-            def run_all(other=None) -> list[Any]:
-                on = other or con
-                return [run_sync(on, s, sleep=lambda _s: None, backoff_base=0.0) for s in demo]
+        def run_all(other=None) -> list[Any]:
+            on = other or con
+            return [run_sync(on, s, sleep=lambda _s: None, backoff_base=0.0) for s in demo]
 
-            yield DemoSyncs(targets, notes, demo, run_all)
-    finally:
-        for k, v in previous.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        yield DemoSyncs(targets, notes, demo, run_all)
 
 
 def run_demo_syncs(settings, privacy: list[str] | None = None) -> str:

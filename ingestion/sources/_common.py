@@ -616,3 +616,20 @@ def file_source_resources(
                 file_table_resource(source_name, spec, cfg, base_dir, child, parsed=parsed)
             )
     return resources
+
+
+def file_source(name: str, specs: Sequence[TableSpec], what: str) -> Any:
+    """The dlt source `name` of a file source package: its enabled `specs` under `base_dir`
+    (`what` the files are, for its docstring).
+
+    Each file source package declares its tables and calls this once, so the signature the
+    pipeline calls (`base_dir`, `tables`: the `sources.<name>.tables` section of
+    config/sources.yaml) and the config section (`sources.<name>`) are the same for all.
+    """
+
+    def source(base_dir: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
+        return file_source_resources(name, specs, tables, Path(base_dir))
+
+    source.__name__ = source.__qualname__ = name
+    source.__doc__ = f"{what} under `base_dir` (default `<landing>/{name}`)."
+    return dlt.source(name=name, section=name, schema_contract=SCHEMA_CONTRACT)(source)

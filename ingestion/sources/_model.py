@@ -17,6 +17,10 @@ from privacy.keys import Key, Reference
 #: other tables' keys they make (privacy/keys.py)
 Links = dict[str, tuple[list[Key], list[Reference]]]
 
+#: the column types the file sources declare: text, and money (decimal, cents)
+TEXT = pa.string()
+MONEY = pa.decimal128(12, 2)
+
 CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 

@@ -8,15 +8,11 @@ from orchestration.shared.keys import CHURN_SCORES
 from orchestration.shared.resources import WarehouseResource
 
 
-@dg.asset_check(
-    asset=CHURN_SCORES,
-    description=(
-        "Population stability index per feature and for the score against the latest training "
-        "cutoff (WARN past threshold; columns of drift.exclude are reported, never alarmed)."
-    ),
-    blocking=False,
-)
+# the docstrings are the checks' descriptions; drift warns, it never blocks
+@dg.asset_check(asset=CHURN_SCORES, blocking=False)
 def churn_drift(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Population stability index per feature and for the score against the latest training
+    cutoff (WARN past threshold; columns of drift.exclude are reported, never alarmed)."""
     from cdp.settings import get_settings
     from ml.artifact import load_artifact
     from ml.config import load_churn_config
@@ -74,15 +70,10 @@ def _drift_result(report, metadata: dict) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(
-    asset=PURCHASE_SCORES,
-    description=(
-        "Population stability index of the propensity and lead-scoring features and scores "
-        "against each model's latest training cutoff (WARN past drift.psi_threshold)."
-    ),
-    blocking=False,
-)
+@dg.asset_check(asset=PURCHASE_SCORES, blocking=False)
 def purchase_scores_drift(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Population stability index of the propensity and lead-scoring features and scores
+    against each model's latest training cutoff (WARN past drift.psi_threshold)."""
     from ml.prediction_scoring import PURCHASE_DRIFT
 
     with warehouse.connect(read_only=True) as con:

@@ -161,7 +161,9 @@ def synthetic_env(cdp_env: Path, monkeypatch: Any, syncs_yaml: str) -> Settings:
 
     cfg = cdp_env / "config"
     cfg.mkdir()
-    shutil.copy(PROJECT_ROOT / "config" / "segments.yaml", cfg / "segments.yaml")
+    # identity.yaml: the dbt UDF plugin reads its blocklist when dbt compiles the marts
+    for name in ("segments.yaml", "identity.yaml"):
+        shutil.copy(PROJECT_ROOT / "config" / name, cfg / name)
     (cfg / "syncs.yaml").write_text(
         syncs_yaml.replace("DIR", str(cdp_env / "aud")).replace("DB", str(cdp_env / "vip.db"))
     )

@@ -81,15 +81,26 @@ def test_membership_history_exit_and_reentry(con, tmp_path):
     assert n == 2
 
 
-def test_churn_scores_are_joined_when_present(con, tmp_path):
-    p = one_segment(tmp_path, "risky", "churn_probability >= 0.6")
+def _scored_segment(con, tmp_path, name: str, condition: str, scores: str):
+    """The segments file of one segment `condition` over persons 1 and 2, whose
+    ml.churn_scores rows are `scores` (`(columns) VALUES ...`), and its member count."""
+    p = one_segment(tmp_path, name, condition)
     segs = load_segments(p)
     insert_persons(con, [person(1), person(2)])
-    con.execute(
-        "INSERT INTO ml.churn_scores (person_id, churn_probability, churn_risk_band) "
-        "VALUES ('P0000001', 0.9, 'high'), ('P0000002', 0.1, 'low')"
+    con.execute(f"INSERT INTO ml.churn_scores (person_id, {scores}")
+    return segs, materialise(con, segs, p, now=T0)[0].members
+
+
+def test_churn_scores_are_joined_when_present(con, tmp_path):
+    _, members = _scored_segment(
+        con,
+        tmp_path,
+        "risky",
+        "churn_probability >= 0.6",
+        "churn_probability, churn_risk_band) VALUES ('P0000001', 0.9, 'high'), "
+        "('P0000002', 0.1, 'low')",
     )
-    assert materialise(con, segs, p, now=T0)[0].members == 1
+    assert members == 1
 
 
 def test_expected_value_columns_are_segment_and_sync_vocabulary(con, tmp_path):
@@ -98,14 +109,15 @@ def test_expected_value_columns_are_segment_and_sync_vocabulary(con, tmp_path):
     from activation.config import load_syncs
     from activation.engine import validate_sync_sql
 
-    p = one_segment(tmp_path, "valuable", "expected_revenue >= 100 AND expected_orders >= 1")
-    segs = load_segments(p)
-    insert_persons(con, [person(1), person(2)])
-    con.execute(
-        "INSERT INTO ml.churn_scores (person_id, expected_orders, expected_revenue) "
-        "VALUES ('P0000001', 2.5, 240.0), ('P0000002', 0.2, 15.0)"
+    segs, members = _scored_segment(
+        con,
+        tmp_path,
+        "valuable",
+        "expected_revenue >= 100 AND expected_orders >= 1",
+        "expected_orders, expected_revenue) VALUES ('P0000001', 2.5, 240.0), "
+        "('P0000002', 0.2, 15.0)",
     )
-    assert materialise(con, segs, p, now=T0)[0].members == 1
+    assert members == 1
     syncs_path = tmp_path / "syncs.yaml"
     syncs_path.write_text(
         "syncs:\n  - name: s1\n    source: {segment: valuable}\n"

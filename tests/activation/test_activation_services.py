@@ -88,78 +88,99 @@ def test_sftp_drop_against_openssh(con, tmp_path, monkeypatch):
         svc.stop()
 
 
-@pytest.mark.services
-def test_sftp_drop_against_paramiko_server(con, tmp_path, monkeypatch):
+@pytest.fixture
+def paramiko_sftp(tmp_path, monkeypatch):
+    """A paramiko SFTP server for the test, its client key in TEST_SFTP_KEY."""
     svc = start_sftp(tmp_path / "pm", prefer_openssh=False)
+    monkeypatch.setenv("TEST_SFTP_KEY", svc.client_key_path)
     try:
-        _check_drop(con, svc, monkeypatch)
+        yield svc
     finally:
         svc.stop()
 
 
 @pytest.mark.services
-def test_sftp_drop_killed_after_the_rename_is_not_dropped_again(con, tmp_path, monkeypatch):
+def test_sftp_drop_against_paramiko_server(con, paramiko_sftp, monkeypatch):
+    _check_drop(con, paramiko_sftp, monkeypatch)
+
+
+@pytest.mark.services
+def test_sftp_drop_killed_after_the_rename_is_not_dropped_again(
+    con, paramiko_sftp, tmp_path, monkeypatch
+):
     """Killed after a file was renamed into place, before the warehouse recorded it, and the
     reader took the files meanwhile: the rerun finds the receipt and drops nothing twice."""
     from activation.destinations.sftp import SftpCsv
 
-    svc = start_sftp(tmp_path / "pm", prefer_openssh=False)
-    try:
-        monkeypatch.setenv("TEST_SFTP_KEY", svc.client_key_path)
-        people(con, 10)
-        sync = sftp_sync(svc, key="lower(email)", fields={"first_name": "first_name"})
-        taken = tmp_path / "taken"
-        killed_after_second_drop(con, sync, SftpCsv, monkeypatch, svc.root, taken)
-        r = run_sync(con, sync, sleep=Sleeps())
-        assert (r.status, r.added, r.resumed_batches) == ("success", 6, 1)
-        dropped = [*svc.root.glob("*.csv"), *taken.glob("*.csv")]
-        lines = [ln for f in dropped for ln in f.read_text().splitlines()[1:]]
-        assert len(dropped) == 3 and len(lines) == len(set(lines)) == 10
-        assert [f.name for f in svc.root.iterdir() if f.name.startswith(".")] == []
-    finally:
-        svc.stop()
+    svc = paramiko_sftp
+    people(con, 10)
+    sync = sftp_sync(svc, key="lower(email)", fields={"first_name": "first_name"})
+    taken = tmp_path / "taken"
+    killed_after_second_drop(con, sync, SftpCsv, monkeypatch, svc.root, taken)
+    r = run_sync(con, sync, sleep=Sleeps())
+    assert (r.status, r.added, r.resumed_batches) == ("success", 6, 1)
+    dropped = [*svc.root.glob("*.csv"), *taken.glob("*.csv")]
+    lines = [ln for f in dropped for ln in f.read_text().splitlines()[1:]]
+    assert len(dropped) == 3 and len(lines) == len(set(lines)) == 10
+    assert [f.name for f in svc.root.iterdir() if f.name.startswith(".")] == []
 
 
 @pytest.mark.services
-def test_sftp_unknown_host_key_is_refused(con, tmp_path, monkeypatch):
-    svc = start_sftp(tmp_path / "pm", prefer_openssh=False)
-    try:
-        monkeypatch.setenv("TEST_SFTP_KEY", svc.client_key_path)
-        (tmp_path / "empty_known_hosts").write_text("")
-        people(con, 2)
-        sync = sftp_sync(svc)
-        opts = {**sync.destination.options, "known_hosts": str(tmp_path / "empty_known_hosts")}
-        sync = make_sync("sftp", opts)
-        with pytest.raises(Exception, match="unknown host key"):
-            run_sync(con, sync, sleep=Sleeps())
-        assert list(svc.root.iterdir()) == []
-    finally:
-        svc.stop()
+def test_sftp_unknown_host_key_is_refused(con, paramiko_sftp, tmp_path):
+    svc = paramiko_sftp
+    (tmp_path / "empty_known_hosts").write_text("")
+    people(con, 2)
+    sync = sftp_sync(svc)
+    opts = {**sync.destination.options, "known_hosts": str(tmp_path / "empty_known_hosts")}
+    sync = make_sync("sftp", opts)
+    with pytest.raises(Exception, match="unknown host key"):
+        run_sync(con, sync, sleep=Sleeps())
+    assert list(svc.root.iterdir()) == []
+
+
+PG_COLUMNS = "person_id TEXT PRIMARY KEY, first_name TEXT, phone TEXT"
+
+
+def _pg_table(con, postgres, monkeypatch, persons: int, table: str, columns: str, *values):
+    """Point TEST_PG_DSN at `postgres`, add `persons` people with phone consent, and create
+    `table` (`columns`) there holding the rows `values` (SQL tuples)."""
+    import psycopg
+
+    monkeypatch.setenv("TEST_PG_DSN", postgres.dsn)
+    people(con, persons, channel="phone")
+    with psycopg.connect(postgres.dsn, autocommit=True) as pg:
+        pg.execute("CREATE SCHEMA IF NOT EXISTS cdp")
+        pg.execute(f"CREATE TABLE {table} ({columns})")
+        if values:
+            pg.execute(f"INSERT INTO {table} VALUES {', '.join(values)}")
+
+
+def _pg_first_names(postgres, table: str) -> dict[str, str]:
+    import psycopg
+
+    with psycopg.connect(postgres.dsn) as pg:
+        return dict(pg.execute(f"SELECT person_id, first_name FROM {table}").fetchall())
 
 
 @pytest.mark.services
 def test_postgres_upsert_mirror_and_own_records_only(con, postgres, monkeypatch):
-    import psycopg
-
-    monkeypatch.setenv("TEST_PG_DSN", postgres.dsn)
-    people(con, 5, channel="phone")
-    with psycopg.connect(postgres.dsn, autocommit=True) as pg:
-        pg.execute("CREATE SCHEMA IF NOT EXISTS cdp")
-        pg.execute(
-            "CREATE TABLE cdp.vip_clients (person_id TEXT PRIMARY KEY, first_name TEXT, phone TEXT)"
-        )
-        pg.execute(
-            "INSERT INTO cdp.vip_clients VALUES ('P0000001', 'Store', NULL), "
-            "('MANUAL-1', 'Advisor entry', NULL)"
-        )
+    _pg_table(
+        con,
+        postgres,
+        monkeypatch,
+        5,
+        "cdp.vip_clients",
+        PG_COLUMNS,
+        "('P0000001', 'Store', NULL)",
+        "('MANUAL-1', 'Advisor entry', NULL)",
+    )
     r = run_sync(con, pg_sync(), sleep=Sleeps())
     assert (r.added, r.failed) == (5, 0)
     con.execute("UPDATE marts.customer_360 SET first_name = 'Changed' WHERE person_id = 'P0000003'")
     con.execute("DELETE FROM marts.customer_360 WHERE person_id IN ('P0000001', 'P0000002')")
     r = run_sync(con, pg_sync(), sleep=Sleeps())
     assert (r.added, r.changed, r.removed) == (0, 1, 1)
-    with psycopg.connect(postgres.dsn) as pg:
-        rows = dict(pg.execute("SELECT person_id, first_name FROM cdp.vip_clients").fetchall())
+    rows = _pg_first_names(postgres, "cdp.vip_clients")
     # P0000001 pre-existed (not created by the sync) and MANUAL-1 was never ours: both stay
     assert rows == {
         "P0000001": "First1",
@@ -172,16 +193,14 @@ def test_postgres_upsert_mirror_and_own_records_only(con, postgres, monkeypatch)
 
 @pytest.mark.services
 def test_postgres_rejected_row_is_isolated(con, postgres, monkeypatch):
-    import psycopg
-
-    monkeypatch.setenv("TEST_PG_DSN", postgres.dsn)
-    people(con, 6, channel="phone")
-    with psycopg.connect(postgres.dsn, autocommit=True) as pg:
-        pg.execute("CREATE SCHEMA IF NOT EXISTS cdp")
-        pg.execute(
-            "CREATE TABLE cdp.checked (person_id TEXT PRIMARY KEY, first_name TEXT "
-            "CHECK (first_name <> 'First4'), phone TEXT)"
-        )
+    _pg_table(
+        con,
+        postgres,
+        monkeypatch,
+        6,
+        "cdp.checked",
+        "person_id TEXT PRIMARY KEY, first_name TEXT CHECK (first_name <> 'First4'), phone TEXT",
+    )
     r = run_sync(con, pg_sync("upsert", table="cdp.checked"), sleep=Sleeps())
     assert (r.added, r.failed) == (5, 1)
     failed = con.execute("SELECT key FROM activation.sync_failures").fetchall()
@@ -190,16 +209,7 @@ def test_postgres_rejected_row_is_isolated(con, postgres, monkeypatch):
 
 @pytest.mark.services
 def test_postgres_insert_only_and_update_only(con, postgres, monkeypatch):
-    import psycopg
-
-    monkeypatch.setenv("TEST_PG_DSN", postgres.dsn)
-    people(con, 3, channel="phone")
-    with psycopg.connect(postgres.dsn, autocommit=True) as pg:
-        pg.execute("CREATE SCHEMA IF NOT EXISTS cdp")
-        pg.execute(
-            "CREATE TABLE cdp.modes (person_id TEXT PRIMARY KEY, first_name TEXT, phone TEXT)"
-        )
-        pg.execute("INSERT INTO cdp.modes VALUES ('P0000002', 'Keep', NULL)")
+    _pg_table(con, postgres, monkeypatch, 3, "cdp.modes", PG_COLUMNS, "('P0000002', 'Keep', NULL)")
     r = run_sync(con, pg_sync("update_only", table="cdp.modes"), sleep=Sleeps())
     assert (r.added, r.not_found) == (1, 2)
     r = run_sync(
@@ -215,8 +225,7 @@ def test_postgres_insert_only_and_update_only(con, postgres, monkeypatch):
         sleep=Sleeps(),
     )
     assert r.added == 3
-    with psycopg.connect(postgres.dsn) as pg:
-        rows = dict(pg.execute("SELECT person_id, first_name FROM cdp.modes").fetchall())
+    rows = _pg_first_names(postgres, "cdp.modes")
     assert rows == {"P0000001": "First1", "P0000002": "First2", "P0000003": "First3"}
 
 

@@ -3,8 +3,9 @@
 Every case asserts the three things an operator relies on: the good rows are loaded, every
 bad row (or file) is reported with its file, line, column and reason and is quarantined, and
 no consent statement vanishes (each line of a consent file is either loaded or reported).
-Text cases are stored under tests/fixtures/bad_inputs/<case>/; the xlsx, Parquet and SQLite
-ones are written by tests/fixtures/bad_inputs/make_binary.py. The older cases of the corpus
+Text cases are stored under tests/fixtures/bad_inputs/<case>/, the xlsx, Parquet and SQLite
+ones are written by tests/fixtures/bad_inputs/make_binary.py, and what each case must give is
+declared in tests/fixtures/bad_inputs/cases.yaml. The older cases of the corpus
 (truncated file, wrong delimiter, ...) are in test_bad_inputs.py.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from cdp.settings import get_settings
 from data_quality.config import load_config
@@ -39,325 +41,19 @@ class Case:
     values: tuple[tuple[str, list[tuple]], ...] = field(default=())
 
 
-CASES = (
-    Case(
-        "invalid_utf8_json",
-        "jsonl",
-        {"raw_shop.customers": 2, "raw_shop.customers__addresses": 2},
-        (("customers_2026-01.jsonl", 2, None, "invalid UTF-8 byte 0xff", "error"),),
-    ),
-    Case("bom_json", "jsonl", {"raw_consent.consent_events": 2}),
-    Case(
-        "control_characters_json",
-        "jsonl",
-        {"raw_shop.customers": 3},
-        (("customers_2026-01.jsonl", None, None, "control characters stripped: 2", "warn"),),
-        values=(
-            (
-                "select firstname, lastname from raw_shop.customers where entity_id < 3 order by 1",
-                [("Marie", "Dupont"), ("Marie", "Martin")],
-            ),
-        ),
-    ),
-    Case(
-        "unclosed_quote_csv",
-        "csv",
-        {"raw_clienteling.clients": 2},
-        (
-            (
-                "clients_2026-01.csv",
-                4,
-                None,
-                "unclosed quote swallows 5 following line(s)",
-                "error",
-            ),
-            *(
-                (
-                    "clients_2026-01.csv",
-                    n,
-                    None,
-                    "swallowed by an unclosed quote opened on line 4",
-                    "error",
-                )
-                for n in range(5, 10)
-            ),
-        ),
-    ),
-    Case(
-        "utf8_bom_resaved_csv",
-        "latin-1 csv",
-        {"raw_spreadsheets.event_signups": 2},
-        values=(
-            (
-                "select last_name, first_name from raw_spreadsheets.event_signups order by 1",
-                [("Léger", "Hélène"), ("Noël", "Zoé")],
-            ),
-        ),
-    ),
-    Case(
-        "cp1252_csv",
-        "csv",
-        {"raw_service.tickets": 2},
-        values=(
-            (
-                "select subject from raw_service.tickets where ticket_id = 'T-000001'",
-                [("Remboursement de 50 € – l’article",)],
-            ),
-        ),
-    ),
-    Case(
-        "latin1_declared_utf8_csv",
-        "latin-1 csv",
-        {"raw_clienteling.clients": 2},
-        values=(
-            (
-                "select first_name from raw_clienteling.clients order by client_id",
-                [("Hélène",), ("Zoé",)],
-            ),
-        ),
-    ),
-    Case(
-        "null_tokens_csv",
-        "csv",
-        {"raw_clienteling.clients": 2},
-        values=(
-            (
-                "select postcode, city, country from raw_clienteling.clients order by client_id",
-                [(None, None, "NA"), (None, None, "FR")],
-            ),
-        ),
-    ),
-    Case(
-        "header_mojibake_csv",
-        "latin-1 csv",
-        {},
-        (("salon_2026.csv", None, None, "looks like UTF-8 shown as Latin-1", "error"),),
-    ),
-    Case(
-        "invalid_byte_csv",
-        "csv",
-        {"raw_service.tickets": 2},
-        (
-            (
-                "tickets_2026-01.csv",
-                3,
-                "requester_name",
-                "not valid in the file's encoding",
-                "error",
-            ),
-        ),
-    ),
-    Case(
-        "control_characters_csv",
-        "csv",
-        {"raw_catalog.products": 2},
-        (("products.csv", None, None, "control characters stripped: 2 (name 2)", "warn"),),
-        values=(
-            ("select name from raw_catalog.products order by sku", [("Sac Cabas",), ("Pochette",)]),
-        ),
-    ),
-    Case(
-        "consent_variants",
-        "jsonl",
-        {"raw_consent.consent_events": 4},
-    ),
-    Case(
-        "consent_unreadable",
-        "jsonl",
-        {"raw_consent.consent_events": 4},
-        quarantined=(("consent_events", "unreadable_consent", "warn"),) * 3,
-    ),
-    Case(
-        "absurd_amount",
-        "jsonl",
-        {"raw_shop.orders": 3},
-        quarantined=(("orders", "absurd_amount", "error"),),
-    ),
-    Case(
-        "xlsx_formulas",
-        "xlsx",
-        {"raw_spreadsheets.event_signups": 2},
-        (("salon.xlsx", None, None, "2 formula cell(s) read as their cached value", "warn"),),
-        values=(
-            (
-                "select event_name, event_date from raw_spreadsheets.event_signups order by 1",
-                [("SALON", "01/04/2026"), ("Salon", "01/04/2026")],
-            ),
-        ),
-    ),
-    Case(
-        "xlsx_formula_without_value",
-        "xlsx",
-        {"raw_spreadsheets.event_signups": 1},
-        (("salon.xlsx", 3, None, "formula in I3 has no cached value", "error"),),
-    ),
-    Case(
-        "xlsx_sheets",
-        "xlsx",
-        {"raw_spreadsheets.event_signups": 3},
-        (("evenements.xlsx", None, None, "sheet Notes: no header row, not read", "warn"),),
-        values=(
-            (
-                "select source_file, source_row, event_name from raw_spreadsheets.event_signups "
-                "order by 1, 2",
-                [
-                    ("evenements.xlsx", 1, "Salon"),
-                    ("evenements.xlsx!Vente", 1, "Vente privée"),
-                    ("evenements.xlsx!Vente", 2, "Vente privée"),
-                ],
-            ),
-        ),
-    ),
-    Case(
-        "xlsx_merged_cells",
-        "xlsx",
-        {"raw_spreadsheets.event_signups": 3},
-        (
-            ("salon.xlsx", None, None, "1 merged range(s) copied to every row", "warn"),
-            ("salon.xlsx", 5, None, "merged cells A5:B6", "error"),
-            ("salon.xlsx", 6, None, "merged cells A5:B6", "error"),
-        ),
-        values=(
-            (
-                "select distinct event_name from raw_spreadsheets.event_signups",
-                [("Salon",)],
-            ),
-        ),
-    ),
-    Case(
-        "parquet_type_change",
-        "parquet",
-        {"raw_web.events": 4},
-        (("events_2026-02.parquet", 2, "visits", "4-character text of letters", "error"),),
-        values=(
-            (
-                "select event_id, visits from raw_web.events order by 1",
-                [("W000010", 1), ("W000011", 2), ("W000020", 3), ("W000022", None)],
-            ),
-        ),
-    ),
-    Case(
-        "parquet_invalid_utf8",
-        "parquet",
-        {"raw_web.events": 2},
-        (("events_2026-01.parquet", 2, "page_url", "not valid in the file's encoding", "error"),),
-    ),
-    Case(
-        "parquet_missing_key",
-        "parquet",
-        {"raw_web.events": 2},
-        (("events_2026-01.parquet", 2, "event_id", "missing primary key event_id", "error"),),
-    ),
-    Case(
-        "sqlite_text_in_real",
-        "sqlite",
-        {"raw_pos.receipts": 2},
-        (("pos.sqlite", 2, "total_amount", "text value '12,50' in a double column", "error"),),
-    ),
-    Case("sqlite_null_cursor", "sqlite", {"raw_pos.receipts": 3}),
-    Case(
-        "sqlite_blob_in_text",
-        "sqlite",
-        {"raw_pos.receipts": 2},
-        (("pos.sqlite", 2, "store_id", "blob value", "error"),),
-    ),
-    Case(
-        "sqlite_absurd_receipt",
-        "sqlite",
-        {"raw_pos.receipts": 4},
-        quarantined=(("receipts", "absurd_amount", "error"),),
-    ),
-    # the first cases of the corpus; test_bad_inputs.py checks their expectations further
-    Case(
-        "truncated_file",
-        "jsonl",
-        {"raw_shop.orders": 2, "raw_shop.orders__items": 2, "raw_shop.customers": 3},
-        (("orders_2026-01.jsonl", 3, None, "unparsable JSON line", "error"),),
-    ),
-    Case(
-        "not_json",
-        "jsonl",
-        {"raw_consent.consent_events": 3},
-        (
-            ("consent_events_2026-01.jsonl", 3, None, "unparsable JSON line", "error"),
-            ("consent_events_2026-01.jsonl", 4, None, "unparsable JSON line", "error"),
-        ),
-    ),
-    Case(
-        "very_long_line",
-        "jsonl",
-        {"raw_consent.consent_events": 2},
-        (("consent_events_2026-01.jsonl", 2, None, "block", "error"),),
-    ),
-    Case(
-        "empty_file",
-        "jsonl",
-        {"raw_shop.customers": 2},
-        (("customers_2026-02.jsonl", None, None, "unreadable file: empty file", "error"),),
-    ),
-    Case(
-        "future_dates",
-        "jsonl",
-        {"raw_shop.orders": 2},
-        quarantined=(("orders", "future_date", "error"),),
-    ),
-    Case(
-        "negative_amounts",
-        "jsonl",
-        {"raw_shop.orders": 2},
-        quarantined=(("orders", "negative_amount", "error"),),
-    ),
-    Case(
-        "wrong_encoding",
-        "latin-1 csv",
-        {"raw_clienteling.clients": 4},
-        values=(
-            (
-                "select first_name from raw_clienteling.clients where client_id = 'CL-0000004'",
-                [("François",)],
-            ),
-        ),
-    ),
-    Case(
-        "wrong_delimiter",
-        "csv",
-        {"raw_clienteling.clients": 2},
-        (("clients_2026-02.csv", None, None, "wrong delimiter? (configured ',')", "error"),),
-    ),
-    Case(
-        "missing_columns",
-        "csv",
-        {"raw_catalog.products": 2},
-        (("products.csv", None, "price, cost", "missing column(s) price, cost", "warn"),),
-    ),
-    Case("extra_columns", "csv", {"raw_catalog.products": 2}),
-    Case(
-        "wrong_types",
-        "csv",
-        {"raw_catalog.products": 2},
-        (
-            ("products.csv", 3, "price", "cannot read a 11-character text of letters", "error"),
-            ("products.csv", 4, "stock_qty", "cannot read a 4-character text of letters", "error"),
-        ),
-    ),
-    Case(
-        "duplicate_keys",
-        "csv",
-        {"raw_catalog.products": 3},
-        (("products.csv", 3, None, "duplicate primary key sku=HZ-BAG-0002", "error"),),
-    ),
-    Case(
-        "excel_merged_header",
-        "xlsx",
-        {"raw_spreadsheets.event_signups": 3},
-        values=(
-            (
-                "select last_name from raw_spreadsheets.event_signups order by source_row",
-                [("Dupont",), ("Martin",), ("Bernard",)],
-            ),
-        ),
-    ),
-)
+def _case(entry: dict) -> Case:
+    return Case(
+        entry["name"],
+        entry["format"],
+        entry["loaded"],
+        tuple(tuple(r) for r in entry.get("rejects", ())),
+        tuple(tuple(q) for q in entry.get("quarantined", ())),
+        tuple((v["sql"], [tuple(r) for r in v["rows"]]) for v in entry.get("values", ())),
+    )
+
+
+#: the cases and what each must load, report and quarantine, declared in cases.yaml
+CASES = tuple(_case(e) for e in yaml.safe_load((CORPUS / "cases.yaml").read_text("utf-8")))
 
 
 @pytest.fixture(scope="module")

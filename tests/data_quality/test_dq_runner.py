@@ -77,12 +77,33 @@ def test_planted_problems_are_found_with_masked_samples(warehouse, tmp_path):
     assert customers.status == orders.status == items.status == "error"
 
 
-def test_missing_column_is_reported_not_crashed(warehouse, tmp_path):
+#: broken inputs: what builds the tables, the SQL that breaks them, the relation checked
+BROKEN = {
+    "dropped_column": (
+        lambda con: make_raw_shop(con, bad=False),
+        "ALTER TABLE raw_shop.orders DROP COLUMN grand_total",
+        "raw_shop.orders",
+    ),
+    "local_phone_and_duplicate_person": (
+        lambda con: make_marts(con, duplicate_person=True),
+        "UPDATE marts.customer_360 SET phone = '0612345678' WHERE person_id = 'P2'",
+        "marts.customer_360",
+    ),
+}
+
+
+def _checks_after(warehouse, tmp_path, broken: str) -> dict:
+    """The check results by id of the suite run on the BROKEN input `broken`."""
+    make, change, relation = BROKEN[broken]
     with duckdb.connect(str(warehouse)) as con:
-        make_raw_shop(con, bad=False)
-        con.execute("ALTER TABLE raw_shop.orders DROP COLUMN grand_total")
-        [orders] = _run(con, ["raw_shop.orders"], tmp_path)
-    r = _by_id(orders)
+        make(con)
+        con.execute(change)
+        [result] = _run(con, [relation], tmp_path)
+    return _by_id(result)
+
+
+def test_missing_column_is_reported_not_crashed(warehouse, tmp_path):
+    r = _checks_after(warehouse, tmp_path, "dropped_column")
     assert not r["grand_total_non_negative"].success
     assert "missing column(s) grand_total" in r["grand_total_non_negative"].message
     assert not r["required_columns_present"].success
@@ -101,11 +122,7 @@ def test_optional_checks_skip_when_column_absent(warehouse, tmp_path):
 
 
 def test_e164_and_duplicate_person_fail_as_errors(warehouse, tmp_path):
-    with duckdb.connect(str(warehouse)) as con:
-        make_marts(con, duplicate_person=True)
-        con.execute("UPDATE marts.customer_360 SET phone = '0612345678' WHERE person_id = 'P2'")
-        [c360] = _run(con, ["marts.customer_360"], tmp_path)
-    ids = _by_id(c360)
+    ids = _checks_after(warehouse, tmp_path, "local_phone_and_duplicate_person")
     assert not ids["person_id_unique"].success
     assert not ids["phone_e164"].success and ids["phone_e164"].severity == "error"
     assert ids["phone_e164"].failing_rows == [{"person_id": "P2", "phone": "********78"}]

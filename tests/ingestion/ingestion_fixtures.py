@@ -16,10 +16,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from cdp_demo.generator.sources.spreadsheets import SHEET_HEADER
 
+from ingestion.sources.specs import table_spec
+
 
 def _jsonl(path: Path, records: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+def _csv(path: Path, source: str, table: str, *rows: str) -> None:
+    """A UTF-8 CSV file of `rows` under the header `source`.`table` declares."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = ",".join(table_spec(source, table).schema.names)
+    path.write_text("".join(f"{line}\n" for line in (header, *rows)), encoding="utf-8")
 
 
 def customer(entity_id: int, updated_at: str = "2025-01-05T10:00:00Z", **extra) -> dict:
@@ -230,15 +239,13 @@ def write_landing(landing: Path) -> dict[str, int]:
     web.mkdir(parents=True, exist_ok=True)
     pq.write_table(web_events(4), web / "events_2025-01.parquet")
 
-    service = landing / "service/tickets_2025-01.csv"
-    service.parent.mkdir(parents=True, exist_ok=True)
-    service.write_text(
-        "ticket_id,created_at,channel,requester_name,requester_email,requester_phone,category,"
-        "subject,order_reference,status,satisfaction,solved_at\n"
+    _csv(
+        landing / "service/tickets_2025-01.csv",
+        "service",
+        "tickets",
         "T-000001,2025-01-05T10:00:00Z,email,DUPONT Marie,m@example.com,,delivery,Late,"
-        "100000010,solved,4,2025-01-06T10:00:00Z\n"
-        "T-000002,2025-01-07T10:00:00Z,phone,Jean Martin,,0611111111,other,Hello,,open,,\n",
-        encoding="utf-8",
+        "100000010,solved,4,2025-01-06T10:00:00Z",
+        "T-000002,2025-01-07T10:00:00Z,phone,Jean Martin,,0611111111,other,Hello,,open,,",
     )
 
     sheets = landing / "spreadsheets"
@@ -288,14 +295,12 @@ def write_landing(landing: Path) -> dict[str, int]:
         ],
     )
 
-    catalog = landing / "catalog/products.csv"
-    catalog.parent.mkdir(parents=True, exist_ok=True)
-    catalog.write_text(
-        "sku,name,category,subcategory,collection,price,cost,currency,stock_qty,is_active,"
-        "launched_at,updated_at\n"
-        "HZ-BAG-0001,Sac,bags,tote,SS25,120.00,40.00,EUR,12,true,2025-01-01,2025-01-01T00:00:00Z\n"
-        "HZ-BAG-0002,Sac 2,bags,tote,SS25,60.50,20.00,EUR,0,false,2025-01-01,2025-01-01T00:00:00Z\n",
-        encoding="utf-8",
+    _csv(
+        landing / "catalog/products.csv",
+        "catalog",
+        "products",
+        "HZ-BAG-0001,Sac,bags,tote,SS25,120.00,40.00,EUR,12,true,2025-01-01,2025-01-01T00:00:00Z",
+        "HZ-BAG-0002,Sac 2,bags,tote,SS25,60.50,20.00,EUR,0,false,2025-01-01,2025-01-01T00:00:00Z",
     )
     return {
         "raw_shop.customers": 3,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from activation.destinations.hubspot import LEGAL_BASES  # HubSpot's documented list
 from cdp_demo.fakes.http import FakeServer
@@ -48,6 +48,12 @@ class FakeHubSpot(FakeServer):
         #: the portal's subscription types (id -> name) and each address's status per type
         self.subscription_types: dict[str, str] = {"7": "Marketing Information"}
         self.subscriptions: dict[str, dict[str, str]] = {}
+
+    ROUTES: ClassVar[dict[tuple[str, str], str]] = {
+        ("POST", "/crm/v3/objects/contacts/batch/read"): "_read",
+        ("POST", "/crm/v3/objects/contacts/gdpr-delete"): "_gdpr_delete",
+        ("POST", "/communication-preferences/v3/unsubscribe"): "_unsubscribe",
+    }
 
     def is_write(self, method: str, path: str) -> bool:
         return method == "POST" and not path.endswith("/batch/read")
@@ -77,12 +83,8 @@ class FakeHubSpot(FakeServer):
                 401, "INVALID_AUTHENTICATION", "Authentication credentials not found"
             )
         route = path.split("?")[0]
-        if method == "POST" and route == "/crm/v3/objects/contacts/batch/read":
-            return self._read(raw)
-        if method == "POST" and route == "/crm/v3/objects/contacts/gdpr-delete":
-            return self._gdpr_delete(raw)
-        if method == "POST" and route == "/communication-preferences/v3/unsubscribe":
-            return self._unsubscribe(raw)
+        if handler := self.route(method, route):
+            return handler(raw)
         if method != "POST" or route not in (
             "/crm/v3/objects/contacts/batch/upsert",
             "/crm/v3/objects/contacts/batch/update",

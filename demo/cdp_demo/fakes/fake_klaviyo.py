@@ -26,7 +26,7 @@ import json
 import re
 import time
 from collections import deque
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode
 
 from cdp_demo.fakes.http import FakeServer
@@ -51,6 +51,12 @@ class FakeKlaviyo(FakeServer):
         self.suppressed: set[str] = set()
         self._deletion_times: deque[float] = deque()
 
+    ROUTES: ClassVar[dict[tuple[str, str], str]] = {
+        ("POST", "/api/profile-import"): "_upsert_one",
+        ("POST", "/api/data-privacy-deletion-jobs"): "_deletion_job",
+        ("POST", "/api/profile-suppression-bulk-create-jobs"): "_suppress",
+    }
+
     @staticmethod
     def _errors(status: int, code: str, detail: str):
         return (
@@ -72,12 +78,8 @@ class FakeKlaviyo(FakeServer):
         parts = route.split("/")
         if method == "GET" and route == "/api/profiles":
             return self._profiles(parse_qs(path.partition("?")[2]))
-        if method == "POST" and route == "/api/profile-import":
-            return self._upsert_one(raw)
-        if method == "POST" and route == "/api/data-privacy-deletion-jobs":
-            return self._deletion_job(raw)
-        if method == "POST" and route == "/api/profile-suppression-bulk-create-jobs":
-            return self._suppress(raw)
+        if handler := self.route(method, route):
+            return handler(raw)
         if method == "POST" and route == "/api/profile-bulk-import-jobs":
             if len(raw) > MAX_BYTES:
                 return self._errors(413, "payload_too_large", "Payload exceeds 5MB")

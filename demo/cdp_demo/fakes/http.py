@@ -14,9 +14,10 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 DROPPED = -1  # recorded status of a request whose connection was dropped
 
@@ -115,6 +116,14 @@ class FakeServer:
         for _ in range(times):
             self.faults.append(fault)
         return fault
+
+    #: (method, path) -> the name of the method that answers a request's body there
+    ROUTES: ClassVar[dict[tuple[str, str], str]] = {}
+
+    def route(self, method: str, path: str) -> Callable[[bytes], Any] | None:
+        """The handler ROUTES names for `method` and `path` (query string removed), if any."""
+        name = self.ROUTES.get((method, path))
+        return None if name is None else getattr(self, name)
 
     def is_write(self, method: str, path: str) -> bool:
         """Requests that change data (the ones faults and `fail_after` apply to)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -15,6 +16,7 @@ from cdp_demo.generator import noise as Z
 from cdp_demo.generator.behaviour import DAY
 from cdp_demo.generator.profiles import NoiseProfile
 from cdp_demo.generator.records import NoiseLog
+from ingestion.sources.specs import TableSpec
 
 PLACEHOLDER_EMAILS = ("test@test.com", "noemail@noemail.com")
 PLACEHOLDER_PHONES = ("0000000000", "0600000000")
@@ -120,6 +122,14 @@ def arrow_table(d: dict) -> pa.Table:
             k: (v if isinstance(v, pa.Array | pa.ChunkedArray) else pa.array(v, from_pandas=True))
             for k, v in d.items()
         }
+    )
+
+
+def spec_table(spec: TableSpec, frame: pd.DataFrame, **computed: Any) -> pa.Table:
+    """The columns `spec` declares, in its order: `computed[name]` where given, else the
+    frame's column of that name (a declared column in neither is an error)."""
+    return arrow_table(
+        {n: computed[n] if n in computed else frame[n].to_numpy() for n in spec.schema.names}
     )
 
 

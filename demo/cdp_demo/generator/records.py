@@ -41,8 +41,16 @@ class NoiseLog:
     parts: list = field(default_factory=list)
 
     def add(
-        self, system: str, keys: np.ndarray, field_name: str, labels: np.ndarray, mask: np.ndarray
+        self,
+        system: str,
+        keys: np.ndarray,
+        field_name: str,
+        labels: np.ndarray | str,
+        mask: np.ndarray,
     ) -> None:
+        """Log the `keys` under `mask`; `labels` per key, or one label for all of them."""
+        if isinstance(labels, str):
+            labels = np.full(len(keys), labels, dtype=object)
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
             self.parts.append(
@@ -186,35 +194,15 @@ def log_view(
     names = np.array(Z.NAME_VARIANTS, dtype=object)
     log.add(system, keys, "first_name", names[view["f_codes"]], view["f_codes"] != Z.EXACT)
     log.add(system, keys, "last_name", names[view["l_codes"]], view["l_codes"] != Z.EXACT)
-    log.add(
-        system,
-        keys,
-        "name",
-        np.full(len(keys), "first_last_swapped", dtype=object),
-        view["swapped"],
-    )
+    log.add(system, keys, "name", "first_last_swapped", view["swapped"])
     emails = np.array(Z.EMAIL_VARIANTS, dtype=object)
     log.add(system, keys, "email", emails[view["e_codes"]], view["e_codes"] != Z.E_EXACT)
-    log.add(
-        system,
-        keys,
-        "address",
-        np.full(len(keys), "old_address", dtype=object),
-        view["old_address"],
-    )
-    log.add(
-        system, keys, "last_name", np.full(len(keys), "maiden_name", dtype=object), view["maiden"]
-    )
+    log.add(system, keys, "address", "old_address", view["old_address"])
+    log.add(system, keys, "last_name", "maiden_name", view["maiden"])
     for key, mask in view.items():
         if key.startswith("noise|"):  # the profile's own kinds: noise|<field>|<label>
             _, field_name, label = key.split("|")
-            log.add(system, keys, field_name, np.full(len(keys), label, dtype=object), mask)
+            log.add(system, keys, field_name, label, mask)
     for key in ("first", "last", "email", "phone", "street", "birth_day"):
         if f"missing_{key}" in view:
-            log.add(
-                system,
-                keys,
-                key,
-                np.full(len(keys), "missing", dtype=object),
-                view[f"missing_{key}"],
-            )
+            log.add(system, keys, key, "missing", view[f"missing_{key}"])

@@ -6,17 +6,10 @@ integer, `is_active` a boolean.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import dlt
 import pyarrow as pa
-from dlt.extract.resource import DltResource
 
-from ingestion.config import TableConfig
-from ingestion.sources._common import SCHEMA_CONTRACT, TableSpec, file_source_resources
-
-TEXT = pa.string()
-MONEY = pa.decimal128(12, 2)
+from ingestion.sources._common import TableSpec, file_source
+from ingestion.sources._model import MONEY, TEXT
 
 PRODUCTS = TableSpec(
     name="products",
@@ -42,7 +35,4 @@ PRODUCTS = TableSpec(
 TABLES = (PRODUCTS,)
 
 
-@dlt.source(name="catalog", schema_contract=SCHEMA_CONTRACT)
-def catalog(base_dir: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
-    """The catalogue export under `base_dir` (default `<landing>/catalog`)."""
-    return file_source_resources("catalog", TABLES, tables, Path(base_dir))
+catalog = file_source("catalog", TABLES, "The catalogue export")

@@ -6,14 +6,10 @@ casts); a later file may repeat a client with a newer `updated_at`, which wins.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import dlt
 import pyarrow as pa
-from dlt.extract.resource import DltResource
 
-from ingestion.config import TableConfig
-from ingestion.sources._common import SCHEMA_CONTRACT, TableSpec, file_source_resources
+from ingestion.sources._common import TableSpec, file_source
+from ingestion.sources._model import TEXT
 
 COLUMNS = [
     "client_id",
@@ -43,14 +39,11 @@ COLUMNS = [
 CLIENTS = TableSpec(
     name="clients",
     description="Clients captured by store advisors, one row per `client_id`, all text.",
-    schema=pa.schema([(name, pa.string()) for name in COLUMNS]),
+    schema=pa.schema([(name, TEXT) for name in COLUMNS]),
     records=(("clienteling", ("client_id",)),),
 )
 
 TABLES = (CLIENTS,)
 
 
-@dlt.source(name="clienteling", schema_contract=SCHEMA_CONTRACT)
-def clienteling(base_dir: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
-    """The clienteling CSV exports under `base_dir` (default `<landing>/clienteling`)."""
-    return file_source_resources("clienteling", TABLES, tables, Path(base_dir))
+clienteling = file_source("clienteling", TABLES, "The clienteling CSV exports")

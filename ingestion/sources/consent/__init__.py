@@ -5,16 +5,10 @@ Raw table `raw_consent.consent_events` (PK `event_id`).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import dlt
 import pyarrow as pa
-from dlt.extract.resource import DltResource
 
-from ingestion.config import TableConfig
-from ingestion.sources._common import SCHEMA_CONTRACT, TableSpec, file_source_resources
-
-TEXT = pa.string()
+from ingestion.sources._common import TableSpec, file_source
+from ingestion.sources._model import TEXT
 
 CONSENT_EVENTS = TableSpec(
     name="consent_events",
@@ -40,7 +34,4 @@ CONSENT_EVENTS = TableSpec(
 TABLES = (CONSENT_EVENTS,)
 
 
-@dlt.source(name="consent", schema_contract=SCHEMA_CONTRACT)
-def consent(base_dir: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
-    """The preference-centre exports under `base_dir` (default `<landing>/consent`)."""
-    return file_source_resources("consent", TABLES, tables, Path(base_dir))
+consent = file_source("consent", TABLES, "The preference-centre exports")

@@ -5,16 +5,10 @@ Raw tables `raw_esp.contacts`, `raw_esp.campaigns`, `raw_esp.events`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import dlt
 import pyarrow as pa
-from dlt.extract.resource import DltResource
 
-from ingestion.config import TableConfig
-from ingestion.sources._common import SCHEMA_CONTRACT, TableSpec, file_source_resources
-
-TEXT = pa.string()
+from ingestion.sources._common import TableSpec, file_source
+from ingestion.sources._model import TEXT
 
 CONTACTS = TableSpec(
     name="contacts",
@@ -71,7 +65,4 @@ EVENTS = TableSpec(
 TABLES = (CONTACTS, CAMPAIGNS, EVENTS)
 
 
-@dlt.source(name="esp", schema_contract=SCHEMA_CONTRACT)
-def esp(base_dir: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
-    """The ESP exports under `base_dir` (default `<landing>/esp`)."""
-    return file_source_resources("esp", TABLES, tables, Path(base_dir))
+esp = file_source("esp", TABLES, "The ESP exports")

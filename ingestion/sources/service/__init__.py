@@ -5,16 +5,10 @@ Raw table `raw_service.tickets` (PK `ticket_id`); `satisfaction` is an integer 1
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import dlt
 import pyarrow as pa
-from dlt.extract.resource import DltResource
 
-from ingestion.config import TableConfig
-from ingestion.sources._common import SCHEMA_CONTRACT, TableSpec, file_source_resources
-
-TEXT = pa.string()
+from ingestion.sources._common import TableSpec, file_source
+from ingestion.sources._model import TEXT
 
 TICKETS = TableSpec(
     name="tickets",
@@ -42,7 +36,4 @@ TICKETS = TableSpec(
 TABLES = (TICKETS,)
 
 
-@dlt.source(name="service", schema_contract=SCHEMA_CONTRACT)
-def service(base_dir: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
-    """The service-desk CSV exports under `base_dir` (default `<landing>/service`)."""
-    return file_source_resources("service", TABLES, tables, Path(base_dir))
+service = file_source("service", TABLES, "The service-desk CSV exports")

@@ -9,22 +9,15 @@ address / item arrays are exploded in Arrow into child tables that carry the par
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
-import dlt
 import pyarrow as pa
-from dlt.extract.resource import DltResource
 
-from ingestion.config import TableConfig
 from ingestion.sources._common import (
-    SCHEMA_CONTRACT,
     ChildSpec,
     TableSpec,
-    file_source_resources,
+    file_source,
 )
-
-MONEY = pa.decimal128(12, 2)
-TEXT = pa.string()
+from ingestion.sources._model import MONEY, TEXT
 
 # The postal part shared by account addresses and order billing addresses.
 _POSTAL = [
@@ -157,12 +150,4 @@ CARTS = TableSpec(
 TABLES: Sequence[TableSpec] = (CUSTOMERS, ORDERS, CARTS)
 
 
-@dlt.source(name="shop", schema_contract=SCHEMA_CONTRACT)
-def shop(base_dir: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
-    """The shop extracts under `base_dir` (default `<landing>/shop`).
-
-    Args:
-        base_dir: folder holding `customers/`, `orders/` and `carts/`.
-        tables: the `sources.shop.tables` section of `config/sources.yaml`.
-    """
-    return file_source_resources("shop", TABLES, tables, Path(base_dir))
+shop = file_source("shop", TABLES, "The shop extracts (`customers/`, `orders/`, `carts/`)")

@@ -20,19 +20,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-import dlt
 import numpy as np
 import pyarrow as pa
-from dlt.extract.resource import DltResource
 
 from ingestion.config import FileSet, TableConfig, normalise_header
 from ingestion.sources._common import (
-    SCHEMA_CONTRACT,
     FileProblem,
     ParsedFile,
     Reject,
     TableSpec,
-    file_source_resources,
+    file_source,
 )
 from ingestion.sources._text import header_problem
 from ingestion.sources.spreadsheets._sheets import Row, csv_sheet, xlsx_sheets
@@ -184,7 +181,4 @@ EVENT_SIGNUPS = TableSpec(
 TABLES = (EVENT_SIGNUPS,)
 
 
-@dlt.source(name="spreadsheets", schema_contract=SCHEMA_CONTRACT)
-def spreadsheets(base_dir: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
-    """The sign-up workbooks and CSV exports under `base_dir` (default `<landing>/spreadsheets`)."""
-    return file_source_resources("spreadsheets", TABLES, tables, Path(base_dir))
+spreadsheets = file_source("spreadsheets", TABLES, "The sign-up workbooks and CSV exports")

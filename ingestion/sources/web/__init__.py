@@ -5,16 +5,10 @@ Raw table `raw_web.events` (PK `event_id`); `occurred_at` stays a UTC timestamp.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import dlt
 import pyarrow as pa
-from dlt.extract.resource import DltResource
 
-from ingestion.config import TableConfig
-from ingestion.sources._common import SCHEMA_CONTRACT, TableSpec, file_source_resources
-
-TEXT = pa.string()
+from ingestion.sources._common import TableSpec, file_source
+from ingestion.sources._model import TEXT
 
 EVENTS = TableSpec(
     name="events",
@@ -51,7 +45,4 @@ EVENTS = TableSpec(
 TABLES = (EVENTS,)
 
 
-@dlt.source(name="web", schema_contract=SCHEMA_CONTRACT)
-def web(base_dir: Path, tables: dict[str, TableConfig]) -> list[DltResource]:
-    """The web analytics Parquet files under `base_dir` (default `<landing>/web`)."""
-    return file_source_resources("web", TABLES, tables, Path(base_dir))
+web = file_source("web", TABLES, "The web analytics Parquet files")

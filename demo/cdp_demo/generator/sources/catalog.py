@@ -8,7 +8,7 @@ from cdp_demo.generator import writers as W
 from cdp_demo.generator.behaviour import DAY
 from cdp_demo.generator.context import (
     Ctx,
-    arrow_table,
+    spec_table,
 )
 from ingestion.sources.specs import table_spec
 
@@ -17,21 +17,11 @@ PRODUCTS = table_spec("catalog", "products")
 
 def write_catalog(ctx: Ctx, catalog: pd.DataFrame) -> None:
     c = catalog
-    table = arrow_table(
-        {
-            "sku": c["sku"].to_numpy(),
-            "name": c["name"].to_numpy(),
-            "category": c["category"].to_numpy(),
-            "subcategory": c["subcategory"].to_numpy(),
-            "collection": c["collection"].to_numpy(),
-            "price": c["price"].to_numpy(),
-            "cost": c["cost"].to_numpy(),
-            "currency": c["currency"].to_numpy(),
-            "stock_qty": c["stock_qty"].to_numpy(),
-            "is_active": c["is_active"].to_numpy(),
-            "launched_at": W.ymd(c["launched_s"].to_numpy() // DAY),
-            "updated_at": W.iso(c["updated_s"].to_numpy()),
-        }
+    table = spec_table(
+        PRODUCTS,
+        c,
+        launched_at=W.ymd(c["launched_s"].to_numpy() // DAY),
+        updated_at=W.iso(c["updated_s"].to_numpy()),
     )
     ctx.con.register("catalog_t", table)
     path = ctx.landing / "catalog" / "products.csv"

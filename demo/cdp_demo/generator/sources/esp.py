@@ -17,11 +17,8 @@ from cdp_demo.generator.context import (
     clip_time,
 )
 from cdp_demo.generator.records import log_view, person_view
-from ingestion.sources.specs import table_spec
+from ingestion.sources.esp import CAMPAIGNS, CONTACTS, EVENTS
 
-CONTACTS = table_spec("esp", "contacts")
-CAMPAIGNS = table_spec("esp", "campaigns")
-EVENTS = table_spec("esp", "events")
 OPEN_BASE = {"loyal": 0.42, "new": 0.38, "lapsing": 0.30, "churned": 0.30, "one_off": 0.16}
 
 

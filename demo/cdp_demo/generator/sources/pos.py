@@ -20,6 +20,7 @@ from cdp_demo.generator.context import (
     clip_time,
     epoch,
     later,
+    spec_table,
 )
 from cdp_demo.generator.records import log_view, person_view
 from ingestion.sources.specs import table_spec
@@ -280,17 +281,12 @@ def write_pos(
         }
     )
     ctx.files["pos.receipts"] = W.sqlite_insert(db, RECEIPTS, receipts)
-    rlines = arrow_table(
-        {
-            "receipt_id": recl["receipt_id"].to_numpy(),
-            "line_no": recl["line_no"].to_numpy(),
-            "sku": recl["sku"].to_numpy(),
-            "quantity": recl["qty"].to_numpy(),
-            "unit_price": recl["price"].to_numpy(),
-            "discount": recl["discount"].to_numpy(),
-            "line_amount": recl["line_amount"].to_numpy(),
-            "updated_at": W.iso(recl["upd"].to_numpy()),
-        }
+    rlines = spec_table(
+        RECEIPT_LINES,
+        recl,
+        quantity=recl["qty"].to_numpy(),
+        unit_price=recl["price"].to_numpy(),
+        updated_at=W.iso(recl["upd"].to_numpy()),
     )
     ctx.files["pos.receipt_lines"] = W.sqlite_insert(db, RECEIPT_LINES, rlines)
     db.close()

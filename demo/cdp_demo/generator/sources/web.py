@@ -355,6 +355,6 @@ def write_web(ctx: Ctx, cookies: pd.DataFrame, web_orders: pd.DataFrame) -> None
         "web_visitor",
         owned["anonymous_id"].to_numpy(),
         "visitor",
-        np.full(len(owned), "anonymous_before_login", dtype=object),
+        "anonymous_before_login",
         early.to_numpy(),
     )
