@@ -46,56 +46,87 @@ MIN_VALIDATION_POSITIVES = 10
 BGNBD_FIT_ROWS = 20_000  # population parameters: a deterministic sample is enough
 
 
-def features_at(
-    data: BehaviourData, task: str, cutoff: date, horizon_days: int, seed: int = 0
-) -> pd.DataFrame:
-    """`customer_id, cutoff` + the task's features for its population at `cutoff`. Buyers
-    also get the BG/NBD outputs for the label horizon (`purchase_model_at`)."""
+def population_sql(
+    data: BehaviourData, task: str, cutoff: date, max_rows: int | None = None, seed: int = 0
+) -> str:
+    """The task's population at `cutoff`; with `max_rows`, cut by a deterministic hash of the
+    customer id and `seed` (the same persons whatever the row order), before any feature is
+    computed, so a training cutoff costs its sample, not the base."""
     if task == PROPENSITY:
-        base = data.base.features_at(cutoff)
-        activity = data.activity_at(
-            cutoff, data.buyer_population_sql(cutoff), skip=set(base.columns)
-        )
+        if max_rows is None:
+            return data.buyer_population_sql(cutoff)
+        return data.base.sample_sql(cutoff, max_rows, seed)
+    sql = data.lead_population_sql(cutoff)
+    if max_rows is None:
+        return sql
+    return f"""SELECT customer_id FROM ({sql})
+        ORDER BY hash(customer_id, {int(seed)}), customer_id LIMIT {int(max_rows)}"""
+
+
+def features_at(
+    data: BehaviourData,
+    task: str,
+    cutoff: date,
+    horizon_days: int,
+    seed: int = 0,
+    max_rows: int | None = None,
+) -> pd.DataFrame:
+    """`customer_id, cutoff` + the task's features for its population at `cutoff` (with
+    `max_rows`, a hash sample of it: `population_sql`). Buyers also get the BG/NBD outputs for
+    the label horizon (`purchase_model_at`)."""
+    population = population_sql(data, task, cutoff, max_rows, seed)
+    if task == PROPENSITY:
+        base = data.base.features_at(cutoff, max_rows=max_rows, seed=seed)
+        activity = data.activity_at(cutoff, population, skip=set(base.columns))
         frame = base.merge(activity, on="customer_id", how="left")
-        return frame.merge(
-            purchase_model_at(data, cutoff, horizon_days, seed), on="customer_id", how="left"
-        )
-    activity = data.activity_at(cutoff, data.lead_population_sql(cutoff))
+        bgnbd = purchase_model_at(data, cutoff, horizon_days, frame["customer_id"])
+        return frame.merge(bgnbd, on="customer_id", how="left")
+    activity = data.activity_at(cutoff, population)
     activity.insert(1, "cutoff", pd.Timestamp(cutoff))
     return activity
 
 
 def purchase_model_at(
-    data: BehaviourData, cutoff: date, horizon_days: int, seed: int
+    data: BehaviourData, cutoff: date, horizon_days: int, customers: pd.Series
 ) -> pd.DataFrame:
     """BG/NBD fitted on the purchase summaries as of `cutoff` (nothing after it) and its
-    P(alive), P(no purchase within the horizon) and expected purchases within it: a rate
-    estimate that weighs frequency by the customer's age, which recency and counts alone do
-    not. Kept in `data.cache` (scoring and both trainings share cutoffs)."""
-    key = ("bgnbd", cutoff, horizon_days, seed)
+    P(alive), P(no purchase within the horizon) and expected purchases within it for
+    `customers`: a rate estimate that weighs frequency by the customer's age, which recency
+    and counts alone do not. The fit (on a fixed sample of every buyer's summary) is kept in
+    `data.cache`: scoring, both trainings and the back-test share cutoffs."""
+    key = ("bgnbd", cutoff)
     if key not in data.cache:
         summary = summary_at(data.base, cutoff)
-        if summary.empty:
-            out = pd.DataFrame(columns=["customer_id", *PURCHASE_FEATURES])
-        else:
+        fit = None
+        if not summary.empty:
             fit = fit_purchase_models(
-                summary, cutoff, max_rows=BGNBD_FIT_ROWS, seed=seed, pareto=False, spend=False
+                summary, cutoff, max_rows=BGNBD_FIT_ROWS, seed=0, pareto=False, spend=False
             )
-            out = purchase_features(fit, summary, horizon_days)
-        data.cache[key] = out
-    return data.cache[key]
+        data.cache[key] = (summary, fit)
+    summary, fit = data.cache[key]
+    if fit is None:
+        return pd.DataFrame(columns=["customer_id", *PURCHASE_FEATURES])
+    return purchase_features(fit, summary[summary["customer_id"].isin(customers)], horizon_days)
 
 
 def feature_names(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in ("customer_id", "cutoff", "bought")]
 
 
-def labelled_at(data: BehaviourData, task: str, cutoff: date, horizon_days: int) -> pd.DataFrame:
-    """Features and `bought` at `cutoff`; kept in `data.cache`, since the back-test and the
-    final training share all but one of their cutoffs."""
-    key = (task, cutoff, horizon_days)
+def labelled_at(
+    data: BehaviourData,
+    task: str,
+    cutoff: date,
+    horizon_days: int,
+    max_rows: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Features and `bought` at `cutoff` (with `max_rows`, for a hash sample of the
+    population); kept in `data.cache`, since the back-test and the final training share all
+    but one of their cutoffs."""
+    key = (task, cutoff, horizon_days, max_rows, seed)
     if key not in data.cache:
-        frame = features_at(data, task, cutoff, horizon_days)
+        frame = features_at(data, task, cutoff, horizon_days, seed=seed, max_rows=max_rows)
         buyers = set(data.bought_within(cutoff, horizon_days)["customer_id"])
         frame["bought"] = frame["customer_id"].isin(buyers).astype("int8")
         data.cache[key] = frame
@@ -310,16 +341,13 @@ def train(
     if not cutoffs:
         raise InsufficientHistoryError(f"{task}: no labelled cutoff fits before {as_of}")
     with threadpool_limits(limits=threads, user_api="openmp"):
-        frames = [labelled_at(data, task, c, cfg.horizon_days) for c in cutoffs]
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            raise InsufficientHistoryError(f"{task}: nobody in the population at any cutoff")
-        sample = [
-            f.sample(n=cfg.max_rows_per_cutoff, random_state=seed)
-            if len(f) > cfg.max_rows_per_cutoff
-            else f
-            for f in frames
+        frames = [
+            labelled_at(data, task, c, cfg.horizon_days, cfg.max_rows_per_cutoff, seed)
+            for c in cutoffs
         ]
+        sample = [f for f in frames if len(f)]
+        if not sample:
+            raise InsufficientHistoryError(f"{task}: nobody in the population at any cutoff")
         names = feature_names(sample[-1])
         try:
             validation = _choose(task, sample, names, cfg, seed)
