@@ -11,6 +11,7 @@ grades at `E` with the outcomes after it, which no training step has seen.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -261,47 +262,78 @@ def _day_of(frame: pd.DataFrame) -> date:
     return pd.Timestamp(frame["cutoff"].iloc[0]).date()
 
 
+def _validation_scores(
+    task: str,
+    train_frames: list[pd.DataFrame],
+    val: pd.DataFrame,
+    names: list[str],
+    candidates: dict[str, dict],
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """Every candidate's and the baseline's probabilities at `val`, fitted on `train_frames`."""
+    rows = pd.concat(train_frames, ignore_index=True)
+    scores: dict[str, np.ndarray] = {}
+    baseline = _fit_baseline(task, rows)
+    if baseline is not None:
+        cols = list(BASELINE_FEATURES[task])
+        scores[BASELINE] = baseline.predict_proba(val[cols].fillna(3650.0))[:, 1]
+    for name, params in candidates.items():
+        if params.get("kind") == BLEND:  # the members' scores, already computed
+            parts = [n for n, p in candidates.items() if p in params["members"]]
+            if all(n in scores for n in parts):
+                scores[name] = np.mean([scores[n] for n in parts], axis=0)
+        else:
+            model = _fit_candidate(rows, names, params, seed)
+            if model is not None:
+                scores[name] = model.predict_proba(val[names])[:, 1]
+    return scores
+
+
 def _choose(
     task: str,
     frames: list[pd.DataFrame],
     names: list[str],
     cfg: ClassifierConfig,
     seed: int,
+    cache: dict | None = None,
 ) -> dict:
     """Validation at the latest `n_validation_cutoffs` labelled cutoffs: at each, every
-    candidate and the baseline are fitted on the cutoffs whose label windows end on or before
-    it and graded there; the highest mean PR AUC wins (one cutoff holds few buyers on a small
-    base, so a single one picks by chance)."""
+    candidate and the baseline are fitted on the latest `n_training_cutoffs -
+    n_validation_cutoffs` cutoffs whose label windows end on or before it and graded there;
+    the highest mean PR AUC wins (one cutoff holds few buyers on a small base, so a single
+    one picks by chance). The window depends on the validation cutoff only, so the back-test
+    training and the final one (one spacing apart) share all but one validation cutoff: their
+    scores are kept in `cache` and fitted once."""
     h = timedelta(days=cfg.horizon_days)
+    window = max(1, cfg.n_training_cutoffs - cfg.n_validation_cutoffs)
     candidates = _candidates(cfg)
     per_cutoff: dict[str, dict] = {}
     training: list[str] = []
+    cache = {} if cache is None else cache
     for k in range(len(frames) - 1, max(len(frames) - 1 - cfg.n_validation_cutoffs, 0), -1):
         val, val_cutoff = frames[k], _day_of(frames[k])
-        train_frames = [f for f in frames[:k] if _day_of(f) + h <= val_cutoff]
+        train_frames = [f for f in frames[:k] if _day_of(f) + h <= val_cutoff][-window:]
         if not train_frames:
             continue
-        rows = pd.concat(train_frames, ignore_index=True)
         y = val["bought"].to_numpy()
         if y.sum() < MIN_VALIDATION_POSITIVES or y.sum() == len(y):
             continue
-        table = {}
-        baseline = _fit_baseline(task, rows)
-        if baseline is not None:
-            cols = list(BASELINE_FEATURES[task])
-            table[BASELINE] = metrics(y, baseline.predict_proba(val[cols].fillna(3650.0))[:, 1])
-        scores: dict[str, np.ndarray] = {}
-        for name, params in candidates.items():
-            if params.get("kind") == BLEND:  # the members' scores, already computed
-                parts = [n for n, p in candidates.items() if p in params["members"]]
-                if all(n in scores for n in parts):
-                    scores[name] = np.mean([scores[n] for n in parts], axis=0)
-            else:
-                model = _fit_candidate(rows, names, params, seed)
-                if model is not None:
-                    scores[name] = model.predict_proba(val[names])[:, 1]
-            if name in scores:
-                table[name] = metrics(y, scores[name])
+        key = (
+            "validation",
+            task,
+            val_cutoff,
+            tuple(_day_of(f) for f in train_frames),
+            cfg.horizon_days,
+            cfg.max_rows_per_cutoff,
+            json.dumps(candidates, sort_keys=True),
+            seed,
+        )
+        if key not in cache:
+            cache[key] = _validation_scores(task, train_frames, val, names, candidates, seed)
+        scores = cache[key]
+        table = {
+            name: metrics(y, scores[name]) for name in [BASELINE, *candidates] if name in scores
+        }
         if table:
             per_cutoff[val_cutoff.isoformat()] = table
             training = training or [_day_of(f).isoformat() for f in train_frames]
@@ -350,7 +382,7 @@ def train(
             raise InsufficientHistoryError(f"{task}: nobody in the population at any cutoff")
         names = feature_names(sample[-1])
         try:
-            validation = _choose(task, sample, names, cfg, seed)
+            validation = _choose(task, sample, names, cfg, seed, data.cache)
         except InsufficientHistoryError as exc:
             validation = {"note": f"not validated ({exc}): baseline used", "chosen": BASELINE}
             validation["chosen_params"] = None
