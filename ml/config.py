@@ -50,7 +50,7 @@ class DriftConfig(_Strict):
 
 
 class ImportanceConfig(_Strict):
-    max_rows: int = Field(10000, ge=100)
+    max_rows: int = Field(5000, ge=100)
     n_repeats: int = Field(3, ge=1, le=50)
 
 
