@@ -50,7 +50,7 @@ class DriftConfig(_Strict):
 
 
 class ImportanceConfig(_Strict):
-    max_rows: int = Field(10000, ge=100)
+    max_rows: int = Field(5000, ge=100)
     n_repeats: int = Field(3, ge=1, le=50)
 
 
@@ -79,7 +79,7 @@ class ChurnConfig(_Strict):
     cutoff_spacing_days: int = Field(90, ge=7, le=730)
     n_training_cutoffs: int = Field(6, ge=1, le=60)
     min_history_days: int = Field(180, ge=0, le=3650)
-    max_rows_per_cutoff: int = Field(100000, ge=100)
+    max_rows_per_cutoff: int = Field(40000, ge=100)
     calibration: Literal["isotonic", "sigmoid"] = "isotonic"
     model: ChurnModelParams = ChurnModelParams()
     seed: int = 42

@@ -295,8 +295,9 @@ class ChurnData:
                 names += [name for _expr, name in columns]
         return names
 
-    def _extra_aggregates(self, c: str) -> dict[str, str]:
-        """The query of each optional table's aggregate per customer before cutoff `c`."""
+    def _extra_aggregates(self, c: str, only: str = "") -> dict[str, str]:
+        """The query of each optional table's aggregate per customer before cutoff `c` (`only`:
+        a filter on the customers, for a sample)."""
         # e-mail events of a kind within a window: o30 = opens in the last 30 days, ...
         email_counts = ", ".join(
             f"count(*) FILTER (WHERE event_type = '{kind}' "
@@ -311,13 +312,13 @@ class ChurnData:
                        count(*) FILTER (WHERE created_at >= {c} - INTERVAL 365 DAY
                                         AND satisfaction <= {LOW_SATISFACTION}) AS low365,
                        date_diff('second', max(created_at), {c}) / 86400.0 AS since_last
-                FROM {self.ns}.tickets WHERE created_at < {c} GROUP BY customer_id""",
+                FROM {self.ns}.tickets WHERE created_at < {c}{only} GROUP BY customer_id""",
             "email": f"""
                 SELECT customer_id, {email_counts},
                        count(*) FILTER (WHERE event_type = 'unsubscribe') AS unsub,
                        date_diff('second', max(occurred_at) FILTER (WHERE event_type = 'open'),
                                  {c}) / 86400.0 AS since_open
-                FROM {self.ns}.email WHERE occurred_at < {c} GROUP BY customer_id""",
+                FROM {self.ns}.email WHERE occurred_at < {c}{only} GROUP BY customer_id""",
             "web": f"""
                 SELECT customer_id,
                        count(DISTINCT session_id) FILTER (
@@ -327,16 +328,30 @@ class ChurnData:
                        count(DISTINCT session_id) FILTER (
                            WHERE occurred_at >= {c} - INTERVAL 365 DAY) AS s365,
                        date_diff('second', max(occurred_at), {c}) / 86400.0 AS since_visit
-                FROM {self.ns}.web WHERE occurred_at < {c} GROUP BY customer_id""",
+                FROM {self.ns}.web WHERE occurred_at < {c}{only} GROUP BY customer_id""",
             "carts": f"""
                 SELECT customer_id, count(*) AS n90, sum(value) AS v90
                 FROM {self.ns}.carts
-                WHERE abandoned_at < {c} AND abandoned_at >= {c} - INTERVAL 90 DAY
+                WHERE abandoned_at < {c} AND abandoned_at >= {c} - INTERVAL 90 DAY{only}
                 GROUP BY customer_id""",
         }
 
-    def _feature_sql(self, cutoff: date, horizon_days: int | None) -> str:
+    def sample_sql(self, cutoff: date, max_rows: int, seed: int) -> str:
+        """The customers eligible at `cutoff` (a purchase on or before it), cut to `max_rows`
+        by a deterministic hash of the customer id and `seed`: the same customers whatever
+        else the data holds, so a sample is reproducible and independent of row order."""
+        return f"""SELECT customer_id FROM (
+                SELECT DISTINCT customer_id FROM {self.ns}.orders
+                WHERE NOT is_return AND ordered_at < {_ts(cutoff)})
+            ORDER BY hash(customer_id, {int(seed)}), customer_id LIMIT {int(max_rows)}"""
+
+    def _feature_sql(
+        self, cutoff: date, horizon_days: int | None, population: str | None = None
+    ) -> str:
+        """With `population` (SQL giving customer ids) every aggregate reads only those
+        customers' rows: a sample costs its size, not the base's."""
         c = _ts(cutoff)
+        only = " AND customer_id IN (SELECT customer_id FROM pop)" if population else ""
         win = ",\n".join(
             f"count(*) FILTER (WHERE ordered_at >= {c} - INTERVAL {w} DAY) AS orders_{w}d, "
             f"coalesce(sum(amount) FILTER (WHERE ordered_at >= {c} - INTERVAL {w} DAY), 0) "
@@ -362,21 +377,21 @@ class ChurnData:
                        avg(amount) AS avg_amount,
                        {win}{channel}{store}
                 FROM {self.ns}.orders
-                WHERE NOT is_return AND ordered_at < {c}
+                WHERE NOT is_return AND ordered_at < {c}{only}
                 GROUP BY customer_id)""",
             f"""g AS (
                 SELECT customer_id, count(*) AS purchase_days,
                        avg(gap_days) AS gap_mean_days,
                        stddev_samp(gap_days) AS gap_std_days,
                        max(gap_days) AS gap_max_days
-                FROM {self.ns}.purchase_days WHERE day < CAST({c} AS DATE)
+                FROM {self.ns}.purchase_days WHERE day < CAST({c} AS DATE){only}
                 GROUP BY customer_id)""",
             f"""r AS (
                 SELECT customer_id, count(*) AS returns_all,
                        count(*) FILTER (WHERE ordered_at >= {c} - INTERVAL 365 DAY)
                            AS returns_365d,
                        sum(abs(amount)) AS return_amount_all
-                FROM {self.ns}.orders WHERE is_return AND ordered_at < {c}
+                FROM {self.ns}.orders WHERE is_return AND ordered_at < {c}{only}
                 GROUP BY customer_id)""",
         ]
         select = [
@@ -397,7 +412,7 @@ class ChurnData:
             "LEFT JOIN g USING (customer_id)",
             "LEFT JOIN r USING (customer_id)",
         ]
-        aggregates = self._extra_aggregates(c)
+        aggregates = self._extra_aggregates(c, only)
         for extra, (alias, columns) in EXTRA_FEATURES.items():
             if extra in self.extras:
                 ctes.append(f"{alias} AS ({aggregates[extra]})")
@@ -408,10 +423,12 @@ class ChurnData:
                 f"""y AS (
                 SELECT DISTINCT customer_id FROM {self.ns}.orders
                 WHERE NOT is_return AND ordered_at >= {c}
-                  AND ordered_at < {c} + INTERVAL {int(horizon_days)} DAY)"""
+                  AND ordered_at < {c} + INTERVAL {int(horizon_days)} DAY{only})"""
             )
             select.append("CAST(y.customer_id IS NULL AS INTEGER) AS churned")
             joins.append("LEFT JOIN y USING (customer_id)")
+        if population:
+            ctes.insert(0, f"pop AS ({population})")
         return (
             "WITH "
             + ",\n".join(ctes)
@@ -436,12 +453,8 @@ class ChurnData:
         `max_rows` keeps a deterministic hash sample of customers. Rows are sorted by
         `customer_id` so that downstream results do not depend on DuckDB's thread scheduling.
         """
-        sql = self._feature_sql(cutoff, horizon_days)
-        if max_rows is not None:
-            sql = (
-                f"SELECT * FROM ({sql}) ORDER BY hash(customer_id, {int(seed)}), customer_id "
-                f"LIMIT {int(max_rows)}"
-            )
+        population = None if max_rows is None else self.sample_sql(cutoff, max_rows, seed)
+        sql = self._feature_sql(cutoff, horizon_days, population)
         df = self.con.execute(f"SELECT * FROM ({sql}) ORDER BY customer_id").df()
         names = self.feature_names()
         df[names] = df[names].astype("float64")

@@ -56,6 +56,7 @@ def paired_bootstrap(
     same resample): whether a margin on one back-test is more than the luck of who bought."""
     y, p_a, p_b = np.asarray(y), np.asarray(p_a), np.asarray(p_b)
     rng = np.random.default_rng(seed)
+    ranked = (_Ranked(y, p_a), _Ranked(y, p_b))
     out: dict[str, float] = {}
     for name, fn in (("pr_auc", average_precision_score), ("roc_auc", roc_auc_score)):
         if len(np.unique(y)) < 2:
@@ -67,12 +68,47 @@ def paired_bootstrap(
         for _ in range(n_boot):
             idx = rng.integers(0, len(y), len(y))
             if 0 < y[idx].sum() < len(idx):
-                diffs.append(fn(y[idx], p_a[idx]) - fn(y[idx], p_b[idx]))
+                w = np.bincount(idx, minlength=len(y)).astype("float64")
+                a, b = (getattr(r, name)(w) for r in ranked)
+                diffs.append(a - b)
         out[name] = float(fn(y, p_a) - fn(y, p_b))
         out[f"{name}_low"], out[f"{name}_high"] = (
             float(q) for q in np.percentile(diffs, [2.5, 97.5])
         )
     return out
+
+
+class _Ranked:
+    """Rows sorted once by descending score, grouped by tied score: the PR AUC and ROC AUC of
+    a bootstrap resample are then weighted sums over the groups (a row drawn k times weighs
+    k), the values scikit-learn gives on the resampled rows, without sorting again."""
+
+    def __init__(self, y: np.ndarray, p: np.ndarray) -> None:
+        order = np.argsort(-np.asarray(p, dtype="float64"), kind="stable")
+        sorted_p = np.asarray(p, dtype="float64")[order]
+        self.order = order
+        self.y = np.asarray(y, dtype="float64")[order]
+        self.starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])
+
+    def _groups(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        w = w[self.order]
+        pos = np.add.reduceat(w * self.y, self.starts)
+        neg = np.add.reduceat(w * (1.0 - self.y), self.starts)
+        return pos, neg
+
+    def pr_auc(self, w: np.ndarray) -> float:
+        """Average precision: precision at each threshold weighted by the recall it adds."""
+        pos, neg = self._groups(w)
+        tp, fp = np.cumsum(pos), np.cumsum(neg)
+        seen = (tp + fp) > 0
+        precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=seen)
+        return float(np.sum(pos * precision) / tp[-1])
+
+    def roc_auc(self, w: np.ndarray) -> float:
+        """P(a positive scores above a negative), ties counted half."""
+        pos, neg = self._groups(w)
+        neg_below = neg.sum() - np.cumsum(neg)  # negatives with a lower score
+        return float(np.sum(pos * (neg_below + 0.5 * neg)) / (pos.sum() * neg.sum()))
 
 
 def top_decile_share(actual: np.ndarray, predicted: np.ndarray) -> float:

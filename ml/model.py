@@ -175,6 +175,8 @@ def build_frame(
         max_rows=cfg.max_rows_per_cutoff if labelled else None,
         seed=cfg.seed,
     )
+    if len(frame) < len(summary):  # a sample: score the purchase models on its rows only
+        summary = summary[summary["customer_id"].isin(frame["customer_id"])]
     frame = frame.merge(purchase_features(pfit, summary, label_days), on="customer_id")
     if label_free:
         extra = label_free_columns(

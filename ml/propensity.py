@@ -11,6 +11,7 @@ grades at `E` with the outcomes after it, which no training step has seen.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -46,56 +47,87 @@ MIN_VALIDATION_POSITIVES = 10
 BGNBD_FIT_ROWS = 20_000  # population parameters: a deterministic sample is enough
 
 
-def features_at(
-    data: BehaviourData, task: str, cutoff: date, horizon_days: int, seed: int = 0
-) -> pd.DataFrame:
-    """`customer_id, cutoff` + the task's features for its population at `cutoff`. Buyers
-    also get the BG/NBD outputs for the label horizon (`purchase_model_at`)."""
+def population_sql(
+    data: BehaviourData, task: str, cutoff: date, max_rows: int | None = None, seed: int = 0
+) -> str:
+    """The task's population at `cutoff`; with `max_rows`, cut by a deterministic hash of the
+    customer id and `seed` (the same persons whatever the row order), before any feature is
+    computed, so a training cutoff costs its sample, not the base."""
     if task == PROPENSITY:
-        base = data.base.features_at(cutoff)
-        activity = data.activity_at(
-            cutoff, data.buyer_population_sql(cutoff), skip=set(base.columns)
-        )
+        if max_rows is None:
+            return data.buyer_population_sql(cutoff)
+        return data.base.sample_sql(cutoff, max_rows, seed)
+    sql = data.lead_population_sql(cutoff)
+    if max_rows is None:
+        return sql
+    return f"""SELECT customer_id FROM ({sql})
+        ORDER BY hash(customer_id, {int(seed)}), customer_id LIMIT {int(max_rows)}"""
+
+
+def features_at(
+    data: BehaviourData,
+    task: str,
+    cutoff: date,
+    horizon_days: int,
+    seed: int = 0,
+    max_rows: int | None = None,
+) -> pd.DataFrame:
+    """`customer_id, cutoff` + the task's features for its population at `cutoff` (with
+    `max_rows`, a hash sample of it: `population_sql`). Buyers also get the BG/NBD outputs for
+    the label horizon (`purchase_model_at`)."""
+    population = population_sql(data, task, cutoff, max_rows, seed)
+    if task == PROPENSITY:
+        base = data.base.features_at(cutoff, max_rows=max_rows, seed=seed)
+        activity = data.activity_at(cutoff, population, skip=set(base.columns))
         frame = base.merge(activity, on="customer_id", how="left")
-        return frame.merge(
-            purchase_model_at(data, cutoff, horizon_days, seed), on="customer_id", how="left"
-        )
-    activity = data.activity_at(cutoff, data.lead_population_sql(cutoff))
+        bgnbd = purchase_model_at(data, cutoff, horizon_days, frame["customer_id"])
+        return frame.merge(bgnbd, on="customer_id", how="left")
+    activity = data.activity_at(cutoff, population)
     activity.insert(1, "cutoff", pd.Timestamp(cutoff))
     return activity
 
 
 def purchase_model_at(
-    data: BehaviourData, cutoff: date, horizon_days: int, seed: int
+    data: BehaviourData, cutoff: date, horizon_days: int, customers: pd.Series
 ) -> pd.DataFrame:
     """BG/NBD fitted on the purchase summaries as of `cutoff` (nothing after it) and its
-    P(alive), P(no purchase within the horizon) and expected purchases within it: a rate
-    estimate that weighs frequency by the customer's age, which recency and counts alone do
-    not. Kept in `data.cache` (scoring and both trainings share cutoffs)."""
-    key = ("bgnbd", cutoff, horizon_days, seed)
+    P(alive), P(no purchase within the horizon) and expected purchases within it for
+    `customers`: a rate estimate that weighs frequency by the customer's age, which recency
+    and counts alone do not. The fit (on a fixed sample of every buyer's summary) is kept in
+    `data.cache`: scoring, both trainings and the back-test share cutoffs."""
+    key = ("bgnbd", cutoff)
     if key not in data.cache:
         summary = summary_at(data.base, cutoff)
-        if summary.empty:
-            out = pd.DataFrame(columns=["customer_id", *PURCHASE_FEATURES])
-        else:
+        fit = None
+        if not summary.empty:
             fit = fit_purchase_models(
-                summary, cutoff, max_rows=BGNBD_FIT_ROWS, seed=seed, pareto=False, spend=False
+                summary, cutoff, max_rows=BGNBD_FIT_ROWS, seed=0, pareto=False, spend=False
             )
-            out = purchase_features(fit, summary, horizon_days)
-        data.cache[key] = out
-    return data.cache[key]
+        data.cache[key] = (summary, fit)
+    summary, fit = data.cache[key]
+    if fit is None:
+        return pd.DataFrame(columns=["customer_id", *PURCHASE_FEATURES])
+    return purchase_features(fit, summary[summary["customer_id"].isin(customers)], horizon_days)
 
 
 def feature_names(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in ("customer_id", "cutoff", "bought")]
 
 
-def labelled_at(data: BehaviourData, task: str, cutoff: date, horizon_days: int) -> pd.DataFrame:
-    """Features and `bought` at `cutoff`; kept in `data.cache`, since the back-test and the
-    final training share all but one of their cutoffs."""
-    key = (task, cutoff, horizon_days)
+def labelled_at(
+    data: BehaviourData,
+    task: str,
+    cutoff: date,
+    horizon_days: int,
+    max_rows: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Features and `bought` at `cutoff` (with `max_rows`, for a hash sample of the
+    population); kept in `data.cache`, since the back-test and the final training share all
+    but one of their cutoffs."""
+    key = (task, cutoff, horizon_days, max_rows, seed)
     if key not in data.cache:
-        frame = features_at(data, task, cutoff, horizon_days)
+        frame = features_at(data, task, cutoff, horizon_days, seed=seed, max_rows=max_rows)
         buyers = set(data.bought_within(cutoff, horizon_days)["customer_id"])
         frame["bought"] = frame["customer_id"].isin(buyers).astype("int8")
         data.cache[key] = frame
@@ -230,47 +262,78 @@ def _day_of(frame: pd.DataFrame) -> date:
     return pd.Timestamp(frame["cutoff"].iloc[0]).date()
 
 
+def _validation_scores(
+    task: str,
+    train_frames: list[pd.DataFrame],
+    val: pd.DataFrame,
+    names: list[str],
+    candidates: dict[str, dict],
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """Every candidate's and the baseline's probabilities at `val`, fitted on `train_frames`."""
+    rows = pd.concat(train_frames, ignore_index=True)
+    scores: dict[str, np.ndarray] = {}
+    baseline = _fit_baseline(task, rows)
+    if baseline is not None:
+        cols = list(BASELINE_FEATURES[task])
+        scores[BASELINE] = baseline.predict_proba(val[cols].fillna(3650.0))[:, 1]
+    for name, params in candidates.items():
+        if params.get("kind") == BLEND:  # the members' scores, already computed
+            parts = [n for n, p in candidates.items() if p in params["members"]]
+            if all(n in scores for n in parts):
+                scores[name] = np.mean([scores[n] for n in parts], axis=0)
+        else:
+            model = _fit_candidate(rows, names, params, seed)
+            if model is not None:
+                scores[name] = model.predict_proba(val[names])[:, 1]
+    return scores
+
+
 def _choose(
     task: str,
     frames: list[pd.DataFrame],
     names: list[str],
     cfg: ClassifierConfig,
     seed: int,
+    cache: dict | None = None,
 ) -> dict:
     """Validation at the latest `n_validation_cutoffs` labelled cutoffs: at each, every
-    candidate and the baseline are fitted on the cutoffs whose label windows end on or before
-    it and graded there; the highest mean PR AUC wins (one cutoff holds few buyers on a small
-    base, so a single one picks by chance)."""
+    candidate and the baseline are fitted on the latest `n_training_cutoffs -
+    n_validation_cutoffs` cutoffs whose label windows end on or before it and graded there;
+    the highest mean PR AUC wins (one cutoff holds few buyers on a small base, so a single
+    one picks by chance). The window depends on the validation cutoff only, so the back-test
+    training and the final one (one spacing apart) share all but one validation cutoff: their
+    scores are kept in `cache` and fitted once."""
     h = timedelta(days=cfg.horizon_days)
+    window = max(1, cfg.n_training_cutoffs - cfg.n_validation_cutoffs)
     candidates = _candidates(cfg)
     per_cutoff: dict[str, dict] = {}
     training: list[str] = []
+    cache = {} if cache is None else cache
     for k in range(len(frames) - 1, max(len(frames) - 1 - cfg.n_validation_cutoffs, 0), -1):
         val, val_cutoff = frames[k], _day_of(frames[k])
-        train_frames = [f for f in frames[:k] if _day_of(f) + h <= val_cutoff]
+        train_frames = [f for f in frames[:k] if _day_of(f) + h <= val_cutoff][-window:]
         if not train_frames:
             continue
-        rows = pd.concat(train_frames, ignore_index=True)
         y = val["bought"].to_numpy()
         if y.sum() < MIN_VALIDATION_POSITIVES or y.sum() == len(y):
             continue
-        table = {}
-        baseline = _fit_baseline(task, rows)
-        if baseline is not None:
-            cols = list(BASELINE_FEATURES[task])
-            table[BASELINE] = metrics(y, baseline.predict_proba(val[cols].fillna(3650.0))[:, 1])
-        scores: dict[str, np.ndarray] = {}
-        for name, params in candidates.items():
-            if params.get("kind") == BLEND:  # the members' scores, already computed
-                parts = [n for n, p in candidates.items() if p in params["members"]]
-                if all(n in scores for n in parts):
-                    scores[name] = np.mean([scores[n] for n in parts], axis=0)
-            else:
-                model = _fit_candidate(rows, names, params, seed)
-                if model is not None:
-                    scores[name] = model.predict_proba(val[names])[:, 1]
-            if name in scores:
-                table[name] = metrics(y, scores[name])
+        key = (
+            "validation",
+            task,
+            val_cutoff,
+            tuple(_day_of(f) for f in train_frames),
+            cfg.horizon_days,
+            cfg.max_rows_per_cutoff,
+            json.dumps(candidates, sort_keys=True),
+            seed,
+        )
+        if key not in cache:
+            cache[key] = _validation_scores(task, train_frames, val, names, candidates, seed)
+        scores = cache[key]
+        table = {
+            name: metrics(y, scores[name]) for name in [BASELINE, *candidates] if name in scores
+        }
         if table:
             per_cutoff[val_cutoff.isoformat()] = table
             training = training or [_day_of(f).isoformat() for f in train_frames]
@@ -310,19 +373,16 @@ def train(
     if not cutoffs:
         raise InsufficientHistoryError(f"{task}: no labelled cutoff fits before {as_of}")
     with threadpool_limits(limits=threads, user_api="openmp"):
-        frames = [labelled_at(data, task, c, cfg.horizon_days) for c in cutoffs]
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            raise InsufficientHistoryError(f"{task}: nobody in the population at any cutoff")
-        sample = [
-            f.sample(n=cfg.max_rows_per_cutoff, random_state=seed)
-            if len(f) > cfg.max_rows_per_cutoff
-            else f
-            for f in frames
+        frames = [
+            labelled_at(data, task, c, cfg.horizon_days, cfg.max_rows_per_cutoff, seed)
+            for c in cutoffs
         ]
+        sample = [f for f in frames if len(f)]
+        if not sample:
+            raise InsufficientHistoryError(f"{task}: nobody in the population at any cutoff")
         names = feature_names(sample[-1])
         try:
-            validation = _choose(task, sample, names, cfg, seed)
+            validation = _choose(task, sample, names, cfg, seed, data.cache)
         except InsufficientHistoryError as exc:
             validation = {"note": f"not validated ({exc}): baseline used", "chosen": BASELINE}
             validation["chosen_params"] = None

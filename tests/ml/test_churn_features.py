@@ -184,3 +184,32 @@ def test_missing_required_column_is_named():
     orders = _orders([("A", "1", "2024-01-01", 10.0, "web", None)]).drop(columns="amount")
     with pytest.raises(ValueError, match="amount"):
         ChurnData.from_frames(orders)
+
+
+def test_training_sample_is_a_deterministic_hash_cut_with_the_full_features():
+    """`max_rows` draws the customers before the features are computed: the same customers on
+    every call and whatever the row order, each with exactly the features of the full frame,
+    and the sample reads nothing after the cutoff either."""
+    orders, tickets = synth_orders(800, seed=3, with_tickets=True)
+    data = ChurnData.from_frames(orders, tickets=tickets)
+    shuffled = ChurnData.from_frames(
+        orders.sample(frac=1.0, random_state=7), tickets=tickets.sample(frac=1.0, random_state=7)
+    )
+    full = data.features_at(CUTOFF, horizon_days=180)
+    a = data.features_at(CUTOFF, horizon_days=180, max_rows=200, seed=42)
+    b = shuffled.features_at(CUTOFF, horizon_days=180, max_rows=200, seed=42)
+    assert len(full) > 400 and len(a) == 200
+    pd.testing.assert_frame_equal(a, b)
+    expected = full[full["customer_id"].isin(a["customer_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, expected)
+    other = data.features_at(CUTOFF, horizon_days=180, max_rows=200, seed=1)
+    assert set(other["customer_id"]) != set(a["customer_id"])
+    # a cap above the population keeps everyone
+    assert len(data.features_at(CUTOFF, max_rows=10_000, seed=42)) == len(full)
+    cut = pd.Timestamp(CUTOFF) + pd.Timedelta(days=1)
+    small = ChurnData.from_frames(
+        orders[orders["ordered_at"] < cut], tickets=tickets[tickets["created_at"] < cut]
+    )
+    pd.testing.assert_frame_equal(
+        small.features_at(CUTOFF, max_rows=200, seed=42), a.drop(columns="churned")
+    )

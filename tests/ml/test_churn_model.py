@@ -277,3 +277,19 @@ def test_booster_stops_early_on_the_later_cutoff_only(planted):
     assert stopped.n_iter_ < CFG.model.max_iter // 2
     again = _trees(frames[:1], names, CFG, later=noise)
     assert again.n_iter_ == stopped.n_iter_
+
+
+def test_sampling_cap_bounds_training_rows_and_every_customer_is_still_scored(planted):
+    """`max_rows_per_cutoff` samples the labelled cutoffs only: the training reads at most that
+    many customers per cutoff, the same ones on a second run (same scores), and the scoring
+    frame holds every eligible customer."""
+    orders, _tickets, data = planted
+    cfg = CFG.model_copy(update={"max_rows_per_cutoff": 600})
+    trained = train(data, EVAL, cfg)
+    assert 0 < trained.n_training_rows <= 600 * len(trained.training_cutoffs)
+    frame = trained.frame(data, EVAL, cfg)
+    cut = pd.Timestamp(EVAL) + pd.Timedelta(days=1)
+    history = orders[(orders["ordered_at"] < cut) & (orders["amount"] >= 0)]
+    assert set(frame["customer_id"]) == set(history["customer_id"])
+    again = train(data, EVAL, cfg)
+    np.testing.assert_array_equal(trained.predict(frame), again.predict(frame))

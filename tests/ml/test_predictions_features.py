@@ -112,3 +112,27 @@ def test_recommendation_inputs_ignore_events_after_the_cutoff(worlds):
     pd.testing.assert_frame_equal(
         rec.recently_bought(small, CUTOFF, 90), rec.recently_bought(big, CUTOFF, 90)
     )
+
+
+@pytest.mark.parametrize("task", [PROPENSITY, LEADS])
+def test_training_sample_is_a_deterministic_subset_with_the_full_features(worlds, task):
+    """The per-cutoff cap (`max_rows_per_cutoff`) draws persons by a hash before the features
+    are computed: the sampled rows equal the full frame's rows (BG/NBD outputs included), the
+    draw repeats, and it ignores events after the cutoff."""
+    small, big = worlds
+    full = labelled_at(big, task, CUTOFF, 30)
+    a = labelled_at(big, task, CUTOFF, 30, max_rows=60, seed=42)
+    again = labelled_at(
+        _data(_with_later_events(synth_behaviour(600, 300, seed=3))),
+        task,
+        CUTOFF,
+        30,
+        max_rows=60,
+        seed=42,
+    )
+    assert len(full) > 100 and len(a) == 60
+    pd.testing.assert_frame_equal(a, again)
+    expected = full[full["customer_id"].isin(a["customer_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, expected)
+    b = labelled_at(small, task, CUTOFF, 30, max_rows=60, seed=42)
+    pd.testing.assert_frame_equal(a.drop(columns="bought"), b.drop(columns="bought"))

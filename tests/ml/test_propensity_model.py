@@ -86,3 +86,41 @@ def test_paired_bootstrap_interval_of_a_difference():
     good = paired_bootstrap(y, y + 0.5 * noise, noise, n_boot=50)
     assert 0 < good["pr_auc_low"] <= good["pr_auc"] <= good["pr_auc_high"]
     assert 0 < good["roc_auc_low"] <= good["roc_auc"] <= good["roc_auc_high"]
+
+
+def test_bootstrap_metrics_from_one_sort_equal_scikit_learn_on_the_resample():
+    """The bootstrap sorts each scorer once and weighs rows by their draw count: its PR AUC and
+    ROC AUC must be scikit-learn's on the resampled rows, ties included."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from ml.metrics import _Ranked
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(3000) < 0.1).astype(int)
+    tied = np.round(0.3 * y + rng.random(3000), 2)
+    for p in (tied, rng.random(3000)):
+        ranked = _Ranked(y, p)
+        for _ in range(10):
+            idx = rng.integers(0, len(y), len(y))
+            w = np.bincount(idx, minlength=len(y)).astype("float64")
+            assert abs(ranked.pr_auc(w) - average_precision_score(y[idx], p[idx])) < 1e-12
+            assert abs(ranked.roc_auc(w) - roc_auc_score(y[idx], p[idx])) < 1e-12
+
+
+def test_back_test_and_final_training_share_their_common_validation_cutoffs():
+    """Each validation cutoff is graded with models fitted on the same window of earlier
+    cutoffs whichever training asks: the back-test (one spacing earlier) and the final
+    training share two of three validation cutoffs, fitted once and graded identically."""
+    data = BehaviourData.from_frames(**synth_behaviour(500, 200, seed=5))
+    cfg = PropensityConfig(n_training_cutoffs=6, candidates=[{"max_iter": 30}])
+    spacing = timedelta(days=cfg.cutoff_spacing_days)
+    earlier = clf.train(data, clf.PROPENSITY, AS_OF - spacing, cfg, seed=1, threads=1)
+    later = clf.train(data, clf.PROPENSITY, AS_OF, cfg, seed=1, threads=1)
+    fitted = [k for k in data.cache if k[0] == "validation"]
+    shared = set(earlier.validation["per_cutoff"]) & set(later.validation["per_cutoff"])
+    assert len(shared) == cfg.n_validation_cutoffs - 1
+    assert len(fitted) == cfg.n_validation_cutoffs + 1
+    for cutoff in shared:
+        assert earlier.validation["per_cutoff"][cutoff] == later.validation["per_cutoff"][cutoff]
+    window = cfg.n_training_cutoffs - cfg.n_validation_cutoffs
+    assert len(later.validation["training_cutoffs"]) == window
