@@ -51,21 +51,39 @@ def _existing(con: duckdb.DuckDBPyConnection, dataset: str, tables: list[str]) -
     return [t for t in tables if t in found]
 
 
+def _delete_where(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    tables: list[str],
+    where: str,
+    params: list[Any] | None = None,
+) -> dict[str, int]:
+    """Run `delete ... where <where>` on each existing table (`{table}` in `where` names it);
+    rows deleted per table, tables with none left out."""
+    deleted: dict[str, int] = {}
+    for table in _existing(con, dataset, tables):
+        name = f'"{dataset}"."{table}"'
+        (rows,) = con.execute(
+            f"delete from {name} where " + where.format(table=name), params or []
+        ).fetchone()
+        if rows:
+            deleted[table] = int(rows)
+    return deleted
+
+
 def drop_unfinished(warehouse: Path, dataset: str, tables: list[str]) -> dict[str, int]:
     """Delete the rows of loads that never completed; rows deleted per table."""
     if not Path(warehouse).exists():
         return {}
-    deleted: dict[str, int] = {}
     with duckdb.connect(str(warehouse)) as con:
         if not _existing(con, dataset, ["_dlt_loads"]):
             return {}  # nothing was ever loaded
-        for table in _existing(con, dataset, tables):
-            (rows,) = con.execute(
-                f'delete from "{dataset}"."{table}" where _dlt_load_id not in '
-                f'(select load_id from "{dataset}"._dlt_loads where status = 0)'
-            ).fetchone()
-            if rows:
-                deleted[table] = int(rows)
+        deleted = _delete_where(
+            con,
+            dataset,
+            tables,
+            f'_dlt_load_id not in (select load_id from "{dataset}"._dlt_loads where status = 0)',
+        )
     if deleted:
         logger.warning("%s: rows of unfinished loads deleted: %s", dataset, deleted)
     return deleted
@@ -75,18 +93,16 @@ def drop_repeated(
     warehouse: Path, dataset: str, tables: list[str], load_ids: list[str]
 ) -> dict[str, int]:
     """Delete the second copy of each row of `load_ids` (a job run again on resume)."""
-    deleted: dict[str, int] = {}
     with duckdb.connect(str(warehouse)) as con:
-        for table in _existing(con, dataset, tables):
-            (rows,) = con.execute(
-                f'delete from "{dataset}"."{table}" where rowid in (select rowid from ('
-                "select rowid, row_number() over (partition by _dlt_id order by rowid) as copy "
-                f'from "{dataset}"."{table}" where _dlt_load_id in (select unnest(?::varchar[]))'
-                ") where copy > 1)",
-                [load_ids],
-            ).fetchone()
-            if rows:
-                deleted[table] = int(rows)
+        deleted = _delete_where(
+            con,
+            dataset,
+            tables,
+            "rowid in (select rowid from (select rowid, row_number() over "
+            "(partition by _dlt_id order by rowid) as copy from {table} "
+            "where _dlt_load_id in (select unnest(?::varchar[]))) where copy > 1)",
+            [load_ids],
+        )
     if deleted:
         logger.warning("%s: rows loaded twice by a resumed load deleted: %s", dataset, deleted)
     return deleted
