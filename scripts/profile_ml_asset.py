@@ -20,59 +20,53 @@ import resource
 import time
 from pathlib import Path
 
+import duckdb
+
 from cdp.warehouse import connect
 
 CHURN = ("churn_model", "churn_scores")
 ASSETS = (*CHURN, "propensity", "leads", "purchase_scores")
 
 
-def _churn(asset: str, warehouse: str, models: Path) -> None:
+def _churn(asset: str, con: duckdb.DuckDBPyConnection, models: Path) -> None:
     from ml.artifact import load_artifact
     from ml.config import load_churn_config
     from ml.scoring import load_marts, score_and_write, train_and_save
 
     cfg = load_churn_config()
-    con = connect(warehouse)
-    try:
-        data = load_marts(con)
-        if asset == "churn_scores":
-            trained, card = load_artifact(models)
-            scores, _, _ = score_and_write(data, trained, card["version"], cfg, con)
-            print(f"scored {len(scores):,}")
-            return
-        run = train_and_save(data, cfg, models)
-        print(f"chosen {run.card['chosen']}, training rows {run.card['training_rows']:,}")
-        if run.backtest is not None:
-            for name, m in run.backtest.metrics.items():
-                print(
-                    f"  {name:<20} ROC AUC {m['roc_auc']:.4f} PR AUC {m['pr_auc']:.4f} "
-                    f"Brier {m['brier']:.4f}"
-                )
-    finally:
-        con.close()
+    data = load_marts(con)
+    if asset == "churn_scores":
+        trained, card = load_artifact(models)
+        scores, _, _ = score_and_write(data, trained, card["version"], cfg, con)
+        print(f"scored {len(scores):,}")
+        return
+    run = train_and_save(data, cfg, models)
+    print(f"chosen {run.card['chosen']}, training rows {run.card['training_rows']:,}")
+    if run.backtest is not None:
+        for name, m in run.backtest.metrics.items():
+            print(
+                f"  {name:<20} ROC AUC {m['roc_auc']:.4f} PR AUC {m['pr_auc']:.4f} "
+                f"Brier {m['brier']:.4f}"
+            )
 
 
-def _predictions(asset: str, warehouse: str, models: Path) -> None:
+def _predictions(asset: str, con: duckdb.DuckDBPyConnection, models: Path) -> None:
     from ml.prediction_config import load_predictions_config
     from ml.prediction_scoring import load_behaviour, score_purchases, train_classifier
 
     cfg = load_predictions_config()
-    con = connect(warehouse)
-    try:
-        data = load_behaviour(con)
-        if asset == "purchase_scores":
-            scores, _ = score_purchases(data, models, con)
-            print(
-                f"scored {scores['purchase_propensity'].notna().sum():,} buyers, "
-                f"{scores['lead_score'].notna().sum():,} leads"
-            )
-            return
-        run = train_classifier(data, asset, cfg, models)
-        print(f"chosen {run.card['chosen']}, training rows {run.card['training_rows']:,}")
-        for name, m in (run.card.get("backtest") or {}).get("metrics", {}).items():
-            print(f"  {name:<28} PR AUC {m['pr_auc']:.4f} ROC AUC {m['roc_auc']:.4f}")
-    finally:
-        con.close()
+    data = load_behaviour(con)
+    if asset == "purchase_scores":
+        scores, _ = score_purchases(data, models, con)
+        print(
+            f"scored {scores['purchase_propensity'].notna().sum():,} buyers, "
+            f"{scores['lead_score'].notna().sum():,} leads"
+        )
+        return
+    run = train_classifier(data, asset, cfg, models)
+    print(f"chosen {run.card['chosen']}, training rows {run.card['training_rows']:,}")
+    for name, m in (run.card.get("backtest") or {}).get("metrics", {}).items():
+        print(f"  {name:<28} PR AUC {m['pr_auc']:.4f} ROC AUC {m['roc_auc']:.4f}")
 
 
 def main() -> None:
@@ -85,12 +79,13 @@ def main() -> None:
     args = parser.parse_args()
     body = _churn if args.asset in CHURN else _predictions
     start, cpu = time.perf_counter(), time.process_time()
-    if args.no_profile:
-        body(args.asset, args.warehouse, args.models)
-    else:
-        profile = cProfile.Profile(time.process_time)
-        profile.runcall(body, args.asset, args.warehouse, args.models)
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+    with connect(args.warehouse) as con:  # one warehouse connection, closed on the way out
+        if args.no_profile:
+            body(args.asset, con, args.models)
+        else:
+            profile = cProfile.Profile(time.process_time)
+            profile.runcall(body, args.asset, con, args.models)
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"wall {time.perf_counter() - start:.1f} s, CPU {time.process_time() - cpu:.1f} s, "
