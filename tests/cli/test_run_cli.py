@@ -44,6 +44,19 @@ def test_a_clean_run_exits_zero_and_a_bad_selection_two(cdp_env, capsys):
     assert main(["run", "--select", "group:(("]) == 2
 
 
+def test_a_model_subset_runs_no_test_of_a_model_left_out(cdp_env, capsys):
+    """A selection with a model but not every parent of a test on it (here the receipts, not
+    their lines nor the shop's): dbt's default `eager` indirect selection would run that test on
+    tables never built, and fail the step (`flags: indirect_selection` in dbt_project.yml)."""
+    write_landing(get_settings().landing_dir)
+    code = main(["run", "--select", "key:raw_pos/* or key:staging/stg_pos__receipts"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    with duckdb.connect(str(get_settings().warehouse), read_only=True) as con:
+        tables = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert "stg_pos__receipts" in tables and "stg_pos__receipt_lines" not in tables
+
+
 def test_demo_keep_runs_on_the_landing_files_as_they_are(cdp_env, monkeypatch):
     """`cdp demo --keep` does not regenerate: the landing files stay byte for byte."""
     import cdp_demo.demo as demo
