@@ -65,7 +65,12 @@ from cdp.normalize.names import (
     nickname_canon,
     split_full_name,
 )
-from cdp.normalize.phone import is_mobile_series, normalize_phone, normalize_phone_series
+from cdp.normalize.phone import (
+    is_mobile_series,
+    normalize_phone,
+    normalize_phone_series,
+    phone_region,
+)
 from cdp.normalize.text import (
     _as_text_series,
     _clean_text,
@@ -115,6 +120,7 @@ __all__ = [
     "parse_birth_date_series",
     "parse_date",
     "parse_past_date",
+    "phone_region",
     "split_full_name",
     "strptime_sql",
 ]

@@ -72,6 +72,14 @@ def _plausible(number: phonenumbers.PhoneNumber) -> bool:
     return re.fullmatch(meta.general_desc.national_number_pattern, nsn) is not None
 
 
+def phone_region(region: object, default_region: str = "FR") -> str:
+    """The region a number without a country code is read in: the row's ISO country code,
+    upper-cased; ``default_region`` when it is missing or not two letters."""
+    text = _clean_text(region)
+    text = text.upper() if text is not None else None
+    return text if text is not None and re.fullmatch(r"[A-Z]{2}", text) else default_region
+
+
 def normalize_phone(value: str | None, default_region: str = "FR") -> str | None:
     """A phone number in E.164 (``+33612345678``), or None when it is not a valid number.
 
@@ -122,8 +130,8 @@ def normalize_phone_series(
     """
     n = len(values)
     if isinstance(regions, pd.Series):
-        reg = _as_text_series(regions).str.upper().fillna(default_region)
-        reg = reg.where(reg.str.fullmatch(r"[A-Z]{2}").fillna(False).astype(bool), default_region)
+        reg = _map_unique(regions, lambda r: phone_region(r, default_region))
+        reg = reg.fillna(default_region).astype("str")
         reg = reg.reindex(values.index) if not reg.index.equals(values.index) else reg
     else:
         reg = pd.Series([(regions or default_region).upper()] * n, index=values.index, dtype="str")

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
@@ -30,6 +31,8 @@ from duckdb.sqltypes import BOOLEAN, VARCHAR
 from cdp.warehouse import configure
 
 _CACHE_SIZE = 1_000_000
+_UNSEEN = object()
+_VECTORISE_FROM = 500  # new values in a batch (DuckDB hands 2,048 rows at a time)
 
 
 def _unary(func: Callable[[str], Any]) -> Callable[[pa.Array], pa.Array]:
@@ -55,55 +58,107 @@ def _binary(func: Callable[[str, str], Any]) -> Callable[[pa.Array, pa.Array], p
     return udf
 
 
-def placeholder_test() -> Callable[[str, str], bool]:
-    """`(value, id_type) -> bool`: the value is on the identity blocklist (config/identity.yaml).
+def _batched(
+    compute: Callable[[pd.Series, pd.Series], list],
+    one: Callable[[str, str], Any],
+    out_type: pa.DataType,
+) -> Callable[[pa.Array, pa.Array], pa.Array]:
+    """A two-argument UDF over a vectorised `compute`, memoised: each batch computes only the
+    (value, argument) pairs no earlier batch has seen (a person's phone recurs in every source),
+    `one` at a time when they are few (a vectorised pass costs milliseconds to start)."""
+    memo: dict[tuple[str, str], Any] = {}
+
+    def udf(values: pa.Array, args: pa.Array) -> pa.Array:
+        # DuckDB may call from several threads: the batch reads the shared memo once per
+        # pair (`get`) and answers from its own dict, so another batch clearing it is harmless
+        pairs = list(zip(values.to_pylist(), args.to_pylist(), strict=True))
+        known = {p: memo.get(p, _UNSEEN) for p in dict.fromkeys(pairs) if p[0] is not None}
+        new = [p for p, v in known.items() if v is _UNSEEN]
+        if new:
+            if len(new) < _VECTORISE_FROM:
+                done = {p: one(*p) for p in new}
+            else:
+                firsts = pd.Series([v for v, _ in new], dtype=object)
+                seconds = pd.Series([a for _, a in new], dtype=object)
+                done = dict(zip(new, compute(firsts, seconds), strict=True))
+            known.update(done)
+            if len(memo) + len(done) > _CACHE_SIZE:
+                memo.clear()
+            memo.update(done)
+        return pa.array([None if p[0] is None else known[p] for p in pairs], type=out_type)
+
+    return udf
+
+
+class PlaceholderTest:
+    """Whether values are on the identity blocklist (config/identity.yaml), one at a time
+    (`one`) or a column at a time (`many`, the match keys from the `*_series` normalisers).
 
     The rule of the identity engine's blocklists: an exact value (compared after the same
     normalisation: e-mail match key, E.164 phone; `*` values case-insensitively) or a Python
     regular expression found in the value, for the id_type's list and the `*` list.
     """
-    from cdp import normalize
-    from identity import load_config
 
-    config = load_config()
+    def __init__(self) -> None:
+        from identity import load_config
 
-    def keys(value: str, id_type: str) -> set[str]:
+        self.config = config = load_config()
+        anywhere = config.blocklist.get("*")
+        self.anywhere = {v.lower() for v in anywhere.values} if anywhere else set()
+        star = anywhere.patterns if anywhere else []
+        self.star = [re.compile(p) for p in star]
+        self.exact: dict[str, set[str]] = {}
+        self.regexes: dict[str, list[re.Pattern]] = {}
+        for id_type in ("email", "phone"):
+            listed = config.blocklist.get(id_type)
+            values = listed.values if listed else []
+            self.exact[id_type] = set(values) | {self.key(v, id_type) for v in values} - {None}
+            own = listed.patterns if listed else []
+            self.regexes[id_type] = [re.compile(p) for p in [*own, *star]]
+
+    def key(self, value: str, id_type: str) -> str | None:
+        from cdp import normalize
+
         if id_type == "email":
-            key = normalize.email_match_key(value, config.email_ignore_gmail_dots)
-        elif id_type == "phone":
-            key = normalize.normalize_phone(value, config.default_region)
+            return normalize.email_match_key(value, self.config.email_ignore_gmail_dots)
+        return normalize.normalize_phone(value, self.config.default_region)
+
+    def keys(self, values: pd.Series, id_type: str) -> list[str | None]:
+        from cdp import normalize
+
+        if id_type == "email":
+            out = normalize.email_match_key_series(values, self.config.email_ignore_gmail_dots)
         else:
-            key = None
-        return {value, key} - {None}
+            out = normalize.normalize_phone_series(values, self.config.default_region)
+        return [k if isinstance(k, str) else None for k in out.tolist()]
 
-    exact = {
-        id_type: set().union(*(keys(v, id_type) for v in bl.values)) if bl.values else set()
-        for id_type, bl in config.blocklist.items()
-        if id_type != "*"
-    }
-    anywhere = config.blocklist.get("*")
-    anywhere_values = {v.lower() for v in anywhere.values} if anywhere else set()
-
-    def is_placeholder(value: str, id_type: str) -> bool:
-        candidates = keys(value, id_type)
-        if candidates & exact.get(id_type, set()):
+    def flag(self, value: str, key: str | None, id_type: str) -> bool:
+        candidates = {value, key} - {None}
+        if candidates & self.exact.get(id_type, set()):
             return True
-        if {c.lower() for c in candidates} & anywhere_values:
+        if {c.lower() for c in candidates} & self.anywhere:
             return True
-        patterns = [*(config.blocklist[id_type].patterns if id_type in config.blocklist else [])]
-        patterns += anywhere.patterns if anywhere else []
-        return any(re.search(p, c) for p in patterns for c in candidates)
+        found = self.regexes.get(id_type, self.star)
+        return any(r.search(c) for r in found for c in candidates)
 
-    return is_placeholder
+    def one(self, value: str, id_type: str | None) -> bool:
+        known = id_type in self.regexes
+        return self.flag(value, self.key(value, id_type) if known else None, str(id_type))
+
+    def many(self, values: pd.Series, id_types: pd.Series) -> list[bool]:
+        out = [False] * len(values)
+        for id_type, rows in id_types.groupby(id_types, sort=False).groups.items():
+            picked = values.loc[rows]
+            keys = self.keys(picked, id_type) if id_type in self.regexes else [None] * len(rows)
+            for i, v, k in zip(rows, picked.tolist(), keys, strict=True):
+                out[i] = isinstance(v, str) and self.flag(v, k, str(id_type))
+        return out
 
 
 def _udfs(default_region: str) -> dict[str, tuple]:
     """name -> (Arrow function, parameter types[, return type: VARCHAR when absent])."""
     from cdp import normalize
     from cdp.consent_vocabulary import load_consent_vocabulary
-
-    def phone(value: str, region: str | None) -> str | None:
-        return normalize.normalize_phone(value, region or default_region)
 
     def split_name(value: str, part: str) -> str | None:
         first, last = normalize.split_full_name(value)
@@ -122,21 +177,25 @@ def _udfs(default_region: str) -> dict[str, tuple]:
 
         return udf
 
-    placeholder = lru_cache(maxsize=_CACHE_SIZE)(placeholder_test())
+    placeholder = PlaceholderTest()
 
-    def is_placeholder(values: pa.Array, id_types: pa.Array) -> pa.Array:
-        out = [
-            None if v is None else placeholder(v, t)
-            for v, t in zip(values.to_pylist(), id_types.to_pylist(), strict=True)
-        ]
-        return pa.array(out, type=pa.bool_())
+    def one_phone(value: str, region: str | None) -> str | None:
+        return normalize.normalize_phone(value, normalize.phone_region(region, default_region))
+
+    def phone(values: pd.Series, regions: pd.Series) -> list[str | None]:
+        # one vectorised pass (the engine's own normaliser): 6x less CPU than value by value
+        return normalize.normalize_phone_series(values, regions, default_region).tolist()
 
     return {
-        "cdp_is_placeholder": (is_placeholder, [VARCHAR, VARCHAR], BOOLEAN),
+        "cdp_is_placeholder": (
+            _batched(placeholder.many, placeholder.one, pa.bool_()),
+            [VARCHAR, VARCHAR],
+            BOOLEAN,
+        ),
         "cdp_consent_term": (_binary(consent_term), [VARCHAR, VARCHAR]),
         "cdp_consent_time": (_unary(iso(consent_time)), [VARCHAR]),
         "cdp_normalize_email": (_unary(normalize.normalize_email), [VARCHAR]),
-        "cdp_normalize_phone": (_binary(phone), [VARCHAR, VARCHAR]),
+        "cdp_normalize_phone": (_batched(phone, one_phone, pa.string()), [VARCHAR, VARCHAR]),
         "cdp_fold_name": (_unary(normalize.fold_name), [VARCHAR]),
         "cdp_display_name": (_unary(normalize.display_name), [VARCHAR]),
         "cdp_split_name": (_binary(split_name), [VARCHAR, VARCHAR]),

@@ -299,3 +299,27 @@ def test_display_street_expands_with_accents_and_capitals():
     assert nz.display_street("12 Bd. St-Michel") == "12 boulevard Saint-Michel"
     assert nz.display_street("3b all. des Roses") == "3 bis allée des Roses"
     assert nz.display_street("  ") is None
+
+
+def test_dbt_phone_udf_is_the_python_rule():
+    """`cdp_normalize_phone` normalises a whole column in one vectorised pass: the answer of
+    `normalize_phone` for each value, with the row's region (the default when it has none)."""
+    import duckdb
+
+    from dbt_project.plugins.cdp_udfs import register
+
+    rows = [
+        ("06 12 34 56 78", "FR"), ("06.12.34.56.78", None), ("+33 (0)6 12 34 56 78", "FR"),
+        ("0033 6 12 34 56 78", "FR"), ("33612345678", "FR"), ("612345678.0", "FR"),
+        ("06 12 34 56 78 poste 12", "FR"), ("06 39 98 76 54", "FR"), ("12345", "FR"),
+        ("00 00 00 00 00", "FR"), ("612 345 678", "ES"), ("+34 612 345 678", "FR"),
+        ("07700 900123", "GB"), ("030 1234567", "DE"), ("", "FR"), (None, "FR"),
+    ]  # fmt: skip
+    con = duckdb.connect()
+    register(con, "FR")
+    table = pd.DataFrame(rows, columns=["v", "r"], dtype=object).reset_index()
+    con.register("t", table)
+    got = con.execute("select cdp_normalize_phone(v, coalesce(r, 'FR')) from t order by index")
+    got = got.fetchall()
+    assert [g for (g,) in got] == [nz.normalize_phone(v, r or "FR") for v, r in rows]
+    assert got[0] == ("+33612345678",) and got[8] == (None,)
