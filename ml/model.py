@@ -472,6 +472,17 @@ class Evaluation:
     value_metrics: dict[str, dict[str, float]] | None = None
 
 
+@dataclass
+class Backtest:
+    """A model trained as of an evaluation cutoff, its evaluation against the horizon after it
+    and its feature importances; `note` says why what is missing is missing."""
+
+    model: TrainedChurnModel | None = None
+    evaluation: Evaluation | None = None
+    importances: pd.DataFrame | None = None
+    note: str | None = None
+
+
 def evaluate_frame(
     trained: TrainedChurnModel, frame: pd.DataFrame, cutoff: date, revenue: np.ndarray | None
 ) -> Evaluation:
