@@ -49,9 +49,9 @@ def _backtest(args: argparse.Namespace) -> int:
     Trains on the history up to --cutoff (nothing after the cutoff is read for training,
     features or the purchase models), writes
     customer_id,churn_probability,expected_orders,expected_revenue for every customer with an
-    order on or before the cutoff, and prints
-    churn metrics when the file reaches cutoff + horizon and value metrics when it reaches
-    cutoff + value horizon, next to the recency, RFM, BG/NBD and Pareto/NBD baselines.
+    order on or before the cutoff, and prints churn metrics when the file reaches cutoff +
+    horizon and value metrics when it reaches cutoff + value horizon, next to the recency,
+    RFM, BG/NBD and Pareto/NBD baselines.
     """
     from datetime import timedelta
     from pathlib import Path
