@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import argparse
 
+from cdp.commands import add_command
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("segments", help="list segments with their current member counts")
+    p = add_command(subparsers, "segments", _segments)
     p.add_argument("--refresh", action="store_true", help="re-materialise membership first")
-    p.set_defaults(func=_segments)
 
-    p = subparsers.add_parser("syncs", help="list syncs with their last run")
-    p.set_defaults(func=_syncs)
+    add_command(subparsers, "syncs", _syncs)
 
-    p = subparsers.add_parser("sync", help="run one sync (only the diff is sent)")
+    p = add_command(subparsers, "sync", _sync)
     p.add_argument("name")
     p.add_argument("--dry-run", action="store_true", help="print the diff, send nothing")
-    p.set_defaults(func=_sync)
 
 
 def _load(settings):
@@ -80,6 +79,7 @@ def _record_dry_run(settings, row) -> None:
 
 
 def _segments(args: argparse.Namespace) -> int:
+    """list segments with their current member counts"""
     from contextlib import nullcontext
 
     from activation.config import ConfigError, segments_path
@@ -112,6 +112,7 @@ def _segments(args: argparse.Namespace) -> int:
 
 
 def _syncs(args: argparse.Namespace) -> int:
+    """list syncs with their last run"""
     from activation.engine import last_runs
     from cdp.serving import connect_or_empty
     from cdp.settings import get_settings
@@ -148,6 +149,7 @@ def format_syncs(syncs, runs) -> str:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    """run one sync (only the diff is sent)"""
     import logging
 
     from activation.engine import run_sync

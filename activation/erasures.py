@@ -28,19 +28,16 @@ from cdp.pii import mask_error_text
 from cdp.warehouse import ensure_table
 
 ERASURES = "activation.sync_erasures"
+#: the columns of ERASURES, in table order
+COLUMNS = """request_id VARCHAR NOT NULL, sync_name VARCHAR NOT NULL, key VARCHAR,
+    key_hash VARCHAR NOT NULL, requested_at TIMESTAMPTZ NOT NULL, status VARCHAR NOT NULL,
+    attempts INTEGER NOT NULL, last_error VARCHAR, run_id VARCHAR, confirmed_at TIMESTAMPTZ"""
 #: SQL condition over ERASURES: a deletion still owed (the key is kept until confirmed)
 OWED = "status <> 'confirmed' AND key IS NOT NULL"
 
 
 def ensure_erasures(con: duckdb.DuckDBPyConnection) -> None:
-    ensure_table(
-        con,
-        ERASURES,
-        """request_id VARCHAR NOT NULL, sync_name VARCHAR NOT NULL, key VARCHAR,
-           key_hash VARCHAR NOT NULL, requested_at TIMESTAMPTZ NOT NULL,
-           status VARCHAR NOT NULL, attempts INTEGER NOT NULL, last_error VARCHAR,
-           run_id VARCHAR, confirmed_at TIMESTAMPTZ""",
-    )
+    ensure_table(con, ERASURES, COLUMNS)
 
 
 def queue(

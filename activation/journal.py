@@ -22,8 +22,6 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from cdp.warehouse import ensure_table
-
 JOURNAL = "activation.sync_journal"
 RUNS = "activation.sync_runs"
 
@@ -34,16 +32,6 @@ RETENTION = dt.timedelta(days=7)
 
 #: SQL condition: the row's run is not a live run of this process (parameter: LIVE_RUNS)
 NOT_LIVE = "NOT list_contains(CAST(? AS VARCHAR[]), run_id)"
-
-
-def ensure_journal(con: duckdb.DuckDBPyConnection) -> None:
-    ensure_table(
-        con,
-        JOURNAL,
-        """sync_name VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, run_id VARCHAR NOT NULL,
-           op VARCHAR NOT NULL, key VARCHAR NOT NULL, hash VARCHAR,
-           written_at TIMESTAMPTZ NOT NULL, resolved_at TIMESTAMPTZ, resolution VARCHAR""",
-    )
 
 
 def write(

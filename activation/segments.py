@@ -23,16 +23,14 @@ from cdp.warehouse import ensure_table, table_exists
 log = logging.getLogger(__name__)
 
 MEMBERSHIP = "activation.segment_membership"
+#: the columns of MEMBERSHIP: one row per stay of a person in a segment
+MEMBERSHIP_COLUMNS = """segment_name VARCHAR NOT NULL, person_id VARCHAR NOT NULL,
+    entered_at TIMESTAMPTZ NOT NULL, exited_at TIMESTAMPTZ"""
 CURRENT = "activation.segment_membership_current"
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    ensure_table(
-        con,
-        MEMBERSHIP,
-        """segment_name VARCHAR NOT NULL, person_id VARCHAR NOT NULL,
-           entered_at TIMESTAMPTZ NOT NULL, exited_at TIMESTAMPTZ""",
-    )
+    ensure_table(con, MEMBERSHIP, MEMBERSHIP_COLUMNS)
     con.execute(
         f"""CREATE VIEW IF NOT EXISTS {CURRENT} AS
             SELECT segment_name, person_id, entered_at

@@ -22,40 +22,35 @@ from cdp.warehouse import ensure_table, table_exists
 STATE = "activation.sync_state"
 FAILURES = "activation.sync_failures"
 RUNS = "activation.sync_runs"
+#: the columns of each table `ensure_schema` creates (between the parentheses of CREATE TABLE)
+COLUMNS = {
+    STATE: """sync_name VARCHAR NOT NULL, key VARCHAR NOT NULL, hash VARCHAR NOT NULL,
+        created_by_sync BOOLEAN NOT NULL, last_sent_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (sync_name, key)""",
+    FAILURES: """sync_name VARCHAR NOT NULL, key VARCHAR NOT NULL, operation VARCHAR NOT NULL,
+        error VARCHAR, run_id VARCHAR NOT NULL, failed_at TIMESTAMPTZ NOT NULL,
+        resolved_at TIMESTAMPTZ, resolution VARCHAR""",
+    RUNS: """run_id VARCHAR PRIMARY KEY, sync_name VARCHAR NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
+        added BIGINT, changed BIGINT, removed BIGINT, failed BIGINT,
+        skipped_consent BIGINT, skipped_invalid BIGINT, not_found BIGINT,
+        dry_run BOOLEAN NOT NULL, status VARCHAR, error VARCHAR""",
+    journal.JOURNAL: """sync_name VARCHAR NOT NULL, batch_id VARCHAR NOT NULL,
+        run_id VARCHAR NOT NULL, op VARCHAR NOT NULL, key VARCHAR NOT NULL, hash VARCHAR,
+        written_at TIMESTAMPTZ NOT NULL, resolved_at TIMESTAMPTZ, resolution VARCHAR""",
+}
 #: operations after which the destination no longer holds the record for the sync: a mirror
 #: removal, and (other modes) leaving the audience or losing consent
 REMOVING = ("remove", "leave", "unsubscribe")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    ensure_table(
-        con,
-        STATE,
-        """sync_name VARCHAR NOT NULL, key VARCHAR NOT NULL, hash VARCHAR NOT NULL,
-           created_by_sync BOOLEAN NOT NULL, last_sent_at TIMESTAMPTZ NOT NULL,
-           PRIMARY KEY (sync_name, key)""",
-    )
-    ensure_table(
-        con,
-        FAILURES,
-        """sync_name VARCHAR NOT NULL, key VARCHAR NOT NULL, operation VARCHAR NOT NULL,
-           error VARCHAR, run_id VARCHAR NOT NULL, failed_at TIMESTAMPTZ NOT NULL,
-           resolved_at TIMESTAMPTZ, resolution VARCHAR""",
-    )
-    ensure_table(
-        con,
-        RUNS,
-        """run_id VARCHAR PRIMARY KEY, sync_name VARCHAR NOT NULL,
-           started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
-           added BIGINT, changed BIGINT, removed BIGINT, failed BIGINT,
-           skipped_consent BIGINT, skipped_invalid BIGINT, not_found BIGINT,
-           dry_run BOOLEAN NOT NULL, status VARCHAR, error VARCHAR""",
-    )
+    for table, columns in COLUMNS.items():
+        ensure_table(con, table, columns)
     # added with the journal; older warehouses get them here
     con.execute(f"ALTER TABLE {RUNS} ADD COLUMN IF NOT EXISTS pid INTEGER")
     con.execute(f"ALTER TABLE {RUNS} ADD COLUMN IF NOT EXISTS deferred_until TIMESTAMPTZ")
     con.execute(f"ALTER TABLE {RUNS} ADD COLUMN IF NOT EXISTS erased BIGINT")
-    journal.ensure_journal(con)
     ensure_erasures(con)
 
 

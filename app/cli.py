@@ -10,29 +10,24 @@ import argparse
 import subprocess
 import sys
 
+from cdp.commands import add_command, doc_description
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "app",
-        help="the single customer view web app (http://127.0.0.1:8000), on the serving snapshot",
-        description=__doc__.split("\n\n")[1],
-    )
+    p = add_command(subparsers, "app", _serve, description=doc_description(__doc__))
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000)
-    p.set_defaults(func=_serve)
     sub = p.add_subparsers(dest="app_command", metavar="{user}")
-    user = sub.add_parser("user", help="accounts of the app").add_subparsers(
+    user = add_command(sub, "user", help="accounts of the app").add_subparsers(
         dest="user_command", required=True
     )
-    add = user.add_parser("add", help="create an account (the password is asked twice)")
+    add = add_command(user, "add", _user_add)
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=("admin", "marketing", "store_staff"))
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    add.set_defaults(func=_user_add)
-    listing = user.add_parser("list", help="list the accounts")
-    listing.set_defaults(func=_user_list)
+    add_command(user, "list", _user_list)
 
 
 def free_port() -> int:
@@ -58,6 +53,7 @@ def wait_until_listening(port: int, proc: subprocess.Popen) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """the single customer view web app (http://127.0.0.1:8000), on the serving snapshot"""
     import uvicorn
 
     from app.web import ConfigurationError, create_app
@@ -73,6 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _user_add(args: argparse.Namespace) -> int:
+    """create an account (the password is asked twice)"""
     import getpass
 
     from app.accounts import AccountError, add_user
@@ -95,6 +92,7 @@ def _user_add(args: argparse.Namespace) -> int:
 
 
 def _user_list(args: argparse.Namespace) -> int:
+    """list the accounts"""
     from app.accounts import list_users
     from cdp.settings import get_settings
 

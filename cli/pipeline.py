@@ -19,15 +19,12 @@ import sys
 import warnings
 from typing import Any
 
+from cdp.commands import add_command, doc_description
 from cli.runner import RunReport, StepReport, format_mib, is_sync_asset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    run = subparsers.add_parser(
-        "run",
-        help="run the pipeline (or --select) on the landing files as they are",
-        description=__doc__.split("\n\n")[1],
-    )
+    run = add_command(subparsers, "run", run_command, description=doc_description(__doc__))
     run.add_argument(
         "--select",
         action="append",
@@ -51,7 +48,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="exit with code 3 instead of waiting when another run is writing the warehouse",
     )
-    run.set_defaults(func=run_command)
 
 
 def resolve_selection(selections: list[str] | None, with_syncs: bool) -> list[Any]:
@@ -94,6 +90,7 @@ def failures(report: RunReport) -> list[str]:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    """run the pipeline (or --select) on the landing files as they are"""
     import dagster as dg
 
     from cdp.settings import ensure_dagster_home, get_settings

@@ -6,27 +6,17 @@ import argparse
 import json
 import sys
 
+from cdp.commands import add_command
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    qr = subparsers.add_parser(
-        "quarantine",
-        help="list quarantined rows by source and rule (counts, then masked samples)",
-        description="List rows held back by quality rules or rejected by ingestion.",
-    )
+    qr = add_command(subparsers, "quarantine", _quarantine)
     qr.add_argument("--source", help="source or raw schema, e.g. shop or raw_shop")
     qr.add_argument("--rule", help="rule name, e.g. negative_amount or ingestion_rejected")
     qr.add_argument("--samples", type=int, default=3, help="sample rows per table and rule")
     qr.add_argument("--refresh", action="store_true", help="evaluate the rules now before listing")
-    qr.set_defaults(func=_quarantine)
 
-    ql = subparsers.add_parser(
-        "quality",
-        help="data-quality results: latest summary, history, or run the suites",
-        description=(
-            "`cdp quality` prints the latest result of every expectation; `cdp quality history` "
-            "what is failing and since when; `cdp quality run` validates now."
-        ),
-    )
+    ql = add_command(subparsers, "quality", _quality)
     ql.add_argument("action", nargs="?", choices=("latest", "history", "run"), default="latest")
     ql.add_argument(
         "--asset",
@@ -35,7 +25,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ql.add_argument("--all", action="store_true", help="latest: also list passing expectations")
     ql.add_argument("--no-docs", action="store_true", help="run: skip the Data Docs build")
-    ql.set_defaults(func=_quality)
 
 
 def _connect(read_only: bool):
@@ -62,6 +51,10 @@ def _print_table(frame, columns: list[str]) -> None:
 
 
 def _quarantine(args: argparse.Namespace) -> int:
+    """list quarantined rows by source and rule (counts, then masked samples)
+
+    List rows held back by quality rules or rejected by ingestion.
+    """
     from cdp.pii import mask_error_text
     from data_quality import quarantine
 
@@ -113,6 +106,11 @@ def _quarantine(args: argparse.Namespace) -> int:
 
 
 def _quality(args: argparse.Namespace) -> int:
+    """data-quality results: latest summary, history, or run the suites
+
+    `cdp quality` prints the latest result of every expectation; `cdp quality history` what is
+    failing and since when; `cdp quality run` validates now.
+    """
     if args.action == "run":
         return _quality_run(args)
     from cdp.warehouse import table_exists

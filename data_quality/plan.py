@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -20,19 +20,21 @@ from data_quality.translate import _missing_result
 
 @dataclass
 class SuitePlan:
-    """What :func:`plan_suite` decided for one suite."""
+    """What :func:`plan_suite` decided for one suite, filled in as it decides."""
 
     suite: str
     sample_rows: int
     ctx: SuiteContext
     severity: Callable[[Any], str]
-    key_columns: list[str]
-    column_checks: list[ColumnCheck]
-    metric_checks: list[MetricCheck]
-    pushed: list[ColumnCheck]
-    missing_required: set[str]
-    selects: dict[str, str]
     total_rows: int
+    key_columns: list[str]
+    column_checks: list[ColumnCheck] = field(default_factory=list)
+    metric_checks: list[MetricCheck] = field(default_factory=list)
+    #: column checks asserted as DuckDB aggregates (very large table), not on the frame
+    pushed: list[ColumnCheck] = field(default_factory=list)
+    missing_required: set[str] = field(default_factory=set)
+    #: the frame's columns: alias -> SQL select item
+    selects: dict[str, str] = field(default_factory=dict)
 
 
 def plan_suite(
@@ -56,9 +58,15 @@ def plan_suite(
     def severity(check) -> str:
         return config.severity(suite.name, check.id, check.kind, check.severity)
 
-    column_checks: list[ColumnCheck] = []
-    metric_checks: list[MetricCheck] = []
-    missing_required: set[str] = set()
+    total_rows = con.execute(f"SELECT count(*) FROM {ctx.relation}").fetchall()[0][0]
+    plan = SuitePlan(
+        suite=suite.name,
+        sample_rows=config.defaults.sample_rows,
+        ctx=ctx,
+        severity=severity,
+        total_rows=int(total_rows),
+        key_columns=[k for k in suite.key if k in columns],
+    )
     for check in suite.checks:
         if not config.check_override(suite.name, check.id).enabled:
             continue
@@ -67,7 +75,7 @@ def plan_suite(
         if missing or missing_tables:
             if check.optional:
                 continue
-            missing_required.update(missing)
+            plan.missing_required.update(missing)
             what = (
                 f"missing column(s) {', '.join(missing)}"
                 if missing
@@ -75,34 +83,19 @@ def plan_suite(
             )
             out.results.append(_missing_result(check, severity(check), what))
             continue
-        (column_checks if isinstance(check, ColumnCheck) else metric_checks).append(check)
+        (plan.column_checks if isinstance(check, ColumnCheck) else plan.metric_checks).append(check)
 
     # -- column expectations on one narrow frame ----------------------------------------
-    key_columns = [k for k in suite.key if k in columns]
-    column_checks = _drop_unbindable(con, ctx, column_checks, out, severity)
-    pushed: list[ColumnCheck] = []
-    total_rows = con.execute(f"SELECT count(*) FROM {ctx.relation}").fetchall()[0][0]
-    if column_checks and total_rows > int(ctx.setting("large_table_rows")):
+    plan.column_checks = _drop_unbindable(con, ctx, plan.column_checks, out, severity)
+    if plan.column_checks and plan.total_rows > int(ctx.setting("large_table_rows")):
         # Very large table: no pandas frame; each column check becomes a DuckDB aggregate
         # (unexpected share) asserted by GE with the metrics below.
-        pushed, column_checks = column_checks, []
-    selects: dict[str, str] = {k: q(k) for k in key_columns}
-    for check in column_checks:
+        plan.pushed, plan.column_checks = plan.column_checks, []
+    plan.selects = {k: q(k) for k in plan.key_columns}
+    for check in plan.column_checks:
         for alias, sql in check.select_items():
-            selects.setdefault(alias, f"{sql} AS {q(alias)}")
-    return SuitePlan(
-        suite=suite.name,
-        sample_rows=config.defaults.sample_rows,
-        ctx=ctx,
-        severity=severity,
-        key_columns=key_columns,
-        column_checks=column_checks,
-        metric_checks=metric_checks,
-        pushed=pushed,
-        missing_required=missing_required,
-        selects=selects,
-        total_rows=int(total_rows),
-    )
+            plan.selects.setdefault(alias, f"{sql} AS {q(alias)}")
+    return plan
 
 
 def _drop_unbindable(con, ctx: SuiteContext, checks: list[ColumnCheck], out: SuiteResult, severity):

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from cdp.commands import add_command
+
 COUNTRY_NAMES = {
     "france": "FR",
     "fra": "FR",
@@ -42,13 +44,7 @@ COUNTRY_NAMES = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "resolve",
-        help="group the rows of a CSV file into persons (identity resolution)",
-        description="Identity resolution on a CSV file: writes record_id,person_id per input "
-        "row, in input order. Any encoding (UTF-8, else cp1252/Latin-1) and delimiter (sniffed); "
-        "every value is read as text; an absent option means the attribute is absent.",
-    )
+    p = add_command(subparsers, "resolve", run)
     p.add_argument("input", type=Path, metavar="INPUT.csv")
     p.add_argument("--out", type=Path, required=True, metavar="OUTPUT.csv")
     p.add_argument("--id", required=True, dest="id_col", help="column identifying a row")
@@ -107,7 +103,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write the pairs held for review (record ids, probability, reason)",
     )
     p.add_argument("--config", type=Path, help="identity YAML (default: config/identity.yaml)")
-    p.set_defaults(func=run)
 
 
 def read_text_table(path: Path):
@@ -222,6 +217,12 @@ def build_inputs(frame, args):
 
 
 def run(args: argparse.Namespace) -> int:
+    """group the rows of a CSV file into persons (identity resolution)
+
+    Identity resolution on a CSV file: writes record_id,person_id per input row, in input
+    order. Any encoding (UTF-8, else cp1252/Latin-1) and delimiter (sniffed); every value is
+    read as text; an absent option means the attribute is absent.
+    """
     import time
 
     from cdp.config import ConfigError

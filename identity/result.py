@@ -42,7 +42,7 @@ class ResolutionResult:
 
 def _empty_result(report: list[dict], seconds: float) -> ResolutionResult:
     text = pd.Series([], dtype="str")
-    return ResolutionResult(
+    result = ResolutionResult(
         graph=pd.DataFrame({"record_id": text, "person_id": text, "match_rule": text}),
         edges=pd.DataFrame(
             {
@@ -68,18 +68,37 @@ def _empty_result(report: list[dict], seconds: float) -> ResolutionResult:
                 "reason": text,
             }
         ),
-        stats={
-            "records": 0,
-            "persons": 0,
-            "largest_person": 0,
-            "edges_per_rule": {},
-            "records_per_rule": {},
-            "candidate_pairs": 0,
-            "possible_matches": 0,
-            "merges": 0,
-            "seconds": {"total": round(seconds, 3)},
-        },
     )
+    result.stats = run_stats(result, np.zeros(0, int), 0, {"total": seconds})
+    return result
+
+
+def run_stats(
+    result: ResolutionResult,
+    labels: np.ndarray,
+    n_candidates: int,
+    timings: dict[str, float],
+    model: fs.FittedModel | None = None,
+) -> dict:
+    """The counts of a run, read from its result frames, and the seconds of each stage."""
+    n = len(result.graph)
+    sizes = np.bincount(labels) if n else np.zeros(0, int)
+    stats = {
+        "records": n,
+        "persons": len(sizes),
+        "largest_person": int(sizes.max()) if n else 0,
+        "edges_per_rule": {k: int(v) for k, v in result.edges["rule"].value_counts().items()},
+        "records_per_rule": {
+            k: int(v) for k, v in result.graph["match_rule"].value_counts().items()
+        },
+        "candidate_pairs": int(n_candidates),
+        "possible_matches": len(result.possible_matches),
+        "merges": len(result.merges),
+        "seconds": {k: round(v, 3) for k, v in timings.items()},
+    }
+    if model is not None:
+        stats["model"] = model.as_dict()
+    return stats
 
 
 def build_result(
@@ -97,7 +116,6 @@ def build_result(
     started: float,
 ) -> ResolutionResult:
     """The result of a run over ``len(record_ids)`` records (positions mapped to record ids)."""
-    n = len(record_ids)
     rid = record_ids.to_numpy()
     graph = pd.DataFrame({"record_id": rid, "person_id": person_ids, "match_rule": match_rule})
     edges_out = pd.DataFrame(
@@ -121,25 +139,13 @@ def build_result(
         cluster_report = cluster_report.sort_values(
             ["kind", "count"], ascending=[True, False], ignore_index=True
         )
-    timings["total"] = time.perf_counter() - started
-    sizes = np.bincount(labels) if n else np.zeros(0, int)
-    stats = {
-        "records": n,
-        "persons": len(sizes),
-        "largest_person": int(sizes.max()) if n else 0,
-        "edges_per_rule": {k: int(v) for k, v in edges_out["rule"].value_counts().items()},
-        "records_per_rule": {k: int(v) for k, v in graph["match_rule"].value_counts().items()},
-        "candidate_pairs": int(n_candidates),
-        "possible_matches": len(possible_out),
-        "merges": len(merges),
-        "seconds": {k: round(v, 3) for k, v in timings.items()},
-    }
-    stats["model"] = model.as_dict()
-    return ResolutionResult(
+    result = ResolutionResult(
         graph=graph,
         edges=edges_out,
         merges=merges,
         cluster_report=cluster_report,
         possible_matches=possible_out,
-        stats=stats,
     )
+    timings["total"] = time.perf_counter() - started
+    result.stats = run_stats(result, labels, n_candidates, timings, model)
+    return result

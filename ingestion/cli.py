@@ -10,15 +10,12 @@ import argparse
 import logging
 import sys
 
+from cdp.commands import add_command, doc_description
 from ingestion.config import SOURCE_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "ingest",
-        help="load the landing files into the raw_<source> schemas of the warehouse (dlt)",
-        description=__doc__.split("\n\n")[1],
-    )
+    parser = add_command(subparsers, "ingest", run, description=doc_description(__doc__))
     parser.add_argument(
         "--source",
         action="append",
@@ -26,7 +23,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help=f"only this source (repeatable); one of: {', '.join(SOURCE_NAMES)}",
     )
-    parser.set_defaults(func=run)
 
 
 def _waiting(pid: str) -> None:
@@ -34,6 +30,7 @@ def _waiting(pid: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """load the landing files into the raw_<source> schemas of the warehouse (dlt)"""
     from cdp.config import ConfigError
     from cdp.settings import get_settings
     from cdp.warehouse_lock import warehouse_lock

@@ -24,7 +24,7 @@ import sklearn
 
 from ml.config import ChurnConfig
 from ml.glm import GLM_INPUTS, GLM_NAME
-from ml.model import Evaluation, TrainedChurnModel
+from ml.model import Backtest, Evaluation, TrainedChurnModel
 
 MODEL_FILE = "model.joblib"
 CARD_FILE = "model_card.json"
@@ -89,19 +89,13 @@ def _features(trained: TrainedChurnModel) -> list[str]:
 
 
 def build_card(
-    *,
-    version: str,
-    trained: TrainedChurnModel,
-    backtest: Evaluation | None,
-    backtest_model: TrainedChurnModel | None,
-    importances: pd.DataFrame | None,
-    data_hash: str,
-    cfg: ChurnConfig,
+    version: str, trained: TrainedChurnModel, backtest: Backtest, data_hash: str, cfg: ChurnConfig
 ) -> dict:
     """The JSON model card: data window, plan, candidates and their validation, the chosen
     scorer, purchase-model parameters, back-test metrics next to the baselines."""
     plan = trained.plan
-    return {
+    importances = backtest.importances
+    card = {
         "version": version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sklearn_version": sklearn.__version__,
@@ -142,10 +136,13 @@ def build_card(
         ),
         "data_hash": data_hash,
         "config": cfg.model_dump(mode="json"),
-        "backtest": _evaluation_record(backtest, backtest_model),
+        "backtest": _evaluation_record(backtest.evaluation, backtest.model),
         "feature_importance": None if importances is None else _records(importances),
         "per_person_reasons": None,
     }
+    if backtest.note:
+        card["backtest_note"] = backtest.note
+    return card
 
 
 def save_artifact(models_dir: Path, version: str, trained: TrainedChurnModel, card: dict) -> Path:

@@ -95,22 +95,11 @@ class BehaviourData:
         return self.base.ns
 
     @classmethod
-    def from_frames(
-        cls,
-        orders: pd.DataFrame,
-        *,
-        product_events: pd.DataFrame | None = None,
-        order_lines: pd.DataFrame | None = None,
-        identified: pd.DataFrame | None = None,
-        **events: pd.DataFrame | None,
-    ) -> BehaviourData:
-        """Standard column names; `events` are the optional tables of `ChurnData.from_frames`."""
-        return cls.extend(
-            ChurnData.from_frames(orders, **events),
-            product_events=product_events,
-            order_lines=order_lines,
-            identified=identified,
-        )
+    def from_frames(cls, orders: pd.DataFrame, **frames: pd.DataFrame | None) -> BehaviourData:
+        """Standard column names; `frames` are the tables of `BEHAVIOUR_TABLES` and the
+        optional tables of `ChurnData.from_frames`."""
+        behaviour = {name: frames.pop(name) for name in BEHAVIOUR_TABLES if name in frames}
+        return cls.extend(ChurnData.from_frames(orders, **frames), **behaviour)
 
     @classmethod
     def extend(cls, base: ChurnData, **frames: pd.DataFrame | None) -> BehaviourData:

@@ -7,13 +7,7 @@ import argparse
 import sys
 from datetime import date
 
-DESCRIPTION = (
-    "Trains on the history up to --cutoff (nothing after the cutoff is read for training, "
-    "features or the purchase models), writes customer_id,churn_probability,expected_orders,"
-    "expected_revenue for every customer with an order on or before the cutoff, and prints "
-    "churn metrics when the file reaches cutoff + horizon and value metrics when it reaches "
-    "cutoff + value horizon, next to the recency, RFM, BG/NBD and Pareto/NBD baselines."
-)
+from cdp.commands import add_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,13 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("predict", "churn and customer value: backtest on an orders file"),
         ("churn", "alias of `cdp predict`"),
     ):
-        parser = subparsers.add_parser(command, help=help_text)
+        parser = add_command(subparsers, command, help=help_text)
         sub = parser.add_subparsers(dest="predict_command", required=True, metavar="SUBCOMMAND")
-        bt = sub.add_parser(
-            "backtest",
-            help="train up to --cutoff, score every customer, compare with the outcome",
-            description=DESCRIPTION,
-        )
+        bt = add_command(sub, "backtest", _backtest)
         bt.add_argument(
             "--orders", required=True, help="CSV: customer_id,order_id,ordered_at,amount"
         )
@@ -38,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         )
         bt.add_argument("--out", required=True, help="output CSV of scores")
         bt.add_argument("--config", default=None, help="churn.yaml (default: config dir)")
-        bt.set_defaults(func=_backtest, command_name=f"cdp {command} backtest")
+        bt.set_defaults(command_name=f"cdp {command} backtest")
 
 
 def _parse_date(value: str) -> date:
@@ -54,6 +44,15 @@ def _fail(args: argparse.Namespace, message: str, code: int = 2) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
+    """train up to --cutoff, score every customer, compare with the outcome
+
+    Trains on the history up to --cutoff (nothing after the cutoff is read for training,
+    features or the purchase models), writes
+    customer_id,churn_probability,expected_orders,expected_revenue for every customer with an
+    order on or before the cutoff, and prints churn metrics when the file reaches cutoff +
+    horizon and value metrics when it reaches cutoff + value horizon, next to the recency,
+    RFM, BG/NBD and Pareto/NBD baselines.
+    """
     from datetime import timedelta
     from pathlib import Path
 

@@ -13,7 +13,7 @@ is used unvalidated. The model card says which case applied.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -29,7 +29,6 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ml.config import ChurnConfig
-from ml.drift import build_reference
 from ml.features import RFM_FEATURES, ChurnData
 from ml.glm import GLM_NAME, fit_glm, glm_predict
 from ml.metrics import calibration_table, metrics, value_metrics
@@ -43,6 +42,7 @@ from ml.purchase import (
     purchase_features,
     summary_at,
 )
+from ml.trained import TrainedScorer
 
 MODEL = "model"
 RECENCY = "recency_baseline"
@@ -192,36 +192,33 @@ def _rfm_transform(x: np.ndarray) -> np.ndarray:
     return np.log1p(np.clip(np.asarray(x, dtype="float64"), 0, None))
 
 
-@dataclass
-class TrainedChurnModel:
-    """The chosen churn scorer with its baselines, purchase models and audit facts."""
+@dataclass(kw_only=True)
+class TrainedChurnModel(TrainedScorer):
+    """The chosen churn scorer with its baselines, purchase models and audit facts.
 
-    as_of: date
+    Until validation chooses, the label-free BG/NBD scores, extrapolates and values."""
+
     first_purchase: date
-    horizon_days: int
-    label_horizon_days: int
-    feature_names: list[str]
-    chosen: str  # MODEL, GLM_NAME, BGNBD_NAME or PNBD_NAME
-    label_free: str  # the better label-free model by Brier: extrapolation
-    value_model: str  # the label-free model whose expected revenue ranked best: value
     purchase_fit: PurchaseFit
     plan: TrainingPlan
+    chosen: str = BGNBD_NAME  # MODEL, GLM_NAME, BGNBD_NAME or PNBD_NAME
+    label_free: str = BGNBD_NAME  # the better label-free model by Brier: extrapolation
+    value_model: str = BGNBD_NAME  # the label-free model whose revenue ranked best: value
     model: CalibratedClassifierCV | None = None
     glm: Pipeline | None = None
     recency_baseline: IsotonicRegression | None = None
     rfm_baseline: Pipeline | None = None
     calibration_cutoff: date | None = None
     calibration_method: str = "isotonic"
-    threads: int = 1
-    n_training_rows: int = 0
     training_churn_rate: float | None = None
-    validation: dict = field(default_factory=dict)
-    reference: dict = field(default_factory=dict)
-    reference_cutoff: date | None = None
 
     @property
     def training_cutoffs(self) -> list[date]:
         return self.plan.cutoffs
+
+    @property
+    def label_horizon_days(self) -> int:
+        return self.plan.label_horizon_days
 
     def frame(self, data: ChurnData, cutoff: date, cfg: ChurnConfig) -> pd.DataFrame:
         """Everything needed to score at `cutoff`; the stored fit is reused at `as_of`."""
@@ -406,11 +403,7 @@ def _train(data: ChurnData, as_of: date, cfg: ChurnConfig) -> TrainedChurnModel:
         as_of=as_of,
         first_purchase=first,
         horizon_days=cfg.horizon_days,
-        label_horizon_days=h,
         feature_names=names,
-        chosen=BGNBD_NAME,
-        label_free=BGNBD_NAME,
-        value_model=BGNBD_NAME,
         purchase_fit=as_of_fit[1],
         plan=plan,
         calibration_method=cfg.calibration,
@@ -452,13 +445,7 @@ def _train(data: ChurnData, as_of: date, cfg: ChurnConfig) -> TrainedChurnModel:
                 LogisticRegression(max_iter=1000),
             ).fit(rows[list(RFM_FEATURES)], y_all)
         latest = frames[-1]
-    # Drift reference: the population closest in time to the one that will be scored (the
-    # latest training cutoff), so the ageing of the base is not reported as drift.
-    reference = build_reference(latest, names, cfg.drift.n_bins)
-    scores = pd.DataFrame({"churn_probability": trained.predict(latest)})
-    reference.update(build_reference(scores, ["churn_probability"], cfg.drift.n_bins))
-    trained.reference = reference
-    trained.reference_cutoff = _cutoff_of(latest)
+    trained.keep_drift_reference(latest, _cutoff_of(latest), "churn_probability", cfg.drift.n_bins)
     return trained
 
 
@@ -470,6 +457,17 @@ class Evaluation:
     calibration: dict[str, pd.DataFrame]
     scores: pd.DataFrame  # customer_id, churned, one column per scorer
     value_metrics: dict[str, dict[str, float]] | None = None
+
+
+@dataclass
+class Backtest:
+    """A model trained as of an evaluation cutoff, its evaluation against the horizon after it
+    and its feature importances; `note` says why what is missing is missing."""
+
+    model: TrainedChurnModel | None = None
+    evaluation: Evaluation | None = None
+    importances: pd.DataFrame | None = None
+    note: str | None = None
 
 
 def evaluate_frame(

@@ -12,7 +12,7 @@ grades at `E` with the outcomes after it, which no training step has seen.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -25,11 +25,11 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ml.behaviour import BehaviourData
-from ml.drift import build_reference
 from ml.metrics import metrics, paired_bootstrap
 from ml.model import InsufficientHistoryError, _rfm_transform
 from ml.prediction_config import ClassifierConfig
 from ml.purchase import PURCHASE_FEATURES, fit_purchase_models, purchase_features, summary_at
+from ml.trained import TrainedScorer
 
 PROPENSITY = "propensity"
 LEADS = "leads"
@@ -150,25 +150,17 @@ def _baseline() -> Pipeline:
     )
 
 
-@dataclass
-class TrainedClassifier:
-    """The chosen scorer (booster or the baseline), the baseline, and audit facts."""
+@dataclass(kw_only=True)
+class TrainedClassifier(TrainedScorer):
+    """The chosen scorer (booster or the baseline), the baseline, and audit facts;
+    `chosen` is "model" or BASELINE."""
 
     task: str
-    as_of: date
-    horizon_days: int
     cutoffs: list[date]
-    feature_names: list[str]
-    chosen: str  # "model" or BASELINE
     chosen_params: dict | None
     model: HistGradientBoostingClassifier | Pipeline | Blend | None
     baseline: Pipeline
-    threads: int = 1
-    n_training_rows: int = 0
     positive_rate: float = 0.0
-    validation: dict = field(default_factory=dict)
-    reference: dict = field(default_factory=dict)
-    reference_cutoff: date | None = None
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         if self.model is None:
@@ -406,10 +398,7 @@ def train(
         positive_rate=float(rows["bought"].mean()),
         validation=validation,
     )
-    latest = sample[-1]
-    ref = latest[names].assign(score=trained.predict(latest))
-    trained.reference = build_reference(ref, [*names, "score"], cfg.drift.n_bins)
-    trained.reference_cutoff = cutoffs[-1]
+    trained.keep_drift_reference(sample[-1], cutoffs[-1], "score", cfg.drift.n_bins)
     return trained
 
 

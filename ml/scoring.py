@@ -20,7 +20,7 @@ from ml.config import ChurnConfig, RiskBands
 from ml.drift import drift_report
 from ml.features import ChurnData
 from ml.model import (
-    Evaluation,
+    Backtest,
     InsufficientHistoryError,
     TrainedChurnModel,
     evaluate,
@@ -122,9 +122,24 @@ class TrainingRun:
     path: Path
     card: dict
     trained: TrainedChurnModel
-    backtest: Evaluation | None
-    backtest_note: str | None
-    importances: pd.DataFrame | None
+    backtest: Backtest
+
+
+def backtest(data: ChurnData, cutoff: date, cfg: ChurnConfig) -> Backtest:
+    """Train as of `cutoff` and evaluate against the horizon after it (value over the churn
+    horizon: the data after the cutoff covers no more), as far as the history allows."""
+    result = Backtest()
+    try:
+        if not label_observable(data, cutoff, cfg.horizon_days):
+            raise InsufficientHistoryError("evaluation window not covered by the data")
+        result.model = train(data, cutoff, cfg)
+        result.evaluation, frame = evaluate(
+            result.model, data, cutoff, cfg, value_days=cfg.horizon_days
+        )
+        result.importances = feature_importance(result.model, frame, cfg)
+    except InsufficientHistoryError as exc:
+        result.note = f"no backtest at {cutoff}: {exc}"
+    return result
 
 
 def train_and_save(data: ChurnData, cfg: ChurnConfig, models_dir: Path) -> TrainingRun:
@@ -138,34 +153,13 @@ def train_and_save(data: ChurnData, cfg: ChurnConfig, models_dir: Path) -> Train
     _first, scoring_cutoff = data.date_range()
     if scoring_cutoff is None:
         raise InsufficientHistoryError("no purchases with a known person in the orders")
-    eval_cutoff = scoring_cutoff - timedelta(days=cfg.horizon_days)
-    backtest = importances = bt_model = None
-    note = None
-    try:
-        if not label_observable(data, eval_cutoff, cfg.horizon_days):
-            raise InsufficientHistoryError("evaluation window not covered by the data")
-        bt_model = train(data, eval_cutoff, cfg)
-        # value over the churn horizon: the data after the evaluation cutoff covers no more
-        backtest, frame = evaluate(bt_model, data, eval_cutoff, cfg, value_days=cfg.horizon_days)
-        importances = feature_importance(bt_model, frame, cfg)
-    except InsufficientHistoryError as exc:
-        note = f"no backtest at {eval_cutoff}: {exc}"
+    tested = backtest(data, scoring_cutoff - timedelta(days=cfg.horizon_days), cfg)
     trained = train(data, scoring_cutoff, cfg)
     data_hash = data.data_hash()
     version = model_version(scoring_cutoff, data_hash, cfg)
-    card = build_card(
-        version=version,
-        trained=trained,
-        backtest=backtest,
-        backtest_model=bt_model,
-        importances=importances,
-        data_hash=data_hash,
-        cfg=cfg,
-    )
-    if note:
-        card["backtest_note"] = note
+    card = build_card(version, trained, tested, data_hash, cfg)
     path = save_artifact(models_dir, version, trained, card)
-    return TrainingRun(version, path, card, trained, backtest, note, importances)
+    return TrainingRun(version, path, card, trained, tested)
 
 
 def score_and_write(

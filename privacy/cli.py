@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cdp.commands import add_command
+
 
 def _subject_args(p: argparse.ArgumentParser) -> None:
     who = p.add_mutually_exclusive_group(required=True)
@@ -18,36 +20,30 @@ def _subject_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "privacy", help="data-subject requests (access, erasure, suppression)"
+    parser = add_command(
+        subparsers, "privacy", help="data-subject requests (access, erasure, suppression)"
     )
     sub = parser.add_subparsers(dest="action", required=True)
 
     from privacy.requests import KINDS
 
-    p = sub.add_parser("request", help="record a request (processed by `process` or Dagster)")
+    p = add_command(sub, "request", _request)
     p.add_argument("kind", choices=KINDS)
     _subject_args(p)
-    p.set_defaults(func=_request)
 
-    p = sub.add_parser("requests", help="list the requests and the overdue ones")
-    p.set_defaults(func=_requests)
+    add_command(sub, "requests", _requests)
 
-    p = sub.add_parser("process", help="take the landing drop and process the open requests")
-    p.set_defaults(func=_process)
+    add_command(sub, "process", _process)
 
-    p = sub.add_parser("export", help="right of access: everything about one person as JSON")
+    p = add_command(sub, "export", _export)
     _subject_args(p)
     p.add_argument("--out", required=True, type=Path, help="the JSON file to write (0600)")
-    p.set_defaults(func=_export)
 
-    p = sub.add_parser("erase", help="right to erasure: delete every copy, suppress identifiers")
+    p = add_command(sub, "erase", _erase)
     _subject_args(p)
     p.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
-    p.set_defaults(func=_erase)
 
-    p = sub.add_parser("harden", help="make every file under the data folder 0600 (dirs 0700)")
-    p.set_defaults(func=_harden)
+    add_command(sub, "harden", _harden)
 
 
 def _open(read_only: bool = False):
@@ -67,6 +63,7 @@ def _subject(args: argparse.Namespace):
 
 
 def _request(args: argparse.Namespace) -> int:
+    """record a request (processed by `process` or Dagster)"""
     from cdp.warehouse_lock import warehouse_lock
     from privacy import requests
 
@@ -79,6 +76,7 @@ def _request(args: argparse.Namespace) -> int:
 
 
 def _requests(args: argparse.Namespace) -> int:
+    """list the requests and the overdue ones"""
     from privacy import requests
 
     _, con = _open()
@@ -94,6 +92,7 @@ def _requests(args: argparse.Namespace) -> int:
 
 
 def _process(args: argparse.Namespace) -> int:
+    """take the landing drop and process the open requests"""
     from cdp.warehouse_lock import warehouse_lock
     from privacy.process import process_open
 
@@ -113,6 +112,7 @@ def _process(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    """right of access: everything about one person as JSON"""
     from cdp.warehouse_lock import warehouse_lock
     from privacy import export, requests
 
@@ -130,6 +130,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _erase(args: argparse.Namespace) -> int:
+    """right to erasure: delete every copy, suppress identifiers"""
     from cdp.warehouse_lock import warehouse_lock
     from privacy import erase, requests
 
@@ -158,6 +159,7 @@ def _republish(settings) -> None:
 
 
 def _harden(args: argparse.Namespace) -> int:
+    """make every file under the data folder 0600 (dirs 0700)"""
     from cdp.private_files import harden
     from cdp.settings import get_settings
 

@@ -42,8 +42,8 @@ def _churn(asset: str, con: duckdb.DuckDBPyConnection, models: Path) -> None:
         return
     run = train_and_save(data, cfg, models)
     print(f"chosen {run.card['chosen']}, training rows {run.card['training_rows']:,}")
-    if run.backtest is not None:
-        for name, m in run.backtest.metrics.items():
+    if run.backtest.evaluation is not None:
+        for name, m in run.backtest.evaluation.metrics.items():
             print(
                 f"  {name:<20} ROC AUC {m['roc_auc']:.4f} PR AUC {m['pr_auc']:.4f} "
                 f"Brier {m['brier']:.4f}"

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cdp.commands import add_command
 from cdp.settings import PROJECT_ROOT, Settings, get_settings
 from cdp_demo.demo import (
     data_dir_env,
@@ -43,9 +44,7 @@ from ml.prediction_summary import format_predictions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    bench = subparsers.add_parser(
-        "bench", help="time generation and every pipeline stage at a given size"
-    )
+    bench = add_command(subparsers, "bench", run_bench)
     bench.add_argument("--customers", type=int, default=100_000)
     bench.add_argument("--seed", type=int, default=1)
     bench.add_argument(
@@ -76,7 +75,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="land a generated day of changes (new and changed records) on the workdir's "
         "benchmarked warehouse and time the run that takes it in",
     )
-    bench.set_defaults(func=run_bench)
 
 
 def duckdb_read_floor(landing_dir: Path, name_pattern: str = "*") -> dict[str, float]:
@@ -221,6 +219,7 @@ def write_result(results: Path, customers: int, kind: str, figures: dict[str, An
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    """time generation and every pipeline stage at a given size"""
     base = get_settings().data_dir / "bench"
     workdir = (args.workdir or base / str(args.customers)).resolve()
     results = (args.results or base / "results").resolve()

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cdp.commands import add_command
 from cdp.settings import Settings, get_settings
 from cdp_demo.env import scoped_env
 from cli.runner import (
@@ -38,9 +39,7 @@ PATH_VARIABLES = ("CDP_LANDING_DIR", "CDP_GROUND_TRUTH_DIR", "CDP_WAREHOUSE", "C
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    demo = subparsers.add_parser(
-        "demo", help="generate the demo retailer, run every asset, print a summary"
-    )
+    demo = add_command(subparsers, "demo", run_demo)
     demo.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)
     demo.add_argument(
@@ -56,7 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="size of the second retailer, generated with the 'unseen' noise profile, on which "
         f"the match quality is also reported (in <data dir>/{UNSEEN_FOLDER}; 0 skips it)",
     )
-    demo.set_defaults(func=run_demo)
 
 
 def reset_data_dir(settings: Settings) -> None:
@@ -138,6 +136,7 @@ def has_landing_files(settings: Settings) -> bool:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    """generate the demo retailer, run every asset, print a summary"""
     settings = get_settings()
     if not args.keep:
         reset_data_dir(settings)

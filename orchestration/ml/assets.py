@@ -63,28 +63,27 @@ def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         "features": dg.MetadataValue.json(card["features"]),
         "data_hash": dg.MetadataValue.text(card["data_hash"]),
     }
-    if run.backtest is not None:
-        metadata["evaluation_cutoff"] = dg.MetadataValue.text(run.backtest.cutoff.isoformat())
-        metadata["metrics"] = dg.MetadataValue.md(metrics_markdown(run.backtest.metrics))
-        metadata["metrics_json"] = dg.MetadataValue.json(run.backtest.metrics)
-        metadata["calibration"] = dg.MetadataValue.md(
-            calibration_markdown(run.backtest.calibration)
-        )
-        metadata["roc_auc"] = dg.MetadataValue.float(run.backtest.metrics["model"]["roc_auc"])
-        metadata["brier"] = dg.MetadataValue.float(run.backtest.metrics["model"]["brier"])
-        if run.backtest.value_metrics:
+    evaluation, importances = run.backtest.evaluation, run.backtest.importances
+    if evaluation is not None:
+        metadata["evaluation_cutoff"] = dg.MetadataValue.text(evaluation.cutoff.isoformat())
+        metadata["metrics"] = dg.MetadataValue.md(metrics_markdown(evaluation.metrics))
+        metadata["metrics_json"] = dg.MetadataValue.json(evaluation.metrics)
+        metadata["calibration"] = dg.MetadataValue.md(calibration_markdown(evaluation.calibration))
+        metadata["roc_auc"] = dg.MetadataValue.float(evaluation.metrics["model"]["roc_auc"])
+        metadata["brier"] = dg.MetadataValue.float(evaluation.metrics["model"]["brier"])
+        if evaluation.value_metrics:
             metadata["value_metrics"] = dg.MetadataValue.md(
-                value_markdown(run.backtest.value_metrics)
+                value_markdown(evaluation.value_metrics)
             )
-            metadata["value_metrics_json"] = dg.MetadataValue.json(run.backtest.value_metrics)
+            metadata["value_metrics_json"] = dg.MetadataValue.json(evaluation.value_metrics)
             metadata["value_spearman"] = dg.MetadataValue.float(
-                run.backtest.value_metrics["model"]["spearman"]
+                evaluation.value_metrics["model"]["spearman"]
             )
     else:
-        context.log.warning(run.backtest_note or "no backtest")
-        metadata["backtest_note"] = dg.MetadataValue.text(run.backtest_note or "no backtest")
-    if run.importances is not None and len(run.importances):
-        metadata["feature_importance"] = dg.MetadataValue.md(_importance_markdown(run.importances))
+        context.log.warning(run.backtest.note or "no backtest")
+        metadata["backtest_note"] = dg.MetadataValue.text(run.backtest.note or "no backtest")
+    if importances is not None and len(importances):
+        metadata["feature_importance"] = dg.MetadataValue.md(_importance_markdown(importances))
         metadata["feature_importance_json"] = dg.MetadataValue.json(card["feature_importance"])
     return dg.MaterializeResult(metadata=metadata)
 

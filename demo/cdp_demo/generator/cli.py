@@ -6,14 +6,11 @@ import argparse
 from datetime import date
 from pathlib import Path
 
+from cdp.commands import add_command
 
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "generate",
-        help="generate synthetic source extracts (landing/) and ground truth (ground_truth/)",
-        description="Generate the demo retailer: nine source systems over three years, with planted "
-        "noise, duplicates and traps, plus the ground truth used for evaluation.",
-    )
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = add_command(subparsers, "generate", run)
     parser.add_argument("--customers", type=int, default=100_000, help="number of true persons")
     parser.add_argument("--seed", type=int, default=42, help="random seed (same seed, same bytes)")
     parser.add_argument(
@@ -34,10 +31,14 @@ def register(subparsers) -> None:
         help="noise profile of demo/cdp_demo/generator/noise_profiles.yaml: 'standard' (the demo's) "
         "or 'unseen' (other error rates and kinds, that the matcher was not written against)",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """generate synthetic source extracts (landing/) and ground truth (ground_truth/)
+
+    Generate the demo retailer: nine source systems over three years, with planted noise,
+    duplicates and traps, plus the ground truth used for evaluation.
+    """
     from cdp.settings import get_settings
     from cdp_demo.generator import generate
 
