@@ -661,6 +661,10 @@ def score(
         elif not comp.levels[0].fixed:
             other_inexact |= g[:, i] > 0
         if comp.levels[0].fixed:
+            # the same e-mail or phone is the deterministic rules' business, but a near miss
+            # (one typo, the same last digits) is evidence no rule has used: a piece of its own
+            if comp.field in personal_fields:
+                agree += agrees & (g[:, i] > 0)
             continue
         if comp.field == "street":
             street_agrees = pair_w > 1
@@ -682,7 +686,18 @@ def score(
         agree_exact += grouped_exact[group]
     same_home = grouped["place"] & street_agrees & last_agrees
     required = model.evidence_required or config.probabilistic.min_agreeing_fields
-    too_few = agree < required
+    match_odds = config.probabilistic.match_probability / (
+        1 - config.probabilistic.match_probability
+    )
+    # the match odds from the prior of two random records of the file, not only of the
+    # candidate pairs: what a pair must reach on evidence rare in the whole file
+    random_odds = max(_duplicates_per_record(model) / max(model.records, 1), 1e-300)
+    rare_enough = weight + math.log2(random_odds) >= math.log2(match_odds)
+    # two pieces of evidence, one of them personal (a birth date, a mistyped e-mail: a
+    # fingerprint, not a town), nothing that differs, and a weight the whole file's prior
+    # cannot explain by chance: a name and a birth date of one person in two sources
+    fingerprint = (agree >= 2) & personal & (disagree == 0) & (personal_disagree == 0)
+    too_few = (agree < required) & ~(fingerprint & (held == 0) & rare_enough)
     # in a file with fewer kinds of evidence than min_agreeing_fields, each must be exact (for
     # a name, one of its parts) and one must be personal: a common name and a mistyped birth
     # date go to review, and a name and a town are never enough
@@ -691,9 +706,6 @@ def score(
     # rare enough that none of its namesakes is likely to show that slip by chance
     one_slip = (personal_slips == 1) & ~personal_exact & ~other_inexact
     one_slip &= agree_exact >= required - 1
-    match_odds = config.probabilistic.match_probability / (
-        1 - config.probabilistic.match_probability
-    )
     one_slip &= _namesake_odds(model, config, tf_u, slip_ratio) >= match_odds
     inexact = (
         (required < config.probabilistic.min_agreeing_fields)
@@ -710,8 +722,7 @@ def score(
     # among the candidate pairs: the pair's weight must reach the match odds from the prior
     # of two random records (a married name with a common first name, a birth date and a big
     # city is a coincidence at 100,000 customers)
-    random_odds = max(_duplicates_per_record(model) / max(model.records, 1), 1e-300)
-    contradicted |= (held > 0) & (weight + math.log2(random_odds) < math.log2(match_odds))
+    contradicted |= (held > 0) & ~rare_enough
     namesakes = same_home & ~personal
     # two people of one home whose last names are more than one typo apart (Léa Gerber and
     # Lena Weber, Isabelle Martin and Isabelle Marie): the home is what they share
