@@ -159,9 +159,7 @@ def learned_name_variants(norm: pd.DataFrame, coded: dict[str, cmp.Coded], confi
     fy = together.index.get_level_values(1)
     rarer = np.minimum(families.reindex(fx).to_numpy(), families.reindex(fy).to_numpy())
     ok = (together.to_numpy() >= nv.min_persons) & (together.to_numpy() >= nv.min_share * rarer)
-    return np.unique(
-        cmp.variant_keys(np.asarray(fx)[ok], np.asarray(fy)[ok], len(names.uniques))
-    )
+    return np.unique(cmp.variant_keys(np.asarray(fx)[ok], np.asarray(fy)[ok], len(names.uniques)))
 
 
 def _distinct_persons_by_name(

@@ -577,6 +577,19 @@ def _duplicates_per_record(model: FittedModel) -> float:
     return 2 * model.prior * model.candidate_pairs / max(model.records, 1)
 
 
+def namesakes_rare(model: FittedModel, config: IdentityConfig) -> bool:
+    """Does this file show namesakes at one home to be rare? Of its pairs with one full name
+    at one home whose personal fields are known, at most ``namesake_rate_max`` disagree,
+    over at least ``namesake_min_pairs`` pairs (``model.namesake_rate``, set by :func:`score`).
+    """
+    prob = config.probabilistic
+    return (
+        model.namesake_rate is not None
+        and model.namesake_pairs >= prob.namesake_min_pairs
+        and model.namesake_rate <= prob.namesake_rate_max
+    )
+
+
 def score(
     g: np.ndarray, model: FittedModel, config: IdentityConfig, tf_u: dict[int, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -615,6 +628,7 @@ def score(
     always = np.zeros(len(g), dtype=bool)
     held = np.zeros(len(g), dtype=np.int16)
     held_names = np.zeros(len(g), dtype=np.int16)
+    held_personal = np.zeros(len(g), dtype=np.int16)
     disagree = np.zeros(len(g), dtype=np.int16)
     agree = np.zeros(len(g), dtype=np.int16)
     grouped = {group: np.zeros(len(g), dtype=bool) for group in set(EVIDENCE_GROUPS.values())}
@@ -643,6 +657,8 @@ def score(
         held += kinds == "if_contradicted"
         if comp.field in NAME_FIELDS:
             held_names += kinds == "if_contradicted"
+        if comp.field in personal_fields:
+            held_personal += kinds == "if_contradicted"
         differs = g[:, i] == len(comp.levels) - 1
         disagree += differs & (kinds == "no")
         if comp.field in personal_fields:
@@ -712,12 +728,28 @@ def score(
         & ((agree_exact < required) | ~personal_exact)
         & ~one_slip
     )
+    told_apart = same_home & first_agrees & (personal | (personal_disagree > 0))
+    if not model.frozen:  # a saved model keeps the rate of the run that fitted it
+        model.namesake_pairs = int(told_apart.sum())
+        model.namesake_rate = (
+            float((told_apart & ~personal).sum() / model.namesake_pairs)
+            if model.namesake_pairs
+            else None
+        )
+    rare_namesakes = namesakes_rare(model, config)
     strangers = (personal_disagree >= config.probabilistic.personal_disagreements) & (
         personal_disagree > personal_agree
     )
     # both names replaced (a name written in another order, a misfiled form) with the birth
     # date and everything else equal is one change, not two
     contradicted = (held > 0) & (((held > 1) & (held > held_names)) | (disagree > 0) | ~personal)
+    if rare_namesakes:
+        strangers[:] = False
+        contradicted = (held > 0) & (
+            ((held > 1) & (held > held_names))
+            | (disagree > 0)
+            | ~(personal | (held_personal == held))
+        )
     # a name that differs is outweighed only by evidence rare in the whole file, not just
     # among the candidate pairs: the pair's weight must reach the match odds from the prior
     # of two random records (a married name with a common first name, a birth date and a big
@@ -727,20 +759,8 @@ def score(
     # two people of one home whose last names are more than one typo apart (Léa Gerber and
     # Lena Weber, Isabelle Martin and Isabelle Marie): the home is what they share
     housemates = grouped["place"] & street_agrees & last_far & ~personal
-    told_apart = same_home & first_agrees & (personal | (personal_disagree > 0))
-    if not model.frozen:  # a saved model keeps the rate of the run that fitted it
-        model.namesake_pairs = int(told_apart.sum())
-        model.namesake_rate = (
-            float((told_apart & ~personal).sum() / model.namesake_pairs)
-            if model.namesake_pairs
-            else None
-        )
-    if (
-        model.namesake_rate is not None
-        and model.namesake_pairs >= config.probabilistic.namesake_min_pairs
-        and model.namesake_rate <= config.probabilistic.namesake_rate_max
-    ):
-        namesakes &= personal_disagree > 0
+    if rare_namesakes:
+        namesakes[:] = False
     # the first reason that holds, in this order (0: none)
     reason = np.select(
         [always, too_few, strangers, namesakes | housemates, contradicted, inexact],
