@@ -70,6 +70,10 @@ class FittedModel:
     #: share of full namesakes at one home whose personal fields disagree (set by ``score``)
     namesake_rate: float | None = None
     namesake_pairs: int = 0
+    #: share of pairs at one home under one last name but another first name whose personal
+    #: fields are known and disagree: households (high) or first names mistyped (low)
+    housemate_rate: float | None = None
+    housemate_pairs: int = 0
     #: pieces of evidence a pair needs: ``min_agreeing_fields``, or fewer when the file
     #: itself carries fewer (a file of names and birth dates offers two)
     evidence_required: int | None = None
@@ -96,6 +100,8 @@ class FittedModel:
             "estimated": self.estimated,
             "namesake_rate": self.namesake_rate,
             "namesake_pairs": self.namesake_pairs,
+            "housemate_rate": self.housemate_rate,
+            "housemate_pairs": self.housemate_pairs,
             "evidence_required": self.evidence_required,
             "anchor_pairs": self.anchor_pairs,
             "records": self.records,
@@ -577,17 +583,24 @@ def _duplicates_per_record(model: FittedModel) -> float:
     return 2 * model.prior * model.candidate_pairs / max(model.records, 1)
 
 
+def _share(among: np.ndarray, hit: np.ndarray) -> tuple[int, float | None]:
+    """(pairs, share of them that ``hit``; None when there are none)."""
+    n = int(among.sum())
+    return n, (float((among & hit).sum() / n) if n else None)
+
+
+def _rare(rate: float | None, pairs: int, config: IdentityConfig) -> bool:
+    """A rate of the file at most ``namesake_rate_max``, over ``namesake_min_pairs`` pairs."""
+    prob = config.probabilistic
+    return rate is not None and pairs >= prob.namesake_min_pairs and rate <= prob.namesake_rate_max
+
+
 def namesakes_rare(model: FittedModel, config: IdentityConfig) -> bool:
     """Does this file show namesakes at one home to be rare? Of its pairs with one full name
     at one home whose personal fields are known, at most ``namesake_rate_max`` disagree,
     over at least ``namesake_min_pairs`` pairs (``model.namesake_rate``, set by :func:`score`).
     """
-    prob = config.probabilistic
-    return (
-        model.namesake_rate is not None
-        and model.namesake_pairs >= prob.namesake_min_pairs
-        and model.namesake_rate <= prob.namesake_rate_max
-    )
+    return _rare(model.namesake_rate, model.namesake_pairs, config)
 
 
 def score(
@@ -637,6 +650,7 @@ def score(
     personal_disagree = np.zeros(len(g), dtype=np.int16)
     personal_fields = set(config.probabilistic.personal_fields)
     street_agrees = last_agrees = first_agrees = last_far = np.zeros(len(g), dtype=bool)
+    first_held = np.zeros(len(g), dtype=bool)
     agree_exact = np.zeros(len(g), dtype=np.int16)
     personal_exact = np.zeros(len(g), dtype=bool)
     personal_slips = np.zeros(len(g), dtype=np.int16)
@@ -657,6 +671,8 @@ def score(
         held += kinds == "if_contradicted"
         if comp.field in NAME_FIELDS:
             held_names += kinds == "if_contradicted"
+        if comp.field == "first_name":
+            first_held = kinds == "if_contradicted"
         if comp.field in personal_fields:
             held_personal += kinds == "if_contradicted"
         differs = g[:, i] == len(comp.levels) - 1
@@ -728,26 +744,30 @@ def score(
         & ((agree_exact < required) | ~personal_exact)
         & ~one_slip
     )
-    told_apart = same_home & first_agrees & (personal | (personal_disagree > 0))
-    if not model.frozen:  # a saved model keeps the rate of the run that fitted it
-        model.namesake_pairs = int(told_apart.sum())
-        model.namesake_rate = (
-            float((told_apart & ~personal).sum() / model.namesake_pairs)
-            if model.namesake_pairs
-            else None
-        )
+    known = personal | (personal_disagree > 0)
+    told_apart = same_home & first_agrees & known
+    at_home = same_home & first_held & known
+    if not model.frozen:  # a saved model keeps the rates of the run that fitted it
+        model.namesake_pairs, model.namesake_rate = _share(told_apart, ~personal)
+        model.housemate_pairs, model.housemate_rate = _share(at_home, ~personal)
     rare_namesakes = namesakes_rare(model, config)
     strangers = (personal_disagree >= config.probabilistic.personal_disagreements) & (
         personal_disagree > personal_agree
     )
     # both names replaced (a name written in another order, a misfiled form) with the birth
     # date and everything else equal is one change, not two
-    contradicted = (held > 0) & (((held > 1) & (held > held_names)) | (disagree > 0) | ~personal)
+    # ... and in a file without households (another first name at one home under one last
+    # name shows its own birth date rarely: a first name mistyped, not a spouse), one more
+    # field that differs is a second typo, not another person
+    tolerated = int(_rare(model.housemate_rate, model.housemate_pairs, config))
+    contradicted = (held > 0) & (
+        ((held > 1) & (held > held_names)) | (disagree > tolerated) | ~personal
+    )
     if rare_namesakes:
         strangers[:] = False
         contradicted = (held > 0) & (
             ((held > 1) & (held > held_names))
-            | (disagree > 0)
+            | (disagree > tolerated)
             | ~(personal | (held_personal == held))
         )
     # a name that differs is outweighed only by evidence rare in the whole file, not just

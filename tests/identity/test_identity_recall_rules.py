@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from identity import fellegi_sunter as fs
 from identity import resolve
-from tests.identity.test_identity_engine import _homes, config, ids, rec, recs, same
+from tests.identity.test_identity_engine import FIRSTS, LASTS, _homes, config, ids, rec, recs, same
 from tests.identity.test_identity_scoring import _pair
 
 __all__ = ["config"]  # the module fixture, shared with the engine tests
@@ -111,3 +111,42 @@ def test_a_birth_date_that_differs_is_weighed_where_namesakes_are_rare(config):
     assert fathers.stats["model"]["namesake_rate"] > config.probabilistic.namesake_rate_max
     assert not _target(fathers)
     assert not any(same(fathers, f"shop:{k}a", f"pos:{k}b") for k in range(60))
+
+
+OTHER_FIRSTS = ["bertrand", "odile", "gilles", "yvette", "roland", "ginette", "marcel", "josiane"]
+
+
+def _at_home(n: int, spouses: bool) -> list[dict]:
+    """n homes of two records under one last name and two first names: one person whose first
+    name was replaced in one file (one birth date), or a couple (two birth dates)."""
+    rows = []
+    for k in range(n):
+        home = {"last_name": f"{LASTS[k % len(LASTS)]}{'abcdefgh'[k // len(LASTS)]}",
+                "street": f"{k + 1} rue des lilas", "postcode": f"{75001 + k % 20:05d}",
+                "city": "paris"}  # fmt: skip
+        born = f"19{50 + k % 40}-0{1 + k % 9}-1{k % 10}"
+        other = f"19{52 + k % 40}-1{k % 3}-2{k % 10}" if spouses else born
+        rows.append({**home, "record_id": f"shop:{k}a", "first_name": FIRSTS[k % len(FIRSTS)],
+                     "birth_date": born})  # fmt: skip
+        rows.append({**home, "record_id": f"pos:{k}b",
+                     "first_name": OTHER_FIRSTS[k % len(OTHER_FIRSTS)], "birth_date": other})  # fmt: skip
+    return rows
+
+
+def test_a_second_difference_is_a_typo_where_the_file_has_no_households(config):
+    """Another first name and another town, the rest equal (a birth date among it): in a file
+    where another first name at one home comes with the same birth date (names mistyped),
+    linked; in a file of couples (two birth dates at every home), held as contradicted."""
+    target = {"last_name": "fontaine", "street": "9 impasse verte", "postcode": "69003",
+              "birth_date": "1971-04-02"}  # fmt: skip
+    pair = [
+        {**target, "record_id": "shop:t1", "first_name": "gaspard", "city": "lyon"},
+        {**target, "record_id": "pos:t2", "first_name": "norbert", "city": "villeurbanne"},
+    ]
+    typos = resolve(recs(*_at_home(60, spouses=False), *pair), ids(), config)
+    assert typos.stats["model"]["housemate_rate"] <= config.probabilistic.namesake_rate_max
+    assert _target(typos)
+    couples = resolve(recs(*_at_home(60, spouses=True), *pair), ids(), config)
+    assert couples.stats["model"]["housemate_rate"] > config.probabilistic.namesake_rate_max
+    assert not _target(couples)
+    assert not any(same(couples, f"shop:{k}a", f"pos:{k}b") for k in range(60))
