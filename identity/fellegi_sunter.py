@@ -631,6 +631,11 @@ def score(
       and the pair's weight reaches the match odds from the prior of two random records of
       the file, not only of the candidate pairs (a common first name, a birth date and a big
       city are a coincidence in a large file).
+    Two pieces of evidence are enough when one is personal, no field differs and the weight
+    reaches the odds from the prior of two random records; an e-mail or phone near miss is a
+    piece. Where the file's namesake rate is low (:func:`namesakes_rare`), a personal field
+    that differs is weighed, not held (``personal_fields_differ``, namesakes, a lone
+    contradiction); where its housemate rate is low, one more field may differ.
     A personal field agrees when its weight reaches ``personal_min_weight`` bits: a birth date
     that a form fills in for thousands is not a fingerprint.
     E-mail and phone agreement weighs nothing here (``fixed``: it is the deterministic rules'
@@ -756,20 +761,18 @@ def score(
     )
     # both names replaced (a name written in another order, a misfiled form) with the birth
     # date and everything else equal is one change, not two
-    # ... and in a file without households (another first name at one home under one last
-    # name shows its own birth date rarely: a first name mistyped, not a spouse), one more
-    # field that differs is a second typo, not another person
+    # ... and in a file without households (pairs at one home under one last name with
+    # another first name rarely disagree on a personal field: a first name mistyped, not a
+    # spouse), one more field that differs is a second typo, not another person; in a file
+    # whose namesakes at one home are rare, a personal field that differs is weighed, not a
+    # contradiction when it is the only one
     tolerated = int(_rare(model.housemate_rate, model.housemate_pairs, config))
+    personal_ok = personal | (rare_namesakes & (held_personal == held))
     contradicted = (held > 0) & (
-        ((held > 1) & (held > held_names)) | (disagree > tolerated) | ~personal
+        ((held > 1) & (held > held_names)) | (disagree > tolerated) | ~personal_ok
     )
     if rare_namesakes:
         strangers[:] = False
-        contradicted = (held > 0) & (
-            ((held > 1) & (held > held_names))
-            | (disagree > tolerated)
-            | ~(personal | (held_personal == held))
-        )
     # a name that differs is outweighed only by evidence rare in the whole file, not just
     # among the candidate pairs: the pair's weight must reach the match odds from the prior
     # of two random records (a married name with a common first name, a birth date and a big
