@@ -36,7 +36,12 @@ def _conflicting(da: np.ndarray, db: np.ndarray, dates: bool) -> np.ndarray:
 
 
 def _drop_conflicting_links(
-    n: int, edges: pd.DataFrame, norm: pd.DataFrame, config: IdentityConfig, report: list
+    n: int,
+    edges: pd.DataFrame,
+    norm: pd.DataFrame,
+    config: IdentityConfig,
+    report: list,
+    probabilistic_dates: bool = True,
 ) -> pd.DataFrame:
     """Refuse links of the checked rules that would join records that cannot be one person.
 
@@ -46,6 +51,8 @@ def _drop_conflicting_links(
     edges chain conflicting groups through a third one, that rule's edges inside the resulting
     group are dropped as well. Father and son with the same name at the same address, or two
     homonyms sharing an e-mail address, stay apart when their birth dates or mobiles are known.
+    ``probabilistic_dates=False``: the probabilistic links are not checked on birth dates (a
+    file whose namesakes at one home are rare, where the model weighed the date that differs).
     """
     conf = config.conflicts
     attributes: list[tuple[str, pd.Series, bool]] = []
@@ -67,9 +74,14 @@ def _drop_conflicting_links(
         batch = np.flatnonzero(is_checked & (prio == level))
         ok = np.ones(len(batch), dtype=bool)
         modes = {}
+        skip = (
+            set() if probabilistic_dates or level != priority["probabilistic"] else {"birth_date"}
+        )
         for name, values, dates in attributes:
             modes[name] = _atom_modes(labels, values)
             m = modes[name]
+            if name in skip:
+                continue
             bad = _conflicting(m[labels[a_all[batch]]], m[labels[b_all[batch]]], dates)
             refused[name] = refused.get(name, 0) + int((bad & ok).sum())
             ok &= ~bad
@@ -78,6 +90,8 @@ def _drop_conflicting_links(
         trial[batch[ok]] = True
         new_labels = components(n, a_all[trial], b_all[trial])
         for name, _values, dates in attributes:
+            if name in skip:
+                continue
             atoms = pd.DataFrame({"group": new_labels, "v": modes[name][labels]})
             atoms = atoms[atoms["v"] != ""].drop_duplicates()
             span = atoms.groupby("group")["v"].agg(["min", "max"])
@@ -150,13 +164,14 @@ def link(
     norm: pd.DataFrame,
     config: IdentityConfig,
     report: list,
+    probabilistic_dates: bool = True,
 ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
     """(component label of each record, the edges kept, the match rule of each record)."""
     edges = pd.concat([det, prob_edges], ignore_index=True)
     edges["a"] = edges["a"].astype(np.int64)
     edges["b"] = edges["b"].astype(np.int64)
     if config.conflicts.enabled:
-        edges = _drop_conflicting_links(n, edges, norm, config, report)
+        edges = _drop_conflicting_links(n, edges, norm, config, report, probabilistic_dates)
     labels, edges = _cluster(n, edges, config, norm["record_id"], report)
     # how each record joined: its strongest incident edge
     priority = config.rule_priority()

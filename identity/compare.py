@@ -262,6 +262,7 @@ def first_names_compatible(
     b: np.ndarray,
     threshold: float,
     crossed: bool,
+    learned: np.ndarray | None = None,
 ) -> np.ndarray:
     """Guard of guarded rules: may records ``a`` and ``b`` be the same person, by first name?
 
@@ -269,7 +270,8 @@ def first_names_compatible(
     other, the other cut short (Isa/Isabelle), or close (Jaro-Winkler >= ``threshold``),
     without being its other-gender form (Julien/Julie, Jean/Jeanne). With ``crossed``, a pair
     whose first and last names are swapped is also compatible when both crossed names are
-    close.
+    close. ``learned``: first-name pairs the file itself shows as one person's
+    (:func:`variant_keys` of their codes, see ``deterministic.learned_name_variants``).
     """
     fa, fb = first[a], first[b]
     ok = (fa < 0) | (fb < 0) | (fa == fb)
@@ -281,6 +283,8 @@ def first_names_compatible(
     nick = nz.is_nickname_pair(pd.Series(pv.va), pd.Series(pv.vb))
     good_u = nick | (sim_ok & ~pv.gender_variant())
     good = good_u[pv.inverse]
+    if learned is not None and len(learned):
+        good |= np.isin(variant_keys(fa[todo], fb[todo], len(uniques)), learned)
     if crossed:
         la, lb = last[a][todo], last[b][todo]
         both = (la >= 0) & (lb >= 0)
@@ -295,3 +299,9 @@ def first_names_compatible(
         good |= cross
     ok[todo] = good
     return ok
+
+
+def variant_keys(fa: np.ndarray, fb: np.ndarray, n_uniques: int) -> np.ndarray:
+    """One integer per unordered pair of name codes (the key of a learned name variant)."""
+    lo, hi = np.minimum(fa, fb).astype(np.int64), np.maximum(fa, fb).astype(np.int64)
+    return lo * (n_uniques + 1) + hi

@@ -263,6 +263,25 @@ class Conflicts(_Strict):
     mobile_phone: bool = True
 
 
+class NameVariants(_Strict):
+    """First names this file shows as one person's, for the name guard of guarded rules.
+
+    Two first names sharing one e-mail address under one last name are a diminutive, a
+    recurring typo or a household (Marie and Paul Dupont on one family address). The file
+    tells them apart: a variant (Momo, Mimie, Jezn) sits with one name (Monique, Marie, Jean)
+    in family after family, a spouse's name with many. A pair is learned when it shares
+    addresses in at least ``min_persons`` families (distinct last names) and in at least
+    ``min_share`` of the e-mail-sharing families of the rarer of the two names. Addresses
+    carried by more than ``max_names_per_value`` distinct names (a shop's, a placeholder) are
+    not read.
+    """
+
+    enabled: bool = True
+    min_persons: int = Field(default=3, ge=2)
+    min_share: float = Field(default=0.5, gt=0, le=1)
+    max_names_per_value: int = Field(default=3, ge=2)
+
+
 class IdentityConfig(_Strict):
     """Everything that drives :func:`identity.resolve`."""
 
@@ -271,6 +290,7 @@ class IdentityConfig(_Strict):
     deterministic: list[DeterministicRule] = Field(min_length=1)
     blocklist: dict[str, Blocklist] = Field(default_factory=dict)
     name_compatibility_threshold: float = Field(default=0.85, ge=0, le=1)
+    name_variants: NameVariants = Field(default_factory=NameVariants)
     probabilistic: Probabilistic
     max_cluster_size: int = Field(default=100, ge=2)
     conflicts: Conflicts = Field(default_factory=Conflicts)

@@ -126,6 +126,42 @@ def _apply_blocklists(table: pd.DataFrame, config: IdentityConfig, report: list[
     return table[~blocked]
 
 
+def learned_name_variants(norm: pd.DataFrame, coded: dict[str, cmp.Coded], config) -> np.ndarray:
+    """First-name pairs (:func:`compare.variant_keys`) that this file shows as one person's.
+
+    Read from the e-mail addresses that records of one last name and two first names share:
+    a pair sharing addresses in at least ``name_variants.min_persons`` families, and in at
+    least ``min_share`` of the e-mail-sharing families of its rarer name (a diminutive or a
+    recurring typo keeps to its name; a spouse's name is spread over many). See
+    ``NameVariants`` in ``identity/config.py``.
+    """
+    nv = config.name_variants
+    names = coded["first_name"]
+    if not nv.enabled or "email" not in norm.columns:
+        return np.empty(0, np.int64)
+    frame = pd.DataFrame(
+        {
+            "e": pd.factorize(norm["email"])[0],
+            "f": names.codes["first_name"],
+            "l": names.codes["last_name"],
+        }
+    )
+    frame = frame[(frame >= 0).all(axis=1)].drop_duplicates()
+    per_value = frame.groupby("e")["f"].transform("size")
+    frame = frame[per_value <= nv.max_names_per_value]
+    both = frame.merge(frame, on=["e", "l"])
+    both = both[both["f_x"] < both["f_y"]].drop_duplicates(["f_x", "f_y", "l"])
+    if both.empty:
+        return np.empty(0, np.int64)
+    together = both.groupby(["f_x", "f_y"]).size()
+    families = pd.concat([both["f_x"], both["f_y"]]).value_counts()
+    fx = together.index.get_level_values(0)
+    fy = together.index.get_level_values(1)
+    rarer = np.minimum(families.reindex(fx).to_numpy(), families.reindex(fy).to_numpy())
+    ok = (together.to_numpy() >= nv.min_persons) & (together.to_numpy() >= nv.min_share * rarer)
+    return np.unique(cmp.variant_keys(np.asarray(fx)[ok], np.asarray(fy)[ok], len(names.uniques)))
+
+
 def _distinct_persons_by_name(
     codes: np.ndarray,
     recs: np.ndarray,
@@ -133,6 +169,7 @@ def _distinct_persons_by_name(
     coded: dict[str, cmp.Coded],
     config: IdentityConfig,
     cap: int,
+    learned: np.ndarray | None = None,
 ) -> pd.Series:
     """Values whose records carry more than ``cap`` person-like name clusters: code -> count.
 
@@ -156,7 +193,9 @@ def _distinct_persons_by_name(
         first, last = nm.codes["first_name"], nm.codes["last_name"]
         thr = config.name_compatibility_threshold
         crossed = config.probabilistic.compare_swapped_names
-        same = cmp.first_names_compatible(first, last, nm.uniques, rec[ia], rec[ib], thr, crossed)
+        same = cmp.first_names_compatible(
+            first, last, nm.uniques, rec[ia], rec[ib], thr, crossed, learned
+        )
         sel = np.flatnonzero(same)
         if len(sel):
             pv = cmp.PairValues(last[rec[ia[sel]]], last[rec[ib[sel]]], nm.uniques)
@@ -227,6 +266,7 @@ def deterministic_edges(
     table = table[table["id_type"].isin(list(rules))]
     table = _apply_blocklists(table, config, report)
     names = norm["name_key"].to_numpy()
+    learned = learned_name_variants(norm, coded, config)
     edge_parts = []
     hard_cap = max(2000, config.max_cluster_size * 10)
     for id_type, rule in rules.items():
@@ -239,7 +279,7 @@ def deterministic_edges(
         drop = np.zeros(len(uniques), bool)
         if rule.max_distinct_names is not None:
             over = _distinct_persons_by_name(
-                codes, t["rec"].to_numpy(), names, coded, config, rule.max_distinct_names
+                codes, t["rec"].to_numpy(), names, coded, config, rule.max_distinct_names, learned
             )
             drop[over.index.to_numpy()] = True
             for code, nnames in over.items():
@@ -289,6 +329,7 @@ def deterministic_edges(
                 b,
                 config.name_compatibility_threshold,
                 config.probabilistic.compare_swapped_names,
+                learned,
             )
             if id_type == "phone":
                 keep &= _same_family_on_landline(norm, coded_names, a, b, config)

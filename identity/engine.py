@@ -102,7 +102,9 @@ def resolve(
     timings["probabilistic"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    labels, edges, match_rule = link(n, det, prob_edges, norm, config, report)
+    labels, edges, match_rule = link(
+        n, det, prob_edges, norm, config, report, not fs.namesakes_rare(found, config)
+    )
     timings["cluster"] = time.perf_counter() - t
 
     t = time.perf_counter()

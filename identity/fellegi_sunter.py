@@ -70,6 +70,10 @@ class FittedModel:
     #: share of full namesakes at one home whose personal fields disagree (set by ``score``)
     namesake_rate: float | None = None
     namesake_pairs: int = 0
+    #: share of pairs at one home under one last name but another first name whose personal
+    #: fields are known and disagree: households (high) or first names mistyped (low)
+    housemate_rate: float | None = None
+    housemate_pairs: int = 0
     #: pieces of evidence a pair needs: ``min_agreeing_fields``, or fewer when the file
     #: itself carries fewer (a file of names and birth dates offers two)
     evidence_required: int | None = None
@@ -96,6 +100,8 @@ class FittedModel:
             "estimated": self.estimated,
             "namesake_rate": self.namesake_rate,
             "namesake_pairs": self.namesake_pairs,
+            "housemate_rate": self.housemate_rate,
+            "housemate_pairs": self.housemate_pairs,
             "evidence_required": self.evidence_required,
             "anchor_pairs": self.anchor_pairs,
             "records": self.records,
@@ -577,6 +583,26 @@ def _duplicates_per_record(model: FittedModel) -> float:
     return 2 * model.prior * model.candidate_pairs / max(model.records, 1)
 
 
+def _share(among: np.ndarray, hit: np.ndarray) -> tuple[int, float | None]:
+    """(pairs, share of them that ``hit``; None when there are none)."""
+    n = int(among.sum())
+    return n, (float((among & hit).sum() / n) if n else None)
+
+
+def _rare(rate: float | None, pairs: int, config: IdentityConfig) -> bool:
+    """A rate of the file at most ``namesake_rate_max``, over ``namesake_min_pairs`` pairs."""
+    prob = config.probabilistic
+    return rate is not None and pairs >= prob.namesake_min_pairs and rate <= prob.namesake_rate_max
+
+
+def namesakes_rare(model: FittedModel, config: IdentityConfig) -> bool:
+    """Does this file show namesakes at one home to be rare? Of its pairs with one full name
+    at one home whose personal fields are known, at most ``namesake_rate_max`` disagree,
+    over at least ``namesake_min_pairs`` pairs (``model.namesake_rate``, set by :func:`score`).
+    """
+    return _rare(model.namesake_rate, model.namesake_pairs, config)
+
+
 def score(
     g: np.ndarray, model: FittedModel, config: IdentityConfig, tf_u: dict[int, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -605,6 +631,11 @@ def score(
       and the pair's weight reaches the match odds from the prior of two random records of
       the file, not only of the candidate pairs (a common first name, a birth date and a big
       city are a coincidence in a large file).
+    Two pieces of evidence are enough when one is personal, no field differs and the weight
+    reaches the odds from the prior of two random records; an e-mail or phone near miss is a
+    piece. Where the file's namesake rate is low (:func:`namesakes_rare`), a personal field
+    that differs is weighed, not held (``personal_fields_differ``, namesakes, a lone
+    contradiction); where its housemate rate is low, one more field may differ.
     A personal field agrees when its weight reaches ``personal_min_weight`` bits: a birth date
     that a form fills in for thousands is not a fingerprint.
     E-mail and phone agreement weighs nothing here (``fixed``: it is the deterministic rules'
@@ -615,6 +646,7 @@ def score(
     always = np.zeros(len(g), dtype=bool)
     held = np.zeros(len(g), dtype=np.int16)
     held_names = np.zeros(len(g), dtype=np.int16)
+    held_personal = np.zeros(len(g), dtype=np.int16)
     disagree = np.zeros(len(g), dtype=np.int16)
     agree = np.zeros(len(g), dtype=np.int16)
     grouped = {group: np.zeros(len(g), dtype=bool) for group in set(EVIDENCE_GROUPS.values())}
@@ -623,6 +655,7 @@ def score(
     personal_disagree = np.zeros(len(g), dtype=np.int16)
     personal_fields = set(config.probabilistic.personal_fields)
     street_agrees = last_agrees = first_agrees = last_far = np.zeros(len(g), dtype=bool)
+    first_held = np.zeros(len(g), dtype=bool)
     agree_exact = np.zeros(len(g), dtype=np.int16)
     personal_exact = np.zeros(len(g), dtype=bool)
     personal_slips = np.zeros(len(g), dtype=np.int16)
@@ -643,6 +676,10 @@ def score(
         held += kinds == "if_contradicted"
         if comp.field in NAME_FIELDS:
             held_names += kinds == "if_contradicted"
+        if comp.field == "first_name":
+            first_held = kinds == "if_contradicted"
+        if comp.field in personal_fields:
+            held_personal += kinds == "if_contradicted"
         differs = g[:, i] == len(comp.levels) - 1
         disagree += differs & (kinds == "no")
         if comp.field in personal_fields:
@@ -661,6 +698,10 @@ def score(
         elif not comp.levels[0].fixed:
             other_inexact |= g[:, i] > 0
         if comp.levels[0].fixed:
+            # the same e-mail or phone is the deterministic rules' business, but a near miss
+            # (one typo, the same last digits) is evidence no rule has used: a piece of its own
+            if comp.field in personal_fields:
+                agree += agrees & (g[:, i] > 0)
             continue
         if comp.field == "street":
             street_agrees = pair_w > 1
@@ -682,7 +723,18 @@ def score(
         agree_exact += grouped_exact[group]
     same_home = grouped["place"] & street_agrees & last_agrees
     required = model.evidence_required or config.probabilistic.min_agreeing_fields
-    too_few = agree < required
+    match_odds = config.probabilistic.match_probability / (
+        1 - config.probabilistic.match_probability
+    )
+    # the match odds from the prior of two random records of the file, not only of the
+    # candidate pairs: what a pair must reach on evidence rare in the whole file
+    random_odds = max(_duplicates_per_record(model) / max(model.records, 1), 1e-300)
+    rare_enough = weight + math.log2(random_odds) >= math.log2(match_odds)
+    # two pieces of evidence, one of them personal (a birth date, a mistyped e-mail: a
+    # fingerprint, not a town), nothing that differs, and a weight the whole file's prior
+    # cannot explain by chance: a name and a birth date of one person in two sources
+    fingerprint = (agree >= 2) & personal & (disagree == 0) & (personal_disagree == 0)
+    too_few = (agree < required) & ~(fingerprint & (held == 0) & rare_enough)
     # in a file with fewer kinds of evidence than min_agreeing_fields, each must be exact (for
     # a name, one of its parts) and one must be personal: a common name and a mistyped birth
     # date go to review, and a name and a town are never enough
@@ -691,45 +743,47 @@ def score(
     # rare enough that none of its namesakes is likely to show that slip by chance
     one_slip = (personal_slips == 1) & ~personal_exact & ~other_inexact
     one_slip &= agree_exact >= required - 1
-    match_odds = config.probabilistic.match_probability / (
-        1 - config.probabilistic.match_probability
-    )
     one_slip &= _namesake_odds(model, config, tf_u, slip_ratio) >= match_odds
     inexact = (
         (required < config.probabilistic.min_agreeing_fields)
         & ((agree_exact < required) | ~personal_exact)
         & ~one_slip
     )
+    known = personal | (personal_disagree > 0)
+    told_apart = same_home & first_agrees & known
+    at_home = same_home & first_held & known
+    if not model.frozen:  # a saved model keeps the rates of the run that fitted it
+        model.namesake_pairs, model.namesake_rate = _share(told_apart, ~personal)
+        model.housemate_pairs, model.housemate_rate = _share(at_home, ~personal)
+    rare_namesakes = namesakes_rare(model, config)
     strangers = (personal_disagree >= config.probabilistic.personal_disagreements) & (
         personal_disagree > personal_agree
     )
     # both names replaced (a name written in another order, a misfiled form) with the birth
     # date and everything else equal is one change, not two
-    contradicted = (held > 0) & (((held > 1) & (held > held_names)) | (disagree > 0) | ~personal)
+    # ... and in a file without households (pairs at one home under one last name with
+    # another first name rarely disagree on a personal field: a first name mistyped, not a
+    # spouse), one more field that differs is a second typo, not another person; in a file
+    # whose namesakes at one home are rare, a personal field that differs is weighed, not a
+    # contradiction when it is the only one
+    tolerated = int(_rare(model.housemate_rate, model.housemate_pairs, config))
+    personal_ok = personal | (rare_namesakes & (held_personal == held))
+    contradicted = (held > 0) & (
+        ((held > 1) & (held > held_names)) | (disagree > tolerated) | ~personal_ok
+    )
+    if rare_namesakes:
+        strangers[:] = False
     # a name that differs is outweighed only by evidence rare in the whole file, not just
     # among the candidate pairs: the pair's weight must reach the match odds from the prior
     # of two random records (a married name with a common first name, a birth date and a big
     # city is a coincidence at 100,000 customers)
-    random_odds = max(_duplicates_per_record(model) / max(model.records, 1), 1e-300)
-    contradicted |= (held > 0) & (weight + math.log2(random_odds) < math.log2(match_odds))
+    contradicted |= (held > 0) & ~rare_enough
     namesakes = same_home & ~personal
     # two people of one home whose last names are more than one typo apart (Léa Gerber and
     # Lena Weber, Isabelle Martin and Isabelle Marie): the home is what they share
     housemates = grouped["place"] & street_agrees & last_far & ~personal
-    told_apart = same_home & first_agrees & (personal | (personal_disagree > 0))
-    if not model.frozen:  # a saved model keeps the rate of the run that fitted it
-        model.namesake_pairs = int(told_apart.sum())
-        model.namesake_rate = (
-            float((told_apart & ~personal).sum() / model.namesake_pairs)
-            if model.namesake_pairs
-            else None
-        )
-    if (
-        model.namesake_rate is not None
-        and model.namesake_pairs >= config.probabilistic.namesake_min_pairs
-        and model.namesake_rate <= config.probabilistic.namesake_rate_max
-    ):
-        namesakes &= personal_disagree > 0
+    if rare_namesakes:
+        namesakes[:] = False
     # the first reason that holds, in this order (0: none)
     reason = np.select(
         [always, too_few, strangers, namesakes | housemates, contradicted, inexact],
