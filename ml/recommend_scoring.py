@@ -1,12 +1,10 @@
 """Warehouse side of the recommender, bounded in memory: read only what it needs, write
 `ml.product_recommendations` block by block from NumPy codes.
 
-Why not `ml.prediction_scoring.load_behaviour` and a frame: that copies every event table of
-the classifiers into an in-memory DuckDB (1.2 GB at 100,000 customers), where the recommender
-reads order lines, product events, the orders (cutoff, data hash) and who is identified, each a
-few times, by aggregate queries that DuckDB runs on the warehouse file itself; and a frame of
-every person's ten rows with product names and URLs as Python strings grows to gigabytes at a
-million persons.
+Why views (`ml.inputs.load_inputs`): the recommender reads order lines, product events, the
+orders (cutoff, data hash) and who is identified, each a few times, by aggregate queries that
+DuckDB runs on the warehouse file itself; and why codes: a frame of every person's ten rows
+with product names and URLs as Python strings grows to gigabytes at a million persons.
 """
 
 from __future__ import annotations
@@ -22,9 +20,8 @@ import pyarrow as pa
 from ml import recommend as rec
 from ml.artifact import load_named
 from ml.behaviour import BehaviourData
-from ml.features import ChurnData
+from ml.inputs import RECOMMENDER_INPUTS, load_inputs
 from ml.prediction_scoring import (
-    IDENTIFYING,
     RECOMMENDATIONS,
     RECOMMENDER,
     in_stock,
@@ -32,62 +29,16 @@ from ml.prediction_scoring import (
 )
 
 FLUSH_ROWS = 500_000  # recommendation rows per INSERT
-NS = "recommender_inputs"  # the attached in-memory database of the input views
 TABLE_SCHEMA = """person_id VARCHAR, rank BIGINT, sku VARCHAR, product_name VARCHAR,
     product_url VARCHAR, score DOUBLE, reason VARCHAR, model_version VARCHAR,
     scored_at TIMESTAMP WITH TIME ZONE"""
 
 
 def load_recommendation_data(con: duckdb.DuckDBPyConnection) -> BehaviourData:
-    """The recommender's inputs as views over the warehouse in an attached in-memory database
-    (`ns`), so that nothing is copied: orders (the cutoff and the data hash, as `load_marts`
-    reads them), order lines of orders not cancelled, product views and add-to-carts of the
-    person's sessions, each identified person's first identifying moment (who gets
-    recommendations) and the catalogue's categories (a small copy). The data is usable while
-    `con` is open."""
-    con.execute("SET TimeZone = 'UTC'")
-    db = con.execute("SELECT current_database()").fetchone()[0]
-    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {NS}")
-    kept = "coalesce(lower(o.status), '') NOT IN ('canceled', 'cancelled')"
-    views = {
-        # the columns and casts of `ChurnData.from_connection`: the same data hash
-        "orders": f"""SELECT CAST(person_id AS VARCHAR) AS customer_id,
-                   CAST(order_key AS VARCHAR) AS order_id,
-                   CAST(ordered_at AS TIMESTAMP) AS ordered_at,
-                   CAST(net_amount AS DOUBLE) AS amount,
-                   coalesce(CAST(is_return AS BOOLEAN), net_amount < 0) AS is_return
-            FROM "{db}".marts.orders o
-            WHERE person_id IS NOT NULL AND ordered_at IS NOT NULL
-              AND net_amount IS NOT NULL AND {kept}""",
-        "order_lines": f"""SELECT CAST(l.person_id AS VARCHAR) AS customer_id,
-                   CAST(l.ordered_at AS TIMESTAMP) AS ordered_at,
-                   upper(CAST(l.sku AS VARCHAR)) AS sku, CAST(l.quantity AS DOUBLE) AS quantity
-            FROM "{db}".marts.order_lines l JOIN "{db}".marts.orders o USING (order_key)
-            WHERE l.person_id IS NOT NULL AND l.ordered_at IS NOT NULL AND {kept}""",
-        "product_events": f"""SELECT CAST(s.person_id AS VARCHAR) AS customer_id,
-                   CAST(e.occurred_at AS TIMESTAMP) AS occurred_at,
-                   upper(CAST(e.product_sku AS VARCHAR)) AS sku,
-                   CASE lower(e.event_type) WHEN 'product_view' THEN 'view'
-                       ELSE lower(e.event_type) END AS event_type
-            FROM "{db}".staging.stg_web__events e
-            JOIN "{db}".intermediate.int_web_sessions_attributed s USING (session_id)
-            WHERE s.person_id IS NOT NULL AND e.product_sku IS NOT NULL
-              AND e.occurred_at IS NOT NULL
-              AND e.event_type IN ('product_view', 'add_to_cart')""",
-        "identified": f"""SELECT CAST(person_id AS VARCHAR) AS customer_id,
-                   CAST(min(occurred_at) AS TIMESTAMP) AS occurred_at
-            FROM "{db}".marts.customer_timeline
-            WHERE person_id IS NOT NULL AND occurred_at IS NOT NULL AND {IDENTIFYING}
-            GROUP BY person_id""",
-    }
-    for name, sql in views.items():
-        con.execute(f"CREATE OR REPLACE VIEW {NS}.{name} AS {sql}")
-    categories = con.sql(
-        f'SELECT sku, category AS item_group FROM "{db}".staging.stg_catalog__products'
-    ).df()
-    base = ChurnData(con, has_channel=False, has_store=False, ns=NS)
-    data = BehaviourData(base, tables=("product_events", "order_lines", "identified"))
-    return data.with_item_groups(categories)
+    """The recommender's inputs (`ml.inputs.load_inputs`): orders (the cutoff and the data
+    hash), order lines, product events, the identifying moments (who gets recommendations)
+    and the catalogue's categories, as views over the warehouse."""
+    return load_inputs(con, RECOMMENDER_INPUTS)
 
 
 def write_recommendations(
