@@ -448,15 +448,18 @@ class ChurnData:
         horizon_days: int | None = None,
         max_rows: int | None = None,
         seed: int = 0,
+        population: str | None = None,
     ) -> pd.DataFrame:
-        """One row per customer with at least one purchase on or before `cutoff`.
+        """One row per customer with at least one purchase on or before `cutoff` (with
+        `population`, SQL giving customer ids: those of them only).
 
         Columns: `customer_id, cutoff`, the features of `feature_names()`, and `churned`
         (1 = no purchase within `horizon_days` after the cutoff) when a horizon is given.
         `max_rows` keeps a deterministic hash sample of customers. Rows are sorted by
         `customer_id` so that downstream results do not depend on DuckDB's thread scheduling.
         """
-        population = None if max_rows is None else self.sample_sql(cutoff, max_rows, seed)
+        if population is None and max_rows is not None:
+            population = self.sample_sql(cutoff, max_rows, seed)
         sql = self._feature_sql(cutoff, horizon_days, population)
         df = self.con.execute(f"SELECT * FROM ({sql}) ORDER BY customer_id").df()
         names = self.feature_names()

@@ -20,7 +20,7 @@ from ml import propensity as clf
 from ml import recommend as rec
 from ml.artifact import load_named, save_named, versioned
 from ml.behaviour import BehaviourData
-from ml.drift import drift_report
+from ml.drift import bin_counts, drift_report
 from ml.inputs import load_inputs
 from ml.model import InsufficientHistoryError
 from ml.prediction_config import PredictionsConfig
@@ -180,9 +180,15 @@ def score_purchases(
     parts, drifts = [], []
     for task, column in ((clf.PROPENSITY, "purchase_propensity"), (clf.LEADS, "lead_score")):
         trained, card = load_named(models_dir, task)
-        frame = clf.features_at(data, task, cutoff, trained.horizon_days)
-        p = trained.predict(frame)
-        part = pd.DataFrame({"person_id": frame["customer_id"].astype(str), column: p})
+        ids, probabilities, counts = [], [], None
+        for where in clf.id_ranges(data, task, cutoff):  # the features of a range at a time
+            frame = clf.features_at(data, task, cutoff, trained.horizon_days, where=where)
+            p = trained.predict(frame)
+            ids.append(frame["customer_id"].astype(str).to_numpy())
+            probabilities.append(p)
+            counts = bin_counts(trained.reference, frame.assign(score=p), counts)
+        p = np.concatenate(probabilities)
+        part = pd.DataFrame({"person_id": np.concatenate(ids), column: p})
         part[f"{task}_decile"] = (
             (pd.Series(p).rank(method="first", pct=True) * 10)
             .apply(np.ceil)
@@ -194,7 +200,7 @@ def score_purchases(
         parts.append(part)
         report = drift_report(
             trained.reference,
-            frame.assign(score=p),
+            counts or {},
             card["config"]["drift"]["psi_threshold"],
             exclude=card["config"]["drift"]["exclude"],
         )

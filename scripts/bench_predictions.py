@@ -4,7 +4,9 @@
         [--only classifiers|recommendations]
 
 The warehouse needs the marts (e.g. from `cdp bench --customers N` or `cdp demo`); the ml.*
-tables are written into it. Prints the persons, the wall and CPU time of each step (each
+tables are written into it. The connection is the platform's (`cdp.warehouse.connect`: DuckDB's
+`memory_limit` and threads from `CDP_DUCKDB_MEMORY_LIMIT` / `CDP_DUCKDB_THREADS` or the
+machine), as the Dagster assets open it. Prints the persons, the wall and CPU time of each step (each
 model's training includes its back-test: two trainings) and the peak RSS of the process.
 `--only recommendations` runs the recommender's steps alone, on its own inputs
 (`ml.recommend_scoring.load_recommendation_data`), as its Dagster assets do.
@@ -17,8 +19,7 @@ import resource
 import time
 from pathlib import Path
 
-import duckdb
-
+from cdp.warehouse import connect
 from ml.prediction_config import load_predictions_config
 from ml.prediction_scoring import (
     TASKS,
@@ -82,7 +83,11 @@ def main() -> None:
     parser.add_argument("--only", choices=("classifiers", "recommendations"), default=None)
     args = parser.parse_args()
     cfg = load_predictions_config(args.config)
-    con = duckdb.connect(str(args.warehouse))
+    con = connect(args.warehouse)
+    limit, threads = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('threads')"
+    ).fetchone()
+    print(f"DuckDB memory_limit {limit}, threads {threads}")
     persons, identified = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE is_identified) FROM marts.customer_360"
     ).fetchall()[0]
