@@ -92,7 +92,8 @@ def load_inputs(
     con: duckdb.DuckDBPyConnection, names: tuple[str, ...] = (*CHURN_INPUTS, *BEHAVIOUR_INPUTS)
 ) -> BehaviourData:
     """The inputs of `names` as standardised views over the warehouse in the attached
-    in-memory database `ml_inputs`, plus the catalogue's categories (a small copy): nothing
+    in-memory database `ml_inputs`, plus the catalogue's categories (a small copy, when the
+    warehouse has the catalogue): nothing
     of the event tables is copied. The data is usable while `con` is open."""
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {INPUTS}")
@@ -109,6 +110,8 @@ def load_inputs(
     )
     behaviour = {n: relations[n] for n in BEHAVIOUR_INPUTS if n in relations}
     data = BehaviourData.from_relations(base, behaviour, views=True)
+    if not table_exists(con, "staging.stg_catalog__products"):
+        return data
     categories = con.sql(
         "SELECT sku, category AS item_group FROM staging.stg_catalog__products"
     ).to_arrow_table()

@@ -102,12 +102,13 @@ def features_at(
 
 
 def id_ranges(
-    data: BehaviourData, task: str, cutoff: date, size: int = CHUNK_PERSONS
+    data: BehaviourData, task: str, cutoff: date, size: int | None = None
 ) -> list[str | None]:
     """The task's population at `cutoff` cut into ranges of at most `size` customer ids (a
     condition on `customer_id` per range, None for everyone), in id order: frames computed
     range by range (`features_at(..., where=)`) and put end to end are the frame of the whole
-    population, sorted by id, without all of it in memory at once."""
+    population, sorted by id, without all of it in memory at once (`size`: `CHUNK_PERSONS`)."""
+    size = size or CHUNK_PERSONS
     starts = [
         r[0]
         for r in data.con.execute(
