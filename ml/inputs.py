@@ -1,12 +1,19 @@
 """The warehouse relations the models read, declared once (name -> SELECT over the marts).
 
-`load_marts` (churn) copies them into an in-memory DuckDB; `load_inputs` (propensity, leads,
-recommendations) declares them as views in an attached in-memory database, standardised by the
-same code (`ChurnData.from_connection`, `BehaviourData.from_relations`), so DuckDB runs every
-feature query on the warehouse file and only the per-person results reach the process.
+`load_marts` (churn) copies them into an in-memory DuckDB; `load_inputs` declares them as
+views over the warehouse (the recommender: a few queries) or writes them once into a scratch
+DuckDB file (`scratch_inputs`: propensity and leads, dozens of feature queries), standardised
+by the same code (`ChurnData.from_connection`, `BehaviourData.from_relations`). Either way
+DuckDB runs every feature query under its `memory_limit` and only the per-person results reach
+the process.
 """
 
 from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 
@@ -15,7 +22,7 @@ from ml.behaviour import BehaviourData
 from ml.features import ChurnData
 
 INPUTS = "ml_inputs"  # the attached in-memory database of the input views
-NS = f"{INPUTS}.main"
+SCRATCH = "ml_scratch"  # the attached DuckDB file of the input tables
 KEPT = "coalesce(lower(o.status), '') NOT IN ('canceled', 'cancelled')"
 # moments a person is known (name, e-mail or account): every timeline row but anonymous visits
 IDENTIFYING = "event_type <> 'web_session'"
@@ -89,30 +96,55 @@ def sources(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> dict[str,
 
 
 def load_inputs(
-    con: duckdb.DuckDBPyConnection, names: tuple[str, ...] = (*CHURN_INPUTS, *BEHAVIOUR_INPUTS)
+    con: duckdb.DuckDBPyConnection,
+    names: tuple[str, ...] = (*CHURN_INPUTS, *BEHAVIOUR_INPUTS),
+    database: Path | None = None,
 ) -> BehaviourData:
-    """The inputs of `names` as standardised views over the warehouse in the attached
-    in-memory database `ml_inputs`, plus the catalogue's categories (a small copy, when the
-    warehouse has the catalogue): nothing
-    of the event tables is copied. The data is usable while `con` is open."""
+    """The inputs of `names`, standardised, plus the catalogue's categories (a small copy,
+    when the warehouse has the catalogue); the data is usable while `con` is open.
+
+    Without `database`: views over the warehouse in the attached in-memory database
+    `ml_inputs`, nothing copied (for a few queries). With `database` (a new DuckDB file):
+    tables written once into that file, attached as `ml_scratch` — for many queries, since a
+    view joins and casts the marts again at each one; the rows live on disk under DuckDB's
+    buffer manager (its `memory_limit`), not in the process's heap."""
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {INPUTS}")
+    alias = INPUTS if database is None else SCRATCH
+    con.execute(f"ATTACH IF NOT EXISTS '{database or ':memory:'}' AS {alias}")
+    ns = f"{alias}.main"
     relations = {}
     for name, sql in sources(con, names).items():
-        con.execute(f"CREATE OR REPLACE VIEW {NS}.src_{name} AS {sql}")
-        relations[name] = f"{NS}.src_{name}"
+        con.execute(f"CREATE OR REPLACE VIEW {ns}.src_{name} AS {sql}")
+        relations[name] = f"{ns}.src_{name}"
+    views = database is None
     base = ChurnData.from_connection(
         con,
         orders=relations["orders"],
         **{n: relations.get(n) for n in CHURN_INPUTS if n != "orders"},
-        ns=NS,
-        views=True,
+        ns=ns,
+        views=views,
     )
     behaviour = {n: relations[n] for n in BEHAVIOUR_INPUTS if n in relations}
-    data = BehaviourData.from_relations(base, behaviour, views=True)
-    if not table_exists(con, "staging.stg_catalog__products"):
-        return data
-    categories = con.sql(
-        "SELECT sku, category AS item_group FROM staging.stg_catalog__products"
-    ).to_arrow_table()
-    return data.with_item_groups(categories)
+    data = BehaviourData.from_relations(base, behaviour, views=views)
+    if table_exists(con, "staging.stg_catalog__products"):
+        categories = con.sql(
+            "SELECT sku, category AS item_group FROM staging.stg_catalog__products"
+        ).to_arrow_table()
+        data = data.with_item_groups(categories)
+    if not views:
+        con.execute(f"CHECKPOINT {alias}")  # nothing left to write when the file goes
+    return data
+
+
+@contextmanager
+def scratch_inputs(
+    con: duckdb.DuckDBPyConnection, names: tuple[str, ...] = (*CHURN_INPUTS, *BEHAVIOUR_INPUTS)
+) -> Iterator[BehaviourData]:
+    """`load_inputs` into a DuckDB file of a private temporary directory, detached and
+    deleted on exit."""
+    with tempfile.TemporaryDirectory(prefix="cdp-ml-") as tmp:
+        data = load_inputs(con, names, Path(tmp) / "inputs.duckdb")
+        try:
+            yield data
+        finally:
+            con.execute(f"DETACH {SCRATCH}")

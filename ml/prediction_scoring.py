@@ -21,7 +21,6 @@ from ml import recommend as rec
 from ml.artifact import load_named, save_named, versioned
 from ml.behaviour import BehaviourData
 from ml.drift import bin_counts, drift_report
-from ml.inputs import load_inputs
 from ml.model import InsufficientHistoryError
 from ml.prediction_config import PredictionsConfig
 
@@ -31,13 +30,6 @@ RECOMMENDATIONS = "ml.product_recommendations"
 RECOMMENDATIONS_TOP = "ml.product_recommendations_top"
 TASKS = (clf.PROPENSITY, clf.LEADS)
 RECOMMENDER = "recommendations"
-
-
-def load_behaviour(con: duckdb.DuckDBPyConnection) -> BehaviourData:
-    """Every input of the three models (`ml.inputs.load_inputs`): the churn model's orders,
-    tickets, e-mail, web sessions and carts, plus product views and add-to-carts, order lines,
-    the identifying moments and the catalogue's categories, as views over the warehouse."""
-    return load_inputs(con)
 
 
 def load_products(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

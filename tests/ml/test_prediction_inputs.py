@@ -5,6 +5,7 @@ frame; the BG/NBD fit reads only its sample, the same rows as a sample of the wh
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ import pandas as pd
 from ml import propensity as clf
 from ml.behaviour import BehaviourData
 from ml.drift import bin_counts, build_reference, drift_report
-from ml.inputs import CHURN_INPUTS, load_inputs
+from ml.inputs import CHURN_INPUTS, load_inputs, scratch_inputs
 from ml.prediction_config import PropensityConfig
 from ml.purchase import _sample, fit_rows_at, summary_at
 from ml.scoring import load_marts
@@ -36,6 +37,16 @@ def test_views_give_the_features_of_the_copied_marts():
             "WHERE table_catalog = 'ml_inputs'"
         ).fetchall()
         assert kinds == [("VIEW",)]
+        # or written once into a scratch DuckDB file, deleted with its directory on exit
+        with scratch_inputs(con, CHURN_INPUTS) as scratch:
+            pd.testing.assert_frame_equal(
+                scratch.base.features_at(cutoff), copied.features_at(cutoff)
+            )
+            path = con.execute(
+                "SELECT path FROM duckdb_databases() WHERE database_name = 'ml_scratch'"
+            ).fetchone()[0]
+            assert Path(path).exists()
+        assert not Path(path).parent.exists()
 
 
 def test_ranges_of_persons_give_the_whole_population(monkeypatch):
