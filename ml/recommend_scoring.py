@@ -28,7 +28,7 @@ from ml.prediction_scoring import (
     load_products,
 )
 
-FLUSH_ROWS = 500_000  # recommendation rows per INSERT
+FLUSH_ROWS = 200_000  # recommendation rows per INSERT
 TABLE_SCHEMA = """person_id VARCHAR, rank BIGINT, sku VARCHAR, product_name VARCHAR,
     product_url VARCHAR, score DOUBLE, reason VARCHAR, model_version VARCHAR,
     scored_at TIMESTAMP WITH TIME ZONE"""
@@ -58,13 +58,15 @@ def write_recommendations(
     persons = pd.Index(persons).union(trained.interactions.users)
     cat = trained.catalogue(in_stock(products, rcfg["min_stock"]))
     named = products.drop_duplicates("sku").set_index("sku").reindex(cat.items)
-    columns = {
-        "sku": pa.array(np.asarray(cat.items, dtype=object), pa.string()),
-        "product_name": pa.array(named["product_name"].astype(object), pa.string()),
-        "product_url": pa.array(named["product_url"].astype(object), pa.string()),
-    }
+    # per catalogue code (and per reason): looked up by DuckDB at the INSERT, so that a chunk
+    # holds the person id and numbers, not every row's product strings
+    lookups = [
+        list(cat.items),
+        named["product_name"].astype(object).where(named["product_name"].notna(), None).tolist(),
+        named["product_url"].astype(object).where(named["product_url"].notna(), None).tolist(),
+        [rec.FALLBACK, f"{rec.PERSONAL}:{trained.kind}"],
+    ]
     ids = pa.array(np.asarray(persons, dtype=object), pa.string())
-    reasons = pa.array([rec.FALLBACK, f"{rec.PERSONAL}:{trained.kind}"], pa.string())
     exclude = rec.recently_bought(data, cutoff, rcfg["exclude_bought_days"])
     stamp = datetime.now(UTC).isoformat()
     summary = {"persons": 0, "rows": 0, "reasons": {}}
@@ -76,9 +78,12 @@ def write_recommendations(
         warehouse.register("_rec_chunk", pa.concat_tables(chunks))
         try:
             warehouse.execute(
-                f"""INSERT INTO {RECOMMENDATIONS} SELECT *, ?, CAST(? AS TIMESTAMPTZ)
+                f"""INSERT INTO {RECOMMENDATIONS}
+                SELECT person_id, rank, ($1::VARCHAR[])[code + 1], ($2::VARCHAR[])[code + 1],
+                       ($3::VARCHAR[])[code + 1], score, ($4::VARCHAR[])[personal + 1], $5,
+                       CAST($6 AS TIMESTAMPTZ)
                 FROM _rec_chunk""",
-                [card["version"], stamp],
+                [*lookups, card["version"], stamp],
             )
         finally:
             warehouse.unregister("_rec_chunk")
@@ -90,23 +95,22 @@ def write_recommendations(
         warehouse.execute(f"CREATE OR REPLACE TABLE {RECOMMENDATIONS} ({TABLE_SCHEMA})")
         for start, (lists,) in trained.ranked(persons, rcfg["top_n"], cat, exclude=exclude):
             row, col = np.nonzero(lists.filled)
-            code = pa.array(lists.items[row, col])
             personal = lists.personal[row, col]
             chunks.append(
                 pa.table(
                     {
                         "person_id": ids.take(pa.array(start + row)),
                         "rank": pa.array(col + 1, pa.int64()),
-                        **{name: values.take(code) for name, values in columns.items()},
+                        "code": pa.array(lists.items[row, col]),
                         "score": pa.array(lists.scores[row, col]),
-                        "reason": reasons.take(pa.array(personal.astype(np.int8))),
+                        "personal": pa.array(personal.astype(np.int8)),
                     }
                 )
             )
             summary["persons"] += int(lists.filled.any(axis=1).sum())
             summary["rows"] += len(row)
             for name, n in (
-                (reasons[1].as_py(), personal.sum()),
+                (lookups[3][1], personal.sum()),
                 (rec.FALLBACK, (~personal).sum()),
             ):
                 summary["reasons"][name] = summary["reasons"].get(name, 0) + int(n)
