@@ -104,22 +104,32 @@ class BehaviourData:
     @classmethod
     def extend(cls, base: ChurnData, **frames: pd.DataFrame | None) -> BehaviourData:
         """Add the tables of `BEHAVIOUR_TABLES` (DataFrames or Arrow tables) to `base`."""
-        given = []
-        for name, frame in frames.items():
-            if frame is None:
-                continue
-            ts, columns = BEHAVIOUR_TABLES[name]
+        given = {name: frame for name, frame in frames.items() if frame is not None}
+        for name, frame in given.items():
             base.con.register(f"_src_{name}", frame)
+        try:
+            return cls.from_relations(base, {name: f"_src_{name}" for name in given})
+        finally:
+            for name in given:
+                base.con.unregister(f"_src_{name}")
+
+    @classmethod
+    def from_relations(
+        cls, base: ChurnData, relations: dict[str, str], views: bool = False
+    ) -> BehaviourData:
+        """Standardise the relations (name in `BEHAVIOUR_TABLES` -> table or view in `con`)
+        into tables of `base`'s schema (with `views`, views over the relations)."""
+        kind = "VIEW" if views else "TABLE"
+        for name, relation in relations.items():
+            ts, columns = BEHAVIOUR_TABLES[name]
             select = "".join(f", {expr} AS {alias}" for alias, expr in columns.items())
             base.con.execute(
-                f"""CREATE OR REPLACE TABLE {base.ns}.{name} AS
+                f"""CREATE OR REPLACE {kind} {base.ns}.{name} AS
                 SELECT CAST(customer_id AS VARCHAR) AS customer_id,
                        CAST({ts} AS TIMESTAMP) AS {ts}{select}
-                FROM _src_{name} WHERE customer_id IS NOT NULL AND {ts} IS NOT NULL"""
+                FROM {relation} WHERE customer_id IS NOT NULL AND {ts} IS NOT NULL"""
             )
-            base.con.unregister(f"_src_{name}")
-            given.append(name)
-        return cls(base=base, tables=tuple(given))
+        return cls(base=base, tables=tuple(relations))
 
     def with_item_groups(self, frame: pd.DataFrame) -> BehaviourData:
         """Add `item_groups(sku, item_group)`: the catalogue's categories (several rows for a

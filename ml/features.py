@@ -155,14 +155,17 @@ class ChurnData:
         carts: str | None = None,
         until: date | None = None,
         ns: str = "churn",
+        views: bool = False,
     ) -> ChurnData:
-        """Standardise relations (table or view names in `con`) into tables of schema `ns`.
+        """Standardise relations (table or view names in `con`) into tables of schema `ns`
+        (with `views`, views: nothing is copied and every query reads the relations).
 
         With `until`, every event after the end of that day is left out, so nothing built on
         the result can see past it.
         """
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {ns}")
+        kind = "VIEW" if views else "TABLE"
         end = _ts(until) if until is not None else "TIMESTAMP '9999-12-31 00:00:00'"
 
         cols = {c.lower() for c in con.execute(f"SELECT * FROM {orders} LIMIT 0").df().columns}
@@ -180,7 +183,7 @@ class ChurnData:
         )
         con.execute(
             f"""
-            CREATE OR REPLACE TABLE {ns}.orders AS
+            CREATE OR REPLACE {kind} {ns}.orders AS
             SELECT * FROM (
                 SELECT CAST(customer_id AS VARCHAR) AS customer_id,
                        CAST(order_id AS VARCHAR) AS order_id,
@@ -200,7 +203,7 @@ class ChurnData:
         # the gaps inside the history before the cutoff.
         con.execute(
             f"""
-            CREATE OR REPLACE TABLE {ns}.purchase_days AS
+            CREATE OR REPLACE {kind} {ns}.purchase_days AS
             SELECT customer_id, day,
                    date_diff('day', lag(day) OVER (PARTITION BY customer_id ORDER BY day), day)
                        AS gap_days
@@ -216,7 +219,7 @@ class ChurnData:
             ts, columns = EXTRA_TABLES[name]
             select = ", ".join(f"{expr} AS {alias}" for alias, expr in columns.items())
             con.execute(
-                f"""CREATE OR REPLACE TABLE {ns}.{name} AS
+                f"""CREATE OR REPLACE {kind} {ns}.{name} AS
                 SELECT CAST(customer_id AS VARCHAR) AS customer_id,
                        CAST({ts} AS TIMESTAMP) AS {ts}, {select}
                 FROM {relation} WHERE customer_id IS NOT NULL AND {ts} IS NOT NULL
@@ -445,15 +448,18 @@ class ChurnData:
         horizon_days: int | None = None,
         max_rows: int | None = None,
         seed: int = 0,
+        population: str | None = None,
     ) -> pd.DataFrame:
-        """One row per customer with at least one purchase on or before `cutoff`.
+        """One row per customer with at least one purchase on or before `cutoff` (with
+        `population`, SQL giving customer ids: those of them only).
 
         Columns: `customer_id, cutoff`, the features of `feature_names()`, and `churned`
         (1 = no purchase within `horizon_days` after the cutoff) when a horizon is given.
         `max_rows` keeps a deterministic hash sample of customers. Rows are sorted by
         `customer_id` so that downstream results do not depend on DuckDB's thread scheduling.
         """
-        population = None if max_rows is None else self.sample_sql(cutoff, max_rows, seed)
+        if population is None and max_rows is not None:
+            population = self.sample_sql(cutoff, max_rows, seed)
         sql = self._feature_sql(cutoff, horizon_days, population)
         df = self.con.execute(f"SELECT * FROM ({sql}) ORDER BY customer_id").df()
         names = self.feature_names()

@@ -20,10 +20,9 @@ from ml import propensity as clf
 from ml import recommend as rec
 from ml.artifact import load_named, save_named, versioned
 from ml.behaviour import BehaviourData
-from ml.drift import drift_report
+from ml.drift import bin_counts, drift_report
 from ml.model import InsufficientHistoryError
 from ml.prediction_config import PredictionsConfig
-from ml.scoring import load_marts
 
 PURCHASE_SCORES = "ml.purchase_scores"
 PURCHASE_DRIFT = "ml.purchase_score_drift"
@@ -31,42 +30,6 @@ RECOMMENDATIONS = "ml.product_recommendations"
 RECOMMENDATIONS_TOP = "ml.product_recommendations_top"
 TASKS = (clf.PROPENSITY, clf.LEADS)
 RECOMMENDER = "recommendations"
-# moments a person is known (name, e-mail or account): every timeline row but anonymous visits
-IDENTIFYING = "event_type <> 'web_session'"
-
-
-def load_behaviour(con: duckdb.DuckDBPyConnection) -> BehaviourData:
-    """`load_marts` plus product views and add-to-carts (web events of the person's sessions),
-    order lines, the identifying moments of `marts.customer_timeline` and the catalogue's
-    categories."""
-    product_events = con.sql(
-        """SELECT s.person_id AS customer_id, e.occurred_at, e.product_sku AS sku,
-                  CASE e.event_type WHEN 'product_view' THEN 'view' ELSE e.event_type END
-                      AS event_type
-           FROM staging.stg_web__events e
-           JOIN intermediate.int_web_sessions_attributed s USING (session_id)
-           WHERE s.person_id IS NOT NULL AND e.product_sku IS NOT NULL
-             AND e.event_type IN ('product_view', 'add_to_cart')"""
-    ).to_arrow_table()
-    order_lines = con.sql(
-        """SELECT l.person_id AS customer_id, l.ordered_at, l.sku, l.quantity
-           FROM marts.order_lines l JOIN marts.orders o USING (order_key)
-           WHERE l.person_id IS NOT NULL
-             AND coalesce(lower(o.status), '') NOT IN ('canceled', 'cancelled')"""
-    ).to_arrow_table()
-    identified = con.sql(
-        f"""SELECT person_id AS customer_id, occurred_at FROM marts.customer_timeline
-            WHERE person_id IS NOT NULL AND {IDENTIFYING}"""
-    ).to_arrow_table()
-    categories = con.sql(
-        "SELECT sku, category AS item_group FROM staging.stg_catalog__products"
-    ).df()
-    return BehaviourData.extend(
-        load_marts(con),
-        product_events=product_events,
-        order_lines=order_lines,
-        identified=identified,
-    ).with_item_groups(categories)
 
 
 def load_products(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -209,9 +172,15 @@ def score_purchases(
     parts, drifts = [], []
     for task, column in ((clf.PROPENSITY, "purchase_propensity"), (clf.LEADS, "lead_score")):
         trained, card = load_named(models_dir, task)
-        frame = clf.features_at(data, task, cutoff, trained.horizon_days)
-        p = trained.predict(frame)
-        part = pd.DataFrame({"person_id": frame["customer_id"].astype(str), column: p})
+        ids, probabilities, counts = [], [], None
+        for where in clf.id_ranges(data, task, cutoff):  # the features of a range at a time
+            frame = clf.features_at(data, task, cutoff, trained.horizon_days, where=where)
+            p = trained.predict(frame)
+            ids.append(frame["customer_id"].astype(str).to_numpy())
+            probabilities.append(p)
+            counts = bin_counts(trained.reference, frame.assign(score=p), counts)
+        p = np.concatenate(probabilities)
+        part = pd.DataFrame({"person_id": np.concatenate(ids), column: p})
         part[f"{task}_decile"] = (
             (pd.Series(p).rank(method="first", pct=True) * 10)
             .apply(np.ceil)
@@ -223,7 +192,7 @@ def score_purchases(
         parts.append(part)
         report = drift_report(
             trained.reference,
-            frame.assign(score=p),
+            counts or {},
             card["config"]["drift"]["psi_threshold"],
             exclude=card["config"]["drift"]["exclude"],
         )

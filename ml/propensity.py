@@ -28,7 +28,13 @@ from ml.behaviour import BehaviourData
 from ml.metrics import metrics, paired_bootstrap
 from ml.model import InsufficientHistoryError, _rfm_transform
 from ml.prediction_config import ClassifierConfig
-from ml.purchase import PURCHASE_FEATURES, fit_purchase_models, purchase_features, summary_at
+from ml.purchase import (
+    PURCHASE_FEATURES,
+    fit_purchase_models,
+    fit_rows_at,
+    purchase_features,
+    summary_at,
+)
 from ml.trained import TrainedScorer
 
 PROPENSITY = "propensity"
@@ -45,6 +51,8 @@ MIN_HISTORY_DAYS = 90
 # a PR AUC over fewer buyers says nothing: such a validation cutoff is skipped
 MIN_VALIDATION_POSITIVES = 10
 BGNBD_FIT_ROWS = 20_000  # population parameters: a deterministic sample is enough
+# persons whose features are in memory at once when a whole population is scored or graded
+CHUNK_PERSONS = 50_000
 
 
 def population_sql(
@@ -71,43 +79,82 @@ def features_at(
     horizon_days: int,
     seed: int = 0,
     max_rows: int | None = None,
+    where: str | None = None,
 ) -> pd.DataFrame:
     """`customer_id, cutoff` + the task's features for its population at `cutoff` (with
-    `max_rows`, a hash sample of it: `population_sql`). Buyers also get the BG/NBD outputs for
+    `max_rows`, a hash sample of it: `population_sql`; with `where`, a condition on
+    `customer_id`, those of them only: `id_ranges`). Buyers also get the BG/NBD outputs for
     the label horizon (`purchase_model_at`)."""
-    population = population_sql(data, task, cutoff, max_rows, seed)
+    pop = population_sql(data, task, cutoff, max_rows, seed)
+    if where is not None:
+        pop = f"SELECT customer_id FROM ({pop}) WHERE {where}"
     if task == PROPENSITY:
-        base = data.base.features_at(cutoff, max_rows=max_rows, seed=seed)
-        activity = data.activity_at(cutoff, population, skip=set(base.columns))
+        # the whole population is every buyer: no filter on the customers then
+        whole = max_rows is None and where is None
+        base = data.base.features_at(cutoff, population=None if whole else pop)
+        activity = data.activity_at(cutoff, pop, skip=set(base.columns))
         frame = base.merge(activity, on="customer_id", how="left")
-        bgnbd = purchase_model_at(data, cutoff, horizon_days, frame["customer_id"])
+        bgnbd = purchase_model_at(data, cutoff, horizon_days, pop)
         return frame.merge(bgnbd, on="customer_id", how="left")
-    activity = data.activity_at(cutoff, population)
+    activity = data.activity_at(cutoff, pop)
     activity.insert(1, "cutoff", pd.Timestamp(cutoff))
     return activity
 
 
+def id_ranges(
+    data: BehaviourData, task: str, cutoff: date, size: int | None = None
+) -> list[str | None]:
+    """The task's population at `cutoff` cut into ranges of at most `size` customer ids (a
+    condition on `customer_id` per range, None for everyone), in id order: frames computed
+    range by range (`features_at(..., where=)`) and put end to end are the frame of the whole
+    population, sorted by id, without all of it in memory at once (`size`: `CHUNK_PERSONS`)."""
+    size = size or CHUNK_PERSONS
+    starts = [
+        r[0]
+        for r in data.con.execute(
+            f"""SELECT customer_id FROM (
+                SELECT customer_id, row_number() OVER (ORDER BY customer_id) - 1 AS r
+                FROM ({population_sql(data, task, cutoff)}))
+            WHERE r % {int(size)} = 0 ORDER BY customer_id"""
+        ).fetchall()
+    ]
+    if len(starts) <= 1:
+        return [None]
+    quoted = ["'" + str(s).replace("'", "''") + "'" for s in starts]
+    return [
+        f"customer_id >= {lo}" + (f" AND customer_id < {hi}" if hi else "")
+        for lo, hi in zip(quoted, [*quoted[1:], None], strict=True)
+    ]
+
+
 def purchase_model_at(
-    data: BehaviourData, cutoff: date, horizon_days: int, customers: pd.Series
+    data: BehaviourData, cutoff: date, horizon_days: int, population: str
 ) -> pd.DataFrame:
     """BG/NBD fitted on the purchase summaries as of `cutoff` (nothing after it) and its
-    P(alive), P(no purchase within the horizon) and expected purchases within it for
-    `customers`: a rate estimate that weighs frequency by the customer's age, which recency
-    and counts alone do not. The fit (on a fixed sample of every buyer's summary) is kept in
-    `data.cache`: scoring, both trainings and the back-test share cutoffs."""
+    P(alive), P(no purchase within the horizon) and expected purchases within it for the
+    customers of `population` (SQL): a rate estimate that weighs frequency by the customer's
+    age, which recency and counts alone do not. The fit (on a fixed sample of every buyer's
+    summary, read alone: `fit_rows_at`) is kept in `data.cache`: scoring, both trainings and
+    the back-test share cutoffs."""
     key = ("bgnbd", cutoff)
     if key not in data.cache:
-        summary = summary_at(data.base, cutoff)
+        rows, n = fit_rows_at(data.base, cutoff, BGNBD_FIT_ROWS, seed=0)
         fit = None
-        if not summary.empty:
+        if n:
             fit = fit_purchase_models(
-                summary, cutoff, max_rows=BGNBD_FIT_ROWS, seed=0, pareto=False, spend=False
+                rows,
+                cutoff,
+                max_rows=BGNBD_FIT_ROWS,
+                seed=0,
+                pareto=False,
+                spend=False,
+                n_customers=n,
             )
-        data.cache[key] = (summary, fit)
-    summary, fit = data.cache[key]
+        data.cache[key] = fit
+    fit = data.cache[key]
     if fit is None:
         return pd.DataFrame(columns=["customer_id", *PURCHASE_FEATURES])
-    return purchase_features(fit, summary[summary["customer_id"].isin(customers)], horizon_days)
+    return purchase_features(fit, summary_at(data.base, cutoff, population), horizon_days)
 
 
 def feature_names(frame: pd.DataFrame) -> list[str]:
@@ -121,17 +168,22 @@ def labelled_at(
     horizon_days: int,
     max_rows: int | None = None,
     seed: int = 0,
+    where: str | None = None,
 ) -> pd.DataFrame:
     """Features and `bought` at `cutoff` (with `max_rows`, for a hash sample of the
-    population); kept in `data.cache`, since the back-test and the final training share all
-    but one of their cutoffs."""
+    population; with `where`, for a range of it: `id_ranges`); a sample is kept in
+    `data.cache`, since the back-test and the final training share all but one of their
+    cutoffs (a whole population is not: it is graded once, range by range)."""
     key = (task, cutoff, horizon_days, max_rows, seed)
-    if key not in data.cache:
-        frame = features_at(data, task, cutoff, horizon_days, seed=seed, max_rows=max_rows)
-        buyers = set(data.bought_within(cutoff, horizon_days)["customer_id"])
-        frame["bought"] = frame["customer_id"].isin(buyers).astype("int8")
-        data.cache[key] = frame
-    return data.cache[key].copy()
+    if max_rows is not None and key in data.cache:
+        return data.cache[key].copy()
+    frame = features_at(data, task, cutoff, horizon_days, seed, max_rows, where)
+    buyers = data.bought_within(cutoff, horizon_days)["customer_id"]
+    frame["bought"] = frame["customer_id"].isin(buyers).astype("int8")
+    if max_rows is None or where is not None:
+        return frame
+    data.cache[key] = frame
+    return frame.copy()
 
 
 def training_cutoffs(as_of: date, first: date, cfg: ClassifierConfig) -> list[date]:
@@ -404,10 +456,15 @@ def train(
 
 def evaluate(trained: TrainedClassifier, data: BehaviourData, cutoff: date) -> dict:
     """Metrics of the chosen scorer and of the baseline at `cutoff` against the purchases of
-    the horizon after it (`data` must reach that far)."""
-    frame = labelled_at(data, trained.task, cutoff, trained.horizon_days)
-    y = frame["bought"].to_numpy()
-    p_model, p_base = trained.predict(frame), trained.predict_baseline(frame)
+    the horizon after it (`data` must reach that far), the population graded range by range
+    (`id_ranges`) in id order."""
+    y, p_model, p_base = [], [], []
+    for where in id_ranges(data, trained.task, cutoff):
+        frame = labelled_at(data, trained.task, cutoff, trained.horizon_days, where=where)
+        y.append(frame["bought"].to_numpy())
+        p_model.append(trained.predict(frame))
+        p_base.append(trained.predict_baseline(frame))
+    y, p_model, p_base = (np.concatenate(parts) for parts in (y, p_model, p_base))
     return {
         "cutoff": cutoff.isoformat(),
         "metrics": {"model": metrics(y, p_model), BASELINE: metrics(y, p_base)},

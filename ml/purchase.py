@@ -9,11 +9,12 @@ so nothing after the cutoff reaches a parameter, a feature or a score.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ml.btyd import BGNBD, GammaGamma, ParetoNBD
 from ml.features import ChurnData, _ts
@@ -26,17 +27,19 @@ LABEL_FREE = (BGNBD_NAME, PNBD_NAME)
 PURCHASE_FEATURES = ("bgnbd_p_alive", "bgnbd_p_churn", "bgnbd_orders_in_label_horizon")
 
 
-def summary_at(data: ChurnData, cutoff: date) -> pd.DataFrame:
+def summary_at(data: ChurnData, cutoff: date, population: str | None = None) -> pd.DataFrame:
     """`customer_id, x, t_x, T, m, revenue_365d` for every customer with a purchase on or
-    before `cutoff`, sorted by customer_id (times in weeks, m NaN without a repeat day).
+    before `cutoff` (with `population`, SQL giving customer ids: only those), sorted by
+    customer_id (times in weeks, m NaN without a repeat day).
     Money is rounded to 1e-6: parallel float sums differ in the last bits from run to run, and
     the optimiser would carry that noise into the parameters."""
     c = _ts(cutoff)
+    only = f" AND customer_id IN ({population})" if population else ""
     frame = data.con.execute(
         f"""
         WITH d AS (
             SELECT customer_id, CAST(ordered_at AS DATE) AS day, round(sum(amount), 6) AS value
-            FROM {data.ns}.orders WHERE NOT is_return AND ordered_at < {c}
+            FROM {data.ns}.orders WHERE NOT is_return AND ordered_at < {c}{only}
             GROUP BY customer_id, CAST(ordered_at AS DATE)),
         f AS (SELECT customer_id, min(day) AS first_day FROM d GROUP BY customer_id)
         SELECT customer_id,
@@ -53,6 +56,32 @@ def summary_at(data: ChurnData, cutoff: date) -> pd.DataFrame:
     for col in ("x", "t_x", "T", "m", "revenue_365d"):
         frame[col] = frame[col].astype("float64")
     return frame
+
+
+def fit_rows_at(
+    data: ChurnData, cutoff: date, max_rows: int, seed: int
+) -> tuple[pd.DataFrame, int]:
+    """`_sample(summary_at(data, cutoff), max_rows, seed)` and the number of customers in the
+    summary, reading only the sampled customers' rows: the positions are drawn as
+    `DataFrame.sample` draws them (NumPy `RandomState(seed).choice` of the row count), so the
+    fit sees the same rows in the same order without the whole base in memory."""
+    buyers = f"""SELECT DISTINCT customer_id FROM {data.ns}.orders
+        WHERE NOT is_return AND ordered_at < {_ts(cutoff)}"""
+    n = data.con.execute(f"SELECT count(*) FROM ({buyers})").fetchone()[0]
+    if n <= max_rows:
+        return summary_at(data, cutoff), n
+    drawn = np.random.RandomState(seed).choice(n, size=max_rows, replace=False)
+    with data.con.cursor() as cur:  # its own registration: the connection may be shared
+        cur.register("_fit_draw", pa.table({"pos": drawn.astype(np.int64)}))
+        rows = summary_at(
+            replace(data, con=cur),
+            cutoff,
+            f"""SELECT customer_id FROM (
+                SELECT customer_id, row_number() OVER (ORDER BY customer_id) - 1 AS pos
+                FROM ({buyers})) JOIN _fit_draw USING (pos)""",
+        )
+    # row i of `rows` (sorted by customer_id) is the customer at the i-th smallest position
+    return rows.iloc[np.searchsorted(np.sort(drawn), drawn)], n
 
 
 def _sample(summary: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
@@ -122,9 +151,11 @@ def fit_purchase_models(
     pareto: bool = True,
     spend: bool = True,
     start: PurchaseFit | None = None,
+    n_customers: int | None = None,
 ) -> PurchaseFit:
     """Fit the label-free models on (a deterministic sample of) the summary at `cutoff`,
-    starting from the parameters of `start` (a fit at a nearby cutoff) when given."""
+    starting from the parameters of `start` (a fit at a nearby cutoff) when given;
+    `n_customers`: the size of the base when `summary` is already a sample of it."""
     if summary.empty:
         raise ValueError(f"no customer with a purchase on or before {cutoff}")
     fit_rows = _sample(summary, max_rows, seed)
@@ -138,7 +169,8 @@ def fit_purchase_models(
         repeat = fit_rows[(fit_rows["x"] > 0) & (fit_rows["m"] > 0)]
         if len(repeat) >= 10:
             gg = GammaGamma.fit(repeat["x"], repeat["m"], penalizer=penalizer)
-    return PurchaseFit(cutoff=cutoff, n_customers=len(summary), bgnbd=bg, pnbd=pn, spend=gg)
+    n = len(summary) if n_customers is None else n_customers
+    return PurchaseFit(cutoff=cutoff, n_customers=n, bgnbd=bg, pnbd=pn, spend=gg)
 
 
 def purchase_features(fit: PurchaseFit, summary: pd.DataFrame, horizon_days: float) -> pd.DataFrame:

@@ -1,12 +1,10 @@
 """Warehouse side of the recommender, bounded in memory: read only what it needs, write
 `ml.product_recommendations` block by block from NumPy codes.
 
-Why not `ml.prediction_scoring.load_behaviour` and a frame: that copies every event table of
-the classifiers into an in-memory DuckDB (1.2 GB at 100,000 customers), where the recommender
-reads order lines, product events, the orders (cutoff, data hash) and who is identified, each a
-few times, by aggregate queries that DuckDB runs on the warehouse file itself; and a frame of
-every person's ten rows with product names and URLs as Python strings grows to gigabytes at a
-million persons.
+Why views (`ml.inputs.load_inputs`): the recommender reads order lines, product events, the
+orders (cutoff, data hash) and who is identified, each a few times, by aggregate queries that
+DuckDB runs on the warehouse file itself; and why codes: a frame of every person's ten rows
+with product names and URLs as Python strings grows to gigabytes at a million persons.
 """
 
 from __future__ import annotations
@@ -22,72 +20,25 @@ import pyarrow as pa
 from ml import recommend as rec
 from ml.artifact import load_named
 from ml.behaviour import BehaviourData
-from ml.features import ChurnData
+from ml.inputs import RECOMMENDER_INPUTS, load_inputs
 from ml.prediction_scoring import (
-    IDENTIFYING,
     RECOMMENDATIONS,
     RECOMMENDER,
     in_stock,
     load_products,
 )
 
-FLUSH_ROWS = 500_000  # recommendation rows per INSERT
-NS = "recommender_inputs"  # the attached in-memory database of the input views
+FLUSH_ROWS = 200_000  # recommendation rows per INSERT
 TABLE_SCHEMA = """person_id VARCHAR, rank BIGINT, sku VARCHAR, product_name VARCHAR,
     product_url VARCHAR, score DOUBLE, reason VARCHAR, model_version VARCHAR,
     scored_at TIMESTAMP WITH TIME ZONE"""
 
 
 def load_recommendation_data(con: duckdb.DuckDBPyConnection) -> BehaviourData:
-    """The recommender's inputs as views over the warehouse in an attached in-memory database
-    (`ns`), so that nothing is copied: orders (the cutoff and the data hash, as `load_marts`
-    reads them), order lines of orders not cancelled, product views and add-to-carts of the
-    person's sessions, each identified person's first identifying moment (who gets
-    recommendations) and the catalogue's categories (a small copy). The data is usable while
-    `con` is open."""
-    con.execute("SET TimeZone = 'UTC'")
-    db = con.execute("SELECT current_database()").fetchone()[0]
-    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {NS}")
-    kept = "coalesce(lower(o.status), '') NOT IN ('canceled', 'cancelled')"
-    views = {
-        # the columns and casts of `ChurnData.from_connection`: the same data hash
-        "orders": f"""SELECT CAST(person_id AS VARCHAR) AS customer_id,
-                   CAST(order_key AS VARCHAR) AS order_id,
-                   CAST(ordered_at AS TIMESTAMP) AS ordered_at,
-                   CAST(net_amount AS DOUBLE) AS amount,
-                   coalesce(CAST(is_return AS BOOLEAN), net_amount < 0) AS is_return
-            FROM "{db}".marts.orders o
-            WHERE person_id IS NOT NULL AND ordered_at IS NOT NULL
-              AND net_amount IS NOT NULL AND {kept}""",
-        "order_lines": f"""SELECT CAST(l.person_id AS VARCHAR) AS customer_id,
-                   CAST(l.ordered_at AS TIMESTAMP) AS ordered_at,
-                   upper(CAST(l.sku AS VARCHAR)) AS sku, CAST(l.quantity AS DOUBLE) AS quantity
-            FROM "{db}".marts.order_lines l JOIN "{db}".marts.orders o USING (order_key)
-            WHERE l.person_id IS NOT NULL AND l.ordered_at IS NOT NULL AND {kept}""",
-        "product_events": f"""SELECT CAST(s.person_id AS VARCHAR) AS customer_id,
-                   CAST(e.occurred_at AS TIMESTAMP) AS occurred_at,
-                   upper(CAST(e.product_sku AS VARCHAR)) AS sku,
-                   CASE lower(e.event_type) WHEN 'product_view' THEN 'view'
-                       ELSE lower(e.event_type) END AS event_type
-            FROM "{db}".staging.stg_web__events e
-            JOIN "{db}".intermediate.int_web_sessions_attributed s USING (session_id)
-            WHERE s.person_id IS NOT NULL AND e.product_sku IS NOT NULL
-              AND e.occurred_at IS NOT NULL
-              AND e.event_type IN ('product_view', 'add_to_cart')""",
-        "identified": f"""SELECT CAST(person_id AS VARCHAR) AS customer_id,
-                   CAST(min(occurred_at) AS TIMESTAMP) AS occurred_at
-            FROM "{db}".marts.customer_timeline
-            WHERE person_id IS NOT NULL AND occurred_at IS NOT NULL AND {IDENTIFYING}
-            GROUP BY person_id""",
-    }
-    for name, sql in views.items():
-        con.execute(f"CREATE OR REPLACE VIEW {NS}.{name} AS {sql}")
-    categories = con.sql(
-        f'SELECT sku, category AS item_group FROM "{db}".staging.stg_catalog__products'
-    ).df()
-    base = ChurnData(con, has_channel=False, has_store=False, ns=NS)
-    data = BehaviourData(base, tables=("product_events", "order_lines", "identified"))
-    return data.with_item_groups(categories)
+    """The recommender's inputs (`ml.inputs.load_inputs`): orders (the cutoff and the data
+    hash), order lines, product events, the identifying moments (who gets recommendations)
+    and the catalogue's categories, as views over the warehouse."""
+    return load_inputs(con, RECOMMENDER_INPUTS)
 
 
 def write_recommendations(
@@ -107,13 +58,15 @@ def write_recommendations(
     persons = pd.Index(persons).union(trained.interactions.users)
     cat = trained.catalogue(in_stock(products, rcfg["min_stock"]))
     named = products.drop_duplicates("sku").set_index("sku").reindex(cat.items)
-    columns = {
-        "sku": pa.array(np.asarray(cat.items, dtype=object), pa.string()),
-        "product_name": pa.array(named["product_name"].astype(object), pa.string()),
-        "product_url": pa.array(named["product_url"].astype(object), pa.string()),
-    }
+    # per catalogue code (and per reason): looked up by DuckDB at the INSERT, so that a chunk
+    # holds the person id and numbers, not every row's product strings
+    lookups = [
+        list(cat.items),
+        named["product_name"].astype(object).where(named["product_name"].notna(), None).tolist(),
+        named["product_url"].astype(object).where(named["product_url"].notna(), None).tolist(),
+        [rec.FALLBACK, f"{rec.PERSONAL}:{trained.kind}"],
+    ]
     ids = pa.array(np.asarray(persons, dtype=object), pa.string())
-    reasons = pa.array([rec.FALLBACK, f"{rec.PERSONAL}:{trained.kind}"], pa.string())
     exclude = rec.recently_bought(data, cutoff, rcfg["exclude_bought_days"])
     stamp = datetime.now(UTC).isoformat()
     summary = {"persons": 0, "rows": 0, "reasons": {}}
@@ -125,9 +78,12 @@ def write_recommendations(
         warehouse.register("_rec_chunk", pa.concat_tables(chunks))
         try:
             warehouse.execute(
-                f"""INSERT INTO {RECOMMENDATIONS} SELECT *, ?, CAST(? AS TIMESTAMPTZ)
+                f"""INSERT INTO {RECOMMENDATIONS}
+                SELECT person_id, rank, ($1::VARCHAR[])[code + 1], ($2::VARCHAR[])[code + 1],
+                       ($3::VARCHAR[])[code + 1], score, ($4::VARCHAR[])[personal + 1], $5,
+                       CAST($6 AS TIMESTAMPTZ)
                 FROM _rec_chunk""",
-                [card["version"], stamp],
+                [*lookups, card["version"], stamp],
             )
         finally:
             warehouse.unregister("_rec_chunk")
@@ -139,23 +95,22 @@ def write_recommendations(
         warehouse.execute(f"CREATE OR REPLACE TABLE {RECOMMENDATIONS} ({TABLE_SCHEMA})")
         for start, (lists,) in trained.ranked(persons, rcfg["top_n"], cat, exclude=exclude):
             row, col = np.nonzero(lists.filled)
-            code = pa.array(lists.items[row, col])
             personal = lists.personal[row, col]
             chunks.append(
                 pa.table(
                     {
                         "person_id": ids.take(pa.array(start + row)),
                         "rank": pa.array(col + 1, pa.int64()),
-                        **{name: values.take(code) for name, values in columns.items()},
+                        "code": pa.array(lists.items[row, col]),
                         "score": pa.array(lists.scores[row, col]),
-                        "reason": reasons.take(pa.array(personal.astype(np.int8))),
+                        "personal": pa.array(personal.astype(np.int8)),
                     }
                 )
             )
             summary["persons"] += int(lists.filled.any(axis=1).sum())
             summary["rows"] += len(row)
             for name, n in (
-                (reasons[1].as_py(), personal.sum()),
+                (lookups[3][1], personal.sum()),
                 (rec.FALLBACK, (~personal).sum()),
             ):
                 summary["reasons"][name] = summary["reasons"].get(name, 0) + int(n)

@@ -14,11 +14,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from cdp.warehouse import table_exists
 from ml.artifact import build_card, model_version, save_artifact
 from ml.config import ChurnConfig, RiskBands
 from ml.drift import drift_report
 from ml.features import ChurnData
+from ml.inputs import CHURN_INPUTS, sources
 from ml.model import (
     Backtest,
     InsufficientHistoryError,
@@ -63,57 +63,17 @@ def score_frame(
 
 
 # ---------------------------------------------------------------------- warehouse side
-TIMELINE_EVENTS = {
-    # ChurnData table -> (select list, filter) on marts.customer_timeline
-    "email_events": (
-        "person_id AS customer_id, occurred_at, replace(event_type, 'campaign_', '') AS event_type",
-        "starts_with(event_type, 'campaign_') AND channel = 'email'",
-    ),
-    "web_events": (
-        "person_id AS customer_id, occurred_at, reference AS session_id",
-        "event_type = 'web_session'",
-    ),
-    "carts": (
-        "person_id AS customer_id, occurred_at AS abandoned_at, amount AS value",
-        "event_type = 'cart_abandoned'",
-    ),
-}
-
-
 def load_marts(con: duckdb.DuckDBPyConnection) -> ChurnData:
-    """Copy the marts the churn model reads into an in-memory DuckDB and standardise them.
-
-    Orders: `marts.orders` rows with a known person, cancelled orders left out, `net_amount`
-    as amount (negative for returns). Tickets: `marts.service_tickets`. E-mail events
-    (campaign messages of the e-mail channel), web sessions and abandoned carts: the
-    time-stamped rows of `marts.customer_timeline`, when that mart exists. `marts.engagement`
+    """Copy the inputs the churn model reads (`ml.inputs.sources`: orders, tickets, e-mail,
+    web sessions and abandoned carts) into an in-memory DuckDB and standardise them.
+    `marts.engagement`
     holds windows relative to its build date only, so it cannot be reconstructed as of past
     training cutoffs and is not used as a model input (see docs/predictions.md).
     """
     con.execute("SET TimeZone = 'UTC'")
-    orders = con.sql(
-        """
-        SELECT person_id AS customer_id, order_key AS order_id, ordered_at,
-               net_amount AS amount, channel, store_id, is_return
-        FROM marts.orders
-        WHERE person_id IS NOT NULL
-          AND coalesce(lower(status), '') NOT IN ('canceled', 'cancelled')
-        """
-    ).to_arrow_table()
-    tickets = con.sql(
-        """
-        SELECT person_id AS customer_id, created_at, satisfaction
-        FROM marts.service_tickets WHERE person_id IS NOT NULL
-        """
-    ).to_arrow_table()
-    events = {}
-    if table_exists(con, "marts.customer_timeline"):
-        for name, (columns, where) in TIMELINE_EVENTS.items():
-            events[name] = con.sql(
-                f"SELECT {columns} FROM marts.customer_timeline "
-                f"WHERE person_id IS NOT NULL AND {where}"
-            ).to_arrow_table()
-    return ChurnData.from_frames(orders, tickets=tickets, con=duckdb.connect(), **events)
+    frames = {n: con.sql(sql).to_arrow_table() for n, sql in sources(con, CHURN_INPUTS).items()}
+    orders = frames.pop("orders")
+    return ChurnData.from_frames(orders, con=duckdb.connect(), **frames)
 
 
 @dataclass

@@ -4,7 +4,9 @@
         [--only classifiers|recommendations]
 
 The warehouse needs the marts (e.g. from `cdp bench --customers N` or `cdp demo`); the ml.*
-tables are written into it. Prints the persons, the wall and CPU time of each step (each
+tables are written into it. The connection is the platform's (`cdp.warehouse.connect`: DuckDB's
+`memory_limit` and threads from `CDP_DUCKDB_MEMORY_LIMIT` / `CDP_DUCKDB_THREADS` or the
+machine), as the Dagster assets open it. Prints the persons, the wall and CPU time of each step (each
 model's training includes its back-test: two trainings) and the peak RSS of the process.
 `--only recommendations` runs the recommender's steps alone, on its own inputs
 (`ml.recommend_scoring.load_recommendation_data`), as its Dagster assets do.
@@ -15,14 +17,14 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
-import duckdb
-
+from cdp.warehouse import connect
+from ml.inputs import scratch_inputs
 from ml.prediction_config import load_predictions_config
 from ml.prediction_scoring import (
     TASKS,
-    load_behaviour,
     score_purchases,
     train_classifier,
     train_recommender,
@@ -74,6 +76,25 @@ def _recommender(step, data, con, cfg, models: Path) -> None:
     )
 
 
+def _classifiers(step, data, con, cfg, models: Path, recommender: bool) -> None:
+    """Train (+ back-test) propensity and leads, score both; then the recommender on the same
+    inputs when `recommender`."""
+    for task in TASKS:
+        run = step(
+            f"train {task} (+ back-test)",
+            lambda task=task: train_classifier(data, task, cfg, models),
+        )
+        print(f"  chosen {run.card['chosen']}, training rows {run.card['training_rows']:,}")
+        _print_backtest(run.card.get("backtest"))
+    scores, _ = step("score buyers and leads", lambda: score_purchases(data, models, con))
+    print(
+        f"buyers scored {scores['purchase_propensity'].notna().sum():,}, leads scored "
+        f"{scores['lead_score'].notna().sum():,}"
+    )
+    if recommender:
+        _recommender(step, data, con, cfg, models)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warehouse", required=True, type=Path)
@@ -82,7 +103,11 @@ def main() -> None:
     parser.add_argument("--only", choices=("classifiers", "recommendations"), default=None)
     args = parser.parse_args()
     cfg = load_predictions_config(args.config)
-    con = duckdb.connect(str(args.warehouse))
+    con = connect(args.warehouse)
+    limit, threads = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('threads')"
+    ).fetchone()
+    print(f"DuckDB memory_limit {limit}, threads {threads}")
     persons, identified = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE is_identified) FROM marts.customer_360"
     ).fetchall()[0]
@@ -103,21 +128,12 @@ def main() -> None:
         data = step("load recommendation inputs", lambda: load_recommendation_data(con))
         _recommender(step, data, con, cfg, args.models)
     else:
-        data = step("load marts", lambda: load_behaviour(con))
-        for task in TASKS:
-            run = step(
-                f"train {task} (+ back-test)",
-                lambda task=task: train_classifier(data, task, cfg, args.models),
+        with ExitStack() as stack:
+            data = step(
+                "load inputs (scratch DuckDB file)",
+                lambda: stack.enter_context(scratch_inputs(con)),
             )
-            print(f"  chosen {run.card['chosen']}, training rows {run.card['training_rows']:,}")
-            _print_backtest(run.card.get("backtest"))
-        scores, _ = step("score buyers and leads", lambda: score_purchases(data, args.models, con))
-        print(
-            f"buyers scored {scores['purchase_propensity'].notna().sum():,}, leads scored "
-            f"{scores['lead_score'].notna().sum():,}"
-        )
-        if args.only is None:
-            _recommender(step, data, con, cfg, args.models)
+            _classifiers(step, data, con, cfg, args.models, args.only is None)
     print(
         f"total {time.perf_counter() - total:.1f} s wall, {time.process_time() - total_cpu:.1f} s "
         f"CPU, peak RSS {_peak_mib():,.0f} MiB"

@@ -51,11 +51,17 @@ def _churn(asset: str, con: duckdb.DuckDBPyConnection, models: Path) -> None:
 
 
 def _predictions(asset: str, con: duckdb.DuckDBPyConnection, models: Path) -> None:
+    from ml.inputs import scratch_inputs
     from ml.prediction_config import load_predictions_config
-    from ml.prediction_scoring import load_behaviour, score_purchases, train_classifier
 
     cfg = load_predictions_config()
-    data = load_behaviour(con)
+    with scratch_inputs(con) as data:
+        _prediction_body(asset, data, con, models, cfg)
+
+
+def _prediction_body(asset: str, data, con: duckdb.DuckDBPyConnection, models: Path, cfg) -> None:
+    from ml.prediction_scoring import score_purchases, train_classifier
+
     if asset == "purchase_scores":
         scores, _ = score_purchases(data, models, con)
         print(

@@ -54,15 +54,15 @@ def _model_metadata(run) -> dict:
     return meta
 
 
-def _behaviour(warehouse: WarehouseResource, step=None):
-    """The behaviour data (`ml.prediction_scoring.load_behaviour`); with `step`, the result of
-    `step(data, models_dir, con)` on the same connection (the scoring writes its tables)."""
+def _behaviour(warehouse: WarehouseResource, step):
+    """`step(data, models_dir, con)` on the behaviour data (`ml.inputs.scratch_inputs`: the
+    inputs written once into a scratch DuckDB file) and its warehouse connection (the
+    scoring writes its tables there)."""
     from cdp.settings import get_settings
-    from ml.prediction_scoring import load_behaviour
+    from ml.inputs import scratch_inputs
 
-    with warehouse.connect() as con:
-        data = load_behaviour(con)
-        return data if step is None else step(data, get_settings().models_dir, con)
+    with warehouse.connect() as con, scratch_inputs(con) as data:
+        return step(data, get_settings().models_dir, con)
 
 
 def _classifier_asset(key: dg.AssetKey, task: str, description: str):
@@ -72,12 +72,13 @@ def _classifier_asset(key: dg.AssetKey, task: str, description: str):
         description=description,
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        from cdp.settings import get_settings
         from ml.prediction_config import load_predictions_config
         from ml.prediction_scoring import train_classifier
 
         cfg = load_predictions_config()
-        run = train_classifier(_behaviour(warehouse), task, cfg, get_settings().models_dir)
+        run = _behaviour(
+            warehouse, lambda data, models, _con: train_classifier(data, task, cfg, models)
+        )
         meta = _model_metadata(run)
         meta["training_rows"] = dg.MetadataValue.int(run.card["training_rows"])
         meta["features"] = dg.MetadataValue.json(run.card["features"])
