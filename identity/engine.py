@@ -97,7 +97,7 @@ def resolve(
     else:
         scored = None
         if config.probabilistic.enabled and n > 1:
-            scored = _probabilistic(norm, coded, det, config, report, groups, blocks, fixed)
+            scored = _probabilistic(norm, coded, det, config, groups, blocks, fixed)
         found, prob_edges, possible, n_candidates = probabilistic_edges(scored, config, fixed)
     timings["probabilistic"] = time.perf_counter() - t
 
