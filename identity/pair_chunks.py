@@ -48,8 +48,9 @@ class PairChunks:
         self,
         blocks: Blocks,
         groups: np.ndarray | None = None,
-        pairs_per_chunk: int = PAIRS_PER_CHUNK,
+        pairs_per_chunk: int | None = None,
     ):
+        pairs_per_chunk = pairs_per_chunk or PAIRS_PER_CHUNK
         self.blocks = blocks
         self.n = n = len(blocks.codes[0]) if blocks.codes else 0
         self.groups = groups
