@@ -43,7 +43,7 @@ def encode(norm: pd.DataFrame, fields: list[str]) -> Coded:
     stacked = pd.concat([norm[f] for f in fields], ignore_index=True)
     codes, uniques = pd.factorize(stacked, use_na_sentinel=True)
     n = len(norm)
-    per_field = {f: codes[i * n : (i + 1) * n].astype(np.int64) for i, f in enumerate(fields)}
+    per_field = {f: codes[i * n : (i + 1) * n].astype(np.int32) for i, f in enumerate(fields)}
     return Coded(per_field, np.asarray(uniques, dtype=object).astype(str).astype(object))
 
 
@@ -61,7 +61,7 @@ class PairValues:
 
     def __init__(self, ca: np.ndarray, cb: np.ndarray, uniques: np.ndarray):
         size = max(len(uniques), 1)
-        keys = ca * size + cb
+        keys = ca.astype(np.int64) * size + cb
         inverse, ukeys = pd.factorize(keys)  # hash-based: faster than np.unique's sort
         self.ukeys, self.inverse = np.asarray(ukeys, dtype=np.int64), inverse
         self.ia = self.ukeys // size

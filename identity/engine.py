@@ -89,6 +89,8 @@ def resolve(
     blocks = block_codes(norm, config, report)
     fixed = model or (prior.model if prior is not None else None)
     prints = fingerprints(norm)
+    # the match keys are coded: the rest of the run reads these three columns
+    norm = norm[["record_id", "birth_date", "phone"]]
     changes: dict = {}
     if prior is not None:
         found, prob_edges, possible, n_candidates, changes = incremental_edges(
@@ -100,6 +102,7 @@ def resolve(
             scored = _probabilistic(norm, coded, det, config, groups, blocks, fixed)
         found, prob_edges, possible, n_candidates = probabilistic_edges(scored, config, fixed)
     timings["probabilistic"] = time.perf_counter() - t
+    del coded
 
     t = time.perf_counter()
     labels, edges, match_rule = link(n, det, prob_edges, norm, config, report)
