@@ -15,7 +15,7 @@ import pandas as pd
 
 from cdp import normalize as nz
 from identity.config import IdentityConfig
-from identity.pairs import finding
+from identity.pairs import finding, sorted_unique
 
 
 def blocking_fields(norm: pd.DataFrame) -> pd.DataFrame:
@@ -183,4 +183,4 @@ def encode_pairs(parts: list[np.ndarray], n: int) -> np.ndarray:
         return np.empty(0, np.int64)
     allpairs = np.concatenate(encoded)
     allpairs = allpairs[allpairs // n != allpairs % n]
-    return np.unique(allpairs)
+    return sorted_unique(allpairs)

@@ -119,8 +119,8 @@ class PairValues:
         if kind == "date_typo":
             return date_typo(self.va, self.vb)
         if kind == "date_close":
-            digits = np.array([x.replace("-", "") for x in self.uniques], dtype=object)
-            a, b = digits[self.ia].tolist(), digits[self.ib].tolist()
+            a = [x.replace("-", "") for x in self.va.tolist()]
+            b = [x.replace("-", "") for x in self.vb.tolist()]
             dist = np.asarray(cpdist(a, b, scorer=OSA.distance, workers=-1))
             return dist <= (level.max_distance or 1)
         if kind == "local_part_typo":
@@ -161,7 +161,9 @@ class PairValues:
         differ only by separators (``marie.d`` / ``marie_d``) or only by digits
         (``jeanrobert`` / ``jeanrobert2``), or in their first letter (``e.willems`` /
         ``l.willems``: Emma and Louise)."""
-        parts = pd.Series(self.uniques, dtype=object).str.rpartition("@")
+        # split only the addresses of these pairs (a chunk's), not every address of the file
+        used, ends = np.unique(np.concatenate([self.ia, self.ib]), return_inverse=True)
+        parts = pd.Series(self.uniques[used], dtype=object).str.rpartition("@")
         has_at = (parts[1] == "@").to_numpy()
         local = parts[0].to_numpy(dtype=object)
         domain, _ = pd.factorize(parts[2])
@@ -169,7 +171,7 @@ class PairValues:
         letters, _ = pd.factorize(bare.str.replace(r"[0-9]", "", regex=True))
         first, _ = pd.factorize(parts[0].str.slice(0, 1))
         bare, _ = pd.factorize(bare)
-        ia, ib = self.ia, self.ib
+        ia, ib = ends[: len(self.ia)], ends[len(self.ia) :]
         maybe = np.flatnonzero(
             has_at[ia]
             & has_at[ib]

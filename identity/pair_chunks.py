@@ -30,6 +30,7 @@ from identity import compare as cmp
 from identity import fellegi_sunter as fs
 from identity.blocking import Blocks
 from identity.config import IdentityConfig
+from identity.pairs import sorted_unique
 
 #: candidate pairs per chunk (before the pairs found by several keys are merged): the
 #: working memory of stage 3 is about 200 bytes per pair of a chunk
@@ -94,7 +95,7 @@ class PairChunks:
             parts.append(np.repeat(a, count) * n + b)
         if not parts:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        pairs = np.unique(np.concatenate(parts))
+        pairs = sorted_unique(np.concatenate(parts))
         pa, pb = pairs // n, pairs % n
         if self.groups is not None:
             other = self.groups[pa] != self.groups[pb]
