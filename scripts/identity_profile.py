@@ -1,7 +1,7 @@
 """Profile the identity stage on a warehouse copy: seconds, CPU and peak RSS per stage (benchmark).
 
     .venv/bin/python scripts/identity_profile.py WAREHOUSE.duckdb [--out DIR] [--compare DIR]
-        [--cprofile N]
+        [--cprofile N] [--pairs-per-chunk N] [--scale F]
 
 Reads the identity inputs as the ``identity/identity_graph`` asset does (``read_inputs`` on a
 read-only connection with the platform's memory limit and threads), runs
@@ -12,8 +12,10 @@ the CPU time (user + sys) and the peak RSS of the whole run.
 
 ``--out DIR`` writes the result (graph, edges, review pairs, report, statistics without the
 timings) as Parquet/JSON; ``--compare DIR`` says whether this run's result equals the one
-written there (same persons, edges, review pairs, report and statistics). Run it on a COPY of a
-warehouse: it only reads, but a warehouse in use by a pipeline is locked.
+written there (same persons, edges, review pairs, report and statistics). ``--scale F``
+estimates the candidate pairs per blocking key of a file F times larger (see
+``_scaled_pairs``). Run it on a COPY of a warehouse: it only reads, but a warehouse in use by a
+pipeline is locked.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cdp.settings import get_settings
 from cdp.warehouse import connect
-from identity import load_config, resolve
+from identity import load_config, pair_chunks, resolve
 from identity.records import read_inputs
 
 PAGE = 4096
@@ -152,6 +155,40 @@ def _compare(frames: dict[str, pd.DataFrame], other: Path) -> bool:
     return same
 
 
+def _scaled_pairs(records: pd.DataFrame, graph: pd.DataFrame, factor: float) -> None:
+    """Candidate pairs per blocking key now and, estimated, in a file ``factor`` times larger
+    (blocks over ``max_block_size`` skipped there as here): a block whose value several
+    persons share (a common name, a street) grows with the file, a value of one person does
+    not; the upper figure lets every block grow."""
+    from identity.blocking import _ColumnCodes, _key_codes
+    from identity.records import prepare, valid_records
+
+    config = load_config(get_settings().config_dir / "identity.yaml")
+    norm = prepare(valid_records(records, []), config)
+    person = pd.factorize(
+        graph.set_index("record_id").loc[norm["record_id"].to_numpy(), "person_id"]
+    )[0]
+    columns = _ColumnCodes(norm)
+    cap = config.probabilistic.max_block_size
+
+    def pairs(size: np.ndarray) -> int:
+        return int(np.where((size >= 2) & (size <= cap), size * (size - 1) // 2, 0).sum())
+
+    totals = np.zeros(3)
+    print(f"{'blocking key':<44} {'pairs now':>11} {f'x{factor:g} shared grow':>16} "
+          f"{f'x{factor:g} all grow':>14}")  # fmt: skip
+    for key in config.probabilistic.blocking_keys:
+        recs, block, _, _ = _key_codes(columns, list(key))
+        size = np.bincount(block)
+        persons = pd.Series(person[recs]).groupby(block).nunique().to_numpy()
+        grown = np.round(size * factor).astype(np.int64)
+        row = [pairs(size), pairs(np.where(persons >= 2, grown, size)), pairs(grown)]
+        totals += row
+        print(f"{'+'.join(key):<44} {row[0]:>11,} {row[1]:>16,} {row[2]:>14,}")
+    print(f"{'total (a pair found by two keys counts twice)':<44} "
+          f"{int(totals[0]):>11,} {int(totals[1]):>16,} {int(totals[2]):>14,}")  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("warehouse", type=Path)
@@ -160,8 +197,14 @@ def main() -> int:
     parser.add_argument(
         "--cprofile", type=int, metavar="N", help="print the N calls costliest in CPU time"
     )
+    parser.add_argument("--pairs-per-chunk", type=int, help="candidate pairs per chunk of stage 3")
+    parser.add_argument(
+        "--scale", type=float, help="estimate the candidate pairs of a file this many times larger"
+    )
     args = parser.parse_args()
 
+    if args.pairs_per_chunk:
+        pair_chunks.PAIRS_PER_CHUNK = args.pairs_per_chunk
     sampler = RssSampler()
     sampler.start()
     config = load_config(get_settings().config_dir / "identity.yaml")
@@ -201,6 +244,8 @@ def main() -> int:
           f"{c_end - c_read:.2f} s); RSS before reading {base:.0f} MiB, peak {peak:.0f} MiB "
           f"(ru_maxrss)")  # fmt: skip
 
+    if args.scale:
+        _scaled_pairs(records, result.graph, args.scale)
     frames = _comparable(result)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
