@@ -15,7 +15,9 @@ whole sorted list (what is summed over them adds up in the same order as before)
 * pass 2, with the fitted model, regenerates each chunk's pairs, scores them from their level
   pattern and keeps those that can be a link or a review pair (match probability at least the
   review band's). The file's namesake rate, which ``fellegi_sunter.score`` counts over every
-  scored pair, is summed over the chunks and the kept pairs held again under it.
+  scored pair, is summed over the chunks and the kept pairs held again under it. Memory
+  grows with the candidate pairs by two bytes a pair (the pattern numbers) and with the kept
+  pairs, not with the candidate pairs' comparisons.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from identity.pairs import sorted_unique
 #: candidate pairs per chunk (before the pairs found by several keys are merged): the
 #: working memory of stage 3 is about 200 bytes per pair of a chunk
 PAIRS_PER_CHUNK = 1_000_000
+#: the ``fellegi_sunter.HELD`` code of pairs held for too little evidence
+TOO_LITTLE_EVIDENCE = fs.HELD.index("too_little_evidence")
 
 
 class PairChunks:
@@ -251,8 +255,8 @@ def score_chunks(
     model: fs.FittedModel,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pass 2: (a, b, match probability, why held) of the pairs the rules did not join whose
-    probability reaches the review band or the match threshold; the others cannot be a link
-    or a review pair. The model's namesake rate is counted over every pair scored, as
+    probability reaches the review band or the match threshold and that are not held for too
+    little evidence; the others cannot be a link or a review pair. The model's namesake rate is counted over every pair scored, as
     ``fellegi_sunter.score`` counts it on all of them at once."""
     prob = config.probabilistic
     floor = min(prob.review_probability, prob.match_probability)
@@ -268,7 +272,9 @@ def score_chunks(
         if not model.frozen and part.namesake_pairs:
             pairs += part.namesake_pairs
             told += round(part.namesake_rate * part.namesake_pairs)
-        keep = probability >= floor
+        # held for too little evidence: never a link nor a review pair, whatever the file's
+        # namesake rate (that reason comes before the namesakes' in ``score``)
+        keep = (probability >= floor) & (held != TOO_LITTLE_EVIDENCE)
         kept.append((pa[keep], pb[keep], probability[keep], held[keep], rows[keep]))
     pa, pb, probability, held, rows = (
         (np.concatenate(column) for column in zip(*kept, strict=True))
