@@ -34,7 +34,7 @@ import pandas as pd
 
 from cdp.settings import get_settings
 from cdp.warehouse import connect
-from identity import load_config, pair_chunks, resolve
+from identity import load_config, resolve
 from identity.records import read_inputs
 
 PAGE = 4096
@@ -204,6 +204,8 @@ def main() -> int:
     args = parser.parse_args()
 
     if args.pairs_per_chunk:
+        from identity import pair_chunks
+
         pair_chunks.PAIRS_PER_CHUNK = args.pairs_per_chunk
     sampler = RssSampler()
     sampler.start()
