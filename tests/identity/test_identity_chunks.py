@@ -105,7 +105,7 @@ def test_em_on_pattern_counts_is_the_em_on_the_pairs(config):
     key = np.zeros(len(flags), dtype=np.int64)
     for j in range(flags.shape[1]):
         key = key * 16 + flags[:, j] + 1
-    codes, uniques = pd.factorize(key)
+    codes, _ = pd.factorize(key)
     first = np.unique(codes, return_index=True)[1]
     counted = fs.fit(
         levels[first], randoms, cfg, known=known[first], blocked=(same_key[first], [[0], [1]]),
