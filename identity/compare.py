@@ -165,8 +165,8 @@ class PairValues:
         ``l.willems``: Emma and Louise)."""
         # split only the addresses of these pairs (a chunk's), not every address of the file
         used, ends = np.unique(np.concatenate([self.ia, self.ib]), return_inverse=True)
-        # Arrow compute (the Python string methods took half of stage 3): local part and
-        # domain split at the last "@", as str.rpartition does
+        # Arrow compute rather than Python string methods: local part and domain split at
+        # the last "@", as str.rpartition does
         parts = pc.extract_regex(
             pa.array(self.uniques[used].tolist(), type=pa.string()),
             r"(?s)^(?P<local>.*)@(?P<domain>[^@]*)$",

@@ -10,7 +10,8 @@ scipy connected components; no Python loop over records or pairs):
    guarded rules keep only pairs with compatible first names.
 3. probabilistic edges: candidate pairs from blocking keys (``blocking.py``), a Fellegi-Sunter
    model estimated on them (``fellegi_sunter.py``), a match-probability threshold, guards that
-   hold pairs for review.
+   hold pairs for review; the pairs are generated, compared and scored by chunks of records
+   (``pair_chunks.py``), never all at once.
 4. connected components; components larger than ``max_cluster_size`` are split by dropping
    their weakest rules.
 5. stable person ids against the previous graph (merges and splits recorded).
