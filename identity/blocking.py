@@ -15,7 +15,7 @@ import pandas as pd
 
 from cdp import normalize as nz
 from identity.config import IdentityConfig
-from identity.pairs import finding, pairs_within_groups
+from identity.pairs import finding, sorted_unique
 
 
 def blocking_fields(norm: pd.DataFrame) -> pd.DataFrame:
@@ -94,25 +94,17 @@ def _key_codes(
     return recs, block, rep, hashed.view(np.int64)
 
 
-def key_agreement(
-    key_codes: list[np.ndarray], a: np.ndarray, b: np.ndarray, config: IdentityConfig
-) -> tuple[np.ndarray, list[list[int]]]:
-    """(pairs x blocking keys: is the pair equal on the key?, the comparisons each key reads),
-    from the per-record block codes :func:`candidate_pairs` returns.
+def key_fields(config: IdentityConfig) -> list[list[int]]:
+    """The comparisons each blocking key reads (by their index in ``comparisons``).
 
     Candidate pairs were chosen for agreeing on their keys: on the pairs of one key, that
     key's fields are no evidence, which the EM has to know (see ``fellegi_sunter.fit``).
     """
     col_of = {c.field: i for i, c in enumerate(config.probabilistic.comparisons)}
-    same = np.zeros((len(a), len(key_codes)), dtype=bool)
-    fields: list[list[int]] = []
-    for k, key in enumerate(config.probabilistic.blocking_keys):
-        fields.append(
-            sorted({col_of[f] for c in key for f in BASE_FIELD.get(c, (c,)) if f in col_of})
-        )
-        code = key_codes[k]
-        same[:, k] = (code[a] >= 0) & (code[a] == code[b])
-    return same, fields
+    return [
+        sorted({col_of[f] for c in key for f in BASE_FIELD.get(c, (c,)) if f in col_of})
+        for key in config.probabilistic.blocking_keys
+    ]
 
 
 @dataclass
@@ -144,7 +136,7 @@ def block_codes(norm: pd.DataFrame, config: IdentityConfig, report: list[dict]) 
     for key in prob.blocking_keys:
         cols = list(key)
         recs, codes, rep, hashed = _key_codes(columns, cols)
-        per_record = np.full(n, -1, dtype=np.int64)
+        per_record = np.full(n, -1, dtype=np.int32)  # 4 bytes a record and key
         per_record[recs] = codes
         size = np.bincount(codes, minlength=len(rep))
         over = np.flatnonzero(size > prob.max_block_size)
@@ -191,29 +183,4 @@ def encode_pairs(parts: list[np.ndarray], n: int) -> np.ndarray:
         return np.empty(0, np.int64)
     allpairs = np.concatenate(encoded)
     allpairs = allpairs[allpairs // n != allpairs % n]
-    return np.unique(allpairs)
-
-
-def candidate_pairs(
-    norm: pd.DataFrame,
-    config: IdentityConfig,
-    report: list[dict],
-    groups: np.ndarray | None = None,
-    blocks: Blocks | None = None,
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Unique candidate pairs (encoded ``a * n + b``, a < b) from the blocking keys, and per
-    key each record's block code (-1: a field of the key missing).
-
-    With ``groups`` (link mode), pairs inside one group are left out.
-    """
-    n = len(norm)
-    blocks = blocks or block_codes(norm, config, report)
-    parts = []
-    for k in range(len(blocks.codes)):
-        recs, codes = blocks.members(k)
-        order = np.argsort(codes, kind="stable")
-        parts.extend(pairs_within_groups(recs[order], codes[order]))
-    allpairs = encode_pairs(parts, n)
-    if groups is not None:
-        allpairs = allpairs[groups[allpairs // n] != groups[allpairs % n]]
-    return allpairs, blocks.codes
+    return sorted_unique(allpairs)

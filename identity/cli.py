@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     from cdp.config import ConfigError
     from identity.config import DeterministicRule, load_config
     from identity.engine import resolve
-    from identity.fellegi_sunter import model_table
+    from identity.explain import model_table
 
     started = time.perf_counter()
     try:

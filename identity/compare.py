@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, DamerauLevenshtein, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
@@ -43,7 +45,7 @@ def encode(norm: pd.DataFrame, fields: list[str]) -> Coded:
     stacked = pd.concat([norm[f] for f in fields], ignore_index=True)
     codes, uniques = pd.factorize(stacked, use_na_sentinel=True)
     n = len(norm)
-    per_field = {f: codes[i * n : (i + 1) * n].astype(np.int64) for i, f in enumerate(fields)}
+    per_field = {f: codes[i * n : (i + 1) * n].astype(np.int32) for i, f in enumerate(fields)}
     return Coded(per_field, np.asarray(uniques, dtype=object).astype(str).astype(object))
 
 
@@ -61,7 +63,7 @@ class PairValues:
 
     def __init__(self, ca: np.ndarray, cb: np.ndarray, uniques: np.ndarray):
         size = max(len(uniques), 1)
-        keys = ca * size + cb
+        keys = ca.astype(np.int64) * size + cb
         inverse, ukeys = pd.factorize(keys)  # hash-based: faster than np.unique's sort
         self.ukeys, self.inverse = np.asarray(ukeys, dtype=np.int64), inverse
         self.ia = self.ukeys // size
@@ -119,8 +121,8 @@ class PairValues:
         if kind == "date_typo":
             return date_typo(self.va, self.vb)
         if kind == "date_close":
-            digits = np.array([x.replace("-", "") for x in self.uniques], dtype=object)
-            a, b = digits[self.ia].tolist(), digits[self.ib].tolist()
+            a = [x.replace("-", "") for x in self.va.tolist()]
+            b = [x.replace("-", "") for x in self.vb.tolist()]
             dist = np.asarray(cpdist(a, b, scorer=OSA.distance, workers=-1))
             return dist <= (level.max_distance or 1)
         if kind == "local_part_typo":
@@ -161,15 +163,23 @@ class PairValues:
         differ only by separators (``marie.d`` / ``marie_d``) or only by digits
         (``jeanrobert`` / ``jeanrobert2``), or in their first letter (``e.willems`` /
         ``l.willems``: Emma and Louise)."""
-        parts = pd.Series(self.uniques, dtype=object).str.rpartition("@")
-        has_at = (parts[1] == "@").to_numpy()
-        local = parts[0].to_numpy(dtype=object)
-        domain, _ = pd.factorize(parts[2])
-        bare = parts[0].str.replace(r"[._-]", "", regex=True)
-        letters, _ = pd.factorize(bare.str.replace(r"[0-9]", "", regex=True))
-        first, _ = pd.factorize(parts[0].str.slice(0, 1))
-        bare, _ = pd.factorize(bare)
-        ia, ib = self.ia, self.ib
+        # split only the addresses of these pairs (a chunk's), not every address of the file
+        used, ends = np.unique(np.concatenate([self.ia, self.ib]), return_inverse=True)
+        # Arrow compute rather than Python string methods: local part and domain split at
+        # the last "@", as str.rpartition does
+        parts = pc.extract_regex(
+            pa.array(self.uniques[used].tolist(), type=pa.string()),
+            r"(?s)^(?P<local>.*)@(?P<domain>[^@]*)$",
+        )
+        has_at = parts.is_valid().to_numpy(zero_copy_only=False)
+        local_text = pc.struct_field(parts, "local")
+        local = np.asarray(local_text.to_pylist(), dtype=object)
+        domain = _codes(pc.struct_field(parts, "domain"))
+        bare_text = pc.replace_substring_regex(local_text, r"[._-]", "")
+        letters = _codes(pc.replace_substring_regex(bare_text, r"[0-9]", ""))
+        first = _codes(pc.utf8_slice_codeunits(local_text, 0, 1))
+        bare = _codes(bare_text)
+        ia, ib = ends[: len(self.ia)], ends[len(self.ia) :]
         maybe = np.flatnonzero(
             has_at[ia]
             & has_at[ib]
@@ -215,6 +225,11 @@ class PairValues:
                 and (y[stem:] in GENDER_SUFFIXES or y[stem:] == "")
             )
         return out
+
+
+def _codes(values: pa.Array) -> np.ndarray:
+    """Integer codes of Arrow values (equal values, equal codes; -1: null)."""
+    return pc.dictionary_encode(values).indices.fill_null(-1).to_numpy(zero_copy_only=False)
 
 
 def date_typo(va: np.ndarray, vb: np.ndarray) -> np.ndarray:

@@ -10,7 +10,8 @@ scipy connected components; no Python loop over records or pairs):
    guarded rules keep only pairs with compatible first names.
 3. probabilistic edges: candidate pairs from blocking keys (``blocking.py``), a Fellegi-Sunter
    model estimated on them (``fellegi_sunter.py``), a match-probability threshold, guards that
-   hold pairs for review.
+   hold pairs for review; the pairs are generated, compared and scored by chunks of records
+   (``pair_chunks.py``), never all at once.
 4. connected components; components larger than ``max_cluster_size`` are split by dropping
    their weakest rules.
 5. stable person ids against the previous graph (merges and splits recorded).
@@ -89,6 +90,8 @@ def resolve(
     blocks = block_codes(norm, config, report)
     fixed = model or (prior.model if prior is not None else None)
     prints = fingerprints(norm)
+    # the match keys are coded: the rest of the run reads these three columns
+    norm = norm[["record_id", "birth_date", "phone"]]
     changes: dict = {}
     if prior is not None:
         found, prob_edges, possible, n_candidates, changes = incremental_edges(
@@ -97,9 +100,10 @@ def resolve(
     else:
         scored = None
         if config.probabilistic.enabled and n > 1:
-            scored = _probabilistic(norm, coded, det, config, report, groups, blocks, fixed)
+            scored = _probabilistic(norm, coded, det, config, groups, blocks, fixed)
         found, prob_edges, possible, n_candidates = probabilistic_edges(scored, config, fixed)
     timings["probabilistic"] = time.perf_counter() - t
+    del coded
 
     t = time.perf_counter()
     labels, edges, match_rule = link(

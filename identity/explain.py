@@ -1,6 +1,7 @@
 """Why two records were (or were not) linked: each comparison's level and weight for a pair.
 
-Used by ``cdp resolve --explain-pair`` and by whoever reviews ``identity.possible_matches``.
+Used by ``cdp resolve --explain-pair`` and by whoever reviews ``identity.possible_matches``;
+the fitted model itself as a table (``cdp resolve --explain``) or Markdown (Dagster metadata).
 The pair is scored with the model a run fitted (``stats["model"]`` or a row of
 ``identity.match_models``), on the same normalised values and term frequencies as the run.
 """
@@ -14,6 +15,34 @@ from identity import compare as cmp
 from identity import fellegi_sunter as fs
 from identity.config import IdentityConfig
 from identity.records import prepare
+
+
+def model_table(model: dict) -> pd.DataFrame:
+    """A fitted model (:meth:`FittedModel.as_dict`) as rows: field, level, m, u, weight, review."""
+    return pd.DataFrame(
+        [
+            {"field": f, "level": lv["name"], "m": lv["m"], "u": lv["u"],
+             "weight": lv["weight"], "review": lv["review"]}
+            for f, levels in model["comparisons"].items()
+            for lv in levels
+        ]
+    )  # fmt: skip
+
+
+def model_markdown(model: dict) -> str:
+    """The fitted model as a Markdown table (Dagster metadata, docs)."""
+    lines = [
+        f"prior {model['prior']:.4f} over {model['candidate_pairs']} candidate pairs",
+        "",
+        "| field | level | m | u | weight (bits) | review |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in model_table(model).itertuples(index=False):
+        lines.append(
+            f"| {row.field} | {row.level} | {row.m:.5f} | {row.u:.6f} | {row.weight:.2f} "
+            f"| {row.review} |"
+        )
+    return "\n".join(lines)
 
 
 def _fitted(model: dict) -> fs.FittedModel:

@@ -138,34 +138,6 @@ def model_from_dict(saved: dict, config: IdentityConfig) -> FittedModel:
     )
 
 
-def model_table(model: dict) -> pd.DataFrame:
-    """A fitted model (:meth:`FittedModel.as_dict`) as rows: field, level, m, u, weight, review."""
-    return pd.DataFrame(
-        [
-            {"field": f, "level": lv["name"], "m": lv["m"], "u": lv["u"],
-             "weight": lv["weight"], "review": lv["review"]}
-            for f, levels in model["comparisons"].items()
-            for lv in levels
-        ]
-    )  # fmt: skip
-
-
-def model_markdown(model: dict) -> str:
-    """The fitted model as a Markdown table (Dagster metadata, docs)."""
-    lines = [
-        f"prior {model['prior']:.4f} over {model['candidate_pairs']} candidate pairs",
-        "",
-        "| field | level | m | u | weight (bits) | review |",
-        "|---|---|---|---|---|---|",
-    ]
-    for row in model_table(model).itertuples(index=False):
-        lines.append(
-            f"| {row.field} | {row.level} | {row.m:.5f} | {row.u:.6f} | {row.weight:.2f} "
-            f"| {row.review} |"
-        )
-    return "\n".join(lines)
-
-
 def starting_model(config: IdentityConfig) -> FittedModel:
     """The YAML values as a model (what ``estimation.enabled: false`` uses)."""
     comps = {
@@ -308,8 +280,11 @@ def fit_u(
     return out
 
 
-def _patterns(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct rows of ``g``, their counts, and the distinct row of each row of ``g``."""
+def _patterns(
+    g: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows of ``g``, their counts (each row counting ``weights``, default 1), and
+    the distinct row of each row of ``g``."""
     if len(g) == 0:
         return g, np.zeros(0), np.zeros(0, dtype=np.int64)
     shifted = g.astype(np.int64) + 1
@@ -318,7 +293,7 @@ def _patterns(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for j in range(g.shape[1]):
         key = key * radix + shifted[:, j]
     codes, uniques = pd.factorize(key)
-    counts = np.bincount(codes).astype(float)
+    counts = np.bincount(codes, weights=weights).astype(float)
     first = np.zeros(len(uniques), dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
     return g[first], counts, codes
@@ -330,17 +305,19 @@ def _em(
     u: dict[str, np.ndarray],
     config: IdentityConfig,
     m_fixed: list[np.ndarray] | None = None,
+    counts: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], float, int, bool, np.ndarray]:
     """EM with u held: (m per comparison, share of matches among the unknown pairs,
     iterations, converged, match probability of each pair). ``known`` pairs are matches in
-    every iteration. With ``m_fixed``, only the share is estimated."""
+    every iteration. With ``m_fixed``, only the share is estimated. With ``counts``, each row
+    of ``g`` stands for that many pairs."""
     est = config.probabilistic.estimation
     comps = config.probabilistic.comparisons
     m0 = [np.array([lv.m for lv in c.levels]) for c in comps]
     fixed = [np.array([lv.fixed for lv in c.levels]) for c in comps]
     m = [x.copy() for x in (m_fixed or m0)]
     flagged = np.column_stack([g, known.astype(np.int16)])
-    pat, counts, row_pattern = _patterns(flagged)
+    pat, counts, row_pattern = _patterns(flagged, counts)
     is_known = pat[:, -1] == 1 if len(pat) else np.zeros(0, dtype=bool)
     pat = pat[:, :-1]
     prior = float(np.clip(0.1, 1e-6, est.max_prior))
@@ -404,6 +381,7 @@ def fit(
     known: np.ndarray | None = None,
     blocked: tuple[np.ndarray, list[list[int]]] | None = None,
     joined: np.ndarray | None = None,
+    counts: np.ndarray | None = None,
 ) -> FittedModel:
     """m, u and the prior share of matches among candidate pairs (EM with u held).
 
@@ -417,21 +395,28 @@ def fit(
     joined by the deterministic rules), left out of the prior; other known pairs (anchors
     equal on every field) count in it as matches.
 
-    ``blocked`` (pairs x blocking keys, from :func:`identity.blocking.key_agreement`, with the
-    comparisons each key reads) estimates m as Splink does: one EM per blocking key on the
+    ``blocked`` (pairs x blocking keys: equal on the key?, with the comparisons each key reads,
+    :func:`identity.blocking.key_fields`) estimates m as Splink does: one EM per blocking key on the
     pairs equal on it, with the key's own fields left out (they agree by selection, not by
     evidence), each field's m then averaged over the keys that do not read it, weighted by
     pairs. The prior is the mean over the candidate pairs of their match probability in the
     passes of the keys they agree on. A file with fewer than ``min_pass_pairs`` candidate
     pairs gets the plain EM on every field.
+
+    ``counts``: each row (of every argument) stands for that many candidate pairs (the
+    distinct rows of the pairs, in the order they first appear, as the engine counts them
+    chunk by chunk; the EM then gives what it gives on the pairs themselves).
     """
     if known is None:
         known = np.zeros(len(candidate_levels), dtype=bool)
+    if counts is None:
+        counts = np.ones(len(candidate_levels))
     comps = config.probabilistic.comparisons
     u = fit_u(random_levels, comps, config.probabilistic.estimation.u_prior_pairs)
     iterations, converged = 0, True
-    if blocked is None or len(candidate_levels) < config.probabilistic.estimation.min_pass_pairs:
-        m, prior, iterations, converged, _ = _em(candidate_levels, known, u, config)
+    total = int(counts.sum())
+    if blocked is None or total < config.probabilistic.estimation.min_pass_pairs:
+        m, prior, iterations, converged, _ = _em(candidate_levels, known, u, config, None, counts)
     else:
         same_key, key_fields = blocked
         m_sum = [np.zeros(len(c.levels)) for c in comps]
@@ -440,18 +425,18 @@ def fit(
         passes = np.zeros(len(candidate_levels))
         for k, fields in enumerate(key_fields):
             sel = same_key[:, k]
-            if sel.sum() < config.probabilistic.estimation.min_pass_pairs:
+            if counts[sel].sum() < config.probabilistic.estimation.min_pass_pairs:
                 continue
             gk = candidate_levels[sel].copy()
             gk[:, fields] = -1
-            mk, _, it, conv, post = _em(gk, known[sel], u, config)
+            mk, _, it, conv, post = _em(gk, known[sel], u, config, None, counts[sel])
             iterations, converged = iterations + it, converged and conv
             post_sum[sel] += post
             passes[sel] += 1
             for i in range(len(comps)):
                 if i in fields:
                     continue
-                w = float((gk[:, i] >= 0).sum())
+                w = float(counts[sel][gk[:, i] >= 0].sum())
                 m_sum[i] += w * mk[i]
                 weight[i] += w
         m = [
@@ -462,10 +447,10 @@ def fit(
         # on (from the fields those keys did not choose it for), averaged
         scored = (passes > 0) & ~(known if joined is None else joined)
         if scored.any():
-            share = float((post_sum[scored] / passes[scored]).mean())
+            share = float(np.average(post_sum[scored] / passes[scored], weights=counts[scored]))
             prior = float(np.clip(share, 1e-6, config.probabilistic.estimation.max_prior))
         else:
-            _, prior, it, _, _ = _em(candidate_levels, known, u, config, m_fixed=m)
+            _, prior, it, _, _ = _em(candidate_levels, known, u, config, m, counts)
             iterations += it
     m = [_exact_weighs_most(m[i], u[c.field], c) for i, c in enumerate(comps)]
     comparisons = {
@@ -478,7 +463,7 @@ def fit(
     return FittedModel(
         prior=prior,
         comparisons=comparisons,
-        candidate_pairs=len(candidate_levels),
+        candidate_pairs=total,
         u_sample_pairs=len(random_levels),
         iterations=iterations,
         converged=converged,

@@ -50,6 +50,15 @@ def chain_within_groups(order: np.ndarray, codes_sorted: np.ndarray) -> tuple[np
     return order[:-1][same].astype(np.int64), order[1:][same].astype(np.int64)
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of integers by a sort (numpy 2.4's hash-based unique is 15 times slower
+    on millions of pair codes)."""
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
+
+
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)

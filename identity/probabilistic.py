@@ -11,8 +11,9 @@ import pandas as pd
 
 from identity import compare as cmp
 from identity import fellegi_sunter as fs
-from identity.blocking import Blocks, candidate_pairs, key_agreement
+from identity.blocking import Blocks, key_fields
 from identity.config import IdentityConfig
+from identity.pair_chunks import PairChunks, compare_chunks, fit_counted, score_chunks
 from identity.pairs import components
 
 
@@ -39,49 +40,43 @@ def _probabilistic(
     coded: dict[str, cmp.Coded],
     det: pd.DataFrame,
     config: IdentityConfig,
-    report: list[dict],
     groups: np.ndarray | None,
     blocks: Blocks,
     fixed: fs.FittedModel | None = None,
-) -> tuple[fs.FittedModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Fit the model on the candidate pairs, then score those not already linked.
+) -> tuple[fs.FittedModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Fit the model on the candidate pairs, then score those not already linked: (model,
+    a, b, match probability, why held) of the pairs that can be a link or a review pair, and
+    the number of pairs scored.
 
     The EM sees every candidate pair, those the deterministic rules joined included: they are
     mostly true matches and teach m what a match looks like in this data. A ``fixed`` model
-    (saved by an earlier run) is used as it is: no estimation.
+    (saved by an earlier run) is used as it is: no estimation. The pairs are compared and
+    scored chunk by chunk (``pair_chunks.py``): memory does not grow with their number.
     """
     n = len(norm)
     prob = config.probabilistic
-    pairs, key_codes = candidate_pairs(norm, config, report, groups, blocks)
+    chunks = PairChunks(blocks, groups)
     det_labels = components(n, det["a"].to_numpy(), det["b"].to_numpy())
-    pa, pb = pairs // n, pairs % n
-    if fixed is not None:
-        fresh = det_labels[pa] != det_labels[pb]
-        return score_pairs(coded, pa[fresh], pb[fresh], config, fixed)
-    model = fs.starting_model(config)
-    g = fs.levels(coded, pa, pb, config, model)
-    joined = det_labels[pa] == det_labels[pb]
+    est = prob.estimation
+    estimate = fixed is None and est.enabled
     required = min(prob.min_agreeing_fields, max(2, fs.evidence_units(coded, config)))
-    anchors = joined
-    if prob.estimation.enabled and len(pa):
-        est = prob.estimation
-        if joined.sum() < est.min_anchor_pairs and len(pa) >= est.min_pass_pairs:
-            anchors = joined | fs.exact_anchor(g, config, required)
-        ra, rb = fs.random_pairs(n, est.u_sample_pairs, est.seed)
-        if groups is not None:
-            keep = groups[ra] != groups[rb]
-            ra, rb = ra[keep], rb[keep]
-        rg = fs.levels(coded, ra, rb, config, model)
-        blocked = key_agreement(key_codes, pa, pb, config)
-        model = fs.fit(g, rg, config, known=anchors, blocked=blocked, joined=joined)
-    model.evidence_required = required
-    model.records = n
-    model.anchor_pairs = int(anchors.sum())
-    fresh = ~joined
-    pa, pb, g = pa[fresh], pb[fresh], g[fresh]
-    tf_u = fs.term_frequency_u(coded, pa, g, config, model)
-    _weight, probability, held = fs.score(g, model, config, tf_u)
-    return model, pa, pb, probability, held
+    compared = compare_chunks(chunks, coded, det_labels, config, blocks, required, estimate)
+    model = fixed or fs.starting_model(config)
+    if fixed is None:
+        anchors = compared.joined
+        if estimate and compared.candidates:
+            ra, rb = fs.random_pairs(n, est.u_sample_pairs, est.seed)
+            if groups is not None:
+                keep = groups[ra] != groups[rb]
+                ra, rb = ra[keep], rb[keep]
+            rg = fs.levels(coded, ra, rb, config, model)
+            model, anchors = fit_counted(compared, rg, config, key_fields(config))
+        model.evidence_required = required
+        model.records = n
+        model.anchor_pairs = anchors
+    pa, pb, probability, held = score_chunks(chunks, compared, coded, det_labels, config, model)
+    scored = sum(len(rows) for rows in compared.fresh_rows)
+    return model, pa, pb, probability, held, scored
 
 
 def score_pairs(
@@ -103,20 +98,22 @@ def score_pairs(
 
 
 def probabilistic_edges(
-    scored: tuple[fs.FittedModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
+    scored: tuple | None,
     config: IdentityConfig,
     model: fs.FittedModel | None = None,
 ) -> tuple[fs.FittedModel, pd.DataFrame, pd.DataFrame, int]:
     """(model, matched edges ``a, b, rule, score``, pairs for review ``a, b, score, reason``,
-    number of candidate pairs scored) from what :func:`_probabilistic` scored (None: nothing
-    scored; the model is then ``model`` or the configuration's starting one)."""
+    number of candidate pairs scored) from what :func:`_probabilistic` or
+    :func:`score_pairs` scored (None: nothing scored; the model is then ``model`` or the
+    configuration's starting one). A sixth element of ``scored`` is the number of pairs
+    scored, when only some of them were kept."""
     prob_edges = pd.DataFrame({"a": [], "b": [], "rule": [], "score": []})
     possible = pd.DataFrame({"a": [], "b": [], "score": [], "reason": []})
     model = model or fs.starting_model(config)
     n_candidates = 0
     if scored is not None:
-        model, pa, pb, probability, held = scored
-        n_candidates = len(pa)
+        model, pa, pb, probability, held = scored[:5]
+        n_candidates = scored[5] if len(scored) > 5 else len(pa)
         prob = config.probabilistic
         match = (probability >= prob.match_probability) & (held == 0)
         prob_edges = pd.DataFrame({"a": pa[match], "b": pb[match], "rule": "probabilistic"})

@@ -126,7 +126,7 @@ def identity_graph(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     from identity import load_config, resolve
-    from identity.fellegi_sunter import model_markdown
+    from identity.explain import model_markdown
     from identity.incremental import STATE_SCHEMA, STATE_TABLES, state_from_tables, state_tables
     from identity.records import read_inputs
 
