@@ -175,6 +175,25 @@ def missing_columns(table: pa.Table, schema: pa.Schema) -> list[str]:
     return [name for name in schema.names if name not in table.column_names]
 
 
+def _unique_key(table: pa.Table, keys: list[str]) -> bool:
+    """No key repeats in `table` (keys are not null here: rows without one were rejected).
+
+    A one-column key in strictly increasing order (an export sorted by id) is unique by a
+    comparison of neighbours; otherwise by counting distinct values (a hash table of the keys,
+    cheaper than grouping the rows, which is done only when a key does repeat)."""
+    n = table.num_rows
+    if len(keys) == 1:
+        column = table.column(keys[0]).combine_chunks()
+        if not column.null_count:
+            try:
+                if pc.all(pc.less(column.slice(0, n - 1), column.slice(1))).as_py():
+                    return True
+            except pa.ArrowNotImplementedError:  # a type without an order: count instead
+                pass
+        return len(pc.unique(column)) == n
+    return table.select(keys).group_by(keys, use_threads=False).aggregate([]).num_rows == n
+
+
 def drop_superseded(
     table: pa.Table, keys: Sequence[str], cursor: str | None
 ) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
@@ -188,12 +207,10 @@ def drop_superseded(
     """
     n = table.num_rows
     keys = list(keys)
-    if n < 2:
+    if n < 2 or _unique_key(table, keys):
         return np.arange(n), []
     index = pa.array(np.arange(n, dtype=np.int64))
     groups = table.select(keys).append_column("__row", index).group_by(keys, use_threads=False)
-    if groups.aggregate([]).num_rows == n:
-        return np.arange(n), []
     rows = groups.aggregate([("__row", "list")])
     lengths = np.asarray(pc.list_value_length(rows["__row_list"]).to_numpy(zero_copy_only=False))
     duplicated = rows.filter(pa.array(lengths > 1))
