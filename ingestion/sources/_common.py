@@ -33,11 +33,13 @@ import dlt
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.extract.extractors import ImportFileMeta
 from dlt.extract.resource import DltResource
 
 from cdp.pii import value_shape
 from ingestion.config import FileSet, TableConfig
 from ingestion.sources import _text
+from ingestion.sources._job_files import LOAD_ID_COLUMN, JobFiles
 from ingestion.sources._model import (
     CAST_ERRORS,
     ChildSpec,
@@ -54,7 +56,7 @@ from ingestion.sources._readers import (
     read_parquet,
     rename_schema,
 )
-from ingestion.sources._row_ids import ROW_ID_COLUMN, with_row_ids
+from ingestion.sources._row_ids import ROW_ID_COLUMN, add_row_ids, with_row_ids
 from ingestion.sources._stale import LoadedVersions, items_of_newer, keep_newer
 from ingestion.sources._types import known_types, pin_types
 from privacy.ingest_filter import NO_LINKS, drop_suppressed, drop_suppressed_rejects
@@ -511,7 +513,11 @@ def file_table_resource(
     # one, otherwise (and for child tables) by file name (monthly files sort chronologically).
     parent_cursor = bool(spec.cursor and spec.cursor in spec.schema.names)
     dedup_sort = spec.cursor if child is None and parent_cursor else SOURCE_FILE_COLUMN
-    columns: dict[str, Any] = {dedup_sort: {"dedup_sort": "desc"}, **ROW_ID_COLUMN}
+    columns: dict[str, Any] = {
+        dedup_sort: {"dedup_sort": "desc"},
+        **ROW_ID_COLUMN,
+        **LOAD_ID_COLUMN,
+    }
 
     declared = {SOURCE_FILE_COLUMN, *flatten_structs(spec.schema.empty_table()).column_names}
     shared = parsed or ParsedFiles(readers=1)
@@ -533,13 +539,31 @@ def file_table_resource(
         # the run's write disposition rides on the table's first item (dlt reads it there)
         first_hints = run_disposition(spec, [k for _, _, k, _ in todo], state, dedup_sort)
 
-        def own(table: pa.Table) -> Any:
-            nonlocal first_hints
-            if first_hints is None:
-                return table
-            marked, first_hints = dlt.mark.with_hints(table, first_hints), None
-            return marked
+        if not todo:
+            return
+        files = JobFiles(table_name)
 
+        def own(items: Iterator[Any]) -> Iterator[Any]:
+            nonlocal first_hints
+            for item in items:
+                if first_hints is not None and isinstance(item.meta, ImportFileMeta):
+                    item.meta.hints, first_hints = first_hints, None
+                yield item
+
+        try:
+            yield from own(read_todo(todo, state, versions, seen, files))
+            yield from own(files.close())
+        finally:
+            files.discard()
+
+    def read_todo(
+        todo: list[tuple[Path, FileSet, str, str]],
+        state: dict[str, str],
+        versions: LoadedVersions | None,
+        seen: dict[str, pa.DataType],
+        files: JobFiles,
+    ) -> Iterator[Any]:
+        """Parse each new or changed file; its rows go to `files`, its rejects to dlt."""
         for path, fileset, key, stamp in todo:
             try:
                 batch = shared.get(
@@ -570,7 +594,7 @@ def file_table_resource(
                     seen.update({f.name: f.type for f in table.schema if f.name not in declared})
                     if versions is not None:  # a late file never puts back an older version
                         table = keep_newer(versions, table, path.name)
-                    yield own(table)
+                    yield from files.add(add_row_ids(table))
                 # erased persons' bad rows are not quarantined either
                 batch.rejects = drop_suppressed_rejects(batch.rejects, spec.links(source_name))
                 if batch.rejects.num_rows:
@@ -591,7 +615,7 @@ def file_table_resource(
                         child_table, child.parent_key, batch.table, versions
                     )
                 if child_table is not None and child_table.num_rows:
-                    yield own(child_table)
+                    yield from files.add(add_row_ids(child_table))
             state[key] = stamp
 
     load_files.__doc__ = (
