@@ -464,8 +464,10 @@ def run_disposition(
 class ParsedFiles:
     """The files of one table parsed in this run, shared by its parent and child resources.
 
-    dlt takes one item from each resource in turn, and each reads one file per item, so the
-    parent and its children move through the files in step: the first to reach a file parses
+    dlt takes one item from each resource in turn, and each reads one file per item (its rows
+    go to the run's job files, so after each file it yields None, on which dlt moves to the
+    next resource), so the parent and its children move through the files in step: the first
+    to reach a file parses
     it, the others take the same batch instead of parsing the JSON again. A batch is dropped
     once every reader took it, and at most `keep` are held (a reader that falls behind parses
     for itself, as without this)."""
@@ -546,7 +548,9 @@ def file_table_resource(
         def own(items: Iterator[Any]) -> Iterator[Any]:
             nonlocal first_hints
             for item in items:
-                if first_hints is not None and isinstance(item.meta, ImportFileMeta):
+                if first_hints is not None and isinstance(
+                    getattr(item, "meta", None), ImportFileMeta
+                ):
                     item.meta.hints, first_hints = first_hints, None
                 yield item
 
@@ -617,6 +621,8 @@ def file_table_resource(
                 if child_table is not None and child_table.num_rows:
                     yield from files.add(add_row_ids(child_table))
             state[key] = stamp
+            if shared.readers > 1:
+                yield None  # dlt moves on to the table's other resources: they take this batch
 
     load_files.__doc__ = (
         spec.description
