@@ -33,11 +33,13 @@ import dlt
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.extract.extractors import ImportFileMeta
 from dlt.extract.resource import DltResource
 
 from cdp.pii import value_shape
 from ingestion.config import FileSet, TableConfig
 from ingestion.sources import _text
+from ingestion.sources._job_files import LOAD_ID_COLUMN, JobFiles
 from ingestion.sources._model import (
     CAST_ERRORS,
     ChildSpec,
@@ -54,7 +56,7 @@ from ingestion.sources._readers import (
     read_parquet,
     rename_schema,
 )
-from ingestion.sources._row_ids import ROW_ID_COLUMN, with_row_ids
+from ingestion.sources._row_ids import ROW_ID_COLUMN, add_row_ids, with_row_ids
 from ingestion.sources._stale import LoadedVersions, items_of_newer, keep_newer
 from ingestion.sources._types import known_types, pin_types
 from privacy.ingest_filter import NO_LINKS, drop_suppressed, drop_suppressed_rejects
@@ -175,6 +177,25 @@ def missing_columns(table: pa.Table, schema: pa.Schema) -> list[str]:
     return [name for name in schema.names if name not in table.column_names]
 
 
+def _unique_key(table: pa.Table, keys: list[str]) -> bool:
+    """No key repeats in `table` (keys are not null here: rows without one were rejected).
+
+    A one-column key in strictly increasing order (an export sorted by id) is unique by a
+    comparison of neighbours; otherwise by counting distinct values (a hash table of the keys,
+    cheaper than grouping the rows, which is done only when a key does repeat)."""
+    n = table.num_rows
+    if len(keys) == 1:
+        column = table.column(keys[0]).combine_chunks()
+        if not column.null_count:
+            try:
+                if pc.all(pc.less(column.slice(0, n - 1), column.slice(1))).as_py():
+                    return True
+            except pa.ArrowNotImplementedError:  # a type without an order: count instead
+                pass
+        return len(pc.unique(column)) == n
+    return table.select(keys).group_by(keys, use_threads=False).aggregate([]).num_rows == n
+
+
 def drop_superseded(
     table: pa.Table, keys: Sequence[str], cursor: str | None
 ) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
@@ -188,12 +209,10 @@ def drop_superseded(
     """
     n = table.num_rows
     keys = list(keys)
-    if n < 2:
+    if n < 2 or _unique_key(table, keys):
         return np.arange(n), []
     index = pa.array(np.arange(n, dtype=np.int64))
     groups = table.select(keys).append_column("__row", index).group_by(keys, use_threads=False)
-    if groups.aggregate([]).num_rows == n:
-        return np.arange(n), []
     rows = groups.aggregate([("__row", "list")])
     lengths = np.asarray(pc.list_value_length(rows["__row_list"]).to_numpy(zero_copy_only=False))
     duplicated = rows.filter(pa.array(lengths > 1))
@@ -445,8 +464,10 @@ def run_disposition(
 class ParsedFiles:
     """The files of one table parsed in this run, shared by its parent and child resources.
 
-    dlt takes one item from each resource in turn, and each reads one file per item, so the
-    parent and its children move through the files in step: the first to reach a file parses
+    dlt takes one item from each resource in turn, and each reads one file per item (its rows
+    go to the run's job files, so after each file it yields None, on which dlt moves to the
+    next resource), so the parent and its children move through the files in step: the first
+    to reach a file parses
     it, the others take the same batch instead of parsing the JSON again. A batch is dropped
     once every reader took it, and at most `keep` are held (a reader that falls behind parses
     for itself, as without this)."""
@@ -494,7 +515,11 @@ def file_table_resource(
     # one, otherwise (and for child tables) by file name (monthly files sort chronologically).
     parent_cursor = bool(spec.cursor and spec.cursor in spec.schema.names)
     dedup_sort = spec.cursor if child is None and parent_cursor else SOURCE_FILE_COLUMN
-    columns: dict[str, Any] = {dedup_sort: {"dedup_sort": "desc"}, **ROW_ID_COLUMN}
+    columns: dict[str, Any] = {
+        dedup_sort: {"dedup_sort": "desc"},
+        **ROW_ID_COLUMN,
+        **LOAD_ID_COLUMN,
+    }
 
     declared = {SOURCE_FILE_COLUMN, *flatten_structs(spec.schema.empty_table()).column_names}
     shared = parsed or ParsedFiles(readers=1)
@@ -516,13 +541,33 @@ def file_table_resource(
         # the run's write disposition rides on the table's first item (dlt reads it there)
         first_hints = run_disposition(spec, [k for _, _, k, _ in todo], state, dedup_sort)
 
-        def own(table: pa.Table) -> Any:
-            nonlocal first_hints
-            if first_hints is None:
-                return table
-            marked, first_hints = dlt.mark.with_hints(table, first_hints), None
-            return marked
+        if not todo:
+            return
+        files = JobFiles(table_name)
 
+        def own(items: Iterator[Any]) -> Iterator[Any]:
+            nonlocal first_hints
+            for item in items:
+                if first_hints is not None and isinstance(
+                    getattr(item, "meta", None), ImportFileMeta
+                ):
+                    item.meta.hints, first_hints = first_hints, None
+                yield item
+
+        try:
+            yield from own(read_todo(todo, state, versions, seen, files))
+            yield from own(files.close())
+        finally:
+            files.discard()
+
+    def read_todo(
+        todo: list[tuple[Path, FileSet, str, str]],
+        state: dict[str, str],
+        versions: LoadedVersions | None,
+        seen: dict[str, pa.DataType],
+        files: JobFiles,
+    ) -> Iterator[Any]:
+        """Parse each new or changed file; its rows go to `files`, its rejects to dlt."""
         for path, fileset, key, stamp in todo:
             try:
                 batch = shared.get(
@@ -553,7 +598,7 @@ def file_table_resource(
                     seen.update({f.name: f.type for f in table.schema if f.name not in declared})
                     if versions is not None:  # a late file never puts back an older version
                         table = keep_newer(versions, table, path.name)
-                    yield own(table)
+                    yield from files.add(add_row_ids(table))
                 # erased persons' bad rows are not quarantined either
                 batch.rejects = drop_suppressed_rejects(batch.rejects, spec.links(source_name))
                 if batch.rejects.num_rows:
@@ -574,8 +619,10 @@ def file_table_resource(
                         child_table, child.parent_key, batch.table, versions
                     )
                 if child_table is not None and child_table.num_rows:
-                    yield own(child_table)
+                    yield from files.add(add_row_ids(child_table))
             state[key] = stamp
+            if shared.readers > 1:
+                yield None  # dlt moves on to the table's other resources: they take this batch
 
     load_files.__doc__ = (
         spec.description

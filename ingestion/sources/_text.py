@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingestion.sources import _bytes
+
 UTF8_BOM = codecs.BOM_UTF8
 # Valid multi-byte UTF-8 sequences: their presence means the file was written as UTF-8.
 _UTF8_SEQUENCE = re.compile(
@@ -93,29 +95,6 @@ def _string_columns(table: pa.Table) -> list[int]:
     ]
 
 
-# The UTF-8 bytes a control character (C0 but tab and newlines, DEL) starts with; C1 controls
-# (U+0080-U+009F) and the replacement character U+FFFD start with the lead bytes below.
-_CONTROL_BYTES = np.zeros(256, dtype=bool)
-_CONTROL_BYTES[[*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, 0xC2]] = True
-_REPLACEMENT_BYTES = np.zeros(256, dtype=bool)
-_REPLACEMENT_BYTES[0xEF] = True
-
-
-def _may_hold(column: pa.ChunkedArray, lead_bytes: np.ndarray) -> bool:
-    """False when no byte of the column's text is one of `lead_bytes`: the string kernels
-    (regular expressions over every value) are then skipped. A byte-level screen, so True
-    only means "look closer" (a slice's buffer may also hold bytes outside the slice)."""
-    for chunk in column.chunks:
-        data = chunk.buffers()[2] if len(chunk.buffers()) == 3 else None
-        if data is None:
-            if len(chunk) - chunk.null_count:
-                return True  # not the plain string layout: no screen
-            continue
-        if lead_bytes[np.frombuffer(data, dtype=np.uint8)].any():
-            return True
-    return False
-
-
 def _is_utf8(value: bytes | None) -> bool:
     try:
         value is None or value.decode("utf-8")
@@ -134,9 +113,11 @@ def invalid_text_rows(table: pa.Table, encoding: str) -> tuple[pa.Table, dict[in
     for i in _string_columns(table):
         name = table.column_names[i]
         column = table.column(i)
+        if _bytes.printable_ascii(column):
+            continue
         try:
             column.validate(full=True)
-            if not _may_hold(column, _REPLACEMENT_BYTES):
+            if not _bytes.may_hold_replacement(column):
                 continue
             bad = pc.fill_null(pc.match_substring(column, REPLACEMENT), False)
         except pa.ArrowInvalid:  # invalid UTF-8 inside Arrow itself (e.g. from a Parquet file)
@@ -155,11 +136,19 @@ def apply_null_tokens(table: pa.Table, tokens: Sequence[str]) -> pa.Table:
     if not tokens:
         return table
     value_set = pa.array(sorted(set(tokens)), pa.string())
+    longest = max(len(t.encode()) for t in value_set.to_pylist())
     for i in _string_columns(table):
         column = table.column(i)
-        hit = pc.fill_null(pc.is_in(pc.utf8_trim_whitespace(column), value_set=value_set), False)
-        if pc.any(hit).as_py():
-            column = pc.if_else(hit, pa.scalar(None, column.type), column)
+        candidates = np.flatnonzero(_bytes.token_candidates(column, longest))
+        if not len(candidates):
+            continue
+        values = column.take(pa.array(candidates))
+        hit = pc.fill_null(pc.is_in(pc.utf8_trim_whitespace(values), value_set=value_set), False)
+        hits = candidates[np.asarray(hit.to_numpy(zero_copy_only=False))]
+        if len(hits):
+            mask = np.zeros(table.num_rows, dtype=bool)
+            mask[hits] = True
+            column = pc.if_else(pa.array(mask), pa.scalar(None, column.type), column)
             table = table.set_column(i, table.field(i), column)
     return table
 
@@ -169,7 +158,7 @@ def strip_control_characters(table: pa.Table) -> tuple[pa.Table, dict[str, int]]
     counts: dict[str, int] = {}
     for i in _string_columns(table):
         column = table.column(i)
-        if not _may_hold(column, _CONTROL_BYTES):
+        if not _bytes.may_hold_control(column):
             continue
         found = pc.sum(pc.count_substring_regex(column, CONTROL_CHARACTERS)).as_py() or 0
         if found:
