@@ -84,9 +84,7 @@ def _churn_metadata(run) -> dict[str, dg.MetadataValue]:
         metadata["metrics"] = dg.MetadataValue.md(metrics_markdown(metrics))
         metadata["metrics_json"] = dg.MetadataValue.json(metrics)
         metadata["calibration"] = dg.MetadataValue.md(
-            calibration_markdown(
-                {k: pd.DataFrame(v) for k, v in backtest["calibration"].items()}
-            )
+            calibration_markdown({k: pd.DataFrame(v) for k, v in backtest["calibration"].items()})
         )
         metadata["roc_auc"] = dg.MetadataValue.float(metrics["model"]["roc_auc"])
         metadata["brier"] = dg.MetadataValue.float(metrics["model"]["brier"])
@@ -96,7 +94,9 @@ def _churn_metadata(run) -> dict[str, dg.MetadataValue]:
             metadata["value_metrics_json"] = dg.MetadataValue.json(value)
             metadata["value_spearman"] = dg.MetadataValue.float(value["model"]["spearman"])
     else:
-        metadata["backtest_note"] = dg.MetadataValue.text(card.get("backtest_note") or "no backtest")
+        metadata["backtest_note"] = dg.MetadataValue.text(
+            card.get("backtest_note") or "no backtest"
+        )
     if card.get("feature_importance"):
         importances = pd.DataFrame(card["feature_importance"])
         metadata["feature_importance"] = dg.MetadataValue.md(_importance_markdown(importances))
