@@ -40,8 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--full-refresh",
         action="store_true",
-        help="rebuild the incremental dbt models in full and re-resolve every identity (model "
-        "re-estimated) instead of taking only what changed",
+        help="rebuild the incremental dbt models in full, re-resolve every identity (model "
+        "re-estimated) and train every ML model again, instead of taking only what changed "
+        "or is due",
     )
     run.add_argument(
         "--no-wait",
@@ -97,7 +98,7 @@ def run_command(args: argparse.Namespace) -> int:
     from cdp.warehouse_lock import WarehouseBusy, warehouse_lock
     from cli.runner import run_pipeline
     from orchestration.monitoring import fail_dead_runs
-    from orchestration.transform.assets import FULL_REFRESH_TAG
+    from orchestration.shared.keys import FULL_REFRESH_TAG
 
     settings = get_settings()
     try:

@@ -194,19 +194,36 @@ def rewrite_named(models_dir: Path, name: str, version: str, model: object, note
         _point_latest(root, version, digest)
 
 
+def _latest(root: Path, name: str) -> tuple[str, str]:
+    """`(version, sha256)` of the LATEST pointer under `root`."""
+    latest = root / "LATEST"
+    if not latest.exists():
+        raise FileNotFoundError(f"{latest}: no {name} model has been trained yet")
+    try:
+        pointer = json.loads(latest.read_text())
+        return str(pointer["version"]), str(pointer["sha256"])
+    except (ValueError, KeyError, TypeError):
+        raise ArtifactError(f"{latest}: not a model pointer written by this version") from None
+
+
+def latest_card(models_dir: Path, name: str) -> tuple[Path, dict]:
+    """The directory and card of the LATEST version, without loading the model (the run that
+    scores with it checks the model's SHA-256); the card must record LATEST's digest."""
+    root = Path(models_dir) / name
+    version, expected = _latest(root, name)
+    target = root / _checked_version(version)
+    card = json.loads((target / CARD_FILE).read_text())
+    if card.get("artifact_sha256") != expected or not (target / MODEL_FILE).exists():
+        raise ArtifactError(f"{target}: card or model does not match LATEST")
+    return target, card
+
+
 def load_named(models_dir: Path, name: str, version: str | None = None) -> tuple[object, dict]:
     """The model of `version` (default: LATEST), after its SHA-256 is checked."""
     root = Path(models_dir) / name
     expected = None
     if version is None:
-        latest = root / "LATEST"
-        if not latest.exists():
-            raise FileNotFoundError(f"{latest}: no {name} model has been trained yet")
-        try:
-            pointer = json.loads(latest.read_text())
-            version, expected = str(pointer["version"]), str(pointer["sha256"])
-        except (ValueError, KeyError, TypeError):
-            raise ArtifactError(f"{latest}: not a model pointer written by this version") from None
+        version, expected = _latest(root, name)
     target = root / _checked_version(version)
     card = json.loads((target / CARD_FILE).read_text())
     recorded = card.get("artifact_sha256")

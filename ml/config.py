@@ -17,6 +17,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Retrained(_Strict):
+    """The retraining cadence of a model (ml/cadence.py): a run reuses the newest artefact
+    while it is younger than this many days and its config section is unchanged; 0 trains on
+    every run. An operational setting, not a model parameter: left out of `model_dump` (so
+    out of the card's `config`, the version hash and the change check)."""
+
+    retrain_after_days: int = Field(7, ge=0, le=3650, exclude=True)
+
+
 class ModelParams(_Strict):
     max_iter: int = Field(200, ge=10, le=5000)
     learning_rate: float = Field(0.05, gt=0, le=1)
@@ -74,7 +83,7 @@ class ShortHistoryConfig(_Strict):
     wanted_cutoffs: int = Field(3, ge=2, le=60)
 
 
-class ChurnConfig(_Strict):
+class ChurnConfig(Retrained):
     horizon_days: int = Field(180, ge=7, le=1095)
     cutoff_spacing_days: int = Field(90, ge=7, le=730)
     n_training_cutoffs: int = Field(6, ge=1, le=60)

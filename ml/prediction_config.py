@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import Field, PositiveFloat, model_validator
 
-from ml.config import DriftConfig, ModelParams, _Strict, load_config_file
+from ml.config import DriftConfig, ModelParams, Retrained, _Strict, load_config_file
 
 
 class BoosterCandidate(ModelParams):
@@ -24,7 +24,7 @@ class BoosterCandidate(ModelParams):
     min_samples_leaf: int = Field(50, ge=1)
 
 
-class ClassifierConfig(_Strict):
+class ClassifierConfig(Retrained):
     """A binary "buys within horizon_days" model trained on labelled cutoffs inside the history."""
 
     horizon_days: int = Field(30, ge=7, le=365)
@@ -69,7 +69,7 @@ class RecommendationCandidate(_Strict):
     neighbours: int = Field(100, ge=5, le=2000)
 
 
-class RecommendationsConfig(_Strict):
+class RecommendationsConfig(Retrained):
     top_n: int = Field(10, ge=1, le=100)
     exclude_bought_days: int = Field(90, ge=0, le=3650)
     history_days: int = Field(1095, ge=30, le=3650)

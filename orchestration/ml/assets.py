@@ -6,6 +6,7 @@ from functools import partial
 import dagster as dg
 
 from orchestration.automation import derived_asset
+from orchestration.ml.cadence import model_result
 from orchestration.shared.dbt import dbt_model_key
 from orchestration.shared.keys import CHURN_SCORES
 from orchestration.shared.resources import WarehouseResource
@@ -35,19 +36,32 @@ def _importance_markdown(importances) -> str:
         "time-based validation inside the history; Gamma-Gamma spend model for expected "
         "revenue. A back-test at (latest date - horizon) compares it with the recency, RFM, "
         "BG/NBD and Pareto/NBD baselines; writes model + JSON card under "
-        "<models_dir>/churn/<version>/."
+        "<models_dir>/churn/<version>/. Trained only when due (retrain_after_days in "
+        "churn.yaml, a changed config, a full-refresh run); otherwise the newest artefact is "
+        "reused and its card shown."
     ),
 )
 def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     from cdp.settings import get_settings
     from ml.config import load_churn_config
-    from ml.metrics import calibration_markdown, metrics_markdown, value_markdown
     from ml.scoring import load_marts, train_and_save
 
     cfg = load_churn_config()
-    with warehouse.connect() as con:
-        data = load_marts(con)
-    run = train_and_save(data, cfg, get_settings().models_dir)
+
+    def train():
+        with warehouse.connect() as con:
+            data = load_marts(con)
+        return train_and_save(data, cfg, get_settings().models_dir)
+
+    return model_result(context, "churn", cfg, train, _churn_metadata)
+
+
+def _churn_metadata(run) -> dict[str, dg.MetadataValue]:
+    """The metadata of a churn artefact, from its card (a run just trained or one reused)."""
+    import pandas as pd
+
+    from ml.metrics import calibration_markdown, metrics_markdown, value_markdown
+
     card = run.card
     metadata: dict[str, dg.MetadataValue] = {
         "model_version": dg.MetadataValue.text(run.version),
@@ -63,29 +77,31 @@ def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         "features": dg.MetadataValue.json(card["features"]),
         "data_hash": dg.MetadataValue.text(card["data_hash"]),
     }
-    evaluation, importances = run.backtest.evaluation, run.backtest.importances
-    if evaluation is not None:
-        metadata["evaluation_cutoff"] = dg.MetadataValue.text(evaluation.cutoff.isoformat())
-        metadata["metrics"] = dg.MetadataValue.md(metrics_markdown(evaluation.metrics))
-        metadata["metrics_json"] = dg.MetadataValue.json(evaluation.metrics)
-        metadata["calibration"] = dg.MetadataValue.md(calibration_markdown(evaluation.calibration))
-        metadata["roc_auc"] = dg.MetadataValue.float(evaluation.metrics["model"]["roc_auc"])
-        metadata["brier"] = dg.MetadataValue.float(evaluation.metrics["model"]["brier"])
-        if evaluation.value_metrics:
-            metadata["value_metrics"] = dg.MetadataValue.md(
-                value_markdown(evaluation.value_metrics)
-            )
-            metadata["value_metrics_json"] = dg.MetadataValue.json(evaluation.value_metrics)
-            metadata["value_spearman"] = dg.MetadataValue.float(
-                evaluation.value_metrics["model"]["spearman"]
-            )
+    backtest = card.get("backtest")
+    if backtest is not None:
+        metrics = backtest["metrics"]
+        metadata["evaluation_cutoff"] = dg.MetadataValue.text(backtest["evaluation_cutoff"])
+        metadata["metrics"] = dg.MetadataValue.md(metrics_markdown(metrics))
+        metadata["metrics_json"] = dg.MetadataValue.json(metrics)
+        metadata["calibration"] = dg.MetadataValue.md(
+            calibration_markdown({k: pd.DataFrame(v) for k, v in backtest["calibration"].items()})
+        )
+        metadata["roc_auc"] = dg.MetadataValue.float(metrics["model"]["roc_auc"])
+        metadata["brier"] = dg.MetadataValue.float(metrics["model"]["brier"])
+        value = backtest["value_metrics"]
+        if value:
+            metadata["value_metrics"] = dg.MetadataValue.md(value_markdown(value))
+            metadata["value_metrics_json"] = dg.MetadataValue.json(value)
+            metadata["value_spearman"] = dg.MetadataValue.float(value["model"]["spearman"])
     else:
-        context.log.warning(run.backtest.note or "no backtest")
-        metadata["backtest_note"] = dg.MetadataValue.text(run.backtest.note or "no backtest")
-    if importances is not None and len(importances):
+        metadata["backtest_note"] = dg.MetadataValue.text(
+            card.get("backtest_note") or "no backtest"
+        )
+    if card.get("feature_importance"):
+        importances = pd.DataFrame(card["feature_importance"])
         metadata["feature_importance"] = dg.MetadataValue.md(_importance_markdown(importances))
         metadata["feature_importance_json"] = dg.MetadataValue.json(card["feature_importance"])
-    return dg.MaterializeResult(metadata=metadata)
+    return metadata
 
 
 @ml_asset(

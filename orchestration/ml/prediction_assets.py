@@ -1,13 +1,16 @@
 """Propensity, lead-scoring and recommendation assets (`ml/prediction_scoring.py`).
 
 `ml/propensity_model`, `ml/lead_model`, `ml/recommendation_model`: back-test + versioned
-artifact with its model card, metrics as metadata. `ml/purchase_scores`,
+artifact with its model card, metrics as metadata; trained only when due (`retrain_after_days`
+of their section in predictions.yaml, a changed section, a full-refresh run), otherwise the
+newest artefact is reused (`orchestration/ml/cadence.py`). `ml/purchase_scores`,
 `ml/product_recommendations`, `ml/product_recommendations_top`: the `ml.*` tables.
 """
 
 import dagster as dg
 
 from orchestration.ml.assets import MART_DEPS, ml_asset
+from orchestration.ml.cadence import model_result
 from orchestration.shared.dbt import dbt_model_key
 from orchestration.shared.keys import PURCHASE_SCORES
 from orchestration.shared.resources import WarehouseResource
@@ -65,6 +68,17 @@ def _behaviour(warehouse: WarehouseResource, step):
         return step(data, get_settings().models_dir, con)
 
 
+def _classifier_metadata(run) -> dict:
+    meta = _model_metadata(run)
+    meta["training_rows"] = dg.MetadataValue.int(run.card["training_rows"])
+    meta["features"] = dg.MetadataValue.json(run.card["features"])
+    if run.card.get("backtest"):
+        model = run.card["backtest"]["metrics"]["model"]
+        meta["pr_auc"] = dg.MetadataValue.float(model["pr_auc"])
+        meta["roc_auc"] = dg.MetadataValue.float(model["roc_auc"])
+    return meta
+
+
 def _classifier_asset(key: dg.AssetKey, task: str, description: str):
     @ml_asset(
         key=key,
@@ -76,19 +90,15 @@ def _classifier_asset(key: dg.AssetKey, task: str, description: str):
         from ml.prediction_scoring import train_classifier
 
         cfg = load_predictions_config()
-        run = _behaviour(
-            warehouse, lambda data, models, _con: train_classifier(data, task, cfg, models)
+        return model_result(
+            context,
+            task,
+            getattr(cfg, task),
+            lambda: _behaviour(
+                warehouse, lambda data, models, _con: train_classifier(data, task, cfg, models)
+            ),
+            _classifier_metadata,
         )
-        meta = _model_metadata(run)
-        meta["training_rows"] = dg.MetadataValue.int(run.card["training_rows"])
-        meta["features"] = dg.MetadataValue.json(run.card["features"])
-        if run.card.get("backtest"):
-            model = run.card["backtest"]["metrics"]["model"]
-            meta["pr_auc"] = dg.MetadataValue.float(model["pr_auc"])
-            meta["roc_auc"] = dg.MetadataValue.float(model["roc_auc"])
-        else:
-            context.log.warning(run.card["backtest_note"])
-        return dg.MaterializeResult(metadata=meta)
 
     return _asset
 
@@ -119,21 +129,28 @@ lead_model = _classifier_asset(
         "hit rate@5 and recall@10 next to popularity."
     ),
 )
-def recommendation_model(warehouse: WarehouseResource):
+def recommendation_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     from cdp.settings import get_settings
     from ml.prediction_config import load_predictions_config
-    from ml.prediction_scoring import train_recommender
+    from ml.prediction_scoring import RECOMMENDER, train_recommender
     from ml.recommend_scoring import load_recommendation_data
 
     cfg = load_predictions_config()
-    with warehouse.connect() as con:  # the inputs are views over the warehouse
-        run = train_recommender(load_recommendation_data(con), cfg, get_settings().models_dir)
+
+    def train():
+        with warehouse.connect() as con:  # the inputs are views over the warehouse
+            return train_recommender(load_recommendation_data(con), cfg, get_settings().models_dir)
+
+    return model_result(context, RECOMMENDER, cfg.recommendations, train, _recommender_metadata)
+
+
+def _recommender_metadata(run) -> dict:
     meta = _model_metadata(run)
     model = run.card["backtest"]["metrics"]["model"]
     meta["hit_rate_at_5"] = dg.MetadataValue.float(model["hit_rate_at_5"])
     meta["recall_at_10"] = dg.MetadataValue.float(model["recall_at_10"])
     meta["interactions"] = dg.MetadataValue.int(run.card["interactions"])
-    return dg.MaterializeResult(metadata=meta)
+    return meta
 
 
 @ml_asset(

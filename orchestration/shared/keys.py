@@ -19,6 +19,10 @@ from cdp.settings import get_settings
 # Written by the ml domain (table ml.churn_scores), read by activation's segments and syncs.
 CHURN_SCORES = dg.AssetKey(["ml", "churn_scores"])
 PURCHASE_SCORES = dg.AssetKey(["ml", "purchase_scores"])
+# A run tagged so (`cdp run --full-refresh`, or the tag set on a launch in the UI) rebuilds the
+# incremental dbt models in full (transform) and trains every model again, whatever its
+# retraining cadence (ml); otherwise each takes only what changed or is due.
+FULL_REFRESH_TAG = "cdp/dbt_full_refresh"
 
 
 def raw_table_key(dataset: str, resource: Any) -> dg.AssetKey:

@@ -20,12 +20,10 @@ from cdp.settings import get_settings
 from cdp.warehouse import table_exists
 from orchestration.automation import derived_condition
 from orchestration.shared.dbt import dbt_model_key, dbt_project, translator, warehouse_vars
+from orchestration.shared.keys import FULL_REFRESH_TAG
 from orchestration.shared.resources import WarehouseResource
 
 IDENTITY_GRAPH_KEY = dg.AssetKey(["identity", "identity_graph"])
-# A run tagged so rebuilds the incremental dbt models in full (`cdp run --full-refresh`, or the
-# tag set on a launch in the UI); otherwise they take only what changed (macros/incremental.sql).
-FULL_REFRESH_TAG = "cdp/dbt_full_refresh"
 RECORDS_KEY = dbt_model_key("int_identity_records_unioned")
 IDENTIFIERS_KEY = dbt_model_key("int_identifiers_unioned")
 

@@ -13,6 +13,7 @@ import pytest
 from orchestration.ml import defs
 from orchestration.ml.assets import churn_model, churn_scores
 from orchestration.ml.checks import churn_drift
+from orchestration.shared.keys import FULL_REFRESH_TAG
 from orchestration.shared.resources import WarehouseResource
 from tests.ml.churn_synth import synth_orders
 
@@ -182,3 +183,77 @@ def test_materialise_model_scores_and_drift_check(env):
     # tenure_days is reported but excluded from the alarm (drift.exclude default)
     assert "tenure_days" in psi
     assert check.passed == all(v <= 0.2 for k, v in psi.items() if k != "tenure_days")
+
+
+class TrainingCalled(RuntimeError):
+    """Raised by the stand-in for the training step: the asset chose to train."""
+
+
+def _refuse_training(*_args, **_kwargs):
+    raise TrainingCalled("the model was trained")
+
+
+def _materialise_model(db, **kwargs):
+    return dg.materialize(
+        [churn_model],
+        resources={"warehouse": WarehouseResource(path=str(db))},
+        raise_on_error=False,
+        **kwargs,
+    )
+
+
+def _trained(result) -> bool:
+    """Whether the run tried to train (the stand-in raised), else it must have reused."""
+    if result.success:
+        return False
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert "TrainingCalled" in str(failure.step_failure_data.error), failure
+    return True
+
+
+def test_cadence_reuses_the_artefact_until_due_changed_or_full_refresh(env, monkeypatch):
+    tmp_path, db, _orders = env
+    first = _materialise_model(db)
+    assert first.success
+    (trained_meta,) = [m.metadata for m in first.asset_materializations_for_node("ml__churn_model")]
+    assert trained_meta["reused"].value is False
+    assert trained_meta["retrain_reason"].value == "no churn artefact yet"
+
+    # within the cadence (7 days by default), config unchanged: no training, the card shown
+    monkeypatch.setattr("ml.scoring.train_and_save", _refuse_training)
+    second = _materialise_model(db)
+    assert not _trained(second)
+    (meta,) = [m.metadata for m in second.asset_materializations_for_node("ml__churn_model")]
+    assert meta["reused"].value is True and "config unchanged" in meta["reuse_reason"].value
+    assert meta["model_version"].value == trained_meta["model_version"].value
+    assert meta["trained_at"].value == trained_meta["trained_at"].value
+    for key in ("metrics", "calibration", "roc_auc", "brier", "value_metrics", "chosen"):
+        assert meta[key] == trained_meta[key], key
+    assert len([p for p in (tmp_path / "models" / "churn").iterdir() if p.is_dir()]) == 1
+    # the scores are computed with the reused artefact
+    scored = dg.materialize(
+        [churn_scores], resources={"warehouse": WarehouseResource(path=str(db))}
+    )
+    assert scored.success
+
+    # the run asks for it: the full-refresh tag of `cdp run --full-refresh`
+    assert _trained(_materialise_model(db, tags={FULL_REFRESH_TAG: "true"}))
+
+    # a changed config section
+    config = tmp_path / "config" / "churn.yaml"
+    config.write_text(SMALL_CONFIG + "risk_bands: {medium: 0.5, high: 0.8}\n")
+    assert _trained(_materialise_model(db))
+    # the cadence key alone is not a model setting; 0 turns the cadence off
+    config.write_text(SMALL_CONFIG + "retrain_after_days: 30\n")
+    assert not _trained(_materialise_model(db))
+    config.write_text(SMALL_CONFIG + "retrain_after_days: 0\n")
+    assert _trained(_materialise_model(db))
+
+    # an artefact older than the cadence
+    config.write_text(SMALL_CONFIG)
+    root = tmp_path / "models" / "churn"
+    card_file = root / json.loads((root / "LATEST").read_text())["version"] / "model_card.json"
+    card = json.loads(card_file.read_text())
+    card["created_at"] = (pd.Timestamp.now("UTC") - pd.Timedelta(days=8)).isoformat()
+    card_file.write_text(json.dumps(card))
+    assert _trained(_materialise_model(db))

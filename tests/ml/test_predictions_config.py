@@ -38,6 +38,8 @@ def test_the_shipped_file_is_valid():
         ("recommendations: {blend_weights: [0.5, 1.5]}", "recommendations.blend_weights.1"),
         ("recommendations: {blend_weights: [0]}", "recommendations.blend_weights.0"),
         ("recommendation: {top_n: 5}", "recommendation"),  # unknown key (typo)
+        ("leads: {retrain_after_days: weekly}", "leads.retrain_after_days"),
+        ("recommendations: {retrain_after_days: -1}", "recommendations.retrain_after_days"),
     ],
 )
 def test_errors_name_the_file_and_the_field(tmp_path, text, field):
