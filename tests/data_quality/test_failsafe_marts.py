@@ -24,7 +24,7 @@ from data_quality.suites import get_suite
 from ingestion.pipeline import run_all
 from tests.dbt.test_marts import _dbt, _write_identity_graph
 from tests.fixtures.bad_inputs.make_generated import consent_event
-from tests.ingestion.ingestion_fixtures import order, write_landing
+from tests.ingestion.ingestion_fixtures import customer, order, write_landing
 
 
 def _jsonl(path: Path, records: list[dict]) -> None:
@@ -41,6 +41,18 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckD
         settings = get_settings()
         mp.setenv("CDP_WAREHOUSE", str(settings.warehouse))  # read by the dbt profile
         write_landing(settings.landing_dir)
+        # customer 2 is another person (the fixture's three Marie Duponts born the same day,
+        # with nothing that tells them apart, are one person to the identity engine): the
+        # consent statements of the two customers below must not meet
+        other = customer(
+            2,
+            "2025-01-06T10:00:00Z",
+            addresses=[],
+            firstname="Paul",
+            lastname="Martin",
+            dob="1970-06-01",
+        )
+        _jsonl(settings.landing_dir / "shop/customers/customers_2025-01b.jsonl", [other])
         _jsonl(
             settings.landing_dir / "shop/orders/orders_2025-02.jsonl",
             [
