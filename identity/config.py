@@ -203,6 +203,7 @@ class Estimation(_Strict):
     max_prior: float = Field(default=0.5, gt=0, lt=1)
     min_anchor_pairs: int = Field(default=30, ge=0)
     min_pass_pairs: int = Field(default=50, ge=1)
+    min_joined_pairs: int = Field(default=1000, ge=1)
     seed: int = 0
 
 

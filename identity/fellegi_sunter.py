@@ -354,6 +354,40 @@ def _em(
     return m, prior, iterations, converged, post[row_pattern]
 
 
+def _m_of_joined(
+    gk: np.ndarray,
+    sel: np.ndarray,
+    joined: np.ndarray | None,
+    counts: np.ndarray,
+    config: IdentityConfig,
+) -> list[np.ndarray] | None:
+    """m of one blocking key's pass read off its pairs joined by the deterministic rules, or
+    None (the EM estimates it) when the pass has fewer than ``min_joined_pairs`` of them.
+
+    Those pairs are the same person by a shared e-mail, phone or account, and their names,
+    birth dates and addresses differ as a match's do. The EM alone takes whatever class of
+    the pass is largest for the matches: in a large file the pairs of one key that are not
+    joined are mostly housemates and namesakes (same last name and address, or same name and
+    town), and at 1.4M customers it made "same town" the match class (m of an equal first name
+    0.32, prior at its bound) and linked namesakes born the same day.
+    """
+    est = config.probabilistic.estimation
+    if joined is None:
+        return None
+    jk = joined[sel]
+    if counts[sel][jk].sum() < est.min_joined_pairs:
+        return None
+    out = []
+    for i, comp in enumerate(config.probabilistic.comparisons):
+        m0 = np.array([lv.m for lv in comp.levels])
+        hits = _level_counts(gk[jk, i], len(m0), counts[sel][jk])
+        mi = np.clip((hits + est.prior_pairs * m0) / (hits.sum() + est.prior_pairs), 1e-6, 1.0)
+        fixed = np.array([lv.fixed for lv in comp.levels])
+        mi[fixed] = m0[fixed]
+        out.append(mi)
+    return out
+
+
 def _exact_weighs_most(m: np.ndarray, u: np.ndarray, comp: Comparison) -> np.ndarray:
     """m with the exact level weighing at least as much as any other level.
 
@@ -429,7 +463,8 @@ def fit(
                 continue
             gk = candidate_levels[sel].copy()
             gk[:, fields] = -1
-            mk, _, it, conv, post = _em(gk, known[sel], u, config, None, counts[sel])
+            mk = _m_of_joined(gk, sel, joined, counts, config)
+            mk, _, it, conv, post = _em(gk, known[sel], u, config, mk, counts[sel])
             iterations, converged = iterations + it, converged and conv
             post_sum[sel] += post
             passes[sel] += 1

@@ -208,3 +208,38 @@ def test_an_exact_value_never_weighs_less_than_a_typo(config):
     np.testing.assert_allclose(np.diff(weights[1:]), np.diff(np.log2(m / u)[1:]))
     untouched = np.array([0.8, *[0.1 / (len(comp.levels) - 2)] * (len(comp.levels) - 2), 0.1])
     np.testing.assert_array_equal(fs._exact_weighs_most(untouched, u, comp), untouched)
+
+
+def test_m_read_off_the_joined_pairs_where_housemates_outnumber_the_matches(config):
+    """In a postcode block of a large file the pairs that are not matches are not random pairs:
+    housemates and neighbours share first names and birth dates more often than two strangers
+    drawn from the whole file (u). A plain EM puts them in the match class (m of an equal first
+    name falls towards theirs, the prior rises); the pairs the deterministic rules joined (a
+    shared e-mail) show what a match looks like, and m is read off them."""
+    rng = np.random.default_rng(7)
+    n_joined, n_unknown, n_housemates = 20_000, 5_000, 400_000
+    housemates_m = [np.array([0.30, 0.10, 0.60]), np.array([0.02, 0.08, 0.90]),
+                    np.array([1.0, 0.0, 0.0])]  # fmt: skip
+    n = n_joined + n_unknown + n_housemates
+    levels = np.empty((n, 3), dtype=np.int16)
+    for i in range(2):
+        levels[: n_joined + n_unknown, i] = _draw(rng, n_joined + n_unknown, TRUE_M[i])
+        levels[n_joined + n_unknown :, i] = _draw(rng, n_housemates, housemates_m[i])
+    levels[:, 2] = 0  # the blocking key: the same postcode
+    joined = np.zeros(n, dtype=bool)
+    joined[:n_joined] = True
+    randoms = np.column_stack([_draw(rng, 400_000, u) for u in TRUE_U])
+    cfg = _config(config)
+    same_key = np.ones((n, 1), dtype=bool)
+    fitted = fs.fit(levels, randoms, cfg, known=joined, blocked=(same_key, [[2]]), joined=joined)
+    for i, f in enumerate(FIELDS[:2]):
+        np.testing.assert_allclose([lv.m for lv in fitted.comparisons[f]], TRUE_M[i], atol=0.02)
+    est = cfg.probabilistic.estimation.model_copy(update={"min_joined_pairs": 10**9})
+    plain_cfg = cfg.model_copy(
+        update={"probabilistic": cfg.probabilistic.model_copy(update={"estimation": est})}
+    )
+    plain = fs.fit(levels, randoms, plain_cfg, known=joined, blocked=(same_key, [[2]]),
+                   joined=joined)  # fmt: skip
+    assert plain.comparisons["first_name"][0].m < 0.7  # 0.9 among the matches
+    # the share of matches among the pairs not joined is 5,000 of 405,000
+    assert plain.prior > 3 * fitted.prior
