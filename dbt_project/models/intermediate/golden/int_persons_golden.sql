@@ -43,13 +43,26 @@ ranked as (
     from counted
 ),
 
--- per person and attribute: the winning record, its system and timestamp
+-- per person and attribute: the winning record with its values, system and timestamp
+winning_records as (
+    select
+        ranked.person_id,
+        ranked.attribute,
+        ranked.record_id,
+        ranked.source_system,
+        ranked.updated_at,
+        {{ survivorship_record_columns('records') }}
+    from ranked
+    inner join records
+        on ranked.record_id = records.record_id
+    where ranked.value_rank = 1
+),
+
 winners as (
     select
         person_id,
         {{ survivorship_winner_columns() }}
-    from ranked
-    where value_rank = 1
+    from winning_records
     group by person_id
 ),
 
@@ -74,7 +87,6 @@ final as (
     from persons
     left join winners
         on persons.person_id = winners.person_id
-    {{ survivorship_value_joins('winners', 'records') }}
 )
 
 select * from final
