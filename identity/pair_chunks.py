@@ -23,7 +23,7 @@ whole sorted list (what is summed over them adds up in the same order as before)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -114,8 +114,8 @@ class _Distinct:
         self.index = pd.Index(np.empty(0, np.int64))
         self.counts = np.zeros(0)
 
-    def add(self, keys: np.ndarray) -> np.ndarray:
-        """Count ``keys`` in; the row of each key in the table."""
+    def add(self, keys: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Count ``keys`` in (each ``weights`` times, default once); the row of each key."""
         codes, uniques = pd.factorize(keys)
         rows = self.index.get_indexer(uniques)
         new = np.flatnonzero(rows < 0)
@@ -123,7 +123,7 @@ class _Distinct:
             rows[new] = len(self.index) + np.arange(len(new))
             self.index = self.index.append(pd.Index(uniques[new]))
             self.counts = np.concatenate([self.counts, np.zeros(len(new))])
-        self.counts += np.bincount(rows[codes], minlength=len(self.index))
+        self.counts += np.bincount(rows[codes], weights=weights, minlength=len(self.index))
         return rows[codes]
 
 
@@ -182,10 +182,12 @@ class Compared:
     em: _Distinct
     candidates: int
     joined: int
+    #: the record pairs the rules did not join (those scored)
+    fresh: int = 0
 
 
 def compare_chunks(
-    chunks: PairChunks,
+    chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
     coded: dict[str, cmp.Coded],
     det_labels: np.ndarray,
     config: IdentityConfig,
@@ -194,7 +196,8 @@ def compare_chunks(
     estimate: bool,
 ) -> Compared:
     """Pass 1: levels of every candidate pair (orientation of crossed names under the
-    configuration's weights), counted for the EM when ``estimate``."""
+    configuration's weights), counted for the EM when ``estimate``. ``chunks`` gives pairs
+    ``(a, b)`` with the record pairs each stands for (``identity/profiles.py``)."""
     start = fs.starting_model(config)
     patterns = LevelPatterns(config)
     em = _Distinct()
@@ -202,13 +205,14 @@ def compare_chunks(
     if n_keys > 40:
         raise ValueError("identity config: more than 40 blocking keys")
     fresh_rows: list[np.ndarray] = []
-    candidates = joined_count = 0
-    for pa, pb in chunks:
+    candidates = joined_count = fresh_count = 0
+    for pa, pb, weight in chunks:
         joined = det_labels[pa] == det_labels[pb]
-        candidates += len(pa)
-        joined_count += int(joined.sum())
+        candidates += int(weight.sum())
+        joined_count += int(weight[joined].sum())
+        fresh_count += int(weight[~joined].sum())
         if not estimate:  # only the pairs to score are compared
-            pa, pb = pa[~joined], pb[~joined]
+            pa, pb, weight = pa[~joined], pb[~joined], weight[~joined]
             joined = joined[~joined]
         g = fs.levels(coded, pa, pb, config, start)
         rows = patterns.add(g)
@@ -216,8 +220,8 @@ def compare_chunks(
         if estimate:
             anchor = fs.exact_anchor(g, config, required)
             key = (rows.astype(np.int64) << (n_keys + 2)) | (key_mask(blocks, pa, pb) << 2)
-            em.add(key | (joined.astype(np.int64) << 1) | anchor.astype(np.int64))
-    return Compared(patterns, fresh_rows, em, candidates, joined_count)
+            em.add(key | (joined.astype(np.int64) << 1) | anchor.astype(np.int64), weight)
+    return Compared(patterns, fresh_rows, em, candidates, joined_count, fresh_count)
 
 
 def fit_counted(
@@ -247,7 +251,7 @@ def fit_counted(
 
 
 def score_chunks(
-    chunks: PairChunks,
+    chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
     compared: Compared,
     coded: dict[str, cmp.Coded],
     det_labels: np.ndarray,
@@ -264,13 +268,13 @@ def score_chunks(
     kept: list[tuple[np.ndarray, ...]] = []
     # the file's rates (namesakes, housemates): (pairs, those that disagree) summed over chunks
     rates = {"namesake": [0, 0], "housemate": [0, 0]}
-    for (pa, pb), rows in zip(chunks, compared.fresh_rows, strict=True):
+    for (pa, pb, weight), rows in zip(chunks, compared.fresh_rows, strict=True):
         fresh = det_labels[pa] != det_labels[pb]
         pa, pb = pa[fresh], pb[fresh]
         g = compared.patterns.levels(rows)
         tf_u = fs.term_frequency_u(coded, pa, g, config, model)
         part = dataclasses.replace(model)  # score counts this chunk's namesakes on it
-        _weight, probability, held = fs.score(g, part, config, tf_u)
+        _weight, probability, held = fs.score(g, part, config, tf_u, weight[fresh])
         for name, counted in rates.items():
             n, rate = getattr(part, f"{name}_pairs"), getattr(part, f"{name}_rate")
             if not model.frozen and n:
