@@ -44,8 +44,10 @@ TOO_LITTLE_EVIDENCE = fs.HELD.index("too_little_evidence")
 class PairChunks:
     """The candidate pairs of ``blocks`` (used blocks only), by ranges of records.
 
-    Per key, the records of the used blocks as sorted keys ``block * n + record``: a record's
-    pairs of one key are the members after it in its block, found by binary search. No pair
+    Per key, the records of the used blocks as sorted keys ``block * n + place``, the place
+    being the record itself or, with a window, its rank in the neighbourhood order: a record's
+    pairs of one key are the members after it in its block (or, in a block larger than the
+    window, the ``window - 1`` members on either side of it), found by binary search. No pair
     is materialised before its chunk is asked for.
     """
 
@@ -59,13 +61,22 @@ class PairChunks:
         self.blocks = blocks
         self.n = n = len(blocks.codes[0]) if blocks.codes else 0
         self.groups = groups
+        self.window = blocks.window
+        self.rank = blocks.rank if blocks.window is not None else None
+        self.record_at = None
+        if self.rank is not None:
+            self.record_at = np.empty(n, dtype=np.int64)
+            self.record_at[self.rank] = np.arange(n)
         self.members: list[np.ndarray] = []
         later = np.zeros(n, dtype=np.int64)  # pairs each record starts (repeats across keys)
         for k in range(len(blocks.codes)):
             recs, codes = blocks.members(k)
-            members = np.sort(codes.astype(np.int64) * n + recs)
-            ends = np.searchsorted(members, (members // n + 1) * n)
-            later[members % n] += ends - np.arange(len(members)) - 1
+            place = recs if self.rank is None else self.rank[recs]
+            members = np.sort(codes.astype(np.int64) * n + place)
+            begin, end = self._span(members, members)
+            here = members % n if self.record_at is None else self.record_at[members % n]
+            # a pair is counted from both of its records in a window: half each
+            later[here] += (end - begin - 1) // (1 if self.window is None else 2)
             self.members.append(members)
         cumulative = np.cumsum(later)
         total = int(cumulative[-1]) if n else 0
@@ -73,6 +84,18 @@ class PairChunks:
             cumulative, np.arange(pairs_per_chunk, total, pairs_per_chunk), side="right"
         )
         self.bounds = np.unique(np.concatenate(([0], cuts, [n]))).tolist()
+
+    def _span(self, members: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions ``begin..end-1`` of the partners of the records at ``keys`` (``block
+        * n + place``, each in ``members``), their own position included (``begin``, without
+        a window)."""
+        n = self.n
+        at = np.searchsorted(members, keys)
+        end = np.searchsorted(members, (keys // n + 1) * n)
+        if self.window is None:
+            return at, end
+        start = np.searchsorted(members, (keys // n) * n)
+        return np.maximum(start, at - self.window + 1), np.minimum(end, at + self.window)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Each chunk's unique pairs ``(a, b)``, a < b, sorted by ``a * n + b``."""
@@ -88,15 +111,19 @@ class PairChunks:
             inside = np.flatnonzero(code >= 0)
             inside = inside[self.blocks.usable[k][code[inside]]]
             a = lo + inside
-            block = code[inside].astype(np.int64)
-            first = np.searchsorted(members, block * n + a) + 1
-            count = np.searchsorted(members, (block + 1) * n) - first
+            place = a if self.rank is None else self.rank[a]
+            begin, end = self._span(members, code[inside].astype(np.int64) * n + place)
+            count = end - begin
             total = int(count.sum())
             if total == 0:
                 continue
             offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-            b = members[np.repeat(first, count) + offsets] % n
-            parts.append(np.repeat(a, count) * n + b)
+            b = members[np.repeat(begin, count) + offsets] % n
+            if self.record_at is not None:
+                b = self.record_at[b]
+            a = np.repeat(a, count)
+            later = b > a  # each pair from its smaller record (and not the record itself)
+            parts.append(a[later] * n + b[later])
         if not parts:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         pairs = sorted_unique(np.concatenate(parts))

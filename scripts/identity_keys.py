@@ -39,11 +39,27 @@ def _pair_index(norm: pd.DataFrame, frame: pd.DataFrame) -> tuple[np.ndarray, np
     return np.minimum(a, b), np.maximum(a, b)
 
 
+def _in_window(blocks, norm, a, b, found, window: int) -> None:
+    """Keep (in place) in ``found`` only the keys whose window holds the pair."""
+    from identity.blocking import neighbourhood_rank
+
+    rank = neighbourhood_rank(norm)
+    n = len(norm)
+    for k, code in enumerate(blocks.codes):
+        recs = np.flatnonzero(code >= 0)
+        order = recs[np.lexsort((rank[recs], code[recs]))]
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[order] = np.arange(len(order))
+        found[:, k] &= np.abs(pos[a] - pos[b]) < window
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("warehouse", type=Path)
     parser.add_argument("--truth", type=Path)
     parser.add_argument("--config", type=Path)
+    parser.add_argument("--keep", help="keys to evaluate, ';'-separated names as printed")
+    parser.add_argument("--window", type=int, help="evaluate a block window (neighbourhood)")
     args = parser.parse_args()
     config = load_config(args.config)
     with duckdb.connect(str(args.warehouse), read_only=True) as con:
@@ -94,6 +110,24 @@ def main() -> None:
         rh[rh] &= used[cr[rh]]
         review_by[:, k] = rh
     found = size_of > 0
+    if args.window:
+        _in_window(blocks, norm, la, lb, found, args.window)
+        _in_window(blocks, norm, ra, rb, review_by, args.window)
+        w = args.window
+        windowed = 0
+        for c, u in zip(blocks.codes, blocks.usable, strict=True):
+            size = np.bincount(c[c >= 0], minlength=len(u))[u]
+            windowed += int(
+                np.where(size <= w, size * (size - 1) // 2, (w - 1) * size - w * (w - 1) // 2).sum()
+            )
+        print(f"window {w}: candidate pairs (repeats) {windowed:,}")
+    if args.keep:
+        keep = [blocks.names.index(k) for k in args.keep.split(";")]
+        lost = ~found[:, keep].any(axis=1)
+        rlost = review_by.any(axis=1) & ~review_by[:, keep].any(axis=1)
+        print(f"keeping {len(keep)} keys: links lost {int(lost.sum())} (true "
+              f"{int((lost & true_link).sum())}), review pairs lost {int(rlost.sum())} of "
+              f"{int(review_by.any(axis=1).sum())}")  # fmt: skip
     for k in range(keys):
         only = found[:, k] & (found.sum(axis=1) == 1)
         ronly = review_by[:, k] & (review_by.sum(axis=1) == 1)
@@ -104,6 +138,22 @@ def main() -> None:
               f"{int(ronly.sum()):>6,}")  # fmt: skip
     print(f"links {len(la):,} (true {int(true_link.sum()):,}), review pairs {len(ra):,}, "
           f"links found by no key {int((~found.any(axis=1)).sum())}")  # fmt: skip
+    # keys that can go, most candidate pairs first, while every link keeps a key that finds it
+    pair_count = [int((s * (s - 1) // 2).sum()) for s in pairs_by_size]
+    alive = list(range(keys))
+    reviews = int(review_by.any(axis=1).sum())
+    while True:
+        free = [
+            k for k in alive
+            if found[:, [j for j in alive if j != k]].any(axis=1).sum() == found.any(axis=1).sum()
+        ]  # fmt: skip
+        if not free:
+            break
+        k = max(free, key=lambda j: pair_count[j])
+        alive.remove(k)
+        left = int(review_by[:, alive].any(axis=1).sum())
+        print(f"can drop {blocks.names[k]:<40} ({pair_count[k]:>9,} pairs; review pairs still "
+              f"found {left:,} of {reviews:,})")  # fmt: skip
     for cap in (10, 20, 30, 50, 100, 200):
         kept = ((size_of > 0) & (size_of <= cap)).any(axis=1)
         pairs = sum(int((s[s <= cap] * (s[s <= cap] - 1) // 2).sum()) for s in pairs_by_size)
