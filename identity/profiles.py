@@ -15,6 +15,7 @@ order a run over the records gives them. The pairs inside a profile are joined b
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -166,7 +167,7 @@ class ProfilePairs:
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         bounds = self.chunks.bounds
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        for lo, hi in itertools.pairwise(bounds):
             a, b, weight = oriented(self.profiles, *self.chunks.pairs(lo, hi))
             inside = (self.inner >= lo) & (self.inner < hi)
             rep = self.inner[inside]

@@ -157,8 +157,10 @@ def main() -> None:
     for cap in (10, 20, 30, 50, 100, 200):
         kept = ((size_of > 0) & (size_of <= cap)).any(axis=1)
         pairs = sum(int((s[s <= cap] * (s[s <= cap] - 1) // 2).sum()) for s in pairs_by_size)
-        print(f"blocks over {cap:>3} skipped: links lost {int((~kept).sum()):>6,} "
-              f"(true {int((~kept & true_link).sum()):,}), pairs (repeats) {pairs:>11,}")
+        print(
+            f"blocks over {cap:>3} skipped: links lost {int((~kept).sum()):>6,} "
+            f"(true {int((~kept & true_link).sum()):,}), pairs (repeats) {pairs:>11,}"
+        )
     # profiles: records equal on every compared field, in one deterministic cluster
     det_labels = components(n, det["a"].to_numpy(), det["b"].to_numpy())
     fields = ["first_name", "last_name", "birth_date", "street", "postcode", "city", "email",
@@ -170,8 +172,10 @@ def main() -> None:
     for pa, pb in chunks:
         candidates += len(pa)
         joined += int((det_labels[pa] == det_labels[pb]).sum())
-    print(f"records {n:,}, profiles {profiles:,}, candidate pairs {candidates:,}, joined by "
-          f"the rules {joined:,} ({joined / max(candidates, 1):.1%})")
+    print(
+        f"records {n:,}, profiles {profiles:,}, candidate pairs {candidates:,}, joined by "
+        f"the rules {joined:,} ({joined / max(candidates, 1):.1%})"
+    )
 
 
 if __name__ == "__main__":

@@ -56,7 +56,9 @@ def _with_repeats(records: pd.DataFrame) -> pd.DataFrame:
     share = out["record_id"].isin(mailed[out["record_id"].str.contains("-copy")]) & (
         np.arange(len(out)) % 2 == 0
     )
-    out["email"] = np.where(share | out["record_id"].str.contains("-copy1"), mailed + "@x.org", None)
+    out["email"] = np.where(
+        share | out["record_id"].str.contains("-copy1"), mailed + "@x.org", None
+    )
     # sort by id so that a copy's record can come before or after its original's
     return out.sample(frac=1.0, random_state=3).reset_index(drop=True)
 
