@@ -35,6 +35,14 @@ class Profiles:
     size: np.ndarray  # records per profile (int64)
     order: np.ndarray  # records by profile, in record order inside one
     start: np.ndarray  # position in ``order`` of each profile's first record
+    _keys: np.ndarray | None = dataclasses.field(default=None, repr=False)
+
+    @property
+    def sorted_keys(self) -> np.ndarray:
+        """``profile * n + record`` of the records in ``order`` (sorted)."""
+        if self._keys is None:
+            self._keys = self.of[self.order] * len(self.of) + self.order
+        return self._keys
 
     def weight(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Record pairs each pair of representatives stands for."""
@@ -122,8 +130,19 @@ def oriented(
     ahead = weight.copy()
     multi = np.flatnonzero(weight > 1)
     if len(multi):
-        ra, rb, source = _members(profiles, a[multi], b[multi])
-        ahead[multi] = np.bincount(source, weights=ra < rb, minlength=len(multi)).astype(np.int64)
+        # per record p of a's profile, the records of b's profile after it (binary search in
+        # the records sorted by profile, then record): |a's profile| steps a pair, not |a|x|b|
+        n = len(profiles.of)
+        pa, pb = profiles.of[a[multi]], profiles.of[b[multi]]
+        count = profiles.size[pa]
+        source = np.repeat(np.arange(len(multi)), count)
+        j = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        p = profiles.order[profiles.start[pa][source] + j]
+        q = pb[source]
+        after = profiles.start[q] + profiles.size[q] - np.searchsorted(
+            profiles.sorted_keys, q * n + p, side="right"
+        )
+        ahead[multi] = np.bincount(source, weights=after, minlength=len(multi)).astype(np.int64)
     behind = weight - ahead
     fwd, back = ahead > 0, behind > 0
     return (
