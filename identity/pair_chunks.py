@@ -56,9 +56,13 @@ class PairChunks:
         blocks: Blocks,
         groups: np.ndarray | None = None,
         pairs_per_chunk: int | None = None,
+        only: np.ndarray | None = None,
     ):
+        """``only``: the records that take part (a mask; default all), in blocks whose use
+        was decided on all of them."""
         pairs_per_chunk = pairs_per_chunk or PAIRS_PER_CHUNK
         self.blocks = blocks
+        self.only = only
         self.n = n = len(blocks.codes[0]) if blocks.codes else 0
         self.groups = groups
         self.window = blocks.window
@@ -71,6 +75,8 @@ class PairChunks:
         later = np.zeros(n, dtype=np.int64)  # pairs each record starts (repeats across keys)
         for k in range(len(blocks.codes)):
             recs, codes = blocks.members(k)
+            if only is not None:
+                recs, codes = recs[only[recs]], codes[only[recs]]
             place = recs if self.rank is None else self.rank[recs]
             members = np.sort(codes.astype(np.int64) * n + place)
             begin, end = self._span(members, members)
@@ -110,6 +116,8 @@ class PairChunks:
             code = self.blocks.codes[k][lo:hi]
             inside = np.flatnonzero(code >= 0)
             inside = inside[self.blocks.usable[k][code[inside]]]
+            if self.only is not None:
+                inside = inside[self.only[lo + inside]]
             a = lo + inside
             place = a if self.rank is None else self.rank[a]
             begin, end = self._span(members, code[inside].astype(np.int64) * n + place)

@@ -79,16 +79,6 @@ def profiles_of(
     return Profiles(of, order[start], size, order, start)
 
 
-def representative_blocks(blocks: Blocks, profiles: Profiles) -> Blocks:
-    """``blocks`` with only the representatives in them: a block keeps its use (2 to
-    ``max_block_size`` records, counted over all the records)."""
-    n = len(profiles.of)
-    rep = np.zeros(n, dtype=bool)
-    rep[profiles.rep] = True
-    codes = [np.where(rep, code, -1).astype(code.dtype) for code in blocks.codes]
-    return dataclasses.replace(blocks, codes=codes)
-
-
 def within(profiles: Profiles, blocks: Blocks) -> tuple[np.ndarray, np.ndarray]:
     """(representative, record pairs inside its profile) of the profiles whose records are
     candidate pairs of each other: at least two records, in a used block of some key."""
@@ -139,8 +129,10 @@ def oriented(
         j = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
         p = profiles.order[profiles.start[pa][source] + j]
         q = pb[source]
-        after = profiles.start[q] + profiles.size[q] - np.searchsorted(
-            profiles.sorted_keys, q * n + p, side="right"
+        after = (
+            profiles.start[q]
+            + profiles.size[q]
+            - np.searchsorted(profiles.sorted_keys, q * n + p, side="right")
         )
         ahead[multi] = np.bincount(source, weights=after, minlength=len(multi)).astype(np.int64)
     behind = weight - ahead
@@ -178,7 +170,10 @@ class ProfilePairs:
         pairs_per_chunk: int | None = None,
     ):
         self.profiles = profiles
-        self.chunks = PairChunks(representative_blocks(blocks, profiles), groups, pairs_per_chunk)
+        representative = np.zeros(len(profiles.of), dtype=bool)
+        representative[profiles.rep] = True
+        # blocks keep their use (2 to max_block_size records, counted over all the records)
+        self.chunks = PairChunks(blocks, groups, pairs_per_chunk, only=representative)
         if groups is None:
             self.inner, self.inner_pairs = within(profiles, blocks)
         else:  # records of one link group are never paired
