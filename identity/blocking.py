@@ -107,17 +107,27 @@ def key_fields(config: IdentityConfig) -> list[list[int]]:
     ]
 
 
+#: the neighbourhood order of the records inside a block larger than ``block_window``: by
+#: these fields in turn (the key's own fields are equal there), so that the records of one
+#: person, which agree on some of them, sit next to each other
+NEIGHBOURHOOD = ("birth_date", "email", "last_name", "first_name", "postcode", "street", "phone",
+                 "city", "personal_id")  # fmt: skip
+
+
 @dataclass
 class Blocks:
     """Per blocking key: each record's block code (-1: a field of the key missing), whether
     each block is used (2 to ``max_block_size`` records) and a hash of each block's value
-    (the blocks skipped as oversized are kept by hash for the next incremental run)."""
+    (the blocks skipped as oversized are kept by hash for the next incremental run). With a
+    ``window``, each record's place in the neighbourhood order (``rank``)."""
 
     names: list[str]
     codes: list[np.ndarray]
     usable: list[np.ndarray]
     hashes: list[np.ndarray]
     oversized: list[np.ndarray]
+    window: int | None = None
+    rank: np.ndarray | None = None
 
     def members(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(records in a used block of key ``k``, their block codes)."""
@@ -160,7 +170,24 @@ def block_codes(norm: pd.DataFrame, config: IdentityConfig, report: list[dict]) 
         blocks.usable.append((size >= 2) & (size <= prob.max_block_size))
         blocks.hashes.append(hashed)
         blocks.oversized.append(over)
+    if prob.block_window is not None:
+        blocks.window = prob.block_window
+        blocks.rank = neighbourhood_rank(norm)
     return blocks
+
+
+def neighbourhood_rank(norm: pd.DataFrame) -> np.ndarray:
+    """Each record's place when the records are sorted by the values of ``NEIGHBOURHOOD``
+    (missing values first, ties in record order)."""
+    columns = [
+        pd.factorize(norm[f], sort=True)[0].astype(np.int32)
+        for f in reversed(NEIGHBOURHOOD)
+        if f in norm.columns
+    ]
+    order = np.lexsort(columns) if columns else np.arange(len(norm))
+    rank = np.empty(len(norm), dtype=np.int64)
+    rank[order] = np.arange(len(norm))
+    return rank
 
 
 def still_candidates(blocks: Blocks, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -214,7 +214,11 @@ class Probabilistic(_Strict):
     records to become a candidate pair; blocks larger than ``max_block_size`` are skipped and
     reported. Besides the record fields, keys may use derived fields: ``first_name_sound`` /
     ``last_name_sound`` (phonetic codes), ``birth_year``, ``email_local`` (the part before @),
-    ``phone_last8``, ``names_any_order`` (first and last name whichever way round). A pair whose match probability reaches ``match_probability`` is linked;
+    ``phone_last8``, ``names_any_order`` (first and last name whichever way round). In a
+    block of more than ``block_window`` records, a record is paired only with the
+    ``block_window - 1`` records on either side of it in the neighbourhood order
+    (``blocking.NEIGHBOURHOOD``): the pairs grow with the records, not with their square.
+    A pair whose match probability reaches ``match_probability`` is linked;
     pairs at one home with no personal field to tell them apart are held as possible namesakes
     unless this file shows few of them: of its pairs at one home under one full name whose
     personal fields are known on both sides, at most ``namesake_rate_max`` disagree (counted on
@@ -227,6 +231,7 @@ class Probabilistic(_Strict):
     enabled: bool = True
     blocking_keys: list[list[BlockingField]] = Field(min_length=1)
     max_block_size: int = Field(default=200, ge=2)
+    block_window: int | None = Field(default=None, ge=2)
     comparisons: list[Comparison] = Field(min_length=1)
     match_probability: float = Field(default=0.99, gt=0, lt=1)
     review_probability: float = Field(default=0.5, gt=0, lt=1)

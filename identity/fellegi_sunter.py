@@ -603,10 +603,16 @@ def _duplicates_per_record(model: FittedModel) -> float:
     return 2 * model.prior * model.candidate_pairs / max(model.records, 1)
 
 
-def _share(among: np.ndarray, hit: np.ndarray) -> tuple[int, float | None]:
-    """(pairs, share of them that ``hit``; None when there are none)."""
-    n = int(among.sum())
-    return n, (float((among & hit).sum() / n) if n else None)
+def _share(
+    among: np.ndarray, hit: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[int, float | None]:
+    """(pairs, share of them that ``hit``; None when there are none), each row counting
+    ``weights`` pairs (default 1)."""
+    if weights is None:
+        n, hits = int(among.sum()), int((among & hit).sum())
+    else:
+        n, hits = int(weights[among].sum()), int(weights[among & hit].sum())
+    return n, (float(hits / n) if n else None)
 
 
 def _rare(rate: float | None, pairs: int, config: IdentityConfig) -> bool:
@@ -624,9 +630,15 @@ def namesakes_rare(model: FittedModel, config: IdentityConfig) -> bool:
 
 
 def score(
-    g: np.ndarray, model: FittedModel, config: IdentityConfig, tf_u: dict[int, np.ndarray]
+    g: np.ndarray,
+    model: FittedModel,
+    config: IdentityConfig,
+    tf_u: dict[int, np.ndarray],
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(match weight in bits, match probability, why held: a ``HELD`` index, 0 = not held).
+    ``weights``: the record pairs each row stands for (``identity/profiles.py``), in the
+    file's namesake and housemate rates.
 
     A pair is held for review, whatever its probability:
     * when fewer than ``model.evidence_required`` fields agree (weigh more than one bit),
@@ -773,8 +785,8 @@ def score(
     told_apart = same_home & first_agrees & known
     at_home = same_home & first_held & known
     if not model.frozen:  # a saved model keeps the rates of the run that fitted it
-        model.namesake_pairs, model.namesake_rate = _share(told_apart, ~personal)
-        model.housemate_pairs, model.housemate_rate = _share(at_home, ~personal)
+        model.namesake_pairs, model.namesake_rate = _share(told_apart, ~personal, weights)
+        model.housemate_pairs, model.housemate_rate = _share(at_home, ~personal, weights)
     rare_namesakes = namesakes_rare(model, config)
     strangers = (personal_disagree >= config.probabilistic.personal_disagreements) & (
         personal_disagree > personal_agree

@@ -23,7 +23,7 @@ whole sorted list (what is summed over them adds up in the same order as before)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -44,8 +44,10 @@ TOO_LITTLE_EVIDENCE = fs.HELD.index("too_little_evidence")
 class PairChunks:
     """The candidate pairs of ``blocks`` (used blocks only), by ranges of records.
 
-    Per key, the records of the used blocks as sorted keys ``block * n + record``: a record's
-    pairs of one key are the members after it in its block, found by binary search. No pair
+    Per key, the records of the used blocks as sorted keys ``block * n + place``, the place
+    being the record itself or, with a window, its rank in the neighbourhood order: a record's
+    pairs of one key are the members after it in its block (or, in a block larger than the
+    window, the ``window - 1`` members on either side of it), found by binary search. No pair
     is materialised before its chunk is asked for.
     """
 
@@ -54,18 +56,33 @@ class PairChunks:
         blocks: Blocks,
         groups: np.ndarray | None = None,
         pairs_per_chunk: int | None = None,
+        only: np.ndarray | None = None,
     ):
+        """``only``: the records that take part (a mask; default all), in blocks whose use
+        was decided on all of them."""
         pairs_per_chunk = pairs_per_chunk or PAIRS_PER_CHUNK
         self.blocks = blocks
+        self.only = only
         self.n = n = len(blocks.codes[0]) if blocks.codes else 0
         self.groups = groups
+        self.window = blocks.window
+        self.rank = blocks.rank if blocks.window is not None else None
+        self.record_at = None
+        if self.rank is not None:
+            self.record_at = np.empty(n, dtype=np.int64)
+            self.record_at[self.rank] = np.arange(n)
         self.members: list[np.ndarray] = []
         later = np.zeros(n, dtype=np.int64)  # pairs each record starts (repeats across keys)
         for k in range(len(blocks.codes)):
             recs, codes = blocks.members(k)
-            members = np.sort(codes.astype(np.int64) * n + recs)
-            ends = np.searchsorted(members, (members // n + 1) * n)
-            later[members % n] += ends - np.arange(len(members)) - 1
+            if only is not None:
+                recs, codes = recs[only[recs]], codes[only[recs]]
+            place = recs if self.rank is None else self.rank[recs]
+            members = np.sort(codes.astype(np.int64) * n + place)
+            begin, end = self._span(members, members)
+            here = members % n if self.record_at is None else self.record_at[members % n]
+            # a pair is counted from both of its records in a window: half each
+            later[here] += (end - begin - 1) // (1 if self.window is None else 2)
             self.members.append(members)
         cumulative = np.cumsum(later)
         total = int(cumulative[-1]) if n else 0
@@ -73,6 +90,18 @@ class PairChunks:
             cumulative, np.arange(pairs_per_chunk, total, pairs_per_chunk), side="right"
         )
         self.bounds = np.unique(np.concatenate(([0], cuts, [n]))).tolist()
+
+    def _span(self, members: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions ``begin..end-1`` of the partners of the records at ``keys`` (``block
+        * n + place``, each in ``members``), their own position included (``begin``, without
+        a window)."""
+        n = self.n
+        at = np.searchsorted(members, keys)
+        end = np.searchsorted(members, (keys // n + 1) * n)
+        if self.window is None:
+            return at, end
+        start = np.searchsorted(members, (keys // n) * n)
+        return np.maximum(start, at - self.window + 1), np.minimum(end, at + self.window)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Each chunk's unique pairs ``(a, b)``, a < b, sorted by ``a * n + b``."""
@@ -87,16 +116,22 @@ class PairChunks:
             code = self.blocks.codes[k][lo:hi]
             inside = np.flatnonzero(code >= 0)
             inside = inside[self.blocks.usable[k][code[inside]]]
+            if self.only is not None:
+                inside = inside[self.only[lo + inside]]
             a = lo + inside
-            block = code[inside].astype(np.int64)
-            first = np.searchsorted(members, block * n + a) + 1
-            count = np.searchsorted(members, (block + 1) * n) - first
+            place = a if self.rank is None else self.rank[a]
+            begin, end = self._span(members, code[inside].astype(np.int64) * n + place)
+            count = end - begin
             total = int(count.sum())
             if total == 0:
                 continue
             offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-            b = members[np.repeat(first, count) + offsets] % n
-            parts.append(np.repeat(a, count) * n + b)
+            b = members[np.repeat(begin, count) + offsets] % n
+            if self.record_at is not None:
+                b = self.record_at[b]
+            a = np.repeat(a, count)
+            later = b > a  # each pair from its smaller record (and not the record itself)
+            parts.append(a[later] * n + b[later])
         if not parts:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         pairs = sorted_unique(np.concatenate(parts))
@@ -114,8 +149,8 @@ class _Distinct:
         self.index = pd.Index(np.empty(0, np.int64))
         self.counts = np.zeros(0)
 
-    def add(self, keys: np.ndarray) -> np.ndarray:
-        """Count ``keys`` in; the row of each key in the table."""
+    def add(self, keys: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Count ``keys`` in (each ``weights`` times, default once); the row of each key."""
         codes, uniques = pd.factorize(keys)
         rows = self.index.get_indexer(uniques)
         new = np.flatnonzero(rows < 0)
@@ -123,7 +158,7 @@ class _Distinct:
             rows[new] = len(self.index) + np.arange(len(new))
             self.index = self.index.append(pd.Index(uniques[new]))
             self.counts = np.concatenate([self.counts, np.zeros(len(new))])
-        self.counts += np.bincount(rows[codes], minlength=len(self.index))
+        self.counts += np.bincount(rows[codes], weights=weights, minlength=len(self.index))
         return rows[codes]
 
 
@@ -182,10 +217,12 @@ class Compared:
     em: _Distinct
     candidates: int
     joined: int
+    #: the record pairs the rules did not join (those scored)
+    fresh: int = 0
 
 
 def compare_chunks(
-    chunks: PairChunks,
+    chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
     coded: dict[str, cmp.Coded],
     det_labels: np.ndarray,
     config: IdentityConfig,
@@ -194,7 +231,8 @@ def compare_chunks(
     estimate: bool,
 ) -> Compared:
     """Pass 1: levels of every candidate pair (orientation of crossed names under the
-    configuration's weights), counted for the EM when ``estimate``."""
+    configuration's weights), counted for the EM when ``estimate``. ``chunks`` gives pairs
+    ``(a, b)`` with the record pairs each stands for (``identity/profiles.py``)."""
     start = fs.starting_model(config)
     patterns = LevelPatterns(config)
     em = _Distinct()
@@ -202,13 +240,14 @@ def compare_chunks(
     if n_keys > 40:
         raise ValueError("identity config: more than 40 blocking keys")
     fresh_rows: list[np.ndarray] = []
-    candidates = joined_count = 0
-    for pa, pb in chunks:
+    candidates = joined_count = fresh_count = 0
+    for pa, pb, weight in chunks:
         joined = det_labels[pa] == det_labels[pb]
-        candidates += len(pa)
-        joined_count += int(joined.sum())
+        candidates += int(weight.sum())
+        joined_count += int(weight[joined].sum())
+        fresh_count += int(weight[~joined].sum())
         if not estimate:  # only the pairs to score are compared
-            pa, pb = pa[~joined], pb[~joined]
+            pa, pb, weight = pa[~joined], pb[~joined], weight[~joined]
             joined = joined[~joined]
         g = fs.levels(coded, pa, pb, config, start)
         rows = patterns.add(g)
@@ -216,8 +255,8 @@ def compare_chunks(
         if estimate:
             anchor = fs.exact_anchor(g, config, required)
             key = (rows.astype(np.int64) << (n_keys + 2)) | (key_mask(blocks, pa, pb) << 2)
-            em.add(key | (joined.astype(np.int64) << 1) | anchor.astype(np.int64))
-    return Compared(patterns, fresh_rows, em, candidates, joined_count)
+            em.add(key | (joined.astype(np.int64) << 1) | anchor.astype(np.int64), weight)
+    return Compared(patterns, fresh_rows, em, candidates, joined_count, fresh_count)
 
 
 def fit_counted(
@@ -247,7 +286,7 @@ def fit_counted(
 
 
 def score_chunks(
-    chunks: PairChunks,
+    chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
     compared: Compared,
     coded: dict[str, cmp.Coded],
     det_labels: np.ndarray,
@@ -264,13 +303,13 @@ def score_chunks(
     kept: list[tuple[np.ndarray, ...]] = []
     # the file's rates (namesakes, housemates): (pairs, those that disagree) summed over chunks
     rates = {"namesake": [0, 0], "housemate": [0, 0]}
-    for (pa, pb), rows in zip(chunks, compared.fresh_rows, strict=True):
+    for (pa, pb, weight), rows in zip(chunks, compared.fresh_rows, strict=True):
         fresh = det_labels[pa] != det_labels[pb]
         pa, pb = pa[fresh], pb[fresh]
         g = compared.patterns.levels(rows)
         tf_u = fs.term_frequency_u(coded, pa, g, config, model)
         part = dataclasses.replace(model)  # score counts this chunk's namesakes on it
-        _weight, probability, held = fs.score(g, part, config, tf_u)
+        _weight, probability, held = fs.score(g, part, config, tf_u, weight[fresh])
         for name, counted in rates.items():
             n, rate = getattr(part, f"{name}_pairs"), getattr(part, f"{name}_rate")
             if not model.frozen and n:

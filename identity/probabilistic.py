@@ -13,8 +13,9 @@ from identity import compare as cmp
 from identity import fellegi_sunter as fs
 from identity.blocking import Blocks, key_fields
 from identity.config import IdentityConfig
-from identity.pair_chunks import PairChunks, compare_chunks, fit_counted, score_chunks
+from identity.pair_chunks import compare_chunks, fit_counted, score_chunks
 from identity.pairs import components
+from identity.profiles import ProfilePairs, expand, profiles_of
 
 
 def ignore_dropped_values(
@@ -51,12 +52,14 @@ def _probabilistic(
     The EM sees every candidate pair, those the deterministic rules joined included: they are
     mostly true matches and teach m what a match looks like in this data. A ``fixed`` model
     (saved by an earlier run) is used as it is: no estimation. The pairs are compared and
-    scored chunk by chunk (``pair_chunks.py``): memory does not grow with their number.
+    scored chunk by chunk (``pair_chunks.py``): memory does not grow with their number; and
+    once per pair of attribute profiles (``profiles.py``), not per pair of their records.
     """
     n = len(norm)
     prob = config.probabilistic
-    chunks = PairChunks(blocks, groups)
     det_labels = components(n, det["a"].to_numpy(), det["b"].to_numpy())
+    profiles = profiles_of(coded, blocks, det_labels, groups)
+    chunks = ProfilePairs(blocks, profiles, groups)
     est = prob.estimation
     estimate = fixed is None and est.enabled
     required = min(prob.min_agreeing_fields, max(2, fs.evidence_units(coded, config)))
@@ -75,8 +78,8 @@ def _probabilistic(
         model.records = n
         model.anchor_pairs = anchors
     pa, pb, probability, held = score_chunks(chunks, compared, coded, det_labels, config, model)
-    scored = sum(len(rows) for rows in compared.fresh_rows)
-    return model, pa, pb, probability, held, scored
+    pa, pb, source = expand(profiles, pa, pb)
+    return model, pa, pb, probability[source], held[source], compared.fresh
 
 
 def score_pairs(

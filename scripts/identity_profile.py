@@ -157,7 +157,8 @@ def _compare(frames: dict[str, pd.DataFrame], other: Path) -> bool:
 
 def _scaled_pairs(records: pd.DataFrame, graph: pd.DataFrame, factor: float) -> None:
     """Candidate pairs per blocking key now and, estimated, in a file ``factor`` times larger
-    (blocks over ``max_block_size`` skipped there as here): a block whose value several
+    (blocks over ``max_block_size`` skipped there as here, blocks over ``block_window``
+    paired by their window): a block whose value several
     persons share (a common name, a street) grows with the file, a value of one person does
     not; the upper figure lets every block grow."""
     from identity.blocking import _ColumnCodes, _key_codes
@@ -171,8 +172,14 @@ def _scaled_pairs(records: pd.DataFrame, graph: pd.DataFrame, factor: float) -> 
     columns = _ColumnCodes(norm)
     cap = config.probabilistic.max_block_size
 
+    window = config.probabilistic.block_window or cap
+
     def pairs(size: np.ndarray) -> int:
-        return int(np.where((size >= 2) & (size <= cap), size * (size - 1) // 2, 0).sum())
+        # a block over the window gives each record window - 1 partners on either side
+        inside = np.where(
+            size <= window, size * (size - 1) // 2, (window - 1) * size - window * (window - 1) // 2
+        )
+        return int(np.where((size >= 2) & (size <= cap), inside, 0).sum())
 
     totals = np.zeros(3)
     print(f"{'blocking key':<44} {'pairs now':>11} {f'x{factor:g} shared grow':>16} "
