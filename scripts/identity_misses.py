@@ -69,7 +69,7 @@ def stages(records: pd.DataFrame, identifiers: pd.DataFrame, config) -> dict:
     det = deterministic_edges(norm, identifiers, config, report, coded, None)
     ignore_dropped_values(norm, coded, report)
     blocks = block_codes(norm, config, report)
-    scored = _probabilistic(norm, coded, det, config, report, None, blocks, None)
+    scored = _probabilistic(norm, coded, det, config, None, blocks, None)
     model, prob_edges, _possible, _ = probabilistic_edges(scored, config, None)
     labels, _, _ = link(
         len(norm), det, prob_edges, norm, config, [], not fs.namesakes_rare(model, config)
@@ -98,7 +98,7 @@ def missed_pairs(run: dict, truth: pd.DataFrame) -> pd.DataFrame:
     status[np.isin(key, _key(det["a"].to_numpy(), det["b"].to_numpy(), n))] = 0
     linked = np.isin(key, _key(pe["a"].to_numpy(), pe["b"].to_numpy(), n))
     status[(status == 9) & linked] = 1
-    _model, pa, pb, _probability, held = run["scored"]
+    _model, pa, pb, _probability, held, _scored = run["scored"]
     scored = pd.Series(np.arange(len(pa)), index=_key(pa, pb, n))
     todo = (status == 9) & np.isin(key, scored.index)
     reason = held[scored[key[todo]].to_numpy()]

@@ -17,6 +17,7 @@ import pytest
 from identity import fellegi_sunter as fs
 from identity import load_config, resolve
 from identity.config import Comparison, ComparisonLevel
+from identity.em import exact_weighs_most
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "identity.yaml"
 FIELDS = ["first_name", "birth_date", "postcode"]
@@ -200,14 +201,14 @@ def test_an_exact_value_never_weighs_less_than_a_typo(config):
     comp = config.probabilistic.comparisons[0]
     m = np.array([0.1, *[0.8 / (len(comp.levels) - 2)] * (len(comp.levels) - 2), 0.1])
     u = np.array([0.01, *[0.001] * (len(comp.levels) - 2), 0.9])
-    fixed = fs._exact_weighs_most(m, u, comp)
+    fixed = exact_weighs_most(m, u, comp)
     weights = np.log2(fixed / u)
     assert weights[0] == pytest.approx(weights[1:].max())
     assert fixed.sum() == pytest.approx(1.0)
     # the order of the other levels is kept: every weight moved by the same amount
     np.testing.assert_allclose(np.diff(weights[1:]), np.diff(np.log2(m / u)[1:]))
     untouched = np.array([0.8, *[0.1 / (len(comp.levels) - 2)] * (len(comp.levels) - 2), 0.1])
-    np.testing.assert_array_equal(fs._exact_weighs_most(untouched, u, comp), untouched)
+    np.testing.assert_array_equal(exact_weighs_most(untouched, u, comp), untouched)
 
 
 def test_m_read_off_the_joined_pairs_where_housemates_outnumber_the_matches(config):
