@@ -9,6 +9,7 @@ child process, so the sampler follows children too).
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import threading
 import time
@@ -86,6 +87,7 @@ class StepReport:
     rows: int = 0
     error: str = ""
     label: str = ""  # what the step built, for people (step keys are Dagster's op names)
+    cpu_seconds: float = 0.0  # user + system CPU of this process over the step (in-process run)
 
 
 @dataclass
@@ -270,6 +272,7 @@ class _StepWatcher:
         self.checks: list[CheckReport] = []
         self.skipped_steps: list[str] = []
         self._start: dict[str, float] = {}
+        self._cpu: dict[str, float] = {}
         self._rows: dict[str, int] = {}
         self._assets: dict[str, list[str]] = {}
 
@@ -280,6 +283,7 @@ class _StepWatcher:
         kind = event.event_type_value
         if kind == "STEP_START":
             self._start[event.step_key] = record.timestamp
+            self._cpu[event.step_key] = process_cpu_seconds()
         elif kind == "ASSET_MATERIALIZATION":
             materialization = event.event_specific_data.materialization
             values = metadata_values(materialization.metadata)
@@ -315,12 +319,20 @@ class _StepWatcher:
                 rows=self._rows.get(event.step_key, 0),
                 label=step_label(event.step_key, self._assets.get(event.step_key, [])),
                 error=_first_line(error.message) if error is not None else "",
+                cpu_seconds=process_cpu_seconds()
+                - self._cpu.get(event.step_key, process_cpu_seconds()),
             )
             self.steps.append(step)
             if self.on_step:
                 self.on_step(step)
         elif kind == "STEP_SKIPPED":
             self.skipped_steps.append(event.step_key)
+
+
+def process_cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def step_label(step_key: str, assets: list[str]) -> str:
