@@ -104,5 +104,5 @@ KEY_TEXT = st.text(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 def test_same_rows_as_row_by_row_on_any_text(erased, cards: list[str | None]) -> None:
-    table = pa.table({"card_id": pa.array(cards + ["LC42", "x1"], pa.string())})
+    table = pa.table({"card_id": pa.array([*cards, "LC42", "x1"], pa.string())})
     assert np.array_equal(ingest_filter._linked(table, LINKS), _row_by_row(table, LINKS))
