@@ -78,12 +78,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def duckdb_read_floor(
-    landing_dir: Path, name_pattern: str = "*", cpu: dict[str, float] | None = None
+    landing_dir: Path,
+    name_pattern: str = "*",
+    cpu: dict[str, float] | None = None,
+    sources: list[str] | None = None,
 ) -> dict[str, float]:
     """Seconds DuckDB alone takes to read each source's files (those whose name matches
     `name_pattern`) into tables: the floor of the ingestion. A SQLite file (the tills) is read
     into Arrow by the ADBC driver and written by DuckDB (`ingestion.benchmark.sqlite_floor`).
-    `cpu`, if given, receives the CPU seconds (user + system, all threads) of each source."""
+    `cpu`, if given, receives the CPU seconds (user + system, all threads) of each source;
+    `sources`, if given, limits the floor to those source folders."""
     import duckdb
 
     from ingestion.benchmark import cpu_seconds, sqlite_floor
@@ -96,6 +100,8 @@ def duckdb_read_floor(
     timings: dict[str, float] = {}
     con = duckdb.connect()
     for source_dir in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
+        if sources and source_dir.name not in sources:
+            continue
         started, used = time.time(), cpu_seconds()
         read_any = False
         for ext, reader in readers.items():

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         report = run_assets(keys)
     floor_cpu: dict[str, float] = {}
-    floor = duckdb_read_floor(landing, cpu=floor_cpu)
+    floor = duckdb_read_floor(landing, cpu=floor_cpu, sources=args.source)
     print(
         f"{'source':<13}{'rows':>10}{'step s':>9}{'step cpu':>9}{'floor s':>9}"
         f"{'floor cpu':>10}{'ratio':>7}{'cpu ratio':>10}"
