@@ -52,6 +52,7 @@ class MemorySampler:
     def __init__(self, interval: float = 0.2) -> None:
         self.interval = interval
         self.samples: list[tuple[float, int]] = []
+        self.cpu_seconds = 0.0  # this thread's own CPU: a walk of /proc every interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -59,6 +60,7 @@ class MemorySampler:
         pid = os.getpid()
         while not self._stop.is_set():
             self.samples.append((time.time(), _tree_rss_bytes(pid)))
+            self.cpu_seconds = time.thread_time()
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemorySampler:
@@ -87,7 +89,7 @@ class StepReport:
     rows: int = 0
     error: str = ""
     label: str = ""  # what the step built, for people (step keys are Dagster's op names)
-    cpu_seconds: float = 0.0  # user + system CPU of this process over the step (in-process run)
+    cpu_seconds: float = 0.0  # CPU of this process over the step, the memory sampler left out
 
 
 @dataclass
@@ -276,6 +278,11 @@ class _StepWatcher:
         self._rows: dict[str, int] = {}
         self._assets: dict[str, list[str]] = {}
 
+    def _step_cpu(self) -> float:
+        """CPU seconds of this process so far, less the memory sampler's (which grow with
+        the wall time and the number of processes on the machine, not with the step)."""
+        return process_cpu_seconds() - (self.sampler.cpu_seconds if self.sampler else 0.0)
+
     def __call__(self, record: Any) -> None:
         event = record.dagster_event
         if event is None:
@@ -283,7 +290,7 @@ class _StepWatcher:
         kind = event.event_type_value
         if kind == "STEP_START":
             self._start[event.step_key] = record.timestamp
-            self._cpu[event.step_key] = process_cpu_seconds()
+            self._cpu[event.step_key] = self._step_cpu()
         elif kind == "ASSET_MATERIALIZATION":
             materialization = event.event_specific_data.materialization
             values = metadata_values(materialization.metadata)
@@ -319,8 +326,7 @@ class _StepWatcher:
                 rows=self._rows.get(event.step_key, 0),
                 label=step_label(event.step_key, self._assets.get(event.step_key, [])),
                 error=_first_line(error.message) if error is not None else "",
-                cpu_seconds=process_cpu_seconds()
-                - self._cpu.get(event.step_key, process_cpu_seconds()),
+                cpu_seconds=self._step_cpu() - self._cpu.get(event.step_key, self._step_cpu()),
             )
             self.steps.append(step)
             if self.on_step:
