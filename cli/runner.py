@@ -22,8 +22,53 @@ from typing import Any
 ROW_COUNT_KEYS = ("dagster/row_count", "row_count", "rows")
 
 
+def _children(pid: int) -> list[int] | None:
+    """The child processes of `pid` from /proc/<pid>/task/*/children (None where the kernel
+    does not provide those files)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []  # the process is gone
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as handle:
+                found += [int(p) for p in handle.read().split()]
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{task}/children"):
+                return None
+        except OSError:
+            continue
+    return found
+
+
+def _rss(pid: int, page: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * page
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def _tree_rss_bytes(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants, read from /proc."""
+    """Resident memory of a process and all its descendants, read from /proc: the tree is
+    walked through each process's `children` files, so a sample costs the size of the tree,
+    not of every process on the machine (which `_all_rss_bytes` reads where those files are
+    missing)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        children = _children(pid)
+        if children is None:
+            return _all_rss_bytes(root_pid)
+        total += _rss(pid, page)
+        stack.extend(children)
+    return total
+
+
+def _all_rss_bytes(root_pid: int) -> int:
+    """`_tree_rss_bytes` by reading the parent of every process in /proc."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
