@@ -9,6 +9,7 @@ child process, so the sampler follows children too).
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import threading
 import time
@@ -21,8 +22,53 @@ from typing import Any
 ROW_COUNT_KEYS = ("dagster/row_count", "row_count", "rows")
 
 
+def _children(pid: int) -> list[int] | None:
+    """The child processes of `pid` from /proc/<pid>/task/*/children (None where the kernel
+    does not provide those files)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []  # the process is gone
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as handle:
+                found += [int(p) for p in handle.read().split()]
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{task}/children"):
+                return None
+        except OSError:
+            continue
+    return found
+
+
+def _rss(pid: int, page: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * page
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def _tree_rss_bytes(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants, read from /proc."""
+    """Resident memory of a process and all its descendants, read from /proc: the tree is
+    walked through each process's `children` files, so a sample costs the size of the tree,
+    not of every process on the machine (which `_all_rss_bytes` reads where those files are
+    missing)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        children = _children(pid)
+        if children is None:
+            return _all_rss_bytes(root_pid)
+        total += _rss(pid, page)
+        stack.extend(children)
+    return total
+
+
+def _all_rss_bytes(root_pid: int) -> int:
+    """`_tree_rss_bytes` by reading the parent of every process in /proc."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -51,6 +97,7 @@ class MemorySampler:
     def __init__(self, interval: float = 0.2) -> None:
         self.interval = interval
         self.samples: list[tuple[float, int]] = []
+        self.cpu_seconds = 0.0  # this thread's own CPU: a walk of /proc every interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -58,6 +105,7 @@ class MemorySampler:
         pid = os.getpid()
         while not self._stop.is_set():
             self.samples.append((time.time(), _tree_rss_bytes(pid)))
+            self.cpu_seconds = time.thread_time()
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemorySampler:
@@ -86,6 +134,7 @@ class StepReport:
     rows: int = 0
     error: str = ""
     label: str = ""  # what the step built, for people (step keys are Dagster's op names)
+    cpu_seconds: float = 0.0  # CPU of this process over the step, the memory sampler left out
 
 
 @dataclass
@@ -270,8 +319,14 @@ class _StepWatcher:
         self.checks: list[CheckReport] = []
         self.skipped_steps: list[str] = []
         self._start: dict[str, float] = {}
+        self._cpu: dict[str, float] = {}
         self._rows: dict[str, int] = {}
         self._assets: dict[str, list[str]] = {}
+
+    def _step_cpu(self) -> float:
+        """CPU seconds of this process so far, less the memory sampler's (which grow with
+        the wall time and the number of processes on the machine, not with the step)."""
+        return process_cpu_seconds() - (self.sampler.cpu_seconds if self.sampler else 0.0)
 
     def __call__(self, record: Any) -> None:
         event = record.dagster_event
@@ -280,6 +335,7 @@ class _StepWatcher:
         kind = event.event_type_value
         if kind == "STEP_START":
             self._start[event.step_key] = record.timestamp
+            self._cpu[event.step_key] = self._step_cpu()
         elif kind == "ASSET_MATERIALIZATION":
             materialization = event.event_specific_data.materialization
             values = metadata_values(materialization.metadata)
@@ -315,12 +371,19 @@ class _StepWatcher:
                 rows=self._rows.get(event.step_key, 0),
                 label=step_label(event.step_key, self._assets.get(event.step_key, [])),
                 error=_first_line(error.message) if error is not None else "",
+                cpu_seconds=self._step_cpu() - self._cpu.get(event.step_key, self._step_cpu()),
             )
             self.steps.append(step)
             if self.on_step:
                 self.on_step(step)
         elif kind == "STEP_SKIPPED":
             self.skipped_steps.append(event.step_key)
+
+
+def process_cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def step_label(step_key: str, assets: list[str]) -> str:

@@ -6,7 +6,8 @@ package that failed and was aborted stay in the table although the package never
 `_dlt_loads` and the next run reads its files again (dlt's maintainers call such rows invalid:
 dlt-hub/dlt#4052). Merged tables are immune: their rows reach the table in one final
 delete/insert. The appended tables of a source — its `append_only` tables (and their child
-tables) and `rejected_rows` — are kept so by two steps around each run:
+tables), `rejected_rows`, and any table on its first load, which is appended when its keys do
+not repeat (`_common.first_load_hints`) — are kept so by two steps around each run:
 
 - before a run with no package pending, rows whose `_dlt_load_id` is not a completed load
   are deleted: what an aborted or lost package left;
@@ -30,15 +31,12 @@ logger = logging.getLogger("ingestion")
 
 
 def appended_tables(source: str) -> list[str]:
-    """The tables of `source` that dlt appends to (some or every run)."""
+    """The tables of `source` that dlt appends to (some or every run): `rejected_rows`, the
+    `append_only` tables, and every table on its first load (`first_load_hints`)."""
     from ingestion.sources._common import REJECTED_TABLE  # imports dlt: only when loading
-    from ingestion.sources.specs import source_specs
+    from ingestion.sources.specs import raw_tables
 
-    tables = [REJECTED_TABLE]
-    for spec in source_specs(source):
-        if spec.append_only:
-            tables += [spec.name, *(f"{spec.name}__{c.field}" for c in spec.children)]
-    return tables
+    return [REJECTED_TABLE, *raw_tables(source)]
 
 
 def _existing(con: duckdb.DuckDBPyConnection, dataset: str, tables: list[str]) -> list[str]:

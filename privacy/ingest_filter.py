@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from privacy.keys import KIND_PREFIX, Key, Reference, canonical_key, key_of_values
+from privacy.keys import KIND_PREFIX, Key, Reference, canonical_key, keys_arrow
 from privacy.schema import SUPPRESSIONS
-from privacy.subjects import IDENTIFIER_COLUMNS, identifier_hash, matches, salt
+from privacy.subjects import IDENTIFIER_COLUMNS, hash_sql, identifier_hash, matches, salt
 
 #: what separates the fields of a raw record: CSV and sheet delimiters, JSON punctuation
 _FIELD_BREAK = re.compile(r'[,;|\t"{}\[\]:\\\r\n]')
@@ -84,7 +85,8 @@ def drop_suppressed(
 
 
 def _linked(table: pa.Table, links_of: TableLinks) -> np.ndarray:
-    """Rows whose key or reference hashes into a `key:<entity>` suppression."""
+    """Rows whose key or reference hashes into a `key:<entity>` suppression: the canonical
+    keys shaped in Arrow, each distinct key hashed once by DuckDB (`hash_sql`)."""
     hit = np.zeros(table.num_rows, dtype=bool)
     keys, refs = links_of
     checks = [(k.entity, list(k.columns)) for k in keys]
@@ -93,11 +95,30 @@ def _linked(table: pa.Table, links_of: TableLinks) -> np.ndarray:
         kind = KIND_PREFIX + entity
         if kind not in _ACTIVE or not all(c in table.column_names for c in columns):
             continue
-        parts = [table.column(c).to_pylist() for c in columns]
-        values = [key_of_values(list(row)) for row in zip(*parts, strict=True)]
-        digests = {v: identifier_hash(kind, v, _SALT[0]) for v in set(values) if v is not None}
-        hit |= np.array([v is not None and digests[v] in _ACTIVE[kind] for v in values])
+        values = keys_arrow([table.column(c) for c in columns])
+        erased = _erased(pc.unique(values.drop_null()), kind)
+        if len(erased):
+            hit |= pc.fill_null(pc.is_in(values, value_set=erased), False).to_numpy(
+                zero_copy_only=False
+            )
     return hit
+
+
+def _erased(distinct: pa.Array, kind: str) -> pa.Array:
+    """The keys among `distinct` whose salted hash is on the `kind` suppression list."""
+    import duckdb
+
+    if not len(distinct):
+        return distinct
+    with duckdb.connect() as con:
+        con.register("candidate_keys", pa.table({"k": distinct}))
+        digests = (
+            con.sql(f"SELECT {hash_sql(kind, 'k')} AS h FROM candidate_keys", params=[_SALT[0]])
+            .to_arrow_table()
+            .column("h")
+        )
+    listed = pc.is_in(digests, value_set=pa.array(sorted(_ACTIVE[kind]), pa.string()))
+    return distinct.filter(listed)
 
 
 def drop_suppressed_rejects(rejects: pa.Table, links_of: dict[str, TableLinks]) -> pa.Table:

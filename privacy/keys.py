@@ -13,6 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 
 @dataclass(frozen=True)
 class Key:
@@ -82,3 +86,45 @@ def record_key(source_key: str, key: Key) -> str | None:
     `<part>#<part>` by the staging model)."""
     parts = str(source_key).rsplit("#", len(key.columns) - 1)
     return key_of_values(parts) if len(parts) == len(key.columns) else None
+
+
+#: ASCII whitespace as Python's `str.strip` and `\s` see it (RE2's `\s` lacks \v and \x1c-\x1f)
+_ASCII_SPACE = " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
+
+
+def canonical_arrow(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`canonical_key` of every value of an Arrow column, as a string array (null for a
+    missing key). Integers and ASCII text are shaped by Arrow kernels; the values Arrow cannot
+    shape exactly as Python does (non-ASCII text, floats, other types) go through
+    `canonical_key` one by one."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    if pa.types.is_integer(column.type):
+        text, slow = pc.cast(column, pa.string()), None
+    elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        text = pc.cast(column, pa.string())
+        slow = pc.invert(pc.fill_null(pc.string_is_ascii(text), True))
+    else:
+        return pa.array([canonical_key(v) for v in column.to_pylist()], pa.string())
+    text = pc.ascii_trim(text, characters=_ASCII_SPACE)
+    text = pc.replace_substring_regex(text, r"\.0+$", "")
+    text = pc.ascii_upper(pc.replace_substring_regex(text, r"[\t\n\x0b\x0c\r\x1c-\x1f .-]", ""))
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    padded = pc.binary_join_element_wise(
+        "LC", pc.utf8_lpad(pc.utf8_slice_codeunits(text, 2), width=8, padding="0"), ""
+    )
+    text = pc.if_else(pc.match_substring_regex(text, r"^LC[0-9]{1,8}$"), padded, text)
+    if slow is None or not pc.any(slow).as_py():
+        return text
+    rows = np.flatnonzero(slow.to_numpy(zero_copy_only=False))
+    values = np.array(text.to_pylist(), dtype=object)
+    values[rows] = [canonical_key(column[int(i)].as_py()) for i in rows]
+    return pa.array(values, pa.string())
+
+
+def keys_arrow(columns: list[pa.Array | pa.ChunkedArray]) -> pa.Array:
+    """`key_of_values` of every row of the key `columns` (null when a part is missing)."""
+    parts = [canonical_arrow(c) for c in columns]
+    return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "#")

@@ -77,10 +77,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
 
 
-def duckdb_read_floor(landing_dir: Path, name_pattern: str = "*") -> dict[str, float]:
+def duckdb_read_floor(
+    landing_dir: Path,
+    name_pattern: str = "*",
+    cpu: dict[str, float] | None = None,
+    sources: list[str] | None = None,
+) -> dict[str, float]:
     """Seconds DuckDB alone takes to read each source's files (those whose name matches
-    `name_pattern`) into tables: the floor of the ingestion."""
+    `name_pattern`) into tables: the floor of the ingestion. A SQLite file (the tills) is read
+    into Arrow by the ADBC driver and written by DuckDB (`ingestion.benchmark.sqlite_floor`).
+    `cpu`, if given, receives the CPU seconds (user + system, all threads) of each source;
+    `sources`, if given, limits the floor to those source folders."""
     import duckdb
+
+    from ingestion.benchmark import cpu_seconds, sqlite_floor
 
     readers = {
         "jsonl": "read_json_auto('{glob}', format='newline_delimited')",
@@ -90,7 +100,9 @@ def duckdb_read_floor(landing_dir: Path, name_pattern: str = "*") -> dict[str, f
     timings: dict[str, float] = {}
     con = duckdb.connect()
     for source_dir in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
-        started = time.time()
+        if sources and source_dir.name not in sources:
+            continue
+        started, used = time.time(), cpu_seconds()
         read_any = False
         for ext, reader in readers.items():
             files = [f for f in sorted(source_dir.rglob(f"*.{ext}")) if f.match(name_pattern)]
@@ -101,10 +113,24 @@ def duckdb_read_floor(landing_dir: Path, name_pattern: str = "*") -> dict[str, f
                     f"create or replace table t as select * from {reader.format(glob=file)}"
                 )
                 read_any = True
+        for file in sorted(source_dir.rglob("*.sqlite")):
+            if file.match(name_pattern):
+                sqlite_floor(con, file, _sqlite_tables(file), prefix=source_dir.name)
+                read_any = True
         if read_any:
             timings[source_dir.name] = time.time() - started
+            if cpu is not None:
+                cpu[source_dir.name] = cpu_seconds() - used
     con.close()
     return timings
+
+
+def _sqlite_tables(database: Path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(f"file:{database.as_posix()}?mode=ro", uri=True) as con:
+        rows = con.execute("select name from sqlite_master where type = 'table'").fetchall()
+    return [name for (name,) in rows if not name.startswith("sqlite_")]
 
 
 STAGES = (  # (stage, test on the Dagster step key), first match wins

@@ -177,7 +177,7 @@ def missing_columns(table: pa.Table, schema: pa.Schema) -> list[str]:
     return [name for name in schema.names if name not in table.column_names]
 
 
-def _unique_key(table: pa.Table, keys: list[str]) -> bool:
+def unique_key(table: pa.Table, keys: list[str]) -> bool:
     """No key repeats in `table` (keys are not null here: rows without one were rejected).
 
     A one-column key in strictly increasing order (an export sorted by id) is unique by a
@@ -209,7 +209,7 @@ def drop_superseded(
     """
     n = table.num_rows
     keys = list(keys)
-    if n < 2 or _unique_key(table, keys):
+    if n < 2 or unique_key(table, keys):
         return np.arange(n), []
     index = pa.array(np.arange(n, dtype=np.int64))
     groups = table.select(keys).append_column("__row", index).group_by(keys, use_threads=False)
@@ -461,6 +461,29 @@ def run_disposition(
     )
 
 
+def first_load_hints(never_loaded: bool, files: JobFiles, dedup_sort: str | None = None) -> Any:
+    """Append hints for the first load of a merged table whose keys do not repeat in the run
+    (None otherwise: merge). The table holds nothing yet and no key comes twice, so dlt's
+    staging copy and delete/insert on the key would change nothing; the later runs, whose
+    keys may be in the table, merge. Only when the run's rows go out in one file (`files`
+    handed none to dlt yet): the hints ride on the first. dlt warns about a `dedup_sort` left
+    on an appended table: unset for this run."""
+    keys = files.keys_read() if never_loaded and not files.files_out else None
+    if keys is None or not keys.num_rows or not unique_key(keys, keys.column_names):
+        return None
+    columns = {dedup_sort: {"name": dedup_sort, "dedup_sort": None}} if dedup_sort else None
+    return dlt.mark.make_hints(write_disposition="append", columns=columns)
+
+
+def with_first_hints(items: Iterator[Any], hints: Any) -> Iterator[Any]:
+    """`items` with `hints` on the first imported file (dlt reads a run's write disposition
+    on the table's first item)."""
+    for item in items:
+        if hints is not None and isinstance(getattr(item, "meta", None), ImportFileMeta):
+            item.meta.hints, hints = hints, None
+        yield item
+
+
 class ParsedFiles:
     """The files of one table parsed in this run, shared by its parent and child resources.
 
@@ -543,7 +566,9 @@ def file_table_resource(
 
         if not todo:
             return
-        files = JobFiles(table_name)
+        never_loaded = not state  # no file of this table loaded before
+        # the keys of a merged table are kept to tell whether its first load may append
+        files = JobFiles(table_name, key=None if spec.append_only else primary_key)
 
         def own(items: Iterator[Any]) -> Iterator[Any]:
             nonlocal first_hints
@@ -556,6 +581,8 @@ def file_table_resource(
 
         try:
             yield from own(read_todo(todo, state, versions, seen, files))
+            if first_hints is None:  # a merged table: its first load may append
+                first_hints = first_load_hints(never_loaded, files, dedup_sort)
             yield from own(files.close())
         finally:
             files.discard()

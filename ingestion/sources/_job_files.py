@@ -55,8 +55,11 @@ class JobFiles:
     `add` takes a table and yields the items for dlt: nothing while the columns stay the same,
     the finished file when they change; `close` yields the last file."""
 
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, key: list[str] | None = None) -> None:
         self.table_name = table_name
+        self.key = key  # the primary key, whose values are kept (`keys_read`)
+        self._keys: list[pa.Table] | None = [] if key else None
+        self.files_out = 0  # files handed to dlt so far
         self.folder = _folder()
         for stale in self.folder.glob(f"{table_name}.*.parquet"):  # a killed run's files
             stale.unlink()
@@ -82,6 +85,11 @@ class JobFiles:
         if LOAD_ID not in table.column_names:
             load_ids = pa.repeat(pa.scalar(self.load_id, pa.string()), table.num_rows)
             table = table.append_column(pa.field(LOAD_ID, pa.string(), nullable=False), load_ids)
+        if self._keys is not None and self.key is not None:
+            if all(k in table.column_names for k in self.key):
+                self._keys.append(table.select(self.key))
+            else:
+                self._keys = None
         table = self._schema_order(table)
         if self._pending and not self._pending[0].schema.equals(table.schema):
             yield from self.close()
@@ -113,10 +121,20 @@ class JobFiles:
         self._writer.close()
         path, rows = self._path, self._rows
         self._writer, self._path, self._rows = None, None, 0
+        self.files_out += 1
         try:
             yield dlt.mark.with_file_import(str(path), "parquet", rows, hints=schema.empty_table())
         finally:
             path.unlink(missing_ok=True)
+
+    def keys_read(self) -> pa.Table | None:
+        """The key values of every row added (None when not kept or a table lacked one)."""
+        if self._keys is None:
+            return None
+        try:
+            return pa.concat_tables(self._keys, promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
 
     def discard(self) -> None:
         """Drop an unfinished file (the run failed or was closed before its end)."""

@@ -68,14 +68,22 @@ def _declaration_pipeline(source: str) -> Any:
     )
 
 
-def _table_row_count(pipeline: Any, table: str) -> int | None:
+def _table_row_counts(pipeline: Any, tables: list[str]) -> dict[str, int]:
+    """Rows in each of `tables` (left out: a table never created), over one connection."""
+    counts: dict[str, int] = {}
     try:
         with pipeline.sql_client() as client:
-            qualified = client.make_qualified_table_name(table)
-            rows = client.execute_sql(f"select count(*) from {qualified}")
-            return int(rows[0][0]) if rows else None
-    except Exception:  # table never created (e.g. no rows yet)
-        return None
+            for table in tables:
+                qualified = client.make_qualified_table_name(table)
+                try:
+                    rows = client.execute_sql(f"select count(*) from {qualified}")
+                except Exception:  # table never created (e.g. no rows yet)
+                    continue
+                if rows:
+                    counts[table] = int(rows[0][0])
+    except Exception:  # no warehouse to count in
+        return counts
+    return counts
 
 
 def build_source_assets(source: str) -> dg.AssetsDefinition:
@@ -112,19 +120,20 @@ def build_source_assets(source: str) -> dg.AssetsDefinition:
                     dagster_dlt_translator=translator,
                 )
             )
+        totals = _table_row_counts(pipeline, [event.asset_key.path[-1] for event in events])
+        trace = pipeline.last_trace
+        load_info = trace.last_load_info if trace else None
+        load_ids = list(load_info.loads_ids) if load_info else []
+        loaded = loaded_rows(pipeline)
         for event in events:
             table = event.asset_key.path[-1]
-            trace = pipeline.last_trace
-            load_info = trace.last_load_info if trace else None
-            load_ids = list(load_info.loads_ids) if load_info else []
             metadata = {
                 **(event.metadata or {}),
-                "rows_loaded": dg.MetadataValue.int(loaded_rows(pipeline).get(table, 0)),
+                "rows_loaded": dg.MetadataValue.int(loaded.get(table, 0)),
                 "dlt_load_ids": dg.MetadataValue.text(", ".join(load_ids) or "nothing new"),
             }
-            total = _table_row_count(pipeline, table)
-            if total is not None:
-                metadata["dagster/row_count"] = dg.MetadataValue.int(total)
+            if table in totals:
+                metadata["dagster/row_count"] = dg.MetadataValue.int(totals[table])
             yield event._replace(metadata=metadata)
         prune_loaded_packages(pipeline)  # the load succeeded: its packages are copies
 

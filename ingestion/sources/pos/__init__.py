@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
 from ingestion.config import TableConfig
@@ -36,12 +38,15 @@ from ingestion.sources._common import (
     SCHEMA_CONTRACT,
     Reject,
     TableSpec,
+    first_load_hints,
     logger,
     rejected_hints,
     rejects_table,
     require_keys,
+    with_first_hints,
 )
-from ingestion.sources._row_ids import ROW_ID_COLUMN, with_row_ids
+from ingestion.sources._job_files import LOAD_ID_COLUMN, JobFiles
+from ingestion.sources._row_ids import ROW_ID_COLUMN, add_row_ids, with_row_ids
 from privacy.ingest_filter import NO_LINKS, drop_suppressed, drop_suppressed_rejects
 
 TEXT, INTEGER, REAL = pa.string(), pa.int64(), pa.float64()
@@ -154,10 +159,103 @@ def _lower_bound(cursor_max: str | None, lookback_hours: float) -> str | None:
     return (newest - dt.timedelta(hours=lookback_hours)).strftime("%Y-%m-%d %H:%M:%S")
 
 
+_CURSOR, _BAD = "__cdp_cursor", "__cdp_bad"  # the normalised cursor, the misfit flag
+#: a first row of each Arrow type: the ADBC driver types a column from its first batch, so
+#: a column all NULL there (or empty) would be typed wrong; the row is dropped once read
+_SENTINEL = {pa.string(): "''", pa.int64(): "0", pa.float64(): "0.0"}
+_SQL_TYPE = {pa.string(): "TEXT", pa.int64(): "INTEGER", pa.float64(): "REAL"}
+
+
+def _rows_sql(name: str, types: dict[str, Any], cursor_sql: str, checks: str, where: str) -> str:
+    """Every row in reach, each value cast to its column's type (an integer in a TEXT column
+    is text), with its normalised cursor, whether a value misfits its column (`checks`: the
+    row is then rejected, its cast values unused) and its rowid; after one typed sentinel row.
+    """
+    first = [f"{_SENTINEL[types[c][0]]} AS {_q(c)}" for c in types]
+    cols = [f"CAST({_q(c)} AS {_SQL_TYPE[t]})" for c, (t, _, _) in types.items()]
+    return (
+        f"SELECT {', '.join(first)}, '' AS {_CURSOR}, 0 AS {_BAD}, 0 AS rowid UNION ALL "
+        f"SELECT {', '.join(cols)}, {cursor_sql}, ({checks}), rowid FROM {_q(name)} WHERE {where}"
+    )
+
+
+def _read_arrow(database: Path, sql: str, params: list[Any], chunk_size: int) -> Iterator[pa.Table]:
+    """The rows of `sql` in Arrow batches of `chunk_size`, read by the ADBC SQLite driver
+    (no Python object per value), the sentinel row dropped."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    with adbc.connect(f"file:{database.as_posix()}?mode=ro") as con, con.cursor() as cur:
+        cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(chunk_size)})
+        cur.execute(sql, params or None)
+        first = True
+        for batch in cur.fetch_record_batch():
+            table = pa.Table.from_batches([batch.slice(1) if first else batch])
+            first = False
+            if table.num_rows:
+                yield table
+
+
+class _Window:
+    """The look-back window of one run: the newest cursor seen so far, and the rows an
+    earlier run loaded (`seen`: key -> [content stamp, cursor]) recognised unchanged.
+
+    The newest cursor is known only once every row is read, so the rows that may fall in the
+    window (those not older than the window of the newest cursor met so far) are kept as
+    candidates, and the window is cut from them at the end."""
+
+    def __init__(
+        self, keys: list[int], seen: dict[str, list[str | None]], newest: str | None, hours: float
+    ) -> None:
+        self.keys, self.seen, self.newest, self.hours = keys, seen, newest, hours
+        self._candidates: list[tuple[str, str, str | None]] = []
+
+    def see(self, cursors: pa.ChunkedArray) -> None:
+        newest = pc.max(cursors).as_py()
+        self.newest = max(filter(None, [newest, self.newest]), default=None)
+
+    def to_compare(self, cursors: pa.ChunkedArray) -> np.ndarray:
+        """The rows to fingerprint: all once a run loaded some, else those that may be in
+        the window."""
+        bound = _lower_bound(self.newest, self.hours)
+        if self.seen or bound is None:
+            return np.ones(len(cursors), dtype=bool)
+        mask = pc.fill_null(pc.greater_equal(cursors, bound), True)
+        return mask.to_numpy(zero_copy_only=False)
+
+    def unchanged(self, rows: list[tuple[Any, ...]], cursors: list[str | None]) -> list[bool]:
+        """Which `rows` an earlier run loaded unchanged (same key and content)."""
+        bound = _lower_bound(self.newest, self.hours)
+        skip = []
+        for values, cursor in zip(rows, cursors, strict=True):
+            key = json.dumps([values[k] for k in self.keys], default=str)
+            stamp = _stamp(values)
+            skip.append(self.seen.get(key, [None])[0] == stamp)
+            if cursor is None or bound is None or cursor >= bound:
+                self._candidates.append((key, stamp, cursor))
+        return skip
+
+    def rows(self) -> dict[str, list[str | None]]:
+        """The window's rows, remembered until they fall out of it (NULL cursors never do)."""
+        bound = _lower_bound(self.newest, self.hours)
+        return {
+            key: [stamp, cursor]
+            for key, stamp, cursor in self._candidates
+            if cursor is None or bound is None or cursor >= bound
+        }
+
+
+def _values(table: pa.Table, names: list[str]) -> list[tuple[Any, ...]]:
+    return list(zip(*(table.column(c).to_pylist() for c in names), strict=True))
+
+
 def pos_table(
     database: Path, name: str, cfg: TableConfig, chunk_size: int = 100_000
 ) -> DltResource:
-    """One SQLite table as an incremental, merged resource with a look-back window."""
+    """One SQLite table as an incremental, merged resource with a look-back window.
+
+    One scan of the table by the ADBC driver gives Arrow batches; their rows go to one
+    Parquet job file (`JobFiles`), the rows whose values misfit their columns are read again
+    by rowid (as SQLite holds them) and rejected."""
     database = Path(database)
 
     def read() -> Iterator[Any]:
@@ -176,7 +274,6 @@ def pos_table(
             return
         types = {c: _affinity(declared) for c, declared in columns}
         state = dlt.current.resource_state()
-        seen: dict[str, list[str | None]] = state.get("window", {})
         names = [c for c, _ in columns]
         keys = [names.index(k) for k in cfg.primary_key]
         checks = " OR ".join(
@@ -184,69 +281,46 @@ def pos_table(
             for c, (_, _, allowed) in types.items()
         )
         cursor_sql = f"datetime({_q(cfg.cursor)})" if cfg.cursor else "NULL"
-        sql = (
-            f"SELECT {', '.join(_q(c) for c in names)}, {cursor_sql}, ({checks}), rowid "
-            f"FROM {_q(name)}"
-        )
         lower = _lower_bound(state.get("cursor_max"), cfg.lookback_hours)
         params = [] if lower is None else [lower]
-        if lower is not None:
-            sql += f" WHERE {cursor_sql} IS NULL OR {cursor_sql} >= ?"
-        con = sqlite3.connect(f"file:{database.as_posix()}?mode=ro", uri=True)
+        in_reach = "1" if lower is None else f"({cursor_sql} IS NULL OR {cursor_sql} >= ?)"
+        window = _Window(keys, state.get("window", {}), state.get("cursor_max"), cfg.lookback_hours)
+        arrow_schema = pa.schema([(c, t) for c, (t, _, _) in types.items()])
+        sql = _rows_sql(name, types, cursor_sql, checks, in_reach)
+        misfits: list[int] = []
+        files = JobFiles(name, key=list(cfg.primary_key))
         try:
-            newest = con.execute(f"SELECT max({cursor_sql}) FROM {_q(name)}").fetchone()[0]
-            newest = max(filter(None, [newest, state.get("cursor_max")]), default=None)
-            bound = _lower_bound(newest, cfg.lookback_hours)
-            window: dict[str, list[str | None]] = {}
-            result = con.execute(sql, params)
-            while rows := result.fetchmany(chunk_size):
-                cols = list(zip(*rows, strict=True))
-                cursors, bads, rowids = cols[-3], cols[-2], cols[-1]
-                skip = [False] * len(rows)
-                for i, cursor in enumerate(cursors):
-                    in_window = cursor is None or bound is None or cursor >= bound
-                    if not (in_window or seen):
-                        continue  # first run, older than the window: nothing to compare
-                    # Skip what an earlier run loaded unchanged; remember the window's rows.
-                    values = rows[i][: len(names)]
-                    key = json.dumps([values[k] for k in keys], default=str)
-                    stamp = _stamp(values)
-                    skip[i] = seen.get(key, [None])[0] == stamp
-                    if in_window:
-                        window[key] = [stamp, cursor]
-                take = [i for i in range(len(rows)) if not skip[i] and not bads[i]]
-                if take:
-                    every = len(take) == len(rows)
-                    batch = pa.table(
-                        {
-                            c: pa.array(
-                                cols[j] if every else [cols[j][i] for i in take], types[c][0]
-                            )
-                            for j, c in enumerate(names)
-                        }
+            for table in _read_arrow(database, sql, params, chunk_size):
+                window.see(table.column(_CURSOR))
+                bad = table.column(_BAD).to_numpy().astype(bool)
+                if bad.any():
+                    misfits += table.column("rowid").filter(pa.array(bad)).to_pylist()
+                    table = table.filter(pa.array(~bad))
+                cursors = table.column(_CURSOR)
+                batch = table.select(names).cast(arrow_schema)
+                rows = np.flatnonzero(window.to_compare(cursors))
+                if rows.size:
+                    picked = rows.astype(np.int64)
+                    skip = np.asarray(
+                        window.unchanged(
+                            _values(batch.take(picked), names), cursors.take(picked).to_pylist()
+                        ),
+                        dtype=bool,
                     )
-                    batch, _ = drop_suppressed(
-                        batch, name, LINKS.get(name, NO_LINKS)
-                    )  # erased persons never land
-                    if batch.num_rows:
-                        yield require_keys(batch, cfg.primary_key)
-                rejects = [
-                    _reject(rowids[i], names, rows[i][: len(names)], types)
-                    for i in range(len(rows))
-                    if bads[i] and not skip[i]
-                ]
-                bad = drop_suppressed_rejects(rejects_table(name, database.name, rejects), LINKS)
-                if bad.num_rows:
-                    yield dlt.mark.with_hints(
-                        bad,
-                        rejected_hints(),
-                        create_table_variant=True,
-                    )
+                    if skip.any():
+                        keep = np.ones(batch.num_rows, dtype=bool)
+                        keep[rows[skip]] = False
+                        batch = batch.filter(pa.array(keep))
+                batch, _ = drop_suppressed(batch, name, LINKS.get(name, NO_LINKS))
+                if batch.num_rows:  # erased persons never land
+                    yield from files.add(add_row_ids(require_keys(batch, cfg.primary_key)))
+            yield from _misfit_rejects(database, name, names, types, cursor_sql, misfits, window)
+            first = first_load_hints("cursor_max" not in state, files)
+            yield from with_first_hints(files.close(), first)
         finally:
-            con.close()
-        # The window's rows are remembered until they fall out of it (NULL cursors never do).
-        state["window"] = window
-        state["cursor_max"] = newest
+            files.discard()
+        state["window"] = window.rows()
+        state["cursor_max"] = window.newest
 
     read.__name__ = name
     read.__doc__ = DESCRIPTIONS.get(name)
@@ -256,8 +330,40 @@ def pos_table(
         table_name=name,
         write_disposition="merge",
         primary_key=list(cfg.primary_key),
-        columns=ROW_ID_COLUMN,
+        columns={**ROW_ID_COLUMN, **LOAD_ID_COLUMN},
     )
+
+
+def _misfit_rejects(
+    database: Path,
+    name: str,
+    names: list[str],
+    types: dict[str, Any],
+    cursor_sql: str,
+    rowids: list[int],
+    window: _Window,
+) -> Iterator[Any]:
+    """The rows whose values misfit their columns, read by rowid as SQLite holds them, as
+    `rejected_rows` (unless an earlier run rejected them unchanged)."""
+    if not rowids:
+        return
+    select = f"SELECT {', '.join(_q(c) for c in names)}, {cursor_sql}, rowid FROM {_q(name)}"
+    with sqlite3.connect(f"file:{database.as_posix()}?mode=ro", uri=True) as con:
+        for start in range(0, len(rowids), 500):
+            chunk = rowids[start : start + 500]
+            found = con.execute(
+                f"{select} WHERE rowid IN ({', '.join('?' * len(chunk))}) ORDER BY rowid", chunk
+            ).fetchall()
+            values = [r[: len(names)] for r in found]
+            skip = window.unchanged(values, [r[-2] for r in found])
+            rejects = [
+                _reject(r[-1], names, v, types)
+                for r, v, skipped in zip(found, values, skip, strict=True)
+                if not skipped
+            ]
+            bad = drop_suppressed_rejects(rejects_table(name, database.name, rejects), LINKS)
+            if bad.num_rows:
+                yield dlt.mark.with_hints(bad, rejected_hints(), create_table_variant=True)
 
 
 def _reject(rowid: int, names: list[str], values: tuple[Any, ...], types: dict[str, Any]) -> Reject:
