@@ -35,9 +35,9 @@ from threadpoolctl import threadpool_limits
 from ml.behaviour import BehaviourData
 from ml.features import _ts
 from ml.prediction_config import RecommendationCandidate, RecommendationsConfig
+from ml.recommend_choice import POPULARITY, choose, paired_gain, per_buyer
 from ml.recommend_rank import Catalogue, Lists, hits, pair_matrix, rates, top_lists
 
-POPULARITY = "popularity"
 PERSONAL = "personalised"
 FALLBACK = "popular"
 EXTRA_CANDIDATES = 50  # fetched beyond top_n so that the per-person filter rarely runs dry
@@ -56,15 +56,15 @@ def interactions_at(data: BehaviourData, cutoff: date, cfg: RecommendationsConfi
     parts = []
     if data.has("order_lines"):
         parts.append(
-            f"""SELECT customer_id, sku, 1.0 AS w FROM {data.ns}.order_lines
+            f"""SELECT customer_id, sku, {_exact(1.0)} AS w FROM {data.ns}.order_lines
             WHERE quantity > 0 AND ordered_at < {c}
               AND ordered_at >= {c} - INTERVAL {cfg.history_days} DAY"""
         )
     if data.has("product_events"):
         parts.append(
             f"""SELECT customer_id, sku,
-                   CASE event_type WHEN 'add_to_cart' THEN {cfg.cart_weight}
-                                   ELSE {cfg.view_weight} END AS w
+                   CASE event_type WHEN 'add_to_cart' THEN {_exact(cfg.cart_weight)}
+                                   ELSE {_exact(cfg.view_weight)} END AS w
             FROM {data.ns}.product_events
             WHERE occurred_at < {c} AND occurred_at >= {c} - INTERVAL {cfg.history_days} DAY"""
         )
@@ -72,7 +72,8 @@ def interactions_at(data: BehaviourData, cutoff: date, cfg: RecommendationsConfi
         raise ValueError("recommendations need order lines or product events")
     with data.con.cursor() as cur:  # its own result: the connection may hold an open one
         table = cur.sql(
-            f"""SELECT customer_id, sku, sum(w) AS w FROM ({" UNION ALL ".join(parts)})
+            f"""SELECT customer_id, sku, CAST(sum(w) AS DOUBLE) AS w
+            FROM ({" UNION ALL ".join(parts)})
             WHERE sku IS NOT NULL GROUP BY ALL HAVING sum(w) > 0"""
         ).to_arrow_table()
     # integer codes by Arrow's hash lookup into the sorted distinct ids (codes in id order)
@@ -91,7 +92,14 @@ def interactions_at(data: BehaviourData, cutoff: date, cfg: RecommendationsConfi
         ),
         shape=(len(users), len(items)),
     )
+    matrix.sort_indices()  # products in code order within a row: sums in a fixed order
     return Interactions(users, items, matrix)
+
+
+def _exact(weight: float) -> str:
+    """A weight as a DECIMAL literal: DuckDB sums decimals exactly, in any order (its parallel
+    float sums differ in the last bits from run to run, which moved ties in the rankings)."""
+    return f"CAST({float(weight)!r} AS DECIMAL(18, 6))"
 
 
 def popularity_at(data: BehaviourData, cutoff: date, days: int) -> pd.Series:
@@ -389,10 +397,26 @@ def grade_blends(
     blends: tuple[float, ...],
 ) -> dict[float, dict[str, float]]:
     """`grade` of `rec` at every blend weight of `blends`, the personal scores computed once."""
+    return {
+        a: graded[0] for a, graded in _grade_detail(rec, data, cutoff, end, cfg, blends).items()
+    }
+
+
+def _grade_detail(
+    rec: Recommender,
+    data: BehaviourData,
+    cutoff: date,
+    end: date,
+    cfg: RecommendationsConfig,
+    blends: tuple[float, ...],
+) -> dict[float, tuple[dict[str, float], np.ndarray]]:
+    """Per blend weight: the rates of `grade_blends` and each buyer's criterion
+    (`ml.recommend_choice.per_buyer`, the buyers in id order), for paired comparisons."""
     bought, exclude = _window(data, cutoff, end, cfg.exclude_bought_days)
     persons = pd.Index(bought["customer_id"].unique())
     if not len(persons):
-        return {a: {**rates(*[np.zeros(0)] * 3), "with_history": 0} for a in blends}
+        empty = {**rates(*[np.zeros(0)] * 3), "with_history": 0}
+        return {a: (dict(empty), np.zeros(0, dtype=np.float32)) for a in blends}
     cat = rec.catalogue()
     got = pair_matrix(bought, persons, cat.items)
     hit5 = {a: [] for a in blends}
@@ -406,13 +430,11 @@ def grade_blends(
             found10[a].append(f)
     wanted = bought.groupby("customer_id").size()[persons].to_numpy()
     known = int((rec.interactions.users.get_indexer(persons) >= 0).sum())
-    return {
-        a: {
-            **rates(np.concatenate(hit5[a]), np.concatenate(found10[a]), wanted),
-            "with_history": known,
-        }
-        for a in blends
-    }
+    out = {}
+    for a in blends:
+        h, f = np.concatenate(hit5[a]), np.concatenate(found10[a])
+        out[a] = ({**rates(h, f, wanted), "with_history": known}, per_buyer(h, f, wanted))
+    return out
 
 
 def _window(data: BehaviourData, cutoff: date, end: date, exclude_days: int):
@@ -440,10 +462,10 @@ def _graded(
     end: date,
     cfg: RecommendationsConfig,
     blends: tuple[float, ...] | None = None,
-) -> dict[float, dict[str, float]]:
-    """`grade_blends` (default: the model's own weight), kept in `data.cache`: the training's
-    validation window is the back-test's test window, so the back-test's two grades are
-    among the validation's."""
+) -> dict[float, tuple[dict[str, float], np.ndarray]]:
+    """`_grade_detail` (default: the model's own weight), kept in `data.cache`: the
+    training's validation window is the back-test's test window, so the back-test's two
+    grades are among the validation's."""
     blends = (rec.blend,) if blends is None else blends
     # the fitted objects are themselves kept in the cache (`_fitted`), so their ids are stable
     key = ("recommend-grade", id(rec.interactions), id(rec.model), rec.kind)
@@ -451,24 +473,23 @@ def _graded(
     done = data.cache.setdefault(key, {})
     missing = tuple(a for a in blends if a not in done)
     if missing:
-        done.update(grade_blends(rec, data, cutoff, end, cfg, missing))
-    return {a: dict(done[a]) for a in blends}
-
-
-def _criterion(m: dict) -> float:
-    return float(np.nan_to_num((m["hit_rate_at_5"] + m["recall_at_10"]) / 2))
+        done.update(_grade_detail(rec, data, cutoff, end, cfg, missing))
+    return {a: (dict(done[a][0]), done[a][1]) for a in blends}
 
 
 def train(
     data: BehaviourData, as_of: date, cfg: RecommendationsConfig, seed: int, threads: int
 ) -> Recommender:
-    """Choose the candidate and its blend weight on the last `test_days` before `as_of`, refit
-    the chosen one as of `as_of`."""
+    """Choose the candidate and its blend weight on the last `test_days` before `as_of`
+    (`ml.recommend_choice.choose`: the simplest option unless a more complex one is better by
+    a margin the validation detects), refit the chosen one as of `as_of`."""
     val = as_of - timedelta(days=cfg.test_days)
     table: dict[str, dict] = {}
+    values: dict[str, np.ndarray] = {}
     options: dict[str, tuple[RecommendationCandidate | None, float]] = {POPULARITY: (None, 0.0)}
+    kinds: dict[str, tuple[str, int, float]] = {POPULARITY: (POPULARITY, 0, 0.0)}
     pop = _fitted(data, val, None, cfg, seed, threads)
-    table[POPULARITY] = _graded(pop, data, val, as_of, cfg)[pop.blend]
+    table[POPULARITY], values[POPULARITY] = _graded(pop, data, val, as_of, cfg)[pop.blend]
     skipped = []
     for i, cand in enumerate(cfg.candidates, start=1):
         if cand.kind == "category" and not data.has("item_groups"):
@@ -479,16 +500,20 @@ def train(
         for a in cfg.blend_weights:
             name = f"{cand.kind}_{i}@{a:g}"
             options[name] = (cand, a)
-            table[name] = graded[a]
-    chosen = max(table, key=lambda n: (_criterion(table[n]), n == POPULARITY))
+            kinds[name] = (cand.kind, i, a)
+            table[name], values[name] = graded[a]
+    chosen, steps = choose(kinds, values)
     cand, a = options[chosen]
     rec = replace(_fitted(data, as_of, cand, cfg, seed, threads), blend=a)
     rec.validation = {
         "cutoff": val.isoformat(),
         "until": as_of.isoformat(),
-        "criterion": "highest mean of hit rate@5 and recall@10 on the purchases between the "
-        "two dates (candidate_index@blend weight; a tie goes to popularity)",
+        "criterion": "mean of hit rate@5 and recall@10 on the purchases between the two dates "
+        "(candidate_index@blend weight); the simplest option (popularity, category, item-item, "
+        "ALS) unless a more complex one gains more than 2 standard errors of the paired "
+        "per-buyer differences",
         "metrics": table,
+        "comparisons": steps,
         "chosen": chosen,
         "skipped": skipped,
     }
@@ -507,13 +532,18 @@ def backtest(
     popularity on the purchases of `(cutoff, end]`."""
     trained = train(data, cutoff, cfg, seed, threads)
     pop = _fitted(data, cutoff, None, cfg, seed, threads)
+    model, per_model = _graded(trained, data, cutoff, end, cfg)[trained.blend]
+    base, per_base = _graded(pop, data, cutoff, end, cfg)[pop.blend]
+    gain, se = paired_gain(per_model, per_base)
     return {
         "cutoff": cutoff.isoformat(),
         "until": end.isoformat(),
         "chosen": trained.kind,
         "validation": trained.validation,
-        "metrics": {
-            "model": _graded(trained, data, cutoff, end, cfg)[trained.blend],
-            POPULARITY: _graded(pop, data, cutoff, end, cfg)[pop.blend],
+        "metrics": {"model": model, POPULARITY: base},
+        # mean per-buyer gain of the criterion over popularity, paired on the same buyers
+        "model_minus_popularity": {
+            "gain": round(gain, 6),
+            "standard_error": round(se, 6) if np.isfinite(se) else None,
         },
     }
