@@ -202,9 +202,4 @@ class BehaviourData:
 
     def bought_within(self, cutoff: date, horizon_days: int) -> pd.DataFrame:
         """`customer_id` of everyone with a purchase in `[cutoff + 1 day, + horizon)`."""
-        c = _ts(cutoff)
-        return self.con.execute(
-            f"""SELECT DISTINCT customer_id FROM {self.ns}.orders
-            WHERE NOT is_return AND ordered_at >= {c}
-              AND ordered_at < {c} + INTERVAL {int(horizon_days)} DAY"""
-        ).df()
+        return self.con.execute(self.base.bought_within_sql(cutoff, horizon_days)).df()

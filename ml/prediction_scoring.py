@@ -87,7 +87,7 @@ def train_classifier(
     backtest, note = None, None
     try:
         bt_model = clf.train(data, task, eval_cutoff, task_cfg, cfg.seed, cfg.threads)
-        backtest = clf.evaluate(bt_model, data, eval_cutoff)
+        backtest = clf.evaluate(bt_model, data, eval_cutoff, task_cfg.backtest_max_rows, cfg.seed)
         backtest["training_cutoffs"] = [c.isoformat() for c in bt_model.cutoffs]
         backtest["chosen"] = bt_model.chosen
         backtest["validation"] = bt_model.validation
