@@ -28,6 +28,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
@@ -78,9 +79,7 @@ def interactions_at(data: BehaviourData, cutoff: date, cfg: RecommendationsConfi
         ).to_arrow_table()
     # integer codes by Arrow's hash lookup into the sorted distinct ids (codes in id order)
     ids, skus = table["customer_id"], table["sku"]
-    user_ids, item_ids = pc.unique(ids), pc.unique(skus)
-    user_ids = user_ids.take(pc.sort_indices(user_ids))
-    item_ids = item_ids.take(pc.sort_indices(item_ids))
+    user_ids, item_ids = _sorted_unique(ids), _sorted_unique(skus)
     users, items = pd.Index(user_ids.to_pandas()), pd.Index(item_ids.to_pandas())
     matrix = sp.csr_matrix(
         (
@@ -117,12 +116,31 @@ def popularity_at(data: BehaviourData, cutoff: date, days: int) -> pd.Series:
 
 
 def purchases_between(data: BehaviourData, start: date, end: date) -> pd.DataFrame:
-    """Distinct `(customer_id, sku)` bought after the end of `start` up to the end of `end`."""
-    return data.con.execute(
-        f"""SELECT DISTINCT customer_id, sku FROM {data.ns}.order_lines
-        WHERE quantity > 0 AND ordered_at >= {_ts(start)} AND ordered_at < {_ts(end)}
-        ORDER BY ALL"""
-    ).df()
+    """Distinct `(customer_id, sku)` bought after the end of `start` up to the end of `end`,
+    sorted; both columns categorical (integer codes into the sorted distinct ids, by Arrow's
+    dictionary encoding: a million buyers' rows are not a million Python strings each)."""
+    with data.con.cursor() as cur:
+        table = cur.sql(
+            f"""SELECT DISTINCT customer_id, sku FROM {data.ns}.order_lines
+            WHERE quantity > 0 AND ordered_at >= {_ts(start)} AND ordered_at < {_ts(end)}
+            ORDER BY ALL"""
+        ).to_arrow_table()
+    return pd.DataFrame(
+        {
+            name: pd.Categorical.from_codes(
+                pc.index_in(table[name], value_set=values).to_numpy(),
+                categories=pd.Index(values.to_pandas(), dtype=object),
+            )
+            for name in ("customer_id", "sku")
+            for values in [_sorted_unique(table[name])]
+        }
+    )
+
+
+def _sorted_unique(column: pa.ChunkedArray) -> pa.Array:
+    """The distinct values of an Arrow column, sorted (their positions are the codes)."""
+    values = pc.unique(column)
+    return values.take(pc.sort_indices(values))
 
 
 @dataclass
@@ -413,7 +431,7 @@ def _grade_detail(
     """Per blend weight: the rates of `grade_blends` and each buyer's criterion
     (`ml.recommend_choice.per_buyer`, the buyers in id order), for paired comparisons."""
     bought, exclude = _window(data, cutoff, end, cfg.exclude_bought_days)
-    persons = pd.Index(bought["customer_id"].unique())
+    persons = bought["customer_id"].cat.categories  # the buyers, sorted
     if not len(persons):
         empty = {**rates(*[np.zeros(0)] * 3), "with_history": 0}
         return {a: (dict(empty), np.zeros(0, dtype=np.float32)) for a in blends}
@@ -428,7 +446,7 @@ def _grade_detail(
             h, f = hits(one, block)
             hit5[a].append(h)
             found10[a].append(f)
-    wanted = bought.groupby("customer_id").size()[persons].to_numpy()
+    wanted = np.bincount(bought["customer_id"].cat.codes, minlength=len(persons))
     known = int((rec.interactions.users.get_indexer(persons) >= 0).sum())
     out = {}
     for a in blends:
@@ -451,7 +469,7 @@ def _window(data: BehaviourData, cutoff: date, end: date, exclude_days: int):
 
 def recently_bought(data: BehaviourData, cutoff: date, days: int) -> pd.DataFrame:
     if days <= 0:
-        return pd.DataFrame(columns=["customer_id", "sku"])
+        return pd.DataFrame({"customer_id": pd.Categorical([]), "sku": pd.Categorical([])})
     return purchases_between(data, cutoff - timedelta(days=days), cutoff)
 
 
