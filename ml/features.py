@@ -128,6 +128,9 @@ class ChurnData:
     has_store: bool
     extras: tuple[str, ...] = field(default_factory=tuple)
     ns: str = "churn"
+    # labelled training frames by cutoff and settings: the back-test and the final training
+    # share most of their cutoffs (`ml.model.build_frame`)
+    cache: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
