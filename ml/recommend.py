@@ -486,8 +486,8 @@ def _graded(
     grades are among the validation's."""
     blends = (rec.blend,) if blends is None else blends
     # the fitted objects are themselves kept in the cache (`_fitted`), so their ids are stable
-    key = ("recommend-grade", id(rec.interactions), id(rec.model), rec.kind)
-    key += (cutoff, end, cfg.model_dump_json())
+    key = ("recommend-grade", cutoff, id(rec.interactions), id(rec.model), rec.kind)
+    key += (end, cfg.model_dump_json())
     done = data.cache.setdefault(key, {})
     missing = tuple(a for a in blends if a not in done)
     if missing:
@@ -536,6 +536,15 @@ def train(
         "skipped": skipped,
     }
     return rec
+
+
+def release(data: BehaviourData, before: date) -> None:
+    """Drop the cached interactions, fits, windows and grades of the cutoffs before `before`
+    (every recommender key is `(kind, cutoff, ...)`): once the back-test is done, its own
+    validation cutoff serves nothing else, and at a million persons its interaction matrix,
+    fits and purchase windows are a third of what the cache holds."""
+    for key in [k for k in data.cache if str(k[0]).startswith("recommend") and k[1] < before]:
+        del data.cache[key]
 
 
 def backtest(

@@ -100,3 +100,17 @@ def test_the_same_data_in_another_row_order_gives_the_same_choice_and_lists():
         assert other.validation == first.validation
         persons = first.interactions.users[:100]
         pd.testing.assert_frame_equal(other.recommend(persons, 10), first.recommend(persons, 10))
+
+
+def test_release_drops_only_the_earlier_cutoffs():
+    data = BehaviourData.from_frames(**synth_behaviour(300, 50, seed=2))
+    cfg = RecommendationsConfig(candidates=(RecommendationCandidate(kind="item_cosine"),))
+    first = rec.backtest(data, CUTOFF, date(2025, 9, 30), cfg, 1, 1)
+    cutoffs = {k[1] for k in data.cache if k[0].startswith("recommend")}
+    assert min(cutoffs) < CUTOFF
+    rec.release(data, CUTOFF)
+    assert {k[1] for k in data.cache if k[0].startswith("recommend")} == {
+        c for c in cutoffs if c >= CUTOFF
+    }
+    again = rec.backtest(data, CUTOFF, date(2025, 9, 30), cfg, 1, 1)
+    assert again == first
