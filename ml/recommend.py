@@ -71,23 +71,39 @@ def interactions_at(data: BehaviourData, cutoff: date, cfg: RecommendationsConfi
         )
     if not parts:
         raise ValueError("recommendations need order lines or product events")
-    with data.con.cursor() as cur:  # its own result: the connection may hold an open one
-        table = cur.sql(
-            f"""SELECT customer_id, sku, CAST(sum(w) AS DOUBLE) AS w
+    # integer codes computed by DuckDB (row numbers of the sorted distinct ids): only codes
+    # and weights reach the process, not a string pair per interaction
+    with data.con.cursor() as cur:  # its own temporary table and result
+        cur.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _rec_pairs AS
+            SELECT customer_id, sku, CAST(sum(w) AS DOUBLE) AS w
             FROM ({" UNION ALL ".join(parts)})
             WHERE sku IS NOT NULL GROUP BY ALL HAVING sum(w) > 0"""
-        ).to_arrow_table()
-    # integer codes by Arrow's hash lookup into the sorted distinct ids (codes in id order)
-    ids, skus = table["customer_id"], table["sku"]
-    user_ids, item_ids = _sorted_unique(ids), _sorted_unique(skus)
-    users, items = pd.Index(user_ids.to_pandas()), pd.Index(item_ids.to_pandas())
+        )
+        try:
+            users, items = (
+                pd.Index(
+                    cur.sql(f"SELECT DISTINCT {c} FROM _rec_pairs ORDER BY 1")
+                    .to_arrow_table()[c]
+                    .to_pandas(),
+                    dtype=object,
+                )
+                for c in ("customer_id", "sku")
+            )
+            pairs = cur.sql(
+                """WITH u AS (SELECT customer_id,
+                                   CAST(row_number() OVER (ORDER BY customer_id) - 1 AS INTEGER) AS u
+                              FROM (SELECT DISTINCT customer_id FROM _rec_pairs)),
+                     i AS (SELECT sku, CAST(row_number() OVER (ORDER BY sku) - 1 AS INTEGER) AS i
+                           FROM (SELECT DISTINCT sku FROM _rec_pairs))
+                SELECT u, i, w FROM _rec_pairs JOIN u USING (customer_id) JOIN i USING (sku)"""
+            ).fetchnumpy()
+        finally:
+            cur.execute("DROP TABLE IF EXISTS _rec_pairs")
     matrix = sp.csr_matrix(
         (
-            table["w"].to_numpy().astype(np.float32),
-            (
-                pc.index_in(ids, value_set=user_ids).to_numpy(),
-                pc.index_in(skus, value_set=item_ids).to_numpy(),
-            ),
+            np.asarray(pairs["w"], dtype=np.float32),
+            (np.asarray(pairs["u"]), np.asarray(pairs["i"])),
         ),
         shape=(len(users), len(items)),
     )
