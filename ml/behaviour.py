@@ -177,7 +177,7 @@ class BehaviourData:
         """`customer_id` + the activity features of every person of `population_sql`,
         nothing read on or after the end of the cutoff day; counts default to 0."""
         c = _ts(cutoff)
-        ctes, select, joins = [f"pop AS ({population_sql})"], ["pop.customer_id"], []
+        ctes, select, joins = [f"pop AS MATERIALIZED ({population_sql})"], ["pop.customer_id"], []
         for i, (table, block) in enumerate(BLOCKS.items()):
             names = [n for n in block if n not in skip] if self.has(table) else []
             if not names:

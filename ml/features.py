@@ -45,19 +45,19 @@ def stratified_sql(population: str, positives: str, max_rows: int, seed: int) ->
     population's. Who is drawn depends on the label, so this is for labelled training rows
     only; the features of a drawn customer read nothing after the cutoff all the same."""
     m = int(max_rows)
+    # a join, not `IN (subquery)` in the select list: that one took 1.7 s of CPU per draw at
+    # 70,000 customers against 0.05 s
+    quota = f"greatest(least(n_pos, 1), round({m} * n_pos / n))"
     return f"""SELECT customer_id FROM (
-            SELECT customer_id, positive,
-                   row_number() OVER (PARTITION BY positive
-                                      ORDER BY hash(customer_id, {int(seed)}), customer_id) AS k,
-                   count(*) FILTER (WHERE positive) OVER () AS n_pos,
+            SELECT e.customer_id, p.customer_id IS NOT NULL AS positive,
+                   row_number() OVER (PARTITION BY p.customer_id IS NOT NULL
+                                      ORDER BY hash(e.customer_id, {int(seed)}), e.customer_id)
+                       AS k,
+                   count(p.customer_id) OVER () AS n_pos,
                    count(*) OVER () AS n
-            FROM (SELECT customer_id, customer_id IN (SELECT customer_id FROM ({positives}))
-                         AS positive
-                  FROM ({population})))
-        WHERE n <= {m}
-           OR k <= CASE WHEN positive
-                        THEN greatest(least(n_pos, 1), round({m} * n_pos / n))
-                        ELSE {m} - greatest(least(n_pos, 1), round({m} * n_pos / n)) END"""
+            FROM ({population}) e
+            LEFT JOIN (SELECT DISTINCT customer_id FROM ({positives})) p USING (customer_id))
+        WHERE n <= {m} OR k <= CASE WHEN positive THEN {quota} ELSE {m} - {quota} END"""
 
 
 #: the (event kind, days) windows the e-mail features count events in
@@ -474,7 +474,8 @@ class ChurnData:
             select.append("CAST(y.customer_id IS NULL AS INTEGER) AS churned")
             joins.append("LEFT JOIN y USING (customer_id)")
         if population:
-            ctes.insert(0, f"pop AS ({population})")
+            # computed once: every aggregate reads it (a stratified draw is a window query)
+            ctes.insert(0, f"pop AS MATERIALIZED ({population})")
         return (
             "WITH "
             + ",\n".join(ctes)
