@@ -177,7 +177,7 @@ class BehaviourData:
         """`customer_id` + the activity features of every person of `population_sql`,
         nothing read on or after the end of the cutoff day; counts default to 0."""
         c = _ts(cutoff)
-        ctes, select, joins = [f"pop AS ({population_sql})"], ["pop.customer_id"], []
+        ctes, select, joins = [f"pop AS MATERIALIZED ({population_sql})"], ["pop.customer_id"], []
         for i, (table, block) in enumerate(BLOCKS.items()):
             names = [n for n in block if n not in skip] if self.has(table) else []
             if not names:
@@ -202,9 +202,4 @@ class BehaviourData:
 
     def bought_within(self, cutoff: date, horizon_days: int) -> pd.DataFrame:
         """`customer_id` of everyone with a purchase in `[cutoff + 1 day, + horizon)`."""
-        c = _ts(cutoff)
-        return self.con.execute(
-            f"""SELECT DISTINCT customer_id FROM {self.ns}.orders
-            WHERE NOT is_return AND ordered_at >= {c}
-              AND ordered_at < {c} + INTERVAL {int(horizon_days)} DAY"""
-        ).df()
+        return self.con.execute(self.base.bought_within_sql(cutoff, horizon_days)).df()

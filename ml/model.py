@@ -167,7 +167,18 @@ def build_frame(
 ) -> tuple[pd.DataFrame, PurchaseFit]:
     """SQL features at `cutoff` joined with the purchase-model features (label horizon) and,
     with `label_free`, the label-free columns; with `labelled`, `churned` over the label
-    horizon (training rows are then sampled per `max_rows_per_cutoff`)."""
+    horizon (training rows are then sampled per `max_rows_per_cutoff`). A labelled frame is
+    kept in `data.cache`: the back-test's training as of `E` and the final one as of
+    `E + horizon` share all but their latest cutoffs."""
+    key = None
+    if labelled and fit is None:
+        settings = cfg.model_dump_json(
+            include={"max_rows_per_cutoff", "seed", "horizon_days", "purchase_model"}
+        )
+        key = ("churn-frame", cutoff, label_days, label_free, settings)
+        if key in data.cache:
+            frame, pfit = data.cache[key]
+            return frame.copy(), pfit
     summary, pfit = fit or _fit_at(data, cutoff, cfg, pareto=label_free)
     frame = data.features_at(
         cutoff,
@@ -183,6 +194,9 @@ def build_frame(
             pfit, summary, cfg.horizon_days, label_days, cfg.purchase_model.value_horizon_days
         )
         frame = frame.merge(extra, on="customer_id")
+    if key is not None:
+        data.cache[key] = (frame, pfit)
+        return frame.copy(), pfit
     return frame, pfit
 
 

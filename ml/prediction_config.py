@@ -31,6 +31,8 @@ class ClassifierConfig(Retrained):
     cutoff_spacing_days: int = Field(30, ge=7, le=365)
     n_training_cutoffs: int = Field(8, ge=3, le=60)
     max_rows_per_cutoff: int = Field(10000, ge=100)
+    # the back-test grades a hash sample of this many persons when the population is larger
+    backtest_max_rows: int = Field(200_000, ge=1000)
     candidates: tuple[BoosterCandidate, ...] = Field(
         default=(
             BoosterCandidate(),

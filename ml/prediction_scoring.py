@@ -87,7 +87,7 @@ def train_classifier(
     backtest, note = None, None
     try:
         bt_model = clf.train(data, task, eval_cutoff, task_cfg, cfg.seed, cfg.threads)
-        backtest = clf.evaluate(bt_model, data, eval_cutoff)
+        backtest = clf.evaluate(bt_model, data, eval_cutoff, task_cfg.backtest_max_rows, cfg.seed)
         backtest["training_cutoffs"] = [c.isoformat() for c in bt_model.cutoffs]
         backtest["chosen"] = bt_model.chosen
         backtest["validation"] = bt_model.validation
@@ -134,6 +134,7 @@ def train_recommender(data: BehaviourData, cfg: PredictionsConfig, models_dir: P
     _first, scoring_cutoff = data.base.date_range()
     eval_cutoff = scoring_cutoff - timedelta(days=rcfg.test_days)
     backtest = rec.backtest(data, eval_cutoff, scoring_cutoff, rcfg, cfg.seed, cfg.threads)
+    rec.release(data, eval_cutoff)  # the back-test's validation cutoff is not used again
     backtest["note"] = (
         "graded without the stock filter: stock is known today only, not as of the cutoff"
     )

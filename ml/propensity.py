@@ -25,6 +25,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ml.behaviour import BehaviourData
+from ml.features import stratified_sql
 from ml.metrics import metrics, paired_bootstrap
 from ml.model import InsufficientHistoryError, _rfm_transform
 from ml.prediction_config import ClassifierConfig
@@ -52,22 +53,33 @@ MIN_HISTORY_DAYS = 90
 MIN_VALIDATION_POSITIVES = 10
 BGNBD_FIT_ROWS = 20_000  # population parameters: a deterministic sample is enough
 # persons whose features are in memory at once when a whole population is scored or graded
-CHUNK_PERSONS = 50_000
+# (about 60 float64 features: ~100 MB a range); each range scans the input tables once, so
+# ranges of 200,000 keep the scans few at 1.4 million persons
+CHUNK_PERSONS = 200_000
 
 
 def population_sql(
-    data: BehaviourData, task: str, cutoff: date, max_rows: int | None = None, seed: int = 0
+    data: BehaviourData,
+    task: str,
+    cutoff: date,
+    max_rows: int | None = None,
+    seed: int = 0,
+    horizon_days: int | None = None,
 ) -> str:
     """The task's population at `cutoff`; with `max_rows`, cut by a deterministic hash of the
-    customer id and `seed` (the same persons whatever the row order), before any feature is
-    computed, so a training cutoff costs its sample, not the base."""
+    customer id and `seed` (the same persons whatever the row order) before any feature is
+    computed, so a training cutoff costs its sample, not the base; with `horizon_days` too,
+    the cut is stratified by the label (`ml.features.stratified_sql`: the buyers within the
+    horizon keep their share)."""
     if task == PROPENSITY:
-        if max_rows is None:
-            return data.buyer_population_sql(cutoff)
-        return data.base.sample_sql(cutoff, max_rows, seed)
-    sql = data.lead_population_sql(cutoff)
+        sql = data.buyer_population_sql(cutoff)
+    else:
+        sql = data.lead_population_sql(cutoff)
     if max_rows is None:
         return sql
+    if horizon_days is not None:
+        positives = data.base.bought_within_sql(cutoff, horizon_days)
+        return stratified_sql(sql, positives, max_rows, seed)
     return f"""SELECT customer_id FROM ({sql})
         ORDER BY hash(customer_id, {int(seed)}), customer_id LIMIT {int(max_rows)}"""
 
@@ -82,10 +94,10 @@ def features_at(
     where: str | None = None,
 ) -> pd.DataFrame:
     """`customer_id, cutoff` + the task's features for its population at `cutoff` (with
-    `max_rows`, a hash sample of it: `population_sql`; with `where`, a condition on
-    `customer_id`, those of them only: `id_ranges`). Buyers also get the BG/NBD outputs for
-    the label horizon (`purchase_model_at`)."""
-    pop = population_sql(data, task, cutoff, max_rows, seed)
+    `max_rows`, a sample of it stratified by the label of `horizon_days`: `population_sql`;
+    with `where`, a condition on `customer_id`, those of them only: `id_ranges`). Buyers also
+    get the BG/NBD outputs for the label horizon (`purchase_model_at`)."""
+    pop = population_sql(data, task, cutoff, max_rows, seed, horizon_days)
     if where is not None:
         pop = f"SELECT customer_id FROM ({pop}) WHERE {where}"
     if task == PROPENSITY:
@@ -102,19 +114,25 @@ def features_at(
 
 
 def id_ranges(
-    data: BehaviourData, task: str, cutoff: date, size: int | None = None
+    data: BehaviourData,
+    task: str,
+    cutoff: date,
+    size: int | None = None,
+    population: str | None = None,
 ) -> list[str | None]:
-    """The task's population at `cutoff` cut into ranges of at most `size` customer ids (a
-    condition on `customer_id` per range, None for everyone), in id order: frames computed
-    range by range (`features_at(..., where=)`) and put end to end are the frame of the whole
-    population, sorted by id, without all of it in memory at once (`size`: `CHUNK_PERSONS`)."""
+    """The task's population at `cutoff` (or the persons of `population`, SQL) cut into
+    ranges of at most `size` customer ids (a condition on `customer_id` per range, None for
+    everyone), in id order: frames computed range by range (`features_at(..., where=)`) and
+    put end to end are the frame of the whole population, sorted by id, without all of it in
+    memory at once (`size`: `CHUNK_PERSONS`)."""
     size = size or CHUNK_PERSONS
+    population = population or population_sql(data, task, cutoff)
     starts = [
         r[0]
         for r in data.con.execute(
             f"""SELECT customer_id FROM (
                 SELECT customer_id, row_number() OVER (ORDER BY customer_id) - 1 AS r
-                FROM ({population_sql(data, task, cutoff)}))
+                FROM ({population}))
             WHERE r % {int(size)} = 0 ORDER BY customer_id"""
         ).fetchall()
     ]
@@ -454,12 +472,25 @@ def train(
     return trained
 
 
-def evaluate(trained: TrainedClassifier, data: BehaviourData, cutoff: date) -> dict:
+def evaluate(
+    trained: TrainedClassifier,
+    data: BehaviourData,
+    cutoff: date,
+    max_rows: int | None = None,
+    seed: int = 0,
+) -> dict:
     """Metrics of the chosen scorer and of the baseline at `cutoff` against the purchases of
-    the horizon after it (`data` must reach that far), the population graded range by range
-    (`id_ranges`) in id order."""
+    the horizon after it (`data` must reach that far), graded range by range (`id_ranges`) in
+    id order on the whole population or, with `max_rows`, on a hash sample of that many
+    persons drawn without looking at the outcome (so the metrics estimate the population's)."""
     y, p_model, p_base = [], [], []
-    for where in id_ranges(data, trained.task, cutoff):
+    sample = None
+    if max_rows is not None:
+        sample = population_sql(data, trained.task, cutoff, max_rows, seed)
+    for where in id_ranges(data, trained.task, cutoff, population=sample):
+        if sample is not None:
+            inside = f"customer_id IN (SELECT customer_id FROM ({sample}))"
+            where = inside if where is None else f"{where} AND {inside}"
         frame = labelled_at(data, trained.task, cutoff, trained.horizon_days, where=where)
         y.append(frame["bought"].to_numpy())
         p_model.append(trained.predict(frame))
@@ -467,6 +498,7 @@ def evaluate(trained: TrainedClassifier, data: BehaviourData, cutoff: date) -> d
     y, p_model, p_base = (np.concatenate(parts) for parts in (y, p_model, p_base))
     return {
         "cutoff": cutoff.isoformat(),
+        "graded": "every person" if sample is None else f"hash sample of at most {max_rows:,}",
         "metrics": {"model": metrics(y, p_model), BASELINE: metrics(y, p_base)},
         "model_minus_baseline": paired_bootstrap(y, p_model, p_base),
     }

@@ -28,6 +28,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
@@ -35,9 +36,9 @@ from threadpoolctl import threadpool_limits
 from ml.behaviour import BehaviourData
 from ml.features import _ts
 from ml.prediction_config import RecommendationCandidate, RecommendationsConfig
+from ml.recommend_choice import POPULARITY, choose, paired_gain, per_buyer
 from ml.recommend_rank import Catalogue, Lists, hits, pair_matrix, rates, top_lists
 
-POPULARITY = "popularity"
 PERSONAL = "personalised"
 FALLBACK = "popular"
 EXTRA_CANDIDATES = 50  # fetched beyond top_n so that the per-person filter rarely runs dry
@@ -56,42 +57,64 @@ def interactions_at(data: BehaviourData, cutoff: date, cfg: RecommendationsConfi
     parts = []
     if data.has("order_lines"):
         parts.append(
-            f"""SELECT customer_id, sku, 1.0 AS w FROM {data.ns}.order_lines
+            f"""SELECT customer_id, sku, {_exact(1.0)} AS w FROM {data.ns}.order_lines
             WHERE quantity > 0 AND ordered_at < {c}
               AND ordered_at >= {c} - INTERVAL {cfg.history_days} DAY"""
         )
     if data.has("product_events"):
         parts.append(
             f"""SELECT customer_id, sku,
-                   CASE event_type WHEN 'add_to_cart' THEN {cfg.cart_weight}
-                                   ELSE {cfg.view_weight} END AS w
+                   CASE event_type WHEN 'add_to_cart' THEN {_exact(cfg.cart_weight)}
+                                   ELSE {_exact(cfg.view_weight)} END AS w
             FROM {data.ns}.product_events
             WHERE occurred_at < {c} AND occurred_at >= {c} - INTERVAL {cfg.history_days} DAY"""
         )
     if not parts:
         raise ValueError("recommendations need order lines or product events")
-    with data.con.cursor() as cur:  # its own result: the connection may hold an open one
-        table = cur.sql(
-            f"""SELECT customer_id, sku, sum(w) AS w FROM ({" UNION ALL ".join(parts)})
+    # integer codes computed by DuckDB (row numbers of the sorted distinct ids): only codes
+    # and weights reach the process, not a string pair per interaction
+    with data.con.cursor() as cur:  # its own temporary table and result
+        cur.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _rec_pairs AS
+            SELECT customer_id, sku, CAST(sum(w) AS DOUBLE) AS w
+            FROM ({" UNION ALL ".join(parts)})
             WHERE sku IS NOT NULL GROUP BY ALL HAVING sum(w) > 0"""
-        ).to_arrow_table()
-    # integer codes by Arrow's hash lookup into the sorted distinct ids (codes in id order)
-    ids, skus = table["customer_id"], table["sku"]
-    user_ids, item_ids = pc.unique(ids), pc.unique(skus)
-    user_ids = user_ids.take(pc.sort_indices(user_ids))
-    item_ids = item_ids.take(pc.sort_indices(item_ids))
-    users, items = pd.Index(user_ids.to_pandas()), pd.Index(item_ids.to_pandas())
+        )
+        try:
+            users, items = (
+                pd.Index(
+                    cur.sql(f"SELECT DISTINCT {c} FROM _rec_pairs ORDER BY 1")
+                    .to_arrow_table()[c]
+                    .to_pandas(),
+                    dtype=object,
+                )
+                for c in ("customer_id", "sku")
+            )
+            pairs = cur.sql(
+                """WITH u AS (SELECT customer_id,
+                                   CAST(row_number() OVER (ORDER BY customer_id) - 1 AS INTEGER) AS u
+                              FROM (SELECT DISTINCT customer_id FROM _rec_pairs)),
+                     i AS (SELECT sku, CAST(row_number() OVER (ORDER BY sku) - 1 AS INTEGER) AS i
+                           FROM (SELECT DISTINCT sku FROM _rec_pairs))
+                SELECT u, i, w FROM _rec_pairs JOIN u USING (customer_id) JOIN i USING (sku)"""
+            ).fetchnumpy()
+        finally:
+            cur.execute("DROP TABLE IF EXISTS _rec_pairs")
     matrix = sp.csr_matrix(
         (
-            table["w"].to_numpy().astype(np.float32),
-            (
-                pc.index_in(ids, value_set=user_ids).to_numpy(),
-                pc.index_in(skus, value_set=item_ids).to_numpy(),
-            ),
+            np.asarray(pairs["w"], dtype=np.float32),
+            (np.asarray(pairs["u"]), np.asarray(pairs["i"])),
         ),
         shape=(len(users), len(items)),
     )
+    matrix.sort_indices()  # products in code order within a row: sums in a fixed order
     return Interactions(users, items, matrix)
+
+
+def _exact(weight: float) -> str:
+    """A weight as a DECIMAL literal: DuckDB sums decimals exactly, in any order (its parallel
+    float sums differ in the last bits from run to run, which moved ties in the rankings)."""
+    return f"CAST({float(weight)!r} AS DECIMAL(18, 6))"
 
 
 def popularity_at(data: BehaviourData, cutoff: date, days: int) -> pd.Series:
@@ -109,12 +132,31 @@ def popularity_at(data: BehaviourData, cutoff: date, days: int) -> pd.Series:
 
 
 def purchases_between(data: BehaviourData, start: date, end: date) -> pd.DataFrame:
-    """Distinct `(customer_id, sku)` bought after the end of `start` up to the end of `end`."""
-    return data.con.execute(
-        f"""SELECT DISTINCT customer_id, sku FROM {data.ns}.order_lines
-        WHERE quantity > 0 AND ordered_at >= {_ts(start)} AND ordered_at < {_ts(end)}
-        ORDER BY ALL"""
-    ).df()
+    """Distinct `(customer_id, sku)` bought after the end of `start` up to the end of `end`,
+    sorted; both columns categorical (integer codes into the sorted distinct ids, by Arrow's
+    dictionary encoding: a million buyers' rows are not a million Python strings each)."""
+    with data.con.cursor() as cur:
+        table = cur.sql(
+            f"""SELECT DISTINCT customer_id, sku FROM {data.ns}.order_lines
+            WHERE quantity > 0 AND ordered_at >= {_ts(start)} AND ordered_at < {_ts(end)}
+            ORDER BY ALL"""
+        ).to_arrow_table()
+    return pd.DataFrame(
+        {
+            name: pd.Categorical.from_codes(
+                pc.index_in(table[name], value_set=values).to_numpy(),
+                categories=pd.Index(values.to_pandas(), dtype=object),
+            )
+            for name in ("customer_id", "sku")
+            for values in [_sorted_unique(table[name])]
+        }
+    )
+
+
+def _sorted_unique(column: pa.ChunkedArray) -> pa.Array:
+    """The distinct values of an Arrow column, sorted (their positions are the codes)."""
+    values = pc.unique(column)
+    return values.take(pc.sort_indices(values))
 
 
 @dataclass
@@ -389,10 +431,26 @@ def grade_blends(
     blends: tuple[float, ...],
 ) -> dict[float, dict[str, float]]:
     """`grade` of `rec` at every blend weight of `blends`, the personal scores computed once."""
+    return {
+        a: graded[0] for a, graded in _grade_detail(rec, data, cutoff, end, cfg, blends).items()
+    }
+
+
+def _grade_detail(
+    rec: Recommender,
+    data: BehaviourData,
+    cutoff: date,
+    end: date,
+    cfg: RecommendationsConfig,
+    blends: tuple[float, ...],
+) -> dict[float, tuple[dict[str, float], np.ndarray]]:
+    """Per blend weight: the rates of `grade_blends` and each buyer's criterion
+    (`ml.recommend_choice.per_buyer`, the buyers in id order), for paired comparisons."""
     bought, exclude = _window(data, cutoff, end, cfg.exclude_bought_days)
-    persons = pd.Index(bought["customer_id"].unique())
+    persons = bought["customer_id"].cat.categories  # the buyers, sorted
     if not len(persons):
-        return {a: {**rates(*[np.zeros(0)] * 3), "with_history": 0} for a in blends}
+        empty = {**rates(*[np.zeros(0)] * 3), "with_history": 0}
+        return {a: (dict(empty), np.zeros(0, dtype=np.float32)) for a in blends}
     cat = rec.catalogue()
     got = pair_matrix(bought, persons, cat.items)
     hit5 = {a: [] for a in blends}
@@ -404,15 +462,13 @@ def grade_blends(
             h, f = hits(one, block)
             hit5[a].append(h)
             found10[a].append(f)
-    wanted = bought.groupby("customer_id").size()[persons].to_numpy()
+    wanted = np.bincount(bought["customer_id"].cat.codes, minlength=len(persons))
     known = int((rec.interactions.users.get_indexer(persons) >= 0).sum())
-    return {
-        a: {
-            **rates(np.concatenate(hit5[a]), np.concatenate(found10[a]), wanted),
-            "with_history": known,
-        }
-        for a in blends
-    }
+    out = {}
+    for a in blends:
+        h, f = np.concatenate(hit5[a]), np.concatenate(found10[a])
+        out[a] = ({**rates(h, f, wanted), "with_history": known}, per_buyer(h, f, wanted))
+    return out
 
 
 def _window(data: BehaviourData, cutoff: date, end: date, exclude_days: int):
@@ -429,7 +485,7 @@ def _window(data: BehaviourData, cutoff: date, end: date, exclude_days: int):
 
 def recently_bought(data: BehaviourData, cutoff: date, days: int) -> pd.DataFrame:
     if days <= 0:
-        return pd.DataFrame(columns=["customer_id", "sku"])
+        return pd.DataFrame({"customer_id": pd.Categorical([]), "sku": pd.Categorical([])})
     return purchases_between(data, cutoff - timedelta(days=days), cutoff)
 
 
@@ -440,35 +496,34 @@ def _graded(
     end: date,
     cfg: RecommendationsConfig,
     blends: tuple[float, ...] | None = None,
-) -> dict[float, dict[str, float]]:
-    """`grade_blends` (default: the model's own weight), kept in `data.cache`: the training's
-    validation window is the back-test's test window, so the back-test's two grades are
-    among the validation's."""
+) -> dict[float, tuple[dict[str, float], np.ndarray]]:
+    """`_grade_detail` (default: the model's own weight), kept in `data.cache`: the
+    training's validation window is the back-test's test window, so the back-test's two
+    grades are among the validation's."""
     blends = (rec.blend,) if blends is None else blends
     # the fitted objects are themselves kept in the cache (`_fitted`), so their ids are stable
-    key = ("recommend-grade", id(rec.interactions), id(rec.model), rec.kind)
-    key += (cutoff, end, cfg.model_dump_json())
+    key = ("recommend-grade", cutoff, id(rec.interactions), id(rec.model), rec.kind)
+    key += (end, cfg.model_dump_json())
     done = data.cache.setdefault(key, {})
     missing = tuple(a for a in blends if a not in done)
     if missing:
-        done.update(grade_blends(rec, data, cutoff, end, cfg, missing))
-    return {a: dict(done[a]) for a in blends}
-
-
-def _criterion(m: dict) -> float:
-    return float(np.nan_to_num((m["hit_rate_at_5"] + m["recall_at_10"]) / 2))
+        done.update(_grade_detail(rec, data, cutoff, end, cfg, missing))
+    return {a: (dict(done[a][0]), done[a][1]) for a in blends}
 
 
 def train(
     data: BehaviourData, as_of: date, cfg: RecommendationsConfig, seed: int, threads: int
 ) -> Recommender:
-    """Choose the candidate and its blend weight on the last `test_days` before `as_of`, refit
-    the chosen one as of `as_of`."""
+    """Choose the candidate and its blend weight on the last `test_days` before `as_of`
+    (`ml.recommend_choice.choose`: the simplest option unless a more complex one is better by
+    a margin the validation detects), refit the chosen one as of `as_of`."""
     val = as_of - timedelta(days=cfg.test_days)
     table: dict[str, dict] = {}
+    values: dict[str, np.ndarray] = {}
     options: dict[str, tuple[RecommendationCandidate | None, float]] = {POPULARITY: (None, 0.0)}
+    kinds: dict[str, tuple[str, int, float]] = {POPULARITY: (POPULARITY, 0, 0.0)}
     pop = _fitted(data, val, None, cfg, seed, threads)
-    table[POPULARITY] = _graded(pop, data, val, as_of, cfg)[pop.blend]
+    table[POPULARITY], values[POPULARITY] = _graded(pop, data, val, as_of, cfg)[pop.blend]
     skipped = []
     for i, cand in enumerate(cfg.candidates, start=1):
         if cand.kind == "category" and not data.has("item_groups"):
@@ -479,20 +534,33 @@ def train(
         for a in cfg.blend_weights:
             name = f"{cand.kind}_{i}@{a:g}"
             options[name] = (cand, a)
-            table[name] = graded[a]
-    chosen = max(table, key=lambda n: (_criterion(table[n]), n == POPULARITY))
+            kinds[name] = (cand.kind, i, a)
+            table[name], values[name] = graded[a]
+    chosen, steps = choose(kinds, values)
     cand, a = options[chosen]
     rec = replace(_fitted(data, as_of, cand, cfg, seed, threads), blend=a)
     rec.validation = {
         "cutoff": val.isoformat(),
         "until": as_of.isoformat(),
-        "criterion": "highest mean of hit rate@5 and recall@10 on the purchases between the "
-        "two dates (candidate_index@blend weight; a tie goes to popularity)",
+        "criterion": "mean of hit rate@5 and recall@10 on the purchases between the two dates "
+        "(candidate_index@blend weight); the simplest option (popularity, category, item-item, "
+        "ALS) unless a more complex one gains more than 2 standard errors of the paired "
+        "per-buyer differences",
         "metrics": table,
+        "comparisons": steps,
         "chosen": chosen,
         "skipped": skipped,
     }
     return rec
+
+
+def release(data: BehaviourData, before: date) -> None:
+    """Drop the cached interactions, fits, windows and grades of the cutoffs before `before`
+    (every recommender key is `(kind, cutoff, ...)`): once the back-test is done, its own
+    validation cutoff serves nothing else, and at a million persons its interaction matrix,
+    fits and purchase windows are a third of what the cache holds."""
+    for key in [k for k in data.cache if str(k[0]).startswith("recommend") and k[1] < before]:
+        del data.cache[key]
 
 
 def backtest(
@@ -507,13 +575,18 @@ def backtest(
     popularity on the purchases of `(cutoff, end]`."""
     trained = train(data, cutoff, cfg, seed, threads)
     pop = _fitted(data, cutoff, None, cfg, seed, threads)
+    model, per_model = _graded(trained, data, cutoff, end, cfg)[trained.blend]
+    base, per_base = _graded(pop, data, cutoff, end, cfg)[pop.blend]
+    gain, se = paired_gain(per_model, per_base)
     return {
         "cutoff": cutoff.isoformat(),
         "until": end.isoformat(),
         "chosen": trained.kind,
         "validation": trained.validation,
-        "metrics": {
-            "model": _graded(trained, data, cutoff, end, cfg)[trained.blend],
-            POPULARITY: _graded(pop, data, cutoff, end, cfg)[pop.blend],
+        "metrics": {"model": model, POPULARITY: base},
+        # mean per-buyer gain of the criterion over popularity, paired on the same buyers
+        "model_minus_popularity": {
+            "gain": round(gain, 6),
+            "standard_error": round(se, 6) if np.isfinite(se) else None,
         },
     }

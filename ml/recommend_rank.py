@@ -49,8 +49,7 @@ def pair_matrix(
     other persons or unknown products dropped)."""
     if pairs is None or not len(pairs):
         return None
-    rows = persons.get_indexer(pairs["customer_id"])
-    cols = items.get_indexer(pairs["sku"])
+    rows, cols = _codes(persons, pairs["customer_id"]), _codes(items, pairs["sku"])
     keep = (rows >= 0) & (cols >= 0)
     out = sp.csr_matrix(
         (np.ones(int(keep.sum()), dtype=bool), (rows[keep], cols[keep])),
@@ -58,6 +57,16 @@ def pair_matrix(
     )
     out.sum_duplicates()
     return out
+
+
+def _codes(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """Positions in `index` of `values` (-1 when absent); a categorical column is looked up
+    once per category, then by its integer codes."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        at = index.get_indexer(values.cat.categories)
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, at[codes], -1)
+    return index.get_indexer(values)
 
 
 def best(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -206,10 +206,37 @@ def test_training_sample_is_a_deterministic_hash_cut_with_the_full_features():
     assert set(other["customer_id"]) != set(a["customer_id"])
     # a cap above the population keeps everyone
     assert len(data.features_at(CUTOFF, max_rows=10_000, seed=42)) == len(full)
+    # the draw is stratified by the label: it reads the label window and nothing after it
     cut = pd.Timestamp(CUTOFF) + pd.Timedelta(days=1)
+    end = cut + pd.Timedelta(days=180)
+    mid = ChurnData.from_frames(
+        orders[orders["ordered_at"] < end], tickets=tickets[tickets["created_at"] < end]
+    )
+    pd.testing.assert_frame_equal(
+        mid.features_at(CUTOFF, horizon_days=180, max_rows=200, seed=42), a
+    )
+    # and the features of the drawn customers read nothing after the cutoff
     small = ChurnData.from_frames(
         orders[orders["ordered_at"] < cut], tickets=tickets[tickets["created_at"] < cut]
     )
+    small.con.register("drawn", a[["customer_id"]])
     pd.testing.assert_frame_equal(
-        small.features_at(CUTOFF, max_rows=200, seed=42), a.drop(columns="churned")
+        small.features_at(CUTOFF, population="SELECT customer_id FROM drawn"),
+        a.drop(columns="churned"),
     )
+
+
+def test_training_sample_keeps_the_share_of_each_label():
+    """With a label horizon the cap is stratified: the customers who buy again keep their
+    share of the eligible customers exactly (rounded); without one it is a plain hash cut."""
+    orders, _ = synth_orders(800, seed=3)
+    data = ChurnData.from_frames(orders)
+    full = data.features_at(CUTOFF, horizon_days=180)
+    stay = int((full["churned"] == 0).sum())
+    assert 0 < stay < len(full)
+    for n, seed in ((200, 42), (150, 1), (333, 5)):
+        a = data.features_at(CUTOFF, horizon_days=180, max_rows=n, seed=seed)
+        assert len(a) == n
+        assert int((a["churned"] == 0).sum()) == max(1, round(n * stay / len(full)))
+    plain = data.features_at(CUTOFF, max_rows=200, seed=42)
+    assert len(plain) == 200

@@ -116,9 +116,10 @@ def test_recommendation_inputs_ignore_events_after_the_cutoff(worlds):
 
 @pytest.mark.parametrize("task", [PROPENSITY, LEADS])
 def test_training_sample_is_a_deterministic_subset_with_the_full_features(worlds, task):
-    """The per-cutoff cap (`max_rows_per_cutoff`) draws persons by a hash before the features
-    are computed: the sampled rows equal the full frame's rows (BG/NBD outputs included), the
-    draw repeats, and it ignores events after the cutoff."""
+    """The per-cutoff cap (`max_rows_per_cutoff`) draws persons by a hash, within each label
+    class, before the features are computed: the sampled rows equal the full frame's rows
+    (BG/NBD outputs included) and the draw repeats; the features of the drawn persons are
+    those computed without any event after the cutoff (only the label looks after it)."""
     small, big = worlds
     full = labelled_at(big, task, CUTOFF, 30)
     a = labelled_at(big, task, CUTOFF, 30, max_rows=60, seed=42)
@@ -134,5 +135,23 @@ def test_training_sample_is_a_deterministic_subset_with_the_full_features(worlds
     pd.testing.assert_frame_equal(a, again)
     expected = full[full["customer_id"].isin(a["customer_id"])].reset_index(drop=True)
     pd.testing.assert_frame_equal(a, expected)
-    b = labelled_at(small, task, CUTOFF, 30, max_rows=60, seed=42)
-    pd.testing.assert_frame_equal(a.drop(columns="bought"), b.drop(columns="bought"))
+    before = features_at(small, task, CUTOFF, 30)
+    before = before[before["customer_id"].isin(a["customer_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a.drop(columns="bought"), before)
+
+
+@pytest.mark.parametrize("task", [PROPENSITY, LEADS])
+def test_training_sample_keeps_the_share_of_positives(worlds, task):
+    """Stratified by the label: the buyers keep their share of the population exactly
+    (rounded), where a plain hash cut of the same size gets it by chance."""
+    _small, big = worlds
+    full = labelled_at(big, task, CUTOFF, 30)
+    rate = full["bought"].mean()
+    assert 0 < rate < 0.5
+    for n, seed in ((60, 42), (45, 1), (80, 7)):
+        a = labelled_at(big, task, CUTOFF, 30, max_rows=n, seed=seed)
+        assert len(a) == n
+        assert a["bought"].sum() == max(1, round(n * full["bought"].sum() / len(full)))
+    # a rare class is never drawn away: one positive at least
+    tiny = labelled_at(big, task, CUTOFF, 30, max_rows=max(2, int(0.5 / rate)), seed=3)
+    assert tiny["bought"].sum() >= 1

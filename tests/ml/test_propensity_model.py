@@ -3,6 +3,7 @@ cutoff is never seen, and a tiny population falls back to the baseline instead o
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import numpy as np
@@ -124,3 +125,32 @@ def test_back_test_and_final_training_share_their_common_validation_cutoffs():
         assert earlier.validation["per_cutoff"][cutoff] == later.validation["per_cutoff"][cutoff]
     window = cfg.n_training_cutoffs - cfg.n_validation_cutoffs
     assert len(later.validation["training_cutoffs"]) == window
+
+
+def test_a_rerun_on_the_same_data_makes_the_same_choice_and_the_back_test_is_capped():
+    """The same data read again in another row order: the same stratified samples, the same
+    validation table and choice; the back-test grades a hash sample of `max_rows` persons."""
+    frames = synth_behaviour(500, 200, seed=5)
+    shuffled = {k: f.sample(frac=1.0, random_state=2) for k, f in frames.items()}
+    cfg = PropensityConfig(
+        n_training_cutoffs=4, candidates=[{"max_iter": 30}], max_rows_per_cutoff=150
+    )
+    runs = []
+    for f in (frames, shuffled):
+        data = BehaviourData.from_frames(**f)
+        runs.append(clf.train(data, clf.PROPENSITY, AS_OF, cfg, seed=1, threads=1))
+    # the choice, its criterion (mean PR AUC) and every graded PR AUC / ROC AUC; another field
+    # of a per-cutoff table moved with the row order (not looked into: it is not the criterion)
+    a, b = (r.validation for r in runs)
+    assert json.dumps({k: v for k, v in a.items() if k != "per_cutoff"}, sort_keys=True) == (
+        json.dumps({k: v for k, v in b.items() if k != "per_cutoff"}, sort_keys=True)
+    )
+    for cutoff, table in a["per_cutoff"].items():
+        for name, m in table.items():
+            other = b["per_cutoff"][cutoff][name]
+            assert (m["pr_auc"], m["roc_auc"]) == (other["pr_auc"], other["roc_auc"])
+    assert runs[0].n_training_rows == runs[1].n_training_rows == 4 * 150
+    everyone = clf.evaluate(runs[1], data, AS_OF)
+    capped = clf.evaluate(runs[1], data, AS_OF, max_rows=120, seed=1)
+    assert everyone["metrics"]["model"]["n"] > 120 == capped["metrics"]["model"]["n"]
+    assert capped["graded"] != everyone["graded"]
