@@ -98,3 +98,25 @@
         on {{ winners }}.{{ attribute }}_record_id = {{ attribute }}_records.record_id
     {%- endfor %}
 {%- endmacro %}
+
+{#- What a person's golden row is chosen from: each (person, record) of the identity graph with
+    the record's system, time and attribute columns (int_persons_golden compares them with the
+    last run's to find the persons to choose again). -#}
+{% macro golden_input_columns() -%}
+    {%- set columns = ['person_id', 'record_id', 'source_system', 'updated_at'] -%}
+    {%- for attribute_columns in var('survivorship_attribute_columns').values() -%}
+        {%- do columns.extend(attribute_columns) -%}
+    {%- endfor -%}
+    {{ return(columns) }}
+{%- endmacro %}
+
+{% macro golden_inputs() -%}
+    select
+        graph.person_id,
+        {%- for column in golden_input_columns()[1:] %}
+        records.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ source('identity', 'identity_graph') }} as graph
+    inner join {{ ref('int_identity_records_unioned') }} as records
+        on graph.record_id = records.record_id
+{%- endmacro %}
