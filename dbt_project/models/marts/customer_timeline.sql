@@ -266,8 +266,8 @@ final as (
     select
         interactions.*,
         cast(row_number() over (
-            partition by person_id
-            order by occurred_at, event_type, reference
+            partition by interactions.person_id
+            order by interactions.occurred_at, interactions.event_type, interactions.reference
         ) as {{ dbt.type_int() }}) as event_sequence
     from ({{ incremental_touched_rows('interactions', 'person_id') }}) as interactions
 )

@@ -16,13 +16,16 @@
     post_hook="{{ keep_inputs(golden_inputs()) }}",
 ) }}
 
+{%- set input_columns = [] %}
+{%- do add_golden_input_columns(input_columns) %}
+
 with
 
 inputs as (
     {{ golden_inputs() }}
 ),
 
-{{ person_diff('inputs', 'person_id', golden_input_columns(), previous=kept_inputs_relation()) }}
+{{ person_diff('inputs', 'person_id', input_columns, previous=kept_inputs_relation()) }}
 
 graph as (
     select
