@@ -18,6 +18,7 @@ from cdp_demo.linkbench.datasets import load_febrl3, load_febrl4
 
 from identity import load_config, probabilistic, resolve
 from identity.profiles import Profiles, expand, oriented, profiles_of
+from tests.identity.test_identity_chunks import febrl_records
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +28,6 @@ def config():
     config = load_config()
     prob = config.probabilistic.model_copy(update={"block_window": None})
     return config.model_copy(update={"probabilistic": prob})
-
-
-def _records(frame: pd.DataFrame) -> pd.DataFrame:
-    street = (frame["street_number"].fillna("") + " " + frame["address_1"].fillna("")).str.strip()
-    return pd.DataFrame(
-        {
-            "record_id": frame["rec_id"],
-            "source_system": frame.get("source", "febrl"),
-            "first_name": frame["given_name"],
-            "last_name": frame["surname"],
-            "birth_date": frame["date_of_birth"],
-            "street": street.replace("", None),
-            "postcode": frame["postcode"],
-            "city": frame["suburb"],
-            "email": None,
-        }
-    )
 
 
 def _with_repeats(records: pd.DataFrame) -> pd.DataFrame:
@@ -82,7 +66,7 @@ def _resolved(records, config, link_column=None):
 @pytest.mark.parametrize("name", ["febrl3", "febrl4"])
 def test_profiles_give_the_result_of_the_records(config, monkeypatch, name):
     dataset = load_febrl3() if name == "febrl3" else load_febrl4()
-    records = _with_repeats(_records(dataset.records))
+    records = _with_repeats(febrl_records(dataset.records))
     link = "source_system" if dataset.link else None
     grouped, grouped_stats = _resolved(records, config, link)
     monkeypatch.setattr(probabilistic, "profiles_of", _each_record_alone)
@@ -103,7 +87,7 @@ def test_profiles_group_equal_records_of_one_cluster(config):
     from identity.blocking import block_codes
     from identity.records import prepare, valid_records
 
-    records = _with_repeats(_records(load_febrl3().records))
+    records = _with_repeats(febrl_records(load_febrl3().records))
     norm = prepare(valid_records(records, []), config)
     coded = cmp.encode_fields(norm)
     blocks = block_codes(norm, config, [])

@@ -21,22 +21,7 @@ from identity import evaluate, load_config, resolve
 from identity.blocking import block_codes
 from identity.pair_chunks import PairChunks
 from identity.records import prepare, valid_records
-
-
-def _records(frame: pd.DataFrame) -> pd.DataFrame:
-    street = (frame["street_number"].fillna("") + " " + frame["address_1"].fillna("")).str.strip()
-    return pd.DataFrame(
-        {
-            "record_id": frame["rec_id"],
-            "source_system": "febrl",
-            "first_name": frame["given_name"],
-            "last_name": frame["surname"],
-            "birth_date": frame["date_of_birth"],
-            "street": street.replace("", None),
-            "postcode": frame["postcode"],
-            "city": frame["suburb"],
-        }
-    )
+from tests.identity.test_identity_chunks import febrl_records
 
 
 def _with_window(config, window):
@@ -52,7 +37,7 @@ def febrl3():
 def test_window_pairs_are_the_neighbours_in_each_block(febrl3):
     window = 3
     config = _with_window(load_config(), window)
-    norm = prepare(valid_records(_records(febrl3.records), []), config)
+    norm = prepare(valid_records(febrl_records(febrl3.records), []), config)
     blocks = block_codes(norm, config, [])
     n = len(norm)
     expected, unbounded = set(), set()
