@@ -111,20 +111,27 @@ def duckdb_baseline(
     return results
 
 
-def _ratio(value: float, base: float | None) -> float | None:
+def ratio(value: float, base: float | None) -> float | None:
     return value / base if base else None
 
 
-def main(argv: list[str] | None = None) -> int:
-    from ingestion.pipeline import dataset_name, run_source, selected_sources
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def benchmark_arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
+    """`--landing`, `--work` (emptied and created here), `--source` (repeatable): the
+    arguments of this benchmark and of `cdp_demo.ingest_bench`."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--landing", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True, help="scratch folder (emptied)")
     parser.add_argument("--source", action="append", help="only this source (repeatable)")
     args = parser.parse_args(argv)
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ingestion.pipeline import dataset_name, run_source, selected_sources
+
+    args = benchmark_arguments(__doc__.splitlines()[0], argv)
     settings = get_settings().model_copy(
         update={
             "data_dir": args.work,
@@ -156,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_seconds": round(run["cpu"], 2),
             "duckdb_seconds": round(base["seconds"], 2) if base.get("seconds") else None,
             "duckdb_cpu_seconds": round(base["cpu"], 2) if base.get("seconds") else None,
-            "ratio": _ratio(run["seconds"], base.get("seconds")),
-            "cpu_ratio": _ratio(run["cpu"], base.get("cpu") if base.get("seconds") else None),
+            "ratio": ratio(run["seconds"], base.get("seconds")),
+            "cpu_ratio": ratio(run["cpu"], base.get("cpu") if base.get("seconds") else None),
             "note": run["error"] or base.get("note"),
         }
         summary["sources"][dataset_name(name)] = figures

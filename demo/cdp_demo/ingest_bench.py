@@ -11,29 +11,17 @@ go to `<work>/ingest_bench.json`. On a shared machine compare the CPU seconds.
 
 from __future__ import annotations
 
-import argparse
 import json
-import shutil
-from pathlib import Path
 from typing import Any
 
 from cdp_demo.bench import duckdb_read_floor
 from cdp_demo.demo import data_dir_env
 from cdp_demo.env import scoped_env
-
-
-def _ratio(value: float, base: float | None) -> float | None:
-    return value / base if base else None
+from ingestion.benchmark import benchmark_arguments, ratio
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--landing", type=Path, required=True)
-    parser.add_argument("--work", type=Path, required=True, help="scratch folder (emptied)")
-    parser.add_argument("--source", action="append", help="only this source (repeatable)")
-    args = parser.parse_args(argv)
-    shutil.rmtree(args.work, ignore_errors=True)
-    args.work.mkdir(parents=True)
+    args = benchmark_arguments(__doc__.splitlines()[0], argv)
     landing = args.landing.resolve()
     with (
         data_dir_env(args.work.resolve(), dagster_home=args.work.resolve() / "dagster_home"),
@@ -66,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             "step_cpu_seconds": step.cpu_seconds,
             "floor_seconds": floor.get(source),
             "floor_cpu_seconds": floor_cpu.get(source),
-            "ratio": _ratio(step.seconds, floor.get(source)),
-            "cpu_ratio": _ratio(step.cpu_seconds, floor_cpu.get(source)),
+            "ratio": ratio(step.seconds, floor.get(source)),
+            "cpu_ratio": ratio(step.cpu_seconds, floor_cpu.get(source)),
             "status": step.status,
         }
         figures[source] = entry
