@@ -74,7 +74,6 @@ def run_em(
     est = config.probabilistic.estimation
     comps = config.probabilistic.comparisons
     m0 = [np.array([lv.m for lv in c.levels]) for c in comps]
-    fixed = [np.array([lv.fixed for lv in c.levels]) for c in comps]
     m = [x.copy() for x in (m_fixed or m0)]
     flagged = np.column_stack([g, known.astype(np.int16)])
     pat, counts, row_pattern = level_patterns(flagged, counts)
@@ -100,10 +99,7 @@ def run_em(
             new_m = []
             for i in range(len(comps)):
                 hits = level_counts(pat[:, i], len(m0[i]), weighted)
-                mi = (hits + est.prior_pairs * m0[i]) / (hits.sum() + est.prior_pairs)
-                mi = np.clip(mi, 1e-6, 1.0)
-                mi[fixed[i]] = m0[i][fixed[i]]
-                new_m.append(mi)
+                new_m.append(smoothed_m(hits, comps[i], est.prior_pairs))
         unknown = counts[~is_known].sum()
         share = weighted[~is_known].sum() / unknown if unknown else 0.1
         new_prior = float(np.clip(share, 1e-6, est.max_prior))
@@ -135,17 +131,23 @@ def m_of_joined(
     if joined is None:
         return None
     jk = joined[sel]
-    if counts[sel][jk].sum() < est.min_joined_pairs:
+    weights = counts[sel][jk]
+    if weights.sum() < est.min_joined_pairs:
         return None
-    out = []
-    for i, comp in enumerate(config.probabilistic.comparisons):
-        m0 = np.array([lv.m for lv in comp.levels])
-        hits = level_counts(gk[jk, i], len(m0), counts[sel][jk])
-        mi = np.clip((hits + est.prior_pairs * m0) / (hits.sum() + est.prior_pairs), 1e-6, 1.0)
-        fixed = np.array([lv.fixed for lv in comp.levels])
-        mi[fixed] = m0[fixed]
-        out.append(mi)
-    return out
+    return [
+        smoothed_m(level_counts(gk[jk, i], len(comp.levels), weights), comp, est.prior_pairs)
+        for i, comp in enumerate(config.probabilistic.comparisons)
+    ]
+
+
+def smoothed_m(hits: np.ndarray, comp: Comparison, prior_pairs: float) -> np.ndarray:
+    """m of one comparison from its level counts among matches, the YAML m a Dirichlet prior
+    worth ``prior_pairs`` pairs, within [1e-6, 1]; ``fixed`` levels keep their YAML m."""
+    m0 = np.array([lv.m for lv in comp.levels])
+    m = np.clip((hits + prior_pairs * m0) / (hits.sum() + prior_pairs), 1e-6, 1.0)
+    fixed = np.array([lv.fixed for lv in comp.levels])
+    m[fixed] = m0[fixed]
+    return m
 
 
 def exact_weighs_most(m: np.ndarray, u: np.ndarray, comp: Comparison) -> np.ndarray:
