@@ -20,16 +20,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+from identity_misses import prepared
 
-from identity import compare as cmp
 from identity import evaluate, load_config, resolve
-from identity.blocking import block_codes
-from identity.deterministic import deterministic_edges
 from identity.evaluation import truth_record_ids
 from identity.pair_chunks import PairChunks
 from identity.pairs import components
-from identity.probabilistic import ignore_dropped_values
-from identity.records import prepare, read_inputs, valid_records
+from identity.records import read_inputs
 
 
 def _pair_index(norm: pd.DataFrame, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -74,13 +71,7 @@ def main() -> None:
         scores = evaluate(result.graph, truth, pd.read_parquet(args.truth / "traps.parquet"))
         print({k: scores[k] for k in ("precision", "recall", "f1", "over_merged",
                                       "trap_pairs_merged")})  # fmt: skip
-    report: list[dict] = []
-    recs = valid_records(records, report)
-    norm = prepare(recs, config)
-    coded = cmp.encode_fields(norm)
-    det = deterministic_edges(norm, identifiers, config, report, coded, None)
-    ignore_dropped_values(norm, coded, report)
-    blocks = block_codes(norm, config, report)
+    norm, coded, det, blocks = prepared(records, identifiers, config)
     n = len(norm)
     links = result.edges[result.edges["rule"] == "probabilistic"]
     la, lb = _pair_index(norm, links)

@@ -59,16 +59,21 @@ def _key(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     return np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b).astype(np.int64)
 
 
-def stages(records: pd.DataFrame, identifiers: pd.DataFrame, config) -> dict:
-    """The engine's stages in order (as ``identity.resolve`` runs them in full), keeping what
-    each decided about every pair."""
+def prepared(records: pd.DataFrame, identifiers: pd.DataFrame, config) -> tuple:
+    """The engine's stages up to blocking, as ``identity.resolve`` runs them in full:
+    (normalised records, coded fields, deterministic edges, blocks)."""
     report: list[dict] = []
-    recs = valid_records(records, report)
-    norm = prepare(recs, config)
+    norm = prepare(valid_records(records, report), config)
     coded = cmp.encode_fields(norm)
     det = deterministic_edges(norm, identifiers, config, report, coded, None)
     ignore_dropped_values(norm, coded, report)
-    blocks = block_codes(norm, config, report)
+    return norm, coded, det, block_codes(norm, config, report)
+
+
+def stages(records: pd.DataFrame, identifiers: pd.DataFrame, config) -> dict:
+    """The engine's stages in order (as ``identity.resolve`` runs them in full), keeping what
+    each decided about every pair."""
+    norm, coded, det, blocks = prepared(records, identifiers, config)
     scored = _probabilistic(norm, coded, det, config, None, blocks, None)
     model, prob_edges, _possible, _ = probabilistic_edges(scored, config, None)
     labels, _, _ = link(
