@@ -93,6 +93,11 @@ class RecommendationsConfig(Retrained):
         default=(0.1, 0.25, 0.5, 0.75, 1.0), min_length=1, max_length=10
     )
     sync_top: int = Field(3, ge=1, le=10)
+    # the validation and the back-test grade a hash sample of this many of a window's buyers
+    grade_max_buyers: int = Field(100_000, ge=1000)
+    # ALS fits its product factors on a hash sample of this many persons, then solves every
+    # person's factors with them fixed
+    fit_max_persons: int = Field(300_000, ge=1000)
 
     @model_validator(mode="after")
     def _sync_within_top(self) -> RecommendationsConfig:

@@ -131,16 +131,22 @@ def popularity_at(data: BehaviourData, cutoff: date, days: int) -> pd.Series:
     return pd.Series(frame["share"].to_numpy(), index=frame["sku"], name="share")
 
 
-def purchases_between(data: BehaviourData, start: date, end: date) -> pd.DataFrame:
+def purchases_between(
+    data: BehaviourData, start: date, end: date, max_buyers: int | None = None
+) -> pd.DataFrame:
     """Distinct `(customer_id, sku)` bought after the end of `start` up to the end of `end`,
     sorted; both columns categorical (integer codes into the sorted distinct ids, by Arrow's
-    dictionary encoding: a million buyers' rows are not a million Python strings each)."""
+    dictionary encoding: a million buyers' rows are not a million Python strings each). With
+    `max_buyers`, those of a hash sample of that many of the period's buyers (the same
+    persons in every run, whatever the row order)."""
+    lines = f"""SELECT DISTINCT customer_id, sku FROM {data.ns}.order_lines
+        WHERE quantity > 0 AND ordered_at >= {_ts(start)} AND ordered_at < {_ts(end)}"""
+    if max_buyers is not None:
+        lines = f"""WITH l AS ({lines}) SELECT * FROM l WHERE customer_id IN (
+            SELECT customer_id FROM (SELECT DISTINCT customer_id FROM l)
+            ORDER BY hash(customer_id), customer_id LIMIT {int(max_buyers)})"""
     with data.con.cursor() as cur:
-        table = cur.sql(
-            f"""SELECT DISTINCT customer_id, sku FROM {data.ns}.order_lines
-            WHERE quantity > 0 AND ordered_at >= {_ts(start)} AND ordered_at < {_ts(end)}
-            ORDER BY ALL"""
-        ).to_arrow_table()
+        table = cur.sql(f"SELECT * FROM ({lines}) ORDER BY ALL").to_arrow_table()
     return pd.DataFrame(
         {
             name: pd.Categorical.from_codes(
@@ -376,9 +382,10 @@ def _fit(
         return Recommender(cutoff, cand.kind, cand.model_dump(), inter, pop, model, threads)
     with threadpool_limits(limits=threads):
         model = _make_model(cand, seed, threads)
-        # implicit's neighbour models take float64 weights, its ALS float32
-        weights = inter.matrix if cand.kind == "als" else inter.matrix.astype(np.float64)
-        model.fit(weights, show_progress=False)
+        if cand.kind == "als":
+            _fit_factors(model, inter, cfg.fit_max_persons)
+        else:  # implicit's neighbour models take float64 weights
+            model.fit(inter.matrix.astype(np.float64), show_progress=False)
     if getattr(model, "similarity", None) is not None:
         # a product is not its own neighbour: buying it again is the exclusion window's call
         model.similarity.setdiag(0.0)
@@ -386,11 +393,29 @@ def _fit(
     return Recommender(cutoff, cand.kind, cand.model_dump(), inter, pop, model, threads)
 
 
+def _fit_factors(model, inter: Interactions, max_persons: int) -> None:
+    """ALS on the interactions of at most `max_persons` persons (a hash sample of the ids:
+    the same persons in every run), then every person's factors solved by least squares with
+    the product factors fixed (implicit's `recalculate_user`: what the next half-iteration
+    would give them). A few hundred thousand persons fix a catalogue's product factors; the
+    iterations over millions of them cost minutes and change little."""
+    n = len(inter.users)
+    if n <= max_persons:
+        model.fit(inter.matrix, show_progress=False)
+        return
+    key = pd.util.hash_pandas_object(pd.Series(inter.users, dtype=object), index=False)
+    rows = np.argsort(key.to_numpy(), kind="stable")[:max_persons]
+    rows = rows[np.argsort(inter.users[rows].to_numpy(), kind="stable")]  # in id order
+    model.fit(inter.matrix[rows], show_progress=False)
+    model.user_factors = model.recalculate_user(np.arange(n), inter.matrix)
+    model._user_norms = None  # implicit's cache of the factors' norms
+
+
 def _fitted(data, cutoff, cand, cfg, seed, threads) -> Recommender:
     """`_fit`, kept in `data.cache`: the back-test's final fit as of `E` is the training's
     validation fit of the same candidate."""
     key = ("recommend-fit", cutoff, None if cand is None else cand.model_dump_json())
-    key += (cfg.model_dump_json(include={"history_days", "view_weight", "cart_weight"}),)
+    key += (cfg.model_dump_json(include={"history_days", "view_weight", "cart_weight", "fit_max_persons"}),)
     key += (cfg.popularity_days, seed, threads)
     if key not in data.cache:
         data.cache[key] = _fit(data, cutoff, cand, cfg, seed, threads)
@@ -446,7 +471,7 @@ def _grade_detail(
 ) -> dict[float, tuple[dict[str, float], np.ndarray]]:
     """Per blend weight: the rates of `grade_blends` and each buyer's criterion
     (`ml.recommend_choice.per_buyer`, the buyers in id order), for paired comparisons."""
-    bought, exclude = _window(data, cutoff, end, cfg.exclude_bought_days)
+    bought, exclude = _window(data, cutoff, end, cfg)
     persons = bought["customer_id"].cat.categories  # the buyers, sorted
     if not len(persons):
         empty = {**rates(*[np.zeros(0)] * 3), "with_history": 0}
@@ -471,14 +496,15 @@ def _grade_detail(
     return out
 
 
-def _window(data: BehaviourData, cutoff: date, end: date, exclude_days: int):
-    """What was bought in `(cutoff, end]` and in the exclusion window before `cutoff`, read
-    once per window (`data.cache`): every option is graded on the same window."""
-    key = ("recommend-window", cutoff, end, exclude_days)
+def _window(data: BehaviourData, cutoff: date, end: date, cfg: RecommendationsConfig):
+    """What was bought in `(cutoff, end]` by at most `grade_max_buyers` of its buyers (a hash
+    sample) and in the exclusion window before `cutoff`, read once per window (`data.cache`):
+    every option is graded on the same buyers, so the comparisons stay paired."""
+    key = ("recommend-window", cutoff, end, cfg.exclude_bought_days, cfg.grade_max_buyers)
     if key not in data.cache:
         data.cache[key] = (
-            purchases_between(data, cutoff, end),
-            recently_bought(data, cutoff, exclude_days),
+            purchases_between(data, cutoff, end, cfg.grade_max_buyers),
+            recently_bought(data, cutoff, cfg.exclude_bought_days),
         )
     return data.cache[key]
 
