@@ -415,7 +415,11 @@ def _fitted(data, cutoff, cand, cfg, seed, threads) -> Recommender:
     """`_fit`, kept in `data.cache`: the back-test's final fit as of `E` is the training's
     validation fit of the same candidate."""
     key = ("recommend-fit", cutoff, None if cand is None else cand.model_dump_json())
-    key += (cfg.model_dump_json(include={"history_days", "view_weight", "cart_weight", "fit_max_persons"}),)
+    key += (
+        cfg.model_dump_json(
+            include={"history_days", "view_weight", "cart_weight", "fit_max_persons"}
+        ),
+    )
     key += (cfg.popularity_days, seed, threads)
     if key not in data.cache:
         data.cache[key] = _fit(data, cutoff, cand, cfg, seed, threads)

@@ -27,9 +27,7 @@ def _two_tastes(n: int = 2000, seed: int = 3) -> rec.Interactions:
         for i in rng.choice(10, size=4, replace=False):
             rows.append(u)
             cols.append(first + i)
-    matrix = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, 20)
-    )
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, 20))
     users = pd.Index([f"P{u:05d}" for u in range(n)], dtype=object)
     return rec.Interactions(users, pd.Index([f"S{i:02d}" for i in range(20)]), matrix)
 
