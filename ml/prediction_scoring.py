@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ml import propensity as clf
+from ml import propensity_features as pf
 from ml import recommend as rec
 from ml.artifact import load_named, save_named, versioned
 from ml.behaviour import BehaviourData
@@ -174,8 +175,8 @@ def score_purchases(
     for task, column in ((clf.PROPENSITY, "purchase_propensity"), (clf.LEADS, "lead_score")):
         trained, card = load_named(models_dir, task)
         ids, probabilities, counts = [], [], None
-        for where in clf.id_ranges(data, task, cutoff):  # the features of a range at a time
-            frame = clf.features_at(data, task, cutoff, trained.horizon_days, where=where)
+        for where in pf.id_ranges(data, task, cutoff):  # the features of a range at a time
+            frame = pf.features_at(data, task, cutoff, trained.horizon_days, where=where)
             p = trained.predict(frame)
             ids.append(frame["customer_id"].astype(str).to_numpy())
             probabilities.append(p)

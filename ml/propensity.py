@@ -25,21 +25,20 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ml.behaviour import BehaviourData
-from ml.features import stratified_sql
 from ml.metrics import metrics, paired_bootstrap
 from ml.model import InsufficientHistoryError, _rfm_transform
 from ml.prediction_config import ClassifierConfig
-from ml.purchase import (
-    PURCHASE_FEATURES,
-    fit_purchase_models,
-    fit_rows_at,
-    purchase_features,
-    summary_at,
+from ml.propensity_features import (
+    LEADS,
+    PROPENSITY,
+    feature_names,
+    id_ranges,
+    labelled_at,
+    population_sql,
+    training_samples,
 )
 from ml.trained import TrainedScorer
 
-PROPENSITY = "propensity"
-LEADS = "leads"
 BASELINE = "recency_frequency_baseline"
 LOGISTIC = "logistic"
 BLEND = "blend"
@@ -51,157 +50,6 @@ BASELINE_FEATURES = {
 MIN_HISTORY_DAYS = 90
 # a PR AUC over fewer buyers says nothing: such a validation cutoff is skipped
 MIN_VALIDATION_POSITIVES = 10
-BGNBD_FIT_ROWS = 20_000  # population parameters: a deterministic sample is enough
-# persons whose features are in memory at once when a whole population is scored or graded
-# (about 60 float64 features: ~100 MB a range); each range scans the input tables once, so
-# ranges of 200,000 keep the scans few at 1.4 million persons
-CHUNK_PERSONS = 200_000
-
-
-def population_sql(
-    data: BehaviourData,
-    task: str,
-    cutoff: date,
-    max_rows: int | None = None,
-    seed: int = 0,
-    horizon_days: int | None = None,
-) -> str:
-    """The task's population at `cutoff`; with `max_rows`, cut by a deterministic hash of the
-    customer id and `seed` (the same persons whatever the row order) before any feature is
-    computed, so a training cutoff costs its sample, not the base; with `horizon_days` too,
-    the cut is stratified by the label (`ml.features.stratified_sql`: the buyers within the
-    horizon keep their share)."""
-    if task == PROPENSITY:
-        sql = data.buyer_population_sql(cutoff)
-    else:
-        sql = data.lead_population_sql(cutoff)
-    if max_rows is None:
-        return sql
-    if horizon_days is not None:
-        positives = data.base.bought_within_sql(cutoff, horizon_days)
-        return stratified_sql(sql, positives, max_rows, seed)
-    return f"""SELECT customer_id FROM ({sql})
-        ORDER BY hash(customer_id, {int(seed)}), customer_id LIMIT {int(max_rows)}"""
-
-
-def features_at(
-    data: BehaviourData,
-    task: str,
-    cutoff: date,
-    horizon_days: int,
-    seed: int = 0,
-    max_rows: int | None = None,
-    where: str | None = None,
-) -> pd.DataFrame:
-    """`customer_id, cutoff` + the task's features for its population at `cutoff` (with
-    `max_rows`, a sample of it stratified by the label of `horizon_days`: `population_sql`;
-    with `where`, a condition on `customer_id`, those of them only: `id_ranges`). Buyers also
-    get the BG/NBD outputs for the label horizon (`purchase_model_at`)."""
-    pop = population_sql(data, task, cutoff, max_rows, seed, horizon_days)
-    if where is not None:
-        pop = f"SELECT customer_id FROM ({pop}) WHERE {where}"
-    if task == PROPENSITY:
-        # the whole population is every buyer: no filter on the customers then
-        whole = max_rows is None and where is None
-        base = data.base.features_at(cutoff, population=None if whole else pop)
-        activity = data.activity_at(cutoff, pop, skip=set(base.columns))
-        frame = base.merge(activity, on="customer_id", how="left")
-        bgnbd = purchase_model_at(data, cutoff, horizon_days, pop)
-        return frame.merge(bgnbd, on="customer_id", how="left")
-    activity = data.activity_at(cutoff, pop)
-    activity.insert(1, "cutoff", pd.Timestamp(cutoff))
-    return activity
-
-
-def id_ranges(
-    data: BehaviourData,
-    task: str,
-    cutoff: date,
-    size: int | None = None,
-    population: str | None = None,
-) -> list[str | None]:
-    """The task's population at `cutoff` (or the persons of `population`, SQL) cut into
-    ranges of at most `size` customer ids (a condition on `customer_id` per range, None for
-    everyone), in id order: frames computed range by range (`features_at(..., where=)`) and
-    put end to end are the frame of the whole population, sorted by id, without all of it in
-    memory at once (`size`: `CHUNK_PERSONS`)."""
-    size = size or CHUNK_PERSONS
-    population = population or population_sql(data, task, cutoff)
-    starts = [
-        r[0]
-        for r in data.con.execute(
-            f"""SELECT customer_id FROM (
-                SELECT customer_id, row_number() OVER (ORDER BY customer_id) - 1 AS r
-                FROM ({population}))
-            WHERE r % {int(size)} = 0 ORDER BY customer_id"""
-        ).fetchall()
-    ]
-    if len(starts) <= 1:
-        return [None]
-    quoted = ["'" + str(s).replace("'", "''") + "'" for s in starts]
-    return [
-        f"customer_id >= {lo}" + (f" AND customer_id < {hi}" if hi else "")
-        for lo, hi in zip(quoted, [*quoted[1:], None], strict=True)
-    ]
-
-
-def purchase_model_at(
-    data: BehaviourData, cutoff: date, horizon_days: int, population: str
-) -> pd.DataFrame:
-    """BG/NBD fitted on the purchase summaries as of `cutoff` (nothing after it) and its
-    P(alive), P(no purchase within the horizon) and expected purchases within it for the
-    customers of `population` (SQL): a rate estimate that weighs frequency by the customer's
-    age, which recency and counts alone do not. The fit (on a fixed sample of every buyer's
-    summary, read alone: `fit_rows_at`) is kept in `data.cache`: scoring, both trainings and
-    the back-test share cutoffs."""
-    key = ("bgnbd", cutoff)
-    if key not in data.cache:
-        rows, n = fit_rows_at(data.base, cutoff, BGNBD_FIT_ROWS, seed=0)
-        fit = None
-        if n:
-            fit = fit_purchase_models(
-                rows,
-                cutoff,
-                max_rows=BGNBD_FIT_ROWS,
-                seed=0,
-                pareto=False,
-                spend=False,
-                n_customers=n,
-            )
-        data.cache[key] = fit
-    fit = data.cache[key]
-    if fit is None:
-        return pd.DataFrame(columns=["customer_id", *PURCHASE_FEATURES])
-    return purchase_features(fit, summary_at(data.base, cutoff, population), horizon_days)
-
-
-def feature_names(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if c not in ("customer_id", "cutoff", "bought")]
-
-
-def labelled_at(
-    data: BehaviourData,
-    task: str,
-    cutoff: date,
-    horizon_days: int,
-    max_rows: int | None = None,
-    seed: int = 0,
-    where: str | None = None,
-) -> pd.DataFrame:
-    """Features and `bought` at `cutoff` (with `max_rows`, for a hash sample of the
-    population; with `where`, for a range of it: `id_ranges`); a sample is kept in
-    `data.cache`, since the back-test and the final training share all but one of their
-    cutoffs (a whole population is not: it is graded once, range by range)."""
-    key = (task, cutoff, horizon_days, max_rows, seed)
-    if max_rows is not None and key in data.cache:
-        return data.cache[key].copy()
-    frame = features_at(data, task, cutoff, horizon_days, seed, max_rows, where)
-    buyers = data.bought_within(cutoff, horizon_days)["customer_id"]
-    frame["bought"] = frame["customer_id"].isin(buyers).astype("int8")
-    if max_rows is None or where is not None:
-        return frame
-    data.cache[key] = frame
-    return frame.copy()
 
 
 def training_cutoffs(as_of: date, first: date, cfg: ClassifierConfig) -> list[date]:
@@ -434,9 +282,14 @@ def train(
     cutoffs = training_cutoffs(as_of, first, cfg)
     if not cutoffs:
         raise InsufficientHistoryError(f"{task}: no labelled cutoff fits before {as_of}")
-    with threadpool_limits(limits=threads, user_api="openmp"):
+    with (
+        threadpool_limits(limits=threads, user_api="openmp"),
+        training_samples(data, task, cutoffs, cfg, seed) as samples,
+    ):
         frames = [
-            labelled_at(data, task, c, cfg.horizon_days, cfg.max_rows_per_cutoff, seed)
+            labelled_at(
+                data, task, c, cfg.horizon_days, cfg.max_rows_per_cutoff, seed, None, samples
+            )
             for c in cutoffs
         ]
         sample = [f for f in frames if len(f)]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ml import propensity as clf
+from ml import propensity_features as pf
 from ml.behaviour import BehaviourData
 from ml.drift import bin_counts, build_reference, drift_report
 from ml.inputs import CHURN_INPUTS, load_inputs, scratch_inputs
@@ -53,23 +54,23 @@ def test_ranges_of_persons_give_the_whole_population(monkeypatch):
     data = BehaviourData.from_frames(**synth_behaviour(500, 200, seed=5))
     cfg = PropensityConfig(n_training_cutoffs=4, candidates=[{"max_iter": 30}])
     trained = clf.train(data, clf.PROPENSITY, AS_OF, cfg, seed=1, threads=1)
-    whole_frame = clf.features_at(data, clf.PROPENSITY, AS_OF, 30)
+    whole_frame = pf.features_at(data, clf.PROPENSITY, AS_OF, 30)
     whole = clf.evaluate(trained, data, AS_OF)
-    monkeypatch.setattr(clf, "CHUNK_PERSONS", 37)
+    monkeypatch.setattr(pf, "CHUNK_PERSONS", 37)
     for task in (clf.PROPENSITY, clf.LEADS):
-        ranges = clf.id_ranges(data, task, AS_OF)
+        ranges = pf.id_ranges(data, task, AS_OF)
         assert len(ranges) > 2
-        parts = [clf.features_at(data, task, AS_OF, 30, where=w) for w in ranges]
+        parts = [pf.features_at(data, task, AS_OF, 30, where=w) for w in ranges]
         pd.testing.assert_frame_equal(
-            pd.concat(parts, ignore_index=True), clf.features_at(data, task, AS_OF, 30)
+            pd.concat(parts, ignore_index=True), pf.features_at(data, task, AS_OF, 30)
         )
     assert clf.evaluate(trained, data, AS_OF) == whole
     # drift from the bin counts of the ranges = drift of the whole frame
     reference = build_reference(whole_frame.iloc[::3], trained.feature_names, 10)
     counts = None
-    for w in clf.id_ranges(data, clf.PROPENSITY, AS_OF):
+    for w in pf.id_ranges(data, clf.PROPENSITY, AS_OF):
         counts = bin_counts(
-            reference, clf.features_at(data, clf.PROPENSITY, AS_OF, 30, where=w), counts
+            reference, pf.features_at(data, clf.PROPENSITY, AS_OF, 30, where=w), counts
         )
     pd.testing.assert_frame_equal(
         drift_report(reference, counts, 0.2), drift_report(reference, whole_frame, 0.2)

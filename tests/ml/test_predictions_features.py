@@ -12,7 +12,7 @@ import pytest
 from ml import recommend as rec
 from ml.behaviour import BehaviourData
 from ml.prediction_config import RecommendationsConfig
-from ml.propensity import LEADS, PROPENSITY, feature_names, features_at, labelled_at
+from ml.propensity_features import LEADS, PROPENSITY, feature_names, features_at, labelled_at
 from tests.ml.behaviour_synth import synth_behaviour
 
 CUTOFF = date(2024, 6, 30)

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from ml import propensity as clf
+from ml import propensity_features as pf
 from ml.behaviour import BehaviourData
 from ml.prediction_config import LeadsConfig, PropensityConfig
 from tests.ml.behaviour_synth import synth_behaviour
@@ -36,7 +37,7 @@ def test_training_reads_only_labels_that_end_before_the_as_of_date():
         mean = sum(t[name]["pr_auc"] for t in v["per_cutoff"].values()) / len(v["cutoffs"])
         assert abs(m["pr_auc"] - mean) < 1e-12
     assert v["metrics"][v["chosen"]]["pr_auc"] == max(m["pr_auc"] for m in v["metrics"].values())
-    scores = trained.predict(clf.features_at(data, clf.PROPENSITY, AS_OF, cfg.horizon_days))
+    scores = trained.predict(pf.features_at(data, clf.PROPENSITY, AS_OF, cfg.horizon_days))
     assert ((scores >= 0) & (scores <= 1)).all()
     # the back-test grades at a cutoff whose labels the training as of it never read
     result = clf.evaluate(trained, data, AS_OF)
@@ -48,7 +49,7 @@ def test_a_tiny_population_falls_back_to_the_baseline():
     for task in (clf.PROPENSITY, clf.LEADS):
         trained = clf.train(data, task, AS_OF, LeadsConfig(), seed=1, threads=1)
         assert trained.chosen == clf.BASELINE and trained.model is None
-        scores = trained.predict(clf.features_at(data, task, AS_OF, trained.horizon_days))
+        scores = trained.predict(pf.features_at(data, task, AS_OF, trained.horizon_days))
         assert len(scores) and ((scores >= 0) & (scores <= 1)).all()
 
 
@@ -56,8 +57,8 @@ def test_logistic_and_blend_candidates_score_rows_with_missing_values():
     """The logistic inputs take missing "days since" values (flagged), and a blend is the mean
     of its members' probabilities."""
     data = BehaviourData.from_frames(**synth_behaviour(500, 200, seed=5))
-    rows = clf.labelled_at(data, clf.PROPENSITY, AS_OF - timedelta(days=60), 30)
-    names = clf.feature_names(rows)
+    rows = pf.labelled_at(data, clf.PROPENSITY, AS_OF - timedelta(days=60), 30)
+    names = pf.feature_names(rows)
     assert rows[names].isna().any().any()
     cfg = PropensityConfig(candidates=[{"max_iter": 30}], logistic_c=[0.5])
     params = clf._candidates(cfg)
