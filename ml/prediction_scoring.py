@@ -134,12 +134,15 @@ def train_recommender(data: BehaviourData, cfg: PredictionsConfig, models_dir: P
     rcfg = cfg.recommendations
     _first, scoring_cutoff = data.base.date_range()
     eval_cutoff = scoring_cutoff - timedelta(days=rcfg.test_days)
-    backtest = rec.backtest(data, eval_cutoff, scoring_cutoff, rcfg, cfg.seed, cfg.threads)
-    rec.release(data, eval_cutoff)  # the back-test's validation cutoff is not used again
+    # the back-test's validation, its training (= the final validation) and the final fit
+    cutoffs = [eval_cutoff - timedelta(days=rcfg.test_days), eval_cutoff, scoring_cutoff]
+    with rec.interactions_of(data, cutoffs, rcfg):
+        backtest = rec.backtest(data, eval_cutoff, scoring_cutoff, rcfg, cfg.seed, cfg.threads)
+        rec.release(data, eval_cutoff)  # the back-test's validation cutoff is not used again
+        trained = rec.train(data, scoring_cutoff, rcfg, cfg.seed, cfg.threads)
     backtest["note"] = (
         "graded without the stock filter: stock is known today only, not as of the cutoff"
     )
-    trained = rec.train(data, scoring_cutoff, rcfg, cfg.seed, cfg.threads)
     version = versioned(
         RECOMMENDER, scoring_cutoff, data.base.data_hash(), cfg.model_dump(mode="json")
     )

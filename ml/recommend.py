@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -52,34 +53,75 @@ class Interactions:
     matrix: sp.csr_matrix  # users x items, float32 weights
 
 
-def interactions_at(data: BehaviourData, cutoff: date, cfg: RecommendationsConfig) -> Interactions:
-    c = _ts(cutoff)
+def _weighted_sql(data: BehaviourData, start: str, end: str, cfg: RecommendationsConfig) -> str:
+    """`customer_id, sku, ts, w`: the order lines and product events in `[start, end)` with
+    their weights (exact decimals)."""
     parts = []
     if data.has("order_lines"):
         parts.append(
-            f"""SELECT customer_id, sku, {_exact(1.0)} AS w FROM {data.ns}.order_lines
-            WHERE quantity > 0 AND ordered_at < {c}
-              AND ordered_at >= {c} - INTERVAL {cfg.history_days} DAY"""
+            f"""SELECT customer_id, sku, ordered_at AS ts, {_exact(1.0)} AS w
+            FROM {data.ns}.order_lines
+            WHERE quantity > 0 AND ordered_at < {end} AND ordered_at >= {start}"""
         )
     if data.has("product_events"):
         parts.append(
-            f"""SELECT customer_id, sku,
+            f"""SELECT customer_id, sku, occurred_at AS ts,
                    CASE event_type WHEN 'add_to_cart' THEN {_exact(cfg.cart_weight)}
                                    ELSE {_exact(cfg.view_weight)} END AS w
-            FROM {data.ns}.product_events
-            WHERE occurred_at < {c} AND occurred_at >= {c} - INTERVAL {cfg.history_days} DAY"""
+            FROM {data.ns}.product_events WHERE occurred_at < {end} AND occurred_at >= {start}"""
         )
     if not parts:
         raise ValueError("recommendations need order lines or product events")
+    return f"SELECT * FROM ({' UNION ALL '.join(parts)}) WHERE sku IS NOT NULL"
+
+
+def _weights_key(cfg: RecommendationsConfig) -> tuple:
+    return ("recommend-weights", cfg.history_days, cfg.view_weight, cfg.cart_weight)
+
+
+@contextmanager
+def interactions_of(
+    data: BehaviourData, cutoffs: list[date], cfg: RecommendationsConfig
+) -> Iterator[None]:
+    """The weights per (person, product) of every cutoff of `cutoffs` in one pass over the
+    inputs, one column per cutoff of a table next to the inputs, read by `interactions_at`
+    while the block runs: the back-test and the training read three cutoffs, and each pass
+    over a million persons' product events costs half a minute."""
+    h = f"INTERVAL {int(cfg.history_days)} DAY"
+    ends = {c: _ts(c) for c in sorted(set(cutoffs))}
+    table = f"{data.ns}._rec_weights"
+    sums = ", ".join(
+        f"CAST(sum(w) FILTER (WHERE ts >= {e} - {h} AND ts < {e}) AS DOUBLE) AS w{k}"
+        for k, e in enumerate(ends.values())
+    )
+    first, last = min(ends.values()), max(ends.values())
+    data.con.execute(
+        f"""CREATE OR REPLACE TABLE {table} AS SELECT customer_id, sku, {sums}
+        FROM ({_weighted_sql(data, f"{first} - {h}", last, cfg)}) GROUP BY ALL"""
+    )
+    data.cache[_weights_key(cfg)] = (table, {c: f"w{k}" for k, c in enumerate(ends)})
+    try:
+        yield
+    finally:
+        del data.cache[_weights_key(cfg)]
+        data.con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def interactions_at(data: BehaviourData, cutoff: date, cfg: RecommendationsConfig) -> Interactions:
+    """Persons x products weights of the `history_days` before the end of `cutoff`: read
+    off the table of `interactions_of` when it holds the cutoff, else summed here."""
+    c = _ts(cutoff)
+    table, columns = data.cache.get(_weights_key(cfg), (None, {}))
+    if cutoff in columns:
+        pairs_sql = f"SELECT customer_id, sku, {columns[cutoff]} AS w FROM {table} WHERE {columns[cutoff]} > 0"
+    else:
+        weighted = _weighted_sql(data, f"{c} - INTERVAL {int(cfg.history_days)} DAY", c, cfg)
+        pairs_sql = f"""SELECT customer_id, sku, CAST(sum(w) AS DOUBLE) AS w FROM ({weighted})
+            GROUP BY ALL HAVING sum(w) > 0"""
     # integer codes computed by DuckDB (row numbers of the sorted distinct ids): only codes
     # and weights reach the process, not a string pair per interaction
     with data.con.cursor() as cur:  # its own temporary table and result
-        cur.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _rec_pairs AS
-            SELECT customer_id, sku, CAST(sum(w) AS DOUBLE) AS w
-            FROM ({" UNION ALL ".join(parts)})
-            WHERE sku IS NOT NULL GROUP BY ALL HAVING sum(w) > 0"""
-        )
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _rec_pairs AS {pairs_sql}")
         try:
             users, items = (
                 pd.Index(
@@ -302,16 +344,20 @@ class Recommender:
         rows = self.interactions.users.get_indexer(persons)  # -1: no interaction
         excluded = pair_matrix(exclude, persons, cat.items)
         step = max(1, BATCH_CELLS // max(len(cat.items), 1))
-        for start in range(0, len(persons), step):
-            block = rows[start : start + step]
-            known = np.flatnonzero(block >= 0) if self.model is not None else block[:0]
-            personal = self._distribution(block[known]) if len(known) else None
-            ex = None if excluded is None else excluded[start : start + step].toarray()
-            lists = []
-            for a in blends:
-                mixed = None if personal is None else self._blend(personal, a)
-                lists.append(top_lists(mixed, known, len(block), ex, cat, top_n))
-            yield start, lists
+        pop = self._popular()
+        # BLAS threads set once: threadpoolctl reads the process's memory map at every call
+        with threadpool_limits(limits=self.threads):
+            for start in range(0, len(persons), step):
+                block = rows[start : start + step]
+                known = np.flatnonzero(block >= 0) if self.model is not None else block[:0]
+                personal = self._distribution(block[known]) if len(known) else None
+                ex = None if excluded is None else excluded[start : start + step].toarray()
+                lists = []
+                for a in blends:
+                    # `a * personal + (1 - a) * popularity`, both distributions over products
+                    mixed = None if personal is None else a * personal + (1.0 - a) * pop
+                    lists.append(top_lists(mixed, known, len(block), ex, cat, top_n))
+                yield start, lists
 
     def without(self, persons: list[str]) -> Recommender:
         """This model with no trace of ``persons`` (right to erasure): their rows of the
@@ -334,23 +380,21 @@ class Recommender:
         total = s.sum(axis=1, keepdims=True)
         return np.divide(s, total, out=s, where=total > 0)
 
-    def _blend(self, personal: np.ndarray, a: float) -> np.ndarray:
-        """`a * personal + (1 - a) * popularity`, both distributions over the model's products."""
+    def _popular(self) -> np.ndarray:
+        """The popularity as a distribution over the model's products."""
         pop = self.popularity.reindex(self.interactions.items, fill_value=0.0).to_numpy(np.float64)
-        pop = pop / pop.sum() if pop.sum() > 0 else pop
-        return a * personal + (1.0 - a) * pop
+        return pop / pop.sum() if pop.sum() > 0 else pop
 
     def _scores(self, rows: np.ndarray) -> np.ndarray:
         """Dense personal scores of the persons at `rows` over every product: the person's
         interactions times the item-item similarity, or the factors' dot products."""
-        with threadpool_limits(limits=self.threads):
-            similarity = getattr(self.model, "similarity", None)
-            if similarity is not None:
-                return (self.interactions.matrix[rows] @ similarity).toarray().astype(np.float64)
-            users, items = self.model.user_factors[rows], self.model.item_factors
-            if sp.issparse(users):
-                return (users @ items.T).toarray()
-            return np.asarray(users, dtype=np.float64) @ np.asarray(items, dtype=np.float64).T
+        similarity = getattr(self.model, "similarity", None)
+        if similarity is not None:
+            return (self.interactions.matrix[rows] @ similarity).toarray().astype(np.float64)
+        users, items = self.model.user_factors[rows], self.model.item_factors
+        if sp.issparse(users):
+            return (users @ items.T).toarray()
+        return np.asarray(users, dtype=np.float64) @ np.asarray(items, dtype=np.float64).T
 
 
 def _inputs(data: BehaviourData, cutoff: date, cfg: RecommendationsConfig):

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from ml import recommend as rec
 from ml.behaviour import BehaviourData
-from ml.prediction_config import RecommendationCandidate
+from ml.prediction_config import RecommendationCandidate, RecommendationsConfig
 from tests.ml.behaviour_synth import synth_behaviour
 
 CUTOFF = date(2025, 6, 30)
@@ -87,3 +87,21 @@ def test_graded_buyers_are_a_hash_sample_with_all_their_purchases():
     other = BehaviourData.from_frames(**{**frames, "order_lines": lines})
     again = rec.purchases_between(other, start, end, max_buyers=40)
     assert set(again["customer_id"].astype(str)) == buyers
+
+
+def test_interactions_of_several_cutoffs_in_one_pass_equal_those_of_each():
+    data = BehaviourData.from_frames(**synth_behaviour(500, 50, seed=7))
+    cfg = RecommendationsConfig(history_days=200)
+    cutoffs = [date(2024, 12, 31), date(2025, 3, 31), CUTOFF]
+    alone = [rec.interactions_at(data, c, cfg) for c in cutoffs]
+    with rec.interactions_of(data, cutoffs, cfg):
+        assert rec._weights_key(cfg) in data.cache
+        planned = [rec.interactions_at(data, c, cfg) for c in cutoffs]
+    assert rec._weights_key(cfg) not in data.cache
+    for a, b in zip(alone, planned, strict=True):
+        assert a.matrix.nnz > 0
+        pd.testing.assert_index_equal(a.users, b.users)
+        pd.testing.assert_index_equal(a.items, b.items)
+        assert (a.matrix != b.matrix).nnz == 0
+    # the windows differ, so the one pass kept the cutoffs apart
+    assert alone[0].matrix.nnz != alone[2].matrix.nnz
