@@ -68,6 +68,7 @@ def _recommender(step, data, con, cfg, models: Path) -> None:
             f"recall@10 {m['recall_at_10']:.4f} ({m['n']:,} buyers, {m['with_history']:,} "
             "with history)"
         )
+    data.cache.clear()  # the training's fits and windows: the scoring asset runs in a process of its own
     summary = step("recommend", lambda: write_recommendations(data, models, con))
     step("top-3 table", lambda: write_top(con, cfg.recommendations.sync_top))
     print(
