@@ -76,7 +76,8 @@ def _weighted_sql(data: BehaviourData, start: str, end: str, cfg: Recommendation
 
 
 def _weights_key(cfg: RecommendationsConfig) -> tuple:
-    return ("recommend-weights", cfg.history_days, cfg.view_weight, cfg.cart_weight)
+    # not a "recommend" key: `release` drops those by cutoff
+    return ("interactions-of", cfg.history_days, cfg.view_weight, cfg.cart_weight)
 
 
 @contextmanager
