@@ -70,12 +70,17 @@ touched_keys as materialized (
 {%- endmacro %}
 
 {#- The model's select: every row of `relation` on a full build; on an incremental one, a row
-    per touched key, flagged `_cdp_dropped` when the key has no row any more. -#}
-{% macro incremental_select(relation, key) -%}
+    per touched key, flagged `_cdp_dropped` when the key has no row any more. A model whose
+    contract forbids the extra column passes `flag=false` and names, in its config
+    `cdp_row_key`, a column that is never null in its rows: a key with no row comes out with it
+    null. -#}
+{% macro incremental_select(relation, key, flag=true) -%}
     {%- if is_incremental() %}
     select
-        {{ relation }}.* replace (touched_keys.touched_key as {{ key }}),
+        {{ relation }}.* replace (touched_keys.touched_key as {{ key }})
+        {%- if flag %},
         {{ relation }}.{{ key }} is null as _cdp_dropped
+        {%- endif %}
     from touched_keys
     left join {{ relation }} on {{ relation }}.{{ key }} = touched_keys.touched_key
     {%- else %}
@@ -84,17 +89,19 @@ touched_keys as materialized (
 {%- endmacro %}
 
 {#- Custom incremental strategy (dbt calls get_incremental_<strategy>_sql): delete every key of
-    the batch, insert the batch's rows that are not `_cdp_dropped`. Only the target's columns
-    are inserted (`dest_columns`), so the flag never reaches the table. -#}
+    the batch, insert the batch's rows that are not `_cdp_dropped` (or, for a model with the
+    config `cdp_row_key`, whose row key is set). Only the target's columns are inserted
+    (`dest_columns`), so the flag never reaches the table. -#}
 {% macro get_incremental_cdp_upsert_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set batch = arg_dict['temp_relation'] -%}
     {%- set key = arg_dict['unique_key'] -%}
+    {%- set row_key = config.get('cdp_row_key') -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     delete from {{ target }}
     where {{ key }} in (select {{ key }} from {{ batch }});
     insert into {{ target }} ({{ columns }})
     select {{ columns }}
     from {{ batch }}
-    where not _cdp_dropped
+    where {{ row_key ~ ' is not null' if row_key else 'not _cdp_dropped' }}
 {%- endmacro %}
