@@ -28,6 +28,15 @@
         {{ incremental_select('final', 'event_id') }}
 -#}
 
+{#- dbt's `is_incremental()`, asked only by the commands that build or unit-test models (run,
+    build, retry, test). `is_incremental()` looks the model's table up in the warehouse, so any
+    compile of an incremental model needs a connection; `dbt compile`, `show` and `docs`
+    render the full build instead, which needs none (the marts compile for PostgreSQL and Spark
+    without a server: tests/dbt/test_marts_portable.py). -#}
+{% macro incremental_build() -%}
+    {{ return(execute and flags.WHICH in ('run', 'build', 'retry', 'test') and is_incremental()) }}
+{%- endmacro %}
+
 {#- The CTEs `touched_keys` (incremental run only), `renamed` (the rows of `relation` whose key
     is touched) and `deduplicated` (one row per key, the first by `order_by`, by default the
     latest version; see `deduplicate`), with no comma after the last. -#}
@@ -46,7 +55,7 @@ deduplicated as (
 {#- The CTE `touched_keys` (followed by a comma) on an incremental run; nothing on a full one.
     `relation` is the CTE of every kept raw row, typed, with `key` and `_dlt_load_id`. -#}
 {% macro incremental_touched_keys(relation, key) -%}
-    {%- if is_incremental() %}
+    {%- if incremental_build() %}
 touched_keys as materialized (
     select {{ key }} as touched_key
     from {{ relation }}
@@ -64,7 +73,7 @@ touched_keys as materialized (
 {#- The rows of `relation` whose key is touched; every row on a full build. -#}
 {% macro incremental_touched_rows(relation, key) -%}
     select * from {{ relation }}
-    {%- if is_incremental() %}
+    {%- if incremental_build() %}
     where {{ key }} in (select touched_key from touched_keys)
     {%- endif %}
 {%- endmacro %}
@@ -75,7 +84,7 @@ touched_keys as materialized (
     `cdp_row_key`, a column that is never null in its rows: a key with no row comes out with it
     null. -#}
 {% macro incremental_select(relation, key, flag=true) -%}
-    {%- if is_incremental() %}
+    {%- if incremental_build() %}
     select
         {{ relation }}.* replace (touched_keys.touched_key as {{ key }})
         {%- if flag %},

@@ -36,7 +36,7 @@
     or a table of the inputs it kept on its last run (`keep_inputs`); when that table is
     missing every key is touched. -#}
 {% macro person_diff(relation, key, columns, previous=none) -%}
-    {%- if is_incremental() %}
+    {%- if incremental_build() %}
     {%- set previous = previous if previous is not none else this %}
     {%- if load_relation(previous) is none %}
 touched_keys as materialized (
@@ -78,8 +78,12 @@ touched_keys as materialized (
     {%- endif %}
 {%- endmacro %}
 
-{#- The table where a model keeps the inputs of its last run (`<model>__inputs`, beside it). -#}
+{#- The table where a model keeps the inputs of its last run (`<model>__inputs`, beside it);
+    none where the model has no table of its own (`this` is none in a dbt unit test). -#}
 {% macro kept_inputs_relation() -%}
+    {%- if this is none %}
+    {{ return(none) }}
+    {%- endif %}
     {{ return(this.incorporate(path={"identifier": this.identifier ~ "__inputs"})) }}
 {%- endmacro %}
 

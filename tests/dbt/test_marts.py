@@ -158,6 +158,8 @@ def test_dbt_data_and_unit_tests_ran_and_passed(build: dict) -> None:
     assert any("test_rfm_" in t for t in tested)
     assert any("test_consent_latest_statement_wins" in t for t in tested)
     assert any("test_web_session_goes_to_the_logged_in_account" in t for t in tested)
+    # the golden record is incremental: its unit tests build it in full (is_incremental false)
+    assert any("test_golden_record_" in t for t in tested)
 
 
 def test_one_customer_360_row_per_person(con: duckdb.DuckDBPyConnection) -> None:
