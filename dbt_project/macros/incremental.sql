@@ -28,15 +28,6 @@
         {{ incremental_select('final', 'event_id') }}
 -#}
 
-{#- dbt's `is_incremental()`, asked only by the commands that build or unit-test models (run,
-    build, retry, test). `is_incremental()` looks the model's table up in the warehouse, so any
-    compile of an incremental model needs a connection; `dbt compile`, `show` and `docs`
-    render the full build instead, which needs none (the marts compile for PostgreSQL and Spark
-    without a server: tests/dbt/test_marts_portable.py). -#}
-{% macro incremental_build() -%}
-    {{ return(execute and flags.WHICH in ('run', 'build', 'retry', 'test') and is_incremental()) }}
-{%- endmacro %}
-
 {#- The CTEs `touched_keys` (incremental run only), `renamed` (the rows of `relation` whose key
     is touched) and `deduplicated` (one row per key, the first by `order_by`, by default the
     latest version; see `deduplicate`), with no comma after the last. -#}
