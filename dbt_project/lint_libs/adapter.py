@@ -8,6 +8,7 @@ _DEFAULTS = {
     "array_agg_where": lambda value, condition: (
         f"array_agg({value} order by {value}) filter (where {condition})"
     ),
+    "row_hash": lambda columns: f"hash({', '.join(columns)})",
 }
 
 

@@ -46,7 +46,7 @@ deduplicated as (
 {#- The CTE `touched_keys` (followed by a comma) on an incremental run; nothing on a full one.
     `relation` is the CTE of every kept raw row, typed, with `key` and `_dlt_load_id`. -#}
 {% macro incremental_touched_keys(relation, key) -%}
-    {%- if is_incremental() %}
+    {%- if incremental_build() %}
 touched_keys as materialized (
     select {{ key }} as touched_key
     from {{ relation }}
@@ -64,18 +64,23 @@ touched_keys as materialized (
 {#- The rows of `relation` whose key is touched; every row on a full build. -#}
 {% macro incremental_touched_rows(relation, key) -%}
     select * from {{ relation }}
-    {%- if is_incremental() %}
+    {%- if incremental_build() %}
     where {{ key }} in (select touched_key from touched_keys)
     {%- endif %}
 {%- endmacro %}
 
 {#- The model's select: every row of `relation` on a full build; on an incremental one, a row
-    per touched key, flagged `_cdp_dropped` when the key has no row any more. -#}
-{% macro incremental_select(relation, key) -%}
-    {%- if is_incremental() %}
+    per touched key, flagged `_cdp_dropped` when the key has no row any more. A model whose
+    contract forbids the extra column passes `flag=false` and names, in its config
+    `cdp_row_key`, a column that is never null in its rows: a key with no row comes out with it
+    null. -#}
+{% macro incremental_select(relation, key, flag=true) -%}
+    {%- if incremental_build() %}
     select
-        {{ relation }}.* replace (touched_keys.touched_key as {{ key }}),
+        {{ relation }}.* replace (touched_keys.touched_key as {{ key }})
+        {%- if flag %},
         {{ relation }}.{{ key }} is null as _cdp_dropped
+        {%- endif %}
     from touched_keys
     left join {{ relation }} on {{ relation }}.{{ key }} = touched_keys.touched_key
     {%- else %}
@@ -84,17 +89,19 @@ touched_keys as materialized (
 {%- endmacro %}
 
 {#- Custom incremental strategy (dbt calls get_incremental_<strategy>_sql): delete every key of
-    the batch, insert the batch's rows that are not `_cdp_dropped`. Only the target's columns
-    are inserted (`dest_columns`), so the flag never reaches the table. -#}
+    the batch, insert the batch's rows that are not `_cdp_dropped` (or, for a model with the
+    config `cdp_row_key`, whose row key is set). Only the target's columns are inserted
+    (`dest_columns`), so the flag never reaches the table. -#}
 {% macro get_incremental_cdp_upsert_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set batch = arg_dict['temp_relation'] -%}
     {%- set key = arg_dict['unique_key'] -%}
+    {%- set row_key = config.get('cdp_row_key') -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     delete from {{ target }}
     where {{ key }} in (select {{ key }} from {{ batch }});
     insert into {{ target }} ({{ columns }})
     select {{ columns }}
     from {{ batch }}
-    where not _cdp_dropped
+    where {{ row_key ~ ' is not null' if row_key else 'not _cdp_dropped' }}
 {%- endmacro %}

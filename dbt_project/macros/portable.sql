@@ -26,3 +26,22 @@
 {% macro duckdb__type_float() -%}
     double
 {%- endmacro %}
+
+{#- A 64-bit hash of a row's `columns` (a list of column names), summed per person by
+    `person_diff` to tell whether a person's rows changed: only compared with hashes of the same
+    adapter, never stored as data. -#}
+{% macro row_hash(columns) -%}
+    {{ return(adapter.dispatch('row_hash', 'cdp')(columns)) }}
+{%- endmacro %}
+
+{% macro default__row_hash(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro postgres__row_hash(columns) -%}
+    hashtextextended(row({{ columns | join(', ') }})::text, 0)
+{%- endmacro %}
+
+{% macro spark__row_hash(columns) -%}
+    xxhash64({{ columns | join(', ') }})
+{%- endmacro %}

@@ -107,3 +107,27 @@
         {{- "," if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
+{#- What a person's golden row is chosen from: each (person, record) of the identity graph with
+    the record's system, time and attribute columns (int_persons_golden compares them with the
+    last run's to find the persons to choose again). `add_golden_input_columns(columns)` appends
+    their names to the list `columns` (a list filled in place rather than returned, so that the
+    models lint with plain Jinja too). -#}
+{% macro add_golden_input_columns(columns) -%}
+    {%- do columns.extend(['person_id', 'record_id', 'source_system', 'updated_at']) -%}
+    {%- for attribute_columns in var('survivorship_attribute_columns').values() -%}
+        {%- do columns.extend(attribute_columns) -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+{% macro golden_inputs() -%}
+    {%- set columns = [] -%}
+    {%- do add_golden_input_columns(columns) %}
+    select
+        graph.person_id,
+        {%- for column in columns[1:] %}
+        records.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ source('identity', 'identity_graph') }} as graph
+    inner join {{ ref('int_identity_records_unioned') }} as records
+        on graph.record_id = records.record_id
+{%- endmacro %}

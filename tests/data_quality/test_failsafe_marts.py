@@ -22,7 +22,7 @@ from data_quality.quarantine import run_quarantine
 from data_quality.runner import run_suites
 from data_quality.suites import get_suite
 from ingestion.pipeline import run_all
-from tests.dbt.test_marts import _dbt, _write_identity_graph
+from tests.dbt.test_marts import _dbt, write_identity_graph
 from tests.fixtures.bad_inputs.make_generated import consent_event
 from tests.ingestion.ingestion_fixtures import customer, order, write_landing
 
@@ -101,7 +101,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckD
         with duckdb.connect(str(settings.warehouse)) as con:
             run_quarantine(con, load_config())
         _dbt(["run", "--select", "staging intermediate.identity"], work)
-        _write_identity_graph(settings.warehouse)
+        write_identity_graph(settings.warehouse)
         _dbt(["run", "--select", "+order_lines", "+customer_consent", "+consent_history"], work)
         with duckdb.connect(str(settings.warehouse)) as con:
             yield con

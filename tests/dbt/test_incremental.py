@@ -1,11 +1,14 @@
 """Incremental dbt models give the same tables as a full refresh of the same raw data.
 
-A small generated retailer is loaded and built in full; a generated day of changes (new and
-changed records, `cdp_demo.daily`) is landed and loaded; meanwhile the quality layer
-quarantines rows already built (a web event, an order with its items) and releases a row it
-had quarantined. The incremental build runs, its tables are copied aside, then
-`--full-refresh` rebuilds the same models from the same raw data: every incremental model must
-match its full-refresh table row for row (EXCEPT ALL both ways returns nothing).
+A small generated retailer is loaded and built in full (staging, identity resolution, golden
+record and marts); a generated day of changes (new and changed records, `cdp_demo.daily`) is
+landed and loaded; meanwhile the quality layer quarantines rows already built (a web event, an
+order with its items) and releases a row it had quarantined. The day's build runs as the
+pipeline runs it (staging, identity resolved again with the previous graph, then the golden
+record and marts), every table of staging, intermediate and marts is copied aside, then
+`--full-refresh` rebuilds the same models from the same raw data and the same identity graph:
+every table must match its full-refresh table row for row (EXCEPT ALL both ways returns
+nothing), the person-keyed marts included.
 """
 
 from __future__ import annotations
@@ -20,9 +23,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.dbt.test_marts import dbt_paths, ingest_generated
+from tests.dbt.test_marts import dbt_paths, ingest_generated, write_identity_graph
 
-SELECT = ["--select", "config.materialized:incremental"]
+BEFORE_IDENTITY = ["--select", "staging intermediate.identity"]
+# customer_profiles reads the ML scores, written by the ML domain from these marts
+AFTER_IDENTITY = [
+    "--select",
+    "intermediate.golden+ intermediate.marts_prep+ marts",
+    "--exclude",
+    "customer_profiles",
+]
+LAYERS = ("staging", "intermediate", "marts")
 
 
 def _incremental_models(work: Path) -> list[str]:
@@ -63,6 +74,23 @@ def _dbt_apart(args: list[str], work: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
+def _build(work: Path, warehouse: Path, *flags: str) -> None:
+    """The pipeline's dbt steps around identity resolution (the previous graph keeps ids)."""
+    _dbt_apart(["run", *flags, *BEFORE_IDENTITY], work)
+    write_identity_graph(warehouse)
+    _dbt_apart(["run", *flags, *AFTER_IDENTITY], work)
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select schema_name, table_name from duckdb_tables() where schema_name in "
+            f"{LAYERS} order by all"
+        ).fetchall()
+    ]
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from cdp_demo.daily import land_day
@@ -74,14 +102,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         settings = ingest_generated(mp, root / "data", customers=400, seed=5)
         with duckdb.connect(str(settings.warehouse)) as con:
             released = _quarantine(con, "raw_web", "events", "event_type = 'page_view'")
-        _dbt_apart(["run", *SELECT], root)
+        _build(root, settings.warehouse)
         day = land_day(settings.landing_dir, n=1, share=1 / 10, seed=3)
         run_all(settings)
         with duckdb.connect(str(settings.warehouse)) as con:
             con.execute("delete from quality.quarantine_rows where row_id = ?", [released])
             _quarantine(con, "raw_web", "events", "event_type = 'login'")
             _quarantine(con, "raw_shop", "orders", "status = 'complete'")
-        _dbt_apart(["run", *SELECT], root)
+        _build(root, settings.warehouse)
         models = _incremental_models(root)
         compiled = {
             name: (root / "target" / "compiled").rglob(f"{name.split('.')[1]}.sql")
@@ -89,14 +117,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         }
         compiled_sql = {name: next(paths).read_text() for name, paths in compiled.items()}
         with duckdb.connect(str(settings.warehouse)) as con:
+            tables = _tables(con)
             con.execute("create schema incremental_copy")
-            for name in models:
+            for name in tables:
                 table = name.split(".")[1]
                 con.execute(f"create table incremental_copy.{table} as select * from {name}")
-        _dbt_apart(["run", "--full-refresh", *SELECT], root)
+        _dbt_apart(["run", "--full-refresh", *BEFORE_IDENTITY], root)
+        _dbt_apart(["run", "--full-refresh", *AFTER_IDENTITY], root)
         yield {
             "warehouse": settings.warehouse,
             "models": models,
+            "tables": tables,
             "day": day,
             "compiled": compiled_sql,
         }
@@ -111,6 +142,7 @@ def test_the_event_sized_staging_models_are_incremental(built: dict) -> None:
         "staging.stg_pos__receipts",
         "staging.stg_pos__receipt_lines",
         "staging.stg_consent__events",
+        "marts.customer_timeline",
     } <= set(built["models"])
     # the second run took the incremental path (only the touched keys), not a rebuild
     for name, sql in built["compiled"].items():
@@ -140,9 +172,10 @@ def test_the_day_changed_the_tables(built: dict) -> None:
 
 
 def test_incremental_equals_full_refresh(built: dict) -> None:
+    assert {"marts.customer_360", "marts.customer_timeline"} <= set(built["tables"])
     differences = {}
     with duckdb.connect(str(built["warehouse"])) as con:
-        for name in built["models"]:
+        for name in built["tables"]:
             table = name.split(".")[1]
             copy = f"incremental_copy.{table}"
             only_incremental = con.execute(

@@ -82,8 +82,9 @@ def _dbt(args: list[str], work: Path) -> list:
     return list(result.result)
 
 
-def _write_identity_graph(warehouse: Path) -> None:
-    """identity.identity_graph from the identity engine, as the transform asset writes it."""
+def write_identity_graph(warehouse: Path) -> None:
+    """identity.identity_graph from the identity engine, as the transform asset writes it (the
+    previous graph, when there is one, keeps the person ids of the records it knew)."""
     from identity.config import load_config
     from identity.engine import resolve
 
@@ -92,7 +93,13 @@ def _write_identity_graph(warehouse: Path) -> None:
         identifiers = con.execute(
             "select record_id, id_type, id_value from intermediate.int_identifiers_unioned"
         ).df()
-        graph = resolve(records, identifiers, load_config()).graph
+        previous = None
+        if con.execute(
+            "select count(*) from duckdb_tables() "
+            "where schema_name = 'identity' and table_name = 'identity_graph'"
+        ).fetchall()[0][0]:
+            previous = con.execute("select * from identity.identity_graph").df()
+        graph = resolve(records, identifiers, load_config(), previous).graph
         graph = graph.merge(records[["record_id", "source_system", "source_key"]], on="record_id")
         con.register("resolved_graph", graph)
         con.execute("create schema if not exists identity")
@@ -110,7 +117,7 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     with pytest.MonkeyPatch.context() as mp:
         settings = ingest_generated(mp, root / "data", customers=1500, seed=7)
         _dbt(["build", "--select", "staging intermediate.identity"], root)
-        _write_identity_graph(settings.warehouse)
+        write_identity_graph(settings.warehouse)
         # customer_profiles reads ml.churn_scores, written by the ML domain from these marts
         results = _dbt(
             [
@@ -151,6 +158,8 @@ def test_dbt_data_and_unit_tests_ran_and_passed(build: dict) -> None:
     assert any("test_rfm_" in t for t in tested)
     assert any("test_consent_latest_statement_wins" in t for t in tested)
     assert any("test_web_session_goes_to_the_logged_in_account" in t for t in tested)
+    # the golden record is incremental: its unit tests build it in full (is_incremental false)
+    assert any("test_golden_record_" in t for t in tested)
 
 
 def test_one_customer_360_row_per_person(con: duckdb.DuckDBPyConnection) -> None:

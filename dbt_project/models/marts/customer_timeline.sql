@@ -1,7 +1,23 @@
 {#- Every interaction of a person across channels, in time order: web orders and refunds,
     store purchases and returns, campaign messages (sent, delivered, opened, clicked, bounced,
     unsubscribed), web sessions and logins, abandoned carts, service tickets, event sign-ups
-    and consent changes. Only interactions attributed to a person are kept. -#}
+    and consent changes. Only interactions attributed to a person are kept.
+
+    Incremental on the person (macros/person_diff.sql): a daily run computes every person's
+    interactions (joins only), compares them with the table, and numbers and rewrites only the
+    persons whose interactions differ (new, moved by a merge or a split, new or changed events,
+    a cart that became abandoned as the as-of moment moved). -#}
+
+{{ config(
+    materialized='incremental',
+    unique_key='person_id',
+    incremental_strategy='cdp_upsert',
+    cdp_row_key='timeline_event_key',
+    on_schema_change='fail',
+) }}
+
+{%- set compared = ['timeline_event_key', 'person_id', 'occurred_at', 'channel', 'event_type',
+                    'source_system', 'reference', 'amount'] %}
 
 with
 
@@ -229,7 +245,7 @@ unioned as (
     select * from consent_changes
 ),
 
-final as (
+interactions as (
     select
         cast(person_id || '|' || event_type || '|' || reference as {{ dbt.type_string() }})
             as timeline_event_key,
@@ -239,13 +255,21 @@ final as (
         event_type,
         source_system,
         reference,
-        cast(amount as decimal(18, 2)) as amount,
-        cast(row_number() over (
-            partition by person_id
-            order by occurred_at, event_type, reference
-        ) as {{ dbt.type_int() }}) as event_sequence
+        cast(amount as decimal(18, 2)) as amount
     from unioned
     where person_id is not null and occurred_at is not null
+),
+
+{{ person_diff('interactions', 'person_id', compared) }}
+
+final as (
+    select
+        interactions.*,
+        cast(row_number() over (
+            partition by interactions.person_id
+            order by interactions.occurred_at, interactions.event_type, interactions.reference
+        ) as {{ dbt.type_int() }}) as event_sequence
+    from ({{ incremental_touched_rows('interactions', 'person_id') }}) as interactions
 )
 
-select * from final
+{{ incremental_select('final', 'person_id', flag=false) }}

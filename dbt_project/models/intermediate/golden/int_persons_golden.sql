@@ -1,15 +1,37 @@
 {#- The golden record: one row per resolved person, each attribute group chosen among the
     person's records by the survivorship rule configured in var `survivorship`
     (dbt_project.yml), keeping the source record, system and timestamp of the value.
-    The Jinja that unpivots and pivots the configured attributes is in macros/survivorship.sql. -#}
+    The Jinja that unpivots and pivots the configured attributes is in macros/survivorship.sql.
+
+    Incremental on the person (macros/person_diff.sql): a person's row depends only on the
+    person's records, so a daily run compares every (person, record) with the ones the last
+    run kept (`int_persons_golden__inputs`, written by the post-hook) and chooses the values
+    again only for the persons whose records differ (new, merged, split, a record moved or
+    edited). -#}
+
+{{ config(
+    materialized='incremental',
+    unique_key='person_id',
+    incremental_strategy='cdp_upsert',
+    post_hook="{{ keep_inputs(golden_inputs()) }}",
+) }}
+
+{%- set input_columns = [] %}
+{%- do add_golden_input_columns(input_columns) %}
 
 with
+
+inputs as (
+    {{ golden_inputs() }}
+),
+
+{{ person_diff('inputs', 'person_id', input_columns, previous=kept_inputs_relation()) }}
 
 graph as (
     select
         record_id,
         person_id
-    from {{ source('identity', 'identity_graph') }}
+    from ({{ incremental_touched_rows('inputs', 'person_id') }}) as touched_inputs
 ),
 
 records as (
@@ -89,4 +111,4 @@ final as (
         on persons.person_id = winners.person_id
 )
 
-select * from final
+{{ incremental_select('final', 'person_id') }}
