@@ -34,8 +34,10 @@ def _warehouse(con: duckdb.DuckDBPyConnection) -> dict:
     )
     f["identified"] = pd.concat([f["identified"], newcomer], ignore_index=True)  # no history
     # a first purchase on the last day: outside a model fitted before it, but excluded
-    late = f["order_lines"].iloc[[-1]].assign(
-        customer_id="LATECOMER", ordered_at=f["order_lines"]["ordered_at"].max()
+    late = (
+        f["order_lines"]
+        .iloc[[-1]]
+        .assign(customer_id="LATECOMER", ordered_at=f["order_lines"]["ordered_at"].max())
     )
     f["order_lines"] = pd.concat([f["order_lines"], late], ignore_index=True)
     lines = f["order_lines"].assign(order_key=[f"L{i}" for i in range(len(f["order_lines"]))])
