@@ -75,7 +75,7 @@ def best(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     n, m = scores.shape
     k = min(k, m)
     if k < m:
-        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
+        kth = np.partition(scores, m - k, axis=1)[:, m - k : m - k + 1]  # the k-th highest
         pick = scores > kth
         tie = scores == kth
         room = k - pick.sum(axis=1)

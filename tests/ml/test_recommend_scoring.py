@@ -181,3 +181,13 @@ def test_top_k_breaks_ties_by_the_lower_code():
     codes, _ = best(many, 7)
     full = np.lexsort((np.broadcast_to(np.arange(30), many.shape), -many), axis=-1)[:, :7]
     assert (codes == full).all()
+
+
+def test_top_k_is_the_head_of_a_full_sort_by_score_then_code():
+    rng = np.random.default_rng(4)
+    scores = rng.integers(0, 5, size=(200, 30)).astype(float)  # many ties
+    scores[rng.random(scores.shape) < 0.2] = -np.inf
+    codes, values = best(scores, 7)
+    order = np.lexsort((np.broadcast_to(np.arange(30), scores.shape), -scores), axis=-1)
+    np.testing.assert_array_equal(codes, order[:, :7])
+    np.testing.assert_array_equal(values, np.take_along_axis(scores, order[:, :7], axis=1))
