@@ -66,50 +66,34 @@ def write_recommendations(
         named["product_url"].astype(object).where(named["product_url"].notna(), None).tolist(),
         [rec.FALLBACK, f"{rec.PERSONAL}:{trained.kind}"],
     ]
+    ids = pa.array(np.asarray(persons, dtype=object), pa.string())
     exclude = rec.recently_bought(data, cutoff, rcfg["exclude_bought_days"])
-    # a person with neither interactions in the model nor a purchase to exclude gets the
-    # popular list: those (a third of the persons at 1.4M) are written by one SQL join
-    plain = ~(persons.isin(trained.interactions.users) | persons.isin(exclude["customer_id"]))
-    ids = pa.array(np.asarray(persons[~plain], dtype=object), pa.string())
     stamp = datetime.now(UTC).isoformat()
     summary = {"persons": 0, "rows": 0, "reasons": {}}
     chunks: list[pa.Table] = []
-
-    def insert(relation: str) -> None:
-        """`relation`: person_id, rank, code (catalogue), score, personal (0/1)."""
-        warehouse.execute(
-            f"""INSERT INTO {RECOMMENDATIONS}
-            SELECT person_id, rank, ($1::VARCHAR[])[code + 1], ($2::VARCHAR[])[code + 1],
-                   ($3::VARCHAR[])[code + 1], score, ($4::VARCHAR[])[personal + 1], $5,
-                   CAST($6 AS TIMESTAMPTZ)
-            FROM {relation}""",
-            [*lookups, card["version"], stamp],
-        )
 
     def flush() -> None:
         if not chunks:
             return
         warehouse.register("_rec_chunk", pa.concat_tables(chunks))
         try:
-            insert("_rec_chunk")
+            warehouse.execute(
+                f"""INSERT INTO {RECOMMENDATIONS}
+                SELECT person_id, rank, ($1::VARCHAR[])[code + 1], ($2::VARCHAR[])[code + 1],
+                       ($3::VARCHAR[])[code + 1], score, ($4::VARCHAR[])[personal + 1], $5,
+                       CAST($6 AS TIMESTAMPTZ)
+                FROM _rec_chunk""",
+                [*lookups, card["version"], stamp],
+            )
         finally:
             warehouse.unregister("_rec_chunk")
         chunks.clear()
-
-    def count(persons: int, rows: int, reason: str) -> None:
-        summary["persons"] += persons
-        summary["rows"] += rows
-        summary["reasons"][reason] = summary["reasons"].get(reason, 0) + rows
 
     warehouse.execute("CREATE SCHEMA IF NOT EXISTS ml")
     warehouse.execute("BEGIN TRANSACTION")
     try:
         warehouse.execute(f"CREATE OR REPLACE TABLE {RECOMMENDATIONS} ({TABLE_SCHEMA})")
-        _insert_popular(warehouse, insert, persons[plain], cat, rcfg["top_n"])
-        top = min(rcfg["top_n"], len(cat.popular))
-        count(int(plain.sum()) if top else 0, int(plain.sum()) * top, rec.FALLBACK)
-        ranked = trained.ranked(persons[~plain], rcfg["top_n"], cat, exclude=exclude)
-        for start, (lists,) in ranked:
+        for start, (lists,) in trained.ranked(persons, rcfg["top_n"], cat, exclude=exclude):
             row, col = np.nonzero(lists.filled)
             personal = lists.personal[row, col]
             chunks.append(
@@ -123,8 +107,13 @@ def write_recommendations(
                     }
                 )
             )
-            count(int(lists.filled.any(axis=1).sum()), int(personal.sum()), lookups[3][1])
-            count(0, int((~personal).sum()), rec.FALLBACK)
+            summary["persons"] += int(lists.filled.any(axis=1).sum())
+            summary["rows"] += len(row)
+            for name, n in (
+                (lookups[3][1], personal.sum()),
+                (rec.FALLBACK, (~personal).sum()),
+            ):
+                summary["reasons"][name] = summary["reasons"].get(name, 0) + int(n)
             if sum(len(c) for c in chunks) >= FLUSH_ROWS:
                 flush()
         flush()
@@ -134,29 +123,3 @@ def write_recommendations(
         raise
     summary["reasons"] = {k: v for k, v in summary["reasons"].items() if v}
     return summary
-
-
-def _insert_popular(warehouse, insert, persons: pd.Index, cat, top_n: int) -> None:
-    """The first `top_n` allowed popular products, as `ranked` fills a list with nothing
-    personal and nothing excluded, for every person of `persons`, by one join in DuckDB."""
-    n = min(top_n, len(cat.popular))
-    if not len(persons) or not n:
-        return
-    ids = pa.array(np.asarray(persons, dtype=object), pa.string())
-    warehouse.register("_rec_plain", pa.table({"person_id": ids}))
-    popular = pa.table(
-        {
-            "rank": pa.array(np.arange(1, n + 1), pa.int64()),
-            "code": pa.array(cat.popular[:n]),
-            "score": pa.array(cat.popular_scores[:n]),
-        }
-    )
-    warehouse.register("_rec_popular", popular)
-    try:
-        insert(
-            """(SELECT person_id, rank, code, score, CAST(0 AS TINYINT) AS personal
-            FROM _rec_plain CROSS JOIN _rec_popular)"""
-        )
-    finally:
-        warehouse.unregister("_rec_plain")
-        warehouse.unregister("_rec_popular")
