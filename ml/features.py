@@ -36,6 +36,15 @@ def _ts(day: date) -> str:
     return f"TIMESTAMP '{(day + timedelta(days=1)).isoformat()} 00:00:00'"
 
 
+def hash_cut_sql(population: str, max_rows: int, seed: int | None) -> str:
+    """At most `max_rows` customers of `population` (SQL giving customer ids), the first in
+    the order of a hash of the id (and `seed`, when given): the same customers whatever the
+    row order, drawn without looking at anything but the id."""
+    key = "customer_id" if seed is None else f"customer_id, {int(seed)}"
+    return f"""SELECT customer_id FROM ({population})
+        ORDER BY hash({key}), customer_id LIMIT {int(max_rows)}"""
+
+
 def stratified_sql(population: str, positives: str, max_rows: int, seed: int) -> str:
     """At most `max_rows` customers of `population` (SQL giving customer ids), drawn within
     each label class in the order of a hash of the customer id and `seed`: the positives
@@ -388,8 +397,7 @@ class ChurnData:
         if horizon_days is not None:
             buyers = self.bought_within_sql(cutoff, horizon_days)
             return stratified_sql(self.eligible_sql(cutoff), buyers, max_rows, seed)
-        return f"""SELECT customer_id FROM ({self.eligible_sql(cutoff)})
-            ORDER BY hash(customer_id, {int(seed)}), customer_id LIMIT {int(max_rows)}"""
+        return hash_cut_sql(self.eligible_sql(cutoff), max_rows, seed)
 
     def _feature_sql(
         self, cutoff: date, horizon_days: int | None, population: str | None = None

@@ -17,7 +17,7 @@ from datetime import date
 import pandas as pd
 
 from ml.behaviour import BehaviourData
-from ml.features import stratified_sql
+from ml.features import hash_cut_sql, stratified_sql
 from ml.prediction_config import ClassifierConfig
 from ml.purchase import (
     PURCHASE_FEATURES,
@@ -59,8 +59,7 @@ def population_sql(
     if horizon_days is not None:
         positives = data.base.bought_within_sql(cutoff, horizon_days)
         return stratified_sql(sql, positives, max_rows, seed)
-    return f"""SELECT customer_id FROM ({sql})
-        ORDER BY hash(customer_id, {int(seed)}), customer_id LIMIT {int(max_rows)}"""
+    return hash_cut_sql(sql, max_rows, seed)
 
 
 @dataclass
@@ -70,6 +69,11 @@ class Samples:
 
     data: BehaviourData
     populations: dict[date, str]
+
+
+def _sampled(samples: Samples | None, cutoff: date) -> Samples | None:
+    """`samples` when it holds `cutoff`'s sample, else None (the whole data is read)."""
+    return samples if samples is not None and cutoff in samples.populations else None
 
 
 @contextmanager
@@ -119,8 +123,8 @@ def features_at(
     those of them only: `id_ranges`). Buyers also get the BG/NBD outputs for the label
     horizon (`purchase_model_at`)."""
     src = data
-    if samples is not None and cutoff in samples.populations:
-        pop, src = samples.populations[cutoff], samples.data
+    if sampled := _sampled(samples, cutoff):
+        pop, src = sampled.populations[cutoff], sampled.data
     else:
         pop = population_sql(data, task, cutoff, max_rows, seed, horizon_days)
     if where is not None:
@@ -228,7 +232,7 @@ def labelled_at(
     if max_rows is not None and key in data.cache:
         return data.cache[key].copy()
     frame = features_at(data, task, cutoff, horizon_days, seed, max_rows, where, samples)
-    src = samples.data if samples is not None and cutoff in samples.populations else data
+    src = sampled.data if (sampled := _sampled(samples, cutoff)) else data
     buyers = src.bought_within(cutoff, horizon_days)["customer_id"]
     frame["bought"] = frame["customer_id"].isin(buyers).astype("int8")
     if max_rows is None or where is not None:

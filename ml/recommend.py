@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from ml.behaviour import BehaviourData
-from ml.features import _ts
+from ml.features import _ts, hash_cut_sql
 from ml.prediction_config import RecommendationCandidate, RecommendationsConfig
 from ml.recommend_choice import POPULARITY, choose, paired_gain, per_buyer
 from ml.recommend_rank import Catalogue, Lists, hits, pair_matrix, rates, top_lists
@@ -185,9 +185,8 @@ def purchases_between(
     lines = f"""SELECT DISTINCT customer_id, sku FROM {data.ns}.order_lines
         WHERE quantity > 0 AND ordered_at >= {_ts(start)} AND ordered_at < {_ts(end)}"""
     if max_buyers is not None:
-        lines = f"""WITH l AS ({lines}) SELECT * FROM l WHERE customer_id IN (
-            SELECT customer_id FROM (SELECT DISTINCT customer_id FROM l)
-            ORDER BY hash(customer_id), customer_id LIMIT {int(max_buyers)})"""
+        buyers = hash_cut_sql("SELECT DISTINCT customer_id FROM l", max_buyers, None)
+        lines = f"WITH l AS ({lines}) SELECT * FROM l WHERE customer_id IN ({buyers})"
     with data.con.cursor() as cur:
         table = cur.sql(f"SELECT * FROM ({lines}) ORDER BY ALL").to_arrow_table()
     return pd.DataFrame(
