@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, DamerauLevenshtein, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 
 from cdp import normalize as nz
+from identity import value_space as vs
 from identity.config import ComparisonLevel
+from identity.value_space import ValueSpace, as_space
 
 #: Endings that turn a first name into its other-gender form (Louis/Louise, Julien/Julie,
 #: Daniel/Danielle, Jean/Jeanne, Paul/Paula/Pauline): a household, never a typo.
@@ -37,7 +38,11 @@ class Coded:
     """Integer codes per record (-1 missing) for one or more fields sharing one value space."""
 
     codes: dict[str, np.ndarray]
-    uniques: np.ndarray  # object array of str
+    space: ValueSpace  # the distinct values (str objects), with their derived parts
+
+    @property
+    def uniques(self) -> np.ndarray:
+        return self.space.uniques
 
 
 def encode(norm: pd.DataFrame, fields: list[str]) -> Coded:
@@ -46,7 +51,8 @@ def encode(norm: pd.DataFrame, fields: list[str]) -> Coded:
     codes, uniques = pd.factorize(stacked, use_na_sentinel=True)
     n = len(norm)
     per_field = {f: codes[i * n : (i + 1) * n].astype(np.int32) for i, f in enumerate(fields)}
-    return Coded(per_field, np.asarray(uniques, dtype=object).astype(str).astype(object))
+    values = np.asarray(uniques, dtype=object).astype(str).astype(object)
+    return Coded(per_field, ValueSpace(values))
 
 
 def encode_fields(norm: pd.DataFrame) -> dict[str, Coded]:
@@ -59,9 +65,13 @@ def encode_fields(norm: pd.DataFrame) -> dict[str, Coded]:
 
 
 class PairValues:
-    """The distinct value pairs behind aligned code arrays, with cached similarities."""
+    """The distinct value pairs behind aligned code arrays, with cached similarities; the
+    parts of values a level reads (digits, slices, e-mail parts) come from the value space,
+    derived once per value for the run (``value_space.py``)."""
 
-    def __init__(self, ca: np.ndarray, cb: np.ndarray, uniques: np.ndarray):
+    def __init__(self, ca: np.ndarray, cb: np.ndarray, values: ValueSpace | np.ndarray):
+        self.space = as_space(values)
+        uniques = self.space.uniques
         size = max(len(uniques), 1)
         keys = ca.astype(np.int64) * size + cb
         inverse, ukeys = pd.factorize(keys)  # hash-based: faster than np.unique's sort
@@ -72,6 +82,10 @@ class PairValues:
         self.va = uniques[self.ia]
         self.vb = uniques[self.ib]
         self._sims: dict[str, np.ndarray] = {}
+
+    def parts(self, derive: vs.Derivation) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """``derive``'s parts of every value, and the value positions of the pairs' sides."""
+        return self.space.parts(derive, np.concatenate([self.ia, self.ib])), self.ia, self.ib
 
     def similarity(self, kind: str) -> np.ndarray:
         if kind not in self._sims:
@@ -93,21 +107,16 @@ class PairValues:
         if kind in ("jaro_winkler", "token_set", "levenshtein"):
             hold = self.similarity(kind) >= (level.threshold or 0.0)
             if level.same_numbers:
-                a, b = self.text()
-                na = a.str.replace(r"[^0-9]+", " ", regex=True).str.strip()
-                nb = b.str.replace(r"[^0-9]+", " ", regex=True).str.strip()
-                hold &= (na == nb).to_numpy()
+                got, ia, ib = self.parts(vs.digits)
+                hold &= got["digits"][ia] == got["digits"][ib]
             return hold
         if kind == "damerau_levenshtein":
             return self.distance("damerau_levenshtein") <= (level.max_distance or 1)
-        if kind == "prefix":
+        if kind in ("prefix", "suffix"):
             n = level.length or 1
-            a, b = self.text()
-            return ((a.str.len() >= n) & (a.str.slice(0, n) == b.str.slice(0, n))).to_numpy()
-        if kind == "suffix":
-            n = level.length or 1
-            a, b = self.text()
-            return ((a.str.len() >= n) & (a.str.slice(-n) == b.str.slice(-n))).to_numpy()
+            got, ia, ib = self.parts(vs.ends(n))
+            end = got["head" if kind == "prefix" else "tail"]
+            return (self.space.parts(vs.lengths, ia)["length"][ia] >= n) & (end[ia] == end[ib])
         if kind == "contains":
             short, long_ = self.short_long()
             found = np.char.find(long_, short) >= 0
@@ -119,17 +128,19 @@ class PairValues:
         if kind == "gender_variant":
             return self.gender_variant()
         if kind == "date_typo":
-            return date_typo(self.va, self.vb)
+            got, ia, ib = self.parts(vs.date_parts)
+            return _date_typo(got, ia, got, ib)
         if kind == "date_close":
-            a = [x.replace("-", "") for x in self.va.tolist()]
-            b = [x.replace("-", "") for x in self.vb.tolist()]
-            dist = np.asarray(cpdist(a, b, scorer=OSA.distance, workers=-1))
-            return dist <= (level.max_distance or 1)
+            got, ia, ib = self.parts(vs.date_parts)
+            bare = got["bare"]
+            dist = cpdist(bare[ia].tolist(), bare[ib].tolist(), scorer=OSA.distance, workers=-1)
+            return np.asarray(dist) <= (level.max_distance or 1)
         if kind == "local_part_typo":
             return self.local_part_typo()
         if kind == "date_year":
-            a, b = self.text()
-            return ((a.str.len() == 10) & (a.str.slice(4) == b.str.slice(4))).to_numpy()
+            got, ia, ib = self.parts(vs.date_parts)
+            after = got["after_year"]
+            return (got["length"][ia] == 10) & (after[ia] == after[ib])
         raise ValueError(f"unknown comparison kind {kind!r}")
 
     def distance(self, kind: str) -> np.ndarray:
@@ -139,66 +150,43 @@ class PairValues:
             self._sims[kind] = np.asarray(dist, dtype=np.int64)
         return self._sims[kind]
 
-    def text(self) -> tuple[pd.Series, pd.Series]:
-        """The distinct pairs' values as Arrow strings, for vectorised string tests."""
-        if "_text" not in self.__dict__:
-            self._text = (
-                pd.Series(self.va, dtype="string[pyarrow]"),
-                pd.Series(self.vb, dtype="string[pyarrow]"),
-            )
-        return self._text
-
     def short_long(self) -> tuple[np.ndarray, np.ndarray]:
         """The shorter and the longer value of each distinct pair (numpy unicode arrays)."""
-        text = np.asarray(self.uniques, dtype=str)  # per distinct value, not per pair
+        text = self.space.unicode()
         a, b = text[self.ia], text[self.ib]
         a_short = np.char.str_len(a) <= np.char.str_len(b)
         return np.where(a_short, a, b), np.where(a_short, b, a)
 
     def local_part_typo(self) -> np.ndarray:
         """E-mails on one domain whose local parts (before the last ``@``) differ by one
-        typo; split once per distinct address, not per pair.
+        typo; each address split once for the run, not once per pair.
 
         Not a typo, but another mailbox of the household or of a namesake: local parts that
         differ only by separators (``marie.d`` / ``marie_d``) or only by digits
         (``jeanrobert`` / ``jeanrobert2``), or in their first letter (``e.willems`` /
         ``l.willems``: Emma and Louise)."""
-        # split only the addresses of these pairs (a chunk's), not every address of the file
-        used, ends = np.unique(np.concatenate([self.ia, self.ib]), return_inverse=True)
-        # Arrow compute rather than Python string methods: local part and domain split at
-        # the last "@", as str.rpartition does
-        parts = pc.extract_regex(
-            pa.array(self.uniques[used].tolist(), type=pa.string()),
-            r"(?s)^(?P<local>.*)@(?P<domain>[^@]*)$",
-        )
-        has_at = parts.is_valid().to_numpy(zero_copy_only=False)
-        local_text = pc.struct_field(parts, "local")
-        local = np.asarray(local_text.to_pylist(), dtype=object)
-        domain = _codes(pc.struct_field(parts, "domain"))
-        bare_text = pc.replace_substring_regex(local_text, r"[._-]", "")
-        letters = _codes(pc.replace_substring_regex(bare_text, r"[0-9]", ""))
-        first = _codes(pc.utf8_slice_codeunits(local_text, 0, 1))
-        bare = _codes(bare_text)
-        ia, ib = ends[: len(self.ia)], ends[len(self.ia) :]
+        got, ia, ib = self.parts(vs.email_parts)
         maybe = np.flatnonzero(
-            has_at[ia]
-            & has_at[ib]
-            & (domain[ia] == domain[ib])
-            & (bare[ia] != bare[ib])
-            & (letters[ia] != letters[ib])
-            & (first[ia] == first[ib])
+            got["has_at"][ia]
+            & got["has_at"][ib]
+            & (got["domain"][ia] == got["domain"][ib])
+            & (got["bare"][ia] != got["bare"][ib])
+            & (got["letters"][ia] != got["letters"][ib])
+            & (got["first"][ia] == got["first"][ib])
         )
         out = np.zeros(len(ia), dtype=bool)
         if len(maybe):
+            local = got["local"]
             a, b = local[ia[maybe]].tolist(), local[ib[maybe]].tolist()
             dist = cpdist(a, b, scorer=DamerauLevenshtein.distance, workers=-1)
             out[maybe] = np.asarray(dist) <= 1
         return out
 
     def initial(self) -> np.ndarray:
-        a, b = self.text()
-        one = (a.str.len() == 1) | (b.str.len() == 1)
-        return (one & (a.str.slice(0, 1) == b.str.slice(0, 1))).to_numpy()
+        got, ia, ib = self.parts(vs.ends(1))
+        length = self.space.parts(vs.lengths, np.concatenate([ia, ib]))["length"]
+        one = (length[ia] == 1) | (length[ib] == 1)
+        return one & (got["head"][ia] == got["head"][ib])
 
     def truncation(self, min_length: int = 3) -> np.ndarray:
         """One name cut short of the other: Isa/Isabelle, Chris/Christophe, Alex/Alejandro
@@ -227,36 +215,41 @@ class PairValues:
         return out
 
 
-def _codes(values: pa.Array) -> np.ndarray:
-    """Integer codes of Arrow values (equal values, equal codes; -1: null)."""
-    return pc.dictionary_encode(values).indices.fill_null(-1).to_numpy(zero_copy_only=False)
+def _date_typo(
+    pa_: dict[str, np.ndarray], ia: np.ndarray, pb_: dict[str, np.ndarray], ib: np.ndarray
+) -> np.ndarray:
+    """Dates (``value_space.date_parts``) differing by a day/month swap, one digit, or two
+    adjacent digits swapped."""
+    if len(ia) == 0:
+        return np.zeros(0, dtype=bool)
+    a, b = pa_["bare"][ia], pb_["bare"][ib]
+    dist = np.asarray(cpdist(a.tolist(), b.tolist(), scorer=OSA.distance, workers=-1))
+    swap = (
+        (pa_["bare_length"][ia] == 8)
+        & (pa_["year"][ia] == pb_["year"][ib])
+        & (pa_["month"][ia] == pb_["day"][ib])
+        & (pa_["day"][ia] == pb_["month"][ib])
+    )
+    return (dist == 1) | swap
 
 
 def date_typo(va: np.ndarray, vb: np.ndarray) -> np.ndarray:
     """ISO dates differing by a day/month swap, one digit, or two adjacent digits swapped."""
-    if len(va) == 0:
-        return np.zeros(0, dtype=bool)
-    a = pd.Series(va, dtype="string[pyarrow]").str.replace("-", "", regex=False)
-    b = pd.Series(vb, dtype="string[pyarrow]").str.replace("-", "", regex=False)
-    dist = np.asarray(cpdist(a.tolist(), b.tolist(), scorer=OSA.distance, workers=-1))
-    swap = (
-        (a.str.len() == 8)
-        & (a.str.slice(0, 4) == b.str.slice(0, 4))
-        & (a.str.slice(4, 6) == b.str.slice(6, 8))
-        & (a.str.slice(6, 8) == b.str.slice(4, 6))
-    )
-    return (dist == 1) | swap.fillna(False).to_numpy(dtype=bool)
+    whole = np.arange(len(va))
+    parts_a = vs.date_parts(pa.array(list(va), type=pa.string()))
+    parts_b = vs.date_parts(pa.array(list(vb), type=pa.string()))
+    return _date_typo(parts_a, whole, parts_b, whole)
 
 
 def level_index(
-    levels: list[ComparisonLevel], ca: np.ndarray, cb: np.ndarray, uniques: np.ndarray
+    levels: list[ComparisonLevel], ca: np.ndarray, cb: np.ndarray, values: ValueSpace | np.ndarray
 ) -> np.ndarray:
     """Index of the first level that holds for each pair; -1 where a value is missing."""
     idx = np.full(len(ca), -1, dtype=np.int16)
     present = np.flatnonzero((ca >= 0) & (cb >= 0))
     if len(present) == 0:
         return idx
-    pv = PairValues(ca[present], cb[present], uniques)
+    pv = PairValues(ca[present], cb[present], values)
     todo_u = np.ones(len(pv.ukeys), dtype=bool)
     level_u = np.full(len(pv.ukeys), -1, dtype=np.int16)
     for i, level in enumerate(levels):
@@ -272,7 +265,7 @@ def level_index(
 def first_names_compatible(
     first: np.ndarray,
     last: np.ndarray,
-    uniques: np.ndarray,
+    values: ValueSpace | np.ndarray,
     a: np.ndarray,
     b: np.ndarray,
     threshold: float,
@@ -293,21 +286,21 @@ def first_names_compatible(
     todo = np.flatnonzero(~ok)
     if len(todo) == 0:
         return ok
-    pv = PairValues(fa[todo], fb[todo], uniques)
+    pv = PairValues(fa[todo], fb[todo], values)
     sim_ok = (pv.similarity("jaro_winkler") >= threshold) | pv.initial() | pv.truncation()
     nick = nz.is_nickname_pair(pd.Series(pv.va), pd.Series(pv.vb))
     good_u = nick | (sim_ok & ~pv.gender_variant())
     good = good_u[pv.inverse]
     if learned is not None and len(learned):
-        good |= np.isin(variant_keys(fa[todo], fb[todo], len(uniques)), learned)
+        good |= np.isin(variant_keys(fa[todo], fb[todo], len(values)), learned)
     if crossed:
         la, lb = last[a][todo], last[b][todo]
         both = (la >= 0) & (lb >= 0)
         cross = np.zeros(len(todo), dtype=bool)
         sel = np.flatnonzero(both)
         if len(sel):
-            p1 = PairValues(fa[todo][sel], lb[sel], uniques)
-            p2 = PairValues(la[sel], fb[todo][sel], uniques)
+            p1 = PairValues(fa[todo][sel], lb[sel], values)
+            p2 = PairValues(la[sel], fb[todo][sel], values)
             s1 = (p1.similarity("jaro_winkler") >= threshold)[p1.inverse]
             s2 = (p2.similarity("jaro_winkler") >= threshold)[p2.inverse]
             cross[sel] = s1 & s2

@@ -194,14 +194,14 @@ def _distinct_persons_by_name(
         thr = config.name_compatibility_threshold
         crossed = config.probabilistic.compare_swapped_names
         same = cmp.first_names_compatible(
-            first, last, nm.uniques, rec[ia], rec[ib], thr, crossed, learned
+            first, last, nm.space, rec[ia], rec[ib], thr, crossed, learned
         )
         sel = np.flatnonzero(same)
         if len(sel):
-            pv = cmp.PairValues(last[rec[ia[sel]]], last[rec[ib[sel]]], nm.uniques)
+            pv = cmp.PairValues(last[rec[ia[sel]]], last[rec[ib[sel]]], nm.space)
             close = (pv.similarity("jaro_winkler") >= thr)[pv.inverse]
             if crossed:
-                px = cmp.PairValues(first[rec[ia[sel]]], last[rec[ib[sel]]], nm.uniques)
+                px = cmp.PairValues(first[rec[ia[sel]]], last[rec[ib[sel]]], nm.space)
                 close |= (px.similarity("jaro_winkler") >= thr)[px.inverse]
             same[sel] = close
         labels = components(len(sub), ia[same], ib[same])
@@ -226,7 +226,7 @@ def _same_family_on_landline(
     close = (la < 0) | (lb < 0) | (la == lb)
     todo = np.flatnonzero(~close)
     if len(todo):
-        pv = cmp.PairValues(la[todo], lb[todo], names.uniques)
+        pv = cmp.PairValues(la[todo], lb[todo], names.space)
         close[todo] = (pv.similarity("jaro_winkler") >= config.name_compatibility_threshold)[
             pv.inverse
         ]
@@ -324,7 +324,7 @@ def deterministic_edges(
             keep = cmp.first_names_compatible(
                 coded_names.codes["first_name"],
                 coded_names.codes["last_name"],
-                coded_names.uniques,
+                coded_names.space,
                 a,
                 b,
                 config.name_compatibility_threshold,

@@ -178,7 +178,7 @@ def levels(
             continue
         c = coded[comp.field]
         col = c.codes[comp.field]
-        out[:, i] = cmp.level_index(comp.levels, col[a], col[b], c.uniques)
+        out[:, i] = cmp.level_index(comp.levels, col[a], col[b], c.space)
     names = [f for f in NAME_FIELDS if f in col_of]
     if not names:
         return out
@@ -186,13 +186,13 @@ def levels(
     for f in names:
         col = coded_names.codes[f]
         out[:, col_of[f]] = cmp.level_index(
-            comps[col_of[f]].levels, col[a], col[b], coded_names.uniques
+            comps[col_of[f]].levels, col[a], col[b], coded_names.space
         )
     if prob.compare_swapped_names and len(names) == 2 and len(a):
         first, last = coded_names.codes["first_name"], coded_names.codes["last_name"]
         fi, li = col_of["first_name"], col_of["last_name"]
-        cross_f = cmp.level_index(comps[fi].levels, first[a], last[b], coded_names.uniques)
-        cross_l = cmp.level_index(comps[li].levels, last[a], first[b], coded_names.uniques)
+        cross_f = cmp.level_index(comps[fi].levels, first[a], last[b], coded_names.space)
+        cross_l = cmp.level_index(comps[li].levels, last[a], first[b], coded_names.space)
         fl, ll = model.comparisons["first_name"], model.comparisons["last_name"]
         straight_w = _weights_of(fl, out[:, fi]) + _weights_of(ll, out[:, li])
         cross_w = _weights_of(fl, cross_f) + _weights_of(ll, cross_l)
