@@ -68,15 +68,39 @@ def profiles_of(
     columns.extend(blocks.codes)
     if groups is not None:
         columns.append(groups)
+    of = _grouped(columns, n)
+    order = np.argsort(of, kind="stable")
+    size = np.bincount(of, minlength=int(of.max(initial=-1)) + 1).astype(np.int64)
+    start = np.concatenate(([0], np.cumsum(size)[:-1])).astype(np.int64)
+    return Profiles(of, order[start], size, order, start)
+
+
+def _grouped(columns: list[np.ndarray], n: int) -> np.ndarray:
+    """The group of each row by all ``columns`` (integer codes), numbered in the order of
+    their first rows.
+
+    One factorisation of a 64-bit hash of the row, then checked: every column must be
+    constant inside each group. Only a hash collision (odds about n^2 / 2^65) fails the
+    check, and then the rows are grouped exactly, one column at a time (20 factorisations of
+    5 million codes: 19 s at 1.4M customers, against 2 s for the hash)."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    h = np.zeros(n, dtype=np.uint64)
+    for col in columns:
+        h = h * np.uint64(0x100000001B3) ^ pd.util.hash_array(col.astype(np.int64))
+    of, _ = pd.factorize(h)
+    of = of.astype(np.int64)
+    seen = np.maximum.accumulate(of)  # groups are numbered by their first rows
+    first = np.flatnonzero(np.concatenate(([True], seen[1:] > seen[:-1])))
+    at = first[of]
+    if all((col == col[at]).all() for col in columns):
+        return of
     of = np.zeros(n, dtype=np.int64)
     for col in columns:
         col = col.astype(np.int64)
         of, _ = pd.factorize(of * (int(col.max(initial=-1)) + 2) + col + 1)
         of = of.astype(np.int64)
-    order = np.argsort(of, kind="stable")
-    size = np.bincount(of, minlength=int(of.max(initial=-1)) + 1).astype(np.int64)
-    start = np.concatenate(([0], np.cumsum(size)[:-1])).astype(np.int64)
-    return Profiles(of, order[start], size, order, start)
+    return of
 
 
 def within(profiles: Profiles, blocks: Blocks) -> tuple[np.ndarray, np.ndarray]:

@@ -96,8 +96,9 @@ class ValueSpace:
         if name not in self._parts:
             self._parts[name] = ({}, np.zeros(len(self.uniques), dtype=bool))
         store, done = self._parts[name]
-        todo = np.unique(used)
-        todo = todo[~done[todo]]
+        todo = used[~done[used]]
+        if len(todo):
+            todo = np.unique(todo)
         if len(todo):
             got = derive(pa.array(self.uniques[todo].tolist(), type=pa.string()))
             for key, values in got.items():
