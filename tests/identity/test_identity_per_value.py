@@ -56,7 +56,7 @@ def test_value_space_parts_are_derived_for_the_values_asked_only():
     space = vs.ValueSpace(np.array(["12 rue a", "3 bd b", "12 rue a bis 4", "x"], dtype=object))
     got = space.parts(vs.digits, np.array([0, 2]))
     assert got["digits"][0] == "12" and got["digits"][2] == "12 4"
-    store, done = space._parts["digits"]
+    _store, done = space._parts["digits"]
     assert done.tolist() == [True, False, True, False]
     assert space.parts(vs.digits, np.array([1, 3]))["digits"][[1, 3]].tolist() == ["3", ""]
 
