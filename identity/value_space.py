@@ -62,6 +62,9 @@ def date_parts(values: pa.Array) -> dict[str, np.ndarray]:
     }
 
 
+date_parts.text_parts = ("bare",)
+
+
 def email_parts(values: pa.Array) -> dict[str, np.ndarray]:
     """An address split at its last ``@``: the local part, the domain, the local part without
     separators (``bare``) and without digits either (``letters``), and its first letter."""
@@ -78,6 +81,9 @@ def email_parts(values: pa.Array) -> dict[str, np.ndarray]:
     }
 
 
+email_parts.text_parts = ("local",)
+
+
 class ValueSpace:
     """Distinct values (``uniques``: str objects) with their derived parts, each computed once
     per value, for the values asked for only (an incremental run compares few pairs)."""
@@ -85,13 +91,19 @@ class ValueSpace:
     def __init__(self, uniques: np.ndarray):
         self.uniques = uniques
         self._parts: dict[str, tuple[dict[str, np.ndarray], np.ndarray]] = {}
+        self._dictionaries: dict[str, dict] = {}  # per derivation: text -> code
         self._unicode: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.uniques)
 
     def parts(self, derive: Derivation, used: np.ndarray) -> dict[str, np.ndarray]:
-        """``derive``'s parts for every value, filled at least at the positions ``used``."""
+        """``derive``'s parts for every value, filled at least at the positions ``used``.
+
+        A text part comes back as integer codes (equal text, equal code, across the parts of
+        one derivation: a month is compared with a day; the tests on pairs are integer
+        comparisons), but for those ``derive`` names in ``text_parts``, which
+        come back as text (the input of an edit distance)."""
         name = derive.__name__
         if name not in self._parts:
             self._parts[name] = ({}, np.zeros(len(self.uniques), dtype=bool))
@@ -102,6 +114,9 @@ class ValueSpace:
         if len(todo):
             got = derive(pa.array(self.uniques[todo].tolist(), type=pa.string()))
             for key, values in got.items():
+                if values.dtype == object and key not in getattr(derive, "text_parts", ()):
+                    words = self._dictionaries.setdefault(name, {})
+                    values = np.array([words.setdefault(v, len(words)) for v in values.tolist()])
                 if key not in store:
                     store[key] = np.empty(len(self.uniques), dtype=values.dtype)
                 store[key][todo] = values

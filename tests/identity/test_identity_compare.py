@@ -45,3 +45,24 @@ def test_an_email_typo_is_not_another_mailbox_of_the_home():
     ]
     levels = _levels_of("email", pairs)
     assert levels == ["same", "one_typo", "one_typo"] + ["different"] * 4
+
+
+def test_birth_date_levels():
+    pairs = [
+        ("1985-03-12", "1985-03-12"),
+        ("1985-03-12", "1985-12-03"),  # day and month swapped
+        ("1985-03-12", "1985-03-13"),  # one digit
+        ("1985-03-12", "1985-03-21"),  # two adjacent digits swapped
+        ("1985-03-12", "1991-03-12"),  # same day and month, another year
+        ("1985-03-12", "1985-04-22"),  # two digits
+        ("1985-03-12", "1962-11-30"),
+    ]
+    levels = _levels_of("birth_date", pairs)
+    assert levels == ["exact", "typo", "typo", "typo", "same_day_month", "two_digits", "different"]
+
+
+def test_phone_and_name_prefix_levels():
+    phones = [("+33612345678", "+33712345678"), ("+33612345678", "+33612345679")]
+    assert _levels_of("phone", phones) == ["last_digits", "one_typo"]
+    names = [("m", "marie"), ("marie", "marie claire"), ("marie", "mraie")]
+    assert _levels_of("first_name", names) == ["initial", "compound", "one_edit"]

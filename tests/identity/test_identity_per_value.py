@@ -53,12 +53,21 @@ def test_normalisers_on_distinct_values_equal_the_row_by_row_result():
 
 
 def test_value_space_parts_are_derived_for_the_values_asked_only():
-    space = vs.ValueSpace(np.array(["12 rue a", "3 bd b", "12 rue a bis 4", "x"], dtype=object))
-    got = space.parts(vs.digits, np.array([0, 2]))
-    assert got["digits"][0] == "12" and got["digits"][2] == "12 4"
+    """Parts are derived on first use of a value, coded consistently across uses (equal
+    text, equal code), and kept as text where an edit distance reads them."""
+    space = vs.ValueSpace(
+        np.array(["12 rue a", "3 bd b", "12 bis rue c", "x", "3 av"], dtype=object)
+    )
+    digits = space.parts(vs.digits, np.array([0, 2]))["digits"]
+    assert digits[0] == digits[2]
     _store, done = space._parts["digits"]
-    assert done.tolist() == [True, False, True, False]
-    assert space.parts(vs.digits, np.array([1, 3]))["digits"][[1, 3]].tolist() == ["3", ""]
+    assert done.tolist() == [True, False, True, False, False]
+    digits = space.parts(vs.digits, np.array([1, 3, 4]))["digits"]
+    assert digits[1] == digits[4] and len({digits[0], digits[1], digits[3]}) == 3
+    mails = vs.ValueSpace(np.array(["jean.m@x.fr", "jean_m@x.fr"], dtype=object))
+    got = mails.parts(vs.email_parts, np.array([0, 1]))
+    assert got["local"].tolist() == ["jean.m", "jean_m"]
+    assert got["bare"][0] == got["bare"][1] and got["domain"][0] == got["domain"][1]
 
 
 @pytest.mark.parametrize(
