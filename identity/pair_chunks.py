@@ -44,11 +44,12 @@ TOO_LITTLE_EVIDENCE = fs.HELD.index("too_little_evidence")
 class PairChunks:
     """The candidate pairs of ``blocks`` (used blocks only), by ranges of records.
 
-    Per key, the records of the used blocks as sorted keys ``block * n + place``, the place
-    being the record itself or, with a window, its rank in the neighbourhood order: a record's
-    pairs of one key are the members after it in its block (or, in a block larger than the
-    window, the ``window - 1`` members on either side of it), found by binary search. No pair
-    is materialised before its chunk is asked for.
+    Per key, the records of the used blocks sorted by (block, place), the place being the
+    record itself or, with a window, its rank in the neighbourhood order: a record's pairs of
+    one key are the members after it in its block (or, in a block larger than the window, the
+    ``window - 1`` members on either side of it). Each record's position in that order and
+    each block's first and last positions are kept, so a chunk finds its partners by
+    lookups, not binary searches. No pair is materialised before its chunk is asked for.
     """
 
     def __init__(
@@ -71,7 +72,13 @@ class PairChunks:
         if self.rank is not None:
             self.record_at = np.empty(n, dtype=np.int64)
             self.record_at[self.rank] = np.arange(n)
-        self.members: list[np.ndarray] = []
+        small = np.int32 if n < 2**31 else np.int64
+        #: per key: the place of each member in (block, place) order, the position of each
+        #: place in that order, and the first and the end positions of each block
+        self.member_place: list[np.ndarray] = []
+        self.position: list[np.ndarray] = []
+        self.block_start: list[np.ndarray] = []
+        self.block_end: list[np.ndarray] = []
         later = np.zeros(n, dtype=np.int64)  # pairs each record starts (repeats across keys)
         for k in range(len(blocks.codes)):
             recs, codes = blocks.members(k)
@@ -79,11 +86,22 @@ class PairChunks:
                 recs, codes = recs[only[recs]], codes[only[recs]]
             place = recs if self.rank is None else self.rank[recs]
             members = np.sort(codes.astype(np.int64) * n + place)
-            begin, end = self._span(members, members)
-            here = members % n if self.record_at is None else self.record_at[members % n]
+            block, member_place = members // n, (members % n).astype(small)
+            position = np.full(n, -1, dtype=small)
+            position[member_place] = np.arange(len(members), dtype=small)
+            new = np.flatnonzero(np.concatenate(([True], block[1:] != block[:-1])))[: len(block)]
+            first_of = np.zeros(len(blocks.usable[k]), dtype=small)
+            end_of = np.zeros(len(blocks.usable[k]), dtype=small)
+            first_of[block[new]] = new
+            end_of[block[new]] = np.append(new[1:], len(members))
+            self.member_place.append(member_place)
+            self.position.append(position)
+            self.block_start.append(first_of)
+            self.block_end.append(end_of)
+            begin, end = self._span(k, block, member_place)
+            here = member_place if self.record_at is None else self.record_at[member_place]
             # a pair is counted from both of its records in a window: half each
             later[here] += (end - begin - 1) // (1 if self.window is None else 2)
-            self.members.append(members)
         cumulative = np.cumsum(later)
         total = int(cumulative[-1]) if n else 0
         cuts = np.searchsorted(
@@ -91,16 +109,15 @@ class PairChunks:
         )
         self.bounds = np.unique(np.concatenate(([0], cuts, [n]))).tolist()
 
-    def _span(self, members: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The positions ``begin..end-1`` of the partners of the records at ``keys`` (``block
-        * n + place``, each in ``members``), their own position included (``begin``, without
-        a window)."""
-        n = self.n
-        at = np.searchsorted(members, keys)
-        end = np.searchsorted(members, (keys // n + 1) * n)
+    def _span(self, k: int, block: np.ndarray, place: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions ``begin..end-1`` (in key ``k``'s member order) of the partners of
+        the members at ``place`` in ``block``, their own position included (``begin``,
+        without a window)."""
+        at = self.position[k][place].astype(np.int64)
+        end = self.block_end[k][block].astype(np.int64)
         if self.window is None:
             return at, end
-        start = np.searchsorted(members, (keys // n) * n)
+        start = self.block_start[k][block].astype(np.int64)
         return np.maximum(start, at - self.window + 1), np.minimum(end, at + self.window)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -112,7 +129,7 @@ class PairChunks:
         """The unique candidate pairs whose smaller record is in ``lo..hi-1``."""
         n = self.n
         parts = []
-        for k, members in enumerate(self.members):
+        for k, member_place in enumerate(self.member_place):
             code = self.blocks.codes[k][lo:hi]
             inside = np.flatnonzero(code >= 0)
             inside = inside[self.blocks.usable[k][code[inside]]]
@@ -120,13 +137,13 @@ class PairChunks:
                 inside = inside[self.only[lo + inside]]
             a = lo + inside
             place = a if self.rank is None else self.rank[a]
-            begin, end = self._span(members, code[inside].astype(np.int64) * n + place)
+            begin, end = self._span(k, code[inside], place)
             count = end - begin
             total = int(count.sum())
             if total == 0:
                 continue
             offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-            b = members[np.repeat(begin, count) + offsets] % n
+            b = member_place[np.repeat(begin, count) + offsets].astype(np.int64)
             if self.record_at is not None:
                 b = self.record_at[b]
             a = np.repeat(a, count)
