@@ -12,8 +12,11 @@ from dataclasses import dataclass
 import jellyfish
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cdp import normalize as nz
+from identity import compare as cmp
 from identity.config import IdentityConfig
 from identity.pairs import finding, sorted_unique
 
@@ -56,19 +59,37 @@ BASE_FIELD = {
 class _ColumnCodes:
     """Integer codes (-1: missing) and value hashes of the record fields, each factorised
     once for all the keys that read it (joining the fields of each key as text and
-    factorising that took most of the blocking stage)."""
+    factorising that took most of the blocking stage); a field the comparisons coded
+    already (``coded``) is not factorised again."""
 
-    def __init__(self, norm: pd.DataFrame):
+    def __init__(self, norm: pd.DataFrame, coded: dict[str, cmp.Coded] | None = None):
         self.norm = norm
+        self.coded = coded or {}
         self.done: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.values: dict[str, np.ndarray] = {}
 
     def __call__(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         if col not in self.done:
-            codes, uniques = pd.factorize(self.norm[col])
-            values = np.asarray(uniques, dtype=object).astype(str).astype(object)
+            if col in self.coded:
+                codes, values = self.coded[col].codes[col], self.coded[col].uniques
+            else:
+                codes, uniques = pd.factorize(self.norm[col])
+                values = np.asarray(uniques, dtype=object).astype(str).astype(object)
             hashes = pd.util.hash_array(values) if len(values) else np.empty(0, np.uint64)
             self.done[col] = (codes.astype(np.int64), hashes)
+            self.values[col] = values
         return self.done[col]
+
+    def sorted_codes(self, col: str) -> np.ndarray:
+        """Codes in the order of the values (-1: missing), the values sorted once (by
+        Arrow: UTF-8 byte order is Python's code point order)."""
+        codes, _ = self(col)
+        values = self.values[col]
+        rank = np.empty(len(values) + 1, dtype=np.int32)
+        rank[-1] = -1  # code -1 (missing) reads the last entry
+        order = pc.array_sort_indices(pa.array(values.tolist(), type=pa.string()))
+        rank[order.to_numpy()] = np.arange(len(values), dtype=np.int32)
+        return rank[codes]
 
 
 def _key_codes(
@@ -137,12 +158,18 @@ class Blocks:
         return recs, code[recs]
 
 
-def block_codes(norm: pd.DataFrame, config: IdentityConfig, report: list[dict]) -> Blocks:
-    """The blocks of every blocking key; oversized blocks are reported (and not used)."""
+def block_codes(
+    norm: pd.DataFrame,
+    config: IdentityConfig,
+    report: list[dict],
+    coded: dict[str, cmp.Coded] | None = None,
+) -> Blocks:
+    """The blocks of every blocking key; oversized blocks are reported (and not used).
+    ``coded``: the comparisons' codes of the fields (read instead of factorising again)."""
     n = len(norm)
     prob = config.probabilistic
     blocks = Blocks([], [], [], [], [])
-    columns = _ColumnCodes(norm)
+    columns = _ColumnCodes(norm, coded)
     for key in prob.blocking_keys:
         cols = list(key)
         recs, codes, rep, hashed = _key_codes(columns, cols)
@@ -172,19 +199,16 @@ def block_codes(norm: pd.DataFrame, config: IdentityConfig, report: list[dict]) 
         blocks.oversized.append(over)
     if prob.block_window is not None:
         blocks.window = prob.block_window
-        blocks.rank = neighbourhood_rank(norm)
+        blocks.rank = neighbourhood_rank(norm, columns)
     return blocks
 
 
-def neighbourhood_rank(norm: pd.DataFrame) -> np.ndarray:
+def neighbourhood_rank(norm: pd.DataFrame, columns: _ColumnCodes | None = None) -> np.ndarray:
     """Each record's place when the records are sorted by the values of ``NEIGHBOURHOOD``
     (missing values first, ties in record order)."""
-    columns = [
-        pd.factorize(norm[f], sort=True)[0].astype(np.int32)
-        for f in reversed(NEIGHBOURHOOD)
-        if f in norm.columns
-    ]
-    order = np.lexsort(columns) if columns else np.arange(len(norm))
+    columns = columns or _ColumnCodes(norm)
+    keys = [columns.sorted_codes(f) for f in reversed(NEIGHBOURHOOD) if f in norm.columns]
+    order = np.lexsort(keys) if keys else np.arange(len(norm))
     rank = np.empty(len(norm), dtype=np.int64)
     rank[order] = np.arange(len(norm))
     return rank

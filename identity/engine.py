@@ -87,7 +87,7 @@ def resolve(
     timings["deterministic"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    blocks = block_codes(norm, config, report)
+    blocks = block_codes(norm, config, report, coded)
     fixed = model or (prior.model if prior is not None else None)
     prints = fingerprints(norm)
     # the match keys are coded: the rest of the run reads these three columns
