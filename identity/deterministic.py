@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cdp import normalize as nz
 from identity import compare as cmp
@@ -46,9 +48,17 @@ def _identifier_table(
         )
         ids["id_type"] = ids["id_type"].astype("str").str.strip()
         ids = ids.dropna(subset=["id_value", "id_type"])
-        pos = pd.Series(np.arange(len(norm)), index=pd.Index(norm["record_id"]))
-        rec = pos.reindex(ids["record_id"].astype("str")).to_numpy()
-        unknown = np.isnan(rec)
+        # each identifier's record by an Arrow hash lookup (a pandas reindex on millions of
+        # string ids took a sixth of the stage at 1.4M customers)
+        rec = (
+            pc.index_in(
+                pa.array(ids["record_id"].astype("str")),
+                value_set=pa.array(norm["record_id"].astype("str")),
+            )
+            .fill_null(-1)
+            .to_numpy()
+        )
+        unknown = rec < 0
         if unknown.any():
             report.append(
                 finding(
