@@ -33,8 +33,8 @@ def _identifier_table(
                 {
                     "rec": np.flatnonzero(keep.to_numpy()),
                     "id_type": id_type,
-                    "value": s[keep].astype("str").to_numpy(),
-                    "alt": (norm[alt][keep] if alt else s[keep]).astype("str").to_numpy(),
+                    "value": s[keep].astype("str").array,
+                    "alt": (norm[alt][keep] if alt else s[keep]).astype("str").array,
                 }
             )
         )
@@ -73,8 +73,8 @@ def _identifier_table(
                 {
                     "rec": rec[~unknown].astype(np.int64),
                     "id_type": ids["id_type"].to_numpy(),
-                    "value": ids["id_value"].astype("str").to_numpy(),
-                    "alt": ids["id_value"].astype("str").to_numpy(),
+                    "value": ids["id_value"].astype("str").array,
+                    "alt": ids["id_value"].astype("str").array,
                 }
             )
         )
