@@ -209,7 +209,7 @@ def new_state(
     prints: np.ndarray,
 ) -> PriorState:
     """The state this run leaves for the next one (``prints``: the records' fingerprints)."""
-    rid = norm["record_id"].to_numpy()
+    rid = norm["record_id"].astype("str").array  # Arrow strings, gathered by ``take``
     links = pd.concat([det, prob_edges], ignore_index=True)
     a, b = links["a"].to_numpy(np.int64), links["b"].to_numpy(np.int64)
     capped = pd.DataFrame(
@@ -225,16 +225,16 @@ def new_state(
         fingerprints=pd.DataFrame({"record_id": rid, "fingerprint": prints}),
         links=pd.DataFrame(
             {
-                "record_id_a": rid[a],
-                "record_id_b": rid[b],
+                "record_id_a": rid.take(a),
+                "record_id_b": rid.take(b),
                 "rule": links["rule"].to_numpy(),
                 "score": links["score"].to_numpy(dtype=float),
             }
         ),
         possible=pd.DataFrame(
             {
-                "record_id_a": rid[possible["a"].to_numpy(np.int64)],
-                "record_id_b": rid[possible["b"].to_numpy(np.int64)],
+                "record_id_a": rid.take(possible["a"].to_numpy(np.int64)),
+                "record_id_b": rid.take(possible["b"].to_numpy(np.int64)),
                 "score": possible["score"].to_numpy(dtype=float),
                 "reason": possible["reason"].to_numpy(),
             }
