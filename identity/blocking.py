@@ -18,30 +18,31 @@ import pyarrow.compute as pc
 from cdp import normalize as nz
 from identity import compare as cmp
 from identity.config import IdentityConfig
+from identity.distinct import per_distinct
 from identity.pairs import finding, sorted_unique
 
 
 def blocking_fields(norm: pd.DataFrame) -> pd.DataFrame:
-    """Derived keys that blocking may use besides the fields (see ``Probabilistic``)."""
+    """Derived keys that blocking may use besides the fields (see ``Probabilistic``), each
+    derived once per distinct value of its field."""
 
     def sound(values: pd.Series) -> pd.Series:
         return nz._map_unique(values, lambda v: jellyfish.metaphone(v) or None)
 
-    email = norm["email"].astype("str")
-    phone = norm["phone"].astype("str")
-    return (
-        pd.DataFrame(
-            {
-                "first_name_sound": sound(norm["first_name"]),
-                "last_name_sound": sound(norm["last_name"]),
-                "birth_year": norm["birth_date"].astype("str").str.slice(0, 4),
-                "email_local": email.str.replace(r"@.*$", "", regex=True),
-                "phone_last8": phone.str.slice(-8),
-            },
-            index=norm.index,
-        )
-        .astype(object)
-        .where(lambda f: f.notna(), None)
+    def text(derive):
+        return lambda values: derive(values.astype("str"))
+
+    return pd.DataFrame(
+        {
+            "first_name_sound": sound(norm["first_name"]),
+            "last_name_sound": sound(norm["last_name"]),
+            "birth_year": per_distinct(text(lambda v: v.str.slice(0, 4)), norm["birth_date"]),
+            "email_local": per_distinct(
+                text(lambda v: v.str.replace(r"@.*$", "", regex=True)), norm["email"]
+            ),
+            "phone_last8": per_distinct(text(lambda v: v.str.slice(-8)), norm["phone"]),
+        },
+        index=norm.index,
     )
 
 

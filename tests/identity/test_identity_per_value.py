@@ -1,7 +1,7 @@
 """Work done once per distinct value gives what the work per row or per pair gave.
 
 Three shortcuts of the engine at scale: the normalisers run on the distinct values of a column
-(``records._per_distinct``), the parts a comparison level reads are derived once per value for
+(``distinct.per_distinct``), the parts a comparison level reads are derived once per value for
 the run (``value_space.ValueSpace``), and attribute profiles are grouped by one hash of the
 record's codes (``profiles._grouped``), checked exactly.
 """
@@ -17,7 +17,7 @@ from identity import load_config
 from identity import profiles as pr
 from identity import value_space as vs
 from identity.compare import PairValues, level_index
-from identity.records import _per_distinct
+from identity.distinct import per_distinct
 
 
 def _exact_groups(columns: list[np.ndarray]) -> np.ndarray:
@@ -44,10 +44,10 @@ def test_normalisers_on_distinct_values_equal_the_row_by_row_result():
     emails = pd.Series(["Marie+promo@GMAIL.com", None, "bad", "marie+promo@gmail.com", "bad"] * 3)
     phones = pd.Series(["06 12 34 56 78", "612345678", None, "06 12 34 56 78", "+41 79 123 45 67"])
     countries = pd.Series(["FR", "FR", "CH", "CH", None])
-    assert _per_distinct(nz.email_match_key_series, emails).tolist() == (
+    assert per_distinct(nz.email_match_key_series, emails).tolist() == (
         nz.email_match_key_series(emails).tolist()
     )
-    assert _per_distinct(nz.normalize_phone_series, phones, countries).tolist() == (
+    assert per_distinct(nz.normalize_phone_series, phones, countries).tolist() == (
         nz.normalize_phone_series(phones, countries).tolist()
     )
 
