@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cdp import normalize as nz
 from identity import compare as cmp
@@ -13,13 +15,35 @@ from identity.config import IdentityConfig
 from identity.pairs import components, finding
 
 
-def _atom_modes(labels: np.ndarray, values: pd.Series) -> np.ndarray:
-    """Most frequent non-missing value (text, '' when none) of each component."""
-    frame = pd.DataFrame({"atom": labels, "v": values.to_numpy()}).dropna()
-    out = np.full(labels.max() + 1 if len(labels) else 0, "", dtype=object)
-    if len(frame):
-        mode = frame.value_counts(["atom", "v"]).reset_index().drop_duplicates("atom")
-        out[mode["atom"].to_numpy()] = mode["v"].to_numpy()
+class _Attribute:
+    """A checked attribute (birth date, mobile) as codes in the order of its values (-1:
+    none) with its sorted distinct values: a group's most frequent value and the span of a
+    group's values are integer work, not pandas counts over millions of strings."""
+
+    def __init__(self, values: pd.Series):
+        codes, uniques = pd.factorize(values)
+        text = np.asarray(uniques, dtype=object).astype(str).astype(object)
+        order = pc.array_sort_indices(pa.array(text.tolist(), type=pa.string())).to_numpy()
+        rank = np.empty(len(text) + 1, dtype=np.int64)
+        rank[order] = np.arange(len(text))
+        rank[-1] = -1  # code -1 (missing) reads the last entry
+        self.codes = rank[codes]
+        self.values = text[order]
+
+
+def _atom_modes(labels: np.ndarray, attribute: _Attribute) -> np.ndarray:
+    """The most frequent value of each component (its code; -1 when none), the smallest
+    value among equally frequent ones."""
+    out = np.full(labels.max() + 1 if len(labels) else 0, -1, dtype=np.int64)
+    has = attribute.codes >= 0
+    if has.any():
+        size = len(attribute.values)
+        key, count = np.unique(labels[has].astype(np.int64) * size + attribute.codes[has],
+                               return_counts=True)  # fmt: skip
+        atom, code = key // size, key % size
+        order = np.lexsort((code, -count, atom))
+        first = order[np.concatenate(([True], atom[order][1:] != atom[order][:-1]))]
+        out[atom[first]] = code[first]
     return out
 
 
@@ -30,15 +54,16 @@ def _priorities(rules: pd.Series, priority: dict[str, int]) -> np.ndarray:
     return np.array([priority.get(r, np.nan) for r in names], dtype=float)[codes]
 
 
-def _conflicting(da: np.ndarray, db: np.ndarray, dates: bool) -> np.ndarray:
+def _conflicting(ca: np.ndarray, cb: np.ndarray, attribute: _Attribute, dates: bool) -> np.ndarray:
     """Both present and different (for dates: and not a typo of each other)."""
-    both = (da != "") & (db != "") & (da != db)
+    both = (ca >= 0) & (cb >= 0) & (ca != cb)
     if not dates:
         return both
-    out = np.zeros(len(da), dtype=bool)
+    out = np.zeros(len(ca), dtype=bool)
     sel = np.flatnonzero(both)
     if len(sel):
-        out[sel] = ~cmp.date_typo(da[sel].astype(str), db[sel].astype(str))
+        values = attribute.values
+        out[sel] = ~cmp.date_typo(values[ca[sel]].astype(str), values[cb[sel]].astype(str))
     return out
 
 
@@ -62,12 +87,13 @@ def _drop_conflicting_links(
     file whose namesakes at one home are rare, where the model weighed the date that differs).
     """
     conf = config.conflicts
-    attributes: list[tuple[str, pd.Series, bool]] = []
+    attributes: list[tuple[str, _Attribute, bool]] = []
     if conf.birth_date:
-        attributes.append(("birth_date", norm["birth_date"], True))
+        attributes.append(("birth_date", _Attribute(norm["birth_date"]), True))
     if conf.mobile_phone:
         phone = norm["phone"]
-        attributes.append(("mobile_phone", phone.where(nz.is_mobile_series(phone), None), False))
+        mobile = phone.where(nz.is_mobile_series(phone), None)
+        attributes.append(("mobile_phone", _Attribute(mobile), False))
     if not attributes:
         return edges
     priority = config.rule_priority()
@@ -85,29 +111,34 @@ def _drop_conflicting_links(
         skip = (
             set() if probabilistic_dates or level != priority["probabilistic"] else {"birth_date"}
         )
-        for name, values, dates in attributes:
-            modes[name] = _atom_modes(labels, values)
+        for name, attribute, dates in attributes:
+            modes[name] = _atom_modes(labels, attribute)
             m = modes[name]
             if name in skip:
                 continue
-            bad = _conflicting(m[labels[a_all[batch]]], m[labels[b_all[batch]]], dates)
+            bad = _conflicting(m[labels[a_all[batch]]], m[labels[b_all[batch]]], attribute, dates)
             refused[name] = refused.get(name, 0) + int((bad & ok).sum())
             ok &= ~bad
         # chains: a group formed by this batch must not hold conflicting values
         trial = keep.copy()
         trial[batch[ok]] = True
         new_labels = components(n, a_all[trial], b_all[trial])
-        for name, _values, dates in attributes:
+        for name, attribute, dates in attributes:
             if name in skip:
                 continue
-            atoms = pd.DataFrame({"group": new_labels, "v": modes[name][labels]})
-            atoms = atoms[atoms["v"] != ""].drop_duplicates()
-            span = atoms.groupby("group")["v"].agg(["min", "max"])
+            held = modes[name][labels]
+            has = held >= 0
+            # codes follow the values' order: a group's smallest and largest code are its
+            # smallest and largest value
+            span = (
+                pd.DataFrame({"group": new_labels[has], "v": held[has]})
+                .groupby("group")["v"]
+                .agg(["min", "max"])
+            )
             span = span[span["min"] != span["max"]]
             if len(span):
-                bad_groups = span.index[
-                    _conflicting(span["min"].to_numpy(), span["max"].to_numpy(), dates)
-                ]
+                low, high = span["min"].to_numpy(), span["max"].to_numpy()
+                bad_groups = span.index[_conflicting(low, high, attribute, dates)]
                 chained = np.isin(new_labels[a_all[batch]], bad_groups) & ok
                 refused[name] = refused.get(name, 0) + int(chained.sum())
                 ok &= ~chained

@@ -94,3 +94,21 @@ def test_one_space_shared_by_many_chunks_gives_each_chunk_its_own_levels(field, 
     fresh = level_index(comparison.levels, ca, cb, values)
     assert (level_index(comparison.levels, ca, cb, shared) == fresh).all()
     assert PairValues(ca, cb, shared).space is shared
+
+
+def test_group_modes_are_the_most_frequent_value_and_the_smallest_on_a_tie():
+    """The conflict check's mode of a group (``clusters._atom_modes``) on integer codes:
+    the most frequent value, the smallest of equally frequent ones (a pandas count sorted by
+    an unstable sort chose one by chance), none for a group without a value."""
+    from identity import clusters
+
+    values = pd.Series(
+        ["+33683562977", "+32485006828", "1985-01-02", "1985-01-02", "1984-12-31", None, None]
+    )
+    labels = np.array([0, 0, 1, 1, 1, 2, 2])
+    attribute = clusters._Attribute(values)
+    modes = clusters._atom_modes(labels, attribute)
+    assert attribute.values[modes[:2]].tolist() == ["+32485006828", "1985-01-02"]
+    assert modes[2] == -1
+    clash = clusters._conflicting(modes[[0]], modes[[1]], attribute, dates=False)
+    assert clash.tolist() == [True]
