@@ -84,11 +84,13 @@ def test_training_as_of_a_date_ignores_everything_after_it(planted):
     a = train(data, EVAL, CFG)
     b = train(other, EVAL, CFG)
     fa, fb = a.frame(data, EVAL, CFG), b.frame(other, EVAL, CFG)
-    pd.testing.assert_frame_equal(fa, fb)  # features and purchase-model outputs
-    np.testing.assert_array_equal(a.predict(fa), b.predict(fb))
     # value: equal up to float summation order inside DuckDB, which the maximum-likelihood
-    # fit of the spend model carries to its optimizer's tolerance (6e-6 relative seen on a
-    # fresh clone); a leaked order would move values by whole percents
+    # fit of the spend model carries to its optimizer's tolerance (6e-6 and 2.4e-5 relative
+    # seen on fresh clones); a leaked order would move values by whole percents
+    spend = [c for c in fa.columns if "expected_revenue" in c]
+    pd.testing.assert_frame_equal(fa.drop(columns=spend), fb.drop(columns=spend))
+    pd.testing.assert_frame_equal(fa[spend], fb[spend], rtol=1e-4)
+    np.testing.assert_array_equal(a.predict(fa), b.predict(fb))  # the churn features are exact
     np.testing.assert_allclose(a.predict_value(fa), b.predict_value(fb), rtol=1e-4)
     # the validation (every candidate, the logistic one included) and the choices it makes
     assert (a.chosen, a.label_free, a.value_model) == (b.chosen, b.label_free, b.value_model)
