@@ -7,17 +7,17 @@ holds them at once. Records are cut into ranges, in record order, of about
 in its range, so the chunks taken in order give the pairs in the order ``a * n + b`` of the
 whole sorted list (what is summed over them adds up in the same order as before).
 
-* pass 1 compares a chunk's pairs (``fellegi_sunter.levels``), keeps each pair that the rules
-  did not join (its records and the record pairs it stands for, as int32) with its row in the
-  table of distinct level patterns (a few thousand), and counts the chunk into the EM's patterns (level pattern, blocking keys agreed on, joined by
+* pass 1 compares a chunk's pairs (``fellegi_sunter.levels``), keeps one integer per pair that
+  the rules did not join (its row in the table of distinct level patterns, a few thousand), and
+  counts the chunk into the EM's patterns (level pattern, blocking keys agreed on, joined by
   the deterministic rules, equal on every field): the EM then runs on those counts, as it ran
   on the pairs (``fellegi_sunter.fit`` with ``counts``);
-* pass 2, with the fitted model, scores the pairs pass 1 kept from their level pattern (it
-  generated them twice before: a tenth of the stage at 1.4M customers) and keeps those that can be a link or a review pair (match probability at least the
+* pass 2, with the fitted model, regenerates each chunk's pairs, scores them from their level
+  pattern and keeps those that can be a link or a review pair (match probability at least the
   review band's). The file's namesake rate, which ``fellegi_sunter.score`` counts over every
   scored pair, is summed over the chunks and the kept pairs held again under it. Memory
-  grows with the candidate pairs by 14 bytes a pair (records, weight, pattern number) and with
-  the kept pairs, not with the candidate pairs' comparisons.
+  grows with the candidate pairs by two bytes a pair (the pattern numbers) and with the kept
+  pairs, not with the candidate pairs' comparisons.
 """
 
 from __future__ import annotations
@@ -210,13 +210,6 @@ class LevelPatterns:
         return table[rows]
 
 
-def _small(values: np.ndarray) -> np.ndarray:
-    """Record numbers or weights as int32 when they fit (kept per pair between the passes)."""
-    if len(values) == 0 or (values.min() >= -(2**31) and values.max() < 2**31):
-        return values.astype(np.int32)
-    return values
-
-
 def _compact(rows: np.ndarray) -> np.ndarray:
     """Pattern numbers in the smallest unsigned type that holds them (kept per pair)."""
     return rows.astype(np.uint16 if len(rows) == 0 or rows.max() < 2**16 else np.uint32)
@@ -243,11 +236,6 @@ class Compared:
     joined: int
     #: the record pairs the rules did not join (those scored)
     fresh: int = 0
-    #: per chunk, the pairs the rules did not join and the record pairs each stands for
-    #: (pass 2 scores them without generating the chunk again: 12 bytes a pair)
-    fresh_pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = dataclasses.field(
-        default_factory=list
-    )
 
 
 def compare_chunks(
@@ -269,7 +257,6 @@ def compare_chunks(
     if n_keys > 40:
         raise ValueError("identity config: more than 40 blocking keys")
     fresh_rows: list[np.ndarray] = []
-    fresh_pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     candidates = joined_count = fresh_count = 0
     for pa, pb, weight in chunks:
         joined = det_labels[pa] == det_labels[pb]
@@ -282,12 +269,11 @@ def compare_chunks(
         g = fs.levels(coded, pa, pb, config, start)
         rows = patterns.add(g)
         fresh_rows.append(_compact(rows[~joined]))
-        fresh_pairs.append(tuple(_small(x[~joined]) for x in (pa, pb, weight)))
         if estimate:
             anchor = fs.exact_anchor(g, config, required)
             key = (rows.astype(np.int64) << (n_keys + 2)) | (key_mask(blocks, pa, pb) << 2)
             em.add(key | (joined.astype(np.int64) << 1) | anchor.astype(np.int64), weight)
-    return Compared(patterns, fresh_rows, em, candidates, joined_count, fresh_count, fresh_pairs)
+    return Compared(patterns, fresh_rows, em, candidates, joined_count, fresh_count)
 
 
 def fit_counted(
@@ -317,8 +303,10 @@ def fit_counted(
 
 
 def score_chunks(
+    chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
     compared: Compared,
     coded: dict[str, cmp.Coded],
+    det_labels: np.ndarray,
     config: IdentityConfig,
     model: fs.FittedModel,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -332,12 +320,13 @@ def score_chunks(
     kept: list[tuple[np.ndarray, ...]] = []
     # the file's rates (namesakes, housemates): (pairs, those that disagree) summed over chunks
     rates = {"namesake": [0, 0], "housemate": [0, 0]}
-    for (pa, pb, weight), rows in zip(compared.fresh_pairs, compared.fresh_rows, strict=True):
-        pa, pb, weight = pa.astype(np.int64), pb.astype(np.int64), weight.astype(np.int64)
+    for (pa, pb, weight), rows in zip(chunks, compared.fresh_rows, strict=True):
+        fresh = det_labels[pa] != det_labels[pb]
+        pa, pb = pa[fresh], pb[fresh]
         g = compared.patterns.levels(rows)
         tf_u = fs.term_frequency_u(coded, pa, g, config, model)
         part = dataclasses.replace(model)  # score counts this chunk's namesakes on it
-        _weight, probability, held = fs.score(g, part, config, tf_u, weight)
+        _weight, probability, held = fs.score(g, part, config, tf_u, weight[fresh])
         for name, counted in rates.items():
             n, rate = getattr(part, f"{name}_pairs"), getattr(part, f"{name}_rate")
             if not model.frozen and n:

@@ -77,7 +77,7 @@ def _probabilistic(
         model.evidence_required = required
         model.records = n
         model.anchor_pairs = anchors
-    pa, pb, probability, held = score_chunks(compared, coded, config, model)
+    pa, pb, probability, held = score_chunks(chunks, compared, coded, det_labels, config, model)
     pa, pb, source = expand(profiles, pa, pb)
     return model, pa, pb, probability[source], held[source], compared.fresh
 
