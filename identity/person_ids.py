@@ -8,6 +8,8 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def _person_hash(record_ids: pd.Series, salt: str = "") -> pd.Series:
@@ -24,14 +26,31 @@ def _among(ids: pd.Series, taken: set[str]) -> np.ndarray:
     return np.fromiter((i in taken for i in ids.to_numpy(dtype=object)), bool, len(ids))
 
 
+def _smallest_record(ids: pd.Series, labels: np.ndarray) -> pd.Series:
+    """The smallest record id of each cluster (indexed by cluster). Records come in record id
+    order (``records.valid_records``): then it is the cluster's first record, found on
+    positions, without a Python string per record (5.1M of them at 1.4M customers)."""
+    text = pa.array(ids)
+    if len(text) < 2 or pc.all(pc.less_equal(text[:-1], text[1:])).as_py():
+        first = pd.Series(np.arange(len(labels))).groupby(labels).min().rename_axis("cluster")
+        return pd.Series(text.take(first.to_numpy()).to_numpy(zero_copy_only=False),
+                         index=first.index, name="record_id", dtype=object)  # fmt: skip
+    return (
+        pd.DataFrame({"record_id": ids.to_numpy(), "cluster": labels})
+        .groupby("cluster")["record_id"]
+        .min()
+    )
+
+
 def _assign_person_ids(
     record_ids: pd.Series, labels: np.ndarray, previous: pd.DataFrame | None, now: dt.datetime
 ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
     """A stable person id per cluster, the merges of previous persons, and their splits
     (``split_person_id, into_person_id, records, split_at``: the part of a previous person
     that left it for another person, new or existing)."""
-    frame = pd.DataFrame({"record_id": record_ids.to_numpy(), "cluster": labels})
-    min_rec = frame.groupby("cluster")["record_id"].min()
+    ids = record_ids.astype("str")
+    frame = pd.DataFrame({"record_id": ids.array, "cluster": labels})
+    min_rec = _smallest_record(ids, labels)
     new_ids = _person_hash(min_rec)
     merges = pd.DataFrame(
         {

@@ -112,3 +112,18 @@ def test_group_modes_are_the_most_frequent_value_and_the_smallest_on_a_tie():
     assert modes[2] == -1
     clash = clusters._conflicting(modes[[0]], modes[[1]], attribute, dates=False)
     assert clash.tolist() == [True]
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_smallest_record_of_each_cluster_by_position_or_by_value(ordered):
+    """Records in record id order (the engine's): the first of each cluster, found on
+    positions; in any other order, the smallest id by comparing the ids."""
+    from identity.person_ids import _smallest_record
+
+    ids = ["a:0", "a:1", "b:2", "c:3", "c:4"]
+    labels = np.array([1, 0, 1, 0, 2])
+    if not ordered:
+        ids, labels = ids[::-1], labels[::-1]
+    got = _smallest_record(pd.Series(ids, dtype="str"), labels)
+    assert got.index.name == "cluster"
+    assert got.to_dict() == {0: "a:1", 1: "a:0", 2: "c:4"}
