@@ -12,13 +12,11 @@ from dataclasses import dataclass
 import jellyfish
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from cdp import normalize as nz
 from identity import compare as cmp
 from identity.config import IdentityConfig
-from identity.distinct import per_distinct
+from identity.distinct import in_value_order, per_distinct
 from identity.pairs import finding, sorted_unique
 
 
@@ -82,15 +80,9 @@ class _ColumnCodes:
         return self.done[col]
 
     def sorted_codes(self, col: str) -> np.ndarray:
-        """Codes in the order of the values (-1: missing), the values sorted once (by
-        Arrow: UTF-8 byte order is Python's code point order)."""
+        """Codes in the order of the values (-1: missing), the values sorted once."""
         codes, _ = self(col)
-        values = self.values[col]
-        rank = np.empty(len(values) + 1, dtype=np.int32)
-        rank[-1] = -1  # code -1 (missing) reads the last entry
-        order = pc.array_sort_indices(pa.array(values.tolist(), type=pa.string()))
-        rank[order.to_numpy()] = np.arange(len(values), dtype=np.int32)
-        return rank[codes]
+        return in_value_order(codes, self.values[col])[0]
 
 
 def _key_codes(

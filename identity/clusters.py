@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from cdp import normalize as nz
 from identity import compare as cmp
 from identity.config import IdentityConfig
+from identity.distinct import in_value_order
 from identity.pairs import components, finding
 
 
@@ -23,12 +22,7 @@ class _Attribute:
     def __init__(self, values: pd.Series):
         codes, uniques = pd.factorize(values)
         text = np.asarray(uniques, dtype=object).astype(str).astype(object)
-        order = pc.array_sort_indices(pa.array(text.tolist(), type=pa.string())).to_numpy()
-        rank = np.empty(len(text) + 1, dtype=np.int64)
-        rank[order] = np.arange(len(text))
-        rank[-1] = -1  # code -1 (missing) reads the last entry
-        self.codes = rank[codes]
-        self.values = text[order]
+        self.codes, self.values = in_value_order(codes, text)
 
 
 def _atom_modes(labels: np.ndarray, attribute: _Attribute) -> np.ndarray:

@@ -116,7 +116,7 @@ class PairValues:
             n = level.length or 1
             got, ia, ib = self.parts(vs.ends(n))
             end = got["head" if kind == "prefix" else "tail"]
-            return (self.space.parts(vs.lengths, ia)["length"][ia] >= n) & (end[ia] == end[ib])
+            return (self.parts(vs.lengths)[0]["length"][ia] >= n) & (end[ia] == end[ib])
         if kind == "contains":
             short, long_ = self.short_long()
             found = np.char.find(long_, short) >= 0
@@ -184,7 +184,7 @@ class PairValues:
 
     def initial(self) -> np.ndarray:
         got, ia, ib = self.parts(vs.ends(1))
-        length = self.space.parts(vs.lengths, np.concatenate([ia, ib]))["length"]
+        length = self.parts(vs.lengths)[0]["length"]
         one = (length[ia] == 1) | (length[ib] == 1)
         return one & (got["head"][ia] == got["head"][ib])
 

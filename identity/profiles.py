@@ -23,6 +23,7 @@ import pandas as pd
 
 from identity import compare as cmp
 from identity.blocking import Blocks
+from identity.distinct import first_rows, grouped
 from identity.pair_chunks import PairChunks
 
 
@@ -82,7 +83,7 @@ def _grouped(columns: list[np.ndarray], n: int) -> np.ndarray:
     One factorisation of a 64-bit hash of the row, then checked: every column must be
     constant inside each group. Only a hash collision (odds about n^2 / 2^65) fails the
     check, and then the rows are grouped exactly, one column at a time (20 factorisations of
-    5 million codes: 19 s at 1.4M customers, against 2 s for the hash)."""
+    5 million codes: 19 s at 1.4M customers, about 4 s for the hash, by py-spy)."""
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     h = np.zeros(n, dtype=np.uint64)
@@ -90,17 +91,10 @@ def _grouped(columns: list[np.ndarray], n: int) -> np.ndarray:
         h = h * np.uint64(0x100000001B3) ^ pd.util.hash_array(col.astype(np.int64))
     of, _ = pd.factorize(h)
     of = of.astype(np.int64)
-    seen = np.maximum.accumulate(of)  # groups are numbered by their first rows
-    first = np.flatnonzero(np.concatenate(([True], seen[1:] > seen[:-1])))
-    at = first[of]
+    at = first_rows(of)[of]
     if all((col == col[at]).all() for col in columns):
         return of
-    of = np.zeros(n, dtype=np.int64)
-    for col in columns:
-        col = col.astype(np.int64)
-        of, _ = pd.factorize(of * (int(col.max(initial=-1)) + 2) + col + 1)
-        of = of.astype(np.int64)
-    return of
+    return grouped(columns)
 
 
 def within(profiles: Profiles, blocks: Blocks) -> tuple[np.ndarray, np.ndarray]:
