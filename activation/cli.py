@@ -48,10 +48,10 @@ def _load_syncs(settings):
 
 def _connect(settings):
     """The warehouse, for writers (who hold its writer lock)."""
-    import duckdb
+    from cdp.warehouse import connect as duckdb_connect
 
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(settings.warehouse))
+    return duckdb_connect(str(settings.warehouse))
 
 
 def _republish(settings) -> None:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import duckdb
 
 from cdp.dbt_contract import model_columns, model_schema, source_columns
+from cdp.warehouse import connect as duckdb_connect
 from cdp.warehouse import table_exists
 
 CUSTOMER_360 = f"{model_schema('customer_360')}.customer_360"
@@ -57,7 +58,7 @@ def compile_target(
     if con is not None and table_exists(con, CUSTOMER_360):
         yield con, False
         return
-    own = duckdb.connect(":memory:")
+    own = duckdb_connect()
     try:
         create_contract_tables(own)
         yield own, True

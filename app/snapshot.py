@@ -18,6 +18,7 @@ from app.person_tables import build_person_tables
 from app.search_index import build_search_index
 from cdp import serving
 from cdp.settings import Settings
+from cdp.warehouse import connect as duckdb_connect
 
 #: what the app adds to every snapshot at publication (cdp.serving.publish's builders)
 BUILDERS = (build_search_index, build_person_tables)
@@ -39,7 +40,7 @@ class SnapshotReader:
                     f"no serving snapshot in {serving.serving_dir(self.settings)}"
                 )
             if path != self._path or self._con is None:
-                self._con = duckdb.connect(str(path), read_only=True)
+                self._con = duckdb_connect(str(path), read_only=True)
                 self._path = path  # the previous connection closes when its last cursor does
             return self._con.cursor()
 

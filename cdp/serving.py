@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from cdp.settings import Settings
+from cdp.warehouse import connect as duckdb_connect
 
 #: what readers need, as whole schemas or single tables: marts, scores, segments and sync
 #: history, identity for review, the golden record with the date of each value, every
@@ -92,7 +93,7 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
             f"no serving snapshot in {serving_dir(settings)} yet: it is published after a "
             "successful pipeline run (`cdp run`, `cdp demo`)"
         )
-    return duckdb.connect(str(path), read_only=True)
+    return duckdb_connect(str(path), read_only=True)
 
 
 def connect_or_empty(settings: Settings) -> duckdb.DuckDBPyConnection:
@@ -100,14 +101,14 @@ def connect_or_empty(settings: Settings) -> duckdb.DuckDBPyConnection:
     try:
         return connect(settings)
     except NoSnapshot:
-        return duckdb.connect(":memory:")
+        return duckdb_connect()
 
 
 def overlay(settings: Settings, writable: Sequence[str] = ()) -> duckdb.DuckDBPyConnection:
     """An in-memory database showing the snapshot under its own schema names, for readers
     that write scratch rows (a sync dry run records its run): every table is a view of the
     snapshot, except those of `writable` schemas, copied so writes stay in memory."""
-    con = duckdb.connect(":memory:")
+    con = duckdb_connect()
     path = current_snapshot(settings)
     if path is None:
         return con
@@ -150,7 +151,7 @@ def publish(
     if previous is not None and set(refreshed) != set(SERVED_SCHEMAS):
         shutil.copyfile(previous, tmp)  # carry the other schemas over, as they were published
     try:
-        with duckdb.connect(str(warehouse or settings.warehouse)) as con:
+        with duckdb_connect(str(warehouse or settings.warehouse)) as con:
             con.execute(f"ATTACH '{_sql_text(tmp)}' AS serving_new")
             home = con.execute("SELECT current_database()").fetchall()[0][0]
             for schema in refreshed:

@@ -39,6 +39,12 @@ def configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection to the warehouse file with the platform's memory limit and threads."""
-    return configure(duckdb.connect(str(path), read_only=read_only))
+def connect(
+    path: Path | str | None = None, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """A connection to a DuckDB file (None: a new in-memory database) with the platform's
+    memory limit and threads. Every connection of the platform is made here: DuckDB's own
+    default is 80 % of the machine's memory per database, which let one snapshot publication
+    peak at 19 GiB at 1.4M customers."""
+    target = ":memory:" if path is None else str(path)
+    return configure(duckdb.connect(target, read_only=read_only))

@@ -28,15 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _connect(read_only: bool):
-    import duckdb
-
     from cdp.settings import get_settings
+    from cdp.warehouse import connect as duckdb_connect
 
     path = get_settings().warehouse
     if read_only and not path.exists():
         print(f"no warehouse at {path}; run the pipeline first (cdp demo)", file=sys.stderr)
         return None
-    return duckdb.connect(str(path), read_only=read_only)
+    return duckdb_connect(str(path), read_only=read_only)
 
 
 def _print_table(frame, columns: list[str]) -> None:

@@ -27,6 +27,8 @@ from typing import Any
 
 import duckdb
 
+from cdp.warehouse import connect as duckdb_connect
+
 logger = logging.getLogger("ingestion")
 
 
@@ -73,7 +75,7 @@ def drop_unfinished(warehouse: Path, dataset: str, tables: list[str]) -> dict[st
     """Delete the rows of loads that never completed; rows deleted per table."""
     if not Path(warehouse).exists():
         return {}
-    with duckdb.connect(str(warehouse)) as con:
+    with duckdb_connect(str(warehouse)) as con:
         if not _existing(con, dataset, ["_dlt_loads"]):
             return {}  # nothing was ever loaded
         deleted = _delete_where(
@@ -91,7 +93,7 @@ def drop_repeated(
     warehouse: Path, dataset: str, tables: list[str], load_ids: list[str]
 ) -> dict[str, int]:
     """Delete the second copy of each row of `load_ids` (a job run again on resume)."""
-    with duckdb.connect(str(warehouse)) as con:
+    with duckdb_connect(str(warehouse)) as con:
         deleted = _delete_where(
             con,
             dataset,

@@ -64,12 +64,12 @@ def duckdb_baseline(
     landing: Path, database: Path, sources: list[str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """Wall and CPU seconds DuckDB itself needs to read each source's files into tables."""
-    import duckdb
+    from cdp.warehouse import connect as duckdb_connect
 
     settings = get_settings().model_copy(update={"landing_dir": landing})
     config = load_sources_config(settings.config_dir / "sources.yaml")
     database.unlink(missing_ok=True)
-    con = duckdb.connect(str(database))
+    con = duckdb_connect(str(database))
     results: dict[str, dict[str, Any]] = {}
     try:
         for name, source in config.enabled_sources().items():

@@ -56,9 +56,8 @@ def _backtest(args: argparse.Namespace) -> int:
     from datetime import timedelta
     from pathlib import Path
 
-    import duckdb
-
     from cdp.config import ConfigError
+    from cdp.warehouse import connect as duckdb_connect
     from ml.config import ChurnConfig, load_churn_config
     from ml.features import ChurnData
     from ml.io import OrdersFileError, read_orders_csv
@@ -79,7 +78,7 @@ def _backtest(args: argparse.Namespace) -> int:
     value_days = cfg.purchase_model.value_horizon_days
 
     out = Path(args.out)
-    con = duckdb.connect()
+    con = duckdb_connect()
     try:
         parsed = read_orders_csv(args.orders, con)
     except OrdersFileError as exc:

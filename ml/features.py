@@ -19,6 +19,8 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
+from cdp.warehouse import connect as duckdb_connect
+
 WINDOWS = (30, 90, 180, 365)
 RFM_FEATURES = ("recency_days", "orders_all", "amount_all")
 LOW_SATISFACTION = 2  # satisfaction 1-5; <= this counts as a low-satisfaction ticket
@@ -156,7 +158,7 @@ class ChurnData:
         ns: str = "churn",
     ) -> ChurnData:
         """Build from DataFrames (or Arrow tables) with the standard column names."""
-        con = con or duckdb.connect()
+        con = con or duckdb_connect()
         con.execute("SET TimeZone = 'UTC'")
         sources = {
             "src_orders": orders,

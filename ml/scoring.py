@@ -14,6 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from cdp.warehouse import connect as duckdb_connect
 from ml.artifact import build_card, model_version, save_artifact
 from ml.config import ChurnConfig, RiskBands
 from ml.drift import drift_report
@@ -73,7 +74,7 @@ def load_marts(con: duckdb.DuckDBPyConnection) -> ChurnData:
     con.execute("SET TimeZone = 'UTC'")
     frames = {n: con.sql(sql).to_arrow_table() for n, sql in sources(con, CHURN_INPUTS).items()}
     orders = frames.pop("orders")
-    return ChurnData.from_frames(orders, con=duckdb.connect(), **frames)
+    return ChurnData.from_frames(orders, con=duckdb_connect(), **frames)
 
 
 @dataclass

@@ -47,13 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(read_only: bool = False):
-    import duckdb
-
     from cdp.settings import get_settings
+    from cdp.warehouse import connect as duckdb_connect
 
     settings = get_settings()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return settings, duckdb.connect(str(settings.warehouse), read_only=read_only)
+    return settings, duckdb_connect(str(settings.warehouse), read_only=read_only)
 
 
 def _subject(args: argparse.Namespace):

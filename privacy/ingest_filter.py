@@ -38,9 +38,9 @@ def load(warehouse: Path) -> int:
     _SALT.clear()
     if not Path(warehouse).exists():
         return 0
-    import duckdb
+    from cdp.warehouse import connect as duckdb_connect
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb_connect(str(warehouse), read_only=True) as con:
         known = con.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema = 'privacy' AND table_name = 'suppressions'"
@@ -106,11 +106,11 @@ def _linked(table: pa.Table, links_of: TableLinks) -> np.ndarray:
 
 def _erased(distinct: pa.Array, kind: str) -> pa.Array:
     """The keys among `distinct` whose salted hash is on the `kind` suppression list."""
-    import duckdb
+    from cdp.warehouse import connect as duckdb_connect
 
     if not len(distinct):
         return distinct
-    with duckdb.connect() as con:
+    with duckdb_connect() as con:
         con.register("candidate_keys", pa.table({"k": distinct}))
         digests = (
             con.sql(f"SELECT {hash_sql(kind, 'k')} AS h FROM candidate_keys", params=[_SALT[0]])

@@ -132,3 +132,29 @@ def test_no_file_over_800_lines(package: str) -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > 800
     ]
     assert long == []
+
+
+# the generator writes the demo's landing files and ground truth: a tool beside the platform,
+# not one of its steps, whose output must stay the same byte for byte (tests/demo)
+OWN_CONNECTIONS = {"cdp.warehouse", "cdp_demo.generator.core"}
+
+
+def test_every_duckdb_connection_has_the_platform_settings() -> None:
+    """DuckDB's default memory limit is 80 % of the machine per database: a connection made
+    with `duckdb.connect` instead of `cdp.warehouse.connect` ignored CDP_DUCKDB_MEMORY_LIMIT and
+    took 19 GiB to publish the serving snapshot of 1.4M customers."""
+    direct = []
+    for package, folder in PACKAGE_DIRS.items():
+        for path in folder.rglob("*.py"):
+            if _module_name(path, package) in OWN_CONNECTIONS:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "connect"
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "duckdb"
+                ):
+                    direct.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert direct == []

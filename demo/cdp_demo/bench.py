@@ -88,8 +88,7 @@ def duckdb_read_floor(
     into Arrow by the ADBC driver and written by DuckDB (`ingestion.benchmark.sqlite_floor`).
     `cpu`, if given, receives the CPU seconds (user + system, all threads) of each source;
     `sources`, if given, limits the floor to those source folders."""
-    import duckdb
-
+    from cdp.warehouse import connect as duckdb_connect
     from ingestion.benchmark import cpu_seconds, sqlite_floor
 
     readers = {
@@ -98,7 +97,7 @@ def duckdb_read_floor(
         "parquet": "read_parquet('{glob}')",
     }
     timings: dict[str, float] = {}
-    con = duckdb.connect()
+    con = duckdb_connect()
     for source_dir in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
         if sources and source_dir.name not in sources:
             continue

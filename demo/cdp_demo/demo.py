@@ -116,9 +116,9 @@ def data_tables(con: Any, schemas: tuple[str, ...]) -> list[tuple[str, str]]:
 
 def summarise(warehouse: Path) -> str:
     """Rows of every raw, identity, mart, ML, activation and quality table (dlt staging left out)."""
-    import duckdb
+    from cdp.warehouse import connect as duckdb_connect
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb_connect(str(warehouse), read_only=True) as con:
         tables = data_tables(con, SUMMARY_SCHEMAS)
         counts = {
             f"{schema}.{table}": con.execute(

@@ -150,11 +150,11 @@ def run_demo_syncs(settings, privacy: list[str] | None = None) -> str:
     """Run the demo syncs twice; with a `privacy` list, then process an access and an
     erasure request and run the syncs once more (cdp_demo/demo_privacy.py), its lines
     appended to the list."""
-    import duckdb
+    from cdp.warehouse import connect as duckdb_connect
 
     history: list[dict[str, Any]] = []
     with (
-        duckdb.connect(str(settings.warehouse)) as con,
+        duckdb_connect(str(settings.warehouse)) as con,
         demo_syncs(settings, con) as demo,
     ):
         # the first run meets a rate limit and a transient error, handled by the engine

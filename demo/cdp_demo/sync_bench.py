@@ -45,11 +45,10 @@ def bench_sync(out_dir: Path) -> Sync:
 
 
 def _run(db: str, out_dir: str, dry_run: bool) -> dict:
-    import duckdb
-
     from activation.engine import run_sync
+    from cdp.warehouse import connect as duckdb_connect
 
-    con = duckdb.connect(db)
+    con = duckdb_connect(db)
     t0 = time.perf_counter()
     run = run_sync(con, bench_sync(Path(out_dir)), dry_run=dry_run, echo=lambda _s: None)
     seconds = time.perf_counter() - t0
@@ -69,14 +68,13 @@ def bench_batches(work: Path, persons: int) -> dict:
     """Per-batch cost of a webhook sync in batches of 100 against the local receiver."""
     import os
 
-    import duckdb
-
     from activation.engine import run_sync
+    from cdp.warehouse import connect as duckdb_connect
     from cdp_demo.fakes.synthetic import create_synthetic_marts
     from cdp_demo.fakes.webhook_receiver import WebhookReceiver
 
     os.environ.setdefault("CDP_BENCH_WEBHOOK_SECRET", "bench")
-    with duckdb.connect(str(work / "wh.duckdb")) as con, WebhookReceiver("bench") as rx:
+    with duckdb_connect(str(work / "wh.duckdb")) as con, WebhookReceiver("bench") as rx:
         create_synthetic_marts(con, persons)
         options = {"url": rx.url, "secret_env": "CDP_BENCH_WEBHOOK_SECRET", "channel": "email"}
         sync = Sync(
@@ -107,8 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         db, out, dry = args.child
         print(json.dumps(_run(db, out, dry == "1")))
         return 0
-    import duckdb
-
+    from cdp.warehouse import connect as duckdb_connect
     from cdp_demo.fakes.synthetic import create_synthetic_marts
 
     work = Path(tempfile.mkdtemp(prefix="cdp-bench-"))
@@ -117,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     db = str(work / "wh.duckdb")
     t0 = time.perf_counter()
-    with duckdb.connect(db) as con:
+    with duckdb_connect(db) as con:
         create_synthetic_marts(con, args.persons)
     print(f"synthetic marts: {args.persons} persons in {time.perf_counter() - t0:.1f}s")
 

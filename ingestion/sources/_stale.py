@@ -21,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cdp.warehouse import connect as duckdb_connect
+
 logger = logging.getLogger("ingestion")
 
 _INCOMING = "_cdp_incoming_versions"
@@ -56,7 +58,7 @@ class LoadedVersions:
             if loaded is None or not loaded.num_rows:
                 self._empty = True
                 return None
-            self._con = duckdb.connect()
+            self._con = duckdb_connect()
             self._con.register(_LOADED, loaded)
         return self._con
 

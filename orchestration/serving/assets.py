@@ -57,10 +57,10 @@ def build_snapshot_asset(domains: list[dg.Definitions]) -> dg.AssetsDefinition:
         ),
     )
     def serving_snapshot(warehouse: WarehouseResource) -> dg.MaterializeResult:
-        import duckdb
+        from cdp.warehouse import connect as duckdb_connect
 
         path = publish_snapshot(warehouse.location)
-        with duckdb.connect(str(path), read_only=True) as con:
+        with duckdb_connect(str(path), read_only=True) as con:
             rows = dict(
                 con.execute("select table_name, row_count from serving.manifest").fetchall()
             )

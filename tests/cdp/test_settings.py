@@ -66,3 +66,18 @@ def test_settings_are_frozen_and_copied_with_changes(clean_env, tmp_path) -> Non
         settings.warehouse = tmp_path / "w.duckdb"
     moved = settings.model_copy(update={"warehouse": tmp_path / "w.duckdb"})
     assert moved.warehouse == tmp_path / "w.duckdb" and moved.data_dir == settings.data_dir
+
+
+def test_every_connection_gets_the_memory_limit_and_threads(clean_env, tmp_path) -> None:
+    """`cdp.warehouse.connect`, for a file or in memory, sets DuckDB's limit and threads from
+    the settings (DuckDB's own default would be 80 % of the machine)."""
+    from cdp.warehouse import connect
+
+    clean_env.setenv("CDP_DUCKDB_MEMORY_LIMIT", "300MB")
+    clean_env.setenv("CDP_DUCKDB_THREADS", "1")
+    for con in (connect(), connect(tmp_path / "w.duckdb")):
+        with con:
+            limit, threads = con.execute(
+                "SELECT current_setting('memory_limit'), current_setting('threads')"
+            ).fetchone()
+            assert (limit, threads) == ("286.1 MiB", 1)
