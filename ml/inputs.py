@@ -1,8 +1,8 @@
 """The warehouse relations the models read, declared once (name -> SELECT over the marts).
 
-`load_marts` (churn) copies them into an in-memory DuckDB; `load_inputs` declares them as
-views over the warehouse (the recommender: a few queries) or writes them once into a scratch
-DuckDB file (`scratch_inputs`: propensity and leads, dozens of feature queries), standardised
+`load_inputs` declares them as views over the warehouse (the recommender: a few queries) or
+writes them once into a scratch DuckDB file (`scratch_inputs`: churn, propensity and leads,
+dozens of feature queries), standardised
 by the same code (`ChurnData.from_connection`, `BehaviourData.from_relations`). Either way
 DuckDB runs every feature query under its `memory_limit` and only the per-person results reach
 the process.

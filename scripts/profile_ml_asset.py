@@ -31,16 +31,16 @@ ASSETS = (*CHURN, "propensity", "leads", "purchase_scores")
 def _churn(asset: str, con: duckdb.DuckDBPyConnection, models: Path) -> None:
     from ml.artifact import load_artifact
     from ml.config import load_churn_config
-    from ml.scoring import load_marts, score_and_write, train_and_save
+    from ml.scoring import churn_inputs, score_and_write, train_and_save
 
     cfg = load_churn_config()
-    data = load_marts(con)
-    if asset == "churn_scores":
-        trained, card = load_artifact(models)
-        scores, _, _ = score_and_write(data, trained, card["version"], cfg, con)
-        print(f"scored {len(scores):,}")
-        return
-    run = train_and_save(data, cfg, models)
+    with churn_inputs(con) as data:
+        if asset == "churn_scores":
+            trained, card = load_artifact(models)
+            scores, _, _ = score_and_write(data, trained, card["version"], cfg, con)
+            print(f"scored {len(scores):,}")
+            return
+        run = train_and_save(data, cfg, models)
     print(f"chosen {run.card['chosen']}, training rows {run.card['training_rows']:,}")
     if run.backtest.evaluation is not None:
         for name, m in run.backtest.evaluation.metrics.items():

@@ -11,7 +11,7 @@ from orchestration.shared.dbt import dbt_model_key
 from orchestration.shared.keys import CHURN_SCORES
 from orchestration.shared.resources import WarehouseResource
 
-# the marts ml.scoring.load_marts reads
+# the marts ml.scoring.churn_inputs reads
 MART_DEPS = [
     dbt_model_key(name) for name in ("orders", "engagement", "service_tickets", "customer_timeline")
 ]
@@ -44,14 +44,13 @@ def _importance_markdown(importances) -> str:
 def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     from cdp.settings import get_settings
     from ml.config import load_churn_config
-    from ml.scoring import load_marts, train_and_save
+    from ml.scoring import churn_inputs, train_and_save
 
     cfg = load_churn_config()
 
     def train():
-        with warehouse.connect() as con:
-            data = load_marts(con)
-        return train_and_save(data, cfg, get_settings().models_dir)
+        with warehouse.connect() as con, churn_inputs(con) as data:
+            return train_and_save(data, cfg, get_settings().models_dir)
 
     return model_result(context, "churn", cfg, train, _churn_metadata)
 
@@ -117,12 +116,11 @@ def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     from cdp.settings import get_settings
     from ml.artifact import load_artifact
     from ml.config import load_churn_config
-    from ml.scoring import load_marts, score_and_write
+    from ml.scoring import churn_inputs, score_and_write
 
     cfg = load_churn_config()
     trained, card = load_artifact(get_settings().models_dir)
-    with warehouse.connect() as con:
-        data = load_marts(con)
+    with warehouse.connect() as con, churn_inputs(con) as data:
         scores, _features, drift = score_and_write(data, trained, card["version"], cfg, con)
     drifted = drift[drift["drifted"]]
     if len(drifted):

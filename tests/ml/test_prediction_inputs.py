@@ -14,20 +14,27 @@ from ml import propensity as clf
 from ml import propensity_features as pf
 from ml.behaviour import BehaviourData
 from ml.drift import bin_counts, build_reference, drift_report
-from ml.inputs import CHURN_INPUTS, load_inputs, scratch_inputs
+from ml.features import ChurnData
+from ml.inputs import CHURN_INPUTS, load_inputs, scratch_inputs, sources
 from ml.prediction_config import PropensityConfig
 from ml.purchase import _sample, fit_rows_at, summary_at
-from ml.scoring import load_marts
 from tests.ml.behaviour_synth import synth_behaviour
-from tests.ml.test_churn_load_marts import _warehouse
+from tests.ml.test_churn_inputs import _warehouse
 
 AS_OF = date(2025, 6, 30)
+
+
+def _copied(con) -> ChurnData:
+    """The churn inputs copied into the process and standardised from frames (the reference)."""
+    con.execute("SET TimeZone = 'UTC'")
+    frames = {n: con.sql(sql).to_arrow_table() for n, sql in sources(con, CHURN_INPUTS).items()}
+    return ChurnData.from_frames(frames.pop("orders"), **frames)
 
 
 def test_views_give_the_features_of_the_copied_marts():
     for timeline in (True, False):
         con = _warehouse(with_timeline=timeline)
-        copied = load_marts(con)
+        copied = _copied(con)
         viewed = load_inputs(con, CHURN_INPUTS).base
         assert viewed.extras == copied.extras and viewed.data_hash() == copied.data_hash()
         cutoff = date(2025, 3, 10)

@@ -1,4 +1,4 @@
-"""`load_marts` feeds e-mail, web and cart events from marts.customer_timeline."""
+"""`churn_inputs` feeds e-mail, web and cart events from marts.customer_timeline."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import duckdb
 
-from ml.scoring import load_marts
+from ml.scoring import churn_inputs
 
 
 def _warehouse(with_timeline: bool) -> duckdb.DuckDBPyConnection:
@@ -40,9 +40,9 @@ def _warehouse(with_timeline: bool) -> duckdb.DuckDBPyConnection:
 
 
 def test_timeline_events_reach_the_features_as_of_the_cutoff():
-    data = load_marts(_warehouse(with_timeline=True))
-    assert set(data.extras) == {"tickets", "email", "web", "carts"}
-    f = data.features_at(date(2025, 3, 10)).set_index("customer_id")
+    with churn_inputs(_warehouse(with_timeline=True)) as data:
+        assert set(data.extras) == {"tickets", "email", "web", "carts"}
+        f = data.features_at(date(2025, 3, 10)).set_index("customer_id")
     # the sms click is not an e-mail event; the open of 2025-03-20 is after the cutoff
     assert f.loc["p1", "email_opens_30d"] == 1 and f.loc["p1", "email_clicks_90d"] == 0
     assert f.loc["p1", "email_open_rate_90d"] == 1.0
@@ -52,6 +52,6 @@ def test_timeline_events_reach_the_features_as_of_the_cutoff():
 
 
 def test_without_timeline_only_orders_and_tickets():
-    data = load_marts(_warehouse(with_timeline=False))
-    assert data.extras == ("tickets",)
-    assert "email_opens_30d" not in data.feature_names()
+    with churn_inputs(_warehouse(with_timeline=False)) as data:
+        assert data.extras == ("tickets",)
+        assert "email_opens_30d" not in data.feature_names()
