@@ -6,7 +6,7 @@ volume, freshness, shares) are computed by DuckDB and asserted by GE on a one-ro
 GE's SQL datasource is not used: it closes the DuckDB connection before results are read.
 
     from data_quality.runner import run_suites
-    with duckdb.connect(path) as con:
+    with cdp.warehouse.connect(path) as con:
         results = run_suites(con)            # all suites whose table exists, history + Data Docs
 
 A suite runs in three steps: :func:`data_quality.plan.plan_suite` decides which checks run and
