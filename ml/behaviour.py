@@ -94,6 +94,10 @@ class BehaviourData:
     def ns(self) -> str:
         return self.base.ns
 
+    @property
+    def work_ns(self) -> str:
+        return self.base.work_ns
+
     @classmethod
     def from_frames(cls, orders: pd.DataFrame, **frames: pd.DataFrame | None) -> BehaviourData:
         """Standard column names; `frames` are the tables of `BEHAVIOUR_TABLES` and the
@@ -165,7 +169,7 @@ class BehaviourData:
                 )
             else:
                 self.con.execute(f"CREATE OR REPLACE VIEW {ns}.{name} AS SELECT * FROM {source}")
-        return BehaviourData(replace(self.base, ns=ns, cache={}), self.tables)
+        return BehaviourData(replace(self.base, ns=ns, work="", cache={}), self.tables)
 
     # ------------------------------------------------------------------ populations
     def has(self, table: str) -> bool:

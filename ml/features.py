@@ -139,6 +139,9 @@ class ChurnData:
     has_store: bool
     extras: tuple[str, ...] = field(default_factory=tuple)
     ns: str = "churn"
+    # the schema of the tables derived while training (samples, weights); "" for `ns` (the
+    # inputs may be a read-only file shared by the models: `ml.inputs.shared_inputs`)
+    work: str = ""
     # labelled training frames by cutoff and settings: the back-test and the final training
     # share most of their cutoffs (`ml.model.build_frame`)
     cache: dict = field(default_factory=dict, repr=False)
@@ -267,6 +270,10 @@ class ChurnData:
         return cls(
             con=con, has_channel=has_channel, has_store=has_store, extras=tuple(extras), ns=ns
         )
+
+    @property
+    def work_ns(self) -> str:
+        return self.work or self.ns
 
     # ------------------------------------------------------------------ facts about the data
     def date_range(self) -> tuple[date | None, date | None]:

@@ -93,7 +93,7 @@ def training_samples(
     if len(todo) < 2:
         yield None
         return
-    ns = f"{data.ns}_sample"
+    ns = f"{data.work_ns}_sample"
     data.con.execute(f"CREATE SCHEMA IF NOT EXISTS {ns}")
     try:
         populations = {}

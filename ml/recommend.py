@@ -90,7 +90,7 @@ def interactions_of(
     over a million persons' product events costs half a minute."""
     h = f"INTERVAL {int(cfg.history_days)} DAY"
     ends = {c: _ts(c) for c in sorted(set(cutoffs))}
-    table = f"{data.ns}._rec_weights"
+    table = f"{data.work_ns}._rec_weights"
     sums = ", ".join(
         f"CAST(sum(w) FILTER (WHERE ts >= {e} - {h} AND ts < {e}) AS DOUBLE) AS w{k}"
         for k, e in enumerate(ends.values())

@@ -9,7 +9,8 @@ For the persons a subject resolves to, every copy is deleted:
   holds is queued for deletion there (activation/erasures.py: the next run of each sync
   sends the vendor's deletion and records the confirmation with the key's hash only);
 - quarantine rows whose raw record holds one of their identifiers;
-- access exports written for them, and any dlt load package kept on disk.
+- access exports written for them, any dlt load package kept on disk, and the models' shared
+  inputs beside the warehouse (ml/inputs.py: the next run writes them again).
 Every identifier of theirs then goes on the suppression list (salted hashes). `dry_run`
 counts what would go and deletes nothing. The Data Docs and GE store hold masked samples
 only (data_quality/redaction.py), so there is nothing of theirs to delete there.
@@ -30,6 +31,7 @@ from activation import erasures
 from activation.journal import JOURNAL
 from activation.state import STATE
 from ml.artifact import load_named, rewrite_named
+from ml.inputs import shared_path
 from privacy import export, links, suppression
 from privacy.schema import REQUESTS
 from privacy.subjects import IDENTIFIER_COLUMNS, Subject, identifier_hash, matches, salt
@@ -352,8 +354,17 @@ def _rewrite_model(models: Path, version_dir: Path, persons: list[str]) -> bool:
 
 
 def _erase_files(con, subject: Subject, data_dir: Path, dry_run: bool) -> int:
-    """Access exports of this subject's earlier requests and any kept dlt package."""
+    """Access exports of this subject's earlier requests, any kept dlt package and the
+    models' shared inputs of this warehouse."""
     gone = 0
+    (warehouse,) = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    inputs = shared_path(Path(warehouse)) if warehouse else None
+    if inputs is not None and inputs.exists():
+        gone += 1
+        if not dry_run:
+            inputs.unlink()
     stored = subject.stored()
     rows = (
         con.execute(

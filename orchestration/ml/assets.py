@@ -1,23 +1,14 @@
 """Churn assets: `["ml", "churn_model"]` (backtest + versioned artifact) and
 `["ml", "churn_scores"]` (scores and scoring features in the warehouse)."""
 
-from functools import partial
-
 import dagster as dg
 
-from orchestration.automation import derived_asset
 from orchestration.ml.cadence import model_result
-from orchestration.shared.dbt import dbt_model_key
+from orchestration.ml.inputs import ML_INPUTS, ml_asset, model_inputs
 from orchestration.shared.keys import CHURN_SCORES
 from orchestration.shared.resources import WarehouseResource
 
-# the marts ml.scoring.churn_inputs reads
-MART_DEPS = [
-    dbt_model_key(name) for name in ("orders", "engagement", "service_tickets", "customer_timeline")
-]
 CHURN_MODEL = dg.AssetKey(["ml", "churn_model"])
-#: the decorator of every asset of this domain
-ml_asset = partial(derived_asset, group_name="ml")
 
 
 def _importance_markdown(importances) -> str:
@@ -29,7 +20,7 @@ def _importance_markdown(importances) -> str:
 
 @ml_asset(
     key=CHURN_MODEL,
-    deps=MART_DEPS,
+    deps=[ML_INPUTS],
     description=(
         "Trains the churn and value models as of the latest order date: gradient boosting on "
         "SQL + BG/NBD features, or the label-free BG/NBD / Pareto/NBD model, chosen by a "
@@ -44,13 +35,14 @@ def _importance_markdown(importances) -> str:
 def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     from cdp.settings import get_settings
     from ml.config import load_churn_config
-    from ml.scoring import churn_inputs, train_and_save
+    from ml.inputs import CHURN_INPUTS
+    from ml.scoring import train_and_save
 
     cfg = load_churn_config()
 
     def train():
-        with warehouse.connect() as con, churn_inputs(con) as data:
-            return train_and_save(data, cfg, get_settings().models_dir)
+        with model_inputs(context, warehouse, CHURN_INPUTS) as (_con, data):
+            return train_and_save(data.base, cfg, get_settings().models_dir)
 
     return model_result(context, "churn", cfg, train, _churn_metadata)
 
@@ -105,7 +97,7 @@ def _churn_metadata(run) -> dict[str, dg.MetadataValue]:
 
 @ml_asset(
     key=CHURN_SCORES,
-    deps=[*MART_DEPS, CHURN_MODEL],
+    deps=[ML_INPUTS, CHURN_MODEL],
     description=(
         "Churn probability, risk band, expected orders and revenue over the value horizon for "
         "every person with a purchase on or before the latest order date (ml.churn_scores, "
@@ -116,12 +108,13 @@ def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     from cdp.settings import get_settings
     from ml.artifact import load_artifact
     from ml.config import load_churn_config
-    from ml.scoring import churn_inputs, score_and_write
+    from ml.inputs import CHURN_INPUTS
+    from ml.scoring import score_and_write
 
     cfg = load_churn_config()
     trained, card = load_artifact(get_settings().models_dir)
-    with warehouse.connect() as con, churn_inputs(con) as data:
-        scores, _features, drift = score_and_write(data, trained, card["version"], cfg, con)
+    with model_inputs(context, warehouse, CHURN_INPUTS) as (con, data):
+        scores, _features, drift = score_and_write(data.base, trained, card["version"], cfg, con)
     drifted = drift[drift["drifted"]]
     if len(drifted):
         context.log.warning(

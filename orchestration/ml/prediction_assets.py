@@ -9,19 +9,12 @@ newest artefact is reused (`orchestration/ml/cadence.py`). `ml/purchase_scores`,
 
 import dagster as dg
 
-from orchestration.ml.assets import MART_DEPS, ml_asset
 from orchestration.ml.cadence import model_result
+from orchestration.ml.inputs import ML_INPUTS, ml_asset, model_inputs
 from orchestration.shared.dbt import dbt_model_key
 from orchestration.shared.keys import PURCHASE_SCORES
 from orchestration.shared.resources import WarehouseResource
 
-BEHAVIOUR_DEPS = [
-    *MART_DEPS,
-    *(
-        dbt_model_key(name)
-        for name in ("order_lines", "stg_web__events", "int_web_sessions_attributed")
-    ),
-]
 PROPENSITY_MODEL = dg.AssetKey(["ml", "propensity_model"])
 LEAD_MODEL = dg.AssetKey(["ml", "lead_model"])
 RECOMMENDATION_MODEL = dg.AssetKey(["ml", "recommendation_model"])
@@ -57,14 +50,13 @@ def _model_metadata(run) -> dict:
     return meta
 
 
-def _behaviour(warehouse: WarehouseResource, step):
-    """`step(data, models_dir, con)` on the behaviour data (`ml.inputs.scratch_inputs`: the
-    inputs written once into a scratch DuckDB file) and its warehouse connection (the
-    scoring writes its tables there)."""
+def _behaviour(context: dg.AssetExecutionContext, warehouse: WarehouseResource, step):
+    """`step(data, models_dir, con)` on every input (`orchestration.ml.inputs.model_inputs`)
+    and the warehouse connection (the scoring writes its tables there)."""
     from cdp.settings import get_settings
-    from ml.inputs import scratch_inputs
+    from ml.inputs import BEHAVIOUR_INPUTS, CHURN_INPUTS
 
-    with warehouse.connect() as con, scratch_inputs(con) as data:
+    with model_inputs(context, warehouse, (*CHURN_INPUTS, *BEHAVIOUR_INPUTS)) as (con, data):
         return step(data, get_settings().models_dir, con)
 
 
@@ -82,7 +74,7 @@ def _classifier_metadata(run) -> dict:
 def _classifier_asset(key: dg.AssetKey, task: str, description: str):
     @ml_asset(
         key=key,
-        deps=BEHAVIOUR_DEPS,
+        deps=[ML_INPUTS],
         description=description,
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -95,7 +87,9 @@ def _classifier_asset(key: dg.AssetKey, task: str, description: str):
             task,
             getattr(cfg, task),
             lambda: _behaviour(
-                warehouse, lambda data, models, _con: train_classifier(data, task, cfg, models)
+                context,
+                warehouse,
+                lambda data, models, _con: train_classifier(data, task, cfg, models),
             ),
             _classifier_metadata,
         )
@@ -122,7 +116,7 @@ lead_model = _classifier_asset(
 
 @ml_asset(
     key=RECOMMENDATION_MODEL,
-    deps=BEHAVIOUR_DEPS,
+    deps=[ML_INPUTS],
     description=(
         "Product recommender (category affinity, item co-occurrence or implicit ALS blended "
         "with popularity, chosen inside the training window; popularity fallback); back-test "
@@ -131,15 +125,15 @@ lead_model = _classifier_asset(
 )
 def recommendation_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     from cdp.settings import get_settings
+    from ml.inputs import RECOMMENDER_INPUTS
     from ml.prediction_config import load_predictions_config
     from ml.prediction_scoring import RECOMMENDER, train_recommender
-    from ml.recommend_scoring import load_recommendation_data
 
     cfg = load_predictions_config()
 
     def train():
-        with warehouse.connect() as con:  # the inputs are views over the warehouse
-            return train_recommender(load_recommendation_data(con), cfg, get_settings().models_dir)
+        with model_inputs(context, warehouse, RECOMMENDER_INPUTS, views=True) as (_con, data):
+            return train_recommender(data, cfg, get_settings().models_dir)
 
     return model_result(context, RECOMMENDER, cfg.recommendations, train, _recommender_metadata)
 
@@ -155,7 +149,7 @@ def _recommender_metadata(run) -> dict:
 
 @ml_asset(
     key=PURCHASE_SCORES,
-    deps=[*BEHAVIOUR_DEPS, PROPENSITY_MODEL, LEAD_MODEL],
+    deps=[ML_INPUTS, PROPENSITY_MODEL, LEAD_MODEL],
     description=(
         "ml.purchase_scores: purchase_propensity and propensity_decile (buyers), lead_score "
         "and leads_decile (identified persons who never bought), with both model versions; "
@@ -165,7 +159,7 @@ def _recommender_metadata(run) -> dict:
 def purchase_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     from ml.prediction_scoring import score_purchases
 
-    scores, drift = _behaviour(warehouse, score_purchases)
+    scores, drift = _behaviour(context, warehouse, score_purchases)
     drifted = drift[drift["drifted"]]
     if len(drifted):
         context.log.warning(
@@ -189,21 +183,20 @@ def purchase_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 
 @ml_asset(
     key=PRODUCT_RECOMMENDATIONS,
-    deps=[*BEHAVIOUR_DEPS, CATALOG, RECOMMENDATION_MODEL],
+    deps=[ML_INPUTS, CATALOG, RECOMMENDATION_MODEL],
     description=(
         "ml.product_recommendations (person_id, rank, sku, product_name, product_url, score, "
         "reason, model_version): in-stock products only, nothing bought in the last "
         "exclude_bought_days, popular products for persons without history."
     ),
 )
-def product_recommendations(warehouse: WarehouseResource):
+def product_recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     from cdp.settings import get_settings
-    from ml.recommend_scoring import load_recommendation_data, write_recommendations
+    from ml.inputs import RECOMMENDER_INPUTS
+    from ml.recommend_scoring import write_recommendations
 
-    with warehouse.connect() as con:
-        summary = write_recommendations(
-            load_recommendation_data(con), get_settings().models_dir, con
-        )
+    with model_inputs(context, warehouse, RECOMMENDER_INPUTS, views=True) as (con, data):
+        summary = write_recommendations(data, get_settings().models_dir, con)
     return dg.MaterializeResult(
         metadata={
             "persons": dg.MetadataValue.int(summary["persons"]),

@@ -10,9 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ml import inputs
+from ml.inputs import CHURN_INPUTS, shared_path
 from orchestration.ml import defs
 from orchestration.ml.assets import churn_model, churn_scores
 from orchestration.ml.checks import churn_drift
+from orchestration.ml.inputs import ML_INPUTS, ml_inputs
+from orchestration.shared.dbt import dbt_model_key
 from orchestration.shared.keys import FULL_REFRESH_TAG
 from orchestration.shared.resources import WarehouseResource
 from tests.ml.churn_synth import synth_orders
@@ -97,8 +101,9 @@ def test_defs_declare_the_contract_keys_and_lineage():
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"ml/churn_model", "ml/churn_scores"} <= keys
     for asset in (churn_model, churn_scores):
-        deps = {k.to_user_string() for k in asset.asset_deps[asset.key]}
-        assert {"marts/orders", "marts/engagement", "marts/service_tickets"} <= deps
+        assert ML_INPUTS in asset.asset_deps[asset.key]
+    deps = {k.to_user_string() for k in ml_inputs.asset_deps[ML_INPUTS]}
+    assert {"marts/orders", "marts/service_tickets", "marts/customer_timeline"} <= deps
     assert {k.to_user_string() for k in churn_scores.asset_deps[churn_scores.key]} >= {
         "ml/churn_model"
     }
@@ -257,3 +262,37 @@ def test_cadence_reuses_the_artefact_until_due_changed_or_full_refresh(env, monk
     card["created_at"] = (pd.Timestamp.now("UTC") - pd.Timedelta(days=8)).isoformat()
     card_file.write_text(json.dumps(card))
     assert _trained(_materialise_model(db))
+
+
+def _scores(db) -> pd.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            "SELECT * EXCLUDE (scored_at) FROM ml.churn_scores ORDER BY person_id"
+        ).df()
+
+
+def test_model_steps_read_the_runs_shared_inputs_while_they_are_current(env, monkeypatch):
+    """`ml/inputs` writes the inputs once beside the warehouse and the churn steps of the run
+    read that file; once a mart they are built from is materialised again, a step writes its
+    own inputs from the marts, with the same scores."""
+    _tmp_path, db, _orders = env
+    written = []
+    scratch = inputs.scratch_inputs
+    monkeypatch.setattr(
+        inputs, "scratch_inputs", lambda con, names: written.append(names) or scratch(con, names)
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {"warehouse": WarehouseResource(path=str(db))}
+    run = dg.materialize(
+        [ml_inputs, churn_model, churn_scores], instance=instance, resources=resources
+    )
+    assert run.success and written == []
+    assert shared_path(db).exists()
+    (meta,) = [m.metadata for m in run.asset_materializations_for_node("ml__inputs")]
+    assert meta["rows"].data["orders"] == meta["dagster/row_count"].value > 0
+    shared = _scores(db)
+
+    instance.report_runless_asset_event(dg.AssetMaterialization(dbt_model_key("orders")))
+    assert dg.materialize([churn_scores], instance=instance, resources=resources).success
+    assert written == [CHURN_INPUTS]
+    pd.testing.assert_frame_equal(_scores(db), shared)

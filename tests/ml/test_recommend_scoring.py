@@ -15,6 +15,7 @@ import pytest
 from ml import recommend as rec
 from ml.artifact import save_named
 from ml.behaviour import BehaviourData
+from ml.inputs import shared_inputs, write_inputs
 from ml.prediction_config import RecommendationCandidate, RecommendationsConfig
 from ml.prediction_scoring import RECOMMENDER, in_stock, load_products
 from ml.recommend_rank import best
@@ -73,8 +74,11 @@ def _warehouse(con: duckdb.DuckDBPyConnection) -> dict:
         CREATE TABLE intermediate.int_web_sessions_attributed AS
                SELECT session_id, customer_id AS person_id FROM s;
         CREATE TABLE marts.customer_timeline AS
-               SELECT customer_id AS person_id, occurred_at, 'login' AS event_type FROM t
-               UNION ALL SELECT 'ANON', TIMESTAMP '2025-01-01', 'web_session';"""
+               SELECT customer_id AS person_id, occurred_at, 'login' AS event_type,
+                      'app' AS channel, NULL::VARCHAR AS reference, NULL::DOUBLE AS amount
+               FROM t
+               UNION ALL SELECT 'ANON', TIMESTAMP '2025-01-01', 'web_session', 'web', 'S0',
+                                NULL;"""
     )
     products = pd.DataFrame(
         {
@@ -169,6 +173,42 @@ def test_the_table_holds_the_recommenders_lists_with_names_and_urls(
     assert set(got.loc[got["customer_id"] == "NEWCOMER", "reason"]) == {"popular"}
     assert "personalised:category" in set(got["reason"])
     assert not set(got["sku"]) - in_stock(products, CFG.min_stock)
+
+
+def _rows(con, relation: str, columns: str = "*") -> list:
+    return con.execute(f"SELECT {columns} FROM {relation} ORDER BY ALL").fetchall()
+
+
+def test_the_shared_inputs_file_holds_what_the_views_read(warehouse, tmp_path):
+    """`write_inputs` writes every input once; attached read-only by `shared_inputs`, its
+    tables are the rows the views give, a step's derived tables go to its own scratch file,
+    and the recommendations written from it are those written from the views."""
+    con, data, expected = warehouse
+    path = tmp_path / "w.ml_inputs.duckdb"
+    rows = write_inputs(con, path)
+    assert not list(tmp_path.glob("*.tmp")) and path.exists()
+    _first, cutoff = expected.base.date_range()
+    model = rec._fit(expected, cutoff, RecommendationCandidate(kind="category"), CFG, 1, 1)
+    models = tmp_path / "models"
+    card = {"version": "recommendations-test", "config": CFG.model_dump(mode="json")}
+    save_named(models, RECOMMENDER, "recommendations-test", model, card)
+    write_recommendations(data, models, con)
+    from_views = _rows(con, "ml.product_recommendations", "* EXCLUDE (scored_at)")
+    with shared_inputs(con, path) as shared:
+        assert set(shared.tables) == set(data.tables) and shared.base.extras
+        for table in ("orders", "purchase_days", *data.tables):
+            assert _rows(con, f"{shared.ns}.{table}") == _rows(con, f"{data.ns}.{table}"), table
+            assert rows[table] == len(_rows(con, f"{data.ns}.{table}"))
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute(f"CREATE TABLE {shared.ns}.x AS SELECT 1")
+        with rec.interactions_of(shared, [cutoff], CFG):  # a derived table, in the scratch file
+            assert con.execute(f"SELECT count(*) FROM {shared.work_ns}._rec_weights").fetchone()
+        write_recommendations(shared, models, con)
+    assert _rows(con, "ml.product_recommendations", "* EXCLUDE (scored_at)") == from_views
+    attached = {
+        r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+    }
+    assert not {"ml_scratch", "ml_work"} & attached
 
 
 def test_top_k_breaks_ties_by_the_lower_code():

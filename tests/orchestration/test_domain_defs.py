@@ -77,7 +77,7 @@ def test_dbt_model_key_is_the_key_dagster_dbt_gives_every_model() -> None:
 
 def test_consumers_read_mart_keys_from_the_manifest() -> None:
     from orchestration.activation.assets import CUSTOMER_PROFILES, segment_membership
-    from orchestration.ml.assets import MART_DEPS
+    from orchestration.ml.inputs import INPUT_DEPS
     from orchestration.shared.dbt import dbt_model_key
 
     assert (
@@ -85,7 +85,7 @@ def test_consumers_read_mart_keys_from_the_manifest() -> None:
         == dbt_model_key("customer_profiles")
         == dg.AssetKey(["marts", "customer_profiles"])
     )
-    assert dbt_model_key("orders") in MART_DEPS
+    assert dbt_model_key("orders") in INPUT_DEPS
     assert segment_membership.asset_deps[segment_membership.key] == {CUSTOMER_PROFILES}
 
 

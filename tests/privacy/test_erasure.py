@@ -208,6 +208,21 @@ def test_erasure_deletes_the_model_versions_that_hold_the_person(tmp_path):
     assert (models / "LATEST").exists()
 
 
+def test_erasure_deletes_the_models_shared_inputs_of_the_warehouse(tmp_path):
+    """The models' inputs written beside the warehouse for a run (ml/inputs.py) hold every
+    buyer: an erasure deletes the file (the next run writes it again); another warehouse's
+    file stays."""
+    inputs, other = tmp_path / "w.ml_inputs.duckdb", tmp_path / "x.ml_inputs.duckdb"
+    for path in (inputs, other):
+        path.write_bytes(b"P1")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        build(con)
+        dry = erase(con, Subject.from_values(person_id="P1"), "dry", tmp_path, dry_run=True)
+        assert dry.deleted["files"] == 1 and inputs.exists()
+        erase(con, Subject.from_values(person_id="P1"), "r1", tmp_path)
+    assert not inputs.exists() and other.exists()
+
+
 def test_erasure_rewrites_a_recommendation_model_without_the_person(tmp_path):
     """A model that can drop persons is rewritten, not deleted: the latest version still
     verifies and recommends for everyone else, and holds nothing of the erased person."""
