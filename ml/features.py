@@ -125,6 +125,34 @@ EXTRA_FEATURES: dict[str, tuple[str, list[tuple[str, str]]]] = {
 }
 
 
+#: persons per range when a whole population's features are computed range by range
+#: (`person_ranges`): one range's aggregates, sort and result stay within DuckDB's memory limit
+CHUNK_PERSONS = 400_000
+
+
+def person_ranges(con: duckdb.DuckDBPyConnection, population: str, size: int) -> list[str | None]:
+    """The persons of `population` (SQL giving customer ids) cut into ranges of at most
+    `size` customer ids: a condition on `customer_id` per range (`[None]` for one range), in
+    id order, so frames computed range by range and put end to end are the whole frame sorted
+    by id."""
+    starts = [
+        r[0]
+        for r in con.execute(
+            f"""SELECT customer_id FROM (
+                SELECT customer_id, row_number() OVER (ORDER BY customer_id) - 1 AS r
+                FROM ({population}))
+            WHERE r % {int(size)} = 0 ORDER BY customer_id"""
+        ).fetchall()
+    ]
+    if len(starts) <= 1:
+        return [None]
+    quoted = ["'" + str(s).replace("'", "''") + "'" for s in starts]
+    return [
+        f"customer_id >= {lo}" + (f" AND customer_id < {hi}" if hi else "")
+        for lo, hi in zip(quoted, [*quoted[1:], None], strict=True)
+    ]
+
+
 @dataclass
 class ChurnData:
     """Standardised event tables inside one DuckDB connection.
@@ -519,7 +547,23 @@ class ChurnData:
         `max_rows` keeps a deterministic hash sample of customers (stratified by the label
         when a horizon is given: `sample_sql`). Rows are sorted by
         `customer_id` so that downstream results do not depend on DuckDB's thread scheduling.
+        The whole population is computed `CHUNK_PERSONS` customers at a time (`person_ranges`:
+        a person's features read only that person's rows, so the frames put end to end are
+        the frame computed at once; at 1.4M customers at once needed more than 2 GB in DuckDB).
         """
+        if population is None and max_rows is None:
+            eligible = self.eligible_sql(cutoff)
+            ranges = person_ranges(self.con, eligible, CHUNK_PERSONS)
+            if len(ranges) > 1:
+                parts = [
+                    self.features_at(
+                        cutoff,
+                        horizon_days=horizon_days,
+                        population=f"SELECT customer_id FROM ({eligible}) WHERE {where}",
+                    )
+                    for where in ranges
+                ]
+                return pd.concat(parts, ignore_index=True)
         if population is None and max_rows is not None:
             population = self.sample_sql(cutoff, max_rows, seed, horizon_days)
         sql = self._feature_sql(cutoff, horizon_days, population)

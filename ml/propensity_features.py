@@ -17,7 +17,7 @@ from datetime import date
 import pandas as pd
 
 from ml.behaviour import BehaviourData
-from ml.features import hash_cut_sql, stratified_sql
+from ml.features import CHUNK_PERSONS, hash_cut_sql, person_ranges, stratified_sql
 from ml.prediction_config import ClassifierConfig
 from ml.purchase import (
     PURCHASE_FEATURES,
@@ -30,11 +30,10 @@ from ml.purchase import (
 PROPENSITY = "propensity"
 LEADS = "leads"
 BGNBD_FIT_ROWS = 20_000  # population parameters: a deterministic sample is enough
-# persons whose features are in memory at once when a whole population is scored or graded
-# (about 60 float64 features: ~200 MB a range, about three times that while its parts are
-# merged); each range scans the input tables once (about 10 s at 1.4 million customers), so
-# ranges of 400,000 score the 1.2 million buyers of that size in three scans
-CHUNK_PERSONS = 400_000
+# CHUNK_PERSONS (ml.features): persons whose features are in memory at once when a whole
+# population is scored or graded (about 60 float64 features: ~200 MB a range, about three
+# times that while its parts are merged); each range scans the input tables once (about 10 s
+# at 1.4 million customers), so ranges of 400,000 score the 1.2 million buyers in three scans
 
 
 def population_sql(
@@ -156,22 +155,7 @@ def id_ranges(
     memory at once (`size`: `CHUNK_PERSONS`)."""
     size = size or CHUNK_PERSONS
     population = population or population_sql(data, task, cutoff)
-    starts = [
-        r[0]
-        for r in data.con.execute(
-            f"""SELECT customer_id FROM (
-                SELECT customer_id, row_number() OVER (ORDER BY customer_id) - 1 AS r
-                FROM ({population}))
-            WHERE r % {int(size)} = 0 ORDER BY customer_id"""
-        ).fetchall()
-    ]
-    if len(starts) <= 1:
-        return [None]
-    quoted = ["'" + str(s).replace("'", "''") + "'" for s in starts]
-    return [
-        f"customer_id >= {lo}" + (f" AND customer_id < {hi}" if hi else "")
-        for lo, hi in zip(quoted, [*quoted[1:], None], strict=True)
-    ]
+    return person_ranges(data.con, population, size)
 
 
 def purchase_model_at(

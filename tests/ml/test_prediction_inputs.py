@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ml import features
 from ml import propensity as clf
 from ml import propensity_features as pf
 from ml.behaviour import BehaviourData
@@ -19,6 +20,7 @@ from ml.inputs import CHURN_INPUTS, load_inputs, scratch_inputs, sources
 from ml.prediction_config import PropensityConfig
 from ml.purchase import _sample, fit_rows_at, summary_at
 from tests.ml.behaviour_synth import synth_behaviour
+from tests.ml.churn_synth import synth_orders
 from tests.ml.test_churn_inputs import _warehouse
 
 AS_OF = date(2025, 6, 30)
@@ -55,6 +57,21 @@ def test_views_give_the_features_of_the_copied_marts():
             ).fetchone()[0]
             assert Path(path).exists()
         assert not Path(path).parent.exists()
+
+
+def test_churn_features_of_a_whole_population_range_by_range(monkeypatch):
+    """Scoring and grading compute every buyer's churn features `CHUNK_PERSONS` at a time:
+    the frames put end to end are the frame computed at once, labelled or not."""
+    orders, tickets = synth_orders(400, seed=3, with_tickets=True)
+    data = ChurnData.from_frames(orders, tickets=tickets)
+    _first, last = data.date_range()
+    cutoff = last - pd.Timedelta(days=200)
+    whole = data.features_at(last)
+    labelled = data.features_at(cutoff, horizon_days=180)
+    monkeypatch.setattr(features, "CHUNK_PERSONS", 37)
+    assert len(features.person_ranges(data.con, data.eligible_sql(last), 37)) > 5
+    pd.testing.assert_frame_equal(data.features_at(last), whole)
+    pd.testing.assert_frame_equal(data.features_at(cutoff, horizon_days=180), labelled)
 
 
 def test_ranges_of_persons_give_the_whole_population(monkeypatch):
