@@ -7,9 +7,11 @@ the UI after the marts changed, a test materialising one asset) the step writes 
 inputs from the marts as before, and says so in its log.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -17,6 +19,11 @@ from ml.input_relations import RELATIONS
 from orchestration.automation import derived_asset
 from orchestration.shared.dbt import dbt_model_key
 from orchestration.shared.resources import WarehouseResource
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from ml.behaviour import BehaviourData
 
 #: the decorator of every asset of this domain
 ml_asset = partial(derived_asset, group_name="ml")
@@ -71,7 +78,7 @@ def model_inputs(
     warehouse: WarehouseResource,
     names: tuple[str, ...],
     views: bool = False,
-):
+) -> Iterator[tuple["duckdb.DuckDBPyConnection", "BehaviourData"]]:
     """`(con, data)`: a warehouse connection (the scores are written there) and the inputs of
     `names` — the run's shared file when current (`_current`), else written by this step
     into a scratch file (`ml.inputs.scratch_inputs`) or, with `views`, declared as views
