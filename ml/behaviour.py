@@ -98,6 +98,11 @@ class BehaviourData:
     def work_ns(self) -> str:
         return self.base.work_ns
 
+    @property
+    def all_tables(self) -> tuple[str, ...]:
+        """Every table of schema `ns`: the churn tables and the behaviour tables."""
+        return ("orders", "purchase_days", *self.base.extras, *self.tables)
+
     @classmethod
     def from_frames(cls, orders: pd.DataFrame, **frames: pd.DataFrame | None) -> BehaviourData:
         """Standard column names; `frames` are the tables of `BEHAVIOUR_TABLES` and the
@@ -159,7 +164,7 @@ class BehaviourData:
         self.con.execute(
             f"CREATE OR REPLACE TABLE {ns}._persons AS SELECT DISTINCT customer_id FROM ({persons})"
         )
-        for name in ("orders", "purchase_days", *self.base.extras, *self.tables):
+        for name in self.all_tables:
             source = f"{self.ns}.{name}"
             columns = self.con.sql(f"SELECT * FROM {source} LIMIT 0").columns
             if "customer_id" in columns:

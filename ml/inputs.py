@@ -182,8 +182,10 @@ def write_inputs(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
     try:
         data = load_inputs(con, (*CHURN_INPUTS, *BEHAVIOUR_INPUTS), tmp)
         base = data.base
-        tables = ("orders", "purchase_days", *base.extras, *data.tables)
-        rows = {t: con.execute(f"SELECT count(*) FROM {data.ns}.{t}").fetchone()[0] for t in tables}
+        rows = {
+            t: con.execute(f"SELECT count(*) FROM {data.ns}.{t}").fetchone()[0]
+            for t in data.all_tables
+        }
         manifest = {
             "has_channel": base.has_channel,
             "has_store": base.has_store,
@@ -193,9 +195,13 @@ def write_inputs(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
         con.execute(
             f"CREATE TABLE {data.ns}.{MANIFEST} AS SELECT ? AS manifest", [json.dumps(manifest)]
         )
-        for name in sources(con, (*CHURN_INPUTS, *BEHAVIOUR_INPUTS)):
+        views = con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal",
+            [SCRATCH],
+        ).fetchall()
+        for (view,) in views:
             # the views over the warehouse the tables were written from: they name its database
-            con.execute(f"DROP VIEW {data.ns}.src_{name}")
+            con.execute(f"DROP VIEW {data.ns}.{view}")
         con.execute(f"CHECKPOINT {SCRATCH}")
         con.execute(f"DETACH {SCRATCH}")
         os.replace(tmp, path)
