@@ -29,6 +29,7 @@ from orchestration.automation import derived_condition
 from orchestration.shared.dbt_child import plain_dbt
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_TARGET = "dev"  # of profiles.yml; the DbtCliResource passes it to every dbt command
 logger = logging.getLogger(__name__)
 
 disable_telemetry()
@@ -46,10 +47,11 @@ def dbt_executable() -> str:
 
 
 SOURCE_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "plugins")
-# The `--vars` of the last parse. dagster-dbt copies the parse's partial_parse.msgpack into
-# each dbt invocation's target folder, but dbt discards it and parses the whole project again
-# when the invocation's vars (the warehouse path, the threads) differ from the parse's: about
-# 6 s of CPU on each of the five dbt steps of a run.
+# The `--target` and `--vars` of the last parse. dagster-dbt copies the parse's
+# partial_parse.msgpack into each dbt invocation's target folder, but dbt discards it and parses
+# the whole project again when the invocation's target name (the DbtCliResource passes the
+# project's) or vars (the warehouse path, the threads) differ from the parse's: about 6 s of CPU
+# on each dbt step of a run.
 PARSE_VARS_FILE = ".parse_vars.json"
 
 
@@ -68,11 +70,13 @@ def _manifest_is_stale(manifest: Path, project_dir: Path) -> bool:
 
 def build_dbt_project(project_dir: Path = DBT_PROJECT_DIR) -> DbtProject:
     """The dbt project, with a manifest ready to load (parsed now if missing, older than a
-    file of the project, or parsed with other `--vars` than this process's runs pass)."""
-    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir, target="dev")
+    file of the project, or parsed with another target or `--vars` than this process's runs
+    pass)."""
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir, target=DBT_TARGET)
     target = project.manifest_path.parent
     target.mkdir(parents=True, exist_ok=True)
-    parse_vars = warehouse_vars(str(get_settings().warehouse))
+    # the target and `--vars` the runs pass: dbt's partial parse compares both
+    parse_args = ["--target", DBT_TARGET, *warehouse_vars(str(get_settings().warehouse))]
     stamp = target / PARSE_VARS_FILE
     # Processes loading the definitions at once (pytest-xdist workers, a sensor beside the UI)
     # must not read a manifest another one is still writing: check and parse under a lock.
@@ -81,15 +85,15 @@ def build_dbt_project(project_dir: Path = DBT_PROJECT_DIR) -> DbtProject:
         if (
             _manifest_is_stale(project.manifest_path, project_dir)
             or not stamp.exists()
-            or stamp.read_text() != json.dumps(parse_vars)
+            or stamp.read_text() != json.dumps(parse_args)
             or os.getenv("DAGSTER_IS_DEV_CLI")
         ):
-            _parse(project_dir, target, parse_vars)
-            stamp.write_text(json.dumps(parse_vars))
+            _parse(project_dir, target, parse_args)
+            stamp.write_text(json.dumps(parse_args))
     return project
 
 
-def _parse(project_dir: Path, target: Path, parse_vars: list[str]) -> None:
+def _parse(project_dir: Path, target: Path, parse_args: list[str]) -> None:
     """`dbt parse` in-process: no dependency on a `dbt` executable on PATH."""
     from dbt.cli.main import dbtRunner
 
@@ -103,7 +107,7 @@ def _parse(project_dir: Path, target: Path, parse_vars: list[str]) -> None:
             str(project_dir),
             "--target-path",
             str(target),
-            *parse_vars,
+            *parse_args,
         ]
     )
     if not result.success:

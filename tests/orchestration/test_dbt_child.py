@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -75,3 +76,30 @@ def test_runs_start_dbt_through_the_launcher():
     assert dbt_resource.dbt_executable == dbt_executable()
     out = subprocess.run([dbt_executable(), "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and "installed" in out.stdout, out.stdout + out.stderr
+
+
+
+def test_a_dbt_command_starts_one_dbt_and_reuses_the_partial_parse(tmp_path, monkeypatch):
+    """No `dbt --version` and no in-process adapter before the command (resources.py), and
+    dbt reuses the parse of the definitions (same target and `--vars`) instead of parsing the
+    whole project again."""
+    import dagster_dbt.core.resource as dagster_dbt_resource
+    from dbt.version import __version__
+
+    from orchestration.shared.dbt import DBT_TARGET, PARSE_VARS_FILE, dbt_project
+    from orchestration.transform.resources import dbt_resource
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"dagster-dbt started a command before dbt: {args}")
+
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", refuse)
+    assert str(dbt_resource._cli_version) == __version__
+    assert dbt_resource._initialize_dbt_core_adapter(["ls"]) is None
+    parsed = json.loads((dbt_project.manifest_path.parent / PARSE_VARS_FILE).read_text())
+    assert parsed[:2] == ["--target", DBT_TARGET]
+    invocation = dbt_resource.cli(
+        ["ls", "--select", "stg_pos__stores", *parsed[2:]], target_path=tmp_path / "target"
+    )
+    events = [event.raw_event["info"]["name"] for event in invocation.stream_raw_events()]
+    assert invocation.is_successful()
+    assert "FoundStats" in events and "UnableToPartialParse" not in events, events
