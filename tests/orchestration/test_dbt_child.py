@@ -78,7 +78,6 @@ def test_runs_start_dbt_through_the_launcher():
     assert out.returncode == 0 and "installed" in out.stdout, out.stdout + out.stderr
 
 
-
 def test_a_dbt_command_starts_one_dbt_and_reuses_the_partial_parse(tmp_path, monkeypatch):
     """No `dbt --version` and no in-process adapter before the command (resources.py), and
     dbt reuses the parse of the definitions (same target and `--vars`) instead of parsing the
