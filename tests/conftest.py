@@ -21,14 +21,15 @@ disable_telemetry()
 # `--dist loadfile` one file runs on one worker, and a long file started last keeps the run going
 # while the other worker has nothing left. xdist's own reordering (files with the most tests
 # first, which put the one-test demo files last) is turned off below so that this order holds.
-# The first builds the shared demo (`demo_build`) on one worker while the next two keep the
+# The first builds the shared demo (`demo_build`) on one worker while the next three keep the
 # other busy: a worker takes its next file when two tests of its current one are left, and one
 # that reached the re-run before the build was done would wait for it (seen with the re-run
 # third: the worker that ran test_transform_defs.py then waited for the build).
 SCHEDULED_FIRST = (
     "app/test_app_browser.py",
     "orchestration/test_transform_defs.py",
-    "demo/test_generator_noise.py",
+    "dbt/test_incremental.py",
+    "identity/test_identity_incremental.py",
     "demo/test_demo_rerun.py",
 )
 
