@@ -30,9 +30,11 @@
 
 {#- The CTEs `touched_keys` (incremental run only), `renamed` (the rows of `relation` whose key
     is touched) and `deduplicated` (one row per key, the first by `order_by`, by default the
-    latest version; see `deduplicate`), with no comma after the last. -#}
-{% macro incremental_deduplicated(relation, key, order_by='updated_at desc nulls last, _dlt_load_id desc') -%}
-{{ incremental_touched_keys(relation, key) }}
+    latest version; see `deduplicate`), with no comma after the last. `also_touched`: a select
+    of more keys to rebuild, for a model whose rows depend on another table than its source
+    (see `store_email_changed`). -#}
+{% macro incremental_deduplicated(relation, key, order_by='updated_at desc nulls last, _dlt_load_id desc', also_touched=none) -%}
+{{ incremental_touched_keys(relation, key, also_touched) }}
 
 renamed as (
     {{ incremental_touched_rows(relation, key) }}
@@ -45,12 +47,16 @@ deduplicated as (
 
 {#- The CTE `touched_keys` (followed by a comma) on an incremental run; nothing on a full one.
     `relation` is the CTE of every kept raw row, typed, with `key` and `_dlt_load_id`. -#}
-{% macro incremental_touched_keys(relation, key) -%}
+{% macro incremental_touched_keys(relation, key, also_touched=none) -%}
     {%- if incremental_build() %}
 touched_keys as materialized (
     select {{ key }} as touched_key
     from {{ relation }}
     where _dlt_load_id > (select coalesce(max(_dlt_load_id), '') from {{ this }})
+    {%- if also_touched %}
+    union
+    {{ also_touched }}
+    {%- endif %}
     union
     select coalesce(kept.{{ key }}, existing.{{ key }}) as touched_key
     from (select distinct {{ key }} from {{ relation }}) as kept
@@ -59,6 +65,15 @@ touched_keys as materialized (
     where kept.{{ key }} is null or existing.{{ key }} is null
 ),
     {%- endif %}
+{%- endmacro %}
+
+{#- The keys of the model's rows whose `is_store_email` no longer says whether their (normalised)
+    `email` is a store's generic address of stg_pos__stores: a store's address changed after
+    they were built. Evaluated like the model's own `is_store_email`. -#}
+{% macro store_email_changed(key) -%}
+    select {{ key }} from {{ this }}
+    where is_store_email
+        <> coalesce(email in (select generic_email from {{ ref('stg_pos__stores') }}), false)
 {%- endmacro %}
 
 {#- The rows of `relation` whose key is touched; every row on a full build. -#}

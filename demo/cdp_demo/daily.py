@@ -7,8 +7,8 @@ the e-mail of the account, a receipt corrected). Each change is made from a reco
 already hold, copied under a new key or edited in place, and dated the day after the newest
 record, so it has every field the source's schema has and the ingestion reads it as usual:
 new files (`<monthly file>-dayN.jsonl|parquet`) for the file sources, new and updated rows
-for the till's SQLite database. The CSV exports (clienteling, ESP contacts, service) are left
-as they are.
+(receipts, loyalty cards) for the till's SQLite database. The CSV exports (clienteling, ESP
+contacts, service) are left as they are.
 """
 
 from __future__ import annotations
@@ -209,5 +209,39 @@ def _land_till(
                 "update receipts set payment_method = 'card', updated_at = ? where receipt_id = ?",
                 [_stamp(day, rng), receipt],
             )
+        _land_cards(con, n, share, day, rng, report)
     report.new["pos.receipts"] = len(picked)
     report.changed["pos.receipts"] = len(corrected)
+
+
+def _land_cards(
+    con: sqlite3.Connection,
+    n: int,
+    share: float,
+    day: dt.date,
+    rng: random.Random,
+    report: DayReport,
+) -> None:
+    """New loyalty cards (copies of cards under a new number) and cards whose holder gave a
+    new e-mail. Cards are issued over the three years, so a day brings `share` of a month's."""
+    columns = [row[1] for row in con.execute("pragma table_info(loyalty_cards)")]
+    cards = [row[0] for row in con.execute("select card_id from loyalty_cards order by card_id")]
+    count = max(1, round(len(cards) * share / 36))
+    picked = rng.sample(cards, min(count, len(cards)))
+    for i, card in enumerate(picked):
+        stamp = _stamp(day, rng)
+        values = {"card_id": f"LC9{n % 100:02d}{i:05d}", "issued_at": stamp, "updated_at": stamp}
+        select = ", ".join("?" if name in values else name for name in columns)
+        con.execute(
+            f"insert into loyalty_cards select {select} from loyalty_cards where card_id = ?",
+            [*(values[name] for name in columns if name in values), card],
+        )
+    edited = rng.sample(cards, min(max(1, count // 10), len(cards)))
+    for card in edited:
+        con.execute(
+            "update loyalty_cards set email = 'new.' || coalesce(email, ''), updated_at = ? "
+            "where card_id = ?",
+            [_stamp(day, rng), card],
+        )
+    report.new["pos.loyalty_cards"] = len(picked)
+    report.changed["pos.loyalty_cards"] = len(edited)

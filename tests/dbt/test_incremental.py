@@ -2,7 +2,8 @@
 
 A small generated retailer is loaded and built in full (staging, identity resolution, golden
 record and marts); a generated day of changes (new and changed records, `cdp_demo.daily`) is
-landed and loaded; meanwhile the quality layer quarantines rows already built (a web event, an
+landed and loaded, with a store's generic e-mail moved to a card holder's address (the rows
+that gave the old one, and the holder's card, change without a raw row of their own); meanwhile the quality layer quarantines rows already built (a web event, an
 order with its items) and releases a row it had quarantined. The day's build runs as the
 pipeline runs it (staging, identity resolved again with the previous graph, then the golden
 record and marts), every table of staging, intermediate and marts is copied aside, then
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -61,6 +63,24 @@ def _quarantine(con: duckdb.DuckDBPyConnection, schema: str, table: str, where: 
     return row_id
 
 
+def _move_store_email(database: Path, day: str) -> tuple[str, str]:
+    """A store's generic e-mail, given by some cards, becomes a card holder's own address."""
+    with sqlite3.connect(database) as con:
+        store, old = con.execute(
+            "select store_id, generic_email from stores "
+            "where generic_email in (select email from loyalty_cards) order by store_id limit 1"
+        ).fetchone()
+        new = con.execute(
+            "select email from loyalty_cards where email like '%_@_%' and email = trim(email) "
+            "and email not in (select generic_email from stores) order by card_id limit 1"
+        ).fetchone()[0]
+        con.execute(
+            "update stores set generic_email = ?, updated_at = ? where store_id = ?",
+            [new, f"{day}T00:00:00Z", store],
+        )
+    return old, new
+
+
 def _dbt_apart(args: list[str], work: Path) -> None:
     """dbt in a child process, as Dagster runs it: dbt-duckdb run in this process would keep
     the warehouse file open, and the next load (dlt) could not open it."""
@@ -104,6 +124,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             released = _quarantine(con, "raw_web", "events", "event_type = 'page_view'")
         _build(root, settings.warehouse)
         day = land_day(settings.landing_dir, n=1, share=1 / 10, seed=3)
+        store_emails = _move_store_email(
+            settings.landing_dir / "pos" / "pos.sqlite", day.day.isoformat()
+        )
         run_all(settings)
         with duckdb.connect(str(settings.warehouse)) as con:
             con.execute("delete from quality.quarantine_rows where row_id = ?", [released])
@@ -130,6 +153,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             "tables": tables,
             "day": day,
             "compiled": compiled_sql,
+            "store_emails": store_emails,
         }
 
 
@@ -142,6 +166,11 @@ def test_the_event_sized_staging_models_are_incremental(built: dict) -> None:
         "staging.stg_pos__receipts",
         "staging.stg_pos__receipt_lines",
         "staging.stg_consent__events",
+        "staging.stg_shop__customers",
+        "staging.stg_shop__customer_addresses",
+        "staging.stg_pos__loyalty_cards",
+        "staging.stg_esp__contacts",
+        "staging.stg_clienteling__clients",
         "marts.customer_timeline",
     } <= set(built["models"])
     # the second run took the incremental path (only the touched keys), not a rebuild
@@ -169,6 +198,17 @@ def test_the_day_changed_the_tables(built: dict) -> None:
     assert new_events == day.new["web.events"]
     assert closed > 0
     assert dropped == 0  # the newly quarantined event left the incremental table
+    assert day.new["pos.loyalty_cards"] > 0 and day.changed["pos.loyalty_cards"] > 0
+    old, new = built["store_emails"]
+    with duckdb.connect(str(built["warehouse"])) as con:
+        flags = dict(
+            con.execute(
+                "select email_raw, bool_or(is_store_email) from "
+                "incremental_copy.stg_pos__loyalty_cards where email_raw in (?, ?) group by 1",
+                [old, new],
+            ).fetchall()
+        )
+    assert flags == {old: False, new: True}  # cards whose raw rows did not change
 
 
 def test_incremental_equals_full_refresh(built: dict) -> None:

@@ -1,10 +1,14 @@
+{#- Incremental: a run re-types only the keys whose raw rows changed (macros/incremental.sql),
+    and the rows whose e-mail became or stopped being a store's (`store_email_changed`). -#}
+{{ config(materialized='incremental', unique_key='client_id', incremental_strategy='cdp_upsert') }}
+
 with
 
 source as (
     {{ staging_source('clienteling', 'clients') }}
 ),
 
-renamed as (
+renamed_all as (
     select
         upper({{ clean_text('client_id') }}) as client_id,
         {{ clean_text('store_id') }} as store_id,
@@ -33,9 +37,7 @@ renamed as (
     from source
 ),
 
-deduplicated as (
-    {{ deduplicate('renamed', 'client_id') }}
-),
+{{ incremental_deduplicated('renamed_all', 'client_id', also_touched=store_email_changed('client_id')) }},
 
 normalised as (
     select
@@ -83,4 +85,4 @@ final as (
     from normalised
 )
 
-select * from final
+{{ incremental_select('final', 'client_id') }}

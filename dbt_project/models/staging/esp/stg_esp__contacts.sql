@@ -1,10 +1,13 @@
+{#- Incremental: a run re-types only the keys whose raw rows changed (macros/incremental.sql). -#}
+{{ config(materialized='incremental', unique_key='contact_id', incremental_strategy='cdp_upsert') }}
+
 with
 
 source as (
     {{ staging_source('esp', 'contacts') }}
 ),
 
-renamed as (
+renamed_all as (
     select
         upper({{ clean_text('contact_id') }}) as contact_id,
         {{ raw_person_fields(first_name='first_name', last_name='last_name', email='email', phone='cellphone') }},
@@ -17,9 +20,7 @@ renamed as (
     from source
 ),
 
-deduplicated as (
-    {{ deduplicate('renamed', 'contact_id') }}
-),
+{{ incremental_deduplicated('renamed_all', 'contact_id') }},
 
 normalised as (
     select
@@ -47,4 +48,4 @@ final as (
     from normalised
 )
 
-select * from final
+{{ incremental_select('final', 'contact_id') }}

@@ -1,10 +1,14 @@
+{#- Incremental: a run re-types only the keys whose raw rows changed (macros/incremental.sql),
+    and the rows whose e-mail became or stopped being a store's (`store_email_changed`). -#}
+{{ config(materialized='incremental', unique_key='loyalty_card_id', incremental_strategy='cdp_upsert') }}
+
 with
 
 source as (
     select * from {{ source('pos', 'loyalty_cards') }}
 ),
 
-renamed as (
+renamed_all as (
     select
         {{ normalize_card_id('card_id') }} as loyalty_card_id,
         {{ clean_text('store_id') }} as store_id,
@@ -20,9 +24,7 @@ renamed as (
     from source
 ),
 
-deduplicated as (
-    {{ deduplicate('renamed', 'loyalty_card_id') }}
-),
+{{ incremental_deduplicated('renamed_all', 'loyalty_card_id', also_touched=store_email_changed('loyalty_card_id')) }},
 
 stores as (
     select
@@ -68,4 +70,4 @@ final as (
     from normalised
 )
 
-select * from final
+{{ incremental_select('final', 'loyalty_card_id') }}

@@ -1,10 +1,13 @@
+{#- Incremental: a run re-types only the keys whose raw rows changed (macros/incremental.sql). -#}
+{{ config(materialized='incremental', unique_key='address_id', incremental_strategy='cdp_upsert') }}
+
 with
 
 source as (
     select * from {{ source('shop', 'customers__addresses') }}
 ),
 
-renamed as (
+renamed_all as (
     select
         cast(id as bigint) as address_id,
         cast(customer_entity_id as bigint) as customer_id,
@@ -21,9 +24,7 @@ renamed as (
     from source
 ),
 
-deduplicated as (
-    {{ deduplicate('renamed', 'address_id', '_dlt_load_id desc') }}
-),
+{{ incremental_deduplicated('renamed_all', 'address_id', '_dlt_load_id desc') }},
 
 normalised as (
     select
@@ -66,4 +67,4 @@ final as (
     from normalised
 )
 
-select * from final
+{{ incremental_select('final', 'address_id') }}

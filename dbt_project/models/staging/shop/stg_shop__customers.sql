@@ -1,10 +1,13 @@
+{#- Incremental: a run re-types only the keys whose raw rows changed (macros/incremental.sql). -#}
+{{ config(materialized='incremental', unique_key='customer_id', incremental_strategy='cdp_upsert') }}
+
 with
 
 source as (
     {{ staging_source('shop', 'customers') }}
 ),
 
-renamed as (
+renamed_all as (
     select
         cast(entity_id as bigint) as customer_id,
         {{ raw_person_fields(first_name='firstname', last_name='lastname', email='email', birth_date='dob') }},
@@ -21,9 +24,7 @@ renamed as (
     from source
 ),
 
-deduplicated as (
-    {{ deduplicate('renamed', 'customer_id') }}
-),
+{{ incremental_deduplicated('renamed_all', 'customer_id') }},
 
 normalised as (
     select
@@ -59,4 +60,4 @@ final as (
     from normalised
 )
 
-select * from final
+{{ incremental_select('final', 'customer_id') }}
