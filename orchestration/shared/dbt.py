@@ -114,6 +114,22 @@ def _parse(project_dir: Path, target: Path, parse_args: list[str]) -> None:
         raise RuntimeError(f"dbt parse failed in {project_dir}: {result.exception}")
 
 
+def run_target_path(warehouse: str) -> Path:
+    """The target folder of the dbt commands that build `warehouse`: one per warehouse, beside
+    it (`<stem>.dbt_target`, private like the rest of the data folder), used by every step.
+
+    dagster-dbt's default, a new folder per step under the project's target (about 5 MB of
+    manifest and compiled SQL each, four steps a run), grew without end, and each started from
+    the project's partial parse, made for the warehouse of the process that loaded the
+    definitions: a run on another warehouse (a test's, an instance's resource) parsed the
+    whole project in every step. dbt keeps its partial parse in this folder, so only the first
+    step on a warehouse parses (dbt re-checks the project's files itself). Runs that write one
+    warehouse hold its lock, so two dbt commands never share the folder.
+    """
+    path = Path(warehouse)
+    return path.with_name(f"{path.stem}.dbt_target")
+
+
 def warehouse_vars(warehouse: str) -> list[str]:
     """`--vars` giving dbt the warehouse path and the models built at once (profiles.yml reads
     `var('cdp_warehouse')` and `var('cdp_threads')`: the machine's cores, cdp.settings).

@@ -19,7 +19,13 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from cdp.settings import get_settings
 from cdp.warehouse import table_exists
 from orchestration.automation import derived_condition
-from orchestration.shared.dbt import dbt_model_key, dbt_project, translator, warehouse_vars
+from orchestration.shared.dbt import (
+    dbt_model_key,
+    dbt_project,
+    run_target_path,
+    translator,
+    warehouse_vars,
+)
 from orchestration.shared.keys import FULL_REFRESH_TAG
 from orchestration.shared.resources import WarehouseResource
 
@@ -49,7 +55,8 @@ def dbt_models(
     args = ["build", *warehouse_vars(warehouse.location)]
     if context.run.tags.get(FULL_REFRESH_TAG) == "true":
         args.append("--full-refresh")
-    events = list(dbt.cli(args, context=context).stream())
+    target = run_target_path(warehouse.location)
+    events = list(dbt.cli(args, context=context, target_path=target).stream())
     with warehouse.connect() as con:
         tables = {
             (schema, name)

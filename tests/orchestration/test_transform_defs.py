@@ -8,6 +8,7 @@ is built once for the module; a second run with no new data must not change any 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,12 +102,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             graph_after_first = con.execute(
                 "select record_id, person_id from identity.identity_graph"
             ).df()
+        second_started = time.time()
         second = _run(settings.warehouse)
         yield {
             "settings": settings,
             "first": first,
             "second": second,
             "graph_after_first": graph_after_first,
+            "second_started": second_started,
             "warehouse_env_after_runs": os.environ.get("CDP_WAREHOUSE"),
         }
 
@@ -221,3 +224,16 @@ def test_rerun_without_new_data_keeps_every_person_id(built) -> None:
 def test_dbt_gets_the_warehouse_without_changing_the_environment(built) -> None:
     # the marts were built in the resource's warehouse (test above), CDP_WAREHOUSE untouched
     assert built["warehouse_env_after_runs"] is None
+
+
+def test_the_dbt_steps_share_the_warehouses_target_folder_and_parse(built) -> None:
+    """Every dbt step of both runs used the warehouse's target folder (run_target_path), and
+    the second run's steps reused its partial parse, though this process loaded the
+    definitions for another warehouse: a full parse rewrites `partial_parse.msgpack`."""
+    from orchestration.shared.dbt import run_target_path
+
+    target = run_target_path(str(built["settings"].warehouse))
+    assert target.parent == built["settings"].warehouse.parent
+    assert target.stat().st_mode & 0o077 == 0  # private, as the data folder
+    assert (target / "run_results.json").stat().st_mtime > built["second_started"]
+    assert (target / "partial_parse.msgpack").stat().st_mtime < built["second_started"]
