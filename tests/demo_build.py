@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cdp_demo.generator.history import DEFAULT_END_DATE
 from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +76,10 @@ def build(shared_root: Path) -> DemoBuild:
         if not result.exists():
             folder.mkdir(exist_ok=True)
             data_dir = folder / "data"
-            args = f"--customers {CUSTOMERS} --seed {SEED} --unseen-customers {UNSEEN_CUSTOMERS}"
+            args = (
+                f"--customers {CUSTOMERS} --seed {SEED} --unseen-customers {UNSEEN_CUSTOMERS} "
+                f"--end-date {DEFAULT_END_DATE}"  # the same data on any day the tests run
+            )
             run = subprocess.run(
                 [sys.executable, "-m", "cli.main", "demo", *args.split()],
                 env=environment(data_dir),

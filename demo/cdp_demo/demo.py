@@ -8,6 +8,7 @@ asset in one Dagster run (visible afterwards in `make ui`), and prints what happ
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from typing import Any
 from cdp.commands import add_command
 from cdp.settings import Settings, get_settings
 from cdp_demo.env import scoped_env
+from cdp_demo.generator.history import DEFAULT_END_DATE
 from cli.runner import (
     MemorySampler,
     RunReport,
@@ -42,6 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo = add_command(subparsers, "demo", run_demo)
     demo.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)
+    demo.add_argument(
+        "--end-date",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="last day of the retailer's three-year history, YYYY-MM-DD (default: yesterday, "
+        "so that the sources are as fresh as their freshness checks expect)",
+    )
     demo.add_argument(
         "--keep",
         action="store_true",
@@ -86,14 +95,26 @@ def data_dir_env(data_dir: Path, dagster_home: Path | None = None) -> Iterator[S
 
 
 def generate_data(
-    settings: Settings, customers: int, seed: int, noise: str = "standard"
+    settings: Settings,
+    customers: int,
+    seed: int,
+    noise: str = "standard",
+    end_date: dt.date = DEFAULT_END_DATE,
 ) -> tuple[dict, float, int]:
     from cdp_demo.generator import generate
 
     started = time.time()
     with MemorySampler() as sampler:
-        report = generate(customers=customers, seed=seed, out=settings.data_dir, noise=noise)
+        report = generate(
+            customers=customers, seed=seed, out=settings.data_dir, end_date=end_date, noise=noise
+        )
     return report, time.time() - started, sampler.peak
+
+
+def demo_end_date(args: argparse.Namespace) -> dt.date:
+    """`--end-date`, else yesterday (UTC): a retailer whose sources sent everything up to the
+    last full day, as the dbt freshness blocks expect (error after 7 days without data)."""
+    return args.end_date or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
 
 def print_section(title: str, body: str) -> None:
@@ -144,8 +165,14 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.keep and has_landing_files(settings):
         print(f"Keeping the landing files in {settings.landing_dir} (not generating)")
     else:
-        print(f"Generating the demo retailer: {args.customers:,} customers, seed {args.seed}")
-        gen_report, gen_seconds, _ = generate_data(settings, args.customers, args.seed)
+        end = demo_end_date(args)
+        print(
+            f"Generating the demo retailer: {args.customers:,} customers, seed {args.seed}, "
+            f"history up to {end}"
+        )
+        gen_report, gen_seconds, _ = generate_data(
+            settings, args.customers, args.seed, end_date=end
+        )
         print(
             f"  {sum_rows(gen_report):,} source rows in {gen_seconds:.1f} s "
             f"-> {settings.landing_dir}"

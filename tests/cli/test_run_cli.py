@@ -57,6 +57,30 @@ def test_a_model_subset_runs_no_test_of_a_model_left_out(cdp_env, capsys):
     assert "stg_pos__receipts" in tables and "stg_pos__receipt_lines" not in tables
 
 
+def test_demo_generates_a_history_up_to_yesterday_unless_told(cdp_env, monkeypatch, capsys):
+    """`cdp demo`'s retailer ends yesterday (its sources as fresh as the freshness checks
+    expect); `--end-date` fixes it, as the tests' shared build does."""
+    import datetime as dt
+    import json
+
+    import cdp_demo.demo as demo
+
+    class Stop(Exception):
+        pass
+
+    def stop(selection, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(demo, "run_pipeline", stop)
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    for args, end in (([], yesterday), (["--end-date", "2025-06-30"], dt.date(2025, 6, 30))):
+        with pytest.raises(Stop):
+            main(["demo", "--customers", "60", "--unseen-customers", "0", *args])
+        report = json.loads((get_settings().data_dir / "ground_truth" / "report.json").read_text())
+        assert report["end_date"] == end.isoformat()
+        assert f"history up to {end}" in capsys.readouterr().out
+
+
 def test_demo_keep_runs_on_the_landing_files_as_they_are(cdp_env, monkeypatch):
     """`cdp demo --keep` does not regenerate: the landing files stay byte for byte."""
     import cdp_demo.demo as demo

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from cdp.commands import add_command
+from cdp_demo.generator.history import DEFAULT_END_DATE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--end-date",
         type=date.fromisoformat,
-        default=date(2026, 10, 31),
-        help="last day of the three-year history, YYYY-MM-DD",
+        default=DEFAULT_END_DATE,
+        help=f"last day of the three-year history, YYYY-MM-DD (default {DEFAULT_END_DATE})",
     )
     parser.add_argument(
         "--noise",

@@ -15,6 +15,7 @@ from cdp_demo.generator.behaviour import DAY, order_events, order_lines
 from cdp_demo.generator.catalog import build_catalog, build_stores
 from cdp_demo.generator.context import Ctx, epoch
 from cdp_demo.generator.ground_truth import build_traps, write_ground_truth
+from cdp_demo.generator.history import DEFAULT_END_DATE
 from cdp_demo.generator.persons import build_persons
 from cdp_demo.generator.profiles import DEFAULT_PROFILE, get_profile
 from cdp_demo.generator.sources.catalog import write_catalog
@@ -63,7 +64,7 @@ def generate(
     customers: int,
     seed: int,
     out: Path,
-    end_date: date = date(2026, 10, 31),
+    end_date: date = DEFAULT_END_DATE,
     noise: str = DEFAULT_PROFILE,
 ) -> dict:
     """Generate the demo retailer's source extracts and ground truth under `out`.
