@@ -73,17 +73,28 @@ JSONL_TABLES = (
 CHANGED_STATUS = "closed"  # an order refunded in full after delivery
 
 
+@dataclass
+class Draw:
+    """What every source's landing of day `n` shares: the day, its share of a month's records,
+    the random draws and the report they add to."""
+
+    n: int
+    share: float
+    day: dt.date
+    rng: random.Random
+    report: DayReport
+
+
 def land_day(landing: Path, n: int = 1, share: float = 1 / 30, seed: int = 1) -> DayReport:
     """Land day `n` of changes: about `share` of the newest monthly file as new records and a
     tenth of that as changed ones, in every JSON-lines and Parquet file set and in the till."""
-    rng = random.Random(seed * 1000 + n)
     day = _next_day(landing) + dt.timedelta(days=n - 1)
-    report = DayReport(day)
+    draw = Draw(n, share, day, random.Random(seed * 1000 + n), DayReport(day))
     for table in JSONL_TABLES:
-        _land_jsonl(landing, table, n, share, day, rng, report)
-    _land_web_events(landing, n, share, day, rng, report)
-    _land_till(landing / "pos" / "pos.sqlite", n, share, day, rng, report)
-    return report
+        _land_jsonl(landing, table, draw)
+    _land_web_events(landing, draw)
+    _land_till(landing / "pos" / "pos.sqlite", draw)
+    return draw.report
 
 
 def _latest(landing: Path, glob: str) -> Path | None:
@@ -111,15 +122,8 @@ def _new_key(value: Any, n: int, i: int) -> Any:
     return f"{value}-D{n}-{i}"
 
 
-def _land_jsonl(
-    landing: Path,
-    table: JsonlTable,
-    n: int,
-    share: float,
-    day: dt.date,
-    rng: random.Random,
-    report: DayReport,
-) -> None:
+def _land_jsonl(landing: Path, table: JsonlTable, draw: Draw) -> None:
+    n, share, day, rng, report = draw.n, draw.share, draw.day, draw.rng, draw.report
     latest = _latest(landing, table.glob)
     if latest is None:
         return
@@ -153,9 +157,8 @@ def _land_jsonl(
     target.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out))
 
 
-def _land_web_events(
-    landing: Path, n: int, share: float, day: dt.date, rng: random.Random, report: DayReport
-) -> None:
+def _land_web_events(landing: Path, draw: Draw) -> None:
+    n, share, day, rng, report = draw.n, draw.share, draw.day, draw.rng, draw.report
     latest = _latest(landing, "web/events_*.parquet")
     if latest is None:
         return
@@ -174,10 +177,9 @@ def _land_web_events(
     report.new["web.events"] = count
 
 
-def _land_till(
-    database: Path, n: int, share: float, day: dt.date, rng: random.Random, report: DayReport
-) -> None:
+def _land_till(database: Path, draw: Draw) -> None:
     """New receipts with their lines, and receipts corrected (updated_at moves on)."""
+    n, share, day, rng, report = draw.n, draw.share, draw.day, draw.rng, draw.report
     if not database.exists():
         return
     with sqlite3.connect(database) as con:
@@ -209,21 +211,15 @@ def _land_till(
                 "update receipts set payment_method = 'card', updated_at = ? where receipt_id = ?",
                 [_stamp(day, rng), receipt],
             )
-        _land_cards(con, n, share, day, rng, report)
+        _land_cards(con, draw)
     report.new["pos.receipts"] = len(picked)
     report.changed["pos.receipts"] = len(corrected)
 
 
-def _land_cards(
-    con: sqlite3.Connection,
-    n: int,
-    share: float,
-    day: dt.date,
-    rng: random.Random,
-    report: DayReport,
-) -> None:
+def _land_cards(con: sqlite3.Connection, draw: Draw) -> None:
     """New loyalty cards (copies of cards under a new number) and cards whose holder gave a
     new e-mail. Cards are issued over the three years, so a day brings `share` of a month's."""
+    n, share, day, rng, report = draw.n, draw.share, draw.day, draw.rng, draw.report
     columns = [row[1] for row in con.execute("pragma table_info(loyalty_cards)")]
     cards = [row[0] for row in con.execute("select card_id from loyalty_cards order by card_id")]
     count = max(1, round(len(cards) * share / 36))
