@@ -67,13 +67,17 @@ touched_keys as materialized (
     {%- endif %}
 {%- endmacro %}
 
-{#- The keys of the model's rows whose `is_store_email` no longer says whether their (normalised)
-    `email` is a store's generic address of stg_pos__stores: a store's address changed after
-    they were built. Evaluated like the model's own `is_store_email`. -#}
+{#- Whether an (already normalised) e-mail is a store's generic address (stg_pos__stores): staff
+    typed the boutique's own address for a walk-in client. -#}
+{% macro is_store_email(email) -%}
+    coalesce({{ email }} in (select generic_email from {{ ref('stg_pos__stores') }}), false)
+{%- endmacro %}
+
+{#- The keys of the model's rows whose `is_store_email` no longer says whether their `email` is
+    a store's generic address: a store's address changed after they were built. -#}
 {% macro store_email_changed(key) -%}
     select {{ key }} from {{ this }}
-    where is_store_email
-        <> coalesce(email in (select generic_email from {{ ref('stg_pos__stores') }}), false)
+    where is_store_email <> {{ is_store_email('email') }}
 {%- endmacro %}
 
 {#- The rows of `relation` whose key is touched; every row on a full build. -#}

@@ -50,10 +50,6 @@ normalised as (
     from deduplicated
 ),
 
-stores as (
-    select generic_email from {{ ref('stg_pos__stores') }}
-),
-
 final as (
     select
         client_id,
@@ -61,7 +57,7 @@ final as (
         advisor_id,
         civility,
         {{ person_columns(['names', 'email']) }},
-        coalesce(email in (select stores.generic_email from stores), false) as is_store_email,
+        {{ is_store_email('email') }} as is_store_email,
         {{ person_columns(['phone', 'birth_date', 'address']) }},
         preferred_category,
         size_top,
@@ -74,7 +70,7 @@ final as (
         updated_at,
         {{ issue_list(
             person_issues(['email'])
-            + [('store_generic_email', 'email in (select stores.generic_email from stores)')]
+            + [('store_generic_email', is_store_email('email'))]
             + person_issues(['phone', 'birth_date'])
         ) }} as normalisation_issues,
         email_raw,

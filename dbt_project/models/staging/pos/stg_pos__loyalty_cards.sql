@@ -26,13 +26,6 @@ renamed_all as (
 
 {{ incremental_deduplicated('renamed_all', 'loyalty_card_id', also_touched=store_email_changed('loyalty_card_id')) }},
 
-stores as (
-    select
-        store_id,
-        generic_email
-    from {{ ref('stg_pos__stores') }}
-),
-
 normalised as (
     select
         deduplicated.*,
@@ -53,14 +46,13 @@ final as (
         normalised.issued_at,
         {{ person_columns(['names', 'email'], prefix='normalised.') }},
         -- staff typed the boutique's own address for a walk-in client
-        coalesce(normalised.email in (select stores.generic_email from stores), false)
-            as is_store_email,
+        {{ is_store_email('normalised.email') }} as is_store_email,
         {{ person_columns(['phone', 'birth_date', 'address'], prefix='normalised.') }},
         normalised.card_status,
         normalised.updated_at,
         {{ issue_list(
             person_issues(['email'], prefix='normalised.')
-            + [('store_generic_email', 'normalised.email in (select stores.generic_email from stores)')]
+            + [('store_generic_email', is_store_email('normalised.email'))]
             + person_issues(['phone', 'birth_date'], prefix='normalised.')
         ) }} as normalisation_issues,
         normalised.email_raw,
