@@ -19,7 +19,7 @@ import random
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -73,8 +73,7 @@ JSONL_TABLES = (
 CHANGED_STATUS = "closed"  # an order refunded in full after delivery
 
 
-@dataclass
-class Draw:
+class Draw(NamedTuple):
     """What every source's landing of day `n` shares: the day, its share of a month's records,
     the random draws and the report they add to."""
 
@@ -123,7 +122,7 @@ def _new_key(value: Any, n: int, i: int) -> Any:
 
 
 def _land_jsonl(landing: Path, table: JsonlTable, draw: Draw) -> None:
-    n, share, day, rng, report = draw.n, draw.share, draw.day, draw.rng, draw.report
+    n, share, day, rng, report = draw
     latest = _latest(landing, table.glob)
     if latest is None:
         return
@@ -158,7 +157,7 @@ def _land_jsonl(landing: Path, table: JsonlTable, draw: Draw) -> None:
 
 
 def _land_web_events(landing: Path, draw: Draw) -> None:
-    n, share, day, rng, report = draw.n, draw.share, draw.day, draw.rng, draw.report
+    n, share, day, rng, report = draw
     latest = _latest(landing, "web/events_*.parquet")
     if latest is None:
         return
@@ -179,7 +178,7 @@ def _land_web_events(landing: Path, draw: Draw) -> None:
 
 def _land_till(database: Path, draw: Draw) -> None:
     """New receipts with their lines, and receipts corrected (updated_at moves on)."""
-    n, share, day, rng, report = draw.n, draw.share, draw.day, draw.rng, draw.report
+    n, share, day, rng, report = draw
     if not database.exists():
         return
     with sqlite3.connect(database) as con:
@@ -219,7 +218,7 @@ def _land_till(database: Path, draw: Draw) -> None:
 def _land_cards(con: sqlite3.Connection, draw: Draw) -> None:
     """New loyalty cards (copies of cards under a new number) and cards whose holder gave a
     new e-mail. Cards are issued over the three years, so a day brings `share` of a month's."""
-    n, share, day, rng, report = draw.n, draw.share, draw.day, draw.rng, draw.report
+    n, share, day, rng, report = draw
     columns = [row[1] for row in con.execute("pragma table_info(loyalty_cards)")]
     cards = [row[0] for row in con.execute("select card_id from loyalty_cards order by card_id")]
     count = max(1, round(len(cards) * share / 36))

@@ -47,11 +47,10 @@ def dbt_executable() -> str:
 
 
 SOURCE_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "plugins")
-# The `--target` and `--vars` of the last parse. dagster-dbt copies the parse's
-# partial_parse.msgpack into each dbt invocation's target folder, but dbt discards it and parses
-# the whole project again when the invocation's target name (the DbtCliResource passes the
-# project's) or vars (the warehouse path, the threads) differ from the parse's: about 6 s of CPU
-# on each dbt step of a run.
+# The `--target` and `--vars` of the last parse. dbt reuses a partial parse only for the target
+# and vars it was made with; dagster-dbt seeds a dbt step's target folder with this one when the
+# folder has none (the first step on a warehouse: `run_target_path`), so a parse for this
+# process's warehouse spares that step a full parse (about 6 s of CPU).
 PARSE_VARS_FILE = ".parse_vars.json"
 
 
